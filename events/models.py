@@ -1,0 +1,105 @@
+"""Events (immutable) and custom event definitions.
+
+An Event row is written once by `events.engine.register_event`. The only later changes are the
+three the reference documents allow, each made by one function inside `events.immutability.allow`:
+points expiration date, opt-out scrubbing, merge re-assignment. Anything else raises, and on
+PostgreSQL a trigger refuses it too (migration 0002).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from loyalty.choices import Environment
+
+from .choices import AttributeType, EventSource
+from .immutability import EventImmutableError, change_allowed
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if not change_allowed():
+            raise EventImmutableError("Events are immutable; use the documented change functions.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise EventImmutableError("Events are never deleted.")
+
+
+class Event(models.Model):
+    environment = models.CharField(max_length=10, choices=Environment.choices, default=Environment.LIVE)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    action = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True)
+    timestamp = models.DateTimeField(help_text="registration time")
+    effective_at = models.DateTimeField(help_text="effective_timestamp, or the registration time")
+    points = models.BigIntegerField(default=0)
+    account = models.ForeignKey(
+        "loyalty.PointAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="expiration date of the points")
+    transaction_id = models.CharField(max_length=128, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=12, choices=EventSource.choices, default=EventSource.API)
+    admin_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    workflow_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-id"], name="event_customer_history"),
+            models.Index(fields=["customer", "action", "-id"], name="event_customer_action"),
+            models.Index(fields=["environment", "timestamp", "id"], name="event_env_timestamp"),
+            models.Index(fields=["environment", "transaction_id"], name="event_transaction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.pk}"
+
+    @property
+    def date(self):
+        return self.effective_at.date()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert") and not change_allowed():
+            raise EventImmutableError("Events are immutable; use the documented change functions.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise EventImmutableError("Events are never deleted.")
+
+
+class EventDefinition(models.Model):
+    """A custom event (or extra attributes on a built-in one) defined in the console."""
+
+    action = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=200)
+    points = models.BigIntegerField(default=0, help_text="points awarded when registered")
+    builtin_extension = models.BooleanField(default=False, help_text="extends a built-in action's attributes")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["action"]
+
+    def __str__(self) -> str:
+        return self.label or self.action
+
+
+class EventAttribute(models.Model):
+    definition = models.ForeignKey(EventDefinition, on_delete=models.CASCADE, related_name="attributes")
+    name = models.SlugField(max_length=64)
+    type = models.CharField(max_length=10, choices=AttributeType.choices, default=AttributeType.STRING)
+    required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["definition", "name"], name="event_attribute_unique")]

@@ -1,0 +1,15 @@
+from loyalty.choices import Environment
+
+SESSION_KEY = "console_environment"
+
+
+class ConsoleEnvironmentMiddleware:
+    """Sets request.environment: the environment the console user is working in (session)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        value = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        request.environment = value if value in Environment.values else Environment.LIVE
+        return self.get_response(request)

@@ -1,0 +1,46 @@
+"""The side navigation: one explicit list. An item shows when its URL exists (its feature has
+landed), its module is on and the user holds its permission."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str = "loyalty.view_console"
+    module: str | None = None
+    icon: str = ""
+
+
+NAVIGATION = [
+    NavItem("Customers", "customers:customer_list", icon="👥"),
+    NavItem("Segments", "segments:segment_list", module="segments", icon="◔"),
+    NavItem("Labels", "customers:label_list", icon="🏷"),
+    NavItem("Events", "events:definition_list", icon="⚡"),
+    NavItem("Transactions", "transactions:transaction_list", module="transactions", icon="🧾"),
+    NavItem("Coupons", "coupons:pool_list", module="coupons", icon="🎟"),
+    NavItem("Rewards", "coupons:reward_list", module="rewards", icon="🎁"),
+    NavItem("Workflows", "workflows:workflow_list", module="workflows", icon="⚙"),
+    NavItem("Imports", "imports:import_list", permission="loyalty.import_data", icon="⇪"),
+    NavItem("Exports", "exports:export_list", permission="loyalty.export_data", icon="⇩"),
+    NavItem("Changes", "audit:change_list", icon="☰"),
+    NavItem("Settings", "settings:program", permission="loyalty.manage_settings", icon="⚒"),
+]
+
+
+def visible_items(request, program) -> list[dict]:
+    items = []
+    for item in NAVIGATION:
+        if item.module and not program.module_enabled(item.module):
+            continue
+        if not request.user.has_perm(item.permission):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue  # the feature has not landed yet
+        items.append({"label": item.label, "url": url, "icon": item.icon, "active": request.path.startswith(url)})
+    return items

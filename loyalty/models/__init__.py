@@ -1,0 +1,14 @@
+from .ledger import LedgerEntry, PointAccount, PointBalance, PointLot
+from .program import Program
+from .tiers import CustomerTier, Tier, TierStructure
+
+__all__ = [
+    "Program",
+    "PointAccount",
+    "PointBalance",
+    "PointLot",
+    "LedgerEntry",
+    "TierStructure",
+    "Tier",
+    "CustomerTier",
+]

@@ -1,0 +1,141 @@
+"""Point accounts, balances, lots and ledger entries. Only `loyalty.ledger` writes them."""
+
+from django.db import models
+
+
+class ExpirationRule(models.TextChoices):
+    NONE = "none", "Points never expire"
+    FIXED_PERIOD = "fixed_period", "A fixed period after earning"
+    DYNAMIC = "dynamic", "A period after the customer's last activity"
+    ABSOLUTE = "absolute", "On an absolute date"
+
+
+class PeriodUnit(models.TextChoices):
+    DAYS = "days", "days"
+    WEEKS = "weeks", "weeks"
+    MONTHS = "months", "months"
+    YEARS = "years", "years"
+
+
+class Rounding(models.TextChoices):
+    NONE = "none", "No rounding"
+    END_OF_DAY = "end_of_day", "End of the day"
+    END_OF_WEEK = "end_of_week", "End of the week"
+    END_OF_MONTH = "end_of_month", "End of the month"
+    END_OF_QUARTER = "end_of_quarter", "End of the quarter"
+    END_OF_YEAR = "end_of_year", "End of the year"
+
+
+class PointAccount(models.Model):
+    """A points currency (Antavo multi-accounts / Talon.One ledger). One is the default."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False)
+    burn_rates = models.JSONField(default=list, blank=True, help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]')
+    expiration_rule = models.CharField(max_length=20, choices=ExpirationRule.choices, default=ExpirationRule.NONE)
+    expiration_period = models.PositiveIntegerField(default=12)
+    expiration_unit = models.CharField(max_length=10, choices=PeriodUnit.choices, default=PeriodUnit.MONTHS)
+    expiration_date = models.CharField(max_length=5, blank=True, help_text="MM-DD for the absolute rule")
+    expiration_rounding = models.CharField(max_length=20, choices=Rounding.choices, default=Rounding.NONE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_point_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointBalance(models.Model):
+    """Per customer and account. Invariant: spendable == sum of active lots' remaining points."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="balances")
+    account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="balances")
+    earned = models.BigIntegerField(default=0, help_text="score")
+    spent = models.BigIntegerField(default=0)
+    spendable = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "account"], name="one_balance_per_customer_account"),
+            models.CheckConstraint(condition=models.Q(spendable__gte=0), name="spendable_never_negative"),
+            models.CheckConstraint(condition=models.Q(reserved__gte=0), name="reserved_never_negative"),
+        ]
+
+
+class LotStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    EXHAUSTED = "exhausted", "Points exhausted"
+    EXPIRED = "expired", "Expired"
+
+
+class PointLot(models.Model):
+    """One earning: spent first-expiring-first; remaining = points - used - expired_points."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="point_lots")
+    account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="lots")
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="lots")
+    points = models.BigIntegerField()
+    used = models.BigIntegerField(default=0)
+    expired_points = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=LotStatus.choices, default=LotStatus.ACTIVE)
+    activates_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "account", "status", "expires_at"], name="lot_spend_order"),
+            models.Index(fields=["status", "expires_at"], name="lot_due_expiry"),
+            models.Index(fields=["status", "activates_at"], name="lot_due_activation"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(used__gte=0) & models.Q(expired_points__gte=0), name="lot_counts_non_negative"
+            ),
+        ]
+
+    @property
+    def remaining(self) -> int:
+        return self.points - self.used - self.expired_points
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", "Earned"
+    PENDING = "pending", "Pending"
+    ACTIVATE = "activate", "Activated"
+    SPEND = "spend", "Spent"
+    UNSPEND = "unspend", "Spend given back"
+    SUB = "sub", "Subtracted"
+    EXPIRE = "expire", "Expired"
+    RESERVE = "reserve", "Reserved"
+    RELEASE = "release", "Released"
+    MERGE_IN = "merge_in", "Moved in by merge"
+    MERGE_OUT = "merge_out", "Moved out by merge"
+
+
+class LedgerEntry(models.Model):
+    """An append-only line of the points ledger (Talon.One's transaction log)."""
+
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="ledger_entries")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="ledger_entries")
+    account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="ledger_entries")
+    lot = models.ForeignKey(PointLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=12, choices=EntryKind.choices)
+    amount = models.BigIntegerField(help_text="signed change of spendable (pending for kind=pending)")
+    spendable_after = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "account", "id"], name="ledger_by_customer")]

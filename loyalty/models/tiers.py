@@ -1,0 +1,57 @@
+from django.db import models
+
+
+class TierExpirationMethod(models.TextChoices):
+    RECALCULATE = "recalculate", "Recalculate at expiration"
+    KEEP_HIGHEST = "keep_highest", "Keep the highest reached tier level"
+
+
+class TierStructure(models.Model):
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    accounts = models.ManyToManyField("loyalty.PointAccount", blank=True, help_text="empty: all accounts")
+    qualification_months = models.PositiveIntegerField(
+        null=True, blank=True, help_text="tier points are earned over this many months; empty: lifetime"
+    )
+    tier_validity_months = models.PositiveIntegerField(null=True, blank=True, help_text="empty: no expiration")
+    expiration_method = models.CharField(
+        max_length=20, choices=TierExpirationMethod.choices, default=TierExpirationMethod.RECALCULATE
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tier(models.Model):
+    structure = models.ForeignKey(TierStructure, on_delete=models.CASCADE, related_name="tiers")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    threshold = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["structure", "threshold"]
+        constraints = [models.UniqueConstraint(fields=["structure", "code"], name="tier_code_per_structure")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerTier(models.Model):
+    """A customer's place in one tier structure. Only `loyalty.tiers` writes it."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="tiers")
+    structure = models.ForeignKey(TierStructure, on_delete=models.PROTECT, related_name="+")
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    tier_points = models.BigIntegerField(default=0)
+    points_after_expiration = models.BigIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="manual tier: no downgrade until then")
+    locked = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "structure"], name="one_tier_per_structure")]
