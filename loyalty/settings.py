@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "coupons",
     "segments",
     "workflows",
+    "loyalty.api",
+    "loyalty.audit",
 ]
 
 MIDDLEWARE = [

@@ -11,4 +11,13 @@ urlpatterns = [
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("environment/", views.switch_environment, name="switch_environment"),
+    path("api/", include("loyalty.api.urls")),
+    path("settings/", include("loyalty.settings_urls")),
+    path("changes/", include("loyalty.audit.urls")),
+    path("events/", include("events.urls")),
+    path("transactions/", include("transactions.urls")),
+    path("coupons/", include("coupons.urls")),
+    path("segments/", include("segments.urls")),
+    path("workflows/", include("workflows.urls")),
+    path("", include("customers.urls")),
 ]
