@@ -1,1 +1,145 @@
-"""Models of this app land with its issue."""
+"""Coupon pools and their codes, and the rewards catalog with its claims.
+
+Coupons, redemptions and claims change only in the handlers of `coupons.coupons` and
+`coupons.rewards` (inside `register_event`), under row locks: customer, then reward, then coupon.
+Pools and rewards are configuration, edited in the console.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+from .choices import CouponStatus, CouponType, RewardGives
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+# No 0/O, 1/I/L: codes are read aloud and typed from receipts.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class CouponPool(models.Model):
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=CouponType.choices, default=CouponType.AMOUNT)
+    value = models.DecimalField(**MONEY, default=Decimal("0"), help_text="amount, percent, or gift-card balance")
+    currency = models.CharField(max_length=3, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True, help_text="coupons expire then")
+    validity_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="or: coupons expire this many days after assignment"
+    )
+    usage_limit = models.PositiveIntegerField(default=1, help_text="redemptions allowed per coupon")
+    code_pattern = models.CharField(
+        max_length=64, default="????-????", help_text="? = a random character, other characters stay"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coupon(models.Model):
+    pool = models.ForeignKey(CouponPool, on_delete=models.PROTECT, related_name="coupons")
+    code = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
+    )
+    status = models.CharField(max_length=12, choices=CouponStatus.choices, default=CouponStatus.UNASSIGNED)
+    balance = models.DecimalField(**MONEY, null=True, blank=True, help_text="gift cards only")
+    usages = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    transferred_from = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-claimed_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-id"], name="coupon_customer"),
+            models.Index(fields=["pool", "status", "id"], name="coupon_pool_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def type(self) -> str:
+        return self.pool.type
+
+    @property
+    def amount(self):
+        return None if self.pool.type == CouponType.FREE_SHIPPING else self.pool.value
+
+
+class CouponRedemption(models.Model):
+    """One use of a coupon; `undone_at` is set by coupon_unredeem."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    transaction_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} redeemed"
+
+
+class Reward(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    image_url = models.URLField("image URL", max_length=500, blank=True)
+    points = models.PositiveBigIntegerField("cost in points", default=0)
+    account = models.ForeignKey("loyalty.PointAccount", on_delete=models.PROTECT, related_name="+")
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="empty: unlimited")
+    claimed_count = models.PositiveIntegerField(default=0)
+    per_customer_limit = models.PositiveIntegerField(null=True, blank=True, help_text="empty: unlimited")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    eligible_statuses = models.JSONField(default=list, blank=True, help_text="empty: active and inactive")
+    eligible_tiers = models.ManyToManyField("loyalty.Tier", blank=True, related_name="+")
+    gives = models.CharField(max_length=10, choices=RewardGives.choices, default=RewardGives.NOTHING)
+    pool = models.ForeignKey(CouponPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards")
+    points_given = models.PositiveBigIntegerField(default=0, help_text="for rewards that give points")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["points", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(claimed_count__lte=models.F("stock")),
+                name="reward_never_oversold",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def remaining(self):
+        return None if self.stock is None else max(self.stock - self.claimed_count, 0)
+
+
+class RewardClaim(models.Model):
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="claims")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="reward_claims")
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["customer", "reward"], name="claim_customer_reward")]
+
+    def __str__(self) -> str:
+        return f"{self.reward} for {self.customer}"

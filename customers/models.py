@@ -132,6 +132,12 @@ class Customer(models.Model):
             models.Index(fields=["environment", "last_name", "id"], name="customer_env_last_name"),
             models.Index(fields=["environment", "score", "id"], name="customer_env_score"),
             models.Index(fields=["environment", "spendable", "id"], name="customer_env_spendable"),
+            # Console list sorting and filter bar (customers/migrations/0003_console_indexes.py).
+            models.Index(fields=["environment", "email", "id"], name="customer_env_email_id"),
+            models.Index(fields=["environment", "spent", "id"], name="customer_env_spent"),
+            models.Index(fields=["environment", "expired", "id"], name="customer_env_expired"),
+            models.Index(fields=["environment", "first_name", "id"], name="customer_env_first_name"),
+            models.Index(fields=["environment", "country", "id"], name="customer_env_country"),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +147,8 @@ class Customer(models.Model):
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
+    # Status rules (001): suspended customers earn but neither spend nor claim; banned and
+    # opted-out customers do neither. The ledger and rewards ask these, never the status directly.
     @property
     def can_earn(self) -> bool:
         return self.status not in (CustomerStatus.BANNED, CustomerStatus.OPTED_OUT)
@@ -148,6 +156,14 @@ class Customer(models.Model):
     @property
     def can_spend(self) -> bool:
         return self.status in (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)
+
+    @property
+    def can_claim(self) -> bool:
+        return self.can_spend
+
+    @property
+    def is_anonymized(self) -> bool:
+        return self.anonymized_at is not None
 
 
 class CustomField(models.Model):
@@ -169,6 +185,20 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.name
+
+    # The engine caches field definitions (customers.fields); a change must reach the next event.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from .fields import clear_cache
+
+        clear_cache()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        from .fields import clear_cache
+
+        clear_cache()
+        return result
 
 
 class ExternalId(models.Model):

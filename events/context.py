@@ -93,3 +93,9 @@ class HandlerContext:
     emit: Callable[..., Event]  # emit(action, data=None, points=0, account=None, parent=None) -> Event
     # Set by handlers that changed earned points, so the engine re-evaluates tiers afterwards.
     touched_points: bool = False
+    # Added fields (defaults keep older call sites working):
+    environment: str = "live"
+    source: str = "api"  # events.choices.EventSource of the registered event
+    admin_user: Any = None
+    spec: Any = None  # the events.definitions.ActionSpec applied
+    extra_attrs: tuple = ()  # console-defined attributes added to a built-in action (not customer data)

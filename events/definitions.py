@@ -14,6 +14,8 @@ class Attr:
     type: str = "string"
     required: bool = False
     help: str = ""
+    # Passed to the handler but never stored on the event (passwords of the Display API opt-in).
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ TRANSACTION_ID = Attr("transaction_id", required=True)
 
 _SPECS = [
     # Lifecycle (customers.lifecycle)
-    ActionSpec("opt_in", "Opt-in", PROFILE_ATTRS + (Attr("password"), Attr("confirm_password"))),
+    ActionSpec("opt_in", "Opt-in", PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True))),
     ActionSpec("opt_out", "Opt-out", (REASON,)),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
     ActionSpec("login", "Login"),
@@ -74,7 +76,11 @@ _SPECS = [
     ActionSpec(
         "merge",
         "Merge",
-        (Attr("source", required=True, help="customer ID merged into this one"), Attr("mode"), REASON),
+        (
+            Attr("source", required=True, help="customer ID (or field:value) merged into this one"),
+            Attr("mode", help="partial (default) or full: full also copies custom fields"),
+            REASON,
+        ),
     ),
     # Points ledger (loyalty.ledger)
     ActionSpec("point_add", "Point add", (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON)),
@@ -103,6 +109,72 @@ _SPECS = [
         "Change tier expiration",
         (Attr("structure"), Attr("expiration_date", "datetime", required=True), REASON),
     ),
+
+    # --- Commerce (issue 7: transactions.checkout / transactions.refunds / coupons) -------------
+    *(
+        ActionSpec(
+            action,
+            label,
+            (
+                TRANSACTION_ID,
+                Attr("total", "number", help="rewarding per transaction"),
+                Attr("items", "list", help="rewarding per item: product_id, product_name, product_url, "
+                     "product_category, quantity, price, discount, subtotal"),
+                Attr("points_burned", "integer"),
+                Attr("currency"),
+                Attr("channel"),
+                ACCOUNT,
+                Attr("coupon_code"),
+                Attr("coupon_codes", "list"),
+                Attr("guest", help="guest checkout: the guest's identifier (e-mail)"),
+            ),
+            transactional=True,
+        )
+        for action, label in (("checkout", "Checkout"), ("checkout_update", "Checkout update"))
+    ),
+    ActionSpec("checkout_accept", "Checkout accept", (TRANSACTION_ID, REASON), transactional=True),
+    ActionSpec("checkout_reject", "Checkout reject", (TRANSACTION_ID, REASON), transactional=True),
+    ActionSpec("refund", "Refund", (TRANSACTION_ID, REASON), transactional=True),
+    ActionSpec(
+        "partial_refund", "Partial refund", (TRANSACTION_ID, Attr("amount", "number", required=True), REASON),
+        transactional=True,
+    ),
+    ActionSpec(
+        "refund_item",
+        "Refund item",
+        (TRANSACTION_ID, Attr("product_id", required=True), Attr("quantity", "integer"), REASON),
+        transactional=True,
+    ),
+    ActionSpec("checkout_claim", "Checkout claim", (TRANSACTION_ID,), transactional=True),
+    ActionSpec("point_unburn", "Point unburn", (TRANSACTION_ID, Attr("points", "integer"), REASON), transactional=True),
+    ActionSpec(
+        "checkout_item",
+        "Checkout item",
+        (TRANSACTION_ID, Attr("product_id"), Attr("quantity", "integer"), Attr("subtotal", "number")),
+        internal=True,
+        transactional=True,
+    ),
+    ActionSpec("coupon_assign", "Coupon assign", (Attr("code"), Attr("pool"), REASON)),
+    ActionSpec(
+        "coupon_redeem",
+        "Coupon redeem",
+        (Attr("code", required=True), Attr("amount", "number"), Attr("transaction_id"), REASON),
+    ),
+    ActionSpec("coupon_unredeem", "Coupon unredeem", (Attr("code", required=True), Attr("transaction_id"), REASON)),
+    ActionSpec("coupon_invalidate", "Coupon invalidate", (Attr("code", required=True), REASON)),
+    ActionSpec("coupon_unassign", "Coupon unassign", (Attr("code", required=True), REASON)),
+    ActionSpec(
+        "coupon_transfer",
+        "Coupon transfer",
+        (Attr("code", required=True), Attr("to", required=True, help="customer ID or e-mail"), REASON),
+    ),
+    ActionSpec(
+        "coupon_expiration_change",
+        "Coupon expiration change",
+        (Attr("code", required=True), Attr("expiration_date", "datetime"), REASON),
+    ),
+    ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
+    # --- end Commerce ------------------------------------------------------------------------------
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}

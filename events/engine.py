@@ -2,33 +2,49 @@
 
     API / console / import / workflow
         -> register_event(environment=..., customer=..., action=..., data=..., source=...)
-            validate the action and its attributes          (events.definitions, events.validation)
+            validate the action and its attributes          (events.catalog, events.validation)
             resolve the customer and lock its row             (SELECT ... FOR UPDATE)
             store the event, apply its handler (HANDLERS)     (same transaction)
             re-evaluate tiers when earned points changed      (loyalty.tiers)
-            schedule follow-up work on commit                 (django-q2)
+            schedule follow-up work on commit                 (django-q2, when workflows exist)
         <- EventResult: what changed, explained; dry_run=True rolls it all back.
+
+Every refusal raises an EngineError before anything is stored, or inside the transaction, which
+then rolls back: a refused event leaves no row behind. Queries per built-in event: the customer
+lock, the event insert, the handler's own writes, two balance snapshots and the customer update;
+the program, accounts, custom fields and event definitions come from the cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
+import importlib.util
 import logging
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
 from customers import lifecycle
 from customers.choices import CustomerStatus
-from customers.models import CUSTOMER_ID_RE, Customer, CustomField, ExternalId
+from customers.lookup import find_customer, parse_customer_ref
+from customers.models import CUSTOMER_ID_RE, Customer
 from loyalty import clock, ledger, tiers
 from loyalty.accounts import account_by_id, resolve_account
+from loyalty.choices import Environment
 from loyalty.models import PointAccount, PointBalance, Program
+from coupons import coupons as coupon_ops  # Commerce (issue 7)
+from coupons import rewards as coupon_rewards  # Commerce (issue 7)
+from transactions import checkout as tx_checkout  # Commerce (issue 7)
+from transactions import refunds as tx_refunds  # Commerce (issue 7)
 
-from . import definitions
+from . import catalog, definitions
 from .choices import EventSource
 from .context import EventResult, HandlerContext
 from .errors import (
+    ConsoleOnlyAction,
     CustomerNotFound,
     EngineError,
     InternalAction,
@@ -37,7 +53,7 @@ from .errors import (
     UnknownAction,
     ValidationError,
 )
-from .models import Event, EventDefinition
+from .models import Event
 from .validation import coerce, validate_data
 
 log = logging.getLogger("loyalty.engine")
@@ -72,6 +88,26 @@ HANDLERS: dict[str, Handler] = {
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
     "tier_expiration_change": tiers.tier_expiration_change,
+    # --- Commerce (issue 7): transactions.checkout, transactions.refunds, coupons --------------
+    "checkout": tx_checkout.checkout,
+    "checkout_update": tx_checkout.checkout_update,
+    "checkout_accept": tx_checkout.checkout_accept,
+    "checkout_reject": tx_checkout.checkout_reject,
+    "checkout_claim": tx_checkout.checkout_claim,
+    "checkout_item": tx_checkout.checkout_item,
+    "refund": tx_refunds.refund,
+    "partial_refund": tx_refunds.partial_refund,
+    "refund_item": tx_refunds.refund_item,
+    "point_unburn": tx_refunds.point_unburn,
+    "coupon_assign": coupon_ops.coupon_assign,
+    "coupon_redeem": coupon_ops.coupon_redeem,
+    "coupon_unredeem": coupon_ops.coupon_unredeem,
+    "coupon_invalidate": coupon_ops.coupon_invalidate,
+    "coupon_unassign": coupon_ops.coupon_unassign,
+    "coupon_transfer": coupon_ops.coupon_transfer,
+    "coupon_expiration_change": coupon_ops.coupon_expiration_change,
+    "reward": coupon_rewards.reward,
+    # --- end Commerce ------------------------------------------------------------------------------
 }
 
 
@@ -80,6 +116,7 @@ def custom_event_handler(ctx: HandlerContext) -> None:
     points = ctx.event.points
     if points:
         ledger.credit(ctx, points)
+        ctx.touched_points = True
 
 
 class _DryRunRollback(Exception):
@@ -87,29 +124,17 @@ class _DryRunRollback(Exception):
         self.result = result
 
 
-def resolve_spec(action: str) -> tuple[definitions.ActionSpec, EventDefinition | None]:
-    """The built-in spec of an action, or one made from a custom event definition."""
-    if not isinstance(action, str) or not action:
+def resolve_spec(action) -> tuple[definitions.ActionSpec, catalog.CustomSpec | None, tuple]:
+    """(spec, custom definition or None, console-added attributes) for an action name."""
+    if not isinstance(action, str) or not action.strip():
         raise MissingParameter("Missing required parameter 'action'.", field="action")
-    custom = None
-    if action not in definitions.BUILTIN_ACTIONS or action not in HANDLERS:
-        custom = (
-            EventDefinition.objects.filter(action=action, active=True).prefetch_related("attributes").first()
-        )
-        if custom is None or custom.builtin_extension:
-            raise UnknownAction(f"Unknown action {action!r}.", field="action")
-        attrs = tuple(definitions.Attr(a.name, a.type, a.required) for a in custom.attributes.all())
-        return definitions.ActionSpec(action, custom.label, attrs), custom
-    spec = definitions.BUILTIN_ACTIONS[action]
-    return spec, None
-
-
-def extension_attrs(action: str) -> tuple[definitions.Attr, ...]:
-    """Extra attributes the console added to a built-in action (Custom events module)."""
-    definition = EventDefinition.objects.filter(action=action, builtin_extension=True, active=True).first()
-    if definition is None:
-        return ()
-    return tuple(definitions.Attr(a.name, a.type, a.required) for a in definition.attributes.all())
+    spec = definitions.BUILTIN_ACTIONS.get(action)
+    if spec is not None and action in HANDLERS:
+        return spec, None, catalog.extension_attrs(action) if not spec.internal else ()
+    custom = catalog.custom_specs().get(action)
+    if custom is None or custom.builtin_extension:
+        raise UnknownAction(f"Unknown action {action!r}.", field="action")
+    return custom.spec, custom, ()
 
 
 def register_event(
@@ -131,19 +156,21 @@ def register_event(
     internal: bool = False,
 ) -> EventResult:
     """Validate, store and apply one event; see the module docstring. Raises EngineError."""
-    spec, custom = resolve_spec(action)
+    if environment not in Environment.values:
+        raise ValidationError(f"Unknown environment {environment!r}.", field="environment")
+    spec, custom, extra = resolve_spec(action)
     if spec.internal and not internal:
         raise InternalAction(f"{action!r} is an internal event and cannot be registered.", field="action")
     if spec.console_only and source != EventSource.PLATFORM:
-        raise ValidationError(f"{action!r} can only be registered from the console.", field="action")
-    extra = extension_attrs(action) if custom is None else ()
+        raise ConsoleOnlyAction(f"{action!r} can only be registered from the console.", field="action")
     clean = validate_data(spec, data if data is not None else {}, extra)
     account_code = account or (clean.get("account") if isinstance(clean.get("account"), str) else None)
-    effective = None
-    if effective_timestamp not in (None, ""):
-        effective = dt.datetime.fromisoformat(coerce("datetime", effective_timestamp, "effective_timestamp"))
+    effective = _effective_timestamp(effective_timestamp)
     program = Program.current()
     point_account = resolve_account(account_code, multi_accounts=program.multi_accounts)
+    reason = reason or (clean.get("reason") if isinstance(clean.get("reason"), str) else "")
+    if not isinstance(reason, str) or "\x00" in reason:
+        raise ValidationError("The reason must be text without NUL characters.", field="reason")
 
     try:
         with transaction.atomic():
@@ -154,14 +181,15 @@ def register_event(
                 external_id=external_id,
                 spec=spec,
                 custom=custom,
+                extra=extra,
                 data=clean,
                 account=point_account,
                 meta={
                     "source": source,
                     "admin_user": admin_user,
                     "workflow_id": workflow_id,
-                    "reason": reason or str(clean.get("reason") or ""),
-                    "ip_address": ip_address,
+                    "reason": reason,
+                    "ip_address": ip_address or None,
                     "user_agent": (user_agent or "")[:500],
                 },
                 effective=effective,
@@ -174,13 +202,24 @@ def register_event(
     return result
 
 
-def _apply(*, program, environment, customer_ref, external_id, spec, custom, data, account, meta, effective):
+def _effective_timestamp(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.datetime.fromisoformat(coerce("datetime", value, "effective_timestamp"))
+    except ValidationError as error:
+        raise ValidationError(error.message, field="effective_timestamp") from None
+
+
+def _apply(*, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective):
     now = clock.now()
+    if spec.action == "merge":
+        _lock_merge_pair(environment, customer_ref, external_id, data.get("source"))
     customer, created = lock_customer(program, environment, customer_ref, external_id, spec.action, now)
     result = EventResult(customer=customer, customer_created=created)
     result.status_before = customer.status
-    result.balances_before = balance_snapshot(customer)
-    result.tiers_before = tiers.snapshot(customer) if program.tiers else {}
+    result.balances_before = {} if created else balance_snapshot(customer)
+    result.tiers_before = tiers.snapshot(customer) if program.tiers and not created else {}
 
     def emit(action, data=None, points=0, account=None, parent=None, expires_at=None, transaction_id=""):
         return _store_event(
@@ -188,7 +227,7 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, dat
             environment=environment,
             customer=customer,
             action=action,
-            label=definitions.BUILTIN_ACTIONS[action].label if action in definitions.BUILTIN_ACTIONS else action,
+            label=catalog.label_for(action),
             data=data or {},
             points=points,
             account=account,
@@ -200,16 +239,25 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, dat
             transaction_id=transaction_id,
         )
 
-    points = custom.points if custom is not None else 0
+    # Secret attributes (opt-in passwords) reach the handler but are never stored on the event.
+    secret = {attr.name for attr in spec.attributes if attr.secret}
+    stored = {key: value for key, value in data.items() if key not in secret} if secret else data
+    # The ledger computes (and validates) the points and expiration date stored on the event row
+    # (loyalty.ledger.PREPARE; issue 4b).
+    points, expires_at = (custom.points if custom is not None else 0), None
+    prepare = ledger.prepare_credit if custom is not None else ledger.PREPARE.get(spec.action)
+    if prepare is not None:
+        points, expires_at = prepare(
+            data=data, points=points, account=account, program=program, now=now, earned_at=effective or now
+        )
     event = emit(
         spec.action,
-        data=data,
+        data=stored,
         points=points,
         account=account,
+        expires_at=expires_at,
         transaction_id=str(data.get("transaction_id") or "")[:128],
     )
-    if custom is not None:
-        event.label = custom.label
     result.event = event
     ctx = HandlerContext(
         event=event,
@@ -220,9 +268,15 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, dat
         now=now,
         result=result,
         emit=emit,
+        environment=environment,
+        source=meta["source"],
+        admin_user=meta["admin_user"],
+        spec=spec,
+        extra_attrs=extra,
     )
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
+    ledger.after_event(ctx)  # any activity pushes dynamic point expiration dates (issue 4b)
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
     customer.last_activity_at = now
@@ -231,7 +285,7 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, dat
     result.status_after = customer.status
     result.balances_after = balance_snapshot(customer)
     result.tiers_after = tiers.snapshot(customer) if program.tiers else {}
-    if program.workflows:
+    if program.workflows and _workflow_runner_exists():
         event_ids = [e.pk for e in result.events]
         transaction.on_commit(lambda: _schedule_workflows(event_ids))
     return result
@@ -271,57 +325,62 @@ def _jsonable(value):
     return value
 
 
+@functools.cache
+def _workflow_runner_exists() -> bool:
+    """Workflows land later (issue 7+); until `workflows.tasks.run_for_events` exists, schedule nothing."""
+    try:
+        if importlib.util.find_spec("workflows.tasks") is None:
+            return False
+        return callable(getattr(importlib.import_module("workflows.tasks"), "run_for_events", None))
+    except ImportError:
+        return False
+
+
 def _schedule_workflows(event_ids):
     from django_q.tasks import async_task
 
     async_task("workflows.tasks.run_for_events", event_ids)
 
 
-def parse_customer_ref(customer_ref: str, external_id: str | None) -> tuple[str | None, str]:
-    """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted."""
-    if not isinstance(customer_ref, str) or not customer_ref:
-        raise MissingParameter("Missing required parameter 'customer'.", field="customer")
-    if external_id:
-        return external_id, customer_ref
-    if ":" in customer_ref:
-        field, value = customer_ref.split(":", 1)
-        return field, value
-    return None, customer_ref
-
-
-def find_customer(environment: str, customer_ref: str, external_id: str | None = None, *, lock=False):
-    """The live (non-anonymized) customer an ID or `field:value` names, or None."""
-    field, value = parse_customer_ref(customer_ref, external_id)
-    queryset = Customer.objects.filter(environment=environment, anonymized_at__isnull=True)
-    if lock:
-        queryset = queryset.select_for_update()
-    if field is None:
-        return queryset.filter(customer_id=value).first()
-    if not CustomField.objects.filter(name=field, external_id=True).exists():
-        raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
-    pk = (
-        ExternalId.objects.filter(environment=environment, field=field, value=value)
-        .values_list("customer_id", flat=True)
-        .first()
-    )
-    return queryset.filter(pk=pk).first() if pk else None
+def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None:
+    """Lock a merge's two customers in primary-key order, so that merging A into B while B is
+    merged into A cannot deadlock. The handler re-reads both rows under these locks."""
+    if isinstance(customer_ref, Customer):
+        target_pk = customer_ref.pk
+    else:
+        target = find_customer(environment, customer_ref, external_id)
+        target_pk = target.pk if target is not None else None
+    if not isinstance(source_ref, str) or not source_ref:
+        return
+    try:
+        source = find_customer(environment, source_ref)
+    except EngineError:
+        return  # the handler reports a bad source with the right field
+    pks = sorted(pk for pk in {target_pk, source.pk if source else None} if pk is not None)
+    for pk in pks:
+        Customer.objects.select_for_update().filter(pk=pk).first()
 
 
 def lock_customer(program, environment, customer_ref, external_id, action, now) -> tuple[Customer, bool]:
     """Lock the customer row for this transaction, creating it when the program allows."""
     if isinstance(customer_ref, Customer):
-        return Customer.objects.select_for_update().get(pk=customer_ref.pk), False
+        customer = Customer.objects.select_for_update().filter(pk=customer_ref.pk).first()
+        if customer is None or customer.anonymized_at is not None:
+            raise CustomerNotFound("The customer has opted out or was merged away.", field="customer")
+        return customer, False
     field, value = parse_customer_ref(customer_ref, external_id)
     customer = find_customer(environment, customer_ref, external_id, lock=True)
     if customer is not None:
         return customer, False
     if field is not None:
         raise CustomerNotFound(f"No customer with {field} {value!r}.", field="customer")
-    if not _valid_customer_id(value):
+    if not CUSTOMER_ID_PATTERN.match(value):
         raise InvalidCustomerId(field="customer")
     if action != "opt_in" and not program.anonymous_registration:
         raise CustomerNotFound(f"Customer {value!r} not found.", field="customer")
     try:
+        # A savepoint: when a concurrent first event for the same new ID wins the unique index,
+        # only this insert rolls back and we wait for that transaction's lock instead.
         with transaction.atomic():
             customer = Customer.objects.create(
                 environment=environment,
@@ -331,7 +390,6 @@ def lock_customer(program, environment, customer_ref, external_id, action, now) 
                 updated_at=now,
             )
     except IntegrityError:
-        # Another request created it first; wait for its lock and use it.
         customer = find_customer(environment, value, lock=True)
         if customer is None:
             raise
@@ -339,10 +397,7 @@ def lock_customer(program, environment, customer_ref, external_id, action, now) 
     return customer, True
 
 
-def _valid_customer_id(value: str) -> bool:
-    import re
-
-    return bool(re.match(CUSTOMER_ID_RE, value))
+CUSTOMER_ID_PATTERN = re.compile(CUSTOMER_ID_RE)
 
 
 def balance_snapshot(customer: Customer) -> dict[str, dict[str, int]]:
@@ -360,4 +415,4 @@ def balance_snapshot(customer: Customer) -> dict[str, dict[str, int]]:
     return snapshot
 
 
-__all__ = ["register_event", "find_customer", "EngineError", "HANDLERS"]
+__all__ = ["register_event", "find_customer", "parse_customer_ref", "EngineError", "HANDLERS", "resolve_spec"]

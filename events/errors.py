@@ -55,6 +55,16 @@ class InvalidCustomerId(ValidationError):
     default_message = "Customer IDs may contain Latin letters, digits and dashes only."
 
 
+class ConsoleOnlyAction(ValidationError):
+    code = 113406
+    default_message = "This action can only be registered from the console."
+
+
+class UnknownAttribute(ValidationError):
+    code = 113407
+    default_message = "Unknown customer attribute."
+
+
 class CustomerNotFound(EngineError):
     code = 160212
     status = 404

@@ -7,7 +7,10 @@ PostgreSQL a trigger refuses it too (migration 0002).
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 
 from loyalty.choices import Environment
 
@@ -59,6 +62,13 @@ class Event(models.Model):
             models.Index(fields=["customer", "action", "-id"], name="event_customer_action"),
             models.Index(fields=["environment", "timestamp", "id"], name="event_env_timestamp"),
             models.Index(fields=["environment", "transaction_id"], name="event_transaction"),
+            # Opt-out scrubs the customer's ID from other customers' opt_in/profile events that name
+            # them as referrer; this keeps that lookup off a full scan.
+            models.Index(
+                KeyTransform("referrer", "data"),
+                condition=Q(action__in=["opt_in", "profile"]),
+                name="event_referrer",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,6 +103,32 @@ class EventDefinition(models.Model):
     def __str__(self) -> str:
         return self.label or self.action
 
+    def clean(self):
+        from .definitions import BUILTIN_ACTIONS
+
+        builtin = BUILTIN_ACTIONS.get(self.action)
+        if self.builtin_extension:
+            if builtin is None:
+                raise ValidationError({"action": "Only a built-in action can be extended."})
+            if builtin.internal:
+                raise ValidationError({"action": "Internal actions cannot be extended."})
+        elif builtin is not None:
+            raise ValidationError({"action": "A built-in action has this name; extend it instead."})
+
+    # The engine caches definitions (events.catalog); a change must reach the next event.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from .catalog import clear_cache
+
+        clear_cache()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        from .catalog import clear_cache
+
+        clear_cache()
+        return result
+
 
 class EventAttribute(models.Model):
     definition = models.ForeignKey(EventDefinition, on_delete=models.CASCADE, related_name="attributes")
@@ -103,3 +139,16 @@ class EventAttribute(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["definition", "name"], name="event_attribute_unique")]
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from .catalog import clear_cache
+
+        clear_cache()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        from .catalog import clear_cache
+
+        clear_cache()
+        return result

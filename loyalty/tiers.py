@@ -1,32 +1,273 @@
 """Tier evaluation and manual tier changes. Called only by event handlers and the engine.
 
-SCAFFOLD: being implemented (issue 4).
+Rules (docs/ledger.md has the long version):
+- tier points of a structure = points earned (point_add, custom events, purchases; pending ones
+  included, point_sub deducted) in the structure's accounts (all accounts when none is chosen)
+  over the last `qualification_months`, or over the whole membership when that is empty;
+  point_spend and expiration do not lower them;
+- the qualified tier is the highest tier whose threshold the tier points reach;
+- upgrade: at once, when the qualified tier is higher (a new validity period starts, a tier_up
+  event is emitted, any manual lock ends);
+- downgrade: when the qualified tier is lower, only if the tier is not locked, and only once the
+  current tier expired (or at once when the structure's tiers do not expire); with the
+  keep-highest method there is no automatic downgrade, the validity is renewed instead;
+- a manual tier_change / tier_up / tier_down locks the tier until its expiration date (pass
+  lock=false not to); with keep-highest, no manual downgrade below the qualified tier;
+- entering the lowest tier (threshold 0) creates the membership without a tier_up event.
+Customer.tier mirrors the first structure's tier (the customer list column).
 """
 
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.cache import cache
+from django.db.models import Sum
+
 from events.context import HandlerContext
+from events.errors import BusinessRuleError, ValidationError
+
+from .expiration import add_months
+from .models import CustomerTier, LedgerEntry, PointBalance, Tier, TierStructure
+from .models.ledger import EntryKind
+from .models.tiers import TIER_CACHE_KEY as CACHE_KEY
+from .models.tiers import TierExpirationMethod
+
+EARNING_KINDS = (EntryKind.EARN, EntryKind.PENDING, EntryKind.SUB)
+
+
+def structures() -> list[tuple[TierStructure, list[Tier], list[int]]]:
+    """[(structure, tiers by threshold, account ids or [] for all)], cached like the accounts."""
+    cached = cache.get(CACHE_KEY)
+    if cached is None:
+        cached = []
+        for structure in TierStructure.objects.prefetch_related("tiers", "accounts"):
+            tiers = sorted(structure.tiers.all(), key=lambda t: (t.threshold, t.pk))
+            cached.append((structure, tiers, sorted(a.pk for a in structure.accounts.all())))
+        cache.set(CACHE_KEY, cached, 60)
+    return cached
+
+
+def clear_tier_cache() -> None:
+    cache.delete(CACHE_KEY)
 
 
 def snapshot(customer) -> dict[str, str | None]:
     """{structure code: tier code or None} for the customer."""
-    return {}
+    if not structures():
+        return {}
+    current = {
+        code: tier
+        for code, tier in CustomerTier.objects.filter(customer=customer).values_list("structure__code", "tier__code")
+    }
+    return {structure.code: current.get(structure.code) for structure, _, _ in structures()}
+
+
+def _earned_since(customer, account_ids, since: dt.datetime | None) -> int:
+    if since is None:
+        rows = PointBalance.objects.filter(customer=customer)
+        if account_ids:
+            rows = rows.filter(account_id__in=account_ids)
+        return rows.aggregate(total=Sum("earned"))["total"] or 0
+    entries = LedgerEntry.objects.filter(customer=customer, kind__in=EARNING_KINDS, created_at__gte=since)
+    if account_ids:
+        entries = entries.filter(account_id__in=account_ids)
+    return entries.aggregate(total=Sum("amount"))["total"] or 0
+
+
+def tier_points(customer, structure, account_ids, now) -> int:
+    months = structure.qualification_months
+    return _earned_since(customer, account_ids, add_months(now, -months) if months else None)
+
+
+def points_after_expiration(customer, structure, account_ids, expires_at, now) -> int:
+    """Tier points still inside the qualification window on the tier's expiration date."""
+    months = structure.qualification_months
+    if not months or expires_at is None:
+        return tier_points(customer, structure, account_ids, now)
+    return _earned_since(customer, account_ids, add_months(expires_at, -months))
+
+
+def qualified_tier(tiers: list[Tier], points: int) -> Tier | None:
+    best = None
+    for tier in tiers:
+        if tier.threshold <= points:
+            best = tier
+    return best
+
+
+def _validity(structure, now) -> dt.datetime | None:
+    return add_months(now, structure.tier_validity_months) if structure.tier_validity_months else None
+
+
+def _locked(ct: CustomerTier, now) -> bool:
+    return ct.locked and (ct.locked_until is None or ct.locked_until > now)
+
+
+def _emit(ctx, action, structure, tier, previous):
+    ctx.emit(action, data={"structure": structure.code, "tier": tier.code,
+                           "previous_tier": previous.code if previous else None, "automatic": True},
+             parent=ctx.event)
+
+
+def _set_customer_tier(ctx) -> None:
+    first = structures()[0][0] if structures() else None
+    if first is None:
+        return
+    ct = CustomerTier.objects.filter(customer=ctx.customer, structure=first).only("tier_id").first()
+    ctx.customer.tier_id = ct.tier_id if ct else None
 
 
 def evaluate(ctx: HandlerContext) -> None:
     """Re-evaluate every tier structure after earned points changed (automatic tier up/down)."""
-    return None
+    now = ctx.now
+    for structure, tiers, account_ids in structures():
+        if not tiers:
+            continue
+        points = tier_points(ctx.customer, structure, account_ids, now)
+        qualified = qualified_tier(tiers, points)
+        ct = CustomerTier.objects.filter(customer=ctx.customer, structure=structure).select_related("tier").first()
+        if ct is None:
+            if qualified is None:
+                continue
+            ct = CustomerTier(customer=ctx.customer, structure=structure, tier=qualified, since=now,
+                              expires_at=_validity(structure, now))
+            if qualified != tiers[0] or qualified.threshold > 0:
+                _emit(ctx, "tier_up", structure, qualified, None)
+        else:
+            current = ct.tier
+            expired = ct.expires_at is not None and ct.expires_at <= now
+            if qualified is not None and qualified.threshold > current.threshold:
+                ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
+                    qualified, now, _validity(structure, now), False, None)
+                _emit(ctx, "tier_up", structure, qualified, current)
+            elif (qualified is None or qualified.threshold < current.threshold) and not _locked(ct, now):
+                if structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST:
+                    if expired:
+                        ct.expires_at = _validity(structure, now)
+                elif expired or structure.tier_validity_months is None:
+                    target = qualified or tiers[0]
+                    ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
+                        target, now, _validity(structure, now), False, None)
+                    _emit(ctx, "tier_down", structure, target, current)
+            elif expired and not _locked(ct, now):
+                ct.expires_at = _validity(structure, now)  # re-qualified for the same tier
+        ct.tier_points = points
+        ct.points_after_expiration = points_after_expiration(ctx.customer, structure, account_ids, ct.expires_at, now)
+        ct.save()
+    _set_customer_tier(ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Manual changes (console / API / workflows)
+
+
+def _structure(ctx) -> tuple[TierStructure, list[Tier], list[int]]:
+    if not ctx.program.tiers:
+        raise ValidationError("The tiers module is off.", field="action")
+    code = ctx.data.get("structure")
+    for entry in structures():
+        if not code or entry[0].code == code:
+            return entry
+    raise ValidationError(f"Unknown tier structure {code!r}." if code else "No tier structure exists.",
+                          field="data.structure")
+
+
+def _when(ctx, name):
+    value = ctx.data.get(name)
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _manual(ctx, direction: str) -> None:
+    structure, tiers, account_ids = _structure(ctx)
+    ct = CustomerTier.objects.filter(customer=ctx.customer, structure=structure).select_related("tier").first()
+    current = ct.tier if ct else None
+    code = ctx.data.get("tier")
+    if code:
+        target = next((t for t in tiers if t.code == code), None)
+        if target is None:
+            raise ValidationError(f"Unknown tier {code!r} in {structure.code!r}.", field="data.tier")
+    else:
+        ranks = [t for t in tiers if current is None or (
+            t.threshold > current.threshold if direction == "up" else t.threshold < current.threshold)]
+        if not ranks:
+            raise BusinessRuleError(f"There is no tier {direction} from here.", field="data.tier")
+        target = ranks[0] if direction == "up" else ranks[-1]
+    if current is not None and direction == "up" and target.threshold <= current.threshold:
+        raise BusinessRuleError("Tier up needs a higher tier.", field="data.tier")
+    if current is not None and direction == "down" and target.threshold >= current.threshold:
+        raise BusinessRuleError("Tier down needs a lower tier.", field="data.tier")
+    points = tier_points(ctx.customer, structure, account_ids, ctx.now)
+    qualified = qualified_tier(tiers, points)
+    if (structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST and qualified is not None
+            and target.threshold < qualified.threshold):
+        raise BusinessRuleError(
+            f"With keep-highest, the customer cannot go below {qualified.name}, the tier their points reach.",
+            field="data.tier")
+    expires_at = _when(ctx, "expiration_date") or _validity(structure, ctx.now)
+    lock = ctx.data.get("lock")
+    lock = True if lock is None else bool(lock)
+    if ct is None:
+        ct = CustomerTier(customer=ctx.customer, structure=structure)
+    ct.tier, ct.since, ct.expires_at = target, ctx.now, expires_at
+    ct.locked, ct.locked_until = lock, (expires_at if lock else None)
+    ct.tier_points = points
+    ct.points_after_expiration = points_after_expiration(ctx.customer, structure, account_ids, expires_at, ctx.now)
+    ct.save()
+    ctx.result.extra["tier"] = {"structure": structure.code, "from": current.code if current else None,
+                                "to": target.code}
+    _set_customer_tier(ctx)
 
 
 def tier_up(ctx: HandlerContext) -> None:
-    raise NotImplementedError
+    _manual(ctx, "up")
 
 
 def tier_down(ctx: HandlerContext) -> None:
-    raise NotImplementedError
+    _manual(ctx, "down")
 
 
 def tier_change(ctx: HandlerContext) -> None:
-    raise NotImplementedError
+    _manual(ctx, "change")
 
 
 def tier_expiration_change(ctx: HandlerContext) -> None:
-    raise NotImplementedError
+    """Set the expiration date of the customer's current tier (every structure unless one is named)."""
+    if not ctx.program.tiers:
+        raise ValidationError("The tiers module is off.", field="action")
+    new_date = _when(ctx, "expiration_date")
+    rows = CustomerTier.objects.filter(customer=ctx.customer)
+    if ctx.data.get("structure"):
+        structure, _, _ = _structure(ctx)
+        rows = rows.filter(structure=structure)
+    changed = 0
+    for ct in rows:
+        ct.expires_at = new_date
+        if ct.locked:
+            ct.locked_until = new_date
+        ct.save(update_fields=["expires_at", "locked_until"])
+        changed += 1
+    if not changed:
+        raise BusinessRuleError("The customer has no tier to change.", field="data.structure")
+
+
+def api_tiers(customer) -> list[dict]:
+    """The Customer API's `tiers` array (001)."""
+    rows = CustomerTier.objects.filter(customer=customer).select_related("tier", "structure")
+    order = {structure.pk: index for index, (structure, _, _) in enumerate(structures())}
+    return [
+        {
+            "id": ct.tier.code,
+            "name": ct.tier.name,
+            "since": ct.since.isoformat(),
+            "threshold": ct.tier.threshold,
+            "expdate": ct.expires_at.isoformat() if ct.expires_at else None,
+            "points": ct.tier_points,
+            "points_after_expiration": ct.points_after_expiration,
+            "locked": ct.locked,
+            "structure": [{"id": ct.structure.code, "name": ct.structure.name}],
+        }
+        for ct in sorted(rows, key=lambda r: order.get(r.structure_id, 0))
+    ]

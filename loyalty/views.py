@@ -1,36 +1,56 @@
-from django.contrib.auth.decorators import login_required
-from django.db import connection
+"""Project-level pages: health check, home, environment switch."""
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from loyalty.choices import Environment
 from loyalty.console.middleware import SESSION_KEY
 
 
-def healthz(request):
-    """For load balancers: 200 when the database answers, 503 otherwise."""
+def database_error(db: BaseDatabaseWrapper | None = None) -> str | None:
+    """None when the database (the default connection unless given) answers, else the error's name."""
+    db = db or connections[DEFAULT_DB_ALIAS]
     try:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as error:  # any database failure means unhealthy
-        return JsonResponse({"status": "error", "database": type(error).__name__}, status=503)
+    except Exception as error:  # any database failure means unhealthy; the name is enough to act on
+        return type(error).__name__
+    return None
+
+
+@never_cache
+def healthz(request, db: BaseDatabaseWrapper | None = None):
+    """For load balancers: 200 when the database answers, 503 otherwise. No login, no session."""
+    error = database_error(db)
+    if error:
+        return JsonResponse({"status": "error", "database": error}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
 @login_required
+@permission_required("loyalty.view_console", raise_exception=True)
 def home(request):
-    try:
-        return HttpResponseRedirect(reverse("customers:customer_list"))
-    except NoReverseMatch:
-        return HttpResponseRedirect(reverse("settings:program"))
+    """The console's start page: the customer list once it exists, else the settings."""
+    for url_name in ("customers:customer_list", "settings:program"):
+        try:
+            return HttpResponseRedirect(reverse(url_name))
+        except NoReverseMatch:
+            continue
+    return HttpResponseRedirect(reverse("password_change"))
 
 
 @login_required
+@permission_required("loyalty.view_console", raise_exception=True)
 @require_POST
 def switch_environment(request):
+    """Remember the environment the console works in (session); back to the page it came from."""
     value = request.POST.get("environment")
     if value in Environment.values:
         request.session[SESSION_KEY] = value
@@ -38,3 +58,4 @@ def switch_environment(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     return HttpResponseRedirect(target)
+

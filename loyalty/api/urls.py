@@ -1,5 +1,31 @@
-from django.urls import path  # noqa: F401
+"""The integration API under /api/. Paths are the reference's; a trailing slash is optional."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularSwaggerView
+
+from customers.api import views as customers
+from events.api import views as events
+
+from . import views
 
 app_name = "api"
 
-urlpatterns: list = []
+REF = r"(?P<id>[^/]+)"
+
+urlpatterns = [
+    re_path(r"^events/?$", events.EventCreateView.as_view(), name="events"),
+    re_path(r"^events/bulk/?$", events.EventBulkView.as_view(), name="events_bulk"),
+    re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
+    re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
+    re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
+    re_path(rf"^customers/{REF}/events/?$", events.CustomerEventsView.as_view(), name="customer_events"),
+    re_path(rf"^customers/{REF}/points/?$", customers.CustomerPointsView.as_view(), name="customer_points"),
+    re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
+    re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
+    re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
+    re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
+    path("status", views.trivial_view, name="status"),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
+]

@@ -1,10 +1,12 @@
 """The console's generic views. Every page is declared in a few lines on one of these:
 
 - `ConsoleView`: login + permission check (`permission_required`), for any page.
+- `ConsolePageView`: a `ConsoleView` that renders a template.
 - `ObjectListView`: FilterSet + filter form + django-tables2 table, column chooser, sorting,
   pagination that never runs an unbounded COUNT(*) (django-tables2's LazyPaginator).
 - `TabbedDetailView` and `Tab`: an object with tabs, each tab its own URL and view.
 - `ReasonActionView`: a confirmation form with a required reason that performs one action.
+- `ObjectEditView`: a create-or-edit form page for configuration objects (settings, labels).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.views.generic import DetailView, FormView, TemplateView
+from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
@@ -25,6 +27,13 @@ from django_tables2.paginators import LazyPaginator
 from loyalty.models import Program
 
 from .forms import ReasonForm
+
+MAX_PER_PAGE = 200
+
+
+def always_visible(table) -> tuple[str, ...]:
+    """Columns the chooser never hides: `Meta.always_visible` on the table class."""
+    return tuple(getattr(getattr(table, "Meta", None), "always_visible", ()))
 
 
 class ConsoleView(LoginRequiredMixin, PermissionRequiredMixin):
@@ -44,9 +53,15 @@ class ConsolePageView(ConsoleView, TemplateView):
 
 
 class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
-    """A list page: set `queryset` (or get_queryset), `filterset_class`, `table_class`, `title`."""
+    """A list page: set `queryset` (or get_queryset), `filterset_class`, `table_class`, `title`.
+
+    A table may list `Meta.always_visible = ("name",)`: columns the chooser never hides.
+    A request from htmx (`HX-Request`) gets only the results partial, so filtering and paging
+    can swap the table in place; without JavaScript every link and form works as a full page.
+    """
 
     template_name = "console/object_list.html"
+    results_template_name = "console/includes/list_results.html"
     paginator_class = LazyPaginator
     paginate_by = 50
     title = ""
@@ -54,39 +69,80 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
     actions: list[tuple[str, str, str]] = []
     strict = False  # an invalid filter form shows its errors, with the unfiltered list
 
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-Boosted"):
+            return [self.results_template_name]
+        return [self.template_name]
+
+    def paginate_queryset(self, queryset, page_size):
+        # The table paginates (lazily); ListView's own paginator would run the page query twice.
+        return None, None, queryset, False
+
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if paginate and "per_page" in self.request.GET:
+            # A per_page in the URL is honoured, within reason.
+            try:
+                requested = int(self.request.GET["per_page"])
+            except ValueError:
+                requested = self.paginate_by
+            self.request.GET = self.request.GET.copy()
+            self.request.GET["per_page"] = str(max(1, min(requested, MAX_PER_PAGE)))
+        return paginate
+
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
         chosen = self.chosen_columns(table)
         if chosen:
-            for name, column in table.columns.items():
-                if name not in chosen and name not in getattr(table.Meta, "always_visible", ()):
+            always = always_visible(table)
+            for name in table.columns.names():
+                if name in chosen or name in always:
+                    table.columns.show(name)
+                else:
                     table.columns.hide(name)
         return table
 
     def chosen_columns(self, table) -> list[str]:
-        """`?columns=a,b` picks the columns; the choice is remembered in the session per table."""
+        """`?columns=a,b` picks the columns (console.js joins the chooser's ticked boxes into it;
+        without JavaScript the repeated `col` boxes arrive instead). The choice is remembered in
+        the session per table; `?reset_columns=1` or an empty choice goes back to the defaults."""
         key = f"columns:{type(table).__name__}"
-        raw = self.request.GET.get("columns")
-        if raw is not None:
-            chosen = [c for c in raw.split(",") if c in table.columns.names()]
+        params = self.request.GET
+        if "reset_columns" in params:
+            self.request.session.pop(key, None)
+            return []
+        if "col" in params:
+            raw = params.getlist("col")
+        elif "columns" in params:
+            raw = params["columns"].split(",")
+        else:
+            return self.request.session.get(key, [])
+        names = table.columns.names()
+        chosen = [c for c in raw if c in names]
+        if chosen:
             self.request.session[key] = chosen
-            return chosen
-        return self.request.session.get(key, [])
+        else:
+            self.request.session.pop(key, None)
+        return chosen
+
+    def get_list_actions(self) -> list[dict]:
+        return [
+            {"label": label, "url": reverse(url_name)}
+            for label, url_name, perm in self.actions
+            if self.request.user.has_perm(perm)
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         table = context.get("table")
         context["title"] = self.title
-        context["list_actions"] = [
-            {"label": label, "url": reverse(url_name)}
-            for label, url_name, perm in self.actions
-            if self.request.user.has_perm(perm)
-        ]
+        context["list_actions"] = self.get_list_actions()
         if table is not None:
+            always = always_visible(table)
             context["column_choices"] = [
                 (name, column.header, column.visible)
                 for name, column in table.columns.items()
-                if name not in getattr(table.Meta, "always_visible", ())
+                if name not in always and column.header
             ]
         return context
 
@@ -94,7 +150,10 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 @dataclass(frozen=True)
 class Tab:
     """One tab of a detail page: its own URL name (taking the object's URL kwargs), label,
-    permission, module, order, and an optional count badge `badge(obj) -> int | None`."""
+    permission, module, order (`weight`), and an optional count badge `badge(obj) -> int | None`.
+
+    Badges are computed once per page for the visible tabs; keep them to cheap, indexed counts
+    scoped to the one object (never a count over a whole table)."""
 
     label: str
     url_name: str
@@ -106,7 +165,8 @@ class Tab:
 
 class TabbedDetailView(ConsoleView, DetailView):
     """A detail page whose tabs are separate views. Subclasses set `tabs` (a list of Tab),
-    `tab_url_kwargs(obj)` and `template_name` (which extends console/object_detail.html)."""
+    `active_tab` (the URL name of this tab), `tab_url_kwargs(obj)` and `template_name`
+    (which extends console/object_detail.html and fills `tab_content`)."""
 
     tabs: list[Tab] = []
     active_tab: str = ""
@@ -116,6 +176,7 @@ class TabbedDetailView(ConsoleView, DetailView):
 
     def visible_tabs(self, obj) -> list[dict]:
         program = Program.current()
+        url_kwargs = self.tab_url_kwargs(obj)
         tabs = []
         for tab in sorted(self.tabs, key=lambda t: t.weight):
             if tab.module and not program.module_enabled(tab.module):
@@ -125,10 +186,10 @@ class TabbedDetailView(ConsoleView, DetailView):
             tabs.append(
                 {
                     "label": tab.label,
-                    "url": reverse(tab.url_name, kwargs=self.tab_url_kwargs(obj)),
+                    "url": reverse(tab.url_name, kwargs=url_kwargs),
+                    "url_name": tab.url_name,
                     "active": tab.url_name == self.active_tab,
-                    # Only the active tab's badge is cheap to compute here; others are lazy callables.
-                    "badge": (lambda t=tab: t.badge(obj)) if tab.badge else None,
+                    "badge": tab.badge(obj) if tab.badge else None,
                 }
             )
         return tabs
@@ -139,6 +200,7 @@ class TabbedDetailView(ConsoleView, DetailView):
         return context
 
     def paginate_table(self, table, per_page: int = 25):
+        """Sort and page a tab's table from the request, lazily (no COUNT(*))."""
         RequestConfig(self.request, paginate={"per_page": per_page, "paginator_class": LazyPaginator}).configure(
             table
         )
@@ -149,8 +211,9 @@ class ReasonActionView(ConsoleView, FormView):
     """Confirm an action with a required reason, perform it, show a message, redirect.
 
     Subclasses set `permission_required`, `title`, `confirm_text`, and implement `perform(form)`
-    (which raises events.errors.EngineError for refusals: shown as a form error) and
-    `get_success_url()`. Extra fields: subclass ReasonForm and set `form_class`.
+    (which raises events.errors.EngineError for refusals: shown as a form error; it may return
+    the success message) and `get_success_url()`. Extra fields: subclass ReasonForm and set
+    `form_class`. `cancel_url` (or get_cancel_url()) is where Cancel leads.
     """
 
     form_class = ReasonForm
@@ -158,7 +221,9 @@ class ReasonActionView(ConsoleView, FormView):
     title = ""
     confirm_text = ""
     success_message = "Done."
+    submit_label = "Confirm"
     danger = False
+    cancel_url = ""
 
     def perform(self, form) -> str | None:
         raise ImproperlyConfigured("ReasonActionView subclasses implement perform(form).")
@@ -169,12 +234,68 @@ class ReasonActionView(ConsoleView, FormView):
         try:
             message = self.perform(form)
         except EngineError as error:
-            form.add_error(error.field.split(".")[-1] if error.field and error.field.split(".")[-1] in form.fields else None, error.message)
+            field = (error.field or "").split(".")[-1]
+            form.add_error(field if field in form.fields else None, error.message)
             return self.form_invalid(form)
         messages.success(self.request, message or self.success_message)
         return HttpResponseRedirect(self.get_success_url())
 
+    def get_cancel_url(self) -> str:
+        return self.cancel_url
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update({"title": self.title, "confirm_text": self.confirm_text, "danger": self.danger})
+        context.update(
+            {
+                "title": self.title,
+                "confirm_text": self.confirm_text,
+                "danger": self.danger,
+                "submit_label": self.submit_label,
+                "cancel_url": self.get_cancel_url(),
+            }
+        )
+        return context
+
+
+class ObjectEditView(ConsoleView, UpdateView):
+    """Create (no `pk` in the URL) or edit a configuration object with a ModelForm.
+
+    Subclasses set `model`, `form_class`, `permission_required`, `success_url` (or
+    get_success_url) and optionally `title_create` / `title_edit`. `after_save(obj)` runs
+    after the form saved (for example to clear a cache). Saving happens in `save(form)`,
+    which subclasses may override to wrap related writes in one transaction.
+    """
+
+    template_name = "console/object_form.html"
+    title_create = ""
+    title_edit = ""
+    cancel_url = ""
+
+    def get_object(self, queryset=None):
+        if self.pk_url_kwarg not in self.kwargs and self.slug_url_kwarg not in self.kwargs:
+            return None
+        return super().get_object(queryset)
+
+    def save(self, form):
+        return form.save()
+
+    def after_save(self, obj) -> None:
+        pass
+
+    def form_valid(self, form):
+        created = self.object is None
+        self.object = self.save(form)
+        self.after_save(self.object)
+        verb = "created" if created else "saved"
+        messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} “{self.object}” {verb}.")
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        name = self.model._meta.verbose_name
+        if self.object is None:
+            context["title"] = self.title_create or f"New {name}"
+        else:
+            context["title"] = self.title_edit or f"Edit {name} “{self.object}”"
+        context["cancel_url"] = self.cancel_url or str(self.success_url or "")
         return context

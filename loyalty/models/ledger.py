@@ -81,7 +81,11 @@ class LotStatus(models.TextChoices):
 
 
 class PointLot(models.Model):
-    """One earning: spent first-expiring-first; remaining = points - used - expired_points."""
+    """One earning: spent first-expiring-first.
+
+    remaining = points - used - expired_points - reserved. `used` counts spent and subtracted
+    points; `reserved` points are held for a pending checkout and are not spendable.
+    """
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="point_lots")
     account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="lots")
@@ -89,6 +93,7 @@ class PointLot(models.Model):
     points = models.BigIntegerField()
     used = models.BigIntegerField(default=0)
     expired_points = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
     status = models.CharField(max_length=12, choices=LotStatus.choices, default=LotStatus.ACTIVE)
     activates_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -104,11 +109,16 @@ class PointLot(models.Model):
             models.CheckConstraint(
                 condition=models.Q(used__gte=0) & models.Q(expired_points__gte=0), name="lot_counts_non_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(reserved__gte=0)
+                & models.Q(points__gte=models.F("used") + models.F("expired_points") + models.F("reserved")),
+                name="lot_never_overdrawn",
+            ),
         ]
 
     @property
     def remaining(self) -> int:
-        return self.points - self.used - self.expired_points
+        return self.points - self.used - self.expired_points - self.reserved
 
 
 class EntryKind(models.TextChoices):

@@ -1,4 +1,23 @@
+from django.core.cache import cache
 from django.db import models
+
+TIER_CACHE_KEY = "loyalty:tier-structures:v1"  # loyalty.tiers.structures()
+
+
+class _ClearsTierCache(models.Model):
+    """Saving or deleting tier configuration drops the cached structures (like Program.save)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(TIER_CACHE_KEY)
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(TIER_CACHE_KEY)
+        return result
 
 
 class TierExpirationMethod(models.TextChoices):
@@ -6,7 +25,7 @@ class TierExpirationMethod(models.TextChoices):
     KEEP_HIGHEST = "keep_highest", "Keep the highest reached tier level"
 
 
-class TierStructure(models.Model):
+class TierStructure(_ClearsTierCache):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     accounts = models.ManyToManyField("loyalty.PointAccount", blank=True, help_text="empty: all accounts")
@@ -26,7 +45,7 @@ class TierStructure(models.Model):
         return self.name
 
 
-class Tier(models.Model):
+class Tier(_ClearsTierCache):
     structure = models.ForeignKey(TierStructure, on_delete=models.CASCADE, related_name="tiers")
     code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)

@@ -1,0 +1,29 @@
+from django.db import models
+
+
+class CouponType(models.TextChoices):
+    AMOUNT = "amount", "Amount"
+    PERCENTAGE = "percentage", "Percentage"
+    FREE_SHIPPING = "free_shipping", "Free shipping"
+    GIFT_CARD = "gift_card", "Gift card"
+
+
+class CouponStatus(models.TextChoices):
+    """000 "Coupons". UNASSIGNED: in the pool, nobody holds it."""
+
+    CLAIMED = "claimed", "Claimed"
+    UNASSIGNED = "unassigned", "Unassigned"
+    REDEEMED = "redeemed", "Redeemed"
+    EXPIRED = "expired", "Expired"
+    INVALID = "invalid", "Invalid"
+    TRANSFERRED = "transferred", "Transferred"
+
+
+# A customer may redeem a coupon in these statuses (transferred = claimed by the new holder).
+REDEEMABLE = (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED, CouponStatus.UNASSIGNED)
+
+
+class RewardGives(models.TextChoices):
+    COUPON = "coupon", "A coupon from a pool"
+    POINTS = "points", "Points"
+    NOTHING = "nothing", "Nothing but the record"

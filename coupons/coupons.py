@@ -1,0 +1,289 @@
+"""Coupons: assignment, redemption and the console's row actions, as event handlers (000 "Coupons").
+
+Each change is an event on the customer who holds the coupon (source, admin user and reason are
+on the event). The coupon row is locked (SELECT ... FOR UPDATE) after the customer row the engine
+locked, so concurrent redemptions of one code queue up and the usage limit is never exceeded.
+Expiration is a date: a coupon whose date has passed is refused as expired and shown so by
+`expire_due`, which the periodic task runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Q
+
+from events.context import HandlerContext
+from events.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
+from transactions.points import child_context
+
+from .choices import REDEEMABLE, CouponStatus, CouponType
+from .models import Coupon, CouponPool, CouponRedemption
+
+C = CouponStatus
+CODE = "data.code"
+
+
+def lock(code: str) -> Coupon:
+    coupon = (
+        Coupon.objects.select_for_update(of=("self",)).select_related("pool").filter(code=str(code).strip()).first()
+    )
+    if coupon is None:
+        raise NotFound(f"Coupon {code!r} does not exist.", field=CODE)
+    return coupon
+
+
+def _code(ctx: HandlerContext) -> str:
+    code = ctx.data.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise MissingParameter("Missing required attribute 'code'.", field=CODE)
+    return code.strip()
+
+
+def _owned(ctx: HandlerContext, coupon: Coupon) -> Coupon:
+    if coupon.customer_id != ctx.customer.pk:
+        raise Conflict(f"Coupon {coupon.code!r} is not this customer's.", field=CODE)
+    return coupon
+
+
+def expiry_for(pool: CouponPool, now: dt.datetime) -> dt.datetime | None:
+    dates = [pool.valid_until] if pool.valid_until else []
+    if pool.validity_days:
+        dates.append(now + dt.timedelta(days=pool.validity_days))
+    return min(dates) if dates else None
+
+
+def _is_expired(coupon: Coupon, now: dt.datetime) -> bool:
+    return coupon.status == C.EXPIRED or (coupon.expires_at is not None and coupon.expires_at <= now)
+
+
+def _give(ctx: HandlerContext, coupon: Coupon) -> Coupon:
+    coupon.customer = ctx.customer
+    coupon.status = C.CLAIMED
+    coupon.claimed_at = ctx.now
+    coupon.expires_at = expiry_for(coupon.pool, ctx.now)
+    if coupon.pool.type == CouponType.GIFT_CARD:
+        coupon.balance = coupon.pool.value
+    coupon.save()
+    ctx.result.extra.setdefault("coupons", []).append(coupon)
+    return coupon
+
+
+def assign_from_pool(ctx: HandlerContext, pool: CouponPool) -> Coupon:
+    """Give the customer the next free coupon of `pool`; concurrent claims skip each other's rows."""
+    if not pool.active:
+        raise BusinessRuleError(f"Coupon pool {pool.name!r} is not active.", field="data.pool")
+    coupon = (
+        Coupon.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("pool")
+        .filter(pool=pool, status=C.UNASSIGNED, customer__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    if coupon is None:
+        raise BusinessRuleError(f"Coupon pool {pool.name!r} has no coupons left.", field="data.pool")
+    return _give(ctx, coupon)
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def coupon_assign(ctx: HandlerContext) -> None:
+    """Assign a coupon: a named unassigned code (data.code) or the next one of a pool (data.pool)."""
+    if ctx.data.get("code"):
+        coupon = lock(_code(ctx))
+        if coupon.status != C.UNASSIGNED or coupon.customer_id is not None:
+            raise Conflict(f"Coupon {coupon.code!r} is already assigned.", field=CODE)
+        _give(ctx, coupon)
+        return
+    pool_ref = ctx.data.get("pool")
+    if pool_ref in (None, ""):
+        raise MissingParameter("Name a coupon (code) or a coupon pool (pool).", field="data.pool")
+    pool = CouponPool.objects.filter(pk=int(pool_ref) if str(pool_ref).isdigit() else -1).first()
+    if pool is None:
+        raise NotFound(f"Coupon pool {pool_ref!r} does not exist.", field="data.pool")
+    assign_from_pool(ctx, pool)
+
+
+def redeem(ctx: HandlerContext, code: str, *, amount=None, transaction_id: str = "") -> Coupon:
+    """Use a coupon once (or take `amount` off a gift card's balance)."""
+    coupon = lock(code)
+    if coupon.customer_id not in (None, ctx.customer.pk):
+        raise Conflict(f"Coupon {coupon.code!r} is not this customer's.", field=CODE)
+    if coupon.status == C.INVALID:
+        raise BusinessRuleError(f"Coupon {coupon.code!r} is invalid.", field=CODE)
+    if _is_expired(coupon, ctx.now):
+        raise BusinessRuleError(f"Coupon {coupon.code!r} has expired.", field=CODE)
+    if coupon.pool.valid_from and ctx.now < coupon.pool.valid_from:
+        raise BusinessRuleError(f"Coupon {coupon.code!r} is not valid yet.", field=CODE)
+    gift = coupon.pool.type == CouponType.GIFT_CARD
+    if coupon.status == C.REDEEMED or (not gift and coupon.usages >= coupon.pool.usage_limit):
+        raise BusinessRuleError(
+            f"Coupon {coupon.code!r} is used up ({coupon.usages} of {coupon.pool.usage_limit} uses).", field=CODE
+        )
+    if coupon.status not in REDEEMABLE:
+        raise BusinessRuleError(f"Coupon {coupon.code!r} is {coupon.status}.", field=CODE)
+    if coupon.customer_id is None:
+        coupon.customer = ctx.customer
+        coupon.claimed_at = ctx.now
+        coupon.status = C.CLAIMED
+    used = None
+    if gift:
+        balance = coupon.balance if coupon.balance is not None else coupon.pool.value
+        used = balance if amount in (None, "") else _amount(amount)
+        if used <= 0 or used > balance:
+            raise BusinessRuleError(
+                f"Gift card {coupon.code!r} has a balance of {balance}; {used} cannot be redeemed.",
+                field="data.amount",
+            )
+        coupon.balance = balance - used
+        if coupon.balance == 0:
+            coupon.status = C.REDEEMED
+    coupon.usages += 1
+    if not gift and coupon.usages >= coupon.pool.usage_limit:
+        coupon.status = C.REDEEMED
+    coupon.redeemed_at = ctx.now
+    coupon.save()
+    CouponRedemption.objects.create(
+        coupon=coupon, event=ctx.event, amount=used, transaction_id=transaction_id[:128], created_at=ctx.now
+    )
+    ctx.result.extra.setdefault("coupons", []).append(coupon)
+    return coupon
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise ValidationError("amount must be a number.", field="data.amount") from None
+    if not amount.is_finite():
+        raise ValidationError("amount must be a number.", field="data.amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+def coupon_redeem(ctx: HandlerContext) -> None:
+    redeem(ctx, _code(ctx), amount=ctx.data.get("amount"), transaction_id=str(ctx.data.get("transaction_id") or ""))
+
+
+def unredeem(ctx: HandlerContext, code: str) -> Coupon:
+    """Undo the latest redemption of a coupon."""
+    coupon = _owned(ctx, lock(code))
+    last = coupon.redemptions.filter(undone_at=None).order_by("-pk").first()
+    if last is None:
+        raise BusinessRuleError(f"Coupon {coupon.code!r} has no redemption to undo.", field=CODE)
+    last.undone_at = ctx.now
+    last.save(update_fields=["undone_at"])
+    coupon.usages = max(coupon.usages - 1, 0)
+    if last.amount is not None:
+        coupon.balance = (coupon.balance or Decimal("0")) + last.amount
+    if coupon.status == C.REDEEMED:
+        coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
+    if coupon.usages == 0:
+        coupon.redeemed_at = None
+    coupon.save()
+    return coupon
+
+
+def coupon_unredeem(ctx: HandlerContext) -> None:
+    unredeem(ctx, _code(ctx))
+
+
+def _child(ctx: HandlerContext, action: str, data: dict, transaction_id: str) -> HandlerContext:
+    event = ctx.emit(action, data=data, parent=ctx.event, transaction_id=transaction_id)
+    return child_context(ctx, event)
+
+
+def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
+    """A checkout that names a coupon redeems it (gift cards: up to the purchase total)."""
+    amount = None
+    coupon = Coupon.objects.filter(code=code).select_related("pool").first()
+    if coupon is not None and coupon.pool.type == CouponType.GIFT_CARD:
+        amount = min(coupon.balance if coupon.balance is not None else coupon.pool.value, tx.total)
+    child = _child(ctx, "coupon_redeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id)
+    redeem(child, code, amount=amount, transaction_id=tx.transaction_id)
+
+
+def unredeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
+    """A rejected checkout gives back the coupons it used."""
+    redeemed = CouponRedemption.objects.filter(
+        coupon__code=code, transaction_id=tx.transaction_id, undone_at=None
+    ).exists()
+    if redeemed:
+        child = _child(ctx, "coupon_unredeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id)
+        unredeem(child, code)
+
+
+def coupon_invalidate(ctx: HandlerContext) -> None:
+    coupon = _owned(ctx, lock(_code(ctx)))
+    if coupon.status == C.INVALID:
+        raise Conflict(f"Coupon {coupon.code!r} is already invalid.", field=CODE)
+    coupon.status = C.INVALID
+    coupon.save(update_fields=["status"])
+
+
+def coupon_unassign(ctx: HandlerContext) -> None:
+    coupon = _owned(ctx, lock(_code(ctx)))
+    if coupon.status in (C.REDEEMED, C.INVALID):
+        raise BusinessRuleError(f"A {coupon.status} coupon cannot be unassigned.", field=CODE)
+    coupon.customer = None
+    coupon.status = C.UNASSIGNED
+    coupon.claimed_at = None
+    coupon.save()
+
+
+def find_recipient(ctx: HandlerContext, ref: str):
+    """A customer of the same environment by ID or e-mail, case-insensitively (000)."""
+    from customers.models import Customer
+
+    ref = (ref or "").strip()
+    if not ref:
+        raise MissingParameter("Name the customer (ID or e-mail) to transfer the coupon to.", field="data.to")
+    matches = list(
+        Customer.objects.filter(environment=ctx.customer.environment, anonymized_at__isnull=True)
+        .filter(Q(customer_id__iexact=ref) | Q(email__iexact=ref))
+        .order_by("pk")[:3]
+    )
+    exact = [c for c in matches if c.customer_id == ref]
+    if exact:
+        return exact[0]
+    if len(matches) != 1:
+        raise NotFound(
+            f"No single customer has the ID or e-mail {ref!r}." if matches else f"No customer {ref!r}.",
+            field="data.to",
+        )
+    return matches[0]
+
+
+def coupon_transfer(ctx: HandlerContext) -> None:
+    coupon = _owned(ctx, lock(_code(ctx)))
+    if coupon.status not in (C.CLAIMED, C.TRANSFERRED) or _is_expired(coupon, ctx.now):
+        raise BusinessRuleError(f"A {coupon.status} coupon cannot be transferred.", field=CODE)
+    target = find_recipient(ctx, str(ctx.data.get("to") or ""))
+    if target.pk == ctx.customer.pk:
+        raise BusinessRuleError("The coupon already belongs to this customer.", field="data.to")
+    coupon.transferred_from = ctx.customer
+    coupon.customer = target
+    coupon.status = C.TRANSFERRED
+    coupon.save()
+    ctx.result.extra["transferred_to"] = target.customer_id
+
+
+def coupon_expiration_change(ctx: HandlerContext) -> None:
+    """Set a new expiration date; the status follows it (expired, or claimed again)."""
+    coupon = _owned(ctx, lock(_code(ctx)))
+    raw = ctx.data.get("expiration_date")
+    coupon.expires_at = dt.datetime.fromisoformat(raw) if raw else None
+    if coupon.status in (C.CLAIMED, C.TRANSFERRED, C.EXPIRED):
+        if coupon.expires_at is not None and coupon.expires_at <= ctx.now:
+            coupon.status = C.EXPIRED
+        elif coupon.status == C.EXPIRED:
+            coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
+    coupon.save(update_fields=["expires_at", "status"])
+
+
+def expire_due(now: dt.datetime) -> int:
+    """Mark held coupons whose date has passed as expired (a display status; no points move)."""
+    return Coupon.objects.filter(
+        status__in=(C.CLAIMED, C.TRANSFERRED), expires_at__isnull=False, expires_at__lte=now
+    ).update(status=C.EXPIRED)

@@ -1,0 +1,111 @@
+"""The rewards catalog: who may claim what, and the `reward` event that claims it.
+
+Claiming spends the points, takes one from the stock, and hands out what the reward gives (a
+coupon from its pool, points, or only the record), all in the event's transaction. Lock order:
+the customer (engine), then the reward row, then the coupon row. The reward row lock serializes
+claims of one reward, so its stock never oversells; the customer lock serializes one customer's
+claims, so they never spend more than they have.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from customers.choices import CustomerStatus
+from events.context import HandlerContext
+from events.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from transactions import points
+
+from . import coupons
+from .choices import RewardGives
+from .models import Reward, RewardClaim
+
+BLOCKED = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED, CustomerStatus.OPTED_OUT)
+DEFAULT_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)
+
+
+def _tier_ids(customer) -> set[int]:
+    from loyalty.models import CustomerTier
+
+    return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
+
+
+def availability(reward: Reward, customer, now: dt.datetime, *, claims: int | None = None,
+                 tier_ids: set[int] | None = None) -> tuple[bool, str]:
+    """(True, "") when `customer` may claim `reward` now, else (False, why). Points are not checked."""
+    if not reward.active:
+        return False, f"Reward {reward.name!r} is not available."
+    if reward.valid_from and now < reward.valid_from:
+        return False, f"Reward {reward.name!r} cannot be claimed before {reward.valid_from:%Y-%m-%d %H:%M}."
+    if reward.valid_until and now >= reward.valid_until:
+        return False, f"Reward {reward.name!r} could be claimed until {reward.valid_until:%Y-%m-%d %H:%M}."
+    if customer.status in BLOCKED:
+        return False, f"A {customer.get_status_display().lower()} customer cannot claim rewards."
+    statuses = reward.eligible_statuses or DEFAULT_STATUSES
+    if customer.status not in statuses:
+        return False, f"Reward {reward.name!r} is not available to {customer.status} customers."
+    eligible_tiers = {tier.pk for tier in reward.eligible_tiers.all()}
+    if eligible_tiers and not eligible_tiers & (tier_ids if tier_ids is not None else _tier_ids(customer)):
+        return False, f"Reward {reward.name!r} is for customers in other tiers."
+    if reward.stock is not None and reward.claimed_count >= reward.stock:
+        return False, f"Reward {reward.name!r} is out of stock."
+    if reward.per_customer_limit is not None:
+        count = claims if claims is not None else RewardClaim.objects.filter(reward=reward, customer=customer).count()
+        if count >= reward.per_customer_limit:
+            return False, f"The customer has already claimed {reward.name!r} {count} times (the limit)."
+    return True, ""
+
+
+def claimable(customer, now: dt.datetime) -> list[Reward]:
+    """Rewards this customer may claim now (whether or not they can afford them yet)."""
+    tier_ids = _tier_ids(customer)
+    counts: dict[int, int] = {}
+    for reward_id in RewardClaim.objects.filter(customer=customer).values_list("reward_id", flat=True):
+        counts[reward_id] = counts.get(reward_id, 0) + 1
+    rewards = Reward.objects.filter(active=True).select_related("account", "pool").prefetch_related("eligible_tiers")
+    return [
+        reward
+        for reward in rewards
+        if availability(reward, customer, now, claims=counts.get(reward.pk, 0), tier_ids=tier_ids)[0]
+    ]
+
+
+def _reward_id(ctx: HandlerContext) -> int:
+    ref = ctx.data.get("reward")
+    if ref in (None, ""):
+        raise MissingParameter("Missing required attribute 'reward'.", field="data.reward")
+    if not str(ref).isdigit():
+        raise NotFound(f"Reward {ref!r} does not exist.", field="data.reward")
+    return int(ref)
+
+
+def reward(ctx: HandlerContext) -> None:
+    """The `reward` event: claim data.reward for the (locked) customer."""
+    customer = ctx.customer
+    if customer.status in BLOCKED:
+        raise StatusForbids(
+            f"A {customer.get_status_display().lower()} customer cannot claim rewards.", field="customer"
+        )
+    item = Reward.objects.select_for_update(of=("self",)).filter(pk=_reward_id(ctx)).first()
+    if item is None:
+        raise NotFound(f"Reward {ctx.data.get('reward')!r} does not exist.", field="data.reward")
+    ok, why = availability(item, customer, ctx.now)
+    if not ok:
+        raise BusinessRuleError(why, field="data.reward")
+    points.burn(ctx, item.points, item.account)
+    coupon = None
+    if item.gives == RewardGives.COUPON:
+        if item.pool_id is None:
+            raise BusinessRuleError(f"Reward {item.name!r} has no coupon pool.", field="data.reward")
+        event = ctx.emit("coupon_assign", data={"pool": item.pool_id, "reward": item.pk}, parent=ctx.event)
+        coupon = coupons.assign_from_pool(points.child_context(ctx, event), item.pool)
+    elif item.gives == RewardGives.POINTS and item.points_given:
+        points.earn(ctx, item.points_given, item.account)
+    item.claimed_count += 1
+    item.save(update_fields=["claimed_count"])
+    claim = RewardClaim.objects.create(
+        reward=item, customer=customer, event=ctx.event, coupon=coupon, points=item.points, created_at=ctx.now
+    )
+    ctx.result.extra["reward_claim"] = claim
+    if coupon is not None:
+        ctx.result.extra["coupon"] = coupon

@@ -1,0 +1,27 @@
+"""A tiny server-rendered SVG line chart (the balance over time on the Overview tab)."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html, mark_safe
+
+
+def balance_chart(points: list[tuple], width: int = 560, height: int = 120) -> str:
+    """points: [(datetime, value)] in time order. Returns an inline <svg> (or "" for < 2 points)."""
+    if len(points) < 2:
+        return ""
+    values = [value for _, value in points]
+    low, high = min(0, min(values)), max(values) or 1
+    span = (high - low) or 1
+    pad = 4
+    step = (width - 2 * pad) / (len(points) - 1)
+    coords = " ".join(
+        f"{pad + i * step:.1f},{height - pad - (value - low) / span * (height - 2 * pad):.1f}"
+        for i, (_, value) in enumerate(points)
+    )
+    first, last = points[0][0], points[-1][0]
+    return format_html(
+        '<svg class="balance-chart" data-testid="balance-chart" viewBox="0 0 {w} {h}" width="100%" height="{h}" '
+        'role="img" aria-label="Spendable balance from {a} to {b}, now {v}">'
+        '<polyline fill="none" stroke="currentColor" stroke-width="2" points="{c}"/></svg>',
+        w=width, h=height, a=first.date(), b=last.date(), v=values[-1], c=mark_safe(coords),
+    )

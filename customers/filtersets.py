@@ -1,0 +1,102 @@
+"""Customer list filters: the Filter button (status, gender, country, tier), the quick search
+and the filter bar's conditions (`?f=field:op:value`, repeatable, AND-combined)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from customers.choices import CustomerStatus, Gender
+from customers.models import Customer, Label
+from loyalty.models import Tier
+from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
+
+
+class ConditionListField(forms.Field):
+    """The repeated `f` parameter: a list of conditions, each validated against the attributes."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in value if v]
+
+    def validate(self, value):
+        attributes = available_attributes()
+        errors = []
+        for text in value:
+            try:
+                compile_conditions([Condition.parse(text)], attributes)
+            except ConditionError as error:
+                errors.append(forms.ValidationError(str(error)))
+        if errors:
+            raise forms.ValidationError(errors)
+
+
+class ConditionFilter(django_filters.Filter):
+    field_class = ConditionListField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(compile_conditions([Condition.parse(text) for text in value]))
+
+
+class QuickSearchFilter(django_filters.CharFilter):
+    """Customer ID, email or name, exact and case-sensitive, so every branch is an index lookup."""
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        q = Q(customer_id=value) | Q(email=value) | Q(last_name=value) | Q(first_name=value)
+        first, _, last = value.partition(" ")
+        if last:
+            q |= Q(first_name=first, last_name=last.strip())
+        return qs.filter(q)
+
+
+def _no_nul(value):
+    if value and "\x00" in value:
+        raise forms.ValidationError("The value contains a NUL character.")
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    q = QuickSearchFilter(label="Search", widget=forms.TextInput(attrs={"placeholder": "ID, email or name", "type": "search"}),
+                          validators=[_no_nul])
+    status = django_filters.MultipleChoiceFilter(choices=CustomerStatus.choices, widget=forms.CheckboxSelectMultiple)
+    gender = django_filters.ChoiceFilter(choices=Gender.choices, empty_label="Any gender")
+    country = django_filters.CharFilter(validators=[_no_nul])
+    tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.select_related("structure"), empty_label="Any tier")
+    f = ConditionFilter(label="Conditions")
+
+    class Meta:
+        model = Customer
+        fields = ["q", "status", "gender", "country", "tier", "f"]
+
+    def searches_inactive(self) -> bool:
+        """Inactive customers are listed only when searched for or filtered by status (001)."""
+        data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}
+        if data.get("q") or data.get("status"):
+            return True
+        return any(text.split(":", 1)[0] == "status" for text in data.get("f") or [])
+
+
+class LabelFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+
+    class Meta:
+        model = Label
+        fields = ["q", "active"]
+
+
+class LabelCustomerFilterSet(django_filters.FilterSet):
+    customer_id = django_filters.CharFilter(label="Customer ID")
+
+    class Meta:
+        model = Customer
+        fields = ["customer_id"]

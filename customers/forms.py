@@ -1,0 +1,240 @@
+"""Forms of the customer console. Every form that changes a customer carries a required reason
+(loyalty.console.forms.ReasonForm)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from customers.choices import FieldType, Gender
+from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label
+from events.choices import AttributeType
+from events.definitions import ActionSpec
+from loyalty.accounts import all_accounts
+from loyalty.console.forms import ReasonForm
+from loyalty.models import PointLot, TierStructure
+from loyalty.models.ledger import LotStatus
+
+
+def _no_nul(value):
+    if isinstance(value, str) and "\x00" in value:
+        raise forms.ValidationError("The value contains a NUL character.")
+
+
+class EventFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False, label="Event type")
+    transaction_id = forms.CharField(required=False, max_length=128, label="Transaction ID", validators=[_no_nul])
+
+    def __init__(self, *args, action_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All events"), *action_choices]
+
+
+# --- Personal information -------------------------------------------------------------------
+
+_BUILTIN_LABELS = {"zip": "ZIP", "birth_date": "Birth date", "image_url": "Image URL", "mobile_phone": "Mobile phone"}
+
+
+def _custom_field(field: CustomField) -> forms.Field:
+    common = {"required": False, "label": field.label or field.name, "disabled": field.read_only}
+    if field.type == FieldType.NUMBER:
+        return forms.DecimalField(**common)
+    if field.type == FieldType.BOOLEAN:
+        return forms.NullBooleanField(**common)
+    if field.type == FieldType.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if field.type == FieldType.CHOICE:
+        return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in field.choices or []]], **common)
+    return forms.CharField(max_length=1000, validators=[_no_nul], **common)
+
+
+def _json_value(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "as_tuple"):  # Decimal
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class PersonalInfoForm(ReasonForm):
+    """Every built-in and custom attribute; read-only custom fields are disabled. `changes()` is
+    the data of the `profile` event: only attributes whose value changed."""
+
+    labels = forms.ModelMultipleChoiceField(
+        queryset=Label.objects.filter(active=True), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        self.customer = customer
+        self.custom_fields = list(CustomField.objects.all())
+        initial = {name: getattr(customer, name) for name in BUILTIN_ATTRIBUTES}
+        initial.update({f"custom_{f.name}": (customer.custom or {}).get(f.name) for f in self.custom_fields})
+        self.initial_labels = list(customer.labels.all())
+        initial["labels"] = self.initial_labels
+        super().__init__(*args, initial=initial, **kwargs)
+        fields = {}
+        for name in BUILTIN_ATTRIBUTES:
+            label = _BUILTIN_LABELS.get(name, name.replace("_", " ").capitalize())
+            if name == "birth_date":
+                fields[name] = forms.DateField(required=False, label=label, widget=forms.DateInput(attrs={"type": "date"}))
+            elif name == "gender":
+                fields[name] = forms.ChoiceField(required=False, label=label, choices=[("", "—"), *Gender.choices])
+            else:
+                max_length = Customer._meta.get_field(name).max_length
+                fields[name] = forms.CharField(required=False, label=label, max_length=max_length, validators=[_no_nul])
+        for field in self.custom_fields:
+            fields[f"custom_{field.name}"] = _custom_field(field)
+        # Attributes first, then labels and the reason.
+        labels, reason = self.fields.pop("labels"), self.fields.pop("reason")
+        # Labels that are inactive but attached stay visible so saving does not drop them.
+        labels.queryset = Label.objects.filter(active=True) | Label.objects.filter(pk__in=[l.pk for l in self.initial_labels])
+        self.fields = {**fields, "labels": labels, "reason": reason}
+
+    def changes(self) -> dict:
+        data = {}
+        for name in BUILTIN_ATTRIBUTES:
+            new = self.cleaned_data.get(name)
+            old = getattr(self.customer, name)
+            if (new or None) != (old or None):
+                data[name] = _json_value(new) if new not in (None,) else ""
+        for field in self.custom_fields:
+            if field.read_only:
+                continue
+            new = self.cleaned_data.get(f"custom_{field.name}")
+            old = (self.customer.custom or {}).get(field.name)
+            new_json = _json_value(new) if new not in ("",) else None
+            if new_json != old and not (new_json is None and old in (None, "")):
+                data[field.name] = new_json
+        new_labels = sorted(label.name for label in self.cleaned_data.get("labels") or [])
+        if new_labels != sorted(label.name for label in self.initial_labels):
+            data["labels"] = new_labels
+        return data
+
+    def before(self, changes: dict) -> dict:
+        before = {}
+        for name in changes:
+            if name == "labels":
+                before[name] = sorted(label.name for label in self.initial_labels)
+            elif name in BUILTIN_ATTRIBUTES:
+                before[name] = _json_value(getattr(self.customer, name))
+            else:
+                before[name] = (self.customer.custom or {}).get(name)
+        return before
+
+
+# --- Points ---------------------------------------------------------------------------------
+
+class ManagePointsForm(ReasonForm):
+    OPERATIONS = [("point_add", "Add points"), ("point_sub", "Sub points"), ("point_spend", "Spend points")]
+
+    operation = forms.ChoiceField(choices=OPERATIONS, widget=forms.RadioSelect, initial="point_add")
+    points = forms.IntegerField(min_value=1, max_value=10**12)
+    expiration_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Only for added points; empty: the program's expiration rule.",
+    )
+    account = forms.ChoiceField(required=False, help_text="Multi-accounts: the account to change.")
+
+    field_order = ["operation", "points", "expiration_date", "account", "reason"]
+
+    def __init__(self, *args, multi_accounts: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if multi_accounts:
+            self.fields["account"].choices = [(a.code, a.name) for a in all_accounts()]
+        else:
+            del self.fields["account"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("expiration_date") and cleaned.get("operation") != "point_add":
+            self.add_error("expiration_date", "An expiration date applies to added points only.")
+        return cleaned
+
+    def event_data(self) -> dict:
+        data = {"points": self.cleaned_data["points"]}
+        if self.cleaned_data.get("expiration_date"):
+            data["expiration_date"] = self.cleaned_data["expiration_date"].isoformat()
+        return data
+
+
+class ChangeExpirationForm(ReasonForm):
+    lots = forms.ModelMultipleChoiceField(queryset=PointLot.objects.none(), widget=forms.CheckboxSelectMultiple,
+                                          label="Point lots")
+    expiration_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="New expiration date")
+
+    field_order = ["lots", "expiration_date", "reason"]
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lots"].queryset = (
+            PointLot.objects.filter(customer=customer, status__in=[LotStatus.ACTIVE, LotStatus.PENDING])
+            .select_related("event", "account").order_by("expires_at", "id")
+        )
+        self.fields["lots"].label_from_instance = lambda lot: (
+            f"#{lot.pk} · {lot.event.label or lot.event.action} · {lot.remaining} of {lot.points} {lot.account.name} left"
+            f" · expires {lot.expires_at.date() if lot.expires_at else 'never'}"
+        )
+
+
+# --- Tiers, merge, add event -----------------------------------------------------------------
+
+class TierForm(ReasonForm):
+    structure = forms.ModelChoiceField(queryset=TierStructure.objects.all(), to_field_name="code")
+    expiration_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["structure", "expiration_date", "reason"]
+
+    def __init__(self, *args, expiration_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expiration_date"].required = expiration_required
+
+
+class MergeForm(ReasonForm):
+    MODES = [("partial", "Partial: without custom fields"), ("full", "Full: custom fields too")]
+
+    source = forms.CharField(max_length=300, label="Other customer ID", validators=[_no_nul],
+                             help_text="Its history and points move to this profile, which stays.")
+    mode = forms.ChoiceField(choices=MODES, initial="partial", widget=forms.RadioSelect)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    field_order = ["source", "mode", "reason", "confirmed"]
+
+
+_ATTR_FIELDS = {
+    AttributeType.NUMBER: lambda **kw: forms.DecimalField(**kw),
+    AttributeType.INTEGER: lambda **kw: forms.IntegerField(**kw),
+    AttributeType.BOOLEAN: lambda **kw: forms.NullBooleanField(**kw),
+    AttributeType.DATE: lambda **kw: forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **kw),
+    AttributeType.DATETIME: lambda **kw: forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **kw),
+    AttributeType.LIST: lambda **kw: forms.CharField(help_text="comma-separated", validators=[_no_nul], **kw),
+    AttributeType.OBJECT: lambda **kw: forms.JSONField(**kw),
+}
+
+
+class AddEventForm(ReasonForm):
+    """An event's attribute form, built from its definition (built-in spec or EventDefinition)."""
+
+    def __init__(self, *args, spec: ActionSpec, extra_attrs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        reason = self.fields.pop("reason")
+        self.attr_names = []
+        for attr in (*spec.attributes, *extra_attrs):
+            if attr.name == "reason" or attr.name in self.attr_names:
+                continue
+            make = _ATTR_FIELDS.get(attr.type, lambda **kw: forms.CharField(validators=[_no_nul], **kw))
+            self.fields[f"attr_{attr.name}"] = make(required=attr.required, label=attr.name, help_text=attr.help)
+            self.attr_names.append(attr.name)
+        self.fields["reason"] = reason
+
+    def event_data(self) -> dict:
+        data = {}
+        for name in self.attr_names:
+            value = self.cleaned_data.get(f"attr_{name}")
+            if value in (None, ""):
+                continue
+            attr = next((a for a in self.spec.attributes if a.name == name), None)
+            if attr is not None and attr.type == AttributeType.LIST and isinstance(value, str):
+                value = [part.strip() for part in value.split(",") if part.strip()]
+            data[name] = _json_value(value) if not isinstance(value, dt.datetime) else value.isoformat()
+        return data

@@ -1,0 +1,100 @@
+"""The customer profile's tabs and header action buttons: two explicit lists.
+
+Each tab is its own URL and view (`customers.views.CustomerTabView` subclass) that runs only its
+own queries; the header (name, ID, status, tier, spendable) and the action buttons come from the
+base view, so every tab shows them.
+
+Adding a profile tab (e.g. Transactions, from the transactions app)
+-------------------------------------------------------------------
+1. A line here: ``Tab("Transactions", "transactions:customer_transactions", module="transactions",
+   weight=50, badge=...)``. Keep badges to a cheap indexed count for the one customer.
+2. A small view::
+
+       class CustomerTransactionsView(CustomerTabView):
+           active_tab = "transactions:customer_transactions"
+           template_name = "transactions/customer_transactions.html"
+
+           def get_context_data(self, **kwargs):
+               context = super().get_context_data(**kwargs)
+               context["table"] = self.paginate_table(TransactionTable(self.object.transactions.all()))
+               return context
+
+3. A URL taking ``ref`` (the customer ID or ``field:value``), e.g. in transactions/urls.py
+   ``path("customer/<str:ref>/", CustomerTransactionsView.as_view(), name="customer_transactions")``
+   (or under customers/urls.py as ``customers/<str:ref>/transactions/``).
+4. A template: ``{% extends "customers/customer_base.html" %}`` filling ``{% block tab_content %}``.
+
+Adding a header action (e.g. Claim a reward, Resync) is one `ProfileAction` line below plus a
+`customers.views.actions.CustomerActionView` subclass and its URL; the button shows only to users
+holding the permission while its module is on, and the view refuses everyone else anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from customers.choices import CustomerStatus
+from loyalty.console.views import Tab
+
+
+def _change_count(customer) -> int | None:
+    from loyalty.audit.models import ChangeLogEntry
+
+    return ChangeLogEntry.objects.filter(customer=customer).count() or None
+
+
+CUSTOMER_TABS: list[Tab] = [
+    Tab("Overview", "customers:customer_overview", weight=10),
+    Tab("Personal information", "customers:customer_personal", weight=20),
+    Tab("Events", "customers:customer_events", weight=30),
+    Tab("Points history", "customers:customer_points", weight=40),
+    Tab("Tiers", "customers:customer_tiers", module="tiers", weight=60),
+    Tab("Changes", "customers:customer_changes", weight=90, badge=_change_count),
+    # Commerce (issue 7): Transactions (weight 50), Coupons (weight 55) go here.
+]
+
+
+@dataclass(frozen=True)
+class ProfileAction:
+    """A button in the profile header. `show_if(customer)` hides it when it does not apply."""
+
+    label: str
+    url_name: str
+    permission: str
+    module: str | None = None
+    show_if: Callable | None = None
+    danger: bool = False
+    group: str = "more"  # "main": always visible; "more": under the More menu
+
+
+def _status_in(*statuses):
+    return lambda customer: customer.status in statuses
+
+
+_LIVE = (CustomerStatus.INACTIVE, CustomerStatus.PENDING, CustomerStatus.ACTIVE, CustomerStatus.SUSPENDED)
+
+PROFILE_ACTIONS: list[ProfileAction] = [
+    ProfileAction("Manage points", "customers:customer_manage_points", "loyalty.manage_points", group="main"),
+    ProfileAction("Add action", "customers:customer_add_event", "loyalty.add_customer_events", group="main"),
+    ProfileAction(
+        "Merge", "customers:customer_merge", "loyalty.merge_customers",
+        show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
+    ),
+    # Claim a reward (rewards module) and Resync (sync module) land with those features:
+    # ProfileAction("Claim a reward", "coupons:customer_claim_reward", "loyalty.manage_coupons", module="rewards"),
+    # ProfileAction("Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync"),
+    ProfileAction("Suspend", "customers:customer_suspend", "loyalty.manage_customer_status",
+                  show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)),
+    ProfileAction("Unsuspend", "customers:customer_unsuspend", "loyalty.manage_customer_status",
+                  show_if=_status_in(CustomerStatus.SUSPENDED)),
+    ProfileAction("Tier up", "customers:customer_tier_up", "loyalty.manage_customer_tiers", module="tiers"),
+    ProfileAction("Tier down", "customers:customer_tier_down", "loyalty.manage_customer_tiers", module="tiers"),
+    ProfileAction("Change tier expiration", "customers:customer_tier_expiration", "loyalty.manage_customer_tiers",
+                  module="tiers"),
+    ProfileAction("Ban", "customers:customer_ban", "loyalty.ban_customer", show_if=_status_in(*_LIVE), danger=True),
+    ProfileAction("Unban", "customers:customer_unban", "loyalty.ban_customer",
+                  show_if=_status_in(CustomerStatus.BANNED)),
+    ProfileAction("Opt out", "customers:customer_opt_out", "loyalty.manage_customer_status",
+                  show_if=_status_in(*_LIVE, CustomerStatus.BANNED), danger=True),
+]

@@ -1,0 +1,86 @@
+"""The profile's base view: resolves the customer from the URL and renders the header."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+
+from customers.models import Customer
+from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
+from events.engine import find_customer
+from events.errors import EngineError
+from loyalty.console.views import TabbedDetailView
+from loyalty.models import Program
+
+
+def resolve_customer(request, ref: str) -> Customer:
+    """The live customer `ref` names (customer ID or `field:value`) in the console's environment.
+
+    Anonymized (opted-out) and unknown customers are a 404, as is a `field:value` whose field is
+    not an external ID."""
+    try:
+        customer = find_customer(request.environment, ref)
+    except EngineError:
+        raise Http404("No such customer.") from None
+    if customer is None:
+        raise Http404("No such customer.")
+    return customer
+
+
+def visible_actions(request, customer) -> list[dict]:
+    """Header buttons this user may use on this customer (the views check again)."""
+    program = Program.current()
+    actions = []
+    for action in PROFILE_ACTIONS:
+        if action.module and not program.module_enabled(action.module):
+            continue
+        if not request.user.has_perm(action.permission):
+            continue
+        if action.show_if and not action.show_if(customer):
+            continue
+        try:
+            url = reverse(action.url_name, kwargs={"ref": customer.customer_id})
+        except NoReverseMatch:
+            continue  # its feature has not landed yet
+        actions.append({"label": action.label, "url": url, "danger": action.danger, "group": action.group})
+    return actions
+
+
+class CustomerMixin:
+    """Resolves `self.customer` from the `ref` URL kwarg once per request."""
+
+    _customer = None
+
+    @property
+    def customer(self) -> Customer:
+        if self._customer is None:
+            self._customer = resolve_customer(self.request, self.kwargs["ref"])
+        return self._customer
+
+    def customer_url(self, url_name: str = "customers:customer_overview", **kwargs) -> str:
+        return reverse(url_name, kwargs={"ref": self.customer.customer_id, **kwargs})
+
+
+class CustomerTabView(CustomerMixin, TabbedDetailView):
+    """Base of every profile tab: `/customers/<ref>/<tab>/`.
+
+    Subclasses set `active_tab` (its URL name), `template_name` (extending
+    customers/customer_base.html, block `tab_content`) and add their own queries in
+    get_context_data. See customers/tabs.py for adding a tab."""
+
+    tabs = CUSTOMER_TABS
+    context_object_name = "customer"
+
+    def get_object(self, queryset=None):
+        return self.customer
+
+    def tab_url_kwargs(self, obj) -> dict:
+        return {"ref": obj.customer_id}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        actions = visible_actions(self.request, self.object)
+        context["main_actions"] = [a for a in actions if a.get("group") == "main"]
+        context["more_actions"] = [a for a in actions if a.get("group") != "main"]
+        context["title"] = self.object.name or self.object.customer_id
+        return context

@@ -1,0 +1,123 @@
+"""The customer list: filter bar, Filter button, quick search, keyset pages, capped count."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseRedirect
+
+from customers.choices import CustomerStatus
+from customers.filtersets import CustomerFilterSet
+from customers.models import Customer
+from customers.tables import CustomerTable, PreorderedData
+from loyalty.console.views import MAX_PER_PAGE, ObjectListView
+from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
+
+from .paging import capped_count, keyset_page, page_url
+
+# ?sort= value -> the indexed column it sorts on (customers migration 0003/console indexes).
+SORTS = {
+    "name": "last_name",
+    "email": "email",
+    "score": "score",
+    "spent": "spent",
+    "expired": "expired",
+    "spendable": "spendable",
+    "customer_id": "customer_id",
+}
+
+
+class CustomerListView(ObjectListView):
+    title = "Customers"
+    filterset_class = CustomerFilterSet
+    table_class = CustomerTable
+    template_name = "customers/customer_list.html"
+    results_template_name = "customers/customer_list.html"
+
+    def get_queryset(self):
+        return Customer.objects.filter(environment=self.request.environment, anonymized_at__isnull=True).select_related(
+            "tier"
+        )
+
+    def get(self, request, *args, **kwargs):
+        # The filter bar's "add condition" row (nf/no/nv) becomes one more ?f=field:op:value, so
+        # the canonical URL is what gets bookmarked.
+        if "nf" in request.GET:
+            field, op, value = request.GET.get("nf", ""), request.GET.get("no", "eq"), request.GET.get("nv", "")
+            params = request.GET.copy()
+            for key in ("nf", "no", "nv", "after", "before"):
+                params.pop(key, None)
+            if field:
+                params.appendlist("f", str(Condition(field, op, value)))
+            query = params.urlencode()
+            return HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
+        return super().get(request, *args, **kwargs)
+
+    def per_page(self) -> int:
+        try:
+            return max(1, min(int(self.request.GET.get("per_page", self.paginate_by)), MAX_PER_PAGE))
+        except ValueError:
+            return self.paginate_by
+
+    def sort(self) -> tuple[str, str, bool]:
+        """(sort parameter, column, descending); unknown sorts fall back to newest first."""
+        raw = self.request.GET.get("sort", "")
+        name = raw.lstrip("-")
+        if name in SORTS:
+            return raw, SORTS[name], raw.startswith("-")
+        return "", "id", True
+
+    def filtered_queryset(self):
+        qs = self.object_list
+        if not self.filterset.searches_inactive():
+            qs = qs.exclude(status=CustomerStatus.INACTIVE)
+        return qs
+
+    def get_table_data(self):
+        _, column, descending = self.sort()
+        qs = self.filtered_queryset()
+        self.page = keyset_page(qs, self.request.GET, column=column, descending=descending, per_page=self.per_page())
+        return PreorderedData(self.page.rows)
+
+    def get_table_pagination(self, table):
+        return False
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        count, capped = capped_count(self.filtered_queryset())
+        request = self.request
+        attributes = available_attributes()
+        conditions = []
+        raw_conditions = request.GET.getlist("f")
+        for index, text in enumerate(raw_conditions):
+            remaining = raw_conditions[:index] + raw_conditions[index + 1:]
+            params = request.GET.copy()
+            params.setlist("f", remaining)
+            for key in ("after", "before"):
+                params.pop(key, None)
+            try:
+                label = Condition.parse(text).describe(attributes)
+            except ConditionError:
+                label = text
+            conditions.append({"text": text, "label": label, "remove_url": f"{request.path}?{params.urlencode()}"})
+        clear = request.GET.copy()
+        for key in ("f", "after", "before"):
+            clear.pop(key, None)
+        context.update(
+            {
+                "page": self.page,
+                "next_url": page_url(request, after=str(self.page.next_cursor), before=None)
+                if self.page.next_cursor else None,
+                "prev_url": page_url(request, before=str(self.page.prev_cursor), after=None)
+                if self.page.prev_cursor else None,
+                "first_url": page_url(request, after=None, before=None) if not self.page.is_first else None,
+                "count": count,
+                "count_capped": capped,
+                "conditions": conditions,
+                "clear_conditions_url": f"{request.path}?{clear.urlencode()}",
+                "attributes": sorted(attributes.values(), key=lambda a: (a.custom, a.label)),
+                "operators": OPERATORS.items(),
+                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values
+                                if k not in ("after", "before", "nf", "no", "nv")],
+                "filter_form_fields": ["q", "status", "gender", "country", "tier"],
+            }
+        )
+        return context

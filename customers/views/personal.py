@@ -1,0 +1,59 @@
+"""The Personal information tab: a form of every attribute; saving registers a `profile` event
+with only the changed attributes (labels included)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+
+from customers.forms import PersonalInfoForm
+from events.errors import EngineError
+from loyalty.audit.changes import register_change
+
+from .base import CustomerTabView
+
+EDIT_PERMISSION = "loyalty.change_customer_profile"
+
+
+class CustomerPersonalView(CustomerTabView):
+    active_tab = "customers:customer_personal"
+    template_name = "customers/customer_personal.html"
+
+    def can_edit(self) -> bool:
+        return self.request.user.has_perm(EDIT_PERMISSION)
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = form or PersonalInfoForm(customer=self.object)
+        if not self.can_edit():
+            for field in form.fields.values():
+                field.disabled = True
+        context.update({"form": form, "can_edit": self.can_edit(), "custom_values": self.object.custom or {}})
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not self.can_edit():
+            raise PermissionDenied
+        self.object = customer = self.get_object()
+        form = PersonalInfoForm(request.POST, customer=customer)
+        if form.is_valid():
+            changes = form.changes()
+            if not changes:
+                messages.info(request, "Nothing changed.")
+                return HttpResponseRedirect(request.path)
+            try:
+                register_change(user=request.user, customer=customer, action="profile", data=changes,
+                                reason=form.cleaned_data["reason"], before=form.before(changes), after=changes)
+            except EngineError as error:
+                field = (error.field or "").split(".")[-1]
+                if field in form.fields:
+                    form.add_error(field, error.message)
+                elif f"custom_{field}" in form.fields:
+                    form.add_error(f"custom_{field}", error.message)
+                else:
+                    form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
+                return HttpResponseRedirect(request.path)
+        return self.render_to_response(self.get_context_data(form=form))

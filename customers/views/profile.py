@@ -1,0 +1,206 @@
+"""Profile tabs: Overview, Personal information, Events (+ details), Points history, Tiers, Changes.
+
+Each tab is its own view and runs only its own queries; the count of queries does not grow with
+the number of rows shown (tests/customers/test_console_queries.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.apps import apps
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from customers.charts import balance_chart
+from customers.forms import EventFilterForm
+from events import catalog, definitions
+from events.models import Event
+from loyalty import clock
+from loyalty.audit.models import ChangeLogEntry
+from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
+from loyalty.models.ledger import LotStatus
+
+from .base import CustomerTabView
+from .paging import keyset_page, page_url
+
+TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
+# Points about to expire "the next time the scheduled expiration service runs" (daily).
+EXPIRING_WINDOW = dt.timedelta(days=1)
+
+
+def pager_context(request, page) -> dict:
+    return {
+        "page": page,
+        "next_url": page_url(request, after=str(page.next_cursor), before=None) if page.next_cursor else None,
+        "prev_url": page_url(request, before=str(page.prev_cursor), after=None) if page.prev_cursor else None,
+    }
+
+
+def lot_labels(event_ids, now) -> dict[int, str]:
+    """Event id -> POINTS EXHAUSTED / EXPIRED / EXPIRING from the event's point lots (one query)."""
+    labels = {}
+    for lot in PointLot.objects.filter(event_id__in=event_ids).only("event_id", "status", "expires_at", "points",
+                                                                   "used", "expired_points"):
+        if lot.status == LotStatus.EXPIRED:
+            labels[lot.event_id] = "EXPIRED"
+        elif lot.status == LotStatus.EXHAUSTED or (lot.points and lot.used >= lot.points):
+            labels[lot.event_id] = "POINTS EXHAUSTED"
+        elif lot.expires_at and lot.expires_at <= now + EXPIRING_WINDOW and lot.remaining > 0:
+            labels[lot.event_id] = "EXPIRING"
+    return labels
+
+
+def action_choices() -> list[tuple[str, str]]:
+    choices = [(spec.action, spec.label) for spec in definitions.BUILTIN_ACTIONS.values()]
+    choices += [(action, custom.spec.label) for action, custom in catalog.custom_specs().items()
+                if not custom.builtin_extension and action not in definitions.BUILTIN_ACTIONS]
+    return sorted(choices, key=lambda c: c[1].lower())
+
+
+def _model(app_label, name):
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+class CustomerOverviewView(CustomerTabView):
+    active_tab = "customers:customer_overview"
+    template_name = "customers/customer_overview.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        customer = self.object
+        program = Program.current()
+        balances = list(PointBalance.objects.filter(customer=customer).select_related("account").order_by("account__code"))
+        context["balances"] = balances
+        context["tiers"] = self.tier_progress(customer) if program.tiers else []
+        context["latest_events"] = list(customer.events.select_related("admin_user").order_by("-id")[:10])
+        context["labels"] = list(customer.labels.all())
+        entries = list(
+            LedgerEntry.objects.filter(customer=customer).order_by("-id").values_list("created_at", "spendable_after",
+                                                                                      "account_id")[:200]
+        )
+        if balances:
+            # One line: the default (or first) account's balance.
+            account_id = next((b.account_id for b in balances if b.account.is_default), balances[0].account_id)
+            entries = [e for e in entries if e[2] == account_id]
+        context["chart"] = balance_chart([(created, value) for created, value, _ in reversed(entries)])
+        context["coupon_stats"] = self.coupon_stats(customer) if program.coupons else None
+        return context
+
+    @staticmethod
+    def tier_progress(customer) -> list[dict]:
+        rows = list(CustomerTier.objects.filter(customer=customer).select_related("structure", "tier"))
+        if not rows:
+            return []
+        ladder: dict[int, list[Tier]] = {}
+        for tier in Tier.objects.filter(structure_id__in=[r.structure_id for r in rows]).order_by("threshold"):
+            ladder.setdefault(tier.structure_id, []).append(tier)
+        progress = []
+        for row in rows:
+            nxt = next((t for t in ladder.get(row.structure_id, []) if t.threshold > row.tier.threshold), None)
+            percent = None
+            if nxt:
+                base = row.tier.threshold
+                percent = max(0, min(100, int((row.tier_points - base) * 100 / ((nxt.threshold - base) or 1))))
+            progress.append({"row": row, "next": nxt, "percent": percent,
+                             "missing": max(0, nxt.threshold - row.tier_points) if nxt else 0})
+        return progress
+
+    @staticmethod
+    def coupon_stats(customer) -> list[tuple[str, int]] | None:
+        """Coupons by status, when the coupons app has its Coupon model (issue 7)."""
+        coupon = _model("coupons", "Coupon")
+        if coupon is None or not any(f.name == "customer" for f in coupon._meta.get_fields()):
+            return None
+        rows = coupon.objects.filter(customer=customer).values("status").annotate(n=Count("id")).order_by("status")
+        return [(row["status"], row["n"]) for row in rows]
+
+
+class CustomerEventsView(CustomerTabView):
+    active_tab = "customers:customer_events"
+    template_name = "customers/customer_events.html"
+    per_page = 25
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = EventFilterForm(self.request.GET or None, action_choices=action_choices())
+        events = Event.objects.filter(customer=self.object).select_related("admin_user", "account")
+        if form.is_valid():
+            if form.cleaned_data.get("action"):
+                events = events.filter(action=form.cleaned_data["action"])
+            if form.cleaned_data.get("transaction_id"):
+                events = events.filter(transaction_id=form.cleaned_data["transaction_id"])
+        page = keyset_page(events, self.request.GET, per_page=self.per_page)
+        labels = lot_labels([e.pk for e in page.rows if e.points], clock.now())
+        for event in page.rows:
+            event.points_label = labels.get(event.pk, "")
+        context.update({"filter_form": form, "events": page.rows, **pager_context(self.request, page)})
+        return context
+
+
+class CustomerEventDetailView(CustomerTabView):
+    active_tab = "customers:customer_events"
+    template_name = "customers/customer_event_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        event = get_object_or_404(
+            Event.objects.select_related("admin_user", "account", "parent"), pk=self.kwargs["event_id"],
+            customer=self.object,
+        )
+        context["event"] = event
+        context["children"] = list(event.children.order_by("id")[:50])
+        context["lots"] = list(PointLot.objects.filter(event=event).select_related("account"))
+        context["points_label"] = lot_labels([event.pk], clock.now()).get(event.pk, "")
+        return context
+
+
+class CustomerPointsView(CustomerTabView):
+    active_tab = "customers:customer_points"
+    template_name = "customers/customer_points.html"
+    per_page = 25
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        balances = list(PointBalance.objects.filter(customer=self.object).select_related("account").order_by("account__code"))
+        entries = LedgerEntry.objects.filter(customer=self.object).select_related("event", "account", "lot")
+        account = self.request.GET.get("account")
+        if account and any(b.account.code == account for b in balances):
+            entries = entries.filter(account__code=account)
+        page = keyset_page(entries, self.request.GET, per_page=self.per_page)
+        context.update({"balances": balances, "entries": page.rows, "account": account,
+                        **pager_context(self.request, page)})
+        return context
+
+
+class CustomerTiersView(CustomerTabView):
+    active_tab = "customers:customer_tiers"
+    template_name = "customers/customer_tiers.html"
+
+    def get(self, request, *args, **kwargs):
+        if not Program.current().tiers:
+            raise Http404("The tiers module is off.")
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["tiers"] = CustomerOverviewView.tier_progress(self.object)
+        history = Event.objects.filter(customer=self.object, action__in=TIER_ACTIONS).select_related("admin_user")
+        page = keyset_page(history, self.request.GET, per_page=25)
+        context.update({"history": page.rows, **pager_context(self.request, page)})
+        return context
+
+
+class CustomerChangesView(CustomerTabView):
+    active_tab = "customers:customer_changes"
+    template_name = "customers/customer_changes.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        changes = ChangeLogEntry.objects.filter(customer=self.object).select_related("user")
+        page = keyset_page(changes, self.request.GET, per_page=25)
+        context.update({"changes": page.rows, **pager_context(self.request, page)})
+        return context

@@ -1,0 +1,240 @@
+"""Events API: register one event or a batch, and read event histories (keyset-paged).
+
+The API writes nothing itself: every change goes through `events.engine.register_event`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from customers.api.serializers import CustomerWithEventsSerializer, customer_object, point_events
+from events.choices import EventSource
+from events.engine import register_event
+from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
+from events.models import Event
+from loyalty.api import errors as api_errors
+from loyalty.api import paging, schema
+from loyalty.api.models import Scope
+from loyalty.api.views import ApiView
+
+from .serializers import (
+    BulkRequestSerializer,
+    BulkResponseSerializer,
+    EventPageSerializer,
+    EventRequestSerializer,
+    event_object,
+    event_request,
+)
+
+log = logging.getLogger("loyalty.api")
+
+
+def bulk_max() -> int:
+    return getattr(settings, "API_BULK_MAX_EVENTS", 500)
+
+
+def truthy(value) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def register_from_request(request, payload, *, dry_run=False, action=None, customer=None):
+    """Register one event described by an API payload, on behalf of the request's key."""
+    fields = event_request(payload)
+    return register_event(
+        environment=request.auth.environment,
+        customer=customer if customer is not None else fields["customer"],
+        external_id=fields["external_id"],
+        action=action or fields["action"],
+        account=fields["account"],
+        data=fields["data"],
+        source=EventSource.API,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        dry_run=dry_run,
+    )
+
+
+def event_response(result, *, explain=False) -> dict:
+    body = customer_object(result.customer, balances=result.balances_after if result.dry_run else None)
+    body["events"] = point_events(result)
+    if explain:
+        body["explain"] = result.explain()
+    return body
+
+
+CHECKOUT_EXAMPLE = {
+    "customer": "374397439743",
+    "action": "checkout",
+    "data": {
+        "total": "200",
+        "transaction_id": "5475-4343-4343-4343-3333",
+        "items": [{"product_id": "UFA-8888", "product_name": "Yellow T-Shirt", "quantity": "1", "price": "200",
+                   "subtotal": "200", "product_category": "t-shirts"}],
+    },
+}
+
+
+class EventCreateView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="events_create",
+        summary="Register an event",
+        request={"application/json": EventRequestSerializer, "application/x-www-form-urlencoded": EventRequestSerializer},
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="explain the effects without storing anything"),
+            schema.IDEMPOTENCY_KEY,
+        ],
+        responses=schema.writes(CustomerWithEventsSerializer),
+        examples=[OpenApiExample("checkout", value=CHECKOUT_EXAMPLE, request_only=True)],
+        tags=["events"],
+    )
+    def post(self, request):
+        dry_run = truthy(request.query_params.get("dry_run", ""))
+        result = register_from_request(request, request.data, dry_run=dry_run)
+        return Response(event_response(result, explain=dry_run))
+
+
+class EventBulkView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="events_bulk",
+        summary="Register a batch of events, each in its own transaction",
+        request={"application/json": BulkRequestSerializer},
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses=schema.writes(BulkResponseSerializer),
+        tags=["events"],
+    )
+    def post(self, request):
+        items = request.data.get("events") if isinstance(request.data, dict) else None
+        if items is None:
+            raise MissingParameter("Missing required parameter 'events'.", field="events")
+        if not isinstance(items, list):
+            raise ValidationError("'events' must be a list.", field="events")
+        if len(items) > bulk_max():
+            raise api_errors.TooManyItems(f"At most {bulk_max()} events per request.", field="events")
+        results, failed = [], 0
+        for item in items:
+            try:
+                result = register_from_request(request, item)
+                results.append({"events": point_events(result)})
+            except EngineError as error:
+                failed += 1
+                results.append({"error": error.as_dict()})
+            except Exception:  # one broken event must not stop the others
+                log.exception("Unexpected error in a bulk event")
+                failed += 1
+                results.append({"error": api_errors.InternalError().as_dict()})
+        return Response({"results": results, "total": len(items), "errors": failed})
+
+
+def find_or_404(request, ref: str):
+    from events.engine import find_customer
+
+    customer = find_customer(request.auth.environment, ref)
+    if customer is None:
+        raise CustomerNotFound(f"Customer {ref[:200]!r} not found.", field="customer")
+    return customer
+
+
+def _event_filters(queryset, params):
+    if params.get("action"):
+        queryset = queryset.filter(action=params["action"])
+    if params.get("transaction_id"):
+        queryset = queryset.filter(transaction_id=params["transaction_id"])
+    return queryset
+
+
+EVENT_FILTERS = [
+    OpenApiParameter("action", str, description="only events of this action"),
+    OpenApiParameter("transaction_id", str, description="only events of this transaction"),
+]
+
+
+class CustomerEventsView(ApiView):
+    """One customer's events, newest first."""
+
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_events",
+        summary="A customer's events (newest first)",
+        parameters=[schema.CUSTOMER_REF, *EVENT_FILTERS, *schema.PAGE_PARAMETERS],
+        responses=schema.reads(EventPageSerializer),
+        tags=["customers"],
+    )
+    def get(self, request, id):
+        customer = find_or_404(request, id)
+        params = request.query_params
+        limit = paging.page_limit(params)
+        cursor = paging.decode_cursor(params, 1)
+        queryset = _event_filters(Event.objects.filter(customer=customer), params)
+        if cursor is not None:
+            if not isinstance(cursor[0], int):
+                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+            queryset = queryset.filter(id__lt=cursor[0])
+        rows = list(queryset.order_by("-id")[: limit + 1])
+        rows, next_cursor = paging.page(rows, limit, lambda e: (e.pk,))
+        return Response({"events": [event_object(e, customer.customer_id) for e in rows], "next": next_cursor})
+
+
+def parse_since(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit() and len(text) <= 12:
+        try:
+            return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValidationError("'timestamp.gt' is out of range.", field="timestamp.gt")
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError("'timestamp.gt' must be an ISO 8601 date-time or Unix seconds.", field="timestamp.gt")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+class EnvironmentEventsView(ApiView):
+    """Every customer's events since a time, oldest first: for systems that sync."""
+
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="environment_events",
+        summary="All customers' events since a time (oldest first)",
+        parameters=[
+            OpenApiParameter("timestamp.gt", str, description="ISO 8601 date-time or Unix seconds"),
+            *EVENT_FILTERS,
+            *schema.PAGE_PARAMETERS,
+        ],
+        responses=schema.reads(EventPageSerializer),
+        tags=["customers"],
+    )
+    def get(self, request):
+        params = request.query_params
+        limit = paging.page_limit(params)
+        cursor = paging.decode_cursor(params, 2)
+        queryset = _event_filters(Event.objects.filter(environment=request.auth.environment), params)
+        since = parse_since(params.get("timestamp.gt"))
+        if since is not None:
+            queryset = queryset.filter(timestamp__gt=since)
+        if cursor is not None:
+            after_time = parse_datetime(cursor[0]) if isinstance(cursor[0], str) else None
+            if after_time is None or not isinstance(cursor[1], int):
+                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+            queryset = queryset.filter(Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=cursor[1]))
+        rows = list(queryset.select_related("customer").order_by("timestamp", "id")[: limit + 1])
+        rows, next_cursor = paging.page(rows, limit, lambda e: (e.timestamp.isoformat(), e.pk))
+        return Response({"events": [event_object(e) for e in rows], "next": next_cursor})

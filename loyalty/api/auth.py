@@ -1,0 +1,169 @@
+"""Request authentication: Escher signatures (ANTAVO-HMAC-SHA256) and the unsigned test form.
+
+A signed request carries, as in the reference documents:
+
+    Authorization: ANTAVO-HMAC-SHA256 Credential=KEY/20181207/test/api/antavo_request,
+                   SignedHeaders=date;host, Signature=77a2...
+    Date: Fri, 07 Dec 2018 10:00:00 GMT
+
+The `escherauth` package canonicalizes the request and derives the signature; the checks are
+done here one by one (rather than with `Escher.authenticate`) so that each failure gets its own
+error code, and so that the signature is compared in constant time (`hmac.compare_digest`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.encoding import escape_uri_path
+from escherauth import AuthParams, Escher, EscherException, EscherRequest
+from rest_framework.authentication import BaseAuthentication
+
+from loyalty import clock
+
+from . import errors
+from .models import ApiKey
+
+ALGO_PREFIX = "ANTAVO"
+VENDOR_KEY = "Antavo"
+AUTH_HEADER = "Authorization"
+DATE_HEADER = "Date"
+CLOCK_SKEW_SECONDS = 300
+MANDATORY_SIGNED_HEADERS = ("date", "host")
+
+
+def credential_scope() -> str:
+    """What a client puts after the date in the Credential (the reference's example scope)."""
+    return getattr(settings, "API_CREDENTIAL_SCOPE", "test/api/antavo_request")
+
+
+def escher_options(**extra) -> dict:
+    return {
+        "algo_prefix": ALGO_PREFIX,
+        "vendor_key": VENDOR_KEY,
+        "auth_header_name": AUTH_HEADER,
+        "date_header_name": DATE_HEADER,
+        "clock_skew": CLOCK_SKEW_SECONDS,
+        **extra,
+    }
+
+
+def request_headers(request) -> list[list[str]]:
+    """The request's headers as [name, value] pairs, as Escher canonicalizes them."""
+    headers = []
+    for name, value in request.META.items():
+        if name.startswith("HTTP_"):
+            headers.append([name[5:].replace("_", "-").lower(), value])
+        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append([name.replace("_", "-").lower(), value])
+    return headers
+
+
+def request_uri(request) -> str:
+    """The path and query as sent: gunicorn passes the raw URI; otherwise re-quote the path."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    query = request.META.get("QUERY_STRING", "")
+    path = escape_uri_path(request.path)
+    return f"{path}?{query}" if query else path
+
+
+def find_key(key_id: str) -> ApiKey:
+    api_key = ApiKey.objects.filter(key=key_id).first()
+    if api_key is None:
+        raise errors.UnknownApiKey(f"Unknown API key {key_id[:64]!r}.")
+    if api_key.revoked:
+        raise errors.RevokedApiKey()
+    return api_key
+
+
+def authenticate_signed(request) -> ApiKey:
+    headers = request_headers(request)
+    try:
+        params = AuthParams.from_headers(headers, ALGO_PREFIX, DATE_HEADER, AUTH_HEADER)
+        algorithm = params.get_algo_data()
+        key_id = params.get_credential_key()
+        scope = params.get_credential_scope()
+        signed_headers = params.get_signed_headers()
+        signature = params.get("signature")
+    except (EscherException, TypeError):
+        raise errors.MalformedAuthorization(
+            "The Authorization header is malformed; expected "
+            "'ANTAVO-HMAC-SHA256 Credential=KEY/YYYYMMDD/SCOPE, SignedHeaders=date;host, Signature=HEX'."
+        )
+    if algorithm[0] != ALGO_PREFIX or algorithm[2].upper() not in ("SHA256", "SHA512"):
+        raise errors.MalformedAuthorization("Only ANTAVO-HMAC-SHA256 and ANTAVO-HMAC-SHA512 are accepted.")
+    api_key = find_key(key_id)
+    for header in MANDATORY_SIGNED_HEADERS:
+        if header not in signed_headers:
+            raise errors.MissingSignedHeader(f"The {header} header must be signed.")
+        if not any(name == header for name, _ in headers):
+            raise errors.MissingSignedHeader(f"The {header} header is missing.")
+    try:
+        request_date = params.get_request_date()
+        credential_date = params.get_credential_date()
+    except (EscherException, ValueError, TypeError):
+        raise errors.MalformedAuthorization("The Date header or the credential date cannot be parsed.")
+    if request_date.strftime("%Y%m%d") != credential_date.strftime("%Y%m%d"):
+        raise errors.DateOutOfRange("The credential date does not match the Date header.")
+    skew = abs((clock.now() - request_date).total_seconds())
+    if skew > CLOCK_SKEW_SECONDS:
+        raise errors.DateOutOfRange(
+            f"The request date is {int(skew)} seconds from the server time; at most {CLOCK_SKEW_SECONDS} are allowed."
+        )
+    if not hmac.compare_digest(scope, credential_scope()):
+        raise errors.BadCredentialScope(f"The credential scope must be {credential_scope()!r}.")
+    escher = Escher(api_key.key, api_key.secret, scope, escher_options(hash_algo=algorithm[2].upper()))
+    body = request.body.decode("utf-8", errors="replace")
+    escher_request = EscherRequest(
+        {"method": request.method, "url": request_uri(request), "headers": headers, "body": body}
+    )
+    expected = escher.generate_signature(api_key.secret, escher_request, signed_headers, request_date)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise errors.BadSignature()
+    return api_key
+
+
+def authenticate_unsigned(request, key_id: str) -> ApiKey:
+    api_key = find_key(key_id)
+    if not api_key.allow_unsigned:
+        raise errors.UnsignedNotAllowed()
+    return api_key
+
+
+def touch(api_key: ApiKey) -> None:
+    """Record last use at most once a minute per key (a write per request would cost too much)."""
+    if cache.add(f"api:used:{api_key.pk}", 1, 60):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=clock.now())
+
+
+class EscherAuthentication(BaseAuthentication):
+    """DRF authentication: request.auth is the ApiKey, request.user stays None."""
+
+    def authenticate(self, request):
+        django_request = request._request
+        if django_request.META.get("HTTP_AUTHORIZATION"):
+            api_key = authenticate_signed(django_request)
+        elif django_request.GET.get("api_key"):
+            api_key = authenticate_unsigned(django_request, django_request.GET["api_key"])
+        else:
+            raise errors.MissingAuthorization()
+        touch(api_key)
+        return (None, api_key)
+
+    def authenticate_header(self, request):
+        return ALGO_PREFIX + "-HMAC-SHA256"
+
+
+def sign(method: str, url: str, *, key: str, secret: str, host: str, body: str = "", headers=None,
+         when: dt.datetime | None = None) -> list[list[str]]:
+    """Sign a request the way clients do; returns the headers to send. Used by tests and the bench."""
+    options = escher_options(current_time=when) if when else escher_options()
+    escher = Escher(key, secret, credential_scope(), options)
+    request = {"method": method, "url": url, "headers": [["host", host], *(headers or [])], "body": body}
+    signed = escher.sign_request(request, headers_to_sign=["date", "host"])
+    return signed["headers"]

@@ -1,0 +1,45 @@
+"""Per-key rate limits: a fixed one-minute window counted in the cache (Redis when REDIS_URL is set,
+so every gunicorn worker shares the counters; the local-memory cache counts per process)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+WINDOW_SECONDS = 60
+
+
+@dataclass
+class RateState:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window ends
+
+    @property
+    def exceeded(self) -> bool:
+        return self.remaining < 0
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(max(self.remaining, 0)),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
+def hit(key_pk: int, limit: int) -> RateState:
+    """Count one request for the key in the current window."""
+    now = int(time.time())
+    start = now - now % WINDOW_SECONDS
+    counter = f"api:rl:{key_pk}:{start}"
+    if cache.add(counter, 1, WINDOW_SECONDS + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(counter)
+        except ValueError:  # expired between add and incr
+            cache.set(counter, 1, WINDOW_SECONDS + 5)
+            count = 1
+    return RateState(limit=limit, remaining=limit - count, reset=start + WINDOW_SECONDS - now)

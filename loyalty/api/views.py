@@ -1,0 +1,162 @@
+"""The base view every API endpoint builds on, and the API's own small endpoints.
+
+`ApiView` does, in order: size check (413), authentication (401), scope (403), rate limit (429,
+headers on every response), idempotency (POST with `Idempotency-Key`), then the handler; every
+error leaves as the reference envelope and every request as one access-log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.http import JsonResponse
+from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
+from .auth import EscherAuthentication
+from .parsers import BracketFormParser
+
+access_log = logging.getLogger("loyalty.api.access")
+
+
+def max_body_bytes() -> int:
+    return getattr(settings, "API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
+
+class JsonOnlyNegotiation(BaseContentNegotiation):
+    """Always JSON: an Accept header the API cannot satisfy is not worth a 406."""
+
+    def select_parser(self, request, parsers):
+        content_type = request.content_type.split(";")[0].strip().lower()
+        for parser in parsers:
+            if parser.media_type == content_type:
+                return parser
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class HasScope(BasePermission):
+    def has_permission(self, request, view):
+        scope = getattr(view, "required_scope", None)
+        if scope and not request.auth.has_scope(scope):
+            raise errors.MissingScope(f"The API key lacks the {scope!r} scope.")
+        return True
+
+
+class ApiView(APIView):
+    authentication_classes = [EscherAuthentication]
+    permission_classes = [HasScope]
+    parser_classes = [JSONParser, BracketFormParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
+    throttle_classes: list = []
+    required_scope: str | None = None
+
+    def get_exception_handler(self):
+        return errors.exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        request._api_started = time.perf_counter()
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit():
+            raise errors.MalformedRequest("Invalid Content-Length header.")
+        if int(length) > max_body_bytes():
+            raise errors.RequestTooLarge(f"The request body may be at most {max_body_bytes()} bytes.")
+        super().initial(request, *args, **kwargs)
+        if int(length) and request.method in ("POST", "PUT", "PATCH"):
+            if self.get_content_negotiator().select_parser(request, self.get_parsers()) is None:
+                raise errors.UnsupportedMediaType()
+        if request.method == "POST" and request.META.get(idempotency.HEADER) is not None:
+            request._idempotency = idempotency.begin(request.auth, request.META[idempotency.HEADER], request)
+
+    def check_throttles(self, request):
+        api_key = request.auth
+        state = ratelimit.hit(api_key.pk, api_key.rate_limit)
+        request._rate_state = state
+        if state.exceeded:
+            error = errors.RateLimited(f"Rate limit of {state.limit} requests a minute exceeded.")
+            error.headers = {"Retry-After": str(max(state.reset, 1))}
+            raise error
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response()
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(request, "_rate_state", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        record = getattr(request, "_idempotency", None)
+        if record is not None:
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+            idempotency.finish(record, response)
+        log_access(request, response)
+        return response
+
+
+def log_access(request, response) -> None:
+    """One line per request: key, environment, method, path, status, duration. No secrets, no bodies."""
+    started = getattr(request, "_api_started", None)
+    duration = (time.perf_counter() - started) * 1000 if started else 0.0
+    api_key = getattr(request, "_auth", None) if hasattr(request, "_auth") else None
+    access_log.info(
+        "key=%s environment=%s method=%s path=%s status=%s duration_ms=%.1f",
+        getattr(api_key, "key", "-"),
+        getattr(api_key, "environment", "-"),
+        request.method,
+        request.path,
+        response.status_code,
+        duration,
+    )
+
+
+class PingView(ApiView):
+    """A trivial authenticated endpoint: checks a key and measures the API's fixed overhead."""
+
+    required_scope = None
+
+    @extend_schema(
+        operation_id="ping",
+        summary="Check the API key",
+        responses={
+            200: inline_serializer("Ping", {"ok": serializers.BooleanField(), "environment": serializers.CharField()}),
+            401: OpenApiResponse(description="Authentication failed"),
+        },
+    )
+    def get(self, request):
+        from rest_framework.response import Response
+
+        return Response({"ok": True, "environment": request.auth.environment})
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document of the API (public; the UI at /api/docs/ reads it)."""
+
+    custom_settings = {"PREPROCESSING_HOOKS": ["loyalty.api.schema.strip_optional_slash"]}
+
+
+def trivial_view(request):
+    """Benchmark baseline: a plain Django view behind the same middleware, no auth, no database."""
+    return JsonResponse({"ok": True})
+
+
+def not_found(request, path=""):
+    """Any unknown path under /api/ answers with the envelope, not an HTML page."""
+    response = errors.json_error(errors.EndpointNotFound(f"No endpoint at {request.path[:200]!r}."))
+    log_access(request, response)
+    return response

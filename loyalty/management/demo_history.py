@@ -1,0 +1,222 @@
+"""Two years of demo customer history for `seed_demo`, registered through the engine.
+
+Each customer's life is planned first (deterministic random), then every step of every customer
+is replayed in one global time order with the clock moved there (time-machine), so the daily
+expiration task runs "on the day" and tiers qualify over the right twelve months. Nothing here
+writes loyalty state directly: every change is `register_event(...)`.
+
+Optional parts are guarded, so the seed works with whatever the program has so far: checkouts
+when the `checkout` action and its handler exist, reward claims when rewards do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import importlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import time_machine
+from django.utils import timezone
+
+from customers.models import Customer
+from events import definitions
+from events.choices import EventSource
+from events.engine import HANDLERS, register_event
+from events.errors import EngineError
+from events.models import Event
+from loyalty.choices import Environment
+from loyalty.management.demo_people import COLORS, basket, moved, person
+
+HISTORY_DAYS = 730
+REASONS_GOODWILL = ["Goodwill: late delivery", "Birthday bonus", "Survey completed", "Store event bonus"]
+
+
+@dataclass(order=True)
+class Step:
+    when: dt.datetime
+    seq: int
+    environment: str = field(compare=False)
+    customer: str = field(compare=False)
+    action: str = field(compare=False)
+    data: dict = field(compare=False, default_factory=dict)
+    account: str | None = field(compare=False, default=None)
+    console: bool = field(compare=False, default=False)  # registered by the demo admin in the console
+    reason: str = field(compare=False, default="")
+
+
+def has_action(action: str) -> bool:
+    return action in definitions.BUILTIN_ACTIONS and action in HANDLERS
+
+
+class Planner:
+    """Plans each customer's steps; `steps` is a heap ordered by time."""
+
+    def __init__(self, seed: int, now: dt.datetime):
+        self.rng = random.Random(seed)
+        self.now = now
+        self.steps: list[Step] = []
+        self._seq = 0
+        self.checkout = has_action("checkout")
+
+    def add(self, when, environment, customer, action, data=None, **kwargs):
+        self._seq += 1
+        heapq.heappush(self.steps, Step(when, self._seq, environment, customer, action, data or {}, **kwargs))
+
+    def customer(self, environment: str, number: int, customer_id: str, *, days: int, fate: str | None):
+        rng, now = self.rng, self.now
+        joined = now - dt.timedelta(days=rng.uniform(3, days), minutes=rng.randint(0, 600))
+        profile = person(rng, number, today=now.date())
+        if rng.random() < 0.6:
+            profile["favorite_color"] = rng.choice(COLORS)
+        if rng.random() < 0.7:
+            profile["loyalty_barcode"] = f"{5990000000000 + number * 7919 % 10**9:013d}"
+        if rng.random() < 0.5:
+            profile["shoe_size"] = rng.choice((37, 38, 39, 40, 41, 42, 43, 44, 45))
+        self.add(joined, environment, customer_id, "opt_in", profile)
+
+        def later(start=joined, end=now):
+            return start + (end - start) * rng.random()
+
+        labels = []
+        if rng.random() < 0.4:
+            labels.append("newsletter")
+        if rng.random() < 0.03:
+            labels.append("staff")
+        # Shoppers differ a lot: a few buy every week, most a handful of times a year.
+        appetite = rng.choices((0.15, 0.5, 1.2, 3.0), weights=(30, 40, 22, 8))[0]
+        if appetite == 3.0:
+            labels.append("vip")
+        if labels:
+            self.add(later(), environment, customer_id, "profile", {"labels": labels})
+        if rng.random() < 0.3:
+            self.add(joined + dt.timedelta(hours=rng.randint(1, 72)), environment, customer_id, "app_download",
+                     {"platform": rng.choice(("ios", "android"))})
+
+        months = (now - joined).days / 30.4
+        for _ in range(min(60, int(months * appetite) + rng.randint(0, 2))):
+            self.purchase(later(), environment, customer_id, number)
+        for _ in range(rng.randint(0, 2 + int(months // 6))):
+            self.add(later(), environment, customer_id, "login")
+        if rng.random() < 0.4:
+            self.add(later(), environment, customer_id, "profile", moved(rng))
+        if rng.random() < 0.25:
+            self.add(later(), environment, customer_id, "review_written",
+                     {"product_id": "SNK-4001-WHT-42", "rating": rng.randint(3, 5)})
+        if rng.random() < 0.15:
+            self.add(later(), environment, customer_id, "point_add",
+                     {"points": rng.choice((100, 200, 250, 500)), "reason": rng.choice(REASONS_GOODWILL)})
+        for _ in range(int(months * appetite / 4)):
+            self.add(later(), environment, customer_id, "point_spend", {"reason": "Reward redemption"})
+
+        if fate:
+            when = now - dt.timedelta(days=rng.uniform(0.5, 20))
+            reasons = {
+                "suspend": "Suspicious activity: several accounts share one card",
+                "ban": "Confirmed fraud: points bought on a reseller site",
+                "opt_out": "Customer asked to leave the program",
+            }
+            self.add(when, environment, customer_id, fate, {"reason": reasons[fate]}, console=fate != "opt_out")
+            if fate == "suspend":  # shows a refused spend in the history
+                self.add(when + dt.timedelta(hours=5), environment, customer_id, "point_spend", {"reason": "Reward redemption"})
+
+    def purchase(self, when, environment, customer_id, number):
+        rng = self.rng
+        transaction_id = f"T{number:05d}-{when:%y%m%d%H%M%S}"
+        total, items = basket(rng, transaction_id)
+        if self.checkout:
+            data = {"transaction_id": transaction_id, "total": total, "currency": "EUR", "items": items}
+            self.add(when, environment, customer_id, "checkout", data)
+        else:
+            # Until checkouts exist, a purchase is a point_add of 1 point per EUR.
+            self.add(when, environment, customer_id, "point_add",
+                     {"points": int(total), "reason": f"Purchase {transaction_id}", "transaction_id": transaction_id})
+        # Status points decide the tier: 2 per EUR spent.
+        self.add(when + dt.timedelta(seconds=1), environment, customer_id, "point_add",
+                 {"points": 2 * int(total), "reason": f"Status points for {transaction_id}"}, account="status_points")
+
+
+def _expiration_runner() -> Callable[[], object] | None:
+    """The ledger's scheduled expiration/activation task, when it exists."""
+    try:
+        tasks = importlib.import_module("loyalty.tasks")
+    except ImportError:
+        return None
+    for name in ("process_due_points", "expire_due_points", "run_expiration", "expire_points"):
+        runner = getattr(tasks, name, None)
+        if callable(runner):
+            return runner
+    return None
+
+
+def _spend_amount(rng, environment, customer_id) -> int | None:
+    spendable = (
+        Customer.objects.filter(environment=environment, customer_id=customer_id, anonymized_at__isnull=True)
+        .values_list("spendable", flat=True)
+        .first()
+    )
+    if not spendable or spendable < 200:
+        return None
+    # Rewards cost round amounts: 100 points = 1 EUR (the default account's burn rate).
+    return min(spendable // 100 * 100, rng.choice((200, 500, 500, 1000, 2000)))
+
+
+def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict:
+    """Plan and replay the demo customers' history. Returns counts."""
+    now = timezone.now().replace(microsecond=0)
+    planner = Planner(seed, now)
+    fates = {}
+    if live >= 10:
+        picks = random.Random(seed + 1).sample(range(live), 6)
+        fates = dict(zip(picks, ("suspend", "suspend", "suspend", "ban", "opt_out", "opt_out"), strict=True))
+    for index in range(live):
+        planner.customer(Environment.LIVE, index + 1, f"C{100001 + index}", days=HISTORY_DAYS, fate=fates.get(index))
+    for index in range(sandbox):
+        planner.customer(Environment.SANDBOX, 90001 + index, f"test-{index + 1:03d}", days=60, fate=None)
+
+    events_before = Event.objects.count()
+    runner = _expiration_runner()
+    rng = random.Random(seed + 2)
+    refused = 0
+    last_day = None
+    first = planner.steps[0].when if planner.steps else now
+    with time_machine.travel(first, tick=False) as traveller:
+        while planner.steps:
+            step = heapq.heappop(planner.steps)
+            traveller.move_to(step.when)
+            day = step.when.date()
+            if runner is not None and day != last_day:
+                runner()  # the nightly task, "on the day"
+                last_day = day
+            data = dict(step.data)
+            if step.action == "point_spend":
+                amount = _spend_amount(rng, step.environment, step.customer)
+                if amount is None:
+                    continue
+                data["points"] = amount
+            try:
+                register_event(
+                    environment=step.environment,
+                    customer=step.customer,
+                    action=step.action,
+                    data=data,
+                    account=step.account,
+                    source=EventSource.PLATFORM if step.console else EventSource.API,
+                    admin_user=admin if step.console else None,
+                    reason=data.get("reason", "") if step.console else "",
+                    effective_timestamp=step.when,
+                )
+            except EngineError as error:
+                refused += 1
+                if log:
+                    log(f"  refused {step.action} for {step.customer}: {error.message}")
+        if runner is not None:
+            traveller.move_to(now)
+            runner()
+    return {
+        "customers": live + sandbox,
+        "events": Event.objects.count() - events_before,
+        "refused": refused,
+    }

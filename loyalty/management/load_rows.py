@@ -1,0 +1,396 @@
+"""Row generation and bulk loading for `generate_load_data`.
+
+Rows are tuples of ready-made text values (or the NULL marker) in a fixed column order, so the
+same generator feeds PostgreSQL COPY (tab-separated text) and SQLite executemany. The values are
+generated from fixed vocabularies without tabs, newlines or backslashes, so no COPY escaping is
+needed. Columns that later migrations add are filled with the model field's default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from customers.models import Customer
+from events.models import Event
+from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
+from loyalty.models.ledger import ExpirationRule, Rounding
+
+from .demo_people import COLORS, PRODUCTS, moved, person
+
+MODELS = [Customer, Event, PointLot, LedgerEntry, PointBalance]
+TABLES = [model._meta.db_table for model in MODELS]
+
+# The columns we fill, per model (attnames). Anything else gets its field default.
+COLUMNS = {
+    Customer: [
+        "id", "environment", "customer_id", "status", "first_name", "last_name", "email", "birth_date", "gender",
+        "language", "currency", "mobile_phone", "country", "city", "zip", "address", "custom", "score", "spent",
+        "spendable", "pending", "reserved", "expired", "purchase_total", "purchase_count", "purchase_items",
+        "purchase_last_date", "optin_at", "last_login_at", "last_activity_at", "created_at", "updated_at",
+    ],
+    Event: [
+        "id", "environment", "customer_id", "action", "label", "timestamp", "effective_at", "points", "account_id",
+        "expires_at", "transaction_id", "data", "source", "reason",
+    ],
+    PointLot: ["id", "customer_id", "account_id", "event_id", "points", "used", "expired_points", "status",
+               "expires_at", "created_at"],
+    LedgerEntry: ["id", "event_id", "customer_id", "account_id", "lot_id", "kind", "amount", "spendable_after",
+                  "created_at"],
+    PointBalance: ["id", "customer_id", "account_id", "earned", "spent", "spendable", "pending", "reserved",
+                   "expired", "updated_at"],
+}
+LABELS = {"opt_in": "Opt-in", "profile": "Profile update", "login": "Login", "checkout": "Checkout",
+          "point_add": "Point add", "point_spend": "Point spend", "point_expire": "Point expire"}
+# activity mix after the opt-in: (action, weight)
+MIX = [("checkout", 30), ("point_add", 12), ("point_spend", 18), ("profile", 10), ("login", 30)]
+SPEND_AMOUNTS = (100, 200, 200, 500, 500, 1000)
+ADD_REASONS = ["Goodwill: late delivery", "Birthday bonus", "Survey completed", "Store event bonus"]
+_TIMES = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class Plan:
+    environment: str
+    events_per_customer: int
+    days: int
+    seed: int
+    account: PointAccount
+    time_zone: str
+    expiring: bool
+    postgres: bool
+    now: int = field(default_factory=lambda: int(dt.datetime.now(dt.UTC).timestamp()))
+
+
+class IdAllocator:
+    """Primary keys from each table's own sequence (PostgreSQL) or past MAX(id) (SQLite, one writer).
+
+    On PostgreSQL blocks come from `nextval` over generate_series, which no other inserter can
+    take from us; a block is used only when contiguous (else another block is taken).
+    """
+
+    BLOCK = 65536
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.next: dict[str, int] = {}
+        self.end: dict[str, int] = {}
+
+    def take(self, table: str) -> int:
+        value = self.next.get(table, 0)
+        if value >= self.end.get(table, 0):
+            value, self.end[table] = self._block(table)
+        self.next[table] = value + 1
+        return value
+
+    def _block(self, table: str) -> tuple[int, int]:
+        with self.conn.cursor() as cursor:
+            if self.conn.vendor != "postgresql":
+                if table not in self.end:
+                    cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+                    start = cursor.fetchone()[0] + 1
+                else:
+                    start = self.end[table]
+                return start, start + self.BLOCK
+            while True:
+                cursor.execute(
+                    "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v "
+                    "FROM generate_series(1, %s)) AS s",
+                    [f'"{table}"', self.BLOCK],
+                )
+                low, high = cursor.fetchone()
+                if high - low + 1 == self.BLOCK:
+                    return low, high + 1
+
+
+class Rows:
+    def __init__(self):
+        self.tables: dict[type, list[tuple]] = {model: [] for model in MODELS}
+        self.expire_events = 0
+
+    def counts(self) -> dict:
+        return {
+            "customers": len(self.tables[Customer]),
+            "events": len(self.tables[Event]),
+            "lots": len(self.tables[PointLot]),
+            "entries": len(self.tables[LedgerEntry]),
+        }
+
+
+class Expiry:
+    """Expiration timestamps (epoch seconds) of the account's rule, memoized per quarter hour."""
+
+    def __init__(self, plan: Plan):
+        from loyalty.expiration import expiration_for
+
+        self.fn = expiration_for
+        self.plan = plan
+        self.account = plan.account
+        self.rule = plan.account.expiration_rule if plan.expiring else ExpirationRule.NONE
+        # With rounding to a day or coarser the result depends only on the local quarter hour.
+        self.memo = plan.account.expiration_rounding not in (Rounding.NONE, "")
+        self.cache: dict[int, int] = {}
+
+    @property
+    def none(self) -> bool:
+        return self.rule == ExpirationRule.NONE
+
+    def at(self, ts: int) -> int | None:
+        if self.none:
+            return None
+        key = ts // 900 if self.memo else ts
+        value = self.cache.get(key)
+        if value is None:
+            moment = dt.datetime.fromtimestamp(ts, dt.UTC)
+            expires = self.fn(self.account, moment, time_zone=self.plan.time_zone, enabled=True)
+            value = int(expires.timestamp()) if expires else 0
+            self.cache[key] = value
+        return value or None
+
+
+def generate(plan: Plan, first_number: int, count: int, ids: IdAllocator) -> Rows:
+    rows = Rows()
+    gen = _Generator(plan, ids, rows)
+    for number in range(first_number, first_number + count):
+        gen.customer(number)
+    return rows
+
+
+class _Generator:
+    def __init__(self, plan: Plan, ids: IdAllocator, rows: Rows):
+        self.plan, self.ids, self.rows = plan, ids, rows
+        self.null = "\\N" if plan.postgres else None
+        self.tz_suffix = "+00" if plan.postgres else ""
+        self.days: dict[int, str] = {}
+        self.expiry = Expiry(plan)
+        self.account_id = str(plan.account.pk)
+        self.account_code = plan.account.code
+        self.dynamic = self.expiry.rule == ExpirationRule.DYNAMIC
+        self.tables = {model: model._meta.db_table for model in MODELS}
+        self.actions = [a for a, _ in MIX]
+        self.weights = [w for _, w in MIX]
+
+    def ts(self, value: int | None):
+        if value is None:
+            return self.null
+        day, second = divmod(value, 86400)
+        text = self.days.get(day)
+        if text is None:
+            text = self.days[day] = dt.date.fromordinal(_EPOCH + day).isoformat()
+        return f"{text} {_TIMES[second]}{self.tz_suffix}"
+
+    def customer(self, number: int) -> None:
+        plan, rows, null = self.plan, self.rows, self.null
+        rng = random.Random(plan.seed * 1_000_003 + number)
+        now = plan.now
+        cid = str(self.ids.take(self.tables[Customer]))
+        start = now - rng.randint(3600, plan.days * 86400)
+        times = sorted(rng.randint(start + 60, now) for _ in range(plan.events_per_customer - 1))
+        profile = person(rng, number, today=dt.date.today())
+        state = {
+            "spendable": 0, "earned": 0, "spent": 0, "expired": 0, "purchase_total": 0.0, "purchase_count": 0,
+            "purchase_items": 0, "purchase_last": None, "last_login": None,
+        }
+        lots: deque[list] = deque()  # active lots, first-expiring-first: [id, points, used, expired, expires, event]
+        events: list[list] = []
+        lot_rows: list[list] = []
+        entries: list[tuple] = []
+
+        def event(action, when, data, points=0, expires=None, transaction_id="", source="api", reason=""):
+            row = [self.ids.take(self.tables[Event]), action, when, data, points, expires, transaction_id, source,
+                   reason]
+            events.append(row)
+            return row
+
+        def entry(ev, lot_id, kind, amount, when):
+            entries.append((str(self.ids.take(self.tables[LedgerEntry])), str(ev[0]), cid, self.account_id,
+                            str(lot_id) if lot_id else null, kind, str(amount), str(state["spendable"]),
+                            self.ts(when)))
+
+        def earn(ev, points, when):
+            expires = self.expiry.at(when)
+            lot = [self.ids.take(self.tables[PointLot]), points, 0, 0, expires, ev, when]
+            lots.append(lot)
+            lot_rows.append(lot)
+            ev[5] = expires
+            state["spendable"] += points
+            state["earned"] += points
+            entry(ev, lot[0], "earn", points, when)
+
+        def expire_due(until):
+            # The nightly task: every active lot due by `until` expires, one event per due date.
+            while lots and lots[0][4] is not None and lots[0][4] <= until:
+                due = lots[0][4]
+                group = []
+                while lots and lots[0][4] == due:
+                    group.append(lots.popleft())
+                total = sum(lot[1] - lot[2] - lot[3] for lot in group)
+                when = due + 1
+                ev = event("point_expire", when, f'{{"points": {total}, "account": "{self.account_code}"}}',
+                           -total, source="system")
+                for lot in group:
+                    remaining = lot[1] - lot[2] - lot[3]
+                    lot[3] += remaining
+                    state["spendable"] -= remaining
+                    state["expired"] += remaining
+                    entry(ev, lot[0], "expire", -remaining, when)
+
+        def push_dynamic(when):
+            expires = self.expiry.at(when)
+            for lot in lots:
+                lot[4] = expires
+                lot[5][5] = expires
+
+        data = json.dumps(profile, ensure_ascii=False)
+        event("opt_in", start, data)
+        extra = {}
+        if rng.random() < 0.5:
+            extra["favorite_color"] = rng.choice(COLORS)
+        if rng.random() < 0.3:
+            extra["shoe_size"] = rng.randint(36, 46)
+        if self.dynamic:
+            push_dynamic(start)
+        for when in times:
+            expire_due(when)
+            action = rng.choices(self.actions, self.weights)[0]
+            if action == "point_spend" and state["spendable"] < 100:
+                action = "checkout"
+            if action == "checkout":
+                tx = f"{cid}-{len(events)}"
+                items = rng.sample(PRODUCTS, rng.choice((1, 1, 2, 3)))
+                total = round(sum(p[3] for p in items), 2)
+                points = int(total)
+                item_json = ", ".join(
+                    f'{{"product_id": "{p[0]}", "product_name": "{p[1]}", "product_category": "{p[2]}", '
+                    f'"quantity": 1, "price": {p[3]}, "subtotal": {p[3]}}}'
+                    for p in items
+                )
+                ev = event("checkout", when, f'{{"transaction_id": "{tx}", "total": {total}, "currency": "EUR", '
+                           f'"items": [{item_json}]}}', points, transaction_id=tx)
+                earn(ev, points, when)
+                state["purchase_total"] += total
+                state["purchase_count"] += 1
+                state["purchase_items"] += len(items)
+                state["purchase_last"] = when
+            elif action == "point_add":
+                points = rng.choice((50, 100, 200, 250, 500))
+                reason = rng.choice(ADD_REASONS)
+                ev = event("point_add", when, f'{{"points": {points}, "reason": "{reason}"}}', points, reason=reason)
+                earn(ev, points, when)
+            elif action == "point_spend":
+                amount = min(rng.choice(SPEND_AMOUNTS), state["spendable"] // 100 * 100)
+                ev = event("point_spend", when, f'{{"points": {amount}, "reason": "Reward redemption"}}', -amount,
+                           reason="Reward redemption")
+                left = amount
+                while left:
+                    lot = lots[0]
+                    take = min(left, lot[1] - lot[2] - lot[3])
+                    lot[2] += take
+                    left -= take
+                    state["spendable"] -= take
+                    entry(ev, lot[0], "spend", -take, when)
+                    if lot[1] - lot[2] - lot[3] == 0:
+                        lots.popleft()
+                state["spent"] += amount
+            elif action == "profile":
+                change = moved(rng)
+                profile.update(change)
+                event("profile", when, json.dumps(change, ensure_ascii=False))
+            else:
+                event("login", when, "{}")
+                state["last_login"] = when
+            if self.dynamic:
+                push_dynamic(when)
+        expire_due(now)
+        last = max(times[-1] if times else start, events[-1][2])
+        self._emit(cid, number, profile, extra, state, start, last, events, lot_rows, entries, lots)
+
+    def _emit(self, cid, number, profile, extra, state, start, last, events, lot_rows, entries, active):
+        plan, rows, null, ts = self.plan, self.rows.tables, self.null, self.ts
+        env = plan.environment
+        rows[Customer].append((
+            cid, env, f"load-{number:09d}", "active", profile["first_name"], profile["last_name"], profile["email"],
+            profile["birth_date"], profile["gender"], profile["language"], "EUR", profile["mobile_phone"],
+            profile["country"], profile["city"], profile["zip"], profile.get("address", ""),
+            json.dumps(extra), str(state["earned"]), str(state["spent"]), str(state["spendable"]), "0", "0",
+            str(state["expired"]), f"{state['purchase_total']:.2f}", str(state["purchase_count"]),
+            str(state["purchase_items"]),
+            ts(state["purchase_last"] // 86400 * 86400)[:10] if state["purchase_last"] else null,
+            ts(start), ts(state["last_login"]), ts(last), ts(start), ts(last),
+        ))
+        events_out = rows[Event]
+        for eid, action, when, data, points, expires, tx, source, reason in events:
+            stamp = ts(when)
+            events_out.append((
+                str(eid), env, cid, action, LABELS[action], stamp, stamp, str(points),
+                self.account_id if action in ("checkout", "point_add", "point_spend", "point_expire") else null,
+                ts(expires), tx, data, source, reason,
+            ))
+        active_ids = {lot[0] for lot in active}
+        lots_out = rows[PointLot]
+        for lot_id, points, used, expired, expires, ev, created in lot_rows:
+            status = "active" if lot_id in active_ids else ("expired" if expired else "exhausted")
+            lots_out.append((str(lot_id), cid, self.account_id, str(ev[0]), str(points), str(used), str(expired),
+                             status, ts(expires), ts(created)))
+        rows[LedgerEntry].extend(entries)
+        rows[PointBalance].append((
+            str(self.ids.take(self.tables[PointBalance])), cid, self.account_id, str(state["earned"]),
+            str(state["spent"]), str(state["spendable"]), "0", "0", str(state["expired"]), ts(last),
+        ))
+
+
+def _extra_columns(model, conn) -> tuple[list[str], list]:
+    """Columns a later migration added that we do not generate: (columns, default values)."""
+    ours = set(COLUMNS[model])
+    columns, values = [], []
+    for f in model._meta.concrete_fields:
+        if f.attname in ours:
+            continue
+        default = f.get_default()
+        if default is None:
+            value = None
+        elif isinstance(default, bool):
+            value = ("t" if default else "f") if conn.vendor == "postgresql" else int(default)
+        elif isinstance(default, dict | list):
+            value = json.dumps(default)
+        else:
+            value = str(default)
+        columns.append(f.column)
+        values.append(value)
+    return columns, values
+
+
+def _columns(model) -> list[str]:
+    fields = {f.attname: f.column for f in model._meta.concrete_fields}
+    missing = [name for name in COLUMNS[model] if name not in fields]
+    if missing:
+        raise RuntimeError(f"{model.__name__} no longer has {missing}: update load_rows.COLUMNS.")
+    return [fields[name] for name in COLUMNS[model]]
+
+
+def write(conn, rows: Rows) -> None:
+    """Load the rows in the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    for model in MODELS:
+        data = rows.tables[model]
+        if not data:
+            continue
+        extra_cols, extra_vals = _extra_columns(model, conn)
+        columns = _columns(model) + extra_cols
+        table = model._meta.db_table
+        column_sql = ", ".join(f'"{c}"' for c in columns)
+        if conn.vendor == "postgresql":
+            suffix = "".join("\t" + ("\\N" if v is None else v) for v in extra_vals) + "\n"
+            with conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({column_sql}) FROM STDIN') as copy:
+                for start in range(0, len(data), 20000):
+                    copy.write("".join("\t".join(row) + suffix for row in data[start:start + 20000]))
+        else:
+            extra = tuple(extra_vals)
+            placeholders = ", ".join(["%s"] * len(columns))
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    f'INSERT INTO "{table}" ({column_sql}) VALUES ({placeholders})', [row + extra for row in data]
+                )

@@ -1,0 +1,362 @@
+"""Forms of the settings area: program, point accounts, tier structures and tiers, custom fields.
+
+Each form refuses what would leave the program in a state the engine cannot work with (no default
+account, an external-ID field turned back into a plain one, a tier in use deleted) with an error
+on the field, so a bad submission changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from customers.choices import FieldType
+from customers.models import Customer, CustomField
+from loyalty.choices import Module
+from loyalty.models import PointAccount, Program, Tier, TierStructure
+from loyalty.models.ledger import ExpirationRule
+from loyalty.models.tiers import CustomerTier
+
+# The settings page shows the module switches in these groups, in this order.
+MODULE_GROUPS: list[tuple[str, list[Module]]] = [
+    ("Points", [Module.MULTI_ACCOUNTS, Module.EXPIRING_POINTS, Module.TIERS, Module.TIERED_CAMPAIGNS]),
+    (
+        "Commerce",
+        [Module.TRANSACTIONS, Module.CHECKOUT_ACCEPT, Module.COUPONS, Module.REWARDS, Module.BUDGETS],
+    ),
+    (
+        "Engagement",
+        [Module.SEGMENTS, Module.WORKFLOWS, Module.REFERRALS, Module.ACHIEVEMENTS, Module.PASSES, Module.LOYALTY_CARDS],
+    ),
+    (
+        "Integration and governance",
+        [Module.SYNC, Module.ANONYMOUS_REGISTRATION, Module.CUSTOMER_VERIFICATION, Module.CONTENT_APPROVAL],
+    ),
+]
+
+MODULE_HELP = {
+    Module.MULTI_ACCOUNTS: "Several point currencies; events may name an account other than the default.",
+    Module.EXPIRING_POINTS: "Points expire by each account's expiration rule.",
+    Module.TIERS: "Customers move between tiers by their tier points.",
+    Module.CHECKOUT_ACCEPT: "Checkouts stay pending until accepted (needs Transactions).",
+    Module.ANONYMOUS_REGISTRATION: "Events for unknown customer IDs create a customer instead of failing.",
+    Module.CUSTOMER_VERIFICATION: "New customers start as pending until they verify.",
+    Module.CONTENT_APPROVAL: "Content changes wait for an approver.",
+}
+
+# Modules that only make sense with another one on.
+MODULE_REQUIRES = {Module.CHECKOUT_ACCEPT: Module.TRANSACTIONS, Module.TIERED_CAMPAIGNS: Module.TIERS}
+
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MONTH_DAY_RE = re.compile(r"^(\d{2})-(\d{2})$")
+DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def clean_currency(value: str) -> str:
+    value = (value or "").strip().upper()
+    if not CURRENCY_RE.match(value):
+        raise ValidationError("Use a three-letter ISO 4217 code, for example EUR.")
+    return value
+
+
+class ProgramSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices, help_text="Dates in the console use this time zone.")
+
+    class Meta:
+        model = Program
+        fields = ["name", "base_currency", "time_zone", *[m.value for m in Module]]
+        help_texts = {"base_currency": "Three-letter code; transaction amounts are in this currency."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for module in Module:
+            field = self.fields[module.value]
+            field.label = module.label
+            field.help_text = MODULE_HELP.get(module, "")
+
+    def clean_base_currency(self):
+        return clean_currency(self.cleaned_data["base_currency"])
+
+    def clean(self):
+        cleaned = super().clean()
+        for module, needed in MODULE_REQUIRES.items():
+            if cleaned.get(module.value) and not cleaned.get(needed.value):
+                self.add_error(module.value, f"{module.label} needs the {needed.label} module.")
+        return cleaned
+
+    def grouped_modules(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[m.value] for m in modules]) for title, modules in MODULE_GROUPS]
+
+
+class PointAccountForm(forms.ModelForm):
+    burn_rates = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
+        help_text='What points are worth when spent, per currency: [{"amount": 1, "points": 100, "currency": "EUR"}]',
+    )
+
+    class Meta:
+        model = PointAccount
+        fields = [
+            "code",
+            "name",
+            "is_default",
+            "burn_rates",
+            "expiration_rule",
+            "expiration_period",
+            "expiration_unit",
+            "expiration_date",
+            "expiration_rounding",
+        ]
+        labels = {"is_default": "Default account", "expiration_date": "Expiration date (MM-DD)"}
+        help_texts = {
+            "code": "Used in events and the API (account=…). Cannot be changed later.",
+            "is_default": "Events without an account use the default one. Exactly one account is the default.",
+            "expiration_period": "For the fixed-period and dynamic rules.",
+            "expiration_rounding": "Moves each expiration date to the end of the day, week, month, …",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.was_default = bool(self.instance.pk and self.instance.is_default)
+        if self.instance.pk:
+            # Events and API clients refer to the account by code.
+            self.fields["code"].disabled = True
+
+    def _get_validation_exclusions(self):
+        # The one-default constraint holds because save() demotes the old default first;
+        # checking it before that would refuse every change of default.
+        return super()._get_validation_exclusions() | {"is_default"}
+
+    def clean_is_default(self):
+        value = self.cleaned_data["is_default"]
+        if self.was_default and not value:
+            raise ValidationError("Make another account the default instead; one account must be the default.")
+        return value
+
+    def clean_burn_rates(self):
+        rates = self.cleaned_data["burn_rates"]
+        if rates in (None, ""):
+            return []
+        if not isinstance(rates, list):
+            raise ValidationError("Enter a list of rates, for example [].")
+        seen = set()
+        for index, rate in enumerate(rates, start=1):
+            if not isinstance(rate, dict) or set(rate) != {"amount", "points", "currency"}:
+                raise ValidationError(f"Rate {index}: give exactly amount, points and currency.")
+            try:
+                amount = Decimal(str(rate["amount"]))
+            except (InvalidOperation, ValueError):
+                raise ValidationError(f"Rate {index}: amount must be a number.")
+            if not amount.is_finite() or amount <= 0:
+                raise ValidationError(f"Rate {index}: amount must be a positive number.")
+            points = rate["points"]
+            if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+                raise ValidationError(f"Rate {index}: points must be a positive whole number.")
+            try:
+                rate["currency"] = clean_currency(str(rate["currency"]))
+            except ValidationError:
+                raise ValidationError(f"Rate {index}: currency must be a three-letter code.")
+            if rate["currency"] in seen:
+                raise ValidationError(f"Rate {index}: {rate['currency']} has two rates.")
+            seen.add(rate["currency"])
+        return rates
+
+    def clean_expiration_period(self):
+        value = self.cleaned_data["expiration_period"]
+        if value is not None and value < 1:
+            raise ValidationError("The period is at least 1.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        date = (cleaned.get("expiration_date") or "").strip()
+        if cleaned.get("expiration_rule") == ExpirationRule.ABSOLUTE:
+            match = MONTH_DAY_RE.match(date)
+            valid = bool(match) and 1 <= int(match[1]) <= 12 and 1 <= int(match[2]) <= DAYS_IN_MONTH[int(match[1]) - 1]
+            if not valid:
+                self.add_error("expiration_date", "The absolute rule needs a date as MM-DD, for example 12-31.")
+        elif date:
+            self.add_error("expiration_date", "Only the absolute rule uses a date; leave it empty.")
+        cleaned["expiration_date"] = date
+        return cleaned
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if commit:
+            if account.is_default:
+                # One default at a time (a unique constraint): demote the old one first.
+                PointAccount.objects.filter(is_default=True).exclude(pk=account.pk).update(is_default=False)
+            account.save()
+        return account
+
+
+class TierStructureForm(forms.ModelForm):
+    class Meta:
+        model = TierStructure
+        fields = ["code", "name", "accounts", "qualification_months", "tier_validity_months", "expiration_method", "position"]
+        widgets = {"accounts": forms.CheckboxSelectMultiple}
+        help_texts = {"code": "Cannot be changed later.", "position": "Order of the structures in lists."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+
+    def clean_qualification_months(self):
+        return _positive_or_empty(self.cleaned_data["qualification_months"])
+
+    def clean_tier_validity_months(self):
+        return _positive_or_empty(self.cleaned_data["tier_validity_months"])
+
+
+def _positive_or_empty(value):
+    if value is not None and value < 1:
+        raise ValidationError("Leave it empty or give at least 1 month.")
+    return value
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = ["code", "name", "threshold"]
+        help_texts = {"threshold": "tier points needed"}
+
+    def clean_threshold(self):
+        value = self.cleaned_data["threshold"]
+        if value is not None and value < 0:
+            raise ValidationError("A threshold is zero or more tier points.")
+        return value
+
+
+class BaseTierFormSet(forms.BaseInlineFormSet):
+    """Tier codes and thresholds are unique within a structure; a tier customers hold stays."""
+
+    def clean(self):
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        codes: set[str] = set()
+        thresholds: set[int] = set()
+        for form in self.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                tier = form.instance
+                if tier.pk and CustomerTier.objects.filter(tier=tier).exists():
+                    raise ValidationError(f"Tier “{tier}” is held by customers and cannot be deleted.")
+                continue
+            code, threshold = form.cleaned_data.get("code"), form.cleaned_data.get("threshold")
+            if code in codes:
+                raise ValidationError(f"Two tiers use the code “{code}”.")
+            if threshold in thresholds:
+                raise ValidationError(f"Two tiers have the threshold {threshold}.")
+            codes.add(code)
+            thresholds.add(threshold)
+
+
+TierFormSet = forms.inlineformset_factory(
+    TierStructure, Tier, form=TierForm, formset=BaseTierFormSet, extra=2, can_delete=True
+)
+
+
+class CustomFieldForm(forms.ModelForm):
+    choices = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For the choice type: one allowed value per line.",
+    )
+
+    class Meta:
+        model = CustomField
+        fields = [
+            "name",
+            "label",
+            "type",
+            "choices",
+            "regex",
+            "required_on_opt_in",
+            "read_only",
+            "searchable",
+            "external_id",
+            "position",
+        ]
+        labels = {"external_id": "External ID", "required_on_opt_in": "Required on opt-in"}
+        help_texts = {
+            "name": "The attribute name in events and the API (letters, digits, _ and -). Cannot be changed later.",
+            "regex": "For strings: values must match this regular expression.",
+            "read_only": "Only the engine's handlers write it; the console and opt-in cannot.",
+            "searchable": "Exact-match search in GET /api/customers.",
+            "external_id": "Irreversible. The field's values identify customers (field:value wherever a "
+            "customer ID is accepted). Strings only.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Stored attribute values are keyed by the name.
+            self.fields["name"].disabled = True
+            if self.instance.external_id:
+                # An external ID is a string for good: lookups index its values as text.
+                self.fields["type"].disabled = True
+        self.initial["choices"] = "\n".join(str(c) for c in (self.instance.choices or []))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if self.instance.pk:
+            return name
+        reserved = {f.name for f in Customer._meta.get_fields()} | {"customer", "id", "pk"}
+        if name in reserved:
+            raise ValidationError(f"“{name}” is a built-in customer attribute.")
+        return name
+
+    def clean_choices(self):
+        lines = [line.strip() for line in self.cleaned_data["choices"].splitlines()]
+        values = [line for line in lines if line]
+        if len(set(values)) != len(values):
+            raise ValidationError("Each value once.")
+        return values
+
+    def clean_regex(self):
+        pattern = self.cleaned_data["regex"].strip()
+        if pattern:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValidationError(f"Not a valid regular expression: {error}.")
+        return pattern
+
+    def clean_external_id(self):
+        value = self.cleaned_data["external_id"]
+        if self.instance.pk and self.instance.external_id and not value:
+            raise ValidationError("External ID is irreversible: it cannot be turned off.")
+        if value and self.instance.pk and not self.instance.external_id:
+            # Values stored before the tag are not in the external-ID index, so field:value
+            # would silently miss them: only a field nobody has a value for can become one.
+            if Customer.objects.filter(custom__has_key=self.instance.name).exists():
+                raise ValidationError(
+                    "Customers already have values for this field; create a new field as the external ID."
+                )
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        field_type = cleaned.get("type")
+        if cleaned.get("external_id") and field_type != FieldType.STRING:
+            self.add_error("external_id", "Only string fields can be external IDs.")
+        if field_type == FieldType.CHOICE:
+            if not cleaned.get("choices"):
+                self.add_error("choices", "A choice field needs at least one value.")
+        elif cleaned.get("choices"):
+            self.add_error("choices", "Only choice fields have values to choose from.")
+        if cleaned.get("regex") and field_type != FieldType.STRING:
+            self.add_error("regex", "Only string fields are checked against a regular expression.")
+        return cleaned

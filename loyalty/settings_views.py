@@ -1,0 +1,169 @@
+"""The settings area (administrators, `loyalty.manage_settings`): program, point accounts, tier
+structures with their tiers, custom fields. Each page is a few lines on the console's generic views.
+"""
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.views.generic import FormView
+
+from customers.models import CustomField
+from loyalty.accounts import clear_account_cache
+from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
+from loyalty.models import PointAccount, Program, TierStructure
+
+from .settings_forms import CustomFieldForm, PointAccountForm, ProgramSettingsForm, TierFormSet, TierStructureForm
+from .settings_tables import (
+    CustomFieldFilterSet,
+    CustomFieldTable,
+    PointAccountFilterSet,
+    PointAccountTable,
+    TierStructureFilterSet,
+    TierStructureTable,
+)
+
+PERMISSION = "loyalty.manage_settings"
+
+# The settings area's own menu. Another feature adds its settings page with one line here;
+# an item shows once its URL name reverses.
+SECTIONS = [
+    ("Program", "settings:program"),
+    ("Point accounts", "settings:account_list"),
+    ("Tiers", "settings:tier_structure_list"),
+    ("Custom fields", "settings:custom_field_list"),
+    ("Events", "events:definition_list"),
+    ("API keys", "api:key_list"),
+]
+
+
+class SettingsMixin:
+    """Permission, templates and the settings menu for every page of the area."""
+
+    permission_required = PERMISSION
+    section = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        sections = []
+        for label, url_name in SECTIONS:
+            try:
+                url = reverse(url_name)
+            except NoReverseMatch:
+                continue
+            sections.append({"label": label, "url": url, "active": url_name == self.section})
+        context["settings_sections"] = sections
+        return context
+
+
+class ProgramSettingsView(SettingsMixin, ConsoleView, FormView):
+    form_class = ProgramSettingsForm
+    template_name = "settings/program.html"
+    section = "settings:program"
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        # The cached program is a copy; edit the stored row.
+        kwargs["instance"] = Program.objects.get(pk=Program.current().pk)
+        return kwargs
+
+    def form_valid(self, form):
+        form.save()  # Program.save() clears its cache
+        messages.success(self.request, "Program settings saved.")
+        return HttpResponseRedirect(reverse("settings:program"))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = "Program settings"
+        return context
+
+
+class PointAccountListView(SettingsMixin, ObjectListView):
+    template_name = "settings/object_list.html"
+    queryset = PointAccount.objects.all()
+    filterset_class = PointAccountFilterSet
+    table_class = PointAccountTable
+    title = "Point accounts"
+    section = "settings:account_list"
+    actions = [("New account", "settings:account_create", PERMISSION)]
+
+
+class PointAccountEditView(SettingsMixin, ObjectEditView):
+    model = PointAccount
+    form_class = PointAccountForm
+    template_name = "settings/object_form.html"
+    success_url = reverse_lazy("settings:account_list")
+    section = "settings:account_list"
+
+    def save(self, form):
+        with transaction.atomic():
+            return form.save()
+
+    def after_save(self, obj):
+        clear_account_cache()
+
+
+class TierStructureListView(SettingsMixin, ObjectListView):
+    template_name = "settings/object_list.html"
+    queryset = TierStructure.objects.prefetch_related("tiers")
+    filterset_class = TierStructureFilterSet
+    table_class = TierStructureTable
+    title = "Tier structures"
+    section = "settings:tier_structure_list"
+    actions = [("New tier structure", "settings:tier_structure_create", PERMISSION)]
+
+
+class TierStructureEditView(SettingsMixin, ObjectEditView):
+    """The structure and its tiers on one page (an inline formset), saved together."""
+
+    model = TierStructure
+    form_class = TierStructureForm
+    template_name = "settings/tier_structure_form.html"
+    success_url = reverse_lazy("settings:tier_structure_list")
+    section = "settings:tier_structure_list"
+
+    def get_formset(self):
+        data = self.request.POST if self.request.method == "POST" else None
+        return TierFormSet(data, instance=self.object or TierStructure(), prefix="tiers")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("tiers", self.get_formset())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        form = self.get_form()
+        tiers = self.get_formset()
+        if form.is_valid() and tiers.is_valid():
+            return self.form_valid(form, tiers)
+        return self.render_to_response(self.get_context_data(form=form, tiers=tiers))
+
+    def form_valid(self, form, tiers=None):
+        self.tiers = tiers
+        return super().form_valid(form)
+
+    def save(self, form):
+        with transaction.atomic():
+            structure = form.save()
+            self.tiers.instance = structure
+            self.tiers.save()
+        return structure
+
+
+class CustomFieldListView(SettingsMixin, ObjectListView):
+    template_name = "settings/object_list.html"
+    queryset = CustomField.objects.all()
+    filterset_class = CustomFieldFilterSet
+    table_class = CustomFieldTable
+    title = "Custom fields"
+    section = "settings:custom_field_list"
+    actions = [("New custom field", "settings:custom_field_create", PERMISSION)]
+
+
+class CustomFieldEditView(SettingsMixin, ObjectEditView):
+    model = CustomField
+    form_class = CustomFieldForm
+    template_name = "settings/object_form.html"
+    success_url = reverse_lazy("settings:custom_field_list")
+    section = "settings:custom_field_list"

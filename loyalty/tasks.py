@@ -1,0 +1,98 @@
+"""Scheduled work of the points ledger: expire due lots and activate pending ones.
+
+`expire_and_activate()` runs hourly as a django-q2 Schedule (created by the data migration
+loyalty/0004_expiration_schedule; operators can also run `manage.py run_expiration`).
+It never writes lots itself: for each customer with due lots it locks the customer row, re-reads
+the due lots under that lock, and registers internal `point_activate` / `point_expire` events
+(source "system") through the engine. Two runs at once are safe: the second waits for the lock,
+then finds the lots already done, so each lot expires (or activates) exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from django.db import transaction
+
+from customers.models import Customer
+from events.choices import EventSource
+from events.engine import register_event
+from events.errors import EngineError
+
+from . import clock
+from .accounts import account_by_id
+from .models import PointLot, Program
+from .models.ledger import LotStatus
+
+log = logging.getLogger("loyalty.tasks")
+BATCH = 500
+
+# kind -> (action, lot status, date field, points of a lot)
+KINDS = {
+    "activate": ("point_activate", LotStatus.PENDING, "activates_at", lambda lot: lot.points),
+    "expire": ("point_expire", LotStatus.ACTIVE, "expires_at", lambda lot: lot.remaining),
+}
+
+
+def due_lots(kind: str, now):
+    _, status, field, _ = KINDS[kind]
+    # indexes lot_due_activation / lot_due_expiry: (status, date)
+    return PointLot.objects.filter(status=status, **{f"{field}__lte": now})
+
+
+def _process_customer(customer_pk: int, kind: str, now) -> tuple[int, int]:
+    """Register this customer's due events under its row lock. Returns (events, lots)."""
+    action, _, _, points_of = KINDS[kind]
+    events = lots_done = 0
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(pk=customer_pk).first()
+        if customer is None:
+            return 0, 0
+        by_account = defaultdict(list)
+        for lot in due_lots(kind, now).filter(customer=customer).order_by("pk"):
+            by_account[lot.account_id].append(lot)
+        for account_id, lots in sorted(by_account.items()):
+            account = account_by_id(account_id)
+            register_event(
+                environment=customer.environment,
+                customer=customer,
+                action=action,
+                data={"points": sum(points_of(lot) for lot in lots), "lots": [lot.pk for lot in lots]},
+                account=account.code,
+                internal=True,
+                source=EventSource.SYSTEM,
+            )
+            events += 1
+            lots_done += len(lots)
+    return events, lots_done
+
+
+def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
+    """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently."""
+    now = clock.now()
+    program = Program.current()
+    counts = {"customers": 0, "events": 0, "activated_lots": 0, "expired_lots": 0, "errors": 0}
+    kinds = ["activate"] + (["expire"] if program.expiring_points else [])
+    for kind in kinds:
+        last = 0
+        while True:
+            customer_pks = list(
+                due_lots(kind, now).filter(customer_id__gt=last)
+                .order_by("customer_id").values_list("customer_id", flat=True).distinct()[:batch]
+            )
+            if not customer_pks:
+                break
+            for pk in customer_pks:
+                try:
+                    events, lots = _process_customer(pk, kind, now)
+                except EngineError as error:  # one customer's trouble must not stop the run
+                    log.warning("%s for customer %s failed: %s", kind, pk, error)
+                    counts["errors"] += 1
+                    continue
+                counts["customers"] += 1 if events else 0
+                counts["events"] += events
+                counts["activated_lots" if kind == "activate" else "expired_lots"] += lots
+            last = customer_pks[-1]
+    log.info("expire_and_activate: %s", counts)
+    return counts

@@ -1,0 +1,76 @@
+"""Fixtures for API tests: keys per environment and a client that signs like an integrator
+(escherauth, ANTAVO-HMAC-SHA256), or sends the unsigned `?api_key=` form."""
+
+from __future__ import annotations
+
+import json as jsonlib
+
+import pytest
+
+from loyalty.api.auth import sign
+from loyalty.api.keys import create_api_key
+
+
+class ApiClient:
+    def __init__(self, client, api_key, secret, *, unsigned=False):
+        self.client = client
+        self.api_key = api_key
+        self.secret = secret
+        self.unsigned = unsigned
+
+    def request(self, method, path, *, json=None, body=None, content_type="application/json", headers=None,
+                when=None, secret=None, host="testserver", alter_body=None):
+        if json is not None:
+            body = jsonlib.dumps(json)
+        body = body or ""
+        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in (headers or {}).items()}
+        if self.unsigned:
+            path = path + ("&" if "?" in path else "?") + f"api_key={self.api_key.key}"
+        else:
+            signed = sign(method, path, key=self.api_key.key, secret=secret or self.secret, host=host, body=body,
+                          when=when)
+            for name, value in signed:
+                if name.lower() in ("authorization", "date"):
+                    extra[f"HTTP_{name.upper()}"] = value
+            extra["HTTP_HOST"] = host
+        if alter_body is not None:
+            body = alter_body
+        if method in ("GET", "HEAD") and not body:
+            return self.client.generic(method, path, **extra)
+        return self.client.generic(method, path, data=body, content_type=content_type, **extra)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+
+@pytest.fixture
+def live_key(db):
+    return create_api_key(name="shop", environment="live")
+
+
+@pytest.fixture
+def api(client, live_key):
+    api_key, secret = live_key
+    return ApiClient(client, api_key, secret)
+
+
+@pytest.fixture
+def sandbox_api(client, db):
+    api_key, secret = create_api_key(name="sandbox shop", environment="sandbox")
+    return ApiClient(client, api_key, secret)
+
+
+@pytest.fixture
+def unsigned_api(client, db):
+    api_key, secret = create_api_key(name="curl", environment="live", allow_unsigned=True)
+    return ApiClient(client, api_key, secret, unsigned=True)
+
+
+def error_of(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"type", "code", "message", "field"}, body
+    return body["error"]

@@ -1,0 +1,428 @@
+"""The checkout lifecycle (000 "Transactions"), applied by event handlers inside register_event.
+
+    (unknown ID) --checkout_update--> draft --checkout--> pending --checkout_accept--> accepted
+                 --checkout---------------------------->  accepted (checkout-accept module off)
+    pending  --checkout_reject--> rejected        accepted --checkout_reject--> rejected
+    accepted --refund / partial_refund / refund_item (to the full value)--> refunded
+
+Every refused transition raises an EngineError before anything is written (the engine rolls the
+event back too), so a refusal changes nothing. Points earned while a transaction is pending are
+kept on the transaction (`points_earned`, `points_credited=False`) and credited to the ledger on
+accept; burned points are spent at checkout. Lock order: the customer (engine), then the
+transaction row, then coupons.
+
+Guest checkouts (001) have no customer: `register_guest_checkout` stores the event and the
+transaction with customer NULL; `checkout_claim`, or `claim_guest_transactions` at enrollment,
+hands them to a customer and credits their points then.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from coupons import coupons as coupon_ops
+from events.context import HandlerContext
+from events.errors import BusinessRuleError, Conflict, NotFound, ValidationError
+from loyalty.accounts import resolve_account
+
+from . import earning, points, stats
+from .choices import EarningMode, TransactionStatus
+from .items import coupon_codes, parse_items, parse_money
+from .models import EarningRule, Transaction, TransactionItem
+
+S = TransactionStatus
+TX_FIELD = "data.transaction_id"
+
+
+# --- finding and locking ----------------------------------------------------------------------
+
+
+def _tid(ctx: HandlerContext) -> str:
+    return str(ctx.data["transaction_id"])[:128]
+
+
+def find_locked(ctx: HandlerContext, *, required: bool = True) -> Transaction | None:
+    """The event's transaction, row-locked; it must belong to the event's customer."""
+    tx = (
+        Transaction.objects.select_for_update()
+        .filter(environment=ctx.event.environment, transaction_id=_tid(ctx))
+        .first()
+    )
+    if tx is None:
+        if required:
+            raise NotFound(f"Transaction {_tid(ctx)!r} does not exist.", field=TX_FIELD)
+        return None
+    if tx.customer_id != ctx.customer.pk:
+        if tx.customer_id is None:
+            raise Conflict(
+                f"Transaction {_tid(ctx)!r} is a guest transaction; claim it with checkout_claim first.",
+                field=TX_FIELD,
+            )
+        raise Conflict(f"Transaction {_tid(ctx)!r} belongs to another customer.", field=TX_FIELD)
+    return tx
+
+
+def _create(ctx: HandlerContext, status: str, *, customer=None, guest: str = "") -> Transaction:
+    tx = Transaction(
+        environment=ctx.event.environment,
+        transaction_id=_tid(ctx),
+        customer=customer,
+        guest=guest,
+        account=ctx.account or resolve_account(None, multi_accounts=False),
+        status=status,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    try:
+        with transaction.atomic():
+            tx.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent checkout with the same ID committed first.
+        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD) from None
+    return tx
+
+
+def refuse(tx: Transaction, action: str, allowed: tuple[str, ...]) -> None:
+    """Raise a clear error unless tx.status is one of `allowed`."""
+    if tx.status in allowed:
+        return
+    name = f"Transaction {tx.transaction_id!r}"
+    if action == "checkout_accept" and tx.status == S.ACCEPTED:
+        raise Conflict(f"{name} is already accepted.", field=TX_FIELD)
+    if action == "checkout_reject" and tx.status == S.REJECTED:
+        raise Conflict(f"{name} is already rejected.", field=TX_FIELD)
+    if action in ("refund", "partial_refund", "refund_item") and tx.status == S.REFUNDED:
+        raise Conflict(f"{name} is already refunded.", field=TX_FIELD)
+    if tx.status == S.DRAFT:
+        raise BusinessRuleError(f"{name} is a draft; send its checkout first.", field=TX_FIELD)
+    if action in ("refund", "partial_refund", "refund_item"):
+        raise BusinessRuleError(f"Only accepted transactions can be refunded; {name} is {tx.status}.", field=TX_FIELD)
+    raise BusinessRuleError(f"{name} is {tx.status}; {action} is not allowed.", field=TX_FIELD)
+
+
+# --- details and points -------------------------------------------------------------------------
+
+
+def _fill(ctx: HandlerContext, tx: Transaction, data: dict) -> list[dict]:
+    """Copy the purchase details of `data` onto tx; returns the parsed items (not yet saved)."""
+    items = parse_items(data.get("items"), _tid(ctx))
+    if data.get("total") not in (None, ""):
+        tx.total = parse_money(data["total"], "data.total")
+    elif items:
+        tx.total = sum((item["subtotal"] for item in items), Decimal("0"))
+    for name in ("currency", "channel"):
+        if data.get(name):
+            setattr(tx, name, str(data[name])[: Transaction._meta.get_field(name).max_length])
+    codes = coupon_codes(data)
+    if codes:
+        tx.coupon_codes = codes
+    known = {"transaction_id", "total", "items", "currency", "channel", "points_burned", "account", "guest"}
+    tx.data = {**tx.data, **{key: value for key, value in data.items() if key not in known}}
+    tx.updated_at = ctx.now
+    return items
+
+
+def _save_items(tx: Transaction, items: list[dict]) -> list[TransactionItem]:
+    tx.items.all().delete()
+    rows = [TransactionItem(transaction=tx, line=index, **item) for index, item in enumerate(items)]
+    TransactionItem.objects.bulk_create(rows)
+    return list(tx.items.all())
+
+
+def _rule(tx: Transaction) -> earning.Rule | None:
+    return earning.Rule.from_model(EarningRule.objects.filter(account=tx.account).first())
+
+
+def price(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
+    """Compute points_earned (and each line's points) for a not-yet-credited transaction."""
+    rule = _rule(tx)
+    customer = tx.customer
+    first = customer is not None and not (
+        Transaction.objects.filter(customer=customer, status__in=(S.PENDING, S.ACCEPTED, S.REFUNDED))
+        .exclude(pk=tx.pk)
+        .exists()
+    )
+    lines = [earning.Line(r.product_id, r.product_category, r.quantity, r.subtotal) for r in rows]
+    result = earning.compute(rule, tx.total, lines, first_purchase=first)
+    if customer is not None and not customer.can_earn:
+        result = earning.Earning(line_points=tuple(0 for _ in rows))
+        ctx.result.notes.append("The customer's status does not allow earning points; none were rewarded.")
+    tx.points_earned = result.points
+    tx.first_purchase = bool(result.bonus)
+    for row, line_points in zip(rows, result.line_points, strict=True):
+        if row.points != line_points:
+            row.points = line_points
+            row.save(update_fields=["points"])
+    if rule is not None and rule.mode == EarningMode.PER_ITEM:
+        _emit_items(ctx, tx, rows)
+
+
+def _emit_items(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
+    """One internal checkout_item event per line, carrying that line's points."""
+    for row in rows:
+        event = ctx.emit(
+            "checkout_item",
+            data={
+                "transaction_id": tx.transaction_id,
+                "product_id": row.product_id,
+                "product_name": row.product_name,
+                "product_category": row.product_category,
+                "quantity": row.quantity,
+                "price": row.price,
+                "subtotal": row.subtotal,
+                "points": row.points,
+            },
+            points=row.points,
+            account=tx.account,
+            parent=ctx.event,
+            transaction_id=tx.transaction_id,
+        )
+        row.item_event = event
+        row.save(update_fields=["item_event"])
+
+
+def credit_earned(ctx: HandlerContext, tx: Transaction) -> None:
+    """Credit points_earned to the ledger once (at accept, or at checkout when accepted at once)."""
+    if tx.points_credited or tx.customer is None:
+        return
+    rows = list(tx.items.exclude(item_event=None).filter(points__gt=0))
+    by_item = ctx.event.action == "checkout" and rows
+    rest = tx.points_earned
+    if by_item:
+        for row in rows:  # the lot belongs to the line's own checkout_item event
+            points.earn(ctx, row.points, tx.account, event=row.item_event)
+            rest -= row.points
+    points.earn(ctx, rest, tx.account)
+    tx.points_credited = True
+
+
+def _set_burned(ctx: HandlerContext, tx: Transaction, data: dict) -> None:
+    if data.get("points_burned") in (None, ""):
+        return
+    wanted = data["points_burned"]
+    if not isinstance(wanted, int) or wanted < 0:
+        raise ValidationError("points_burned must be a whole number of points, 0 or more.", field="data.points_burned")
+    if wanted > tx.points_burned:
+        points.burn(ctx, wanted - tx.points_burned, tx.account)
+        tx.points_burned = wanted
+    elif wanted < tx.burned_open:
+        unburn(ctx, tx, tx.burned_open - wanted)
+
+
+def unburn(ctx: HandlerContext, tx: Transaction, amount: int) -> None:
+    """Give back burned points through a follow-up point_unburn event."""
+    amount = min(amount, tx.burned_open)
+    if amount <= 0:
+        return
+    event = ctx.emit(
+        "point_unburn",
+        data={"transaction_id": tx.transaction_id, "points": amount},
+        points=amount,
+        account=tx.account,
+        parent=ctx.event,
+        transaction_id=tx.transaction_id,
+    )
+    points.unburn(ctx, amount, tx.account, event=event)
+    tx.points_unburned += amount
+
+
+def take_back(ctx: HandlerContext, tx: Transaction, amount: int) -> None:
+    """Take back `amount` credited points; what the balance cannot cover is recorded as shortfall."""
+    amount = min(amount, tx.points_open)
+    if amount <= 0 or not tx.points_credited:
+        return
+    taken = points.take_back(ctx, amount, tx.account)
+    tx.points_taken_back += taken
+    if taken < amount:
+        tx.points_shortfall += amount - taken
+        ctx.result.notes.append(
+            f"Refund shortfall: {amount - taken} points of transaction {tx.transaction_id!r} could not be "
+            "taken back without a negative balance; recorded on the transaction."
+        )
+
+
+def finish(ctx: HandlerContext, tx: Transaction) -> None:
+    tx.updated_at = ctx.now
+    tx.save()
+    if tx.customer is not None:
+        stats.refresh_customer(tx.customer if tx.customer.pk != ctx.customer.pk else ctx.customer)
+    ctx.result.extra["transaction"] = tx
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def checkout(ctx: HandlerContext) -> None:
+    tx = (
+        Transaction.objects.select_for_update()
+        .filter(environment=ctx.event.environment, transaction_id=_tid(ctx))
+        .first()
+    )
+    if tx is not None and (tx.status != S.DRAFT or tx.customer_id != ctx.customer.pk):
+        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
+    status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
+    if tx is None:
+        tx = _create(ctx, status, customer=ctx.customer)
+    tx.status = status
+    tx.checkout_at = ctx.now
+    tx.checkout_event = ctx.event
+    if status == S.ACCEPTED:
+        tx.accepted_at = ctx.now
+    rows = _save_items(tx, _fill(ctx, tx, ctx.data))
+    _set_burned(ctx, tx, ctx.data)
+    price(ctx, tx, rows)
+    if status == S.ACCEPTED:
+        credit_earned(ctx, tx)
+    for code in tx.coupon_codes:
+        coupon_ops.redeem_for_checkout(ctx, code, tx)
+    finish(ctx, tx)
+
+
+def checkout_update(ctx: HandlerContext) -> None:
+    """Change the details of a draft or pending transaction (an unknown ID makes a draft)."""
+    tx = find_locked(ctx, required=False)
+    if tx is None:
+        tx = _create(ctx, S.DRAFT, customer=ctx.customer)
+    refuse(tx, "checkout_update", (S.DRAFT, S.PENDING))
+    items = _fill(ctx, tx, ctx.data)
+    rows = _save_items(tx, items) if ctx.data.get("items") not in (None, "") else list(tx.items.all())
+    if tx.status == S.PENDING:
+        _set_burned(ctx, tx, ctx.data)
+        price(ctx, tx, rows)
+    finish(ctx, tx)
+
+
+def checkout_accept(ctx: HandlerContext) -> None:
+    tx = find_locked(ctx)
+    refuse(tx, "checkout_accept", (S.PENDING,))
+    tx.status = S.ACCEPTED
+    tx.accepted_at = ctx.now
+    credit_earned(ctx, tx)
+    finish(ctx, tx)
+
+
+def checkout_reject(ctx: HandlerContext) -> None:
+    """Reject a pending transaction, or one accepted whose whole purchase came back (002)."""
+    tx = find_locked(ctx)
+    refuse(tx, "checkout_reject", (S.PENDING, S.ACCEPTED))
+    take_back(ctx, tx, tx.points_open)
+    unburn(ctx, tx, tx.burned_open)
+    for code in tx.coupon_codes:
+        coupon_ops.unredeem_for_checkout(ctx, code, tx)
+    tx.status = S.REJECTED
+    tx.closed_at = ctx.now
+    finish(ctx, tx)
+
+
+def checkout_claim(ctx: HandlerContext) -> None:
+    """A guest transaction becomes this customer's; its points are credited if it is accepted."""
+    tx = (
+        Transaction.objects.select_for_update()
+        .filter(environment=ctx.event.environment, transaction_id=_tid(ctx))
+        .first()
+    )
+    if tx is None:
+        raise NotFound(f"Transaction {_tid(ctx)!r} does not exist.", field=TX_FIELD)
+    if tx.customer_id == ctx.customer.pk:
+        raise Conflict(f"Transaction {_tid(ctx)!r} is already this customer's.", field=TX_FIELD)
+    if tx.customer_id is not None:
+        raise Conflict(f"Transaction {_tid(ctx)!r} belongs to another customer.", field=TX_FIELD)
+    claim(ctx, tx)
+
+
+def claim(ctx: HandlerContext, tx: Transaction) -> None:
+    tx.customer = ctx.customer
+    if tx.status in (S.PENDING, S.ACCEPTED):
+        price(ctx, tx, list(tx.items.all()))
+    if tx.status == S.ACCEPTED:
+        credit_earned(ctx, tx)
+    finish(ctx, tx)
+
+
+def claim_guest_transactions(ctx: HandlerContext) -> list[Transaction]:
+    """At enrollment: claim the guest transactions registered under this customer's e-mail or ID.
+
+    Each claim is a follow-up checkout_claim event. Call from the opt_in handler."""
+    customer = ctx.customer
+    keys = {customer.customer_id}
+    if customer.email:
+        keys.add(customer.email.strip().lower())
+    guests = list(
+        Transaction.objects.select_for_update()
+        .filter(environment=customer.environment, customer__isnull=True, guest__in=keys)
+        .order_by("pk")
+    )
+    for tx in guests:
+        event = ctx.emit(
+            "checkout_claim",
+            data={"transaction_id": tx.transaction_id, "guest": tx.guest},
+            account=tx.account,
+            parent=ctx.event,
+            transaction_id=tx.transaction_id,
+        )
+        claim(points.child_context(ctx, event), tx)
+        ctx.touched_points = True
+    return guests
+
+
+def register_guest_checkout(*, environment: str, data: dict, guest: str, source: str = "api",
+                            account: str | None = None, ip_address=None, user_agent: str = "") -> Transaction:
+    """Store a guest checkout: an Event and a Transaction with no customer, and no points yet.
+
+    Raises the engine's errors (ValidationError, Conflict) for bad data or a known ID."""
+    from events.definitions import BUILTIN_ACTIONS
+    from events.models import Event
+    from events.validation import validate_data
+    from loyalty import clock
+    from loyalty.models import Program
+
+    guest = (guest or "").strip()
+    if not guest:
+        raise ValidationError("A guest checkout needs a guest identifier (e.g. an e-mail).", field="data.guest")
+    guest = guest.lower() if "@" in guest else guest
+    clean = validate_data(BUILTIN_ACTIONS["checkout"], data)
+    program = Program.current()
+    acct = resolve_account(account or clean.get("account"), multi_accounts=program.multi_accounts)
+    now = clock.now()
+    status = S.PENDING if program.checkout_accept else S.ACCEPTED
+    with transaction.atomic():
+        event = Event(
+            environment=environment, customer=None, action="checkout", label="Checkout", timestamp=now,
+            effective_at=now, account=acct, transaction_id=str(clean["transaction_id"])[:128],
+            data=_jsonable({**clean, "guest": guest}), source=source, ip_address=ip_address,
+            user_agent=(user_agent or "")[:500],
+        )
+        event.save(force_insert=True)
+        from events.context import EventResult
+
+        ctx = HandlerContext(event=event, customer=None, program=program, account=acct, data=clean, now=now,
+                             result=EventResult(event=event), emit=_no_emit)
+        if Transaction.objects.filter(environment=environment, transaction_id=_tid(ctx)).exists():
+            raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
+        tx = _create(ctx, status, guest=guest)
+        tx.checkout_at = now
+        tx.checkout_event = event
+        tx.accepted_at = now if status == S.ACCEPTED else None
+        _save_items(tx, _fill(ctx, tx, clean))
+        tx.save()
+    return tx
+
+
+def _no_emit(*args, **kwargs):
+    raise BusinessRuleError("A guest checkout registers no follow-up events.")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def checkout_item(ctx: HandlerContext) -> None:
+    """Internal, emitted by `checkout` per line; registering it directly has no further effect."""

@@ -1,0 +1,64 @@
+"""The few ledger calls commerce makes, in one place (loyalty.ledger owns lots and balances).
+
+Every call runs inside the handler's transaction with the customer row locked by the engine, so
+reading the spendable balance and then debiting it cannot race. `event` names the follow-up event
+(checkout_item, point_unburn, ...) the ledger lines belong to; the default is ctx.event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from events.context import HandlerContext
+from loyalty import ledger
+
+
+def child_context(ctx: HandlerContext, event, **changes) -> HandlerContext:
+    """A context for a follow-up event that shares the parent's locked balance rows.
+
+    The ledger caches the locked PointBalance rows on the context; a second copy of a row would
+    be written back stale, so every context of one register_event shares the same cache."""
+    child = dataclasses.replace(ctx, event=event, data=changes.pop("data", event.data), **changes)
+    child.__dict__["_ledger_balances"] = ctx.__dict__.setdefault("_ledger_balances", {})
+    return child
+
+
+def _for(ctx: HandlerContext, event) -> HandlerContext:
+    return ctx if event is None or event is ctx.event else child_context(ctx, event)
+
+
+def spendable(ctx: HandlerContext, account) -> int:
+    return ledger.balance(ctx, account).spendable
+
+
+def earn(ctx: HandlerContext, points: int, account, *, event=None) -> None:
+    if points <= 0:
+        return
+    ledger.credit(_for(ctx, event), points, account=account)
+    ctx.touched_points = True
+
+
+def take_back(ctx: HandlerContext, points: int, account, *, event=None) -> int:
+    """Take back up to `points` earned points; never below a zero balance. Returns points taken."""
+    if points <= 0:
+        return 0
+    taken = min(points, spendable(ctx, account))
+    if taken > 0:
+        ledger.debit(_for(ctx, event), taken, account=account)
+        ctx.touched_points = True
+    return taken
+
+
+def burn(ctx: HandlerContext, points: int, account, *, event=None) -> None:
+    """Spend points on a purchase or reward. Raises InsufficientPoints / StatusForbids."""
+    if points <= 0:
+        return
+    ledger.spend(_for(ctx, event), points, account=account)
+
+
+def unburn(ctx: HandlerContext, points: int, account, *, event=None) -> None:
+    """Give back burned points as a new lot (the ledger's point_unspend)."""
+    if points <= 0:
+        return
+    base = _for(ctx, event)
+    ledger.point_unspend(child_context(base, base.event, data={"points": points}, account=account))
