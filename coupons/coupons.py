@@ -27,7 +27,10 @@ CODE = "data.code"
 
 def lock(code: str) -> Coupon:
     coupon = (
-        Coupon.objects.select_for_update(of=("self",)).select_related("pool").filter(code=str(code).strip()).first()
+        Coupon.objects.select_for_update(of=("self",))
+        .select_related("pool")
+        .filter(code=str(code).strip())
+        .first()
     )
     if coupon is None:
         raise NotFound(f"Coupon {code!r} does not exist.", field=CODE)
@@ -120,7 +123,8 @@ def redeem(ctx: HandlerContext, code: str, *, amount=None, transaction_id: str =
     gift = coupon.pool.type == CouponType.GIFT_CARD
     if coupon.status == C.REDEEMED or (not gift and coupon.usages >= coupon.pool.usage_limit):
         raise BusinessRuleError(
-            f"Coupon {coupon.code!r} is used up ({coupon.usages} of {coupon.pool.usage_limit} uses).", field=CODE
+            f"Coupon {coupon.code!r} is used up ({coupon.usages} of {coupon.pool.usage_limit} uses).",
+            field=CODE,
         )
     if coupon.status not in REDEEMABLE:
         raise BusinessRuleError(f"Coupon {coupon.code!r} is {coupon.status}.", field=CODE)
@@ -163,7 +167,12 @@ def _amount(value) -> Decimal:
 
 
 def coupon_redeem(ctx: HandlerContext) -> None:
-    redeem(ctx, _code(ctx), amount=ctx.data.get("amount"), transaction_id=str(ctx.data.get("transaction_id") or ""))
+    redeem(
+        ctx,
+        _code(ctx),
+        amount=ctx.data.get("amount"),
+        transaction_id=str(ctx.data.get("transaction_id") or ""),
+    )
 
 
 def unredeem(ctx: HandlerContext, code: str) -> Coupon:
@@ -200,7 +209,9 @@ def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
     coupon = Coupon.objects.filter(code=code).select_related("pool").first()
     if coupon is not None and coupon.pool.type == CouponType.GIFT_CARD:
         amount = min(coupon.balance if coupon.balance is not None else coupon.pool.value, tx.total)
-    child = _child(ctx, "coupon_redeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id)
+    child = _child(
+        ctx, "coupon_redeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id
+    )
     redeem(child, code, amount=amount, transaction_id=tx.transaction_id)
 
 
@@ -210,7 +221,9 @@ def unredeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
         coupon__code=code, transaction_id=tx.transaction_id, undone_at=None
     ).exists()
     if redeemed:
-        child = _child(ctx, "coupon_unredeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id)
+        child = _child(
+            ctx, "coupon_unredeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id
+        )
         unredeem(child, code)
 
 

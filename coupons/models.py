@@ -11,7 +11,6 @@ from django.db import models
 
 from .choices import CouponStatus, CouponType, RewardGives
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 # No 0/O, 1/I/L: codes are read aloud and typed from receipts.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -19,7 +18,12 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 class CouponPool(models.Model):
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=20, choices=CouponType.choices, default=CouponType.AMOUNT)
-    value = models.DecimalField(**MONEY, default=Decimal("0"), help_text="amount, percent, or gift-card balance")
+    value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="amount, percent, or gift-card balance",
+    )
     currency = models.CharField(max_length=3, blank=True)
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True, help_text="coupons expire then")
@@ -47,7 +51,9 @@ class Coupon(models.Model):
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
     )
     status = models.CharField(max_length=12, choices=CouponStatus.choices, default=CouponStatus.UNASSIGNED)
-    balance = models.DecimalField(**MONEY, null=True, blank=True, help_text="gift cards only")
+    balance = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="gift cards only"
+    )
     usages = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -81,7 +87,7 @@ class CouponRedemption(models.Model):
 
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
-    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     transaction_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
     undone_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +113,9 @@ class Reward(models.Model):
     eligible_statuses = models.JSONField(default=list, blank=True, help_text="empty: active and inactive")
     eligible_tiers = models.ManyToManyField("loyalty.Tier", blank=True, related_name="+")
     gives = models.CharField(max_length=10, choices=RewardGives.choices, default=RewardGives.NOTHING)
-    pool = models.ForeignKey(CouponPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards")
+    pool = models.ForeignKey(
+        CouponPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards"
+    )
     points_given = models.PositiveBigIntegerField(default=0, help_text="for rewards that give points")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -40,9 +40,13 @@ def generate_codes(pool: CouponPool, count: int, pattern: str | None = None) -> 
     if not 1 <= count <= MAX_GENERATE:
         raise ValidationError(f"Generate between 1 and {MAX_GENERATE} codes at a time.", field="count")
     if pattern.count("?") and len(CODE_ALPHABET) ** pattern.count("?") < count * 20:
-        raise ValidationError("The pattern has too few random characters for that many codes.", field="pattern")
+        raise ValidationError(
+            "The pattern has too few random characters for that many codes.", field="pattern"
+        )
     if not CODE_RE.match(random_code(pattern)):
-        raise ValidationError("A pattern may hold letters, digits, dashes and underscores (3-64).", field="pattern")
+        raise ValidationError(
+            "A pattern may hold letters, digits, dashes and underscores (3-64).", field="pattern"
+        )
     made: list[str] = []
     with transaction.atomic():
         for _attempt in range(20):
@@ -53,7 +57,10 @@ def generate_codes(pool: CouponPool, count: int, pattern: str | None = None) -> 
             taken = set(Coupon.objects.filter(code__in=batch).values_list("code", flat=True))
             fresh = sorted(batch - taken)
             Coupon.objects.bulk_create(
-                [Coupon(pool=pool, code=code, status=CouponStatus.UNASSIGNED, balance=_balance(pool)) for code in fresh]
+                [
+                    Coupon(pool=pool, code=code, status=CouponStatus.UNASSIGNED, balance=_balance(pool))
+                    for code in fresh
+                ]
             )
             made.extend(fresh)
         if len(made) < count:
@@ -90,6 +97,9 @@ def import_codes(pool: CouponPool, text: str) -> list[str]:
         raise ValidationError("The file holds no codes.", field="file")
     with transaction.atomic():
         Coupon.objects.bulk_create(
-            [Coupon(pool=pool, code=code, status=CouponStatus.UNASSIGNED, balance=_balance(pool)) for code in codes]
+            [
+                Coupon(pool=pool, code=code, status=CouponStatus.UNASSIGNED, balance=_balance(pool))
+                for code in codes
+            ]
         )
     return codes

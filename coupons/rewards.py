@@ -30,8 +30,9 @@ def _tier_ids(customer) -> set[int]:
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 
 
-def availability(reward: Reward, customer, now: dt.datetime, *, claims: int | None = None,
-                 tier_ids: set[int] | None = None) -> tuple[bool, str]:
+def availability(
+    reward: Reward, customer, now: dt.datetime, *, claims: int | None = None, tier_ids: set[int] | None = None
+) -> tuple[bool, str]:
     """(True, "") when `customer` may claim `reward` now, else (False, why). Points are not checked."""
     if not reward.active:
         return False, f"Reward {reward.name!r} is not available."
@@ -50,7 +51,11 @@ def availability(reward: Reward, customer, now: dt.datetime, *, claims: int | No
     if reward.stock is not None and reward.claimed_count >= reward.stock:
         return False, f"Reward {reward.name!r} is out of stock."
     if reward.per_customer_limit is not None:
-        count = claims if claims is not None else RewardClaim.objects.filter(reward=reward, customer=customer).count()
+        count = (
+            claims
+            if claims is not None
+            else RewardClaim.objects.filter(reward=reward, customer=customer).count()
+        )
         if count >= reward.per_customer_limit:
             return False, f"The customer has already claimed {reward.name!r} {count} times (the limit)."
     return True, ""
@@ -62,7 +67,11 @@ def claimable(customer, now: dt.datetime) -> list[Reward]:
     counts: dict[int, int] = {}
     for reward_id in RewardClaim.objects.filter(customer=customer).values_list("reward_id", flat=True):
         counts[reward_id] = counts.get(reward_id, 0) + 1
-    rewards = Reward.objects.filter(active=True).select_related("account", "pool").prefetch_related("eligible_tiers")
+    rewards = (
+        Reward.objects.filter(active=True)
+        .select_related("account", "pool")
+        .prefetch_related("eligible_tiers")
+    )
     return [
         reward
         for reward in rewards

@@ -88,7 +88,9 @@ def _builtin_value(name: str, value):
     value = coerce("string", value, name).strip()
     max_length = Customer._meta.get_field(name).max_length
     if max_length and len(value) > max_length:
-        raise ValidationError(f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}")
+        raise ValidationError(
+            f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}"
+        )
     if name == "email":
         try:
             _email(value)
@@ -97,9 +99,7 @@ def _builtin_value(name: str, value):
     elif name == "gender":
         value = value.lower()
         if value not in Gender.values:
-            raise ValidationError(
-                f"Gender must be one of {', '.join(Gender.values)}.", field="data.gender"
-            )
+            raise ValidationError(f"Gender must be one of {', '.join(Gender.values)}.", field="data.gender")
     elif name == "currency":
         if not _CURRENCY_RE.match(value):
             raise ValidationError("The currency must be a 3-letter ISO code.", field="data.currency")
@@ -131,9 +131,13 @@ def custom_value(field, value):
         try:
             matches = re.fullmatch(field.regex, value) is not None
         except re.error:
-            raise ValidationError(f"Attribute {name!r} has an invalid pattern in settings.", field=f"data.{name}")
+            raise ValidationError(
+                f"Attribute {name!r} has an invalid pattern in settings.", field=f"data.{name}"
+            )
         if not matches:
-            raise ValidationError(f"Attribute {name!r} does not match the required format.", field=f"data.{name}")
+            raise ValidationError(
+                f"Attribute {name!r} does not match the required format.", field=f"data.{name}"
+            )
     return value
 
 
@@ -215,6 +219,8 @@ def set_external_id(customer: Customer, field: str, value) -> None:
         raise Conflict(f"Another customer already has {field} {value!r}.", field=f"data.{field}")
     try:
         with transaction.atomic():  # a concurrent event may claim the same value
-            ExternalId.objects.create(environment=customer.environment, field=field, value=value, customer=customer)
+            ExternalId.objects.create(
+                environment=customer.environment, field=field, value=value, customer=customer
+            )
     except IntegrityError:
         raise Conflict(f"Another customer already has {field} {value!r}.", field=f"data.{field}") from None

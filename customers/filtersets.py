@@ -66,12 +66,19 @@ def _no_nul(value):
 
 
 class CustomerFilterSet(django_filters.FilterSet):
-    q = QuickSearchFilter(label="Search", widget=forms.TextInput(attrs={"placeholder": "ID, email or name", "type": "search"}),
-                          validators=[_no_nul])
-    status = django_filters.MultipleChoiceFilter(choices=CustomerStatus.choices, widget=forms.CheckboxSelectMultiple)
+    q = QuickSearchFilter(
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "ID, email or name", "type": "search"}),
+        validators=[_no_nul],
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=CustomerStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
     gender = django_filters.ChoiceFilter(choices=Gender.choices, empty_label="Any gender")
     country = django_filters.CharFilter(validators=[_no_nul])
-    tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.select_related("structure"), empty_label="Any tier")
+    tier = django_filters.ModelChoiceFilter(
+        queryset=Tier.objects.select_related("structure"), empty_label="Any tier"
+    )
     f = ConditionFilter(label="Conditions")
 
     class Meta:

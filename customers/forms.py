@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.db.models import F
 
 from customers.choices import FieldType, Gender
 from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label
@@ -24,7 +25,9 @@ def _no_nul(value):
 
 class EventFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, label="Event type")
-    transaction_id = forms.CharField(required=False, max_length=128, label="Transaction ID", validators=[_no_nul])
+    transaction_id = forms.CharField(
+        required=False, max_length=128, label="Transaction ID", validators=[_no_nul]
+    )
 
     def __init__(self, *args, action_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -33,7 +36,12 @@ class EventFilterForm(forms.Form):
 
 # --- Personal information -------------------------------------------------------------------
 
-_BUILTIN_LABELS = {"zip": "ZIP", "birth_date": "Birth date", "image_url": "Image URL", "mobile_phone": "Mobile phone"}
+_BUILTIN_LABELS = {
+    "zip": "ZIP",
+    "birth_date": "Birth date",
+    "image_url": "Image URL",
+    "mobile_phone": "Mobile phone",
+}
 
 
 def _custom_field(field: CustomField) -> forms.Field:
@@ -77,18 +85,26 @@ class PersonalInfoForm(ReasonForm):
         for name in BUILTIN_ATTRIBUTES:
             label = _BUILTIN_LABELS.get(name, name.replace("_", " ").capitalize())
             if name == "birth_date":
-                fields[name] = forms.DateField(required=False, label=label, widget=forms.DateInput(attrs={"type": "date"}))
+                fields[name] = forms.DateField(
+                    required=False, label=label, widget=forms.DateInput(attrs={"type": "date"})
+                )
             elif name == "gender":
-                fields[name] = forms.ChoiceField(required=False, label=label, choices=[("", "—"), *Gender.choices])
+                fields[name] = forms.ChoiceField(
+                    required=False, label=label, choices=[("", "—"), *Gender.choices]
+                )
             else:
                 max_length = Customer._meta.get_field(name).max_length
-                fields[name] = forms.CharField(required=False, label=label, max_length=max_length, validators=[_no_nul])
+                fields[name] = forms.CharField(
+                    required=False, label=label, max_length=max_length, validators=[_no_nul]
+                )
         for field in self.custom_fields:
             fields[f"custom_{field.name}"] = _custom_field(field)
         # Attributes first, then labels and the reason.
         labels, reason = self.fields.pop("labels"), self.fields.pop("reason")
         # Labels that are inactive but attached stay visible so saving does not drop them.
-        labels.queryset = Label.objects.filter(active=True) | Label.objects.filter(pk__in=[l.pk for l in self.initial_labels])
+        labels.queryset = Label.objects.filter(active=True) | Label.objects.filter(
+            pk__in=[label.pk for label in self.initial_labels]
+        )
         self.fields = {**fields, "labels": labels, "reason": reason}
 
     def changes(self) -> dict:
@@ -125,13 +141,15 @@ class PersonalInfoForm(ReasonForm):
 
 # --- Points ---------------------------------------------------------------------------------
 
+
 class ManagePointsForm(ReasonForm):
     OPERATIONS = [("point_add", "Add points"), ("point_sub", "Sub points"), ("point_spend", "Spend points")]
 
     operation = forms.ChoiceField(choices=OPERATIONS, widget=forms.RadioSelect, initial="point_add")
     points = forms.IntegerField(min_value=1, max_value=10**12)
     expiration_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Only for added points; empty: the program's expiration rule.",
     )
     account = forms.ChoiceField(required=False, help_text="Multi-accounts: the account to change.")
@@ -159,25 +177,40 @@ class ManagePointsForm(ReasonForm):
 
 
 class ChangeExpirationForm(ReasonForm):
-    lots = forms.ModelMultipleChoiceField(queryset=PointLot.objects.none(), widget=forms.CheckboxSelectMultiple,
-                                          label="Point lots")
-    expiration_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="New expiration date")
+    lots = forms.ModelMultipleChoiceField(
+        queryset=PointLot.objects.none(), widget=forms.CheckboxSelectMultiple, label="Point lots"
+    )
+    expiration_date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="New expiration date"
+    )
 
     field_order = ["lots", "expiration_date", "reason"]
 
     def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lots"].queryset = (
+        field = self.fields["lots"]
+        field.queryset = (
             PointLot.objects.filter(customer=customer, status__in=[LotStatus.ACTIVE, LotStatus.PENDING])
-            .select_related("event", "account").order_by("expires_at", "id")
+            .filter(points__gt=F("used") + F("expired_points") + F("reserved"))
+            .select_related("event", "account")
+            .order_by("expires_at", "id")
         )
-        self.fields["lots"].label_from_instance = lambda lot: (
-            f"#{lot.pk} · {lot.event.label or lot.event.action} · {lot.remaining} of {lot.points} {lot.account.name} left"
-            f" · expires {lot.expires_at.date() if lot.expires_at else 'never'}"
+        # A long-time member may hold thousands of lots: offer the first LOT_CHOICES to expire
+        # (validation still accepts any of the customer's open lots).
+        field.widget.choices = [(lot.pk, self.describe(lot)) for lot in field.queryset[: self.LOT_CHOICES]]
+
+    LOT_CHOICES = 200
+
+    @staticmethod
+    def describe(lot) -> str:
+        return (
+            f"#{lot.pk} · {lot.event.label or lot.event.action} · {lot.remaining} of {lot.points} {lot.account.name} "
+            f"left · expires {lot.expires_at.date() if lot.expires_at else 'never'}"
         )
 
 
 # --- Tiers, merge, add event -----------------------------------------------------------------
+
 
 class TierForm(ReasonForm):
     structure = forms.ModelChoiceField(queryset=TierStructure.objects.all(), to_field_name="code")
@@ -192,8 +225,12 @@ class TierForm(ReasonForm):
 class MergeForm(ReasonForm):
     MODES = [("partial", "Partial: without custom fields"), ("full", "Full: custom fields too")]
 
-    source = forms.CharField(max_length=300, label="Other customer ID", validators=[_no_nul],
-                             help_text="Its history and points move to this profile, which stays.")
+    source = forms.CharField(
+        max_length=300,
+        label="Other customer ID",
+        validators=[_no_nul],
+        help_text="Its history and points move to this profile, which stays.",
+    )
     mode = forms.ChoiceField(choices=MODES, initial="partial", widget=forms.RadioSelect)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
     field_order = ["source", "mode", "reason", "confirmed"]
@@ -205,7 +242,8 @@ _ATTR_FIELDS = {
     AttributeType.BOOLEAN: lambda **kw: forms.NullBooleanField(**kw),
     AttributeType.DATE: lambda **kw: forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **kw),
     AttributeType.DATETIME: lambda **kw: forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **kw),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **kw
+    ),
     AttributeType.LIST: lambda **kw: forms.CharField(help_text="comma-separated", validators=[_no_nul], **kw),
     AttributeType.OBJECT: lambda **kw: forms.JSONField(**kw),
 }
@@ -223,7 +261,9 @@ class AddEventForm(ReasonForm):
             if attr.name == "reason" or attr.name in self.attr_names:
                 continue
             make = _ATTR_FIELDS.get(attr.type, lambda **kw: forms.CharField(validators=[_no_nul], **kw))
-            self.fields[f"attr_{attr.name}"] = make(required=attr.required, label=attr.name, help_text=attr.help)
+            self.fields[f"attr_{attr.name}"] = make(
+                required=attr.required, label=attr.name, help_text=attr.help
+            )
             self.attr_names.append(attr.name)
         self.fields["reason"] = reason
 

@@ -51,9 +51,7 @@ def _require(ctx: HandlerContext, action: str) -> None:
     status = ctx.customer.status
     if status not in ALLOWED_FROM[action]:
         error = Conflict if status in _TARGET.get(action, ()) else StatusForbids
-        raise error(
-            f"A customer with status {status!r} cannot be sent {action!r}.", field="customer"
-        )
+        raise error(f"A customer with status {status!r} cannot be sent {action!r}.", field="customer")
 
 
 # Repeating an action on a customer already in its target status is a conflict, not a rule breach.
@@ -82,6 +80,11 @@ def opt_in(ctx: HandlerContext) -> None:
         _set_status(ctx, S.PENDING if ctx.program.customer_verification else S.ACTIVE)
     if customer.optin_at is None:
         customer.optin_at = ctx.now
+    if ctx.program.transactions:
+        # Commerce (issue 7): guest checkouts under this e-mail or ID become the customer's (001).
+        from transactions.checkout import claim_guest_transactions
+
+        claim_guest_transactions(ctx)
 
 
 def profile(ctx: HandlerContext) -> None:

@@ -14,6 +14,8 @@ from .models import Customer, ExternalId
 
 def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[str | None, str]:
     """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted."""
+    if isinstance(customer_ref, int) and not isinstance(customer_ref, bool):
+        customer_ref = str(customer_ref)  # JSON clients send numeric IDs as numbers
     if not isinstance(customer_ref, str) or not customer_ref.strip():
         raise MissingParameter("Missing required parameter 'customer'.", field="customer")
     if "\x00" in customer_ref:

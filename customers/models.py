@@ -104,7 +104,9 @@ class Customer(models.Model):
     pending = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
     expired = models.BigIntegerField(default=0)
-    tier = models.ForeignKey("loyalty.Tier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tier = models.ForeignKey(
+        "loyalty.Tier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     purchase_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     purchase_count = models.IntegerField(default=0)
     purchase_items = models.IntegerField(default=0)
@@ -116,7 +118,9 @@ class Customer(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     anonymized_at = models.DateTimeField(null=True, blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -216,3 +220,6 @@ class ExternalId(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["environment", "field", "value"], name="external_id_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.field}:{self.value}"

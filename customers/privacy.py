@@ -104,7 +104,9 @@ def anonymize(customer: Customer, *, now, events=(), merged_into: Customer | Non
         _replace_referrer_mentions(customer.environment, originals["customer_id"], new_id)
     for event in events:
         if event.pk in scrubbed:
-            event.data, event.reason, event.user_agent, event.ip_address, event.transaction_id = scrubbed[event.pk]
+            event.data, event.reason, event.user_agent, event.ip_address, event.transaction_id = scrubbed[
+                event.pk
+            ]
 
     for name in BUILTIN_ATTRIBUTES:
         setattr(customer, name, None if name == "birth_date" else "")
@@ -134,7 +136,13 @@ def scrub_events(customer: Customer, matcher) -> dict[int, tuple]:
         event.ip_address = None
         if event.transaction_id and matcher and matcher.search(event.transaction_id):
             event.transaction_id = SCRUBBED
-        scrubbed[event.pk] = (event.data, event.reason, event.user_agent, event.ip_address, event.transaction_id)
+        scrubbed[event.pk] = (
+            event.data,
+            event.reason,
+            event.user_agent,
+            event.ip_address,
+            event.transaction_id,
+        )
         batch.append(event)
         if len(batch) >= 500:
             Event.objects.bulk_update(batch, fields)
@@ -187,8 +195,9 @@ def _replace_referrer_mentions(environment: str, customer_id: str, new_id: str) 
     """Other customers' opt_in/profile events that named this customer as referrer."""
     mentions = (
         # `data -> 'referrer'` matches the partial index event_referrer on PostgreSQL.
-        Event.objects.filter(environment=environment, action__in=["opt_in", "profile"], data__referrer=customer_id)
-        .only("id", "data")
+        Event.objects.filter(
+            environment=environment, action__in=["opt_in", "profile"], data__referrer=customer_id
+        ).only("id", "data")
     )
     batch = []
     for event in mentions.iterator(chunk_size=500):

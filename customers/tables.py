@@ -5,9 +5,9 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django_tables2.data import TableListData
 
 from customers.models import Customer, Label
-from django_tables2.data import TableListData
 
 
 class PreorderedData(TableListData):
@@ -39,36 +39,59 @@ class CustomerTable(tables.Table):
     class Meta:
         model = Customer
         fields = ()
-        sequence = ("name", "email", "score", "spent", "expired", "spendable", "last_login_at",
-                    "customer_id", "status", "tier", "open")
+        sequence = (
+            "name",
+            "email",
+            "score",
+            "spent",
+            "expired",
+            "spendable",
+            "last_login_at",
+            "customer_id",
+            "status",
+            "tier",
+            "open",
+        )
         always_visible = ("name", "open")
         attrs = {"class": "customer-table", "data-testid": "customer-table"}
         empty_text = "No customers match."
 
     def render_name(self, record):
         label = record.name or "—"
-        flag = "" if record.status == "active" else format_html(
-            ' <span class="badge status-{}">{}</span>', record.status.replace("_", ""), record.get_status_display()
+        flag = (
+            ""
+            if record.status == "active"
+            else format_html(
+                ' <span class="badge status-{}">{}</span>',
+                record.status.replace("_", ""),
+                record.get_status_display(),
+            )
         )
         return format_html('<a href="{}">{}</a>{}', profile_url(record), label, flag)
 
     def render_status(self, record):
-        return format_html('<span class="badge status-{}">{}</span>', record.status.replace("_", ""),
-                           record.get_status_display())
+        return format_html(
+            '<span class="badge status-{}">{}</span>',
+            record.status.replace("_", ""),
+            record.get_status_display(),
+        )
 
     def render_open(self, record):
         return format_html('<a class="button secondary small" href="{}">Open</a>', profile_url(record))
 
 
 class LabelTable(tables.Table):
-    name = tables.Column(verbose_name="Identifier", linkify=("customers:label_customers", {"pk": tables.A("pk")}))
+    name = tables.Column(
+        verbose_name="Identifier", linkify=("customers:label_customers", {"pk": tables.A("pk")})
+    )
     active = tables.BooleanColumn(verbose_name="Status", yesno="Active,Inactive")
     customer_count = tables.Column(verbose_name="Customers", orderable=False, attrs={"td": {"class": "num"}})
     actions = tables.TemplateColumn(
         '<a class="button secondary small" href="{% url "customers:label_customers" record.pk %}">View</a>'
         '{% if perms.loyalty.manage_labels %} <a class="button secondary small" '
         'href="{% url "customers:label_edit" record.pk %}">Edit</a>{% endif %}',
-        orderable=False, verbose_name="",
+        orderable=False,
+        verbose_name="",
     )
 
     class Meta:

@@ -38,6 +38,18 @@ from customers.choices import CustomerStatus
 from loyalty.console.views import Tab
 
 
+def _transaction_count(customer) -> int | None:  # Commerce (issue 7)
+    from transactions.models import Transaction
+
+    return Transaction.objects.filter(customer=customer).count() or None
+
+
+def _coupon_count(customer) -> int | None:  # Commerce (issue 7)
+    from coupons.models import Coupon
+
+    return Coupon.objects.filter(customer=customer).count() or None
+
+
 def _change_count(customer) -> int | None:
     from loyalty.audit.models import ChangeLogEntry
 
@@ -51,7 +63,15 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Points history", "customers:customer_points", weight=40),
     Tab("Tiers", "customers:customer_tiers", module="tiers", weight=60),
     Tab("Changes", "customers:customer_changes", weight=90, badge=_change_count),
-    # Commerce (issue 7): Transactions (weight 50), Coupons (weight 55) go here.
+    # Commerce (issue 7)
+    Tab(
+        "Transactions",
+        "transactions:customer_transactions",
+        module="transactions",
+        weight=50,
+        badge=_transaction_count,
+    ),
+    Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
 ]
 
 
@@ -78,23 +98,53 @@ PROFILE_ACTIONS: list[ProfileAction] = [
     ProfileAction("Manage points", "customers:customer_manage_points", "loyalty.manage_points", group="main"),
     ProfileAction("Add action", "customers:customer_add_event", "loyalty.add_customer_events", group="main"),
     ProfileAction(
-        "Merge", "customers:customer_merge", "loyalty.merge_customers",
+        "Merge",
+        "customers:customer_merge",
+        "loyalty.merge_customers",
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
     # Claim a reward (rewards module) and Resync (sync module) land with those features:
-    # ProfileAction("Claim a reward", "coupons:customer_claim_reward", "loyalty.manage_coupons", module="rewards"),
+    ProfileAction(
+        "Claim a reward",
+        "coupons:customer_claim_reward",
+        "loyalty.manage_coupons",
+        module="rewards",
+        show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
+    ),
     # ProfileAction("Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync"),
-    ProfileAction("Suspend", "customers:customer_suspend", "loyalty.manage_customer_status",
-                  show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)),
-    ProfileAction("Unsuspend", "customers:customer_unsuspend", "loyalty.manage_customer_status",
-                  show_if=_status_in(CustomerStatus.SUSPENDED)),
+    ProfileAction(
+        "Suspend",
+        "customers:customer_suspend",
+        "loyalty.manage_customer_status",
+        show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
+    ),
+    ProfileAction(
+        "Unsuspend",
+        "customers:customer_unsuspend",
+        "loyalty.manage_customer_status",
+        show_if=_status_in(CustomerStatus.SUSPENDED),
+    ),
     ProfileAction("Tier up", "customers:customer_tier_up", "loyalty.manage_customer_tiers", module="tiers"),
-    ProfileAction("Tier down", "customers:customer_tier_down", "loyalty.manage_customer_tiers", module="tiers"),
-    ProfileAction("Change tier expiration", "customers:customer_tier_expiration", "loyalty.manage_customer_tiers",
-                  module="tiers"),
-    ProfileAction("Ban", "customers:customer_ban", "loyalty.ban_customer", show_if=_status_in(*_LIVE), danger=True),
-    ProfileAction("Unban", "customers:customer_unban", "loyalty.ban_customer",
-                  show_if=_status_in(CustomerStatus.BANNED)),
-    ProfileAction("Opt out", "customers:customer_opt_out", "loyalty.manage_customer_status",
-                  show_if=_status_in(*_LIVE, CustomerStatus.BANNED), danger=True),
+    ProfileAction(
+        "Tier down", "customers:customer_tier_down", "loyalty.manage_customer_tiers", module="tiers"
+    ),
+    ProfileAction(
+        "Change tier expiration",
+        "customers:customer_tier_expiration",
+        "loyalty.manage_customer_tiers",
+        module="tiers",
+    ),
+    ProfileAction(
+        "Ban", "customers:customer_ban", "loyalty.ban_customer", show_if=_status_in(*_LIVE), danger=True
+    ),
+    ProfileAction(
+        "Unban", "customers:customer_unban", "loyalty.ban_customer", show_if=_status_in(CustomerStatus.BANNED)
+    ),
+    ProfileAction(
+        "Opt out",
+        "customers:customer_opt_out",
+        "loyalty.manage_customer_status",
+        show_if=_status_in(*_LIVE, CustomerStatus.BANNED),
+        danger=True,
+    ),
 ]

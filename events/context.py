@@ -41,7 +41,9 @@ class EventResult:
 
     def point_events(self) -> list[Event]:
         """Events that changed spendable points (the reference response's `events[]`)."""
-        changed = {entry.event_id for entry in self.ledger_entries if entry.amount and entry.kind != "pending"}
+        changed = {
+            entry.event_id for entry in self.ledger_entries if entry.amount and entry.kind != "pending"
+        }
         return [event for event in self.events if event.pk in changed]
 
     def explain(self) -> dict:

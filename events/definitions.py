@@ -27,6 +27,9 @@ class ActionSpec:
     console_only: bool = False  # ban / unban: only a console user may register it
     # transaction events carry transaction_id, indexed on the event row
     transactional: bool = False
+    # With anonymous registration on, an event for an unknown ID creates an inactive customer;
+    # actions that only make sense for an existing profile (opt-out, merge, status changes) don't.
+    creates_customer: bool = True
 
     def attribute(self, name: str) -> Attr | None:
         for attr in self.attributes:
@@ -65,14 +68,14 @@ TRANSACTION_ID = Attr("transaction_id", required=True)
 _SPECS = [
     # Lifecycle (customers.lifecycle)
     ActionSpec("opt_in", "Opt-in", PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True))),
-    ActionSpec("opt_out", "Opt-out", (REASON,)),
+    ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
     ActionSpec("login", "Login"),
-    ActionSpec("verify", "Verification"),
-    ActionSpec("suspend", "Suspend", (REASON,)),
-    ActionSpec("unsuspend", "Unsuspend", (REASON,)),
-    ActionSpec("ban", "Ban", (REASON,), console_only=True),
-    ActionSpec("unban", "Unban", (REASON,), console_only=True),
+    ActionSpec("verify", "Verification", creates_customer=False),
+    ActionSpec("suspend", "Suspend", (REASON,), creates_customer=False),
+    ActionSpec("unsuspend", "Unsuspend", (REASON,), creates_customer=False),
+    ActionSpec("ban", "Ban", (REASON,), console_only=True, creates_customer=False),
+    ActionSpec("unban", "Unban", (REASON,), console_only=True, creates_customer=False),
     ActionSpec(
         "merge",
         "Merge",
@@ -81,6 +84,7 @@ _SPECS = [
             Attr("mode", help="partial (default) or full: full also copies custom fields"),
             REASON,
         ),
+        creates_customer=False,
     ),
     # Points ledger (loyalty.ledger)
     ActionSpec("point_add", "Point add", (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON)),

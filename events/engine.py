@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
+from coupons import coupons as coupon_ops  # Commerce (issue 7)
+from coupons import rewards as coupon_rewards  # Commerce (issue 7)
 from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
@@ -35,8 +37,6 @@ from loyalty import clock, ledger, tiers
 from loyalty.accounts import account_by_id, resolve_account
 from loyalty.choices import Environment
 from loyalty.models import PointAccount, PointBalance, Program
-from coupons import coupons as coupon_ops  # Commerce (issue 7)
-from coupons import rewards as coupon_rewards  # Commerce (issue 7)
 from transactions import checkout as tx_checkout  # Commerce (issue 7)
 from transactions import refunds as tx_refunds  # Commerce (issue 7)
 
@@ -211,14 +211,25 @@ def _effective_timestamp(value) -> dt.datetime | None:
         raise ValidationError(error.message, field="effective_timestamp") from None
 
 
-def _apply(*, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective):
+def _apply(
+    *, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective
+):
     now = clock.now()
     if spec.action == "merge":
         _lock_merge_pair(environment, customer_ref, external_id, data.get("source"))
-    customer, created = lock_customer(program, environment, customer_ref, external_id, spec.action, now)
+    customer, created = lock_customer(program, environment, customer_ref, external_id, spec, now)
     result = EventResult(customer=customer, customer_created=created)
     result.status_before = customer.status
-    result.balances_before = {} if created else balance_snapshot(customer)
+    # The customer's balance rows, locked (uncontended: we hold the customer lock) and handed to
+    # the ledger through ctx, so the snapshot costs no extra query for point events.
+    balance_rows = (
+        {}
+        if created
+        else {
+            row.account_id: row for row in PointBalance.objects.select_for_update().filter(customer=customer)
+        }
+    )
+    result.balances_before = snapshot_rows(balance_rows.values())
     result.tiers_before = tiers.snapshot(customer) if program.tiers and not created else {}
 
     def emit(action, data=None, points=0, account=None, parent=None, expires_at=None, transaction_id=""):
@@ -274,6 +285,9 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, ext
         spec=spec,
         extra_attrs=extra,
     )
+    for row in balance_rows.values():
+        row._dirty = False
+    ctx.__dict__["_ledger_balances"] = balance_rows  # loyalty.ledger.balance() reads this cache
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
     ledger.after_event(ctx)  # any activity pushes dynamic point expiration dates (issue 4b)
@@ -283,7 +297,9 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, ext
     customer.updated_at = now
     customer.save()
     result.status_after = customer.status
-    result.balances_after = balance_snapshot(customer)
+    # Every balance row of the customer is in this cache (loaded above, or created by the ledger
+    # through it), and the ledger has written its changes: no query needed.
+    result.balances_after = snapshot_rows(ctx.__dict__.get("_ledger_balances", balance_rows).values())
     result.tiers_after = tiers.snapshot(customer) if program.tiers else {}
     if program.workflows and _workflow_runner_exists():
         event_ids = [e.pk for e in result.events]
@@ -291,8 +307,23 @@ def _apply(*, program, environment, customer_ref, external_id, spec, custom, ext
     return result
 
 
-def _store_event(result, *, environment, customer, action, label, data, points, account, meta, now, effective,
-                 parent, expires_at, transaction_id):
+def _store_event(
+    result,
+    *,
+    environment,
+    customer,
+    action,
+    label,
+    data,
+    points,
+    account,
+    meta,
+    now,
+    effective,
+    parent,
+    expires_at,
+    transaction_id,
+):
     event = Event(
         environment=environment,
         customer=customer,
@@ -361,7 +392,7 @@ def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None
         Customer.objects.select_for_update().filter(pk=pk).first()
 
 
-def lock_customer(program, environment, customer_ref, external_id, action, now) -> tuple[Customer, bool]:
+def lock_customer(program, environment, customer_ref, external_id, spec, now) -> tuple[Customer, bool]:
     """Lock the customer row for this transaction, creating it when the program allows."""
     if isinstance(customer_ref, Customer):
         customer = Customer.objects.select_for_update().filter(pk=customer_ref.pk).first()
@@ -376,7 +407,7 @@ def lock_customer(program, environment, customer_ref, external_id, action, now) 
         raise CustomerNotFound(f"No customer with {field} {value!r}.", field="customer")
     if not CUSTOMER_ID_PATTERN.match(value):
         raise InvalidCustomerId(field="customer")
-    if action != "opt_in" and not program.anonymous_registration:
+    if spec.action != "opt_in" and not (program.anonymous_registration and spec.creates_customer):
         raise CustomerNotFound(f"Customer {value!r} not found.", field="customer")
     try:
         # A savepoint: when a concurrent first event for the same new ID wins the unique index,
@@ -401,8 +432,12 @@ CUSTOMER_ID_PATTERN = re.compile(CUSTOMER_ID_RE)
 
 
 def balance_snapshot(customer: Customer) -> dict[str, dict[str, int]]:
+    return snapshot_rows(PointBalance.objects.filter(customer=customer))
+
+
+def snapshot_rows(rows) -> dict[str, dict[str, int]]:
     snapshot = {}
-    for balance in PointBalance.objects.filter(customer=customer):
+    for balance in rows:
         account: PointAccount = account_by_id(balance.account_id)
         snapshot[account.code] = {
             "earned": balance.earned,

@@ -52,7 +52,9 @@ class Event(models.Model):
     reason = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     objects = EventQuerySet.as_manager()
 
@@ -74,10 +76,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.action} #{self.pk}"
 
-    @property
-    def date(self):
-        return self.effective_at.date()
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert") and not change_allowed():
             raise EventImmutableError("Events are immutable; use the documented change functions.")
@@ -85,6 +83,10 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise EventImmutableError("Events are never deleted.")
+
+    @property
+    def date(self):
+        return self.effective_at.date()
 
 
 class EventDefinition(models.Model):
@@ -103,18 +105,6 @@ class EventDefinition(models.Model):
     def __str__(self) -> str:
         return self.label or self.action
 
-    def clean(self):
-        from .definitions import BUILTIN_ACTIONS
-
-        builtin = BUILTIN_ACTIONS.get(self.action)
-        if self.builtin_extension:
-            if builtin is None:
-                raise ValidationError({"action": "Only a built-in action can be extended."})
-            if builtin.internal:
-                raise ValidationError({"action": "Internal actions cannot be extended."})
-        elif builtin is not None:
-            raise ValidationError({"action": "A built-in action has this name; extend it instead."})
-
     # The engine caches definitions (events.catalog); a change must reach the next event.
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
@@ -129,6 +119,18 @@ class EventDefinition(models.Model):
         clear_cache()
         return result
 
+    def clean(self):
+        from .definitions import BUILTIN_ACTIONS
+
+        builtin = BUILTIN_ACTIONS.get(self.action)
+        if self.builtin_extension:
+            if builtin is None:
+                raise ValidationError({"action": "Only a built-in action can be extended."})
+            if builtin.internal:
+                raise ValidationError({"action": "Internal actions cannot be extended."})
+        elif builtin is not None:
+            raise ValidationError({"action": "A built-in action has this name; extend it instead."})
+
 
 class EventAttribute(models.Model):
     definition = models.ForeignKey(EventDefinition, on_delete=models.CASCADE, related_name="attributes")
@@ -139,6 +141,9 @@ class EventAttribute(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["definition", "name"], name="event_attribute_unique")]
+
+    def __str__(self) -> str:
+        return self.name
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "events"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("definitions/", views.EventDefinitionListView.as_view(), name="definition_list"),
+    path("definitions/new/", views.EventDefinitionEditView.as_view(), name="definition_create"),
+    path("definitions/<int:pk>/", views.EventDefinitionEditView.as_view(), name="definition_edit"),
+]

@@ -157,7 +157,9 @@ def validate_data(spec: ActionSpec, data: dict, extra_attrs=()) -> dict:
         value = clean.get(attr.name)
         if value is None or value == "":
             if attr.required:
-                raise MissingParameter(f"Missing required attribute {attr.name!r}.", field=f"data.{attr.name}")
+                raise MissingParameter(
+                    f"Missing required attribute {attr.name!r}.", field=f"data.{attr.name}"
+                )
             continue
         clean[attr.name] = coerce(attr.type, value, attr.name)
     return clean

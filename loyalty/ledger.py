@@ -35,6 +35,7 @@ from events.context import HandlerContext
 from events.errors import BusinessRuleError, Conflict, InsufficientPoints, StatusForbids, ValidationError
 
 from . import expiration
+from . import ledger_sql as sql
 from .accounts import all_accounts, default_account
 from .models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
@@ -43,8 +44,6 @@ TOTALS = {"earned": "score", "spent": "spent", "spendable": "spendable", "pendin
           "reserved": "reserved", "expired": "expired"}
 SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "pk")
 BATCH = 50
-# Active lots with points left (lots whose points are all reserved stay active but give nothing).
-SPENDABLE = {"status": LotStatus.ACTIVE, "points__gt": F("used") + F("expired_points") + F("reserved")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,10 +135,13 @@ def _account(ctx: HandlerContext, account: PointAccount | None) -> PointAccount:
 
 def balance(ctx: HandlerContext, account: PointAccount) -> PointBalance:
     """The customer's locked balance row for `account`, created on first use; one per event."""
+    # The engine preloads the customer's rows into this cache (one query for the snapshot too).
     cache = ctx.__dict__.setdefault("_ledger_balances", {})
     row = cache.get(account.pk)
     if row is None:
-        row = PointBalance.objects.select_for_update().filter(customer=ctx.customer, account=account).first()
+        row = None
+        if not ctx.result.customer_created:
+            row = PointBalance.objects.select_for_update().filter(customer=ctx.customer, account=account).first()
         if row is None:
             # Safe without get_or_create: every balance write holds the customer's row lock.
             row = PointBalance.objects.create(customer=ctx.customer, account=account)
@@ -175,12 +177,12 @@ def _entry(ctx, account, row, kind, amount, lot=None, customer=None) -> LedgerEn
 def flush(ctx: HandlerContext) -> None:
     """Write the changed balance rows and the new ledger entries (one statement each)."""
     for row in ctx.__dict__.get("_ledger_balances", {}).values():
-        if row._dirty:
-            row.save(update_fields=["earned", "spent", "spendable", "pending", "reserved", "expired", "updated_at"])
+        if getattr(row, "_dirty", False):
+            sql.update_balance(row, ctx.now)
             row._dirty = False
     unsaved = ctx.__dict__.pop("_ledger_unsaved", [])
     if unsaved:
-        LedgerEntry.objects.bulk_create(unsaved)
+        sql.insert_entries(unsaved)
 
 
 def _settle(lot: PointLot) -> None:
@@ -196,7 +198,7 @@ def _take(ctx, account, points, *, source_filter, move) -> list[tuple[PointLot, 
     """Walk lots in spend order, applying `move(lot, n)` until `points` are taken."""
     taken, seen, left = [], [], points
     while left > 0:
-        batch = list(_lots(ctx, account, **source_filter).exclude(pk__in=seen)[:BATCH])
+        batch = sql.select_lots(ctx.customer.pk, account.pk, source_filter, seen, BATCH)
         if not batch:
             raise Conflict("The points ledger is inconsistent; nothing was changed.")  # invariant broken
         for lot in batch:
@@ -205,7 +207,7 @@ def _take(ctx, account, points, *, source_filter, move) -> list[tuple[PointLot, 
             if n <= 0:
                 continue
             _settle(lot)
-            lot.save(update_fields=["used", "expired_points", "reserved", "status"])
+            sql.update_lot_counts(lot)
             taken.append((lot, n))
             left -= n
             if left == 0:
@@ -244,7 +246,7 @@ def credit(ctx: HandlerContext, points: int, *, account=None, expires_at=_RULE, 
         status=LotStatus.PENDING if pending else LotStatus.ACTIVE,
         activates_at=activates_at, expires_at=expires_at, created_at=ctx.event.effective_at,
     )
-    lot.save(force_insert=True)
+    sql.insert_lot(lot)
     row = balance(ctx, account)
     if pending:
         _change(ctx, row, earned=points, pending=points)
@@ -288,13 +290,13 @@ def spend(ctx: HandlerContext, points: int, *, account=None, from_reserved=False
             lot.used += n
             return n
 
-        taken = _take(ctx, account, points, source_filter={"reserved__gt": 0}, move=move)
+        taken = _take(ctx, account, points, source_filter=sql.RESERVED_SQL, move=move)
         for lot, n in taken:
             _change(ctx, row, reserved=-n, spent=n)
             _entry(ctx, account, row, EntryKind.SPEND, 0, lot)
     else:
         _check_spendable(row, points)
-        taken = _take(ctx, account, points, source_filter=SPENDABLE, move=_use)
+        taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=_use)
         for lot, n in taken:
             _change(ctx, row, spendable=-n, spent=n)
             _entry(ctx, account, row, EntryKind.SPEND, -n, lot)
@@ -310,7 +312,7 @@ def debit(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Point
     account = _account(ctx, account)
     row = balance(ctx, account)
     _check_spendable(row, points, "subtract")
-    taken = _take(ctx, account, points, source_filter=SPENDABLE, move=_use)
+    taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=_use)
     for lot, n in taken:
         _change(ctx, row, spendable=-n, earned=-n)
         _entry(ctx, account, row, EntryKind.SUB, -n, lot)
@@ -333,7 +335,7 @@ def reserve(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
         lot.reserved += n
         return n
 
-    taken = _take(ctx, account, points, source_filter=SPENDABLE, move=move)
+    taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=move)
     for lot, n in taken:
         _change(ctx, row, spendable=-n, reserved=n)
         _entry(ctx, account, row, EntryKind.RESERVE, -n, lot)
@@ -355,7 +357,7 @@ def release(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
             lot.expired_points += n
         return n
 
-    taken = _take(ctx, account, points, source_filter={"reserved__gt": 0}, move=move)
+    taken = _take(ctx, account, points, source_filter=sql.RESERVED_SQL, move=move)
     for lot, n in taken:
         if lot.status == LotStatus.EXPIRED:
             _change(ctx, row, reserved=-n, expired=n)

@@ -30,7 +30,14 @@ MODULE_GROUPS: list[tuple[str, list[Module]]] = [
     ),
     (
         "Engagement",
-        [Module.SEGMENTS, Module.WORKFLOWS, Module.REFERRALS, Module.ACHIEVEMENTS, Module.PASSES, Module.LOYALTY_CARDS],
+        [
+            Module.SEGMENTS,
+            Module.WORKFLOWS,
+            Module.REFERRALS,
+            Module.ACHIEVEMENTS,
+            Module.PASSES,
+            Module.LOYALTY_CARDS,
+        ],
     ),
     (
         "Integration and governance",
@@ -68,7 +75,9 @@ def clean_currency(value: str) -> str:
 
 
 class ProgramSettingsForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=time_zone_choices, help_text="Dates in the console use this time zone.")
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices, help_text="Dates in the console use this time zone."
+    )
 
     class Meta:
         model = Program
@@ -139,7 +148,9 @@ class PointAccountForm(forms.ModelForm):
     def clean_is_default(self):
         value = self.cleaned_data["is_default"]
         if self.was_default and not value:
-            raise ValidationError("Make another account the default instead; one account must be the default.")
+            raise ValidationError(
+                "Make another account the default instead; one account must be the default."
+            )
         return value
 
     def clean_burn_rates(self):
@@ -181,9 +192,15 @@ class PointAccountForm(forms.ModelForm):
         date = (cleaned.get("expiration_date") or "").strip()
         if cleaned.get("expiration_rule") == ExpirationRule.ABSOLUTE:
             match = MONTH_DAY_RE.match(date)
-            valid = bool(match) and 1 <= int(match[1]) <= 12 and 1 <= int(match[2]) <= DAYS_IN_MONTH[int(match[1]) - 1]
+            valid = (
+                bool(match)
+                and 1 <= int(match[1]) <= 12
+                and 1 <= int(match[2]) <= DAYS_IN_MONTH[int(match[1]) - 1]
+            )
             if not valid:
-                self.add_error("expiration_date", "The absolute rule needs a date as MM-DD, for example 12-31.")
+                self.add_error(
+                    "expiration_date", "The absolute rule needs a date as MM-DD, for example 12-31."
+                )
         elif date:
             self.add_error("expiration_date", "Only the absolute rule uses a date; leave it empty.")
         cleaned["expiration_date"] = date
@@ -193,7 +210,10 @@ class PointAccountForm(forms.ModelForm):
         account = super().save(commit=False)
         if commit:
             if account.is_default:
-                # One default at a time (a unique constraint): demote the old one first.
+                # One default at a time (a unique constraint): demote the old one first. Locking
+                # the current default makes two admins changing it at once take turns instead of
+                # the second one failing on the constraint. Callers wrap this in a transaction.
+                list(PointAccount.objects.select_for_update().filter(is_default=True))
                 PointAccount.objects.filter(is_default=True).exclude(pk=account.pk).update(is_default=False)
             account.save()
         return account
@@ -202,7 +222,15 @@ class PointAccountForm(forms.ModelForm):
 class TierStructureForm(forms.ModelForm):
     class Meta:
         model = TierStructure
-        fields = ["code", "name", "accounts", "qualification_months", "tier_validity_months", "expiration_method", "position"]
+        fields = [
+            "code",
+            "name",
+            "accounts",
+            "qualification_months",
+            "tier_validity_months",
+            "expiration_method",
+            "position",
+        ]
         widgets = {"accounts": forms.CheckboxSelectMultiple}
         help_texts = {"code": "Cannot be changed later.", "position": "Order of the structures in lists."}
 
@@ -240,16 +268,16 @@ class TierForm(forms.ModelForm):
 class BaseTierFormSet(forms.BaseInlineFormSet):
     """Tier codes and thresholds are unique within a structure; a tier customers hold stays."""
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if any(form.errors for form in self.forms):
             return
-        codes: set[str] = set()
-        thresholds: set[int] = set()
+        codes: set[str | None] = set()
+        thresholds: set[int | None] = set()
         for form in self.forms:
             if not form.has_changed() and not form.instance.pk:
                 continue
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and form.cleaned_data.get("DELETE"):
                 tier = form.instance
                 if tier.pk and CustomerTier.objects.filter(tier=tier).exists():
                     raise ValidationError(f"Tier “{tier}” is held by customers and cannot be deleted.")

@@ -2,12 +2,19 @@
 
 import django_filters
 import django_tables2 as tables
+from django import forms
 from django.db.models import Q
 
 from customers.choices import FieldType
 from customers.models import CustomField
 from loyalty.models import PointAccount, TierStructure
 from loyalty.models.ledger import ExpirationRule
+
+
+def yes_no_filter(label: str) -> django_filters.BooleanFilter:
+    """A boolean filter whose select reads Any / Yes / No."""
+    choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+    return django_filters.BooleanFilter(label=label, widget=forms.Select(choices=choices))
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -24,7 +31,10 @@ class SearchFilterSet(django_filters.FilterSet):
 
 
 class PointAccountFilterSet(SearchFilterSet):
-    expiration_rule = django_filters.ChoiceFilter(choices=ExpirationRule.choices, empty_label="Any expiration")
+    expiration_rule = django_filters.ChoiceFilter(
+        choices=ExpirationRule.choices, empty_label="Any expiration"
+    )
+    is_default = yes_no_filter("Default")
 
     class Meta:
         model = PointAccount
@@ -40,6 +50,8 @@ class TierStructureFilterSet(SearchFilterSet):
 class CustomFieldFilterSet(SearchFilterSet):
     search_fields = ("name", "label")
     type = django_filters.ChoiceFilter(choices=FieldType.choices, empty_label="Any type")
+    external_id = yes_no_filter("External ID")
+    searchable = yes_no_filter("Searchable")
 
     class Meta:
         model = CustomField
@@ -55,6 +67,7 @@ class PointAccountTable(tables.Table):
         model = PointAccount
         fields = ["code", "name", "is_default", "expiration", "created_at"]
         always_visible = ("code",)
+        empty_text = "No point accounts match."
 
     def render_expiration(self, record):
         if record.expiration_rule == ExpirationRule.NONE:
@@ -72,6 +85,7 @@ class TierStructureTable(tables.Table):
         model = TierStructure
         fields = ["code", "name", "tier_list", "qualification_months", "tier_validity_months", "position"]
         always_visible = ("code",)
+        empty_text = "No tier structures yet."
 
     def render_tier_list(self, record):
         return ", ".join(f"{tier.name} ({tier.threshold})" for tier in record.tiers.all()) or "—"
@@ -86,5 +100,15 @@ class CustomFieldTable(tables.Table):
 
     class Meta:
         model = CustomField
-        fields = ["name", "label", "type", "required_on_opt_in", "read_only", "searchable", "external_id", "position"]
+        fields = [
+            "name",
+            "label",
+            "type",
+            "required_on_opt_in",
+            "read_only",
+            "searchable",
+            "external_id",
+            "position",
+        ]
         always_visible = ("name",)
+        empty_text = "No custom fields yet."

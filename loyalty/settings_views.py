@@ -2,18 +2,28 @@
 structures with their tiers, custom fields. Each page is a few lines on the console's generic views.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.views.generic import FormView
 
 from customers.models import CustomField
 from loyalty.accounts import clear_account_cache
+from loyalty.audit.log import record
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.models import PointAccount, Program, TierStructure
 
-from .settings_forms import CustomFieldForm, PointAccountForm, ProgramSettingsForm, TierFormSet, TierStructureForm
+from .settings_forms import (
+    CustomFieldForm,
+    PointAccountForm,
+    ProgramSettingsForm,
+    TierFormSet,
+    TierStructureForm,
+)
 from .settings_tables import (
     CustomFieldFilterSet,
     CustomFieldTable,
@@ -37,11 +47,35 @@ SECTIONS = [
 ]
 
 
+def _plain(value):
+    """A form value as the change log stores it (model instances and querysets as names)."""
+    if isinstance(value, QuerySet | list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Model):
+        return str(value)
+    return value
+
+
 class SettingsMixin:
-    """Permission, templates and the settings menu for every page of the area."""
+    """Permission, the settings menu and the change log for every page of the area."""
 
     permission_required = PERMISSION
     section = ""
+    request: Any  # set by the view; carries `environment` (ConsoleEnvironmentMiddleware)
+
+    def log_change(self, form, obj, *, created: bool) -> None:
+        """Append the changed fields to the change log; call inside the saving transaction."""
+        if not form.changed_data and not created:
+            return
+        name = obj._meta.model_name
+        record(
+            user=self.request.user,
+            action=f"settings_{name}_{'create' if created else 'change'}",
+            environment=self.request.environment,
+            object_repr=f"{obj._meta.verbose_name}: {obj}",
+            before={} if created else {f: _plain(form.initial.get(f)) for f in form.changed_data},
+            after={f: _plain(form.cleaned_data.get(f)) for f in form.changed_data},
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -68,7 +102,9 @@ class ProgramSettingsView(SettingsMixin, ConsoleView, FormView):
         return kwargs
 
     def form_valid(self, form):
-        form.save()  # Program.save() clears its cache
+        with transaction.atomic():
+            program = form.save()  # Program.save() clears its cache
+            self.log_change(form, program, created=False)
         messages.success(self.request, "Program settings saved.")
         return HttpResponseRedirect(reverse("settings:program"))
 
@@ -96,8 +132,11 @@ class PointAccountEditView(SettingsMixin, ObjectEditView):
     section = "settings:account_list"
 
     def save(self, form):
+        created = form.instance.pk is None
         with transaction.atomic():
-            return form.save()
+            account = form.save()
+            self.log_change(form, account, created=created)
+        return account
 
     def after_save(self, obj):
         clear_account_cache()
@@ -144,10 +183,21 @@ class TierStructureEditView(SettingsMixin, ObjectEditView):
         return super().form_valid(form)
 
     def save(self, form):
+        created = form.instance.pk is None
         with transaction.atomic():
             structure = form.save()
             self.tiers.instance = structure
             self.tiers.save()
+            self.log_change(form, structure, created=created)
+            if self.tiers.has_changed():
+                tiers = [f"{t.code}:{t.threshold}" for t in structure.tiers.all()]
+                record(
+                    user=self.request.user,
+                    action="settings_tiers_change",
+                    environment=self.request.environment,
+                    object_repr=f"tier structure: {structure}",
+                    after={"tiers": tiers},
+                )
         return structure
 
 
@@ -167,3 +217,10 @@ class CustomFieldEditView(SettingsMixin, ObjectEditView):
     template_name = "settings/object_form.html"
     success_url = reverse_lazy("settings:custom_field_list")
     section = "settings:custom_field_list"
+
+    def save(self, form):
+        created = form.instance.pk is None
+        with transaction.atomic():
+            field = form.save()  # CustomField.save() clears the custom-field cache
+            self.log_change(form, field, created=created)
+        return field

@@ -6,12 +6,13 @@ from loyalty import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("environment/", views.switch_environment, name="switch_environment"),
     path("api/", include("loyalty.api.urls")),
+    path("api-keys/", include("loyalty.api.console_urls")),  # API key console pages (issue 5)
     path("settings/", include("loyalty.settings_urls")),
     path("changes/", include("loyalty.audit.urls")),
     path("events/", include("events.urls")),

@@ -58,4 +58,3 @@ def switch_environment(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     return HttpResponseRedirect(target)
-

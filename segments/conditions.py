@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import make_aware, is_naive
+from django.utils.timezone import is_naive, make_aware
 
 OPERATORS = {
     "eq": "equals",
@@ -33,7 +33,14 @@ OPERATORS = {
 _LOOKUP = {"lt": "lt", "le": "lte", "gt": "gt", "ge": "gte"}
 LIST_SEPARATOR = ","
 
-STRING, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = "string", "integer", "decimal", "date", "datetime", "boolean"
+STRING, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = (
+    "string",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+    "boolean",
+)
 
 # name -> (label, type, ORM path)
 BUILTIN_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -119,7 +126,10 @@ def available_attributes() -> dict[str, Attribute]:
         if field.name in attributes:
             continue
         attributes[field.name] = Attribute(
-            field.name, field.label or field.name, _CUSTOM_TYPES.get(field.type, STRING), f"custom__{field.name}",
+            field.name,
+            field.label or field.name,
+            _CUSTOM_TYPES.get(field.type, STRING),
+            f"custom__{field.name}",
             custom=True,
         )
     return attributes
@@ -173,7 +183,9 @@ def coerce(attribute: Attribute, raw: str):
         except ValueError:
             value = None
         if value is None:
-            raise ConditionError(f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM).")
+            raise ConditionError(
+                f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)."
+            )
         return make_aware(value, dt.UTC) if is_naive(value) else value
     raise ConditionError(f"{attribute.label}: unsupported type {kind}.")
 
@@ -183,11 +195,17 @@ def _custom_q(attribute: Attribute, lookup: str, value) -> Q:
     strings and dates as text (dates are stored as ISO strings, which sort as dates)."""
     if attribute.type in (STRING, DATE):
         text = value.isoformat() if isinstance(value, dt.date) else value
-        return Q(**{f"{attribute.path}__{lookup}": text}) if lookup != "exact" else Q(**{attribute.path: text})
-    number = float(value) if isinstance(value, Decimal) and value != value.to_integral_value() else (
-        int(value) if isinstance(value, Decimal) else value
+        return (
+            Q(**{f"{attribute.path}__{lookup}": text}) if lookup != "exact" else Q(**{attribute.path: text})
+        )
+    number = (
+        float(value)
+        if isinstance(value, Decimal) and value != value.to_integral_value()
+        else (int(value) if isinstance(value, Decimal) else value)
     )
-    return Q(**{f"{attribute.path}__{lookup}": number}) if lookup != "exact" else Q(**{attribute.path: number})
+    return (
+        Q(**{f"{attribute.path}__{lookup}": number}) if lookup != "exact" else Q(**{attribute.path: number})
+    )
 
 
 def _q(attribute: Attribute, lookup: str, value) -> Q:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from coupons import coupons as coupon_ops
@@ -43,24 +44,28 @@ def _tid(ctx: HandlerContext) -> str:
     return str(ctx.data["transaction_id"])[:128]
 
 
-def find_locked(ctx: HandlerContext, *, required: bool = True) -> Transaction | None:
-    """The event's transaction, row-locked; it must belong to the event's customer."""
+def find_optional(ctx: HandlerContext) -> Transaction | None:
+    """The event's transaction, row-locked, or None; it must belong to the event's customer."""
     tx = (
         Transaction.objects.select_for_update()
         .filter(environment=ctx.event.environment, transaction_id=_tid(ctx))
         .first()
     )
-    if tx is None:
-        if required:
-            raise NotFound(f"Transaction {_tid(ctx)!r} does not exist.", field=TX_FIELD)
-        return None
-    if tx.customer_id != ctx.customer.pk:
+    if tx is not None and tx.customer_id != ctx.customer.pk:
         if tx.customer_id is None:
             raise Conflict(
                 f"Transaction {_tid(ctx)!r} is a guest transaction; claim it with checkout_claim first.",
                 field=TX_FIELD,
             )
         raise Conflict(f"Transaction {_tid(ctx)!r} belongs to another customer.", field=TX_FIELD)
+    return tx
+
+
+def find_locked(ctx: HandlerContext) -> Transaction:
+    """As find_optional, but an unknown ID is a 404."""
+    tx = find_optional(ctx)
+    if tx is None:
+        raise NotFound(f"Transaction {_tid(ctx)!r} does not exist.", field=TX_FIELD)
     return tx
 
 
@@ -98,7 +103,9 @@ def refuse(tx: Transaction, action: str, allowed: tuple[str, ...]) -> None:
     if tx.status == S.DRAFT:
         raise BusinessRuleError(f"{name} is a draft; send its checkout first.", field=TX_FIELD)
     if action in ("refund", "partial_refund", "refund_item"):
-        raise BusinessRuleError(f"Only accepted transactions can be refunded; {name} is {tx.status}.", field=TX_FIELD)
+        raise BusinessRuleError(
+            f"Only accepted transactions can be refunded; {name} is {tx.status}.", field=TX_FIELD
+        )
     raise BusinessRuleError(f"{name} is {tx.status}; {action} is not allowed.", field=TX_FIELD)
 
 
@@ -131,18 +138,35 @@ def _save_items(tx: Transaction, items: list[dict]) -> list[TransactionItem]:
     return list(tx.items.all())
 
 
-def _rule(tx: Transaction) -> earning.Rule | None:
-    return earning.Rule.from_model(EarningRule.objects.filter(account=tx.account).first())
+RULE_CACHE_KEY = "transactions:earning_rule:v1:{}"
 
 
-def price(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
-    """Compute points_earned (and each line's points) for a not-yet-credited transaction."""
-    rule = _rule(tx)
+def rule_for(account) -> earning.Rule | None:
+    """The account's active earning rule (cached; EarningRule.save clears it)."""
+    key = RULE_CACHE_KEY.format(account.pk)
+    cached = cache.get(key)
+    if cached is None:
+        cached = earning.Rule.from_model(EarningRule.objects.filter(account=account).first()) or "none"
+        cache.set(key, cached, 60)
+    return None if cached == "none" else cached
+
+
+def price(
+    ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem], *, save_rows: bool = True
+) -> None:
+    """Compute points_earned (and each line's points) for a not-yet-credited transaction.
+
+    `rows` may be unsaved (a new checkout inserts them afterwards: save_rows=False)."""
+    rule = rule_for(tx.account)
     customer = tx.customer
-    first = customer is not None and not (
-        Transaction.objects.filter(customer=customer, status__in=(S.PENDING, S.ACCEPTED, S.REFUNDED))
-        .exclude(pk=tx.pk)
-        .exists()
+    first = (
+        bool(rule and rule.first_purchase_bonus)
+        and customer is not None
+        and not (
+            Transaction.objects.filter(customer=customer, status__in=(S.PENDING, S.ACCEPTED, S.REFUNDED))
+            .exclude(pk=tx.pk)
+            .exists()
+        )
     )
     lines = [earning.Line(r.product_id, r.product_category, r.quantity, r.subtotal) for r in rows]
     result = earning.compute(rule, tx.total, lines, first_purchase=first)
@@ -152,11 +176,11 @@ def price(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> 
     tx.points_earned = result.points
     tx.first_purchase = bool(result.bonus)
     for row, line_points in zip(rows, result.line_points, strict=True):
-        if row.points != line_points:
-            row.points = line_points
-            row.save(update_fields=["points"])
+        row.points = line_points
     if rule is not None and rule.mode == EarningMode.PER_ITEM:
         _emit_items(ctx, tx, rows)
+    if save_rows and rows:
+        TransactionItem.objects.bulk_update(rows, ["points", "item_event"])
 
 
 def _emit_items(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
@@ -180,20 +204,19 @@ def _emit_items(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem
             transaction_id=tx.transaction_id,
         )
         row.item_event = event
-        row.save(update_fields=["item_event"])
 
 
-def credit_earned(ctx: HandlerContext, tx: Transaction) -> None:
+def credit_earned(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem] | None = None) -> None:
     """Credit points_earned to the ledger once (at accept, or at checkout when accepted at once)."""
     if tx.points_credited or tx.customer is None:
         return
-    rows = list(tx.items.exclude(item_event=None).filter(points__gt=0))
-    by_item = ctx.event.action == "checkout" and rows
     rest = tx.points_earned
-    if by_item:
-        for row in rows:  # the lot belongs to the line's own checkout_item event
-            points.earn(ctx, row.points, tx.account, event=row.item_event)
-            rest -= row.points
+    if ctx.event.action == "checkout":
+        for row in rows if rows is not None else tx.items.exclude(item_event=None):
+            if row.item_event is not None and row.points > 0:
+                # The lot belongs to the line's own checkout_item event.
+                points.earn(ctx, row.points, tx.account, event=row.item_event)
+                rest -= row.points
     points.earn(ctx, rest, tx.account)
     tx.points_credited = True
 
@@ -203,7 +226,9 @@ def _set_burned(ctx: HandlerContext, tx: Transaction, data: dict) -> None:
         return
     wanted = data["points_burned"]
     if not isinstance(wanted, int) or wanted < 0:
-        raise ValidationError("points_burned must be a whole number of points, 0 or more.", field="data.points_burned")
+        raise ValidationError(
+            "points_burned must be a whole number of points, 0 or more.", field="data.points_burned"
+        )
     if wanted > tx.points_burned:
         points.burn(ctx, wanted - tx.points_burned, tx.account)
         tx.points_burned = wanted
@@ -263,26 +288,53 @@ def checkout(ctx: HandlerContext) -> None:
     if tx is not None and (tx.status != S.DRAFT or tx.customer_id != ctx.customer.pk):
         raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
     status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
+    new = tx is None
     if tx is None:
-        tx = _create(ctx, status, customer=ctx.customer)
+        # The hot path: everything is computed first, then one insert each for the
+        # transaction and its items (no update afterwards).
+        tx = Transaction(
+            environment=ctx.event.environment,
+            transaction_id=_tid(ctx),
+            customer=ctx.customer,
+            account=ctx.account or resolve_account(None, multi_accounts=False),
+            created_at=ctx.now,
+        )
     tx.status = status
     tx.checkout_at = ctx.now
     tx.checkout_event = ctx.event
     if status == S.ACCEPTED:
         tx.accepted_at = ctx.now
-    rows = _save_items(tx, _fill(ctx, tx, ctx.data))
+    items = _fill(ctx, tx, ctx.data)
+    rows = [TransactionItem(line=index, **item) for index, item in enumerate(items)]
     _set_burned(ctx, tx, ctx.data)
-    price(ctx, tx, rows)
+    price(ctx, tx, rows, save_rows=False)
     if status == S.ACCEPTED:
-        credit_earned(ctx, tx)
+        credit_earned(ctx, tx, rows)
     for code in tx.coupon_codes:
         coupon_ops.redeem_for_checkout(ctx, code, tx)
-    finish(ctx, tx)
+    tx.updated_at = ctx.now
+    if new:
+        try:
+            tx.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent checkout with the same ID committed first; the event rolls back whole.
+            raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD) from None
+    else:
+        tx.save()
+        tx.items.all().delete()
+    for row in rows:
+        row.transaction = tx
+    TransactionItem.objects.bulk_create(rows)
+    if new and status == S.ACCEPTED:
+        stats.add_purchase(ctx.customer, tx, rows)
+    else:
+        stats.refresh_customer(ctx.customer)
+    ctx.result.extra["transaction"] = tx
 
 
 def checkout_update(ctx: HandlerContext) -> None:
     """Change the details of a draft or pending transaction (an unknown ID makes a draft)."""
-    tx = find_locked(ctx, required=False)
+    tx = find_optional(ctx)
     if tx is None:
         tx = _create(ctx, S.DRAFT, customer=ctx.customer)
     refuse(tx, "checkout_update", (S.DRAFT, S.PENDING))
@@ -367,8 +419,16 @@ def claim_guest_transactions(ctx: HandlerContext) -> list[Transaction]:
     return guests
 
 
-def register_guest_checkout(*, environment: str, data: dict, guest: str, source: str = "api",
-                            account: str | None = None, ip_address=None, user_agent: str = "") -> Transaction:
+def register_guest_checkout(
+    *,
+    environment: str,
+    data: dict,
+    guest: str,
+    source: str = "api",
+    account: str | None = None,
+    ip_address=None,
+    user_agent: str = "",
+) -> Transaction:
     """Store a guest checkout: an Event and a Transaction with no customer, and no points yet.
 
     Raises the engine's errors (ValidationError, Conflict) for bad data or a known ID."""
@@ -380,7 +440,9 @@ def register_guest_checkout(*, environment: str, data: dict, guest: str, source:
 
     guest = (guest or "").strip()
     if not guest:
-        raise ValidationError("A guest checkout needs a guest identifier (e.g. an e-mail).", field="data.guest")
+        raise ValidationError(
+            "A guest checkout needs a guest identifier (e.g. an e-mail).", field="data.guest"
+        )
     guest = guest.lower() if "@" in guest else guest
     clean = validate_data(BUILTIN_ACTIONS["checkout"], data)
     program = Program.current()
@@ -389,16 +451,32 @@ def register_guest_checkout(*, environment: str, data: dict, guest: str, source:
     status = S.PENDING if program.checkout_accept else S.ACCEPTED
     with transaction.atomic():
         event = Event(
-            environment=environment, customer=None, action="checkout", label="Checkout", timestamp=now,
-            effective_at=now, account=acct, transaction_id=str(clean["transaction_id"])[:128],
-            data=_jsonable({**clean, "guest": guest}), source=source, ip_address=ip_address,
+            environment=environment,
+            customer=None,
+            action="checkout",
+            label="Checkout",
+            timestamp=now,
+            effective_at=now,
+            account=acct,
+            transaction_id=str(clean["transaction_id"])[:128],
+            data=_jsonable({**clean, "guest": guest}),
+            source=source,
+            ip_address=ip_address,
             user_agent=(user_agent or "")[:500],
         )
         event.save(force_insert=True)
         from events.context import EventResult
 
-        ctx = HandlerContext(event=event, customer=None, program=program, account=acct, data=clean, now=now,
-                             result=EventResult(event=event), emit=_no_emit)
+        ctx = HandlerContext(
+            event=event,
+            customer=None,
+            program=program,
+            account=acct,
+            data=clean,
+            now=now,
+            result=EventResult(event=event),
+            emit=_no_emit,
+        )
         if Transaction.objects.filter(environment=environment, transaction_id=_tid(ctx)).exists():
             raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
         tx = _create(ctx, status, guest=guest)

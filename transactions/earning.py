@@ -12,7 +12,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from .choices import EarningMode, RoundingMode
 
-_ROUNDING = {RoundingMode.DOWN: ROUND_FLOOR, RoundingMode.NEAREST: ROUND_HALF_UP, RoundingMode.UP: ROUND_CEILING}
+_ROUNDING = {
+    RoundingMode.DOWN: ROUND_FLOOR,
+    RoundingMode.NEAREST: ROUND_HALF_UP,
+    RoundingMode.UP: ROUND_CEILING,
+}
 
 
 @dataclass(frozen=True)
@@ -103,5 +107,7 @@ def take_back(earned: int, accounted: int, part: Decimal, whole: Decimal) -> int
     elif part <= 0:
         target = 0
     else:
-        target = int((Decimal(earned) * Decimal(part) / Decimal(whole)).to_integral_value(rounding=ROUND_FLOOR))
+        target = int(
+            (Decimal(earned) * Decimal(part) / Decimal(whole)).to_integral_value(rounding=ROUND_FLOOR)
+        )
     return max(0, min(target, earned) - accounted)

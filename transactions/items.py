@@ -7,6 +7,7 @@ position; both give the same rows. Bad values raise ValidationError naming the f
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from events.errors import ValidationError
 
@@ -62,8 +63,10 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
             raise ValidationError("Each item must be an object.", field=path)
         item_tid = row.get("transaction_id")
         if item_tid not in (None, "") and str(item_tid) != transaction_id:
-            raise ValidationError("The item's transaction_id differs from the transaction's.", field=f"{path}.transaction_id")
-        item = {}
+            raise ValidationError(
+                "The item's transaction_id differs from the transaction's.", field=f"{path}.transaction_id"
+            )
+        item: dict[str, Any] = {}
         for name, length in TEXT_FIELDS.items():
             value = row.get(name)
             item[name] = "" if value is None else str(value)[:length]

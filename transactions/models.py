@@ -12,8 +12,6 @@ from loyalty.choices import Environment
 
 from .choices import EarningMode, RoundingMode, TransactionStatus
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 class Transaction(models.Model):
     environment = models.CharField(max_length=10, choices=Environment.choices, default=Environment.LIVE)
@@ -22,11 +20,15 @@ class Transaction(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
     )
-    guest = models.CharField(max_length=254, blank=True, help_text="guest identifier (e.g. e-mail) until claimed")
+    guest = models.CharField(
+        max_length=254, blank=True, help_text="guest identifier (e.g. e-mail) until claimed"
+    )
     account = models.ForeignKey("loyalty.PointAccount", on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.DRAFT)
-    total = models.DecimalField(**MONEY, default=Decimal("0"))
-    refunded_value = models.DecimalField(**MONEY, default=Decimal("0"))
+    status = models.CharField(
+        max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.DRAFT
+    )
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    refunded_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, blank=True)
     channel = models.CharField(max_length=64, blank=True)
     coupon_codes = models.JSONField(default=list, blank=True)
@@ -56,9 +58,12 @@ class Transaction(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["environment", "transaction_id"], name="transaction_id_per_environment"),
+            models.UniqueConstraint(
+                fields=["environment", "transaction_id"], name="transaction_id_per_environment"
+            ),
             models.CheckConstraint(
-                condition=models.Q(points_taken_back__lte=models.F("points_earned")), name="taken_back_le_earned"
+                condition=models.Q(points_taken_back__lte=models.F("points_earned")),
+                name="taken_back_le_earned",
             ),
         ]
         indexes = [
@@ -93,12 +98,14 @@ class TransactionItem(models.Model):
     product_url = models.CharField("product URL", max_length=500, blank=True)
     product_category = models.CharField(max_length=200, blank=True)
     quantity = models.PositiveIntegerField(default=1)
-    price = models.DecimalField(**MONEY, default=Decimal("0"))
-    discount = models.DecimalField(**MONEY, default=Decimal("0"))
-    subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
+    price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    discount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     refunded_quantity = models.PositiveIntegerField(default=0)
     points = models.BigIntegerField(default=0, help_text="points this line earned (per-item rewarding)")
-    item_event = models.ForeignKey("events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    item_event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["transaction", "line"]
@@ -110,14 +117,18 @@ class TransactionItem(models.Model):
 class EarningRule(models.Model):
     """How many points a purchase earns in one account (one rule per account)."""
 
-    account = models.OneToOneField("loyalty.PointAccount", on_delete=models.PROTECT, related_name="earning_rule")
+    account = models.OneToOneField(
+        "loyalty.PointAccount", on_delete=models.PROTECT, related_name="earning_rule"
+    )
     active = models.BooleanField(default=True)
     mode = models.CharField(max_length=20, choices=EarningMode.choices, default=EarningMode.PER_TRANSACTION)
     points_per_unit = models.DecimalField(
         max_digits=10, decimal_places=4, default=Decimal("1"), help_text="points per one unit of currency"
     )
     rounding = models.CharField(max_length=10, choices=RoundingMode.choices, default=RoundingMode.DOWN)
-    minimum_total = models.DecimalField(**MONEY, default=Decimal("0"), help_text="no points below this total")
+    minimum_total = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text="no points below this total"
+    )
     category_multipliers = models.JSONField(default=dict, blank=True, help_text='{"t-shirts": 2}')
     product_multipliers = models.JSONField(default=dict, blank=True, help_text='{"SKU-1": 3}')
     excluded_categories = models.JSONField(default=list, blank=True)
@@ -130,3 +141,17 @@ class EarningRule(models.Model):
 
     def __str__(self) -> str:
         return f"Earning rule for {self.account}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.clear_cache()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.clear_cache()
+        return result
+
+    def clear_cache(self) -> None:
+        from django.core.cache import cache
+
+        cache.delete(f"transactions:earning_rule:v1:{self.account_id}")

@@ -82,7 +82,9 @@ def refund_item(ctx: HandlerContext) -> None:
         raise MissingParameter("Missing required attribute 'product_id'.", field="data.product_id")
     lines = [item for item in tx.items.all() if item.product_id == product_id]
     if not lines:
-        raise BusinessRuleError(f"Transaction {tx.transaction_id!r} has no item {product_id!r}.", field="data.product_id")
+        raise BusinessRuleError(
+            f"Transaction {tx.transaction_id!r} has no item {product_id!r}.", field="data.product_id"
+        )
     open_quantity = sum(item.quantity - item.refunded_quantity for item in lines)
     wanted = ctx.data.get("quantity")
     quantity = open_quantity if wanted in (None, "") else wanted
@@ -103,7 +105,9 @@ def refund_item(ctx: HandlerContext) -> None:
         item.refunded_quantity += take
         value += (item.subtotal * take / item.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
         # Per-item rewarding: the line's own points go back, in proportion to its quantity.
-        item_points += (item.points * item.refunded_quantity // item.quantity) - (item.points * before // item.quantity)
+        item_points += (item.points * item.refunded_quantity // item.quantity) - (
+            item.points * before // item.quantity
+        )
         item.save(update_fields=["refunded_quantity"])
         remaining -= take
     tx.refunded_value = min(tx.total, tx.refunded_value + value)

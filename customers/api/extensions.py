@@ -33,7 +33,13 @@ PURCHASE_PERIODS = [
 ]
 PURCHASE_ALIASES = {"mtd": "this_month", "ytd": "this_year", "wtd": "this_week", "qtd": "this_quarter"}
 EXTENSION_FIELDS = (
-    {"purchases", "purchases.history", "expiring_points", "expiring_points.history", "accounts.expiring_points"}
+    {
+        "purchases",
+        "purchases.history",
+        "expiring_points",
+        "expiring_points.history",
+        "accounts.expiring_points",
+    }
     | {f"purchases.{p}" for p in PURCHASE_PERIODS}
     | {f"purchases.{a}" for a in PURCHASE_ALIASES}
 )
@@ -110,14 +116,14 @@ def _number(value) -> int | float:
 
 def _purchases_queryset(customer):
     Transaction = _transaction_model()
-    return Transaction.objects.filter(customer=customer, status__in=["pending", "accepted"], checkout_at__isnull=False)
+    return Transaction.objects.filter(
+        customer=customer, status__in=["pending", "accepted"], checkout_at__isnull=False
+    )
 
 
 def _figures(queryset) -> dict:
     totals = queryset.aggregate(total=Sum("total"), refunded=Sum("refunded_value"))
-    items = queryset.aggregate(
-        quantity=Sum("items__quantity"), refunded=Sum("items__refunded_quantity")
-    )
+    items = queryset.aggregate(quantity=Sum("items__quantity"), refunded=Sum("items__refunded_quantity"))
     return {
         "total": _number((totals["total"] or 0) - (totals["refunded"] or 0)),
         "count": queryset.count(),
@@ -144,7 +150,9 @@ def purchases(customer, program, fields: list[str]) -> dict:
             continue
         start, end = period_range(PURCHASE_ALIASES.get(name, name), today)
         result[name] = _figures(
-            queryset.filter(checkout_at__gte=_local_start(start, zone), checkout_at__lt=_local_start(end, zone))
+            queryset.filter(
+                checkout_at__gte=_local_start(start, zone), checkout_at__lt=_local_start(end, zone)
+            )
         )
     return result
 
@@ -166,7 +174,9 @@ def _history(queryset, zone) -> dict:
         day = days[key]
         day["count"] += 1
         day["items"] += int(item_counts.get(row["pk"]) or 0)
-        day["total"] = _number(Decimal(str(day["total"])) + (row["total"] or 0) - (row["refunded_value"] or 0))
+        day["total"] = _number(
+            Decimal(str(day["total"])) + (row["total"] or 0) - (row["refunded_value"] or 0)
+        )
     return dict(sorted(days.items()))
 
 
@@ -184,10 +194,13 @@ def expiring_points(customer, program, *, account=None, history=False) -> dict:
     lots = PointLot.objects.filter(customer=customer, status=LotStatus.ACTIVE, expires_at__isnull=False)
     if account is not None:
         lots = lots.filter(account=account)
-    rows = [(lot.expires_at, lot.points - lot.used - lot.expired_points) for lot in lots.only(
-        "expires_at", "points", "used", "expired_points"
-    )]
-    rows = [(when, remaining) for when, remaining in rows if remaining > 0 and when >= now]
+    rows: list[tuple[dt.datetime, int]] = [
+        (lot.expires_at, lot.points - lot.used - lot.expired_points)
+        for lot in lots.only("expires_at", "points", "used", "expired_points")
+        if lot.expires_at is not None
+        and lot.expires_at >= now
+        and lot.points - lot.used - lot.expired_points > 0
+    ]
 
     def between(start: dt.date, end: dt.date) -> int:
         lo, hi = _local_start(start, zone), _local_start(end, zone)
@@ -217,7 +230,9 @@ def _expiration_history(customer, zone, upcoming) -> list[dict]:
     from loyalty.models.ledger import EntryKind
 
     days: dict[str, int] = defaultdict(int)
-    past = LedgerEntry.objects.filter(customer=customer, kind=EntryKind.EXPIRE).values_list("created_at", "amount")
+    past = LedgerEntry.objects.filter(customer=customer, kind=EntryKind.EXPIRE).values_list(
+        "created_at", "amount"
+    )
     for when, amount in past.iterator():
         days[when.astimezone(zone).date().isoformat()] += abs(amount)
     for when, remaining in upcoming:

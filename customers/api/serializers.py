@@ -54,15 +54,19 @@ def accounts_list(customer, program, *, balances=None, expiring=False) -> list[d
     """Every point account with the customer's figures. `balances` (code -> figures) overrides the
     database, for dry runs whose rows were rolled back."""
     if balances is None:
-        rows = {
-            b.account_id: {f: getattr(b, f) for f in BALANCE_FIELDS}
-            for b in PointBalance.objects.filter(customer=customer)
-        } if customer.pk else {}
+        rows = (
+            {
+                b.account_id: {f: getattr(b, f) for f in BALANCE_FIELDS}
+                for b in PointBalance.objects.filter(customer=customer)
+            }
+            if customer.pk
+            else {}
+        )
         balances = {a.code: rows.get(a.pk) for a in all_accounts()}
     result = []
     for account in all_accounts():
         figures = balances.get(account.code) or dict.fromkeys(BALANCE_FIELDS, 0)
-        item = {"id": account.code, "name": account.name}
+        item: dict = {"id": account.code, "name": account.name}
         item.update({f: figures.get(f, 0) for f in BALANCE_FIELDS})
         item["burn_rates"] = burn_rates(account, item["spendable"])
         if expiring:
@@ -96,7 +100,9 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
     for name in BUILTIN_ATTRIBUTES:
         data[name] = getattr(customer, name)
     data["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else None
-    data["status"] = CustomerStatus(customer.status).label if customer.status in CustomerStatus.values else customer.status
+    data["status"] = (
+        CustomerStatus(customer.status).label if customer.status in CustomerStatus.values else customer.status
+    )
     for name in ("score", "spent", "reserved", "spendable", "pending", "expired"):
         data[name] = getattr(customer, name)
     data["optin_at"] = unix(customer.optin_at)
@@ -105,7 +111,9 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
     data["purchase_total"] = number(customer.purchase_total)
     data["purchase_count"] = customer.purchase_count
     data["purchase_items"] = customer.purchase_items
-    data["purchase_last_date"] = customer.purchase_last_date.isoformat() if customer.purchase_last_date else None
+    data["purchase_last_date"] = (
+        customer.purchase_last_date.isoformat() if customer.purchase_last_date else None
+    )
     for name, value in (customer.custom or {}).items():
         data.setdefault(name, value)  # built-in attributes win over a clashing custom key
     if program.multi_accounts:

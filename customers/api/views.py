@@ -62,7 +62,9 @@ class CustomerSearchView(ApiView):
             OpenApiParameter("_id", str, description="customer ID"),
             OpenApiParameter("email", str, description="e-mail address (exact, case-sensitive)"),
         ],
-        responses=schema.reads(inline_serializer("CustomerList", {"customers": CustomerSerializer(many=True)})),
+        responses=schema.reads(
+            inline_serializer("CustomerList", {"customers": CustomerSerializer(many=True)})
+        ),
         tags=["customers"],
     )
     def get(self, request):
@@ -83,7 +85,9 @@ class CustomerSearchView(ApiView):
                 raise ValidationError(f"{name[:100]!r} is not a searchable attribute.", field=name[:100])
             used = True
         if not used:
-            raise MissingParameter("Give _id, email or a searchable custom field to search by.", field="email")
+            raise MissingParameter(
+                "Give _id, email or a searchable custom field to search by.", field="email"
+            )
         rows = queryset.select_related("referrer").order_by("id")[:MAX_SEARCH_RESULTS]
         return Response({"customers": [customer_object(c) for c in rows]})
 
@@ -130,7 +134,10 @@ class CustomerPointsView(ApiView):
             *schema.PAGE_PARAMETERS,
         ],
         responses=schema.reads(
-            inline_serializer("PointLotPage", {"points": LotSerializer(many=True), "next": serializers.CharField(allow_null=True)})
+            inline_serializer(
+                "PointLotPage",
+                {"points": LotSerializer(many=True), "next": serializers.CharField(allow_null=True)},
+            )
         ),
         tags=["customers"],
     )
@@ -146,12 +153,14 @@ class CustomerPointsView(ApiView):
             if not isinstance(cursor[0], int):
                 raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
             queryset = queryset.filter(id__lt=cursor[0])
-        rows, next_cursor = paging.page(list(queryset.order_by("-id")[: limit + 1]), limit, lambda lot: (lot.pk,))
+        rows, next_cursor = paging.page(
+            list(queryset.order_by("-id")[: limit + 1]), limit, lambda lot: (lot.pk,)
+        )
         return Response({"points": [lot_object(lot) for lot in rows], "next": next_cursor})
 
 
 class MergeRequestSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="the customer merged into {id} (alias: customer)")
+    source = serializers.CharField(help_text="the customer merged into {id} (alias: customer)")  # type: ignore[assignment]
     reason = serializers.CharField(required=False)
 
 
@@ -212,7 +221,7 @@ class EntityRequestSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=["GET", "PUT", "POST"])
     type = serializers.ChoiceField(choices=["core/customer"])
     id = serializers.CharField(help_text="customer ID or field:value")
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
 
 
 ENTITY_TYPE = "core/customer"
@@ -230,13 +239,16 @@ def apply_entity(request, entity) -> dict:
     if not isinstance(ref, str) or not ref:
         raise MissingParameter("Missing required parameter 'id'.", field="id")
     if method == "GET":
-        return {"status": 200, "data": customer_object(find_or_404(request, id))}
+        return {"status": 200, "data": customer_object(find_or_404(request, ref))}
     if method not in ("PUT", "POST"):
         raise ValidationError("'method' must be GET, PUT or POST.", field="method")
     action = "profile" if method == "PUT" else "opt_in"
     existed = find_customer(request.auth.environment, ref) is not None
-    result = register_from_request(request, {"data": entity.get("data") or {}}, action=action, customer=id)
-    return {"status": 201 if result.customer_created and not existed else 200, "data": customer_object(result.customer)}
+    result = register_from_request(request, {"data": entity.get("data") or {}}, action=action, customer=ref)
+    return {
+        "status": 201 if result.customer_created and not existed else 200,
+        "data": customer_object(result.customer),
+    }
 
 
 class EntitiesView(ApiView):

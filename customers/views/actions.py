@@ -29,7 +29,11 @@ class CustomerActionView(CustomerMixin, ReasonActionView):
     success_tab = "customers:customer_overview"
 
     def dispatch(self, request, *args, **kwargs):
-        if self.module and request.user.is_authenticated and not Program.current().module_enabled(self.module):
+        if (
+            self.module
+            and request.user.is_authenticated
+            and not Program.current().module_enabled(self.module)
+        ):
             raise Http404("This module is off.")
         return super().dispatch(request, *args, **kwargs)
 
@@ -56,8 +60,13 @@ class StatusActionView(CustomerActionView):
     event_action = ""
 
     def perform(self, form):
-        register_change(user=self.request.user, customer=self.customer, action=self.event_action,
-                        data={}, reason=form.cleaned_data["reason"])
+        register_change(
+            user=self.request.user,
+            customer=self.customer,
+            action=self.event_action,
+            data={},
+            reason=form.cleaned_data["reason"],
+        )
         return f"{self.title}: done."
 
 
@@ -80,7 +89,9 @@ class BanView(StatusActionView):
     permission_required = "loyalty.ban_customer"
     event_action = "ban"
     title = "Ban customer"
-    confirm_text = "A banned customer can neither earn nor spend points (a forced opt-out for violating the terms)."
+    confirm_text = (
+        "A banned customer can neither earn nor spend points (a forced opt-out for violating the terms)."
+    )
     danger = True
 
 
@@ -117,9 +128,14 @@ class ManagePointsView(CustomerActionView):
 
     def perform(self, form):
         operation = form.cleaned_data["operation"]
-        outcome = submit_change(user=self.request.user, customer=self.customer, action=operation,
-                                data=form.event_data(), reason=form.cleaned_data["reason"],
-                                account=form.cleaned_data.get("account") or None)
+        outcome = submit_change(
+            user=self.request.user,
+            customer=self.customer,
+            action=operation,
+            data=form.event_data(),
+            reason=form.cleaned_data["reason"],
+            account=form.cleaned_data.get("account") or None,
+        )
         verb = dict(ManagePointsForm.OPERATIONS)[operation]
         return self.outcome_message(outcome, f"{verb}: {form.cleaned_data['points']} points.")
 
@@ -136,10 +152,17 @@ class ChangeExpirationView(CustomerActionView):
         return {**super().get_form_kwargs(), "customer": self.customer}
 
     def perform(self, form):
-        data = {"lots": [lot.pk for lot in form.cleaned_data["lots"]],
-                "expiration_date": form.cleaned_data["expiration_date"].isoformat()}
-        outcome = submit_change(user=self.request.user, customer=self.customer, action="change_expiration",
-                                data=data, reason=form.cleaned_data["reason"])
+        data = {
+            "lots": [lot.pk for lot in form.cleaned_data["lots"]],
+            "expiration_date": form.cleaned_data["expiration_date"].isoformat(),
+        }
+        outcome = submit_change(
+            user=self.request.user,
+            customer=self.customer,
+            action="change_expiration",
+            data=data,
+            reason=form.cleaned_data["reason"],
+        )
         return self.outcome_message(outcome, f"Expiration changed for {len(data['lots'])} lot(s).")
 
 
@@ -152,8 +175,11 @@ class AddEventView(CustomerActionView):
     success_tab = "customers:customer_events"
 
     def selectable_actions(self) -> list[tuple[str, str]]:
-        return [(a, label) for a, label in action_choices()
-                if not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)]
+        return [
+            (a, label)
+            for a, label in action_choices()
+            if not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)
+        ]
 
     def chosen(self):
         action = self.request.GET.get("action") or self.request.POST.get("action")
@@ -190,8 +216,13 @@ class AddEventView(CustomerActionView):
 
     def perform(self, form):
         spec = form.spec
-        outcome = submit_change(user=self.request.user, customer=self.customer, action=spec.action,
-                                data=form.event_data(), reason=form.cleaned_data["reason"])
+        outcome = submit_change(
+            user=self.request.user,
+            customer=self.customer,
+            action=spec.action,
+            data=form.event_data(),
+            reason=form.cleaned_data["reason"],
+        )
         return self.outcome_message(outcome, f"{spec.label} added.")
 
 
@@ -217,7 +248,9 @@ class MergeView(CustomerActionView):
             data["confirmed"] = "True"
             review = MergeForm(data)
             review.is_valid()
-            return self.render_to_response(self.get_context_data(form=review, review=self.review(source, form)))
+            return self.render_to_response(
+                self.get_context_data(form=review, review=self.review(source, form))
+            )
         return super().form_valid(form)
 
     def review(self, source: Customer, form) -> dict:
@@ -232,15 +265,25 @@ class MergeView(CustomerActionView):
 
         full = form.cleaned_data["mode"] == "full"
         target = self.customer
-        copied = {k: v for k, v in (source.custom or {}).items() if (target.custom or {}).get(k) in (None, "")}
-        return {"target": figures(target), "source": figures(source), "full": full,
-                "custom_copied": copied if full else {}}
+        copied = {
+            k: v for k, v in (source.custom or {}).items() if (target.custom or {}).get(k) in (None, "")
+        }
+        return {
+            "target": figures(target),
+            "source": figures(source),
+            "full": full,
+            "custom_copied": copied if full else {},
+        }
 
     def perform(self, form):
         source = form.cleaned_data["source"].strip()
-        register_change(user=self.request.user, customer=self.customer, action="merge",
-                        data={"source": source, "mode": form.cleaned_data["mode"]},
-                        reason=form.cleaned_data["reason"])
+        register_change(
+            user=self.request.user,
+            customer=self.customer,
+            action="merge",
+            data={"source": source, "mode": form.cleaned_data["mode"]},
+            reason=form.cleaned_data["reason"],
+        )
         return f"Customer {source} was merged into {self.customer.customer_id}."
 
 
@@ -259,16 +302,23 @@ class TierActionView(CustomerActionView):
         data = {"structure": form.cleaned_data["structure"].code}
         if form.cleaned_data.get("expiration_date"):
             data["expiration_date"] = form.cleaned_data["expiration_date"].isoformat()
-        register_change(user=self.request.user, customer=self.customer, action=self.event_action, data=data,
-                        reason=form.cleaned_data["reason"])
+        register_change(
+            user=self.request.user,
+            customer=self.customer,
+            action=self.event_action,
+            data=data,
+            reason=form.cleaned_data["reason"],
+        )
         return f"{self.title}: done."
 
 
 class TierUpView(TierActionView):
     event_action = "tier_up"
     title = "Tier up"
-    confirm_text = ("Moves the customer one tier up. A manually set tier is kept until the customer reaches a higher "
-                    "one or it expires.")
+    confirm_text = (
+        "Moves the customer one tier up. A manually set tier is kept until the customer reaches a higher "
+        "one or it expires."
+    )
 
 
 class TierDownView(TierActionView):

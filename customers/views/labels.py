@@ -47,12 +47,19 @@ class LabelEditView(ObjectEditView):
     title_create = "Create label"
 
     def save(self, form):
-        before = {"name": form.initial.get("name"), "active": form.initial.get("active")} if self.object else {}
+        before = (
+            {"name": form.initial.get("name"), "active": form.initial.get("active")} if self.object else {}
+        )
         with transaction.atomic():
             label = form.save()
-            audit.record(user=self.request.user, action="label_update" if before else "label_create",
-                         environment=self.request.environment, object_repr=f"label {label.name}",
-                         before=before, after={"name": label.name, "active": label.active})
+            audit.record(
+                user=self.request.user,
+                action="label_update" if before else "label_create",
+                environment=self.request.environment,
+                object_repr=f"label {label.name}",
+                before=before,
+                after={"name": label.name, "active": label.active},
+            )
         return label
 
 
@@ -63,8 +70,9 @@ class LabelCustomersView(ObjectListView):
 
     def get_queryset(self):
         self.label = get_object_or_404(Label, pk=self.kwargs["pk"])
-        return self.label.customers.filter(environment=self.request.environment,
-                                           anonymized_at__isnull=True).order_by("customer_id")
+        return self.label.customers.filter(
+            environment=self.request.environment, anonymized_at__isnull=True
+        ).order_by("customer_id")
 
     @property
     def title(self):

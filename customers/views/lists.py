@@ -33,15 +33,19 @@ class CustomerListView(ObjectListView):
     results_template_name = "customers/customer_list.html"
 
     def get_queryset(self):
-        return Customer.objects.filter(environment=self.request.environment, anonymized_at__isnull=True).select_related(
-            "tier"
-        )
+        return Customer.objects.filter(
+            environment=self.request.environment, anonymized_at__isnull=True
+        ).select_related("tier")
 
     def get(self, request, *args, **kwargs):
         # The filter bar's "add condition" row (nf/no/nv) becomes one more ?f=field:op:value, so
         # the canonical URL is what gets bookmarked.
         if "nf" in request.GET:
-            field, op, value = request.GET.get("nf", ""), request.GET.get("no", "eq"), request.GET.get("nv", "")
+            field, op, value = (
+                request.GET.get("nf", ""),
+                request.GET.get("no", "eq"),
+                request.GET.get("nv", ""),
+            )
             params = request.GET.copy()
             for key in ("nf", "no", "nv", "after", "before"):
                 params.pop(key, None)
@@ -74,7 +78,9 @@ class CustomerListView(ObjectListView):
     def get_table_data(self):
         _, column, descending = self.sort()
         qs = self.filtered_queryset()
-        self.page = keyset_page(qs, self.request.GET, column=column, descending=descending, per_page=self.per_page())
+        self.page = keyset_page(
+            qs, self.request.GET, column=column, descending=descending, per_page=self.per_page()
+        )
         return PreorderedData(self.page.rows)
 
     def get_table_pagination(self, table):
@@ -88,7 +94,7 @@ class CustomerListView(ObjectListView):
         conditions = []
         raw_conditions = request.GET.getlist("f")
         for index, text in enumerate(raw_conditions):
-            remaining = raw_conditions[:index] + raw_conditions[index + 1:]
+            remaining = raw_conditions[:index] + raw_conditions[index + 1 :]
             params = request.GET.copy()
             params.setlist("f", remaining)
             for key in ("after", "before"):
@@ -97,7 +103,9 @@ class CustomerListView(ObjectListView):
                 label = Condition.parse(text).describe(attributes)
             except ConditionError:
                 label = text
-            conditions.append({"text": text, "label": label, "remove_url": f"{request.path}?{params.urlencode()}"})
+            conditions.append(
+                {"text": text, "label": label, "remove_url": f"{request.path}?{params.urlencode()}"}
+            )
         clear = request.GET.copy()
         for key in ("f", "after", "before"):
             clear.pop(key, None)
@@ -105,9 +113,11 @@ class CustomerListView(ObjectListView):
             {
                 "page": self.page,
                 "next_url": page_url(request, after=str(self.page.next_cursor), before=None)
-                if self.page.next_cursor else None,
+                if self.page.next_cursor
+                else None,
                 "prev_url": page_url(request, before=str(self.page.prev_cursor), after=None)
-                if self.page.prev_cursor else None,
+                if self.page.prev_cursor
+                else None,
                 "first_url": page_url(request, after=None, before=None) if not self.page.is_first else None,
                 "count": count,
                 "count_capped": capped,
@@ -115,8 +125,12 @@ class CustomerListView(ObjectListView):
                 "clear_conditions_url": f"{request.path}?{clear.urlencode()}",
                 "attributes": sorted(attributes.values(), key=lambda a: (a.custom, a.label)),
                 "operators": OPERATORS.items(),
-                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values
-                                if k not in ("after", "before", "nf", "no", "nv")],
+                "kept_params": [
+                    (k, v)
+                    for k, values in request.GET.lists()
+                    for v in values
+                    if k not in ("after", "before", "nf", "no", "nv")
+                ],
                 "filter_form_fields": ["q", "status", "gender", "country", "tier"],
             }
         )

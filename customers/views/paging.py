@@ -29,7 +29,9 @@ def _int(value) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-def keyset_page(queryset, params, *, column: str = "id", descending: bool = True, per_page: int = 50) -> KeysetPage:
+def keyset_page(
+    queryset, params, *, column: str = "id", descending: bool = True, per_page: int = 50
+) -> KeysetPage:
     """One page of `queryset` ordered by (column, id), both ascending or both descending.
 
     `column` must be a non-null column with an index starting (environment, column, id) or the
@@ -54,7 +56,8 @@ def keyset_page(queryset, params, *, column: str = "id", descending: bool = True
         else:
             # (column, id) > (value, cursor), written so the index range starts at `value`.
             qs = qs.filter(
-                Q(**{f"{column}__{op}e": key_value}) & (Q(**{f"{column}__{op}": key_value}) | Q(**{f"id__{op}": cursor}))
+                Q(**{f"{column}__{op}e": key_value})
+                & (Q(**{f"{column}__{op}": key_value}) | Q(**{f"id__{op}": cursor}))
             )
     prefix = "-" if order_desc else ""
     ordering = [f"{prefix}{column}", f"{prefix}id"] if column != "id" else [f"{prefix}id"]

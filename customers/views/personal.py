@@ -43,8 +43,15 @@ class CustomerPersonalView(CustomerTabView):
                 messages.info(request, "Nothing changed.")
                 return HttpResponseRedirect(request.path)
             try:
-                register_change(user=request.user, customer=customer, action="profile", data=changes,
-                                reason=form.cleaned_data["reason"], before=form.before(changes), after=changes)
+                register_change(
+                    user=request.user,
+                    customer=customer,
+                    action="profile",
+                    data=changes,
+                    reason=form.cleaned_data["reason"],
+                    before=form.before(changes),
+                    after=changes,
+                )
             except EngineError as error:
                 field = (error.field or "").split(".")[-1]
                 if field in form.fields:

@@ -40,8 +40,9 @@ def pager_context(request, page) -> dict:
 def lot_labels(event_ids, now) -> dict[int, str]:
     """Event id -> POINTS EXHAUSTED / EXPIRED / EXPIRING from the event's point lots (one query)."""
     labels = {}
-    for lot in PointLot.objects.filter(event_id__in=event_ids).only("event_id", "status", "expires_at", "points",
-                                                                   "used", "expired_points"):
+    for lot in PointLot.objects.filter(event_id__in=event_ids).only(
+        "event_id", "status", "expires_at", "points", "used", "expired_points"
+    ):
         if lot.status == LotStatus.EXPIRED:
             labels[lot.event_id] = "EXPIRED"
         elif lot.status == LotStatus.EXHAUSTED or (lot.points and lot.used >= lot.points):
@@ -53,8 +54,11 @@ def lot_labels(event_ids, now) -> dict[int, str]:
 
 def action_choices() -> list[tuple[str, str]]:
     choices = [(spec.action, spec.label) for spec in definitions.BUILTIN_ACTIONS.values()]
-    choices += [(action, custom.spec.label) for action, custom in catalog.custom_specs().items()
-                if not custom.builtin_extension and action not in definitions.BUILTIN_ACTIONS]
+    choices += [
+        (action, custom.spec.label)
+        for action, custom in catalog.custom_specs().items()
+        if not custom.builtin_extension and action not in definitions.BUILTIN_ACTIONS
+    ]
     return sorted(choices, key=lambda c: c[1].lower())
 
 
@@ -73,22 +77,41 @@ class CustomerOverviewView(CustomerTabView):
         context = super().get_context_data(**kwargs)
         customer = self.object
         program = Program.current()
-        balances = list(PointBalance.objects.filter(customer=customer).select_related("account").order_by("account__code"))
+        balances = list(
+            PointBalance.objects.filter(customer=customer).select_related("account").order_by("account__code")
+        )
         context["balances"] = balances
         context["tiers"] = self.tier_progress(customer) if program.tiers else []
         context["latest_events"] = list(customer.events.select_related("admin_user").order_by("-id")[:10])
         context["labels"] = list(customer.labels.all())
         entries = list(
-            LedgerEntry.objects.filter(customer=customer).order_by("-id").values_list("created_at", "spendable_after",
-                                                                                      "account_id")[:200]
+            LedgerEntry.objects.filter(customer=customer)
+            .order_by("-id")
+            .values_list("created_at", "spendable_after", "account_id")[:200]
         )
         if balances:
             # One line: the default (or first) account's balance.
-            account_id = next((b.account_id for b in balances if b.account.is_default), balances[0].account_id)
+            account_id = next(
+                (b.account_id for b in balances if b.account.is_default), balances[0].account_id
+            )
             entries = [e for e in entries if e[2] == account_id]
         context["chart"] = balance_chart([(created, value) for created, value, _ in reversed(entries)])
         context["coupon_stats"] = self.coupon_stats(customer) if program.coupons else None
+        context["rewards"] = self.rewards(customer) if program.rewards else None
         return context
+
+    @staticmethod
+    def rewards(customer) -> dict | None:
+        """Claimed (latest 10) and available rewards, when the rewards feature exists (issue 7)."""
+        claim = _model("coupons", "RewardClaim")
+        try:
+            from coupons.rewards import claimable
+        except ImportError:
+            return None
+        if claim is None:
+            return None
+        claimed = list(claim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10])
+        return {"claimed": claimed, "available": claimable(customer, clock.now())[:10]}
 
     @staticmethod
     def tier_progress(customer) -> list[dict]:
@@ -96,17 +119,29 @@ class CustomerOverviewView(CustomerTabView):
         if not rows:
             return []
         ladder: dict[int, list[Tier]] = {}
-        for tier in Tier.objects.filter(structure_id__in=[r.structure_id for r in rows]).order_by("threshold"):
+        for tier in Tier.objects.filter(structure_id__in=[r.structure_id for r in rows]).order_by(
+            "threshold"
+        ):
             ladder.setdefault(tier.structure_id, []).append(tier)
         progress = []
         for row in rows:
-            nxt = next((t for t in ladder.get(row.structure_id, []) if t.threshold > row.tier.threshold), None)
+            nxt = next(
+                (t for t in ladder.get(row.structure_id, []) if t.threshold > row.tier.threshold), None
+            )
             percent = None
             if nxt:
                 base = row.tier.threshold
-                percent = max(0, min(100, int((row.tier_points - base) * 100 / ((nxt.threshold - base) or 1))))
-            progress.append({"row": row, "next": nxt, "percent": percent,
-                             "missing": max(0, nxt.threshold - row.tier_points) if nxt else 0})
+                percent = max(
+                    0, min(100, int((row.tier_points - base) * 100 / ((nxt.threshold - base) or 1)))
+                )
+            progress.append(
+                {
+                    "row": row,
+                    "next": nxt,
+                    "percent": percent,
+                    "missing": max(0, nxt.threshold - row.tier_points) if nxt else 0,
+                }
+            )
         return progress
 
     @staticmethod
@@ -115,7 +150,12 @@ class CustomerOverviewView(CustomerTabView):
         coupon = _model("coupons", "Coupon")
         if coupon is None or not any(f.name == "customer" for f in coupon._meta.get_fields()):
             return None
-        rows = coupon.objects.filter(customer=customer).values("status").annotate(n=Count("id")).order_by("status")
+        rows = (
+            coupon.objects.filter(customer=customer)
+            .values("status")
+            .annotate(n=Count("id"))
+            .order_by("status")
+        )
         return [(row["status"], row["n"]) for row in rows]
 
 
@@ -148,7 +188,8 @@ class CustomerEventDetailView(CustomerTabView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         event = get_object_or_404(
-            Event.objects.select_related("admin_user", "account", "parent"), pk=self.kwargs["event_id"],
+            Event.objects.select_related("admin_user", "account", "parent"),
+            pk=self.kwargs["event_id"],
             customer=self.object,
         )
         context["event"] = event
@@ -165,14 +206,24 @@ class CustomerPointsView(CustomerTabView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        balances = list(PointBalance.objects.filter(customer=self.object).select_related("account").order_by("account__code"))
+        balances = list(
+            PointBalance.objects.filter(customer=self.object)
+            .select_related("account")
+            .order_by("account__code")
+        )
         entries = LedgerEntry.objects.filter(customer=self.object).select_related("event", "account", "lot")
         account = self.request.GET.get("account")
         if account and any(b.account.code == account for b in balances):
             entries = entries.filter(account__code=account)
         page = keyset_page(entries, self.request.GET, per_page=self.per_page)
-        context.update({"balances": balances, "entries": page.rows, "account": account,
-                        **pager_context(self.request, page)})
+        context.update(
+            {
+                "balances": balances,
+                "entries": page.rows,
+                "account": account,
+                **pager_context(self.request, page),
+            }
+        )
         return context
 
 
@@ -188,7 +239,9 @@ class CustomerTiersView(CustomerTabView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tiers"] = CustomerOverviewView.tier_progress(self.object)
-        history = Event.objects.filter(customer=self.object, action__in=TIER_ACTIONS).select_related("admin_user")
+        history = Event.objects.filter(customer=self.object, action__in=TIER_ACTIONS).select_related(
+            "admin_user"
+        )
         page = keyset_page(history, self.request.GET, per_page=25)
         context.update({"history": page.rows, **pager_context(self.request, page)})
         return context

@@ -13,7 +13,7 @@ def event_request(payload) -> dict:
     the engine validates the action and its attributes."""
     if not isinstance(payload, dict):
         raise ValidationError("The request body must be an object.", field=None)
-    clean = {}
+    clean: dict = {}
     for name in ("customer", "external_id", "action", "account"):
         value = payload.get(name)
         if value is None or value == "":
@@ -37,7 +37,9 @@ def event_object(event, customer_id: str | None = None) -> dict:
         "id": event.pk,
         "action": event.action,
         "label": event.label,
-        "customer": customer_id if customer_id is not None else (event.customer.customer_id if event.customer_id else None),
+        "customer": customer_id
+        if customer_id is not None
+        else (event.customer.customer_id if event.customer_id else None),
         "date": event.effective_at.date().isoformat(),
         "timestamp": event.timestamp.isoformat(),
         "effective_at": event.effective_at.isoformat(),
@@ -59,7 +61,7 @@ class EventRequestSerializer(serializers.Serializer):
     external_id = serializers.CharField(required=False, help_text="name of an external-ID customer field")
     action = serializers.CharField(help_text="opt_in, profile, point_add, checkout, ... or a custom event")
     account = serializers.CharField(required=False, help_text="point account (Multi-accounts module)")
-    data = serializers.DictField(required=False, help_text="the action's attributes")
+    data = serializers.DictField(required=False, help_text="the action's attributes")  # type: ignore[assignment]
 
 
 class BulkRequestSerializer(serializers.Serializer):
@@ -74,13 +76,13 @@ class BulkResultSerializer(serializers.Serializer):
 class BulkResponseSerializer(serializers.Serializer):
     results = BulkResultSerializer(many=True)
     total = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]
 
 
 class EventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     customer = serializers.CharField(allow_null=True)
     date = serializers.DateField()
     timestamp = serializers.DateTimeField()
@@ -89,9 +91,9 @@ class EventSerializer(serializers.Serializer):
     account = serializers.CharField(allow_null=True)
     expdate = serializers.DateTimeField(allow_null=True)
     transaction_id = serializers.CharField(allow_null=True)
-    source = serializers.CharField()
-    parent = serializers.IntegerField(allow_null=True)
-    data = serializers.DictField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    parent = serializers.IntegerField(allow_null=True)  # type: ignore[assignment]
+    data = serializers.DictField()  # type: ignore[assignment]
 
 
 class EventPageSerializer(serializers.Serializer):

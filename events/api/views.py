@@ -75,8 +75,16 @@ CHECKOUT_EXAMPLE = {
     "data": {
         "total": "200",
         "transaction_id": "5475-4343-4343-4343-3333",
-        "items": [{"product_id": "UFA-8888", "product_name": "Yellow T-Shirt", "quantity": "1", "price": "200",
-                   "subtotal": "200", "product_category": "t-shirts"}],
+        "items": [
+            {
+                "product_id": "UFA-8888",
+                "product_name": "Yellow T-Shirt",
+                "quantity": "1",
+                "price": "200",
+                "subtotal": "200",
+                "product_category": "t-shirts",
+            }
+        ],
     },
 }
 
@@ -87,7 +95,10 @@ class EventCreateView(ApiView):
     @extend_schema(
         operation_id="events_create",
         summary="Register an event",
-        request={"application/json": EventRequestSerializer, "application/x-www-form-urlencoded": EventRequestSerializer},
+        request={
+            "application/json": EventRequestSerializer,
+            "application/x-www-form-urlencoded": EventRequestSerializer,
+        },
         parameters=[
             OpenApiParameter("dry_run", bool, description="explain the effects without storing anything"),
             schema.IDEMPOTENCY_KEY,
@@ -183,7 +194,9 @@ class CustomerEventsView(ApiView):
             queryset = queryset.filter(id__lt=cursor[0])
         rows = list(queryset.order_by("-id")[: limit + 1])
         rows, next_cursor = paging.page(rows, limit, lambda e: (e.pk,))
-        return Response({"events": [event_object(e, customer.customer_id) for e in rows], "next": next_cursor})
+        return Response(
+            {"events": [event_object(e, customer.customer_id) for e in rows], "next": next_cursor}
+        )
 
 
 def parse_since(value) -> dt.datetime | None:
@@ -200,7 +213,9 @@ def parse_since(value) -> dt.datetime | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise ValidationError("'timestamp.gt' must be an ISO 8601 date-time or Unix seconds.", field="timestamp.gt")
+        raise ValidationError(
+            "'timestamp.gt' must be an ISO 8601 date-time or Unix seconds.", field="timestamp.gt"
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
@@ -234,7 +249,9 @@ class EnvironmentEventsView(ApiView):
             after_time = parse_datetime(cursor[0]) if isinstance(cursor[0], str) else None
             if after_time is None or not isinstance(cursor[1], int):
                 raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=cursor[1]))
+            queryset = queryset.filter(
+                Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=cursor[1])
+            )
         rows = list(queryset.select_related("customer").order_by("timestamp", "id")[: limit + 1])
         rows, next_cursor = paging.page(rows, limit, lambda e: (e.timestamp.isoformat(), e.pk))
         return Response({"events": [event_object(e) for e in rows], "next": next_cursor})

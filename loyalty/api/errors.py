@@ -25,19 +25,29 @@ class ApiError(EngineError):
 
 
 def _error(name, code, status, type_, message):
-    return type(name, (ApiError,), {"code": code, "status": status, "type": type_, "default_message": message})
+    return type(
+        name, (ApiError,), {"code": code, "status": status, "type": type_, "default_message": message}
+    )
 
 
 _AUTH = "UnauthorizedException"
 MissingAuthorization = _error(
-    "MissingAuthorization", 140101, 401, _AUTH,
+    "MissingAuthorization",
+    140101,
+    401,
+    _AUTH,
     "The Authorization header is missing: sign the request (ANTAVO-HMAC-SHA256) or use ?api_key=.",
 )
-MalformedAuthorization = _error("MalformedAuthorization", 140102, 401, _AUTH, "The Authorization header is malformed.")
+MalformedAuthorization = _error(
+    "MalformedAuthorization", 140102, 401, _AUTH, "The Authorization header is malformed."
+)
 UnknownApiKey = _error("UnknownApiKey", 140103, 401, _AUTH, "Unknown API key.")
 BadSignature = _error("BadSignature", 140104, 401, _AUTH, "The request signature does not match.")
 DateOutOfRange = _error(
-    "DateOutOfRange", 140105, 401, _AUTH,
+    "DateOutOfRange",
+    140105,
+    401,
+    _AUTH,
     "The request date is expired or too far from the server time (at most 300 seconds).",
 )
 RevokedApiKey = _error("RevokedApiKey", 140106, 401, _AUTH, "The API key has been revoked.")
@@ -45,34 +55,74 @@ UnsignedNotAllowed = _error(
     "UnsignedNotAllowed", 140107, 401, _AUTH, "This API key does not allow unsigned requests; sign them."
 )
 BadCredentialScope = _error("BadCredentialScope", 140108, 401, _AUTH, "The credential scope is invalid.")
-MissingSignedHeader = _error("MissingSignedHeader", 140109, 401, _AUTH, "A required header is missing or not signed.")
-MissingScope = _error("MissingScope", 140301, 403, "ForbiddenException", "The API key lacks the scope for this endpoint.")
-MalformedRequest = _error("MalformedRequest", 140400, 400, "BadRequestException", "The request body could not be parsed.")
+MissingSignedHeader = _error(
+    "MissingSignedHeader", 140109, 401, _AUTH, "A required header is missing or not signed."
+)
+MissingScope = _error(
+    "MissingScope", 140301, 403, "ForbiddenException", "The API key lacks the scope for this endpoint."
+)
+MalformedRequest = _error(
+    "MalformedRequest", 140400, 400, "BadRequestException", "The request body could not be parsed."
+)
 EndpointNotFound = _error("EndpointNotFound", 140404, 404, "NotFoundException", "No such endpoint.")
 MethodNotAllowed = _error("MethodNotAllowed", 140405, 405, "MethodNotAllowedException", "Method not allowed.")
-NotAcceptable = _error("NotAcceptable", 140406, 406, "NotAcceptableException", "The API responds with JSON only.")
+NotAcceptable = _error(
+    "NotAcceptable", 140406, 406, "NotAcceptableException", "The API responds with JSON only."
+)
 IdempotencyInProgress = _error(
-    "IdempotencyInProgress", 140409, 409, "ConflictException",
+    "IdempotencyInProgress",
+    140409,
+    409,
+    "ConflictException",
     "A request with this Idempotency-Key is still being processed; retry later.",
 )
-RequestTooLarge = _error("RequestTooLarge", 140413, 413, "PayloadTooLargeException", "The request body is too large.")
-TooManyItems = _error("TooManyItems", 140414, 413, "PayloadTooLargeException", "Too many items in one request.")
+RequestTooLarge = _error(
+    "RequestTooLarge", 140413, 413, "PayloadTooLargeException", "The request body is too large."
+)
+TooManyItems = _error(
+    "TooManyItems", 140414, 413, "PayloadTooLargeException", "Too many items in one request."
+)
 UnsupportedMediaType = _error(
-    "UnsupportedMediaType", 140415, 415, "UnsupportedMediaTypeException",
+    "UnsupportedMediaType",
+    140415,
+    415,
+    "UnsupportedMediaTypeException",
     "Send application/json or application/x-www-form-urlencoded.",
 )
 IdempotencyMismatch = _error(
-    "IdempotencyMismatch", 140422, 422, "UnprocessableEntityException",
+    "IdempotencyMismatch",
+    140422,
+    422,
+    "UnprocessableEntityException",
     "This Idempotency-Key was used with a different request.",
 )
-RateLimited = _error("RateLimited", 140429, 429, "TooManyRequestsException", "Rate limit exceeded; retry later.")
+RateLimited = _error(
+    "RateLimited", 140429, 429, "TooManyRequestsException", "Rate limit exceeded; retry later."
+)
 InternalError = _error("InternalError", 150000, 500, "InternalServerErrorException", "Internal server error.")
 
 API_ERRORS = [
-    MissingAuthorization, MalformedAuthorization, UnknownApiKey, BadSignature, DateOutOfRange, RevokedApiKey,
-    UnsignedNotAllowed, BadCredentialScope, MissingSignedHeader, MissingScope, MalformedRequest,
-    EndpointNotFound, MethodNotAllowed, NotAcceptable, IdempotencyInProgress, RequestTooLarge, TooManyItems,
-    UnsupportedMediaType, IdempotencyMismatch, RateLimited, InternalError,
+    MissingAuthorization,
+    MalformedAuthorization,
+    UnknownApiKey,
+    BadSignature,
+    DateOutOfRange,
+    RevokedApiKey,
+    UnsignedNotAllowed,
+    BadCredentialScope,
+    MissingSignedHeader,
+    MissingScope,
+    MalformedRequest,
+    EndpointNotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    IdempotencyInProgress,
+    RequestTooLarge,
+    TooManyItems,
+    UnsupportedMediaType,
+    IdempotencyMismatch,
+    RateLimited,
+    InternalError,
 ]
 
 

@@ -20,7 +20,11 @@ def page_limit(params) -> int:
 
 
 def encode_cursor(*values) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_cursor(params, size: int) -> list | None:

@@ -71,7 +71,9 @@ class BracketFormParser(BaseParser):
             text = raw.decode(encoding)
             pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ParseError(f"Form data is not valid {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}")
+            raise ParseError(
+                f"Form data is not valid {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}"
+            )
         except ValueError as exc:
             raise ParseError(str(exc))
         return parse_brackets(pairs)

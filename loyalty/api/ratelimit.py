@@ -34,12 +34,8 @@ def hit(key_pk: int, limit: int) -> RateState:
     now = int(time.time())
     start = now - now % WINDOW_SECONDS
     counter = f"api:rl:{key_pk}:{start}"
-    if cache.add(counter, 1, WINDOW_SECONDS + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # expired between add and incr
-            cache.set(counter, 1, WINDOW_SECONDS + 5)
-            count = 1
+    try:
+        count = cache.incr(counter)  # one round trip in the common case
+    except ValueError:  # first request of the window
+        count = 1 if cache.add(counter, 1, WINDOW_SECONDS + 5) else cache.incr(counter)
     return RateState(limit=limit, remaining=limit - count, reset=start + WINDOW_SECONDS - now)

@@ -34,7 +34,9 @@ WRITE = {
     **COMMON,
     409: _error("Conflict, or a request with the same Idempotency-Key is still in progress"),
     415: _error("Content type other than JSON or form-encoded"),
-    422: _error("A business rule forbids it (e.g. insufficient points), or Idempotency-Key reused with another body"),
+    422: _error(
+        "A business rule forbids it (e.g. insufficient points), or Idempotency-Key reused with another body"
+    ),
 }
 
 
@@ -65,8 +67,10 @@ PAGE_PARAMETERS = [
 def strip_optional_slash(endpoints, **kwargs):
     """drf-spectacular preprocessing hook: URLs accept an optional trailing slash (`events/?$`);
     document them without it, as the reference writes them."""
-    return [(path.rstrip("/") if path.count("/") > 1 else path, regex, method, callback)
-            for path, regex, method, callback in endpoints]
+    return [
+        (path.rstrip("/") if path.count("/") > 1 else path, regex, method, callback)
+        for path, regex, method, callback in endpoints
+    ]
 
 
 class EscherAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -12,8 +12,8 @@ import time
 
 from django.conf import settings
 from django.http import JsonResponse
-from drf_spectacular.views import SpectacularAPIView
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -22,7 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
-from .auth import EscherAuthentication
+from .auth import EscherAuthentication, touch
 from .parsers import BracketFormParser
 
 access_log = logging.getLogger("loyalty.api.access")
@@ -84,6 +84,8 @@ class ApiView(APIView):
         api_key = request.auth
         state = ratelimit.hit(api_key.pk, api_key.rate_limit)
         request._rate_state = state
+        if state.remaining == api_key.rate_limit - 1:
+            touch(api_key)  # first request of the window: last use, at most once a minute
         if state.exceeded:
             error = errors.RateLimited(f"Rate limit of {state.limit} requests a minute exceeded.")
             error.headers = {"Retry-After": str(max(state.reset, 1))}
@@ -134,7 +136,9 @@ class PingView(ApiView):
         operation_id="ping",
         summary="Check the API key",
         responses={
-            200: inline_serializer("Ping", {"ok": serializers.BooleanField(), "environment": serializers.CharField()}),
+            200: inline_serializer(
+                "Ping", {"ok": serializers.BooleanField(), "environment": serializers.CharField()}
+            ),
             401: OpenApiResponse(description="Authentication failed"),
         },
     )

@@ -1,10 +1,10 @@
 """Console changes to a customer: register the event and log it, or queue it for approval.
 
-    submit_change(...)   content approval on and the user is no approver -> a ChangeRequest
-                         otherwise                                      -> register_change(...)
-    register_change(...) register_event(source=platform, admin_user=user, reason=...) and
-                         audit.record(...) in one transaction
-    accept(request) / reject(request)   the approver's decision; only accept registers the event
+submit_change(...)   content approval on and the user is no approver -> a ChangeRequest
+                     otherwise                                      -> register_change(...)
+register_change(...) register_event(source=platform, admin_user=user, reason=...) and
+                     audit.record(...) in one transaction
+accept(request) / reject(request)   the approver's decision; only accept registers the event
 """
 
 from __future__ import annotations
@@ -41,8 +41,16 @@ def _diff(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def register_change(
-    *, user, customer, action: str, data: dict | None = None, reason: str, account: str | None = None,
-    before: dict | None = None, after: dict | None = None, log_action: str | None = None,
+    *,
+    user,
+    customer,
+    action: str,
+    data: dict | None = None,
+    reason: str,
+    account: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    log_action: str | None = None,
 ) -> EventResult:
     """Register one event for a console user and append it to the change log. Raises EngineError."""
     with transaction.atomic():
@@ -56,10 +64,16 @@ def register_change(
             admin_user=user,
             reason=reason,
         )
-        seen_before = {"status": result.status_before, "balances": result.balances_before,
-                       "tiers": result.tiers_before}
-        seen_after = {"status": result.status_after, "balances": result.balances_after,
-                      "tiers": result.tiers_after}
+        seen_before = {
+            "status": result.status_before,
+            "balances": result.balances_before,
+            "tiers": result.tiers_before,
+        }
+        seen_after = {
+            "status": result.status_after,
+            "balances": result.balances_after,
+            "tiers": result.tiers_after,
+        }
         changed_before, changed_after = _diff(seen_before, seen_after)
         changed_before.update(before or {})
         changed_after.update(after if after is not None else ({"data": data} if data else {}))
@@ -80,8 +94,9 @@ def needs_approval(user) -> bool:
     return Program.current().content_approval and not user.has_perm(APPROVER_PERMISSION)
 
 
-def submit_change(*, user, customer, action: str, data: dict | None = None, reason: str,
-                  account: str | None = None) -> Outcome:
+def submit_change(
+    *, user, customer, action: str, data: dict | None = None, reason: str, account: str | None = None
+) -> Outcome:
     """A manual point or event change: queued when content approval applies, else registered."""
     if needs_approval(user):
         with transaction.atomic():
@@ -95,11 +110,20 @@ def submit_change(*, user, customer, action: str, data: dict | None = None, reas
                 account=account or "",
                 reason=reason,
             )
-            record(user=user, action="change_request", environment=customer.environment, customer=customer,
-                   reason=reason, after={"request": change.pk, "action": action, "data": data or {}})
+            record(
+                user=user,
+                action="change_request",
+                environment=customer.environment,
+                customer=customer,
+                reason=reason,
+                after={"request": change.pk, "action": action, "data": data or {}},
+            )
         return Outcome(request=change)
-    return Outcome(result=register_change(user=user, customer=customer, action=action, data=data,
-                                          reason=reason, account=account))
+    return Outcome(
+        result=register_change(
+            user=user, customer=customer, action=action, data=data, reason=reason, account=account
+        )
+    )
 
 
 class AlreadyDecided(Exception):
@@ -114,8 +138,12 @@ def accept(change: ChangeRequest, *, approver, note: str = "") -> EventResult:
         if change.status != RequestStatus.PENDING:
             raise AlreadyDecided(f"This request was already {change.get_status_display().lower()}.")
         result = register_change(
-            user=change.requested_by, customer=change.customer, action=change.action, data=change.data,
-            reason=change.reason, account=change.account or None,
+            user=change.requested_by,
+            customer=change.customer,
+            action=change.action,
+            data=change.data,
+            reason=change.reason,
+            account=change.account or None,
         )
         change.status = RequestStatus.ACCEPTED
         change.decided_by = approver
@@ -123,8 +151,15 @@ def accept(change: ChangeRequest, *, approver, note: str = "") -> EventResult:
         change.decision_note = note
         change.event = result.event
         change.save()
-        record(user=approver, action="change_request_accept", environment=change.environment,
-               customer=change.customer, reason=note, after={"request": change.pk}, event=result.event)
+        record(
+            user=approver,
+            action="change_request_accept",
+            environment=change.environment,
+            customer=change.customer,
+            reason=note,
+            after={"request": change.pk},
+            event=result.event,
+        )
     return result
 
 
@@ -138,5 +173,11 @@ def reject(change: ChangeRequest, *, approver, note: str) -> None:
         change.decided_at = clock.now()
         change.decision_note = note
         change.save()
-        record(user=approver, action="change_request_reject", environment=change.environment,
-               customer=change.customer, reason=note, after={"request": change.pk})
+        record(
+            user=approver,
+            action="change_request_reject",
+            environment=change.environment,
+            customer=change.customer,
+            reason=note,
+            after={"request": change.pk},
+        )

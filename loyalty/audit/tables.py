@@ -47,7 +47,8 @@ class ChangeRequestTable(tables.Table):
         '<a class="button small" href="{% url "audit:request_accept" record.pk %}">Accept</a> '
         '<a class="button small danger" href="{% url "audit:request_reject" record.pk %}">Reject</a>'
         '{% else %}{{ record.decided_by|default:"" }} {{ record.decision_note }}{% endif %}',
-        verbose_name="", orderable=False,
+        verbose_name="",
+        orderable=False,
     )
 
     class Meta:

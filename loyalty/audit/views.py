@@ -23,8 +23,11 @@ class ChangeListView(ObjectListView):
     actions = [("Approval requests", "audit:request_list", "loyalty.view_console")]
 
     def get_queryset(self):
-        return ChangeLogEntry.objects.filter(environment=self.request.environment).select_related(
-            "user", "customer").order_by("-id")
+        return (
+            ChangeLogEntry.objects.filter(environment=self.request.environment)
+            .select_related("user", "customer")
+            .order_by("-id")
+        )
 
 
 class ChangeRequestListView(ObjectListView):
@@ -33,8 +36,11 @@ class ChangeRequestListView(ObjectListView):
     table_class = ChangeRequestTable
 
     def get_queryset(self):
-        return ChangeRequest.objects.filter(environment=self.request.environment).select_related(
-            "requested_by", "decided_by", "customer").order_by("-id")
+        return (
+            ChangeRequest.objects.filter(environment=self.request.environment)
+            .select_related("requested_by", "decided_by", "customer")
+            .order_by("-id")
+        )
 
 
 class DecideView(ReasonActionView):
@@ -52,15 +58,19 @@ class DecideView(ReasonActionView):
     def form_valid(self, form):
         change = self.get_object()
         if change.status != RequestStatus.PENDING:
-            messages.warning(self.request, f"Request #{change.pk} was already {change.get_status_display().lower()}.")
+            messages.warning(
+                self.request, f"Request #{change.pk} was already {change.get_status_display().lower()}."
+            )
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         change = self.get_object()
-        context["confirm_text"] = (f"{change.requested_by} asked to register {change.action} {change.data} for "
-                                   f"customer {change.customer.customer_id}: “{change.reason}”.")
+        context["confirm_text"] = (
+            f"{change.requested_by} asked to register {change.action} {change.data} for "
+            f"customer {change.customer.customer_id}: “{change.reason}”."
+        )
         return context
 
 

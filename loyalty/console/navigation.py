@@ -16,13 +16,13 @@ class NavItem:
 
 
 NAVIGATION = [
-    NavItem("Customers", "customers:customer_list", icon="👥"),
+    NavItem("Customers", "customers:customer_list", icon="◉"),
     NavItem("Segments", "segments:segment_list", module="segments", icon="◔"),
-    NavItem("Labels", "customers:label_list", icon="🏷"),
+    NavItem("Labels", "customers:label_list", icon="#"),
     NavItem("Events", "events:definition_list", icon="⚡"),
-    NavItem("Transactions", "transactions:transaction_list", module="transactions", icon="🧾"),
-    NavItem("Coupons", "coupons:pool_list", module="coupons", icon="🎟"),
-    NavItem("Rewards", "coupons:reward_list", module="rewards", icon="🎁"),
+    NavItem("Transactions", "transactions:transaction_list", module="transactions", icon="¤"),
+    NavItem("Coupons", "coupons:pool_list", module="coupons", icon="✂"),
+    NavItem("Rewards", "coupons:reward_list", module="rewards", icon="★"),
     NavItem("Workflows", "workflows:workflow_list", module="workflows", icon="⚙"),
     NavItem("Imports", "imports:import_list", permission="loyalty.import_data", icon="⇪"),
     NavItem("Exports", "exports:export_list", permission="loyalty.export_data", icon="⇩"),
@@ -42,5 +42,7 @@ def visible_items(request, program) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue  # the feature has not landed yet
-        items.append({"label": item.label, "url": url, "icon": item.icon, "active": request.path.startswith(url)})
+        items.append(
+            {"label": item.label, "url": url, "icon": item.icon, "active": request.path.startswith(url)}
+        )
     return items

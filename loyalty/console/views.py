@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
@@ -92,6 +93,8 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
+        if not table.empty_text:
+            table.empty_text = "Nothing matches." if self.request.GET else "Nothing here yet."
         chosen = self.chosen_columns(table)
         if chosen:
             always = always_visible(table)
@@ -126,11 +129,16 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
         return chosen
 
     def get_list_actions(self) -> list[dict]:
-        return [
-            {"label": label, "url": reverse(url_name)}
-            for label, url_name, perm in self.actions
-            if self.request.user.has_perm(perm)
-        ]
+        """The buttons above the list the user may use (and whose pages exist)."""
+        buttons = []
+        for label, url_name, permission in self.actions:
+            if not self.request.user.has_perm(permission):
+                continue
+            try:
+                buttons.append({"label": label, "url": reverse(url_name)})
+            except NoReverseMatch:
+                continue
+        return buttons
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -151,6 +159,7 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 class Tab:
     """One tab of a detail page: its own URL name (taking the object's URL kwargs), label,
     permission, module, order (`weight`), and an optional count badge `badge(obj) -> int | None`.
+    A tab whose URL name does not exist (yet) is left out, like a navigation item.
 
     Badges are computed once per page for the visible tabs; keep them to cheap, indexed counts
     scoped to the one object (never a count over a whole table)."""
@@ -183,10 +192,14 @@ class TabbedDetailView(ConsoleView, DetailView):
                 continue
             if not self.request.user.has_perm(tab.permission):
                 continue
+            try:
+                url = reverse(tab.url_name, kwargs=url_kwargs)
+            except NoReverseMatch:
+                continue  # the tab's feature has not landed (as in the side navigation)
             tabs.append(
                 {
                     "label": tab.label,
-                    "url": reverse(tab.url_name, kwargs=url_kwargs),
+                    "url": url,
                     "url_name": tab.url_name,
                     "active": tab.url_name == self.active_tab,
                     "badge": tab.badge(obj) if tab.badge else None,
@@ -201,9 +214,9 @@ class TabbedDetailView(ConsoleView, DetailView):
 
     def paginate_table(self, table, per_page: int = 25):
         """Sort and page a tab's table from the request, lazily (no COUNT(*))."""
-        RequestConfig(self.request, paginate={"per_page": per_page, "paginator_class": LazyPaginator}).configure(
-            table
-        )
+        RequestConfig(
+            self.request, paginate={"per_page": per_page, "paginator_class": LazyPaginator}
+        ).configure(table)
         return table
 
 
@@ -216,7 +229,7 @@ class ReasonActionView(ConsoleView, FormView):
     `form_class`. `cancel_url` (or get_cancel_url()) is where Cancel leads.
     """
 
-    form_class = ReasonForm
+    form_class: type[forms.Form] = ReasonForm
     template_name = "console/action_form.html"
     title = ""
     confirm_text = ""
@@ -287,7 +300,9 @@ class ObjectEditView(ConsoleView, UpdateView):
         self.object = self.save(form)
         self.after_save(self.object)
         verb = "created" if created else "saved"
-        messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} “{self.object}” {verb}.")
+        messages.success(
+            self.request, f"{self.model._meta.verbose_name.capitalize()} “{self.object}” {verb}."
+        )
         return HttpResponseRedirect(self.get_success_url())
 
     def get_context_data(self, **kwargs):

@@ -144,7 +144,7 @@ def _expiration_runner() -> Callable[[], object] | None:
         tasks = importlib.import_module("loyalty.tasks")
     except ImportError:
         return None
-    for name in ("process_due_points", "expire_due_points", "run_expiration", "expire_points"):
+    for name in ("expire_and_activate", "process_due_points", "expire_due_points"):
         runner = getattr(tasks, name, None)
         if callable(runner):
             return runner

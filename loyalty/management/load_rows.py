@@ -9,6 +9,8 @@ needed. Columns that later migrations add are filled with the model field's defa
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import json
 import random
 from collections import deque
@@ -69,42 +71,32 @@ class Plan:
 class IdAllocator:
     """Primary keys from each table's own sequence (PostgreSQL) or past MAX(id) (SQLite, one writer).
 
-    On PostgreSQL blocks come from `nextval` over generate_series, which no other inserter can
-    take from us; a block is used only when contiguous (else another block is taken).
+    On PostgreSQL a block is `nextval` over generate_series: the values are ours whatever other
+    inserters (or our other workers) do at the same time, so we keep the list, gaps and all.
+    `counter(table)()` returns the next ID; it is called once per row, so it is kept cheap.
     """
 
     BLOCK = 65536
 
     def __init__(self, conn):
         self.conn = conn
-        self.next: dict[str, int] = {}
-        self.end: dict[str, int] = {}
+        self.postgres = conn.vendor == "postgresql"
 
-    def take(self, table: str) -> int:
-        value = self.next.get(table, 0)
-        if value >= self.end.get(table, 0):
-            value, self.end[table] = self._block(table)
-        self.next[table] = value + 1
-        return value
-
-    def _block(self, table: str) -> tuple[int, int]:
+    def counter(self, table: str):
+        if self.postgres:
+            return functools.partial(next, itertools.chain.from_iterable(self._blocks(table)))
         with self.conn.cursor() as cursor:
-            if self.conn.vendor != "postgresql":
-                if table not in self.end:
-                    cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
-                    start = cursor.fetchone()[0] + 1
-                else:
-                    start = self.end[table]
-                return start, start + self.BLOCK
-            while True:
+            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+            return functools.partial(next, itertools.count(cursor.fetchone()[0] + 1))
+
+    def _blocks(self, table: str):
+        while True:
+            with self.conn.cursor() as cursor:
                 cursor.execute(
-                    "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v "
-                    "FROM generate_series(1, %s)) AS s",
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                     [f'"{table}"', self.BLOCK],
                 )
-                low, high = cursor.fetchone()
-                if high - low + 1 == self.BLOCK:
-                    return low, high + 1
+                yield [row[0] for row in cursor.fetchall()]
 
 
 class Rows:
@@ -121,6 +113,9 @@ class Rows:
         }
 
 
+_EXPIRY_MEMO: dict[tuple, dict[int, int]] = {}
+
+
 class Expiry:
     """Expiration timestamps (epoch seconds) of the account's rule, memoized per quarter hour."""
 
@@ -133,7 +128,11 @@ class Expiry:
         self.rule = plan.account.expiration_rule if plan.expiring else ExpirationRule.NONE
         # With rounding to a day or coarser the result depends only on the local quarter hour.
         self.memo = plan.account.expiration_rounding not in (Rounding.NONE, "")
-        self.cache: dict[int, int] = {}
+        key = (plan.account.pk, plan.account.expiration_rule, plan.account.expiration_period,
+               plan.account.expiration_unit, plan.account.expiration_date, plan.account.expiration_rounding,
+               plan.time_zone)
+        # Kept across batches of one worker process: two years are only ~70,000 quarter hours.
+        self.cache: dict[int, int] = _EXPIRY_MEMO.setdefault(key, {})
 
     @property
     def none(self) -> bool:
@@ -170,9 +169,9 @@ class _Generator:
         self.account_id = str(plan.account.pk)
         self.account_code = plan.account.code
         self.dynamic = self.expiry.rule == ExpirationRule.DYNAMIC
-        self.tables = {model: model._meta.db_table for model in MODELS}
-        self.actions = [a for a, _ in MIX]
-        self.weights = [w for _, w in MIX]
+        self.next_id = {model: ids.counter(model._meta.db_table) for model in MODELS}
+        # one slot per weight unit: picking an action is one random() and one index
+        self.action_slots = [action for action, weight in MIX for _ in range(weight)]
 
     def ts(self, value: int | None):
         if value is None:
@@ -187,7 +186,7 @@ class _Generator:
         plan, rows, null = self.plan, self.rows, self.null
         rng = random.Random(plan.seed * 1_000_003 + number)
         now = plan.now
-        cid = str(self.ids.take(self.tables[Customer]))
+        cid = str(self.next_id[Customer]())
         start = now - rng.randint(3600, plan.days * 86400)
         times = sorted(rng.randint(start + 60, now) for _ in range(plan.events_per_customer - 1))
         profile = person(rng, number, today=dt.date.today())
@@ -195,25 +194,26 @@ class _Generator:
             "spendable": 0, "earned": 0, "spent": 0, "expired": 0, "purchase_total": 0.0, "purchase_count": 0,
             "purchase_items": 0, "purchase_last": None, "last_login": None,
         }
+        next_event, next_lot, next_entry = self.next_id[Event], self.next_id[PointLot], self.next_id[LedgerEntry]
         lots: deque[list] = deque()  # active lots, first-expiring-first: [id, points, used, expired, expires, event]
         events: list[list] = []
         lot_rows: list[list] = []
         entries: list[tuple] = []
 
         def event(action, when, data, points=0, expires=None, transaction_id="", source="api", reason=""):
-            row = [self.ids.take(self.tables[Event]), action, when, data, points, expires, transaction_id, source,
+            row = [next_event(), action, when, data, points, expires, transaction_id, source,
                    reason]
             events.append(row)
             return row
 
         def entry(ev, lot_id, kind, amount, when):
-            entries.append((str(self.ids.take(self.tables[LedgerEntry])), str(ev[0]), cid, self.account_id,
+            entries.append((str(next_entry()), str(ev[0]), cid, self.account_id,
                             str(lot_id) if lot_id else null, kind, str(amount), str(state["spendable"]),
                             self.ts(when)))
 
         def earn(ev, points, when):
             expires = self.expiry.at(when)
-            lot = [self.ids.take(self.tables[PointLot]), points, 0, 0, expires, ev, when]
+            lot = [next_lot(), points, 0, 0, expires, ev, when]
             lots.append(lot)
             lot_rows.append(lot)
             ev[5] = expires
@@ -230,8 +230,9 @@ class _Generator:
                     group.append(lots.popleft())
                 total = sum(lot[1] - lot[2] - lot[3] for lot in group)
                 when = due + 1
-                ev = event("point_expire", when, f'{{"points": {total}, "account": "{self.account_code}"}}',
-                           -total, source="system")
+                lot_ids = ", ".join(str(lot[0]) for lot in group)
+                ev = event("point_expire", when, f'{{"points": {total}, "lots": [{lot_ids}]}}', -total,
+                           source="system")
                 for lot in group:
                     remaining = lot[1] - lot[2] - lot[3]
                     lot[3] += remaining
@@ -245,6 +246,8 @@ class _Generator:
                 lot[4] = expires
                 lot[5][5] = expires
 
+        slots = self.action_slots
+        n_slots = len(slots)
         data = json.dumps(profile, ensure_ascii=False)
         event("opt_in", start, data)
         extra = {}
@@ -256,7 +259,7 @@ class _Generator:
             push_dynamic(start)
         for when in times:
             expire_due(when)
-            action = rng.choices(self.actions, self.weights)[0]
+            action = slots[int(rng.random() * n_slots)]
             if action == "point_spend" and state["spendable"] < 100:
                 action = "checkout"
             if action == "checkout":
@@ -338,7 +341,7 @@ class _Generator:
                              status, ts(expires), ts(created)))
         rows[LedgerEntry].extend(entries)
         rows[PointBalance].append((
-            str(self.ids.take(self.tables[PointBalance])), cid, self.account_id, str(state["earned"]),
+            str(self.next_id[PointBalance]()), cid, self.account_id, str(state["earned"]),
             str(state["spent"]), str(state["spendable"]), "0", "0", str(state["expired"]), ts(last),
         ))
 

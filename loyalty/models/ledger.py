@@ -72,6 +72,9 @@ class PointBalance(models.Model):
             models.CheckConstraint(condition=models.Q(reserved__gte=0), name="reserved_never_negative"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.spendable} spendable (account {self.account_id})"
+
 
 class LotStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -116,6 +119,9 @@ class PointLot(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"lot #{self.pk}: {self.remaining} of {self.points} left ({self.status})"
+
     @property
     def remaining(self) -> int:
         return self.points - self.used - self.expired_points - self.reserved
@@ -149,3 +155,6 @@ class LedgerEntry(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["customer", "account", "id"], name="ledger_by_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d}"

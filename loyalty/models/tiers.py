@@ -74,3 +74,6 @@ class CustomerTier(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "structure"], name="one_tier_per_structure")]
+
+    def __str__(self) -> str:
+        return f"{self.tier} since {self.since:%Y-%m-%d}"

@@ -18,8 +18,20 @@ class ApiClient:
         self.secret = secret
         self.unsigned = unsigned
 
-    def request(self, method, path, *, json=None, body=None, content_type="application/json", headers=None,
-                when=None, secret=None, host="testserver", alter_body=None):
+    def request(
+        self,
+        method,
+        path,
+        *,
+        json=None,
+        body=None,
+        content_type="application/json",
+        headers=None,
+        when=None,
+        secret=None,
+        host="testserver",
+        alter_body=None,
+    ):
         if json is not None:
             body = jsonlib.dumps(json)
         body = body or ""
@@ -27,8 +39,15 @@ class ApiClient:
         if self.unsigned:
             path = path + ("&" if "?" in path else "?") + f"api_key={self.api_key.key}"
         else:
-            signed = sign(method, path, key=self.api_key.key, secret=secret or self.secret, host=host, body=body,
-                          when=when)
+            signed = sign(
+                method,
+                path,
+                key=self.api_key.key,
+                secret=secret or self.secret,
+                host=host,
+                body=body,
+                when=when,
+            )
             for name, value in signed:
                 if name.lower() in ("authorization", "date"):
                     extra[f"HTTP_{name.upper()}"] = value

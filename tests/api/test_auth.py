@@ -22,7 +22,9 @@ def test_the_wrong_secret_is_a_bad_signature(api):
 
 
 def test_an_altered_body_is_a_bad_signature(api):
-    response = api.post("/api/events", json={"customer": "c1", "action": "login"}, alter_body='{"customer": "c2"}')
+    response = api.post(
+        "/api/events", json={"customer": "c1", "action": "login"}, alter_body='{"customer": "c2"}'
+    )
     assert response.status_code == 401
     assert error_of(response)["code"] == 140104
 
@@ -86,10 +88,14 @@ def test_the_date_header_must_be_signed(client, live_key):
     from loyalty.api.auth import credential_scope, escher_options
 
     escher = Escher(api_key.key, secret, credential_scope(), escher_options())
-    signed = escher.sign_request({"method": "GET", "url": "/api/ping", "headers": [["host", "testserver"]], "body": ""})
+    signed = escher.sign_request(
+        {"method": "GET", "url": "/api/ping", "headers": [["host", "testserver"]], "body": ""}
+    )
     headers = dict(signed["headers"])
     tampered = headers["Authorization"].replace("SignedHeaders=date;host", "SignedHeaders=host")
-    response = client.get("/api/ping", HTTP_AUTHORIZATION=tampered, HTTP_DATE=headers["Date"], HTTP_HOST="testserver")
+    response = client.get(
+        "/api/ping", HTTP_AUTHORIZATION=tampered, HTTP_DATE=headers["Date"], HTTP_HOST="testserver"
+    )
     assert response.status_code == 401
     assert error_of(response)["code"] == 140109
 
@@ -102,10 +108,16 @@ def test_a_wrong_credential_scope_is_refused(client, live_key):
 
     escher = Escher(api_key.key, secret, "eu/api/other", escher_options())
     signed = escher.sign_request(
-        {"method": "GET", "url": "/api/ping", "headers": [["host", "testserver"]], "body": ""}, ["date", "host"]
+        {"method": "GET", "url": "/api/ping", "headers": [["host", "testserver"]], "body": ""},
+        ["date", "host"],
     )
     headers = dict(signed["headers"])
-    response = client.get("/api/ping", HTTP_AUTHORIZATION=headers["Authorization"], HTTP_DATE=headers["Date"], HTTP_HOST="testserver")
+    response = client.get(
+        "/api/ping",
+        HTTP_AUTHORIZATION=headers["Authorization"],
+        HTTP_DATE=headers["Date"],
+        HTTP_HOST="testserver",
+    )
     assert response.status_code == 401
     assert error_of(response)["code"] == 140108
 
@@ -126,6 +138,8 @@ def test_a_key_without_the_scope_is_forbidden(client, db):
     from loyalty.api.keys import create_api_key
 
     api_key, secret = create_api_key(name="reader", environment="live", scopes=["customers:read"])
-    response = ApiClient(client, api_key, secret).post("/api/events", json={"customer": "a", "action": "login"})
+    response = ApiClient(client, api_key, secret).post(
+        "/api/events", json={"customer": "a", "action": "login"}
+    )
     assert response.status_code == 403
     assert error_of(response)["code"] == 140301

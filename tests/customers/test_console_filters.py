@@ -20,12 +20,44 @@ def people(program):
     CustomField.objects.create(name="club", label="Club", type="string")
     CustomField.objects.create(name="joined", label="Joined", type="date")
     CustomField.objects.create(name="vip", label="VIP", type="boolean")
-    enroll("alice", first_name="Alice", last_name="Adams", email="alice@example.com", country="DE",
-           birth_date="1980-05-01", points=100, shoe_size=38, club="Red", joined="2020-01-15", vip=True)
-    enroll("bob", first_name="Bob", last_name="Brown", email="bob@example.com", country="AT",
-           birth_date="1990-07-12", points=250, shoe_size=44, club="blue", joined="2021-06-30", vip=False)
-    enroll("carol", first_name="Carol", last_name="Clark", email="Carol@Example.com", country="DE",
-           birth_date="2000-12-24", points=400, shoe_size=40, club="Blue", joined="2022-11-02")
+    enroll(
+        "alice",
+        first_name="Alice",
+        last_name="Adams",
+        email="alice@example.com",
+        country="DE",
+        birth_date="1980-05-01",
+        points=100,
+        shoe_size=38,
+        club="Red",
+        joined="2020-01-15",
+        vip=True,
+    )
+    enroll(
+        "bob",
+        first_name="Bob",
+        last_name="Brown",
+        email="bob@example.com",
+        country="AT",
+        birth_date="1990-07-12",
+        points=250,
+        shoe_size=44,
+        club="blue",
+        joined="2021-06-30",
+        vip=False,
+    )
+    enroll(
+        "carol",
+        first_name="Carol",
+        last_name="Clark",
+        email="Carol@Example.com",
+        country="DE",
+        birth_date="2000-12-24",
+        points=400,
+        shoe_size=40,
+        club="Blue",
+        joined="2022-11-02",
+    )
     return {"alice", "bob", "carol"}
 
 
@@ -139,7 +171,9 @@ def test_a_nul_character_is_a_form_error_not_a_500(admin_client, people):
 
 
 def test_the_add_condition_row_redirects_to_a_bookmarkable_url(admin_client, people):
-    response = admin_client.get(LIST, {"f": "country:eq:DE", "nf": "score", "no": "ge", "nv": "200", "after": "5"})
+    response = admin_client.get(
+        LIST, {"f": "country:eq:DE", "nf": "score", "no": "ge", "nv": "200", "after": "5"}
+    )
     assert response.status_code == 302
     assert response["Location"] == f"{LIST}?f=country%3Aeq%3ADE&f=score%3Age%3A200"
     assert shown(admin_client, "country:eq:DE", "score:ge:200") == {"carol"}

@@ -35,8 +35,16 @@ def refused(error_class, field, call):
 
 @time_machine.travel("2026-03-01T10:00:00Z", tick=False)
 def test_opt_in_writes_attributes_and_sets_optin_at(program):
-    enroll("Anna-1", first_name="Anna", last_name="Smith", email="anna@example.com", birth_date="1990-05-06",
-           gender="Female", currency="eur", labels=["vip", "newsletter"])
+    enroll(
+        "Anna-1",
+        first_name="Anna",
+        last_name="Smith",
+        email="anna@example.com",
+        birth_date="1990-05-06",
+        gender="Female",
+        currency="eur",
+        labels=["vip", "newsletter"],
+    )
     anna = live("Anna-1")
     assert anna.optin_at == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
     assert anna.birth_date == dt.date(1990, 5, 6)
@@ -98,12 +106,26 @@ def test_profile_updates_built_in_and_custom_attributes(program):
     CustomField.objects.create(name="newsletter", label="Newsletter", type="boolean")
     CustomField.objects.create(name="anniversary", label="Anniversary", type="date")
     enroll("Anna-1")
-    register("profile", "Anna-1", {"email": "a@example.com", "favorite_color": "black", "shoe_size": "38.5",
-                                   "newsletter": "yes", "anniversary": "2020-02-02", "city": "Szeged"})
+    register(
+        "profile",
+        "Anna-1",
+        {
+            "email": "a@example.com",
+            "favorite_color": "black",
+            "shoe_size": "38.5",
+            "newsletter": "yes",
+            "anniversary": "2020-02-02",
+            "city": "Szeged",
+        },
+    )
     anna = live("Anna-1")
     assert anna.email == "a@example.com" and anna.city == "Szeged"
-    assert anna.custom == {"favorite_color": "black", "shoe_size": 38.5, "newsletter": True,
-                           "anniversary": "2020-02-02"}
+    assert anna.custom == {
+        "favorite_color": "black",
+        "shoe_size": 38.5,
+        "newsletter": True,
+        "anniversary": "2020-02-02",
+    }
 
 
 def test_empty_values_clear_attributes(program):
@@ -125,13 +147,16 @@ def test_read_only_built_in_attributes_are_refused(program, name):
 def test_read_only_custom_attributes_are_refused(program):
     CustomField.objects.create(name="member_since", label="Member since", read_only=True)
     enroll("Anna-1")
-    refused(ReadOnlyAttribute, "data.member_since", lambda: register("profile", "Anna-1", {"member_since": "x"}))
+    refused(
+        ReadOnlyAttribute, "data.member_since", lambda: register("profile", "Anna-1", {"member_since": "x"})
+    )
 
 
 def test_unknown_attributes_are_refused_naming_them(program):
     enroll("Anna-1")
     error = refused(
-        UnknownAttribute, "data.favourite_colour",
+        UnknownAttribute,
+        "data.favourite_colour",
         lambda: register("profile", "Anna-1", {"first_name": "A", "favourite_colour": "red", "shoesize": 3}),
     )
     assert "favourite_colour" in error.message and "shoesize" in error.message
@@ -248,7 +273,9 @@ def test_unbanning_a_never_enrolled_customer_makes_it_inactive_again(program):
 
 
 def test_status_rules_on_the_model():
-    rules = {status: (Customer(status=status).can_earn, Customer(status=status).can_spend) for status in S.values}
+    rules = {
+        status: (Customer(status=status).can_earn, Customer(status=status).can_spend) for status in S.values
+    }
     assert rules == {
         "inactive": (True, True),
         "pending": (True, True),

@@ -1,15 +1,11 @@
 """opt_out anonymizes: no original value stays anywhere in the database, and the ID is free."""
 
 import pytest
-from django.apps import apps
-from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Cast
 
 from customers.choices import CustomerStatus as S
 from customers.models import Customer, CustomField, ExternalId
 from events.models import Event
-from tests.events.helpers import console, enroll, live, register
+from tests.events.helpers import console, enroll, find_everywhere, live, register
 
 pytestmark = pytest.mark.django_db
 
@@ -24,28 +20,6 @@ ORIGINAL = {
     "barcode": "ZQ-BARCODE-991",
     "pet_name": "Mittens-the-Great",
 }
-TEXT_FIELDS = (models.CharField, models.TextField, models.EmailField, models.JSONField, models.SlugField)
-
-
-def find_everywhere(value: str) -> list[str]:
-    """Every (table.column) of every model whose text or JSON contains `value`, case-insensitively."""
-    hits = []
-    for model in apps.get_models(include_auto_created=True):
-        if model._meta.proxy or not model._meta.managed:
-            continue
-        for field in model._meta.concrete_fields:
-            if not isinstance(field, TEXT_FIELDS):
-                continue
-            manager = model._base_manager
-            if isinstance(field, models.JSONField):
-                found = manager.annotate(_as_text=Cast(field.name, models.TextField())).filter(
-                    _as_text__icontains=value
-                )
-            else:
-                found = manager.filter(Q(**{f"{field.name}__icontains": value}))
-            if found.exists():
-                hits.append(f"{model._meta.db_table}.{field.column}")
-    return hits
 
 
 @pytest.fixture
@@ -57,8 +31,20 @@ def zelda(program):
     register(
         "opt_in",
         cid,
-        {key: ORIGINAL[key] for key in ("email", "first_name", "last_name", "nickname", "phone", "address",
-                                         "barcode", "pet_name")} | {"referrer": "Bob-1", "labels": ["gold"]},
+        {
+            key: ORIGINAL[key]
+            for key in (
+                "email",
+                "first_name",
+                "last_name",
+                "nickname",
+                "phone",
+                "address",
+                "barcode",
+                "pet_name",
+            )
+        }
+        | {"referrer": "Bob-1", "labels": ["gold"]},
         ip_address="192.0.2.77",
         user_agent="ZeldaPhone/1.0",
         reason=f"Signed up in store by {ORIGINAL['first_name']} {ORIGINAL['last_name']}",
@@ -91,9 +77,15 @@ def test_opt_out_marks_the_profile_and_keeps_its_history(zelda):
     assert (row.email, row.first_name, row.custom, row.referrer) == ("", "", {}, None)
     assert not row.labels.exists() and not ExternalId.objects.filter(customer=row).exists()
     assert list(Event.objects.filter(customer=row).values_list("action", flat=True).order_by("id")) == [
-        "opt_in", "profile", "suspend", "unsuspend", "opt_out"
+        "opt_in",
+        "profile",
+        "suspend",
+        "unsuspend",
+        "opt_out",
     ]
-    assert all(data.get("_anonymized") for data in Event.objects.filter(customer=row).values_list("data", flat=True))
+    assert all(
+        data.get("_anonymized") for data in Event.objects.filter(customer=row).values_list("data", flat=True)
+    )
     assert result.status_after == S.OPTED_OUT
     assert result.event.data == {"_anonymized": True}  # the response does not echo the removed values
     # The customer Zelda referred still counts as referred, by the anonymized profile.
@@ -129,9 +121,26 @@ def test_a_dry_run_opt_out_anonymizes_nothing(zelda):
 
 
 def test_anonymous_ids_are_keyed_hashes(zelda):
-    from customers.privacy import anonymous_id
-
     import hashlib
+
+    from customers.privacy import anonymous_id
 
     plain = hashlib.sha256(ORIGINAL["customer_id"].encode()).hexdigest()[:32]
     assert anonymous_id(zelda) != f"anon-{plain}"
+
+
+def test_an_opted_out_profile_object_receives_no_events(zelda):
+    from events.errors import CustomerNotFound
+
+    register("opt_out", ORIGINAL["customer_id"])
+    with pytest.raises(CustomerNotFound):
+        register("login", zelda)
+
+
+def test_points_history_keeps_its_figures_after_opt_out(zelda):
+    register("point_add", ORIGINAL["customer_id"], {"points": 40, "reason": f"gift for {ORIGINAL['email']}"})
+    register("opt_out", ORIGINAL["customer_id"])
+    add = Event.objects.get(customer=zelda, action="point_add")
+    assert add.points == 40 and add.data == {"points": 40, "_anonymized": True}
+    assert add.reason == "gift for [anonymized]"
+    assert Customer.objects.get(pk=zelda.pk).score == 40

@@ -1,11 +1,11 @@
 """Browser-test helpers, shared by every tests/e2e/test_*.py (fixtures in tests/e2e/conftest.py).
 
-    def test_something(console_page):
-        page = console_page("support_agent")        # signed in through the real login form
-        page.goto(page.live_url("/settings/"))
+def test_something(console_page):
+    page = console_page("support_agent")        # signed in through the real login form
+    page.goto(page.live_url("/settings/"))
 
-    login(page, live_server, "maria", role="program_manager")  # the same, step by step
-    screenshot(page, "customer-profile")          # -> docs/user-guide/img/customer-profile.png
+login(page, live_server, "maria", role="program_manager")  # the same, step by step
+screenshot(page, "customer-profile")          # -> docs/user-guide/img/customer-profile.png
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def login(page, live_server, username: str, role: str | None = None, password: s
     """Sign in through the login form; `role` creates the user when missing. Returns the page."""
     ensure_user(username, role)
     page.goto(f"{live_server.url}/login/")
+    if "/login/" not in page.url:  # someone is signed in already (the login page sent us on)
+        page.click("[data-testid=logout]")
+        page.wait_for_url("**/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("form.login-form button[type=submit]")

@@ -58,7 +58,9 @@ def test_a_missing_required_attribute_is_refused_naming_it(program):
 
 def test_a_wrongly_typed_attribute_is_refused_naming_it(program):
     enroll("Anna-1")
-    error = refused(ValidationError, "data.points", lambda: register("point_add", "Anna-1", {"points": "many"}))
+    error = refused(
+        ValidationError, "data.points", lambda: register("point_add", "Anna-1", {"points": "many"})
+    )
     assert "points" in error.message
     refused(ValidationError, "data.points", lambda: register("point_add", "Anna-1", {"points": 1.5}))
     refused(ValidationError, "data.birth_date", lambda: register("profile", "Anna-1", {"birth_date": "soon"}))
@@ -166,7 +168,9 @@ def test_reason_and_request_metadata_are_stored(program):
 
 
 def test_a_bad_effective_timestamp_is_refused(program):
-    refused(ValidationError, "effective_timestamp", lambda: register("opt_in", effective_timestamp="yesterday"))
+    refused(
+        ValidationError, "effective_timestamp", lambda: register("opt_in", effective_timestamp="yesterday")
+    )
 
 
 def test_effective_timestamp_keeps_the_original_time(program):
@@ -185,8 +189,23 @@ def test_workflow_scheduling_is_harmless_before_workflows_exist(program):
 def test_a_built_in_event_on_a_known_customer_runs_few_queries(program, django_assert_max_num_queries):
     enroll("Anna-1")
     register("login", "Anna-1")  # warm the caches
-    with django_assert_max_num_queries(8):
+    # savepoint, customer lock, balance rows, event insert, customer update, release
+    with django_assert_max_num_queries(6):
         register("login", "Anna-1")
+
+
+def test_point_events_explain_balances_and_dry_runs_store_nothing(program):
+    from loyalty.models import LedgerEntry, PointLot
+
+    enroll("Anna-1")
+    register("point_add", "Anna-1", {"points": 10})
+    stored = (Event.objects.count(), PointLot.objects.count(), LedgerEntry.objects.count())
+    result = register("point_add", "Anna-1", {"points": 5}, dry_run=True)
+    assert result.balances_before["points"]["spendable"] == 10
+    assert result.balances_after["points"]["spendable"] == 15
+    assert result.explain()["balances"]["after"]["points"]["earned"] == 15
+    assert (Event.objects.count(), PointLot.objects.count(), LedgerEntry.objects.count()) == stored
+    assert live("Anna-1").spendable == 10
 
 
 # External IDs ---------------------------------------------------------------------------------
@@ -280,3 +299,15 @@ def test_a_built_in_action_can_get_extra_attributes(program):
 def test_an_extension_is_not_itself_an_action(program):
     EventDefinition.objects.create(action="profile", label="Profile", builtin_extension=True)
     refused(UnknownAction, "action", lambda: register("nonexistent_ext", "Anna-1"))
+
+
+def test_numeric_customer_ids_are_accepted(program):
+    register("opt_in", 12345)
+    assert live("12345").status == CustomerStatus.ACTIVE
+
+
+def test_status_actions_never_create_customers(program):
+    for action in ("opt_out", "verify", "suspend", "unsuspend"):
+        refused(CustomerNotFound, "customer", lambda action=action: register(action, "Ghost-1"))
+    refused(CustomerNotFound, "customer", lambda: console("ban", "Ghost-1"))
+    refused(CustomerNotFound, "customer", lambda: register("merge", "Ghost-1", {"source": "Other-1"}))

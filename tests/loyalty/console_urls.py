@@ -16,6 +16,10 @@ class SmallPageListView(ObjectListView):
     table_class = PointAccountTable
     title = "Accounts, two a page"
     paginate_by = 2
+    actions = [
+        ("New account", "settings:account_create", "loyalty.manage_settings"),
+        ("Not landed", "nowhere:page", "loyalty.view_console"),
+    ]
 
 
 def count_badge(account):
@@ -30,6 +34,7 @@ TABS = [
     Tab("First", "test_tab_first", weight=10, badge=count_badge),
     Tab("Secret", "test_tab_second", permission="loyalty.manage_settings", weight=30),
     Tab("Referrals", "test_tab_second", module="referrals", weight=40),
+    Tab("Not landed yet", "nowhere:tab", weight=50),
 ]
 
 

@@ -44,8 +44,12 @@ def assert_page_access(
     client.logout()
     response = send(url, data or {})
     login = reverse("login")
-    assert response.status_code == 302, f"anonymous {method.upper()} {url}: {response.status_code}, not a redirect"
-    assert response["Location"].startswith(f"{login}?next="), f"anonymous {url} went to {response['Location']}"
+    assert response.status_code == 302, (
+        f"anonymous {method.upper()} {url}: {response.status_code}, not a redirect"
+    )
+    assert response["Location"].startswith(f"{login}?next="), (
+        f"anonymous {url} went to {response['Location']}"
+    )
     assert quote(url.split("?")[0], safe="/") in response["Location"] or url in response["Location"]
     responses["anonymous"] = response
 
@@ -54,8 +58,12 @@ def assert_page_access(
         response = send(url, data or {})
         responses[role] = response
         if role in allowed:
-            assert response.status_code in ok, f"{role} {method.upper()} {url}: {response.status_code}, expected {ok}"
+            assert response.status_code in ok, (
+                f"{role} {method.upper()} {url}: {response.status_code}, expected {ok}"
+            )
         else:
-            assert response.status_code == 403, f"{role} {method.upper()} {url}: {response.status_code}, expected 403"
+            assert response.status_code == 403, (
+                f"{role} {method.upper()} {url}: {response.status_code}, expected 403"
+            )
         client.logout()
     return responses

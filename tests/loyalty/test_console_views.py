@@ -99,7 +99,9 @@ def test_tabs_are_ordered_filtered_and_badged(client, cast, accounts, program):
 
 def test_each_tab_checks_its_own_permission(client, cast, accounts):
     url = reverse("test_tab_second", args=[accounts.first().pk])
-    assert_page_access(client, cast, url, allowed=["administrator", "program_manager", "support_agent", "approver"])
+    assert_page_access(
+        client, cast, url, allowed=["administrator", "program_manager", "support_agent", "approver"]
+    )
 
 
 def test_an_action_needs_a_reason(admin_client, accounts):
@@ -113,7 +115,9 @@ def test_an_action_needs_a_reason(admin_client, accounts):
 def test_an_action_performs_and_says_so(admin_client, accounts):
     account = accounts.first()
     response = admin_client.post(reverse("test_rename", args=[account.pk]), {"reason": "Renamed by test"})
-    assert response.status_code == 302 and response["Location"] == reverse("test_tab_first", args=[account.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "test_tab_first", args=[account.pk]
+    )
     assert [str(m) for m in get_messages(response.wsgi_request)] == ["Renamed."]
     account.refresh_from_db()
     assert account.name == "Renamed by test"
@@ -137,3 +141,12 @@ def test_an_action_is_checked_against_its_permission(client, cast, accounts):
 def test_an_action_without_perform_is_a_programming_error(admin_client):
     with pytest.raises(ImproperlyConfigured):
         admin_client.post(reverse("test_broken"), {"reason": "x"})
+
+
+def test_list_buttons_show_to_those_who_may_use_them_once_their_page_exists(client, cast):
+    client.force_login(cast["administrator"])
+    assert client.get(reverse("test_list")).context["list_actions"] == [
+        {"label": "New account", "url": reverse("settings:account_create")}
+    ]
+    client.force_login(cast["analyst"])
+    assert client.get(reverse("test_list")).context["list_actions"] == []

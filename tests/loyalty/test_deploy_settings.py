@@ -17,7 +17,12 @@ def run(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
     environment.pop("LOYALTY_TESTING", None)
     environment.update(env)
     return subprocess.run(
-        [sys.executable, *code_or_args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, *code_or_args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -54,7 +59,9 @@ PRODUCTION_ENV = {
 
 
 def test_security_checks_are_clean_with_production_settings():
-    result = run(["manage.py", "check", "--deploy", "--tag", "security", "--fail-level", "WARNING"], **PRODUCTION_ENV)
+    result = run(
+        ["manage.py", "check", "--deploy", "--tag", "security", "--fail-level", "WARNING"], **PRODUCTION_ENV
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -71,7 +71,14 @@ def program_data(program, **changes):
 def test_the_program_page_saves_name_currency_time_zone_and_modules(admin_client, program):
     response = admin_client.post(
         reverse("settings:program"),
-        program_data(program, name="Club", base_currency="usd", time_zone="Europe/Budapest", segments="on", coupons=False),
+        program_data(
+            program,
+            name="Club",
+            base_currency="usd",
+            time_zone="Europe/Budapest",
+            segments="on",
+            coupons=False,
+        ),
     )
     assert response.status_code == 302
     saved = Program.current()  # the save cleared the cache
@@ -142,7 +149,8 @@ def test_the_default_account_cannot_be_undefaulted_and_its_code_cannot_change(ad
     )
     assert response.status_code == 200 and "is_default" in response.context["form"].errors
     response = admin_client.post(
-        reverse("settings:account_edit", args=[account.pk]), account_data(code="renamed", name="Pts", is_default="on")
+        reverse("settings:account_edit", args=[account.pk]),
+        account_data(code="renamed", name="Pts", is_default="on"),
     )
     assert response.status_code == 302
     account.refresh_from_db()
@@ -230,8 +238,21 @@ def test_editing_tiers_and_deleting_an_unused_one(admin_client, structure):
         tier_data(
             structure,
             tiers=[
-                {"id": str(silver.pk), "structure": str(structure.pk), "code": "silver", "name": "Silver", "threshold": "0"},
-                {"id": str(gold.pk), "structure": str(structure.pk), "code": "gold", "name": "Gold", "threshold": "900", "DELETE": "on"},
+                {
+                    "id": str(silver.pk),
+                    "structure": str(structure.pk),
+                    "code": "silver",
+                    "name": "Silver",
+                    "threshold": "0",
+                },
+                {
+                    "id": str(gold.pk),
+                    "structure": str(structure.pk),
+                    "code": "gold",
+                    "name": "Gold",
+                    "threshold": "900",
+                    "DELETE": "on",
+                },
             ],
             name="Renamed",
         ),
@@ -258,7 +279,14 @@ def test_two_tiers_with_one_threshold_are_refused(admin_client):
 
 
 def field_data(**changes):
-    data = {"name": "member_card", "label": "Member card", "type": "string", "choices": "", "regex": "", "position": "0"}
+    data = {
+        "name": "member_card",
+        "label": "Member card",
+        "type": "string",
+        "choices": "",
+        "regex": "",
+        "position": "0",
+    }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not False}
 
@@ -314,3 +342,32 @@ def test_an_existing_field_nobody_uses_can_become_an_external_id(admin_client):
     assert response.status_code == 302
     field.refresh_from_db()
     assert field.external_id and field.name == "loyalty_card"  # the name never changes
+
+
+def test_settings_changes_are_written_to_the_change_log(admin_client, program, admin_user):
+    from loyalty.audit.models import ChangeLogEntry
+
+    admin_client.post(reverse("settings:program"), program_data(program, name="Logged Club"))
+    admin_client.post(reverse("settings:account_create"), account_data())
+    entries = list(ChangeLogEntry.objects.order_by("pk"))
+    assert [e.action for e in entries] == ["settings_program_change", "settings_pointaccount_create"]
+    assert entries[0].before == {"name": program.name} and entries[0].after == {"name": "Logged Club"}
+    assert entries[0].user == admin_user and entries[1].after["code"] == "miles"
+
+
+def test_saving_an_unchanged_form_logs_nothing(admin_client, program):
+    from loyalty.audit.models import ChangeLogEntry
+
+    admin_client.post(reverse("settings:program"), program_data(program))
+    assert not ChangeLogEntry.objects.exists()
+
+
+def test_the_account_list_filters_by_default_with_any_yes_no(admin_client):
+    default_account()
+    PointAccount.objects.create(code="miles", name="Miles")
+    page = admin_client.get(reverse("settings:account_list"), {"is_default": "false"}).content.decode()
+    assert ">miles<" in page and ">points<" not in page
+    assert (
+        '<option value="" selected>Any</option>'
+        in admin_client.get(reverse("settings:account_list")).content.decode()
+    )

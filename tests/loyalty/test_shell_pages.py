@@ -1,5 +1,7 @@
 """The console shell: login, logout, password change, home, environment switch, error pages."""
 
+import re
+
 import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -56,7 +58,11 @@ def test_changing_the_password_keeps_the_user_signed_in(client, cast):
     client.force_login(cast["analyst"])
     response = client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "a-much-longer-pass-42", "new_password2": "a-much-longer-pass-42"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-longer-pass-42",
+            "new_password2": "a-much-longer-pass-42",
+        },
     )
     assert response.status_code == 302 and response["Location"] == reverse("password_change_done")
     assert client.get(reverse("password_change_done")).status_code == 200
@@ -68,7 +74,11 @@ def test_a_wrong_old_password_changes_nothing(client, cast):
     client.force_login(cast["analyst"])
     response = client.post(
         reverse("password_change"),
-        {"old_password": "nope", "new_password1": "a-much-longer-pass-42", "new_password2": "a-much-longer-pass-42"},
+        {
+            "old_password": "nope",
+            "new_password1": "a-much-longer-pass-42",
+            "new_password2": "a-much-longer-pass-42",
+        },
     )
     assert response.status_code == 200
     cast["analyst"].refresh_from_db()
@@ -92,14 +102,18 @@ def test_the_environment_switch_is_remembered_for_the_session(client, cast):
 
 def test_the_environment_switch_ignores_unknown_values_and_offsite_targets(client, cast):
     client.force_login(cast["analyst"])
-    response = client.post(reverse("switch_environment"), {"environment": "staging", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("switch_environment"), {"environment": "staging", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
     assert SESSION_KEY not in client.session
 
 
 def test_the_environment_switch_is_for_console_users_and_only_by_post(client, cast):
     url = reverse("switch_environment")
-    assert_page_access(client, cast, url, allowed=STAFF_ROLES, method="post", data={"environment": "live"}, status=302)
+    assert_page_access(
+        client, cast, url, allowed=STAFF_ROLES, method="post", data={"environment": "live"}, status=302
+    )
     client.force_login(cast["administrator"])
     assert client.get(url).status_code == 405
 
@@ -137,3 +151,30 @@ def test_500_page_is_served_by_the_handler(rf):
 
     response = server_error(rf.get("/"))
     assert response.status_code == 500 and b"Something went wrong" in response.content
+
+
+def sidenav_links(html: str) -> list[str]:
+    nav = html.split('data-testid="sidenav"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'href="([^"]+)"', nav)
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_every_navigation_item_a_role_sees_opens_for_it(client, cast, role):
+    """The side navigation shows an item only when its page lets that role in."""
+    client.force_login(cast[role])
+    links = sidenav_links(client.get(reverse("password_change")).content.decode())
+    assert links, f"{role} sees no navigation"
+    for href in links:
+        response = client.get(href)
+        assert response.status_code == 200, f"{role} {href}: {response.status_code}"
+
+
+def test_nobody_without_a_role_sees_no_navigation(client, cast):
+    client.force_login(cast["nobody"])
+    assert sidenav_links(client.get(reverse("password_change")).content.decode()) == []
+
+
+def test_a_signed_in_user_opening_the_login_page_goes_to_the_console(client, cast):
+    client.force_login(cast["analyst"])
+    response = client.get(reverse("login"))
+    assert response.status_code == 302 and response["Location"] == reverse("home")

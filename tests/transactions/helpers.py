@@ -20,7 +20,9 @@ ITEM = {
 
 
 def register(action, customer="Anna-1", data=None, environment="live", **kwargs):
-    return register_event(environment=environment, customer=customer, action=action, data=data or {}, **kwargs)
+    return register_event(
+        environment=environment, customer=customer, action=action, data=data or {}, **kwargs
+    )
 
 
 def console(action, customer="Anna-1", data=None, **kwargs):

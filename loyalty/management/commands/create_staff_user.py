@@ -43,7 +43,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             if not Group.objects.filter(name=group_name).exists():
                 sync_roles()  # the roles migration always runs first; this is for a wiped auth table
-            user, created = User.objects.get_or_create(username=username, defaults={"email": options["email"]})
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"email": options["email"]}
+            )
             if options["email"]:
                 user.email = options["email"]
             user.is_active = True

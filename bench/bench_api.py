@@ -1,0 +1,319 @@
+"""API over HTTP: gunicorn on PostgreSQL, a load generator on the same machine (concurrency 16).
+
+Scenarios, each BENCH_API_SECONDS long (default 10) after a short warm-up:
+  trivial  GET /api/status            a plain Django view (no auth, no database): the baseline
+  ping     GET /api/ping              signed, authenticated DRF view (key lookup, rate limit)
+  read     GET /api/customers/{id}    signed, the Customer API object
+  events   POST /api/events           signed point_add to a random customer
+
+Prints requests/s, p50/p95/p99 latency and the ratio to the trivial view. Targets (2 cores):
+events >= 300/s with p95 <= 100 ms; reads >= 500/s with p95 <= 50 ms.
+
+The database is its own (BENCH_API_DATABASE_URL, default .../loyalty_api_bench): created,
+migrated and seeded with 1,000 customers through the engine on first use. The benchmark key's
+rate limit is raised. Requests are signed before the clock starts (signatures stay valid 300 s),
+so the load generator only sends bytes: 2 processes x 8 threads, one keep-alive connection each.
+Rate-limit counters and caches live in Redis (REDIS_URL, default redis://127.0.0.1:6379/5), as in
+production with several workers.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get(
+    "BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty_api_bench"
+)
+REDIS_URL = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/5")
+SECONDS = float(os.environ.get("BENCH_API_SECONDS", "10"))
+CUSTOMERS = 1000
+CONCURRENCY = 16
+PROCESSES = 2
+WORKERS = int(os.environ.get("BENCH_API_WORKERS", "3"))
+THREADS = int(os.environ.get("BENCH_API_THREADS", "4"))
+HOST = "127.0.0.1"
+LOG_PATH = Path(os.environ.get("BENCH_API_LOG", "/tmp/bench_api_gunicorn.log"))
+
+
+def _server_env(port: int) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + secrets.token_hex(16),
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "LOG_LEVEL": "WARNING",
+            "CONN_MAX_AGE": "600",
+            "DJANGO_SETTINGS_MODULE": "loyalty.settings",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.pop("LOYALTY_TESTING", None)
+    return env
+
+
+PREPARE = r"""
+import json, django
+django.setup()
+from customers.models import Customer
+from events.engine import register_event
+from loyalty.api.keys import create_api_key, client_config
+have = set(Customer.objects.filter(environment="live", customer_id__startswith="bench-").values_list("customer_id", flat=True))
+for i in range(%(customers)d):
+    cid = f"bench-{i:05d}"
+    if cid not in have:
+        register_event(environment="live", customer=cid, action="opt_in", data={"email": f"{cid}@example.com", "first_name": "Bench"})
+        register_event(environment="live", customer=cid, action="point_add", data={"points": 100})
+api_key, secret = create_api_key(name="benchmark", environment="live", rate_limit=10_000_000)
+print(json.dumps(client_config(api_key, secret)))
+"""
+
+
+def _ensure_database() -> None:
+    import psycopg
+
+    base, name = DATABASE_URL.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(env: dict) -> dict:
+    _ensure_database()
+    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [PYTHON, "-c", PREPARE % {"customers": CUSTOMERS}],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    gunicorn = str(Path(PYTHON).with_name("gunicorn"))
+    process = subprocess.Popen(
+        [
+            gunicorn,
+            "loyalty.wsgi:application",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(THREADS),
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(LOG_PATH, "w"),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/api/status")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start; see " + str(LOG_PATH) + "")
+
+
+# Load generation -------------------------------------------------------------------------------
+
+
+def build_requests(scenario: str, config: dict | None, port: int, count: int, seed: int) -> list[tuple]:
+    """(method, path, body, headers) tuples, signed up front."""
+    from loyalty.api.auth import sign
+
+    rng = random.Random(seed)
+    host = f"{HOST}:{port}"
+    built = []
+    for _ in range(count):
+        body = ""
+        if scenario == "trivial":
+            method, path = "GET", "/api/status"
+        elif scenario == "ping":
+            method, path = "GET", "/api/ping"
+        elif scenario == "read":
+            method, path = "GET", f"/api/customers/bench-{rng.randrange(CUSTOMERS):05d}"
+        else:
+            method, path = "POST", "/api/events"
+            body = json.dumps(
+                {
+                    "customer": f"bench-{rng.randrange(CUSTOMERS):05d}",
+                    "action": "point_add",
+                    "data": {"points": 1},
+                }
+            )
+        headers = {"Host": host}
+        if body:
+            headers["Content-Type"] = "application/json"
+        if config is not None and scenario != "trivial":
+            signed = sign(method, path, key=config["key"], secret=config["secret"], host=host, body=body)
+            headers.update(
+                {name: value for name, value in signed if name.lower() in ("authorization", "date")}
+            )
+        built.append((method, path, body.encode(), headers))
+    return built
+
+
+def _client_process(scenario, config, port, threads, start_at, stop_at, seed, queue):
+    requests = build_requests(scenario, config, port, 4000, seed)
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+
+    def worker(offset):
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        mine, bad = [], 0
+        i = offset
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while True:
+            method, path, body, headers = requests[i % len(requests)]
+            i += threads
+            started = time.perf_counter()
+            if time.time() >= stop_at:
+                break
+            try:
+                conn.request(method, path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                ok = False
+            mine.append(time.perf_counter() - started)
+            if not ok:
+                bad += 1
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    queue.put((latencies, failures[0]))
+
+
+def load(scenario: str, config: dict, port: int, seconds: float) -> dict:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    start_at = time.time() + 3.0  # time to sign the requests before the clock starts
+    stop_at = start_at + seconds
+    procs = [
+        context.Process(
+            target=_client_process,
+            args=(scenario, config, port, CONCURRENCY // PROCESSES, start_at, stop_at, n, queue),
+        )
+        for n in range(PROCESSES)
+    ]
+    for proc in procs:
+        proc.start()
+    latencies, failures = [], 0
+    for _ in procs:
+        part, bad = queue.get()
+        latencies.extend(part)
+        failures += bad
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+
+    def pct(p):
+        return (
+            latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
+        )
+
+    return {
+        "scenario": scenario,
+        "requests": len(latencies),
+        "failures": failures,
+        "rps": len(latencies) / seconds,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "mean": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+    }
+
+
+TARGETS = {"events": (300, 100), "read": (500, 50)}
+
+
+def run() -> None:
+    port = _free_port()
+    env = _server_env(port)
+    config = prepare(env)
+    server = start_server(env, port)
+    results = {}
+    try:
+        for scenario in ("trivial", "ping", "read", "events"):
+            load(scenario, config, port, 1.0)  # warm-up: connections, caches
+            results[scenario] = load(scenario, config, port, SECONDS)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    baseline = results["trivial"]["rps"]
+    print(
+        f"gunicorn gthread {WORKERS} workers x {THREADS} threads, PostgreSQL, Redis cache; "
+        f"load generator {PROCESSES} processes x {CONCURRENCY // PROCESSES} keep-alive connections; {SECONDS:.0f} s each"
+    )
+    print(
+        f"{'scenario':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs trivial':>12}  target"
+    )
+    for name, r in results.items():
+        target = TARGETS.get(name)
+        verdict = ""
+        if target:
+            met = r["rps"] >= target[0] and r["p95"] <= target[1] and not r["failures"]
+            verdict = f">={target[0]}/s p95<={target[1]}ms: {'met' if met else 'MISSED'}"
+        print(
+            f"{name:<10}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}{r['failures']:>8}"
+            f"{r['rps'] / baseline:>11.2f}x  {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
+    import django
+
+    django.setup()
+    run()

@@ -1,0 +1,155 @@
+"""Rewards and coupons API: claimable rewards, claiming, a customer's coupons, redemption by code.
+
+Same plumbing as the rest of /api/ (Escher auth, scopes, error envelope, Idempotency-Key on POST);
+writes go through register_event only (the `reward` and `coupon_redeem` events).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from coupons import rewards
+from coupons.models import Coupon
+from events.api.views import event_response, find_or_404, register_from_request
+from events.errors import NotFound, ValidationError
+from loyalty import clock
+from loyalty.api import paging, schema
+from loyalty.api.models import Scope
+from loyalty.api.views import ApiView
+from loyalty.models import PointBalance
+
+from .serializers import (
+    CouponSerializer,
+    RedeemRequestSerializer,
+    RewardSerializer,
+    coupon_object,
+    reward_object,
+)
+
+REWARD_REF = OpenApiParameter("reward", int, OpenApiParameter.PATH, description="reward ID")
+CODE_REF = OpenApiParameter("code", str, OpenApiParameter.PATH, description="coupon code")
+
+
+class CustomerRewardsView(ApiView):
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_rewards",
+        summary="Rewards this customer may claim now (with whether they can afford each)",
+        parameters=[schema.CUSTOMER_REF],
+        responses=schema.reads(inline_serializer("RewardList", {"rewards": RewardSerializer(many=True)})),
+        tags=["rewards"],
+    )
+    def get(self, request, id):
+        customer = find_or_404(request, id)
+        spendable = dict(
+            PointBalance.objects.filter(customer=customer).values_list("account_id", "spendable")
+        )
+        items = rewards.claimable(customer, clock.now())
+        return Response({"rewards": [reward_object(reward, spendable) for reward in items]})
+
+
+class CustomerRewardClaimView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="customer_reward_claim",
+        summary="Claim a reward: spends its points and hands out its coupon (registers a reward event)",
+        parameters=[schema.CUSTOMER_REF, REWARD_REF, schema.IDEMPOTENCY_KEY],
+        request=None,
+        responses=schema.writes(
+            inline_serializer(
+                "RewardClaimResponse",
+                {
+                    "coupon": CouponSerializer(allow_null=True),
+                    "events": serializers.ListField(),
+                },
+            )
+        ),
+        tags=["rewards"],
+    )
+    def post(self, request, id, reward):
+        result = register_from_request(request, {"data": {"reward": reward}}, action="reward", customer=id)
+        body = event_response(result)
+        coupon = result.extra.get("coupon")
+        body["coupon"] = coupon_object(coupon) if coupon is not None else None
+        return Response(body)
+
+
+class CustomerCouponsView(ApiView):
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_coupons",
+        summary="The customer's coupons, newest first",
+        parameters=[schema.CUSTOMER_REF, OpenApiParameter("status", str), *schema.PAGE_PARAMETERS],
+        responses=schema.reads(
+            inline_serializer(
+                "CouponPage",
+                {
+                    "coupons": CouponSerializer(many=True),
+                    "next": serializers.CharField(allow_null=True),
+                },
+            )
+        ),
+        tags=["coupons"],
+    )
+    def get(self, request, id):
+        customer = find_or_404(request, id)
+        params = request.query_params
+        limit = paging.page_limit(params)
+        cursor = paging.decode_cursor(params, 1)
+        queryset = Coupon.objects.filter(customer=customer).select_related("pool")
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        if cursor is not None:
+            if not isinstance(cursor[0], int):
+                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+            queryset = queryset.filter(id__lt=cursor[0])
+        rows, next_cursor = paging.page(list(queryset.order_by("-id")[: limit + 1]), limit, lambda c: (c.pk,))
+        return Response({"coupons": [coupon_object(c) for c in rows], "next": next_cursor})
+
+
+class CouponRedeemView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="coupon_redeem",
+        summary="Redeem a coupon by its code (registers coupon_redeem on the holder)",
+        parameters=[CODE_REF, schema.IDEMPOTENCY_KEY],
+        request=RedeemRequestSerializer,
+        responses=schema.writes(
+            inline_serializer(
+                "CouponRedeemResponse",
+                {
+                    "coupon": CouponSerializer(),
+                    "events": serializers.ListField(),
+                },
+            )
+        ),
+        tags=["coupons"],
+    )
+    def post(self, request, code):
+        body = request.data if isinstance(request.data, dict) else {}
+        if request.data and not isinstance(request.data, dict):
+            raise ValidationError("The request body must be an object.")
+        coupon = Coupon.objects.filter(code=code).select_related("customer").first()
+        if coupon is None or (
+            coupon.customer is not None and coupon.customer.environment != request.auth.environment
+        ):
+            raise NotFound(f"Coupon {code[:100]!r} does not exist.", field="code")
+        holder = body.get("customer") or (coupon.customer.customer_id if coupon.customer else None)
+        if not holder:
+            raise ValidationError(
+                "The coupon is unassigned: name the customer redeeming it.", field="customer"
+            )
+        data = {"code": code}
+        for name in ("amount", "transaction_id"):
+            if body.get(name) not in (None, ""):
+                data[name] = body[name]
+        result = register_from_request(request, {"data": data}, action="coupon_redeem", customer=holder)
+        response = event_response(result)
+        response["coupon"] = coupon_object(Coupon.objects.select_related("pool").get(pk=coupon.pk))
+        return Response(response)

@@ -1,0 +1,138 @@
+from django import forms
+
+from customers.choices import CustomerStatus
+from loyalty.console.forms import ReasonForm
+
+from .models import CouponPool, Reward
+
+
+class CouponPoolForm(forms.ModelForm):
+    class Meta:
+        model = CouponPool
+        fields = [
+            "name",
+            "type",
+            "value",
+            "currency",
+            "valid_from",
+            "valid_until",
+            "validity_days",
+            "usage_limit",
+            "code_pattern",
+            "active",
+        ]
+        widgets = {
+            "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("valid_from") and data.get("valid_until") and data["valid_until"] <= data["valid_from"]:
+            raise forms.ValidationError("The pool must be valid until after it starts.")
+        if data.get("usage_limit") == 0:
+            self.add_error("usage_limit", "A coupon must be usable at least once.")
+        return data
+
+
+class RewardForm(forms.ModelForm):
+    eligible_statuses = forms.MultipleChoiceField(
+        choices=[
+            (s.value, s.label)
+            for s in (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)
+        ],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="none ticked: active, inactive and pending",
+    )
+
+    class Meta:
+        model = Reward
+        fields = [
+            "name",
+            "description",
+            "image_url",
+            "points",
+            "account",
+            "stock",
+            "per_customer_limit",
+            "valid_from",
+            "valid_until",
+            "eligible_statuses",
+            "eligible_tiers",
+            "gives",
+            "pool",
+            "points_given",
+            "active",
+        ]
+        widgets = {
+            "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("gives") == "coupon" and not data.get("pool"):
+            self.add_error("pool", "A reward that gives a coupon needs a coupon pool.")
+        if data.get("gives") == "points" and not data.get("points_given"):
+            self.add_error("points_given", "How many points does the reward give?")
+        if data.get("valid_from") and data.get("valid_until") and data["valid_until"] <= data["valid_from"]:
+            raise forms.ValidationError("The reward must be valid until after it starts.")
+        if self.instance.pk and data.get("stock") is not None and data["stock"] < self.instance.claimed_count:
+            self.add_error("stock", f"{self.instance.claimed_count} have been claimed already.")
+        return data
+
+
+class GenerateCodesForm(forms.Form):
+    count = forms.IntegerField(min_value=1, max_value=100_000, initial=100)
+    pattern = forms.CharField(
+        max_length=64, required=False, help_text="? = a random character; empty: the pool's"
+    )
+
+
+class ImportCodesForm(forms.Form):
+    file = forms.FileField(help_text="CSV: one code per row in the first column; a header 'code' is skipped")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file may be at most 5 MB.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file must be UTF-8 text.") from None
+
+
+class TransferForm(ReasonForm):
+    to = forms.CharField(label="Customer ID or e-mail", max_length=254, help_text="case-insensitive")
+    field_order = ["to", "reason"]
+
+
+class ExpirationForm(ReasonForm):
+    expiration_date = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="empty: never expires",
+    )
+    field_order = ["expiration_date", "reason"]
+
+
+class RedeemForm(ReasonForm):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=0.01,
+        max_digits=14,
+        decimal_places=2,
+        help_text="gift cards: the amount to take off the balance (empty: all of it)",
+    )
+    field_order = ["amount", "reason"]
+
+
+class ClaimRewardForm(ReasonForm):
+    reward = forms.ModelChoiceField(queryset=Reward.objects.none())
+    field_order = ["reward", "reason"]
+
+    def __init__(self, *args, rewards=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reward"].queryset = Reward.objects.filter(pk__in=[r.pk for r in rewards])
+        self.fields["reward"].label_from_instance = lambda r: f"{r.name} — {r.points} points"

@@ -1,0 +1,154 @@
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from .models import Coupon, CouponPool, Reward
+
+NUM = {"td": {"class": "num"}}
+
+
+def _button(url, label):
+    return format_html('<a class="button secondary small" href="{}">{}</a>', url, label)
+
+
+class CouponPoolTable(tables.Table):
+    name = tables.Column(orderable=False)
+    type = tables.Column(orderable=False)
+    value = tables.Column(attrs=NUM, orderable=False)
+    usage_limit = tables.Column(verbose_name="Uses per coupon", attrs=NUM, orderable=False)
+    valid_until = tables.DateTimeColumn(format="Y-m-d", orderable=False)
+    active = tables.BooleanColumn(orderable=False)
+    links = tables.Column(empty_values=(), verbose_name="", orderable=False)
+
+    class Meta:
+        model = CouponPool
+        fields = ()
+        sequence = ("name", "type", "value", "usage_limit", "valid_until", "active", "links")
+        always_visible = ("name", "links")
+
+    def render_links(self, record):
+        return format_html(
+            "{} {}",
+            _button(reverse("coupons:pool_codes", args=[record.pk]), "Codes"),
+            _button(reverse("coupons:pool_edit", args=[record.pk]), "Edit"),
+        )
+
+
+class PoolCouponTable(tables.Table):
+    code = tables.Column(attrs={"td": {"class": "mono"}}, orderable=False)
+    status = tables.Column(orderable=False)
+    customer = tables.Column(accessor="customer__customer_id", verbose_name="Customer", orderable=False)
+    claimed_at = tables.DateTimeColumn(format="Y-m-d H:i", orderable=False)
+    expires_at = tables.DateTimeColumn(verbose_name="Expiration date", format="Y-m-d", orderable=False)
+    usages = tables.Column(attrs=NUM, orderable=False)
+    balance = tables.Column(attrs=NUM, orderable=False)
+
+    class Meta:
+        model = Coupon
+        fields = ()
+        sequence = ("code", "status", "customer", "claimed_at", "expires_at", "usages", "balance")
+
+
+COUPON_ACTIONS = [
+    ("Redeem", "coupon_redeem", ("claimed", "transferred")),
+    ("Invalidate", "coupon_invalidate", ("claimed", "transferred", "expired", "redeemed")),
+    ("Unassign", "coupon_unassign", ("claimed", "transferred", "expired")),
+    ("Transfer", "coupon_transfer", ("claimed", "transferred")),
+    ("Change expiration", "coupon_expiration", ("claimed", "transferred", "expired")),
+]
+
+
+class CustomerCouponTable(tables.Table):
+    """000 "Coupons": claimed at, code, type, amount, balance, expiration, redeemed at, status, usages."""
+
+    claimed_at = tables.DateTimeColumn(verbose_name="Claimed at", format="Y-m-d H:i", orderable=False)
+    code = tables.Column(attrs={"td": {"class": "mono"}}, orderable=False)
+    type = tables.Column(accessor="pool__type", verbose_name="Type", orderable=False)
+    amount = tables.Column(empty_values=(), verbose_name="Amount", attrs=NUM, orderable=False)
+    balance = tables.Column(attrs=NUM, orderable=False)
+    expires_at = tables.DateTimeColumn(verbose_name="Expiration date", format="Y-m-d", orderable=False)
+    redeemed_at = tables.DateTimeColumn(verbose_name="Redeemed at", format="Y-m-d H:i", orderable=False)
+    status = tables.Column(orderable=False)
+    usages = tables.Column(attrs=NUM, orderable=False)
+    actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
+
+    class Meta:
+        model = Coupon
+        fields = ()
+        sequence = (
+            "claimed_at",
+            "code",
+            "type",
+            "amount",
+            "balance",
+            "expires_at",
+            "redeemed_at",
+            "status",
+            "usages",
+            "actions",
+        )
+        attrs = {"data-testid": "coupons-table"}
+
+    def __init__(self, *args, ref=None, can_manage=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ref = ref
+        self.can_manage = can_manage
+        if not can_manage:
+            self.columns.hide("actions")
+
+    def render_type(self, record):
+        return record.pool.get_type_display()
+
+    def render_amount(self, record):
+        return "—" if record.amount is None else record.amount
+
+    def render_balance(self, record):
+        return "—" if record.balance is None else record.balance
+
+    def render_actions(self, record):
+        links = [
+            (reverse(f"coupons:{name}", kwargs={"ref": self.ref, "code": record.code}), label)
+            for label, name, statuses in COUPON_ACTIONS
+            if record.status in statuses
+        ]
+        if not links:
+            return ""
+        items = format_html_join("", '<a class="button secondary small" href="{}">{}</a>', links)
+        return format_html(
+            '<details class="row-actions"><summary aria-label="Actions">☰</summary><div class="menu">{}</div></details>',
+            items,
+        )
+
+
+class RewardTable(tables.Table):
+    name = tables.Column(orderable=False)
+    points = tables.Column(verbose_name="Cost", attrs=NUM, orderable=False)
+    account = tables.Column(accessor="account__name", orderable=False)
+    gives = tables.Column(orderable=False)
+    stock = tables.Column(empty_values=(), verbose_name="Stock left", attrs=NUM, orderable=False)
+    claimed_count = tables.Column(verbose_name="Claimed", attrs=NUM, orderable=False)
+    valid_until = tables.DateTimeColumn(format="Y-m-d", orderable=False)
+    active = tables.BooleanColumn(orderable=False)
+    edit = tables.Column(empty_values=(), verbose_name="", orderable=False)
+
+    class Meta:
+        model = Reward
+        fields = ()
+        sequence = (
+            "name",
+            "points",
+            "account",
+            "gives",
+            "stock",
+            "claimed_count",
+            "valid_until",
+            "active",
+            "edit",
+        )
+        always_visible = ("name", "edit")
+
+    def render_stock(self, record):
+        return "unlimited" if record.stock is None else record.remaining
+
+    def render_edit(self, record):
+        return _button(reverse("coupons:reward_edit", args=[record.pk]), "Edit")

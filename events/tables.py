@@ -1,0 +1,38 @@
+"""Tables and filter sets of the event definition pages."""
+
+import django_filters
+import django_tables2 as tables
+from django.db.models import Q
+
+from .models import EventDefinition
+
+
+class EventDefinitionFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    class Meta:
+        model = EventDefinition
+        fields = ["q", "builtin_extension", "active"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(action__icontains=value) | Q(label__icontains=value))
+
+
+class EventDefinitionTable(tables.Table):
+    action = tables.LinkColumn("events:definition_edit", args=[tables.A("pk")], verbose_name="Name")
+    attribute_list = tables.Column(empty_values=(), orderable=False, verbose_name="Attributes")
+    builtin_extension = tables.BooleanColumn(verbose_name="Extends built-in")
+    active = tables.BooleanColumn()
+
+    class Meta:
+        model = EventDefinition
+        fields = ["action", "label", "attribute_list", "points", "builtin_extension", "active", "created_at"]
+        always_visible = ("action",)
+
+    def render_attribute_list(self, record):
+        return (
+            ", ".join(
+                f"{a.name} ({a.type}{', required' if a.required else ''})" for a in record.attributes.all()
+            )
+            or "—"
+        )

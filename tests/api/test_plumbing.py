@@ -1,0 +1,150 @@
+"""The envelope for every error, size and media-type limits, rate limits, the access log."""
+
+import logging
+
+import pytest
+
+from events.models import Event
+
+from .conftest import error_of
+
+
+def test_unknown_paths_under_api_use_the_envelope(api, client):
+    response = client.get("/api/nothing/here")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert error_of(response)["code"] == 140404
+
+
+def test_method_not_allowed(api):
+    response = api.request("DELETE", "/api/events")
+    assert response.status_code == 405
+    assert error_of(response)["code"] == 140405
+
+
+def test_trailing_slash_is_optional(api):
+    assert api.get("/api/ping/").status_code == 200
+    assert api.get("/api/ping").status_code == 200
+
+
+def test_other_content_types_are_415(api):
+    response = api.post("/api/events", body="<xml/>", content_type="application/xml")
+    assert response.status_code == 415
+    assert error_of(response)["code"] == 140415
+
+
+@pytest.mark.parametrize("body", ['{"customer": ', "[1, 2]", "null", '"text"', '{"a": NaN}'])
+def test_malformed_or_non_object_json_is_a_400(api, body):
+    response = api.post("/api/events", body=body)
+    assert response.status_code == 400, response.content
+    assert error_of(response)["code"] in (140400, 113400)
+
+
+@pytest.mark.parametrize(
+    "body", ["data[a]=1&data[a][b]=2", "data[a][b]=2&data[a]=1", "x=%ff", "a" + "[x]" * 20 + "=1"]
+)
+def test_malformed_form_bodies_are_a_400(api, body):
+    response = api.post("/api/events", body=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400, response.content
+    assert error_of(response)["code"] == 140400
+
+
+def test_too_large_bodies_are_413(api, settings):
+    settings.API_MAX_BODY_BYTES = 100
+    response = api.post("/api/events", {"customer": "x", "action": "login", "data": {"pad": "x" * 200}})
+    assert response.status_code == 413
+    assert error_of(response)["code"] == 140413
+
+
+def test_unexpected_exceptions_are_an_enveloped_500(api, monkeypatch):
+    import events.api.views as views
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views, "register_from_request", explode)
+    response = api.post("/api/events", {"customer": "x", "action": "login"})
+    assert response.status_code == 500
+    assert error_of(response) == {
+        "type": "InternalServerErrorException",
+        "code": 150000,
+        "message": "Internal server error.",
+        "field": None,
+    }
+
+
+def test_rate_limit_headers_and_429(client, db):
+    from loyalty.api.keys import create_api_key
+
+    from .conftest import ApiClient
+
+    api_key, secret = create_api_key(name="tight", environment="live", rate_limit=3)
+    api = ApiClient(client, api_key, secret)
+    remaining = [api.get("/api/ping")["RateLimit-Remaining"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    response = api.get("/api/ping")
+    assert response.status_code == 429
+    assert error_of(response)["code"] == 140429
+    assert int(response["Retry-After"]) >= 1
+    assert response["RateLimit-Limit"] == "3"
+    assert 0 <= int(response["RateLimit-Reset"]) <= 60
+
+
+def test_error_responses_carry_rate_limit_headers_too(api):
+    response = api.get("/api/customers/ghost")
+    assert response.status_code == 404
+    assert response["RateLimit-Limit"] == "1500"
+
+
+def test_every_request_leaves_one_access_log_line_without_secrets(api, caplog):
+    logger = logging.getLogger("loyalty.api.access")
+    logger.addHandler(caplog.handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        api.post(
+            "/api/events", {"customer": "logged", "action": "opt_in", "data": {"email": "p@example.com"}}
+        )
+        api.get("/api/customers/ghost?email=private@example.com")
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(old_level)
+    lines = [r.getMessage() for r in caplog.records if r.name == "loyalty.api.access"]
+    assert len(lines) == 2
+    assert (
+        f"key={api.api_key.key}" in lines[0] and "environment=live" in lines[0] and "status=200" in lines[0]
+    )
+    assert "method=POST" in lines[0] and "path=/api/events" in lines[0] and "duration_ms=" in lines[0]
+    assert "status=404" in lines[1]
+    text = "\n".join(lines)
+    assert api.secret not in text and "private@example.com" not in text and "p@example.com" not in text
+
+
+def test_the_schema_and_the_docs_are_served_without_a_cdn(client, db):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    for path in (
+        "/api/events:",
+        "/api/events/bulk:",
+        "/api/customers/{id}:",
+        "/api/customers/{id}/events:",
+        "/api/customers/-/events:",
+        "/api/customers/{id}/points:",
+        "/api/customers:",
+        "/api/customers/{id}/merge:",
+        "/api/customers/{id}/opt-in:",
+        "/api/entities:",
+    ):
+        assert f"\n  {path}\n" in text, path
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_no_event_is_stored_by_a_refused_request(api):
+    api.post("/api/events", body="<xml/>", content_type="application/xml")
+    api.post("/api/events", {"customer": "x", "action": "login"}, secret="wrong")
+    assert not Event.objects.exists()
