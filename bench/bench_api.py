@@ -82,6 +82,8 @@ for i in range(%(customers)d):
     if cid not in have:
         register_event(environment="live", customer=cid, action="opt_in", data={"email": f"{cid}@example.com", "first_name": "Bench"})
         register_event(environment="live", customer=cid, action="point_add", data={"points": 100})
+from loyalty.api.models import ApiKey
+ApiKey.objects.filter(name="benchmark").delete()
 api_key, secret = create_api_key(name="benchmark", environment="live", rate_limit=10_000_000)
 print(json.dumps(client_config(api_key, secret)))
 """

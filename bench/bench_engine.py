@@ -41,7 +41,10 @@ ORDER BY expires_at ASC NULLS LAST, created_at, id LIMIT 50
 def _conninfo(name: str) -> str:
     db = settings.DATABASES["default"]
     return psycopg.conninfo.make_conninfo(
-        dbname=name, host=db.get("HOST") or "", port=str(db.get("PORT") or ""), user=db.get("USER") or "",
+        dbname=name,
+        host=db.get("HOST") or "",
+        port=str(db.get("PORT") or ""),
+        user=db.get("USER") or "",
         password=db.get("PASSWORD") or "",
     )
 
@@ -68,17 +71,25 @@ def _warm_up(ids) -> None:
         register_event(environment="live", customer=customer_id, action="point_add", data={"points": 10})
 
 
+CPU = {"engine": 0.0, "raw": 0.0}  # this process's CPU seconds per loop (the client side)
+
+
 def _engine_round(ids, start: int, count: int) -> float:
     from events.engine import register_event
 
+    cpu = time.process_time()
     began = time.perf_counter()
     for kind, points in (("point_add", 10), ("point_spend", 10)):
         for i in range(start, start + count):
-            register_event(environment="live", customer=ids[i % len(ids)], action=kind, data={"points": points})
+            register_event(
+                environment="live", customer=ids[i % len(ids)], action=kind, data={"points": points}
+            )
+    CPU["engine"] += time.process_time() - cpu
     return time.perf_counter() - began
 
 
 def _raw_round(conn, pks, start: int, count: int, account_id: int) -> float:
+    cpu = time.process_time()
     began = time.perf_counter()
     for kind in ("add", "spend"):
         for i in range(start, start + count):
@@ -94,31 +105,51 @@ def _raw_round(conn, pks, start: int, count: int, account_id: int) -> float:
                 ).fetchone()[0]
                 balance = conn.execute(
                     "SELECT id, spendable FROM loyalty_pointbalance WHERE customer_id = %s AND account_id = %s"
-                    " FOR UPDATE", [pk, account_id]).fetchone()
+                    " FOR UPDATE",
+                    [pk, account_id],
+                ).fetchone()
                 if kind == "add":
                     lot_id = conn.execute(
                         "INSERT INTO loyalty_pointlot (customer_id, account_id, event_id, points, used,"
                         " expired_points, reserved, status, created_at) VALUES (%s, %s, %s, 10, 0, 0, 0,"
-                        " 'active', now()) RETURNING id", [pk, account_id, event_id]).fetchone()[0]
+                        " 'active', now()) RETURNING id",
+                        [pk, account_id, event_id],
+                    ).fetchone()[0]
                     entry = ("earn", 10, lot_id)
-                    conn.execute("UPDATE loyalty_pointbalance SET earned = earned + 10, spendable = spendable"
-                                 " + 10, updated_at = now() WHERE id = %s", [balance[0]])
-                    conn.execute("UPDATE customers_customer SET score = score + 10, spendable = spendable + 10,"
-                                 " last_activity_at = now(), updated_at = now() WHERE id = %s", [pk])
+                    conn.execute(
+                        "UPDATE loyalty_pointbalance SET earned = earned + 10, spendable = spendable"
+                        " + 10, updated_at = now() WHERE id = %s",
+                        [balance[0]],
+                    )
+                    conn.execute(
+                        "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10,"
+                        " last_activity_at = now(), updated_at = now() WHERE id = %s",
+                        [pk],
+                    )
                 else:
                     lot_id, remaining = conn.execute(SPEND_SQL, [pk, account_id]).fetchone()
-                    conn.execute("UPDATE loyalty_pointlot SET used = used + 10, status = CASE WHEN %s = 10"
-                                 " THEN 'exhausted' ELSE 'active' END WHERE id = %s", [remaining, lot_id])
+                    conn.execute(
+                        "UPDATE loyalty_pointlot SET used = used + 10, status = CASE WHEN %s = 10"
+                        " THEN 'exhausted' ELSE 'active' END WHERE id = %s",
+                        [remaining, lot_id],
+                    )
                     entry = ("spend", -10, lot_id)
-                    conn.execute("UPDATE loyalty_pointbalance SET spent = spent + 10, spendable = spendable - 10,"
-                                 " updated_at = now() WHERE id = %s", [balance[0]])
-                    conn.execute("UPDATE customers_customer SET spent = spent + 10, spendable = spendable - 10,"
-                                 " last_activity_at = now(), updated_at = now() WHERE id = %s", [pk])
+                    conn.execute(
+                        "UPDATE loyalty_pointbalance SET spent = spent + 10, spendable = spendable - 10,"
+                        " updated_at = now() WHERE id = %s",
+                        [balance[0]],
+                    )
+                    conn.execute(
+                        "UPDATE customers_customer SET spent = spent + 10, spendable = spendable - 10,"
+                        " last_activity_at = now(), updated_at = now() WHERE id = %s",
+                        [pk],
+                    )
                 conn.execute(
                     "INSERT INTO loyalty_ledgerentry (event_id, customer_id, account_id, lot_id, kind, amount,"
                     " spendable_after, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())",
                     [event_id, pk, account_id, entry[2], entry[0], entry[1], balance[1] + entry[1]],
                 )
+    CPU["raw"] += time.process_time() - cpu
     return time.perf_counter() - began
 
 
@@ -135,8 +166,11 @@ def _measure(name: str, customers: int, n: int, rounds: int, account_id: int) ->
         cursor.execute(f"SET synchronous_commit = {'on' if sync == 'on' else 'off'}")
     with psycopg.connect(_conninfo(name)) as conn:
         conn.execute(f"SET synchronous_commit = {'on' if sync == 'on' else 'off'}")
-        found = dict(conn.execute(
-            "SELECT customer_id, id FROM customers_customer WHERE customer_id = ANY(%s)", [raw_ids]).fetchall())
+        found = dict(
+            conn.execute(
+                "SELECT customer_id, id FROM customers_customer WHERE customer_id = ANY(%s)", [raw_ids]
+            ).fetchall()
+        )
         conn.commit()
         pks = [found[customer_id] for customer_id in raw_ids]
         for r in range(rounds):
@@ -165,7 +199,13 @@ def run() -> None:
         _use_database(previous)
     events = 2 * (n // rounds) * rounds
     engine_rate, raw_rate = events / engine_seconds, events / raw_seconds
-    print(f"engine: {events} events (point_add + point_spend) in {engine_seconds:.2f}s = {engine_rate:.0f} events/s")
+    print(
+        f"engine: {events} events (point_add + point_spend) in {engine_seconds:.2f}s = {engine_rate:.0f} events/s"
+    )
     print(f"raw psycopg, same row writes: {raw_seconds:.2f}s = {raw_rate:.0f} events/s")
     print(f"synchronous_commit={os.environ.get('BENCH_SYNCHRONOUS_COMMIT', 'off')}, {customers} customers")
+    print(
+        f"client CPU per event: engine {CPU['engine'] / events * 1000:.2f} ms, raw {CPU['raw'] / events * 1000:.2f} ms;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(f"ratio engine/raw time: {engine_seconds / raw_seconds:.2f}x (target <= 2.5x, >= 500 events/s)")

@@ -77,6 +77,14 @@ class Coupon(models.Model):
     def type(self) -> str:
         return self.pool.type
 
+    def current_status(self, now) -> str:
+        """The status as of `now`: a held coupon whose date has passed shows as expired even before
+        `coupons.coupons.expire_due` has stored it (redemption refuses it either way)."""
+        held = self.status in (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED)
+        if held and self.expires_at is not None and self.expires_at <= now:
+            return CouponStatus.EXPIRED
+        return self.status
+
     @property
     def amount(self):
         return None if self.pool.type == CouponType.FREE_SHIPPING else self.pool.value

@@ -2,6 +2,9 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from loyalty import clock
+
+from .choices import CouponStatus
 from .models import Coupon, CouponPool, Reward
 
 NUM = {"td": {"class": "num"}}
@@ -95,6 +98,9 @@ class CustomerCouponTable(tables.Table):
         self.can_manage = can_manage
         if not can_manage:
             self.columns.hide("actions")
+
+    def render_status(self, record):
+        return CouponStatus(record.current_status(clock.now())).label
 
     def render_type(self, record):
         return record.pool.get_type_display()

@@ -191,11 +191,17 @@ class CustomField(models.Model):
         return self.label or self.name
 
     # The engine caches field definitions (customers.fields); a change must reach the next event.
+    # Tagging a field external_id indexes the values customers already have.
     def save(self, *args, **kwargs):
+        newly_external = self.external_id and (
+            self.pk is None or not CustomField.objects.filter(pk=self.pk, external_id=True).exists()
+        )
         super().save(*args, **kwargs)
-        from .fields import clear_cache
+        from .fields import clear_cache, index_external_ids
 
         clear_cache()
+        if newly_external:
+            index_external_ids(self.name)
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)

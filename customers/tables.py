@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import dateformat, timezone
+from django.utils.html import conditional_escape, format_html
 from django_tables2.data import TableListData
 
 from customers.models import Customer, Label
@@ -22,6 +23,10 @@ def profile_url(customer) -> str:
     return reverse("customers:customer_overview", kwargs={"ref": customer.customer_id})
 
 
+def _local(value, fmt="Y-m-d H:i") -> str:
+    return dateformat.format(timezone.localtime(value), fmt) if value else "—"
+
+
 class CustomerTable(tables.Table):
     # `order_by` names the indexed column each sortable header sorts on; see CustomerListView.SORTS.
     name = tables.Column(empty_values=(), order_by=("last_name",), verbose_name="Name")
@@ -30,7 +35,9 @@ class CustomerTable(tables.Table):
     spent = tables.Column(attrs={"td": {"class": "num"}})
     expired = tables.Column(attrs={"td": {"class": "num"}})
     spendable = tables.Column(attrs={"td": {"class": "num"}})
-    last_login_at = tables.DateTimeColumn(verbose_name="Last login", orderable=False, format="Y-m-d H:i")
+    # Plain columns rendered in Python: a TemplateColumn (DateTimeColumn) renders a template with
+    # the request's context processors for every cell, which costs more than the whole page's SQL.
+    last_login_at = tables.Column(verbose_name="Last login", orderable=False, empty_values=())
     customer_id = tables.Column(verbose_name="ID", attrs={"td": {"class": "mono"}})
     status = tables.Column(orderable=False)
     tier = tables.Column(accessor="tier__name", orderable=False, verbose_name="Tier")
@@ -55,6 +62,35 @@ class CustomerTable(tables.Table):
         always_visible = ("name", "open")
         attrs = {"class": "customer-table", "data-testid": "customer-table"}
         empty_text = "No customers match."
+        template_name = "customers/customer_table.html"
+
+    def fast_rows(self) -> list[list[tuple[str, str]]]:
+        """[(css class, cell html)] per row for the visible columns, rendered straight in Python.
+
+        django-tables2's per-cell machinery (signature inspection, accessors, attrs) costs ~0.1 ms
+        a cell; on a 50-row page that is most of the request, so the list renders its cells here."""
+        classes = {
+            "score": "num",
+            "spent": "num",
+            "expired": "num",
+            "spendable": "num",
+            "customer_id": "mono",
+        }
+        renderers = {
+            "name": self.render_name,
+            "email": lambda r: conditional_escape(r.email),
+            "score": lambda r: r.score,
+            "spent": lambda r: r.spent,
+            "expired": lambda r: r.expired,
+            "spendable": lambda r: r.spendable,
+            "last_login_at": self.render_last_login_at,
+            "customer_id": lambda r: conditional_escape(r.customer_id),
+            "status": self.render_status,
+            "tier": lambda r: conditional_escape(r.tier.name) if r.tier_id else "—",
+            "open": self.render_open,
+        }
+        visible = [(name, classes.get(name, "")) for name, column in self.columns.items() if column.visible]
+        return [[(css, renderers[name](record)) for name, css in visible] for record in self.data]
 
     def render_name(self, record):
         label = record.name or "—"
@@ -68,6 +104,9 @@ class CustomerTable(tables.Table):
             )
         )
         return format_html('<a href="{}">{}</a>{}', profile_url(record), label, flag)
+
+    def render_last_login_at(self, record):
+        return _local(record.last_login_at)
 
     def render_status(self, record):
         return format_html(

@@ -220,6 +220,7 @@ def _apply(
     customer, created = lock_customer(program, environment, customer_ref, external_id, spec, now)
     result = EventResult(customer=customer, customer_created=created)
     result.status_before = customer.status
+    loaded = _field_values(customer)
     # The customer's balance rows, locked (uncontended: we hold the customer lock) and handed to
     # the ledger through ctx, so the snapshot costs no extra query for point events.
     balance_rows = (
@@ -295,7 +296,10 @@ def _apply(
         tiers.evaluate(ctx)
     customer.last_activity_at = now
     customer.updated_at = now
-    customer.save()
+    # Write only what changed: a shorter UPDATE, and a column another writer changed under the
+    # same lock (a handler's queryset update) is not overwritten with the value read at lock time.
+    current = _field_values(customer)
+    customer.save(update_fields=[name for name, value in current.items() if loaded.get(name) != value])
     result.status_after = customer.status
     # Every balance row of the customer is in this cache (loaded above, or created by the ledger
     # through it), and the ledger has written its changes: no query needed.
@@ -305,6 +309,13 @@ def _apply(
         event_ids = [e.pk for e in result.events]
         transaction.on_commit(lambda: _schedule_workflows(event_ids))
     return result
+
+
+_CUSTOMER_FIELDS = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+
+
+def _field_values(customer: Customer) -> dict:
+    return {field.name: getattr(customer, field.attname) for field in _CUSTOMER_FIELDS}
 
 
 def _store_event(

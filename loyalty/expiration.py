@@ -78,8 +78,9 @@ def next_absolute(moment: dt.datetime, month_day: str) -> dt.datetime:
     raise ValueError(month_day)  # unreachable
 
 
-def expiration_for(account: PointAccount, earned_at: dt.datetime, *, time_zone: str = "UTC",
-                   enabled: bool = True) -> dt.datetime | None:
+def expiration_for(
+    account: PointAccount, earned_at: dt.datetime, *, time_zone: str = "UTC", enabled: bool = True
+) -> dt.datetime | None:
     """The expiration date of points earned (or, for the dynamic rule, last active) at `earned_at`."""
     rule = account.expiration_rule
     if not enabled or rule == ExpirationRule.NONE:

@@ -12,6 +12,7 @@ Helpers for other handlers (custom events, transactions.checkout, coupons.reward
 - `earning_expiration(ctx, account)`                           the account rule's date for new points;
 - `merge_into(ctx, source_customer)`                           move lots, balances and history.
 Each raises InsufficientPoints / StatusForbids / ValidationError before writing anything.
+The rules are documented in docs/ledger.md; the hot path's statements are in ledger_sql.py.
 
 Bookkeeping, per customer and account (PointBalance) and summed on the Customer row:
     earned == spendable + pending + reserved + spent + expired        (sub lowers earned and spendable)
@@ -36,12 +37,18 @@ from events.errors import BusinessRuleError, Conflict, InsufficientPoints, Statu
 
 from . import expiration
 from . import ledger_sql as sql
-from .accounts import all_accounts, default_account
+from .accounts import default_account
 from .models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
 # PointBalance field -> Customer field (the customer's totals over all accounts)
-TOTALS = {"earned": "score", "spent": "spent", "spendable": "spendable", "pending": "pending",
-          "reserved": "reserved", "expired": "expired"}
+TOTALS = {
+    "earned": "score",
+    "spent": "spent",
+    "spendable": "spendable",
+    "pending": "pending",
+    "reserved": "reserved",
+    "expired": "expired",
+}
 SPEND_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "pk")
 BATCH = 50
 
@@ -78,7 +85,9 @@ def _point_add_dates(data, account, program, now, earned_at):
     elif expires_at <= now and earned_at >= now:
         raise ValidationError("The expiration date must be in the future.", field="data.expiration_date")
     if activates_at is not None and expires_at is not None and expires_at <= activates_at:
-        raise ValidationError("The expiration date must be after the activation date.", field="data.expiration_date")
+        raise ValidationError(
+            "The expiration date must be after the activation date.", field="data.expiration_date"
+        )
     return expires_at, activates_at
 
 
@@ -136,12 +145,19 @@ def _account(ctx: HandlerContext, account: PointAccount | None) -> PointAccount:
 def balance(ctx: HandlerContext, account: PointAccount) -> PointBalance:
     """The customer's locked balance row for `account`, created on first use; one per event."""
     # The engine preloads the customer's rows into this cache (one query for the snapshot too).
-    cache = ctx.__dict__.setdefault("_ledger_balances", {})
+    if "_ledger_balances" not in ctx.__dict__:  # not from the engine: holds only rows used here
+        ctx.__dict__["_ledger_balances"] = {}
+        ctx.__dict__["_ledger_balances_partial"] = True
+    cache = ctx.__dict__["_ledger_balances"]
     row = cache.get(account.pk)
     if row is None:
         row = None
         if not ctx.result.customer_created:
-            row = PointBalance.objects.select_for_update().filter(customer=ctx.customer, account=account).first()
+            row = (
+                PointBalance.objects.select_for_update()
+                .filter(customer=ctx.customer, account=account)
+                .first()
+            )
         if row is None:
             # Safe without get_or_create: every balance write holds the customer's row lock.
             row = PointBalance.objects.create(customer=ctx.customer, account=account)
@@ -196,7 +212,9 @@ def _lots(ctx, account, **filters):
 
 def _take(ctx, account, points, *, source_filter, move) -> list[tuple[PointLot, int]]:
     """Walk lots in spend order, applying `move(lot, n)` until `points` are taken."""
-    taken, seen, left = [], [], points
+    taken: list[tuple[PointLot, int]] = []
+    seen: list[int] = []
+    left = points
     while left > 0:
         batch = sql.select_lots(ctx.customer.pk, account.pk, source_filter, seen, BATCH)
         if not batch:
@@ -231,7 +249,9 @@ def earning_expiration(ctx: HandlerContext, account: PointAccount | None = None)
 _RULE = object()
 
 
-def credit(ctx: HandlerContext, points: int, *, account=None, expires_at=_RULE, activates_at=None) -> PointLot:
+def credit(
+    ctx: HandlerContext, points: int, *, account=None, expires_at=_RULE, activates_at=None
+) -> PointLot:
     """Add a lot of `points` earned by ctx.event (pending until activates_at)."""
     if points <= 0:
         raise ValidationError("Points to add must be positive.", field="data.points")
@@ -242,9 +262,14 @@ def credit(ctx: HandlerContext, points: int, *, account=None, expires_at=_RULE, 
         expires_at = earning_expiration(ctx, account)
     pending = activates_at is not None and activates_at > ctx.now
     lot = PointLot(
-        customer=ctx.customer, account=account, event=ctx.event, points=points,
+        customer=ctx.customer,
+        account=account,
+        event=ctx.event,
+        points=points,
         status=LotStatus.PENDING if pending else LotStatus.ACTIVE,
-        activates_at=activates_at, expires_at=expires_at, created_at=ctx.event.effective_at,
+        activates_at=activates_at,
+        expires_at=expires_at,
+        created_at=ctx.event.effective_at,
     )
     sql.insert_lot(lot)
     row = balance(ctx, account)
@@ -272,7 +297,9 @@ def _use(lot, n):
     return n
 
 
-def spend(ctx: HandlerContext, points: int, *, account=None, from_reserved=False) -> list[tuple[PointLot, int]]:
+def spend(
+    ctx: HandlerContext, points: int, *, account=None, from_reserved=False
+) -> list[tuple[PointLot, int]]:
     """Spend `points` first-expiring-first (or points reserved earlier, with from_reserved)."""
     if points <= 0:
         raise ValidationError("Points to spend must be positive.", field="data.points")
@@ -399,21 +426,32 @@ def point_unspend(ctx: HandlerContext) -> None:
     account = _account(ctx, None)
     row = balance(ctx, account)
     if points > row.spent:
-        raise BusinessRuleError(f"Cannot give back {points} points: only {row.spent} were spent.", field="data.points")
+        raise BusinessRuleError(
+            f"Cannot give back {points} points: only {row.spent} were spent.", field="data.points"
+        )
     spend_event = ctx.data.get("spend_event")
     if spend_event:
         from events.models import Event
 
-        spent = Event.objects.filter(pk=spend_event, customer=ctx.customer, action="point_spend").values_list(
-            "points", flat=True
-        ).first()
+        spent = (
+            Event.objects.filter(pk=spend_event, customer=ctx.customer, action="point_spend")
+            .values_list("points", flat=True)
+            .first()
+        )
         if spent is None:
-            raise ValidationError("No point_spend event of this customer has that ID.", field="data.spend_event")
+            raise ValidationError(
+                "No point_spend event of this customer has that ID.", field="data.spend_event"
+            )
         if points > -spent:
             raise BusinessRuleError(f"That spend took {-spent} points.", field="data.points")
     lot = PointLot(
-        customer=ctx.customer, account=account, event=ctx.event, points=points, status=LotStatus.ACTIVE,
-        expires_at=_rule_expiration(ctx.program, account, ctx.now, ctx.now), created_at=ctx.event.effective_at,
+        customer=ctx.customer,
+        account=account,
+        event=ctx.event,
+        points=points,
+        status=LotStatus.ACTIVE,
+        expires_at=_rule_expiration(ctx.program, account, ctx.now, ctx.now),
+        created_at=ctx.event.effective_at,
     )
     lot.save(force_insert=True)
     _change(ctx, row, spent=-points, spendable=points)
@@ -430,125 +468,35 @@ def release_points(ctx: HandlerContext) -> None:
     release(ctx, _positive(ctx.data))
 
 
-def _lot_ids(ctx) -> list[int]:
-    ids = []
-    for value in ctx.data.get("lots") or []:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            raise ValidationError("Lots must be given by their numeric IDs.", field="data.lots")
-    if not ids:
-        raise ValidationError("Select at least one lot.", field="data.lots")
-    return sorted(set(ids))
+# Handlers acting on chosen lots (expiration, activation, change of date) and the merge live in
+# ledger_lots.py; they are part of this module's interface.
+from .ledger_lots import (  # noqa: E402
+    after_event,
+    change_expiration,
+    merge_into,
+    point_activate,
+    point_expire,
+)
 
-
-def change_expiration(ctx: HandlerContext) -> None:
-    """Set a new expiration date on chosen lots and on their earning events (documented change).
-
-    A date in the past makes the lots expire at the next scheduled run.
-    """
-    from events.immutability import Change, allow
-    from events.models import Event
-
-    ids = _lot_ids(ctx)
-    new_date = _when(ctx.data, "expiration_date")
-    lots = list(PointLot.objects.filter(customer=ctx.customer, pk__in=ids))
-    if len(lots) != len(ids):
-        raise ValidationError("Some lots do not belong to this customer.", field="data.lots")
-    for lot in lots:
-        if lot.status not in (LotStatus.ACTIVE, LotStatus.PENDING):
-            raise ValidationError(f"Lot {lot.pk} is {lot.status}; its expiration cannot change.", field="data.lots")
-        if lot.status == LotStatus.PENDING and lot.activates_at and new_date <= lot.activates_at:
-            raise ValidationError("The expiration date must be after the activation date.", field="data.expiration_date")
-    PointLot.objects.filter(pk__in=ids).update(expires_at=new_date)
-    with allow(Change.EXPIRATION):
-        Event.objects.filter(pk__in={lot.event_id for lot in lots}).update(expires_at=new_date)
-    ctx.result.extra["lots_changed"] = ids
-    ctx.result.extra["expiration_date"] = new_date.isoformat()
-
-
-def point_expire(ctx: HandlerContext) -> None:
-    """Internal (loyalty.tasks): expire the due lots named in data.lots, each exactly once."""
-    account = _account(ctx, None)
-    due = _lots(ctx, account, status=LotStatus.ACTIVE, expires_at__lte=ctx.now)
-    if ctx.data.get("lots"):
-        due = due.filter(pk__in=_lot_ids(ctx))
-    row = balance(ctx, account)
-    total = 0
-    for lot in due:
-        n = lot.remaining
-        lot.expired_points += n
-        lot.status = LotStatus.EXPIRED
-        lot.save(update_fields=["expired_points", "status"])
-        _change(ctx, row, spendable=-n, expired=n)
-        _entry(ctx, account, row, EntryKind.EXPIRE, -n, lot)
-        ctx.result.lots_consumed.append({"lot": lot.pk, "account": account.code, "points": n, "kind": "expire"})
-        total += n
-    if total != int(ctx.data.get("points") or 0):
-        # The event row already carries the points the caller counted under this same lock.
-        raise Conflict("The lots to expire changed; run the expiration again.")
-    flush(ctx)
-
-
-def point_activate(ctx: HandlerContext) -> None:
-    """Internal (loyalty.tasks): pending lots whose activation date has come become spendable."""
-    account = _account(ctx, None)
-    due = _lots(ctx, account, status=LotStatus.PENDING, activates_at__lte=ctx.now)
-    if ctx.data.get("lots"):
-        due = due.filter(pk__in=_lot_ids(ctx))
-    row = balance(ctx, account)
-    total = 0
-    for lot in due:
-        lot.status = LotStatus.ACTIVE
-        lot.save(update_fields=["status"])
-        _change(ctx, row, pending=-lot.points, spendable=lot.points)
-        _entry(ctx, account, row, EntryKind.ACTIVATE, lot.points, lot)
-        total += lot.points
-    if total != int(ctx.data.get("points") or 0):
-        raise Conflict("The lots to activate changed; run the activation again.")
-    flush(ctx)
-
-
-# ---------------------------------------------------------------------------------------------
-# Engine hooks
-
-
-def after_event(ctx: HandlerContext) -> None:
-    """Any registered action is activity: push dynamic expiration dates (no query without such accounts)."""
-    if ctx.event.source == "system" or ctx.customer.status == CustomerStatus.OPTED_OUT:
-        return
-    dynamic = [a for a in all_accounts() if a.expiration_rule == "dynamic"]
-    if dynamic:
-        expiration.push_dynamic_expiration(ctx.customer, dynamic, ctx.program, ctx.now)
-
-
-def merge_into(ctx: HandlerContext, source) -> None:
-    """Move every lot, balance figure and ledger line of `source` to ctx.customer (locked).
-
-    The merge handler locks the source after the target; balances of the source become zero.
-    """
-    from customers.models import Customer
-    from loyalty.models import CustomerTier
-
-    Customer.objects.select_for_update().filter(pk=source.pk).first()  # usually locked already
-    if source.pk == ctx.customer.pk:
-        raise ValidationError("A customer cannot be merged into itself.", field="data.source")
-    for src in PointBalance.objects.select_for_update().filter(customer=source).order_by("account_id"):
-        account = next(a for a in all_accounts() if a.pk == src.account_id)
-        row = balance(ctx, account)
-        moved = {name: getattr(src, name) for name in TOTALS}
-        _change(ctx, row, **moved)
-        _entry(ctx, account, row, EntryKind.MERGE_IN, moved["spendable"])
-        LedgerEntry.objects.filter(customer=source, account=account).update(customer=ctx.customer)
-        for name in TOTALS:
-            setattr(src, name, 0)
-        src.save()
-        _entry(ctx, account, src, EntryKind.MERGE_OUT, -moved["spendable"], customer=source)
-    PointLot.objects.filter(customer=source).update(customer=ctx.customer)
-    CustomerTier.objects.filter(customer=source).delete()
-    Customer.objects.filter(pk=source.pk).update(tier=None, **{total: 0 for total in TOTALS.values()})
-    for total in TOTALS.values():  # the caller may save its `source` object afterwards
-        setattr(source, total, 0)
-    source.tier_id = None
-    ctx.touched_points = True
-    flush(ctx)
+__all__ = [
+    "PREPARE",
+    "after_event",
+    "balance",
+    "change_expiration",
+    "credit",
+    "debit",
+    "earning_expiration",
+    "merge_into",
+    "point_activate",
+    "point_add",
+    "point_expire",
+    "point_spend",
+    "point_sub",
+    "point_unspend",
+    "prepare_credit",
+    "release",
+    "release_points",
+    "reserve",
+    "reserve_points",
+    "spend",
+]

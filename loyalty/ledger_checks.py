@@ -16,8 +16,8 @@ from .models import PointBalance, PointLot
 from .models.ledger import LotStatus
 
 
-def lot_figures(customer_pk: int) -> dict[int, dict[str, int]]:
-    figures: dict[int, dict[str, int]] = defaultdict(lambda: {"spendable": 0, "pending": 0, "reserved": 0})
+def lot_figures(customer_pk: int) -> dict[int, dict]:
+    figures: dict[int, dict] = defaultdict(lambda: {"spendable": 0, "pending": 0, "reserved": 0})
     for lot in PointLot.objects.filter(customer_id=customer_pk):
         row = figures[lot.account_id]
         if lot.status == LotStatus.ACTIVE:
@@ -42,7 +42,9 @@ def verify_customer(customer) -> list[str]:
         problems.extend(expected.get("problems", []))
         for name in ("spendable", "pending", "reserved"):
             if getattr(balance, name) != expected[name]:
-                problems.append(f"account {balance.account_id}: {name} {getattr(balance, name)} != lots {expected[name]}")
+                problems.append(
+                    f"account {balance.account_id}: {name} {getattr(balance, name)} != lots {expected[name]}"
+                )
         parts = balance.spendable + balance.pending + balance.reserved + balance.spent + balance.expired
         if balance.earned != parts:
             problems.append(f"account {balance.account_id}: earned {balance.earned} != {parts}")
@@ -50,9 +52,13 @@ def verify_customer(customer) -> list[str]:
             if getattr(balance, name) < 0:
                 problems.append(f"account {balance.account_id}: {name} is negative")
             sums[name] += getattr(balance, name)
-    accounts_with_rows = set(PointBalance.objects.filter(customer=customer).values_list("account_id", flat=True))
+    accounts_with_rows = set(
+        PointBalance.objects.filter(customer=customer).values_list("account_id", flat=True)
+    )
     for account_id, expected in lots.items():
-        if account_id not in accounts_with_rows and any(expected[k] for k in ("spendable", "pending", "reserved")):
+        if account_id not in accounts_with_rows and any(
+            expected[k] for k in ("spendable", "pending", "reserved")
+        ):
             problems.append(f"account {account_id}: lots without a balance row")
     customer.refresh_from_db(fields=list(TOTALS.values()))
     for name, total in TOTALS.items():

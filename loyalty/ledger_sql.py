@@ -30,15 +30,25 @@ def insert_lot(lot: PointLot) -> PointLot:
         cursor.execute(
             f"INSERT INTO {LOT} (customer_id, account_id, event_id, points, used, expired_points, reserved, status,"
             " activates_at, expires_at, created_at) VALUES (%s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s) RETURNING id",
-            [lot.customer_id, lot.account_id, lot.event_id, lot.points, lot.status, _dt(lot.activates_at),
-             _dt(lot.expires_at), _dt(lot.created_at)],
+            [
+                lot.customer_id,
+                lot.account_id,
+                lot.event_id,
+                lot.points,
+                lot.status,
+                _dt(lot.activates_at),
+                _dt(lot.expires_at),
+                _dt(lot.created_at),
+            ],
         )
         lot.pk = cursor.fetchone()[0]
     lot._state.adding, lot._state.db = False, connection.alias
     return lot
 
 
-def select_lots(customer_id: int, account_id: int, where: str, exclude: list[int], limit: int) -> list[PointLot]:
+def select_lots(
+    customer_id: int, account_id: int, where: str, exclude: list[int], limit: int
+) -> list[PointLot]:
     """Lots in spend order: first-expiring-first, never-expiring last, then the oldest."""
     params: list = [customer_id, account_id]
     skip = ""
@@ -54,8 +64,16 @@ def select_lots(customer_id: int, account_id: int, where: str, exclude: list[int
         rows = cursor.fetchall()
     lots = []
     for pk, points, used, expired_points, reserved, status in rows:
-        lot = PointLot(id=pk, customer_id=customer_id, account_id=account_id, points=points, used=used,
-                       expired_points=expired_points, reserved=reserved, status=status)
+        lot = PointLot(
+            id=pk,
+            customer_id=customer_id,
+            account_id=account_id,
+            points=points,
+            used=used,
+            expired_points=expired_points,
+            reserved=reserved,
+            status=status,
+        )
         lot._state.adding, lot._state.db = False, connection.alias
         lots.append(lot)
     return lots
@@ -83,8 +101,16 @@ def insert_entries(entries: list[LedgerEntry]) -> None:
     values, params = [], []
     for entry in entries:
         values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [entry.event_id, entry.customer_id, entry.account_id, entry.lot_id, entry.kind, entry.amount,
-                   entry.spendable_after, _dt(entry.created_at)]
+        params += [
+            entry.event_id,
+            entry.customer_id,
+            entry.account_id,
+            entry.lot_id,
+            entry.kind,
+            entry.amount,
+            entry.spendable_after,
+            _dt(entry.created_at),
+        ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ENTRY} (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after,"

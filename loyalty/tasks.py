@@ -6,6 +6,8 @@ It never writes lots itself: for each customer with due lots it locks the custom
 the due lots under that lock, and registers internal `point_activate` / `point_expire` events
 (source "system") through the engine. Two runs at once are safe: the second waits for the lock,
 then finds the lots already done, so each lot expires (or activates) exactly once.
+Opted-out and merged-away (anonymized) profiles are skipped: the engine no longer registers
+events for them.
 """
 
 from __future__ import annotations
@@ -78,8 +80,11 @@ def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
         last = 0
         while True:
             customer_pks = list(
-                due_lots(kind, now).filter(customer_id__gt=last)
-                .order_by("customer_id").values_list("customer_id", flat=True).distinct()[:batch]
+                due_lots(kind, now)
+                .filter(customer_id__gt=last, customer__anonymized_at__isnull=True)
+                .order_by("customer_id")
+                .values_list("customer_id", flat=True)
+                .distinct()[:batch]
             )
             if not customer_pks:
                 break

@@ -52,19 +52,35 @@ def clear_tier_cache() -> None:
     cache.delete(CACHE_KEY)
 
 
+def _rows(customer) -> dict[int, CustomerTier]:
+    """{structure id: CustomerTier} of the customer, loaded once per event and kept on the (locked)
+    customer object: the engine's before-snapshot loads it, evaluation and the manual handlers
+    update it, and the after-snapshot reads it without a query."""
+    rows = customer.__dict__.get("_tier_rows")
+    if rows is None:
+        rows = {
+            ct.structure_id: ct
+            for ct in CustomerTier.objects.filter(customer=customer).select_related("tier")
+        }
+        customer.__dict__["_tier_rows"] = rows
+    return rows
+
+
 def snapshot(customer) -> dict[str, str | None]:
     """{structure code: tier code or None} for the customer."""
     if not structures():
         return {}
-    current = {
-        code: tier
-        for code, tier in CustomerTier.objects.filter(customer=customer).values_list("structure__code", "tier__code")
+    rows = _rows(customer)
+    return {
+        structure.code: (rows[structure.pk].tier.code if structure.pk in rows else None)
+        for structure, _, _ in structures()
     }
-    return {structure.code: current.get(structure.code) for structure, _, _ in structures()}
 
 
-def _earned_since(customer, account_ids, since: dt.datetime | None) -> int:
+def _earned_since(customer, account_ids, since: dt.datetime | None, balances=None) -> int:
     if since is None:
+        if balances is not None:  # the engine's locked rows: every balance row of the customer
+            return sum(b.earned for b in balances.values() if not account_ids or b.account_id in account_ids)
         rows = PointBalance.objects.filter(customer=customer)
         if account_ids:
             rows = rows.filter(account_id__in=account_ids)
@@ -75,16 +91,16 @@ def _earned_since(customer, account_ids, since: dt.datetime | None) -> int:
     return entries.aggregate(total=Sum("amount"))["total"] or 0
 
 
-def tier_points(customer, structure, account_ids, now) -> int:
+def tier_points(customer, structure, account_ids, now, balances=None) -> int:
     months = structure.qualification_months
-    return _earned_since(customer, account_ids, add_months(now, -months) if months else None)
+    return _earned_since(customer, account_ids, add_months(now, -months) if months else None, balances)
 
 
-def points_after_expiration(customer, structure, account_ids, expires_at, now) -> int:
+def points_after_expiration(customer, structure, account_ids, expires_at, now, points=None) -> int:
     """Tier points still inside the qualification window on the tier's expiration date."""
     months = structure.qualification_months
     if not months or expires_at is None:
-        return tier_points(customer, structure, account_ids, now)
+        return points if points is not None else tier_points(customer, structure, account_ids, now)
     return _earned_since(customer, account_ids, add_months(expires_at, -months))
 
 
@@ -105,33 +121,56 @@ def _locked(ct: CustomerTier, now) -> bool:
 
 
 def _emit(ctx, action, structure, tier, previous):
-    ctx.emit(action, data={"structure": structure.code, "tier": tier.code,
-                           "previous_tier": previous.code if previous else None, "automatic": True},
-             parent=ctx.event)
+    ctx.emit(
+        action,
+        data={
+            "structure": structure.code,
+            "tier": tier.code,
+            "previous_tier": previous.code if previous else None,
+            "automatic": True,
+        },
+        parent=ctx.event,
+    )
 
 
 def _set_customer_tier(ctx) -> None:
     first = structures()[0][0] if structures() else None
     if first is None:
         return
-    ct = CustomerTier.objects.filter(customer=ctx.customer, structure=first).only("tier_id").first()
+    ct = _rows(ctx.customer).get(first.pk)
     ctx.customer.tier_id = ct.tier_id if ct else None
+
+
+def _ledger_balances(ctx):
+    """The engine's preloaded balance rows (all of the customer's), when it provided them; None
+    when the ledger started its own cache (a context built outside the engine: maybe partial)."""
+    if ctx.__dict__.get("_ledger_balances_partial"):
+        return None
+    return ctx.__dict__.get("_ledger_balances")
 
 
 def evaluate(ctx: HandlerContext) -> None:
     """Re-evaluate every tier structure after earned points changed (automatic tier up/down)."""
     now = ctx.now
+    if ctx.result.customer_created:
+        ctx.customer.__dict__.setdefault("_tier_rows", {})  # a new customer has no tier rows yet
     for structure, tiers, account_ids in structures():
         if not tiers:
             continue
-        points = tier_points(ctx.customer, structure, account_ids, now)
+        points = tier_points(ctx.customer, structure, account_ids, now, _ledger_balances(ctx))
         qualified = qualified_tier(tiers, points)
-        ct = CustomerTier.objects.filter(customer=ctx.customer, structure=structure).select_related("tier").first()
+        ct = _rows(ctx.customer).get(structure.pk)
         if ct is None:
             if qualified is None:
                 continue
-            ct = CustomerTier(customer=ctx.customer, structure=structure, tier=qualified, since=now,
-                              expires_at=_validity(structure, now))
+            ct = CustomerTier(
+                customer=ctx.customer,
+                structure=structure,
+                tier=qualified,
+                since=now,
+                expires_at=_validity(structure, now),
+            )
+            _rows(ctx.customer)[structure.pk] = ct
             if qualified != tiers[0] or qualified.threshold > 0:
                 _emit(ctx, "tier_up", structure, qualified, None)
         else:
@@ -139,7 +178,12 @@ def evaluate(ctx: HandlerContext) -> None:
             expired = ct.expires_at is not None and ct.expires_at <= now
             if qualified is not None and qualified.threshold > current.threshold:
                 ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
-                    qualified, now, _validity(structure, now), False, None)
+                    qualified,
+                    now,
+                    _validity(structure, now),
+                    False,
+                    None,
+                )
                 _emit(ctx, "tier_up", structure, qualified, current)
             elif (qualified is None or qualified.threshold < current.threshold) and not _locked(ct, now):
                 if structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST:
@@ -148,12 +192,19 @@ def evaluate(ctx: HandlerContext) -> None:
                 elif expired or structure.tier_validity_months is None:
                     target = qualified or tiers[0]
                     ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
-                        target, now, _validity(structure, now), False, None)
+                        target,
+                        now,
+                        _validity(structure, now),
+                        False,
+                        None,
+                    )
                     _emit(ctx, "tier_down", structure, target, current)
             elif expired and not _locked(ct, now):
                 ct.expires_at = _validity(structure, now)  # re-qualified for the same tier
         ct.tier_points = points
-        ct.points_after_expiration = points_after_expiration(ctx.customer, structure, account_ids, ct.expires_at, now)
+        ct.points_after_expiration = points_after_expiration(
+            ctx.customer, structure, account_ids, ct.expires_at, now, points
+        )
         ct.save()
     _set_customer_tier(ctx)
 
@@ -169,8 +220,9 @@ def _structure(ctx) -> tuple[TierStructure, list[Tier], list[int]]:
     for entry in structures():
         if not code or entry[0].code == code:
             return entry
-    raise ValidationError(f"Unknown tier structure {code!r}." if code else "No tier structure exists.",
-                          field="data.structure")
+    raise ValidationError(
+        f"Unknown tier structure {code!r}." if code else "No tier structure exists.", field="data.structure"
+    )
 
 
 def _when(ctx, name):
@@ -182,7 +234,7 @@ def _when(ctx, name):
 
 def _manual(ctx, direction: str) -> None:
     structure, tiers, account_ids = _structure(ctx)
-    ct = CustomerTier.objects.filter(customer=ctx.customer, structure=structure).select_related("tier").first()
+    ct = _rows(ctx.customer).get(structure.pk)
     current = ct.tier if ct else None
     code = ctx.data.get("tier")
     if code:
@@ -190,8 +242,12 @@ def _manual(ctx, direction: str) -> None:
         if target is None:
             raise ValidationError(f"Unknown tier {code!r} in {structure.code!r}.", field="data.tier")
     else:
-        ranks = [t for t in tiers if current is None or (
-            t.threshold > current.threshold if direction == "up" else t.threshold < current.threshold)]
+        ranks = [
+            t
+            for t in tiers
+            if current is None
+            or (t.threshold > current.threshold if direction == "up" else t.threshold < current.threshold)
+        ]
         if not ranks:
             raise BusinessRuleError(f"There is no tier {direction} from here.", field="data.tier")
         target = ranks[0] if direction == "up" else ranks[-1]
@@ -199,25 +255,35 @@ def _manual(ctx, direction: str) -> None:
         raise BusinessRuleError("Tier up needs a higher tier.", field="data.tier")
     if current is not None and direction == "down" and target.threshold >= current.threshold:
         raise BusinessRuleError("Tier down needs a lower tier.", field="data.tier")
-    points = tier_points(ctx.customer, structure, account_ids, ctx.now)
+    points = tier_points(ctx.customer, structure, account_ids, ctx.now, _ledger_balances(ctx))
     qualified = qualified_tier(tiers, points)
-    if (structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST and qualified is not None
-            and target.threshold < qualified.threshold):
+    if (
+        structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST
+        and qualified is not None
+        and target.threshold < qualified.threshold
+    ):
         raise BusinessRuleError(
             f"With keep-highest, the customer cannot go below {qualified.name}, the tier their points reach.",
-            field="data.tier")
+            field="data.tier",
+        )
     expires_at = _when(ctx, "expiration_date") or _validity(structure, ctx.now)
     lock = ctx.data.get("lock")
     lock = True if lock is None else bool(lock)
     if ct is None:
         ct = CustomerTier(customer=ctx.customer, structure=structure)
+        _rows(ctx.customer)[structure.pk] = ct
     ct.tier, ct.since, ct.expires_at = target, ctx.now, expires_at
     ct.locked, ct.locked_until = lock, (expires_at if lock else None)
     ct.tier_points = points
-    ct.points_after_expiration = points_after_expiration(ctx.customer, structure, account_ids, expires_at, ctx.now)
+    ct.points_after_expiration = points_after_expiration(
+        ctx.customer, structure, account_ids, expires_at, ctx.now
+    )
     ct.save()
-    ctx.result.extra["tier"] = {"structure": structure.code, "from": current.code if current else None,
-                                "to": target.code}
+    ctx.result.extra["tier"] = {
+        "structure": structure.code,
+        "from": current.code if current else None,
+        "to": target.code,
+    }
     _set_customer_tier(ctx)
 
 
@@ -238,10 +304,10 @@ def tier_expiration_change(ctx: HandlerContext) -> None:
     if not ctx.program.tiers:
         raise ValidationError("The tiers module is off.", field="action")
     new_date = _when(ctx, "expiration_date")
-    rows = CustomerTier.objects.filter(customer=ctx.customer)
+    rows = list(_rows(ctx.customer).values())
     if ctx.data.get("structure"):
         structure, _, _ = _structure(ctx)
-        rows = rows.filter(structure=structure)
+        rows = [ct for ct in rows if ct.structure_id == structure.pk]
     changed = 0
     for ct in rows:
         ct.expires_at = new_date

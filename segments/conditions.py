@@ -117,12 +117,12 @@ class Attribute:
 
 def available_attributes() -> dict[str, Attribute]:
     """Every attribute a condition may use: built-in fields, then custom fields (one query)."""
-    from customers.models import CustomField
+    from customers.fields import custom_fields  # cached; CustomField.save() clears it
 
     attributes = {
         name: Attribute(name, label, type_, path) for name, (label, type_, path) in BUILTIN_FIELDS.items()
     }
-    for field in CustomField.objects.all():
+    for field in custom_fields().values():
         if field.name in attributes:
             continue
         attributes[field.name] = Attribute(

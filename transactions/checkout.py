@@ -325,7 +325,7 @@ def checkout(ctx: HandlerContext) -> None:
     for row in rows:
         row.transaction = tx
     TransactionItem.objects.bulk_create(rows)
-    if new and status == S.ACCEPTED:
+    if new:
         stats.add_purchase(ctx.customer, tx, rows)
     else:
         stats.refresh_customer(ctx.customer)

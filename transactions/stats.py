@@ -1,12 +1,13 @@
 """Purchase statistics: the customer's purchase_* attributes and the `purchases` data extension (001).
 
-A purchase is an accepted transaction (partly refunded ones count with their net value; rejected,
-refunded, pending and draft ones do not). Figures are computed from the transactions, so they are
+A purchase is a pending or accepted transaction (partly refunded ones count with their net value;
+rejected, refunded and draft ones do not), as the Customer API's `purchases` extension counts them. Figures are computed from the transactions, so they are
 right after updates, refunds and rejections; the handlers call `refresh_customer` after each change.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -31,11 +32,12 @@ PERIODS = (
     "last_12months",
     "last_24months",
 )
+COUNTED = (TransactionStatus.PENDING, TransactionStatus.ACCEPTED)
 ALIASES = {"wtd": "this_week", "mtd": "this_month", "qtd": "this_quarter", "ytd": "this_year"}
 
 
 def _purchases(customer):
-    return Transaction.objects.filter(customer=customer, status=TransactionStatus.ACCEPTED)
+    return Transaction.objects.filter(customer=customer, status__in=COUNTED)
 
 
 def refresh_customer(customer) -> None:
@@ -44,7 +46,7 @@ def refresh_customer(customer) -> None:
         total=Sum(F("total") - F("refunded_value")), count=Count("id"), last=Max("checkout_at")
     )
     items = TransactionItem.objects.filter(
-        transaction__customer=customer, transaction__status=TransactionStatus.ACCEPTED
+        transaction__customer=customer, transaction__status__in=COUNTED
     ).aggregate(n=Sum(F("quantity") - F("refunded_quantity")))["n"]
     customer.purchase_total = figures["total"] or Decimal("0")
     customer.purchase_count = figures["count"] or 0
@@ -54,7 +56,7 @@ def refresh_customer(customer) -> None:
 
 
 def add_purchase(customer, tx, rows) -> None:
-    """A new accepted checkout: add it to the figures without re-reading every transaction."""
+    """A new pending or accepted checkout: add it to the figures without re-reading every transaction."""
     customer.purchase_total += tx.total - tx.refunded_value
     customer.purchase_count += 1
     customer.purchase_items += sum(row.quantity - row.refunded_quantity for row in rows)
@@ -73,6 +75,11 @@ def _zone() -> ZoneInfo:
 def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _same_day_months_ago(day: dt.date, months: int) -> dt.date:
+    first = _add_months(day.replace(day=1), -months)
+    return first.replace(day=min(day.day, calendar.monthrange(first.year, first.month)[1]))
 
 
 def period_bounds(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -96,10 +103,10 @@ def period_bounds(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
         return today.replace(month=1, day=1), tomorrow
     if name == "last_30days":
         return today - dt.timedelta(days=29), tomorrow
-    if name == "last_12months":
-        return _add_months(month_start, -11), tomorrow
+    if name == "last_12months":  # rolling: from this day 12 months ago (exclusive)
+        return _same_day_months_ago(today, 12) + dt.timedelta(days=1), tomorrow
     if name == "last_24months":
-        return _add_months(month_start, -23), tomorrow
+        return _same_day_months_ago(today, 24) + dt.timedelta(days=1), tomorrow
     raise ValueError(f"unknown period {name!r}")
 
 
@@ -121,9 +128,7 @@ def purchases(customer, periods=(), history: bool = False, now: dt.datetime | No
     zone = _zone()
     today = (now or clock.now()).astimezone(zone).date()
     item_counts = dict(
-        TransactionItem.objects.filter(
-            transaction__customer=customer, transaction__status=TransactionStatus.ACCEPTED
-        )
+        TransactionItem.objects.filter(transaction__customer=customer, transaction__status__in=COUNTED)
         .values("transaction_id")
         .annotate(n=Sum(F("quantity") - F("refunded_quantity")))
         .values_list("transaction_id", "n")

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from loyalty import clock
+
 
 class RewardSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -66,7 +68,7 @@ def coupon_object(coupon) -> dict:
         "type": coupon.pool.type,
         "amount": _money(coupon.amount),
         "balance": _money(coupon.balance),
-        "status": coupon.status,
+        "status": coupon.current_status(clock.now()),
         "usages": coupon.usages,
         "usage_limit": coupon.pool.usage_limit,
         "claimed_at": _iso(coupon.claimed_at),

@@ -9,7 +9,7 @@ REF = r"(?P<id>[^/]+)"
 urlpatterns = [
     re_path(rf"^customers/{REF}/rewards/?$", views.CustomerRewardsView.as_view(), name="customer_rewards"),
     re_path(
-        rf"^customers/{REF}/rewards/(?P<reward>[0-9]+)/claim/?$",
+        rf"^customers/{REF}/rewards/(?P<reward>[^/]+)/claim/?$",
         views.CustomerRewardClaimView.as_view(),
         name="customer_reward_claim",
     ),

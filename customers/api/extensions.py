@@ -1,8 +1,8 @@
 """Data extensions of the Customer API (`fields=`): purchases over periods and expiring points.
 
-Purchases come from the transactions app (checkouts that are pending or accepted, less refunds)
-when its models are installed; `purchases_available()` says whether they are, so this module
-works (reading zeros) before and without that app.
+Purchases come from the transactions app (`transactions.stats.purchases`: checkouts that are
+pending or accepted, less refunds) when it is installed; `purchases_available()` says whether it
+is, so this module works (reading zeros) before and without that app.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import calendar
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from decimal import Decimal
 
 from django.apps import apps
-from django.db.models import Sum
 
 from events.errors import ValidationError
 from loyalty import clock
@@ -58,15 +56,34 @@ def parse_fields(value: str | None) -> list[str]:
     return fields
 
 
-def purchases_available() -> bool:
-    return apps.is_installed("transactions") and _transaction_model() is not None
-
-
-def _transaction_model():
-    try:
-        return apps.get_model("transactions", "Transaction")
-    except LookupError:
+def _purchase_statistics():
+    """`transactions.stats.purchases` (the Commerce app's purchase figures), or None without it."""
+    if not apps.is_installed("transactions"):
         return None
+    try:
+        from transactions import stats
+    except ImportError:
+        return None
+    return getattr(stats, "purchases", None)
+
+
+def purchases_available() -> bool:
+    return _purchase_statistics() is not None
+
+
+def purchases(customer, program, fields: list[str]) -> dict:
+    """The `purchases` extension: `overall` always, plus each requested period or `history`.
+    Reads zeros when the transactions app is not there."""
+    wanted = [f.split(".", 1)[1] for f in fields if f.startswith("purchases.")]
+    statistics = _purchase_statistics()
+    if statistics is None or not customer.pk:
+        empty = {"total": 0, "count": 0, "items": 0}
+        result = {"overall": dict(empty)}
+        for name in wanted:
+            result[name] = {} if name == "history" else dict(empty)
+        return result
+    periods = [name for name in wanted if name != "history"]
+    return statistics(customer, periods=periods, history="history" in wanted)
 
 
 def _zone(program) -> dt.tzinfo:
@@ -82,102 +99,8 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def period_range(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """[start, end) in local dates for a purchase period."""
-    tomorrow = today + dt.timedelta(days=1)
-    month_start = today.replace(day=1)
-    if period == "today":
-        return today, tomorrow
-    if period == "yesterday":
-        return today - dt.timedelta(days=1), today
-    if period == "this_month":
-        return month_start, tomorrow
-    if period == "last_month":
-        return _add_months(month_start, -1), month_start
-    if period == "this_year":
-        return today.replace(month=1, day=1), tomorrow
-    if period == "this_week":
-        return today - dt.timedelta(days=today.weekday()), tomorrow
-    if period == "this_quarter":
-        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), tomorrow
-    if period == "last_30days":
-        return today - dt.timedelta(days=29), tomorrow
-    if period == "last_12months":
-        return _add_months(today, -12) + dt.timedelta(days=1), tomorrow
-    if period == "last_24months":
-        return _add_months(today, -24) + dt.timedelta(days=1), tomorrow
-    raise ValueError(period)
-
-
-def _number(value) -> int | float:
-    value = Decimal(value or 0)
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _purchases_queryset(customer):
-    Transaction = _transaction_model()
-    return Transaction.objects.filter(
-        customer=customer, status__in=["pending", "accepted"], checkout_at__isnull=False
-    )
-
-
-def _figures(queryset) -> dict:
-    totals = queryset.aggregate(total=Sum("total"), refunded=Sum("refunded_value"))
-    items = queryset.aggregate(quantity=Sum("items__quantity"), refunded=Sum("items__refunded_quantity"))
-    return {
-        "total": _number((totals["total"] or 0) - (totals["refunded"] or 0)),
-        "count": queryset.count(),
-        "items": int((items["quantity"] or 0) - (items["refunded"] or 0)),
-    }
-
-
-def purchases(customer, program, fields: list[str]) -> dict:
-    """The `purchases` extension: `overall` always, plus each requested period or `history`."""
-    wanted = [f.split(".", 1)[1] for f in fields if f.startswith("purchases.")]
-    empty = {"total": 0, "count": 0, "items": 0}
-    if not purchases_available():
-        result = {"overall": dict(empty)}
-        for name in wanted:
-            result[name] = {} if name == "history" else dict(empty)
-        return result
-    zone = _zone(program)
-    queryset = _purchases_queryset(customer)
-    result = {"overall": _figures(queryset)}
-    today = clock.now().astimezone(zone).date()
-    for name in wanted:
-        if name == "history":
-            result["history"] = _history(queryset, zone)
-            continue
-        start, end = period_range(PURCHASE_ALIASES.get(name, name), today)
-        result[name] = _figures(
-            queryset.filter(
-                checkout_at__gte=_local_start(start, zone), checkout_at__lt=_local_start(end, zone)
-            )
-        )
-    return result
-
-
 def _local_start(day: dt.date, zone) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-
-def _history(queryset, zone) -> dict:
-    days: dict[str, dict] = defaultdict(lambda: {"count": 0, "items": 0, "total": 0})
-    rows = queryset.values("pk", "checkout_at", "total", "refunded_value")
-    item_counts = dict(
-        queryset.values("pk")
-        .annotate(quantity=Sum("items__quantity"), refunded=Sum("items__refunded_quantity"))
-        .values_list("pk", "quantity")
-    )
-    for row in rows.iterator():
-        key = row["checkout_at"].astimezone(zone).date().isoformat()
-        day = days[key]
-        day["count"] += 1
-        day["items"] += int(item_counts.get(row["pk"]) or 0)
-        day["total"] = _number(
-            Decimal(str(day["total"])) + (row["total"] or 0) - (row["refunded_value"] or 0)
-        )
-    return dict(sorted(days.items()))
 
 
 # Expiring points -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from loyalty.audit.changes import register_change, submit_change
 from loyalty.console.views import ReasonActionView
 from loyalty.models import PointBalance, Program
 
-from .base import CustomerMixin, resolve_customer, visible_actions
+from .base import CustomerMixin, resolve_customer
 from .profile import action_choices
 
 
@@ -333,5 +333,3 @@ class TierExpirationView(TierActionView):
     confirm_text = "The expiration is recalculated when the next customer action is registered."
     expiration_required = True
 
-
-__all__ = ["visible_actions"]

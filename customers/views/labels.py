@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django import forms
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 
 from customers.filtersets import LabelCustomerFilterSet, LabelFilterSet
-from customers.models import Label
+from customers.models import Customer, Label
 from customers.tables import LabelCustomerTable, LabelTable
 from loyalty import audit
 from loyalty.console.views import ObjectEditView, ObjectListView
@@ -36,7 +37,11 @@ class LabelListView(ObjectListView):
     actions = [("Create label", "customers:label_add", "loyalty.manage_labels")]
 
     def get_queryset(self):
-        return Label.objects.annotate(customer_count=Count("customers")).order_by("name")
+        # A correlated count per label row: only the labels on the page are counted (through the
+        # through-table's label index), never every label assignment of a million customers.
+        through = Customer.labels.through.objects.filter(label_id=OuterRef("pk")).order_by()
+        counts = through.values("label_id").annotate(n=Count("id")).values("n")
+        return Label.objects.annotate(customer_count=Coalesce(Subquery(counts), 0)).order_by("name")
 
 
 class LabelEditView(ObjectEditView):

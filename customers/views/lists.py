@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 
 from customers.choices import CustomerStatus
 from customers.filtersets import CustomerFilterSet
@@ -11,6 +12,7 @@ from customers.tables import CustomerTable, PreorderedData
 from loyalty.console.views import MAX_PER_PAGE, ObjectListView
 from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
 
+from .base import resolve_customer
 from .paging import capped_count, keyset_page, page_url
 
 # ?sort= value -> the indexed column it sorts on (customers migration 0003/console indexes).
@@ -53,6 +55,17 @@ class CustomerListView(ObjectListView):
                 params.appendlist("f", str(Condition(field, op, value)))
             query = params.urlencode()
             return HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
+        # A quick search for an external ID (`card:C-777`) opens that customer (001, Management UI).
+        query = request.GET.get("q", "").strip()
+        if ":" in query and "\x00" not in query:
+            try:
+                customer = resolve_customer(request, query)
+            except Http404:
+                customer = None
+            if customer is not None:
+                return HttpResponseRedirect(
+                    reverse("customers:customer_overview", args=[customer.customer_id])
+                )
         return super().get(request, *args, **kwargs)
 
     def per_page(self) -> int:

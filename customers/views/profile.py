@@ -193,6 +193,8 @@ class CustomerEventDetailView(CustomerTabView):
             customer=self.object,
         )
         context["event"] = event
+        # Not `event.data.items` in the template: a checkout's data has an "items" key.
+        context["attributes"] = sorted(event.data.items()) if isinstance(event.data, dict) else []
         context["children"] = list(event.children.order_by("id")[:50])
         context["lots"] = list(PointLot.objects.filter(event=event).select_related("account"))
         context["points_label"] = lot_labels([event.pk], clock.now()).get(event.pk, "")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import time
 
 from django.conf import settings
 from django.utils.encoding import escape_uri_path
@@ -71,8 +72,27 @@ def request_uri(request) -> str:
     return f"{path}?{query}" if query else path
 
 
+KEY_CACHE_SECONDS = 5
+_key_cache: dict[str, tuple[float, ApiKey]] = {}
+
+
+def forget_key(key_id: str) -> None:
+    _key_cache.pop(key_id, None)
+
+
 def find_key(key_id: str) -> ApiKey:
-    api_key = ApiKey.objects.filter(key=key_id).first()
+    """The key named in a request. Kept in process memory for 5 seconds (a query per request
+    otherwise): rotating or revoking a key acts at once in the process that does it and within
+    5 seconds in every other worker."""
+    cached = _key_cache.get(key_id)
+    if cached is not None and cached[0] > time.monotonic():
+        api_key = cached[1]
+    else:
+        api_key = ApiKey.objects.filter(key=key_id).first()
+        if api_key is not None:
+            if len(_key_cache) > 10000:
+                _key_cache.clear()
+            _key_cache[key_id] = (time.monotonic() + KEY_CACHE_SECONDS, api_key)
     if api_key is None:
         raise errors.UnknownApiKey(f"Unknown API key {key_id[:64]!r}.")
     if api_key.revoked:
@@ -118,10 +138,13 @@ def authenticate_signed(request) -> ApiKey:
         raise errors.BadCredentialScope(f"The credential scope must be {credential_scope()!r}.")
     escher = Escher(api_key.key, api_key.secret, scope, escher_options(hash_algo=algorithm[2].upper()))
     body = request.body.decode("utf-8", errors="replace")
-    escher_request = EscherRequest(
-        {"method": request.method, "url": request_uri(request), "headers": headers, "body": body}
-    )
-    expected = escher.generate_signature(api_key.secret, escher_request, signed_headers, request_date)
+    try:
+        escher_request = EscherRequest(
+            {"method": request.method, "url": request_uri(request), "headers": headers, "body": body}
+        )
+        expected = escher.generate_signature(api_key.secret, escher_request, signed_headers, request_date)
+    except EscherException as error:  # e.g. a method Escher does not sign
+        raise errors.MalformedAuthorization(f"The request cannot be verified: {error}")
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise errors.BadSignature()
     return api_key

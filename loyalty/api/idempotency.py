@@ -100,6 +100,6 @@ def finish(record: IdempotencyRecord, response) -> None:
 
 
 def cleanup() -> int:
-    """Delete records past the retention period (a django-q2 schedule calls this hourly)."""
+    """Delete records past the retention period (the hourly django-q2 schedule of migration 0002)."""
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=clock.now() - retention()).delete()
     return deleted

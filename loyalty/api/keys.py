@@ -9,7 +9,7 @@ from django.db import transaction
 from loyalty import clock
 from loyalty.choices import Environment
 
-from .auth import credential_scope
+from .auth import credential_scope, forget_key
 from .models import ALL_SCOPES, DEFAULT_RATE_LIMIT, ApiKey
 
 
@@ -59,11 +59,13 @@ def rotate(api_key: ApiKey) -> str:
     api_key.secret = new_secret()
     api_key.rotated_at = clock.now()
     api_key.save(update_fields=["secret", "rotated_at"])
+    forget_key(api_key.key)
     return api_key.secret
 
 
 def revoke(api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    forget_key(api_key.key)
 
 
 def client_config(api_key: ApiKey, secret: str) -> dict:

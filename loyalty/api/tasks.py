@@ -1,5 +1,4 @@
-"""Background tasks of the API (django-q2). Schedule `loyalty.api.tasks.cleanup_idempotency_records`
-hourly (`manage.py setup_api_schedules` creates the schedule)."""
+"""Background tasks of the API (django-q2). Migration 0002 schedules the cleanup hourly."""
 
 from . import idempotency
 

@@ -11,22 +11,27 @@ when the `checkout` action and its handler exist, reward claims when rewards do.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import importlib
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import time_machine
+from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 
-from customers.models import Customer
 from events import definitions
 from events.choices import EventSource
 from events.engine import HANDLERS, register_event
 from events.errors import EngineError
 from events.models import Event
+from loyalty.models import PointBalance
 from loyalty.choices import Environment
 from loyalty.management.demo_people import COLORS, basket, moved, person
 
@@ -60,6 +65,7 @@ class Planner:
         self.steps: list[Step] = []
         self._seq = 0
         self.checkout = has_action("checkout")
+        self.rewards = demo_rewards() if has_action("reward") else []
 
     def add(self, when, environment, customer, action, data=None, **kwargs):
         self._seq += 1
@@ -86,8 +92,9 @@ class Planner:
         if rng.random() < 0.03:
             labels.append("staff")
         # Shoppers differ a lot: a few buy every week, most a handful of times a year.
-        appetite = rng.choices((0.15, 0.5, 1.2, 3.0), weights=(30, 40, 22, 8))[0]
-        if appetite == 3.0:
+        appetite = rng.choices((0.08, 0.25, 0.6, 1.6), weights=(35, 40, 18, 7))[0]
+        vip = appetite == 1.6
+        if vip:
             labels.append("vip")
         if labels:
             self.add(later(), environment, customer_id, "profile", {"labels": labels})
@@ -96,11 +103,16 @@ class Planner:
                      {"platform": rng.choice(("ios", "android"))})
 
         months = (now - joined).days / 30.4
-        for _ in range(min(60, int(months * appetite) + rng.randint(0, 2))):
+        for _ in range(min(40, int(months * appetite) + rng.randint(0, 1))):
             self.purchase(later(), environment, customer_id, number)
-        for _ in range(rng.randint(0, 2 + int(months // 6))):
+        if rng.random() < 0.5:
             self.add(later(), environment, customer_id, "login")
-        if rng.random() < 0.4:
+        if vip:  # status points, the second account: a half-year bonus for the best customers
+            for quarter in range(int(months // 6)):
+                self.add(joined + dt.timedelta(days=91 * (quarter + 1)), environment, customer_id, "point_add",
+                         {"points": rng.choice((1000, 2000, 3000)), "reason": "Half-year VIP status bonus"},
+                         account="status_points")
+        if rng.random() < 0.3:
             self.add(later(), environment, customer_id, "profile", moved(rng))
         if rng.random() < 0.25:
             self.add(later(), environment, customer_id, "review_written",
@@ -108,7 +120,7 @@ class Planner:
         if rng.random() < 0.15:
             self.add(later(), environment, customer_id, "point_add",
                      {"points": rng.choice((100, 200, 250, 500)), "reason": rng.choice(REASONS_GOODWILL)})
-        for _ in range(int(months * appetite / 4)):
+        for _ in range(int(months * appetite / 2.5)):
             self.add(later(), environment, customer_id, "point_spend", {"reason": "Reward redemption"})
 
         if fate:
@@ -133,9 +145,15 @@ class Planner:
             # Until checkouts exist, a purchase is a point_add of 1 point per EUR.
             self.add(when, environment, customer_id, "point_add",
                      {"points": int(total), "reason": f"Purchase {transaction_id}", "transaction_id": transaction_id})
-        # Status points decide the tier: 2 per EUR spent.
-        self.add(when + dt.timedelta(seconds=1), environment, customer_id, "point_add",
-                 {"points": 2 * int(total), "reason": f"Status points for {transaction_id}"}, account="status_points")
+
+
+def demo_rewards() -> list:
+    """The rewards catalog (coupons.models.Reward), cheapest first, when that model exists."""
+    try:
+        from coupons.models import Reward
+    except ImportError:
+        return []
+    return list(Reward.objects.filter(active=True).order_by("points"))
 
 
 def _expiration_runner() -> Callable[[], object] | None:
@@ -151,16 +169,30 @@ def _expiration_runner() -> Callable[[], object] | None:
     return None
 
 
-def _spend_amount(rng, environment, customer_id) -> int | None:
-    spendable = (
-        Customer.objects.filter(environment=environment, customer_id=customer_id, anonymized_at__isnull=True)
+def _spendable(environment, customer_id) -> int:
+    """Spendable points of the default account (the Customer row sums every account)."""
+    return (
+        PointBalance.objects.filter(
+            customer__environment=environment,
+            customer__customer_id=customer_id,
+            customer__anonymized_at__isnull=True,
+            account__is_default=True,
+        )
         .values_list("spendable", flat=True)
         .first()
-    )
-    if not spendable or spendable < 200:
+    ) or 0
+
+
+def _redemption(rng, rewards, spendable) -> tuple[str, dict] | None:
+    """A reward claim the customer can afford, or a plain point_spend in round hundreds."""
+    affordable = [reward for reward in rewards if reward.points <= spendable]
+    if affordable and rng.random() < 0.7:
+        return "reward", {"reward": str(rng.choice(affordable).pk)}
+    if spendable < 200:
         return None
-    # Rewards cost round amounts: 100 points = 1 EUR (the default account's burn rate).
-    return min(spendable // 100 * 100, rng.choice((200, 500, 500, 1000, 2000)))
+    # 100 points = 1 EUR (the default account's burn rate): discounts come in round amounts.
+    return "point_spend", {"points": min(spendable // 100 * 100, rng.choice((200, 500, 500, 1000))),
+                           "reason": "Discount at checkout"}
 
 
 def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict:
@@ -179,28 +211,65 @@ def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict
     events_before = Event.objects.count()
     runner = _expiration_runner()
     rng = random.Random(seed + 2)
-    refused = 0
-    last_day = None
     first = planner.steps[0].when if planner.steps else now
-    with time_machine.travel(first, tick=False) as traveller:
+    task_log = logging.getLogger("loyalty.tasks")
+    level = task_log.level
+    task_log.setLevel(logging.WARNING)  # a line per monthly run would drown the summary
+    try:
+        refused = _replay(planner, runner, rng, admin, log, first, now)
+    finally:
+        task_log.setLevel(level)
+    return {
+        "customers": live + sandbox,
+        "events": Event.objects.count() - events_before,
+        "refused": refused,
+    }
+
+
+class _TimelessCache(LocMemCache):
+    """A local-memory cache whose entries never expire. Moving the clock hours or days between
+    events would expire every cached program, account and catalog entry each time, and the
+    configuration does not change while the history is replayed."""
+
+    def get_backend_timeout(self, timeout=DEFAULT_TIMEOUT):
+        return None
+
+
+@contextlib.contextmanager
+def _timeless_cache():
+    original = caches["default"]
+    caches["default"] = _TimelessCache("seed-demo", {})
+    try:
+        yield
+    finally:
+        caches["default"] = original
+        original.clear()  # nothing cached before or during the seed may outlive it
+
+
+def _replay(planner, runner, rng, admin, log, first, now) -> int:
+    refused = 0
+    last_month = None
+    with _timeless_cache(), time_machine.travel(first, tick=False) as traveller:
         while planner.steps:
             step = heapq.heappop(planner.steps)
             traveller.move_to(step.when)
-            day = step.when.date()
-            if runner is not None and day != last_day:
-                runner()  # the nightly task, "on the day"
-                last_day = day
-            data = dict(step.data)
-            if step.action == "point_spend":
-                amount = _spend_amount(rng, step.environment, step.customer)
-                if amount is None:
+            month = (step.when.year, step.when.month)
+            if runner is not None and month != last_month:
+                # The scheduled task. Points expire at month ends (the demo account rounds to
+                # the end of the month), so running it as each month begins expires them on time.
+                runner()
+                last_month = month
+            action, data = step.action, dict(step.data)
+            if action == "point_spend":
+                redemption = _redemption(rng, planner.rewards, _spendable(step.environment, step.customer))
+                if redemption is None:
                     continue
-                data["points"] = amount
+                action, data = redemption
             try:
                 register_event(
                     environment=step.environment,
                     customer=step.customer,
-                    action=step.action,
+                    action=action,
                     data=data,
                     account=step.account,
                     source=EventSource.PLATFORM if step.console else EventSource.API,
@@ -211,12 +280,8 @@ def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict
             except EngineError as error:
                 refused += 1
                 if log:
-                    log(f"  refused {step.action} for {step.customer}: {error.message}")
+                    log(f"  refused {action} for {step.customer}: {error.message}")
         if runner is not None:
             traveller.move_to(now)
             runner()
-    return {
-        "customers": live + sandbox,
-        "events": Event.objects.count() - events_before,
-        "refused": refused,
-    }
+    return refused

@@ -15,6 +15,7 @@ import json
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from customers.models import Customer
 from events.models import Event
@@ -23,7 +24,14 @@ from loyalty.models.ledger import ExpirationRule, Rounding
 
 from .demo_people import COLORS, PRODUCTS, moved, person
 
+try:  # the commerce app's rows for each checkout, when it exists
+    from transactions.models import Transaction, TransactionItem
+except ImportError:  # pragma: no cover
+    Transaction = TransactionItem = None
+
 MODELS = [Customer, Event, PointLot, LedgerEntry, PointBalance]
+if Transaction is not None:
+    MODELS += [Transaction, TransactionItem]
 TABLES = [model._meta.db_table for model in MODELS]
 
 # The columns we fill, per model (attnames). Anything else gets its field default.
@@ -45,6 +53,16 @@ COLUMNS = {
     PointBalance: ["id", "customer_id", "account_id", "earned", "spent", "spendable", "pending", "reserved",
                    "expired", "updated_at"],
 }
+if Transaction is not None:
+    COLUMNS[Transaction] = [
+        "id", "environment", "transaction_id", "customer_id", "account_id", "status", "total", "currency",
+        "points_earned", "points_credited", "first_purchase", "checkout_at", "accepted_at", "created_at",
+        "updated_at", "checkout_event_id",
+    ]
+    COLUMNS[TransactionItem] = [
+        "id", "transaction_id", "line", "product_id", "product_name", "product_category", "quantity", "price",
+        "subtotal",
+    ]
 LABELS = {"opt_in": "Opt-in", "profile": "Profile update", "login": "Login", "checkout": "Checkout",
           "point_add": "Point add", "point_spend": "Point spend", "point_expire": "Point expire"}
 # activity mix after the opt-in: (action, weight)
@@ -65,6 +83,7 @@ class Plan:
     time_zone: str
     expiring: bool
     postgres: bool
+    transactions: bool = True
     now: int = field(default_factory=lambda: int(dt.datetime.now(dt.UTC).timestamp()))
 
 
@@ -110,6 +129,7 @@ class Rows:
             "events": len(self.tables[Event]),
             "lots": len(self.tables[PointLot]),
             "entries": len(self.tables[LedgerEntry]),
+            "transactions": len(self.tables[Transaction]) if Transaction is not None else 0,
         }
 
 
@@ -169,6 +189,8 @@ class _Generator:
         self.account_id = str(plan.account.pk)
         self.account_code = plan.account.code
         self.dynamic = self.expiry.rule == ExpirationRule.DYNAMIC
+        self.transactions = plan.transactions and Transaction is not None
+        self.zone = ZoneInfo(plan.time_zone or "UTC")
         self.next_id = {model: ids.counter(model._meta.db_table) for model in MODELS}
         # one slot per weight unit: picking an action is one random() and one index
         self.action_slots = [action for action, weight in MIX for _ in range(weight)]
@@ -181,6 +203,9 @@ class _Generator:
         if text is None:
             text = self.days[day] = dt.date.fromordinal(_EPOCH + day).isoformat()
         return f"{text} {_TIMES[second]}{self.tz_suffix}"
+
+    def _local_date(self, value: int) -> str:
+        return dt.datetime.fromtimestamp(value, self.zone).date().isoformat()
 
     def customer(self, number: int) -> None:
         plan, rows, null = self.plan, self.rows, self.null
@@ -199,6 +224,7 @@ class _Generator:
         events: list[list] = []
         lot_rows: list[list] = []
         entries: list[tuple] = []
+        checkouts: list[tuple] = []  # (event row, transaction ID, total, points, items)
 
         def event(action, when, data, points=0, expires=None, transaction_id="", source="api", reason=""):
             row = [next_event(), action, when, data, points, expires, transaction_id, source,
@@ -275,6 +301,7 @@ class _Generator:
                 ev = event("checkout", when, f'{{"transaction_id": "{tx}", "total": {total}, "currency": "EUR", '
                            f'"items": [{item_json}]}}', points, transaction_id=tx)
                 earn(ev, points, when)
+                checkouts.append((ev, tx, total, points, items))
                 state["purchase_total"] += total
                 state["purchase_count"] += 1
                 state["purchase_items"] += len(items)
@@ -311,6 +338,24 @@ class _Generator:
         expire_due(now)
         last = max(times[-1] if times else start, events[-1][2])
         self._emit(cid, number, profile, extra, state, start, last, events, lot_rows, entries, lots)
+        if checkouts and self.transactions:
+            self._emit_transactions(cid, checkouts)
+
+    def _emit_transactions(self, cid, checkouts):
+        rows, env, ts = self.rows.tables, self.plan.environment, self.ts
+        true, false = ("t", "f") if self.plan.postgres else ("1", "0")
+        next_tx, next_item = self.next_id[Transaction], self.next_id[TransactionItem]
+        for index, (ev, tx, total, points, items) in enumerate(checkouts):
+            pk = str(next_tx())
+            stamp = ts(ev[2])
+            rows[Transaction].append((
+                pk, env, tx, cid, self.account_id, "accepted", f"{total:.2f}", "EUR", str(points), true,
+                true if index == 0 else false, stamp, stamp, stamp, stamp, str(ev[0]),
+            ))
+            for line, (product_id, name, category, price) in enumerate(items):
+                rows[TransactionItem].append((
+                    str(next_item()), pk, str(line), product_id, name, category, "1", f"{price:.2f}", f"{price:.2f}",
+                ))
 
     def _emit(self, cid, number, profile, extra, state, start, last, events, lot_rows, entries, active):
         plan, rows, null, ts = self.plan, self.rows.tables, self.null, self.ts
@@ -322,7 +367,7 @@ class _Generator:
             json.dumps(extra), str(state["earned"]), str(state["spent"]), str(state["spendable"]), "0", "0",
             str(state["expired"]), f"{state['purchase_total']:.2f}", str(state["purchase_count"]),
             str(state["purchase_items"]),
-            ts(state["purchase_last"] // 86400 * 86400)[:10] if state["purchase_last"] else null,
+            self._local_date(state["purchase_last"]) if state["purchase_last"] else null,
             ts(start), ts(state["last_login"]), ts(last), ts(start), ts(last),
         ))
         events_out = rows[Event]

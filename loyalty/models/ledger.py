@@ -32,8 +32,12 @@ class PointAccount(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     is_default = models.BooleanField(default=False)
-    burn_rates = models.JSONField(default=list, blank=True, help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]')
-    expiration_rule = models.CharField(max_length=20, choices=ExpirationRule.choices, default=ExpirationRule.NONE)
+    burn_rates = models.JSONField(
+        default=list, blank=True, help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]'
+    )
+    expiration_rule = models.CharField(
+        max_length=20, choices=ExpirationRule.choices, default=ExpirationRule.NONE
+    )
     expiration_period = models.PositiveIntegerField(default=12)
     expiration_unit = models.CharField(max_length=10, choices=PeriodUnit.choices, default=PeriodUnit.MONTHS)
     expiration_date = models.CharField(max_length=5, blank=True, help_text="MM-DD for the absolute rule")
@@ -110,7 +114,8 @@ class PointLot(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(used__gte=0) & models.Q(expired_points__gte=0), name="lot_counts_non_negative"
+                condition=models.Q(used__gte=0) & models.Q(expired_points__gte=0),
+                name="lot_counts_non_negative",
             ),
             models.CheckConstraint(
                 condition=models.Q(reserved__gte=0)
@@ -145,7 +150,9 @@ class LedgerEntry(models.Model):
     """An append-only line of the points ledger (Talon.One's transaction log)."""
 
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="ledger_entries")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="ledger_entries")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="ledger_entries")
     lot = models.ForeignKey(PointLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=12, choices=EntryKind.choices)

@@ -41,10 +41,14 @@ class Program(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        permissions = CONSOLE_PERMISSIONS
+        permissions = CONSOLE_PERMISSIONS  # type: ignore[assignment]  # list invariance vs the stubs
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(PROGRAM_CACHE_KEY)
 
     @classmethod
     def current(cls) -> "Program":
@@ -55,10 +59,6 @@ class Program(models.Model):
                 program = cls.objects.create()
             cache.set(PROGRAM_CACHE_KEY, program, 30)
         return program
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        cache.delete(PROGRAM_CACHE_KEY)
 
     def module_enabled(self, module: str) -> bool:
         return bool(getattr(self, Module(module).value))

@@ -32,7 +32,9 @@ class TierStructure(_ClearsTierCache):
     qualification_months = models.PositiveIntegerField(
         null=True, blank=True, help_text="tier points are earned over this many months; empty: lifetime"
     )
-    tier_validity_months = models.PositiveIntegerField(null=True, blank=True, help_text="empty: no expiration")
+    tier_validity_months = models.PositiveIntegerField(
+        null=True, blank=True, help_text="empty: no expiration"
+    )
     expiration_method = models.CharField(
         max_length=20, choices=TierExpirationMethod.choices, default=TierExpirationMethod.RECALCULATE
     )
@@ -69,11 +71,15 @@ class CustomerTier(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     tier_points = models.BigIntegerField(default=0)
     points_after_expiration = models.BigIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True, help_text="manual tier: no downgrade until then")
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="manual tier: no downgrade until then"
+    )
     locked = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["customer", "structure"], name="one_tier_per_structure")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "structure"], name="one_tier_per_structure")
+        ]
 
     def __str__(self) -> str:
         return f"{self.tier} since {self.since:%Y-%m-%d}"

@@ -93,3 +93,12 @@ def error_of(response) -> dict:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"type", "code", "message", "field"}, body
     return body["error"]
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_keys():
+    from loyalty.api import auth
+
+    auth._key_cache.clear()
+    yield
+    auth._key_cache.clear()

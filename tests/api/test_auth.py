@@ -29,7 +29,7 @@ def test_an_altered_body_is_a_bad_signature(api):
     assert error_of(response)["code"] == 140104
 
 
-@pytest.mark.parametrize("seconds", [-301, 301, 3600])
+@pytest.mark.parametrize("seconds", [-330, 330, 3600])
 def test_a_skewed_date_is_refused(api, seconds):
     when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
     response = api.get("/api/ping", when=when)
@@ -143,3 +143,26 @@ def test_a_key_without_the_scope_is_forbidden(client, db):
     )
     assert response.status_code == 403
     assert error_of(response)["code"] == 140301
+
+
+def test_use_is_recorded_on_the_key(api):
+    assert api.api_key.last_used_at is None
+    api.get("/api/ping")
+    api.api_key.refresh_from_db()
+    assert api.api_key.last_used_at is not None
+
+
+def test_an_unusual_method_is_refused_cleanly(client, live_key):
+    from loyalty.api.auth import sign
+
+    api_key, secret = live_key
+    headers = dict(sign("GET", "/api/ping", key=api_key.key, secret=secret, host="testserver"))
+    response = client.generic(
+        "PROPFIND",
+        "/api/ping",
+        HTTP_AUTHORIZATION=headers["Authorization"],
+        HTTP_DATE=headers["Date"],
+        HTTP_HOST="testserver",
+    )
+    assert response.status_code == 401
+    assert error_of(response)["code"] == 140102

@@ -3,6 +3,7 @@ entities, and environment isolation."""
 
 import datetime as dt
 
+import pytest
 import time_machine
 
 from customers.models import Customer, CustomField
@@ -152,7 +153,7 @@ def test_purchases_count_checkouts(api):
     from events.engine import HANDLERS
 
     if "checkout" not in HANDLERS:
-        return
+        pytest.skip("the checkout handler has not landed")
     enroll("shopper")
     register_event(
         environment="live",

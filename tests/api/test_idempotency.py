@@ -126,3 +126,10 @@ def test_two_concurrent_requests_with_one_key_register_one_event(live_key, monke
     assert len({r.content for r in responses}) == 1
     assert sum(1 for r in responses if r.get("Idempotent-Replayed") == "true") == 3
     assert Event.objects.filter(action="point_add").count() == 1
+
+
+def test_the_cleanup_is_scheduled_hourly(db):
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="loyalty.api.tasks.cleanup_idempotency_records")
+    assert schedule.schedule_type == Schedule.HOURLY

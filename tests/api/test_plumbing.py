@@ -148,3 +148,66 @@ def test_no_event_is_stored_by_a_refused_request(api):
     api.post("/api/events", body="<xml/>", content_type="application/xml")
     api.post("/api/events", {"customer": "x", "action": "login"}, secret="wrong")
     assert not Event.objects.exists()
+
+
+def test_an_unknown_post_gets_the_json_404_not_a_csrf_page(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/customers/a/b/c/d", data="{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert error_of(response)["code"] == 140404
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"customer": "edge", "action": "profile", "data": {"first_name": "x" * 300}},
+        {"customer": "édge", "action": "point_add", "data": {"points": 1}},
+        {"customer": "edge", "action": "point_add", "data": {"points": 10**400}},
+        {"customer": "edge", "action": "point_add", "data": {"points": "1e400"}},
+        {"customer": "edge", "action": "point_add", "account": "x" * 500, "data": {"points": 5}},
+        {"customer": "edge", "action": "checkout", "data": {"transaction_id": "t" * 300, "total": "1e400"}},
+        {"customer": "edge", "action": "profile", "data": {"birth_date": "1970-13-45"}},
+        {"customer": "x" * 200, "action": "opt_in", "data": {}},
+        {"customer": ["a"], "action": "opt_in"},
+        {"customer": "edge", "action": "profile", "data": ["not", "an", "object"]},
+    ],
+)
+def test_hostile_input_is_a_clear_4xx_never_a_500(api, payload):
+    from events.engine import register_event
+
+    register_event(environment="live", customer="edge", action="opt_in", data={"email": "e@example.com"})
+    response = api.post("/api/events", payload)
+    assert 400 <= response.status_code < 500, response.content
+    error_of(response)
+
+
+def test_rate_limit_counts_in_redis_when_configured(settings, client, db):
+    """With REDIS_URL the counter is one INCR+EXPIRE round trip, shared by every worker."""
+    import redis as redis_lib
+    from django.core.cache import caches
+
+    url = "redis://127.0.0.1:6379/9"
+    try:
+        redis_lib.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis_lib.exceptions.RedisError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    from loyalty.api.keys import create_api_key
+
+    from .conftest import ApiClient
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    try:
+        caches["default"].clear()
+        api_key, secret = create_api_key(name="redis", environment="live", rate_limit=2)
+        api = ApiClient(client, api_key, secret)
+        assert [api.get("/api/ping").status_code for _ in range(3)] == [200, 200, 429]
+        server = redis_lib.Redis.from_url(url)
+        counters = list(server.scan_iter(match=f"*api:rl:{api_key.pk}:*"))
+        assert counters
+        ttl = max(server.ttl(name) for name in counters)
+        assert 0 < ttl <= 65
+    finally:
+        caches["default"].clear()

@@ -150,3 +150,31 @@ def test_someone_elses_coupon_cannot_be_redeemed(anna, pool):
     with pytest.raises(Conflict):
         register("coupon_redeem", "Bob-2", {"code": "AAA-1"})
     assert coupon("AAA-1").usages == 0
+
+
+def test_a_held_coupon_past_its_date_shows_and_is_stored_as_expired(anna, pool):
+    from coupons.coupons import expire_due
+
+    import_codes(pool, "AAA-1\n")
+    register("coupon_assign", data={"code": "AAA-1"})
+    Coupon.objects.filter(code="AAA-1").update(expires_at=clock.now() - dt.timedelta(minutes=1))
+    c = coupon("AAA-1")
+    assert c.status == "claimed" and c.current_status(clock.now()) == "expired"
+    with pytest.raises(BusinessRuleError, match="expired"):
+        register("coupon_redeem", data={"code": "AAA-1"})
+    assert expire_due(clock.now()) == 1 and coupon("AAA-1").status == "expired"
+
+
+def test_merge_moves_coupons_claims_and_transactions_and_opt_out_scrubs(anna, pool):
+    from transactions.models import Transaction
+
+    rule()
+    enroll("Bob-2")
+    import_codes(pool, "AAA-1\n")
+    register("coupon_assign", "Bob-2", {"code": "AAA-1"})
+    checkout("T-B", 40, customer="Bob-2", channel="web", note="leave at door")
+    register("merge", "Anna-1", {"source": "Bob-2"})
+    assert coupon("AAA-1").customer == anna and Transaction.objects.get(transaction_id="T-B").customer == anna
+    register("opt_out", "Anna-1", {})
+    t = Transaction.objects.get(transaction_id="T-B")
+    assert t.data == {} and t.channel == "" and t.total == 40

@@ -171,6 +171,8 @@ def test_merge_reviews_then_merges(client, cast, anna):
     assert done.status_code == 302
     anna.refresh_from_db()
     assert anna.spendable == 570
+    listed = [row.customer_id for row in c.get("/customers/").context["table"].data.data]
+    assert "anna-1" in listed and "anna-old" not in listed  # the merged profile is anonymized
     assert ChangeLogEntry.objects.get(action="merge").reason == "duplicate"
 
 
@@ -316,7 +318,9 @@ def test_actions_of_features_not_installed_yet_show_no_button(client, cast, anna
     from customers import tabs
     from customers.views import base
 
-    extra = tabs.ProfileAction("Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync")
+    extra = tabs.ProfileAction(
+        "Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync"
+    )
     monkeypatch.setattr(base, "PROFILE_ACTIONS", [*tabs.PROFILE_ACTIONS, extra])
     program.sync = True
     program.save()

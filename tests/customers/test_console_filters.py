@@ -256,3 +256,27 @@ def test_other_environments_are_not_listed(admin_client, people):
 def test_dates_are_compared_as_dates(people):
     assert filtered("purchase_last_date:lt:2000-01-01") == set()
     assert filtered(f"created_at:le:{dt.date.today() + dt.timedelta(days=1)}") == people
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "email:eq:'; DROP TABLE customers_customer; --",
+        "email:eq:%",
+        "last_name:lt:_",
+        "email:in:a,,b",
+        "email:eq:",
+        "score:in:",
+        "birth_date:in:,",
+        "club:eq:" + "x" * 5000,
+        "first_name:eq:Zoë 🦊",
+        "::",
+        "shoe_size:lt:1e400",
+        "shoe_size:lt:NaN",
+        "created_at:ge:2020-13-45",
+        "label:lt:zzz",
+    ],
+)
+def test_odd_values_never_500(admin_client, people, condition):
+    response = admin_client.get(LIST, {"f": condition, "sort": "-score", "after": "1"})
+    assert response.status_code == 200

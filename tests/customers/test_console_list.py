@@ -149,3 +149,13 @@ def test_external_id_opens_the_profile(admin_client, program):
     assert response.context["customer"].customer_id == "ext-1"
     assert admin_client.get("/customers/card:nope/").status_code == 404
     assert admin_client.get("/customers/email:x/").status_code == 404  # not an external ID field
+
+
+def test_quick_search_for_an_external_id_opens_the_profile(admin_client, program):
+    from customers.models import CustomField
+
+    CustomField.objects.create(name="card", label="Card", type="string", external_id=True)
+    enroll("ext-2", card="C-900")
+    response = admin_client.get(LIST, {"q": "card:C-900"})
+    assert response.status_code == 302 and response["Location"] == "/customers/ext-2/"
+    assert admin_client.get(LIST, {"q": "card:none"}).status_code == 200

@@ -291,3 +291,13 @@ def test_console_events_record_the_admin_user(program, admin_user):
     console("suspend", "Anna-1", admin_user=admin_user, reason="chargebacks")
     event = Event.objects.get(action="suspend")
     assert (event.admin_user, event.source, event.reason) == (admin_user, "platform", "chargebacks")
+
+
+def test_tagging_a_field_external_id_indexes_existing_values(program):
+    field = CustomField.objects.create(name="loyalty_card", label="Card")
+    enroll("Anna-1", loyalty_card="CARD-1")
+    enroll("Bob-1", loyalty_card="CARD-2")
+    field.external_id = True
+    field.save()
+    assert register("profile", "loyalty_card:CARD-2", {"first_name": "Bob"}).customer == live("Bob-1")
+    assert ExternalId.objects.filter(field="loyalty_card").count() == 2

@@ -69,6 +69,16 @@ def assert_consistent(customer: Customer, events_per_customer: int):
     assert actions.order_by("id").first().action == "opt_in"
     purchases = Event.objects.filter(customer=customer, action="checkout")
     assert customer.purchase_count == purchases.count()
+    # the commerce app's own statistics over the generated Transaction rows agree
+    from transactions.stats import refresh_customer
+
+    figures = Customer.objects.get(pk=customer.pk)
+    refresh_customer(figures)
+    for name in ("purchase_total", "purchase_count", "purchase_items", "purchase_last_date"):
+        assert getattr(figures, name) == getattr(customer, name), name
+    assert set(purchases.values_list("transaction_id", flat=True)) == set(
+        customer.transactions.values_list("transaction_id", flat=True)
+    )
 
 
 @pytest.mark.django_db

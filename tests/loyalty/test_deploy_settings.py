@@ -13,7 +13,10 @@ PRODUCTION_KEY = "x7$kq2!vRz9#mW4pLh8&nB3tYc6^dF1sGj5*eA0uQo2iXw-Tp7Ky3Vb9Nm4Hs8
 
 
 def run(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # A production process: none of the development and test switches (make test exports
+    # DJANGO_ALLOW_ASYNC_UNSAFE for the browser tests; check --deploy rightly refuses it).
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.pop("LOYALTY_TESTING", None)
     environment.update(env)
     return subprocess.run(

@@ -34,8 +34,14 @@ def customer(customer_id="alice"):
 
 def figures(customer_id="alice"):
     c = customer(customer_id)
-    return {"score": c.score, "spent": c.spent, "spendable": c.spendable, "pending": c.pending,
-            "reserved": c.reserved, "expired": c.expired}
+    return {
+        "score": c.score,
+        "spent": c.spent,
+        "spendable": c.spendable,
+        "pending": c.pending,
+        "reserved": c.reserved,
+        "expired": c.expired,
+    }
 
 
 def set_status(status, customer_id="alice"):
@@ -57,8 +63,20 @@ def test_point_add_creates_a_lot_an_entry_and_the_balance(clock, program):
     assert (lot.points, lot.status, lot.event_id) == (100, LotStatus.ACTIVE, result.event.pk)
     assert result.event.points == 100
     entry = LedgerEntry.objects.get()
-    assert (entry.kind, entry.amount, entry.spendable_after, entry.lot_id) == (EntryKind.EARN, 100, 100, lot.pk)
-    assert figures() == {"score": 100, "spent": 0, "spendable": 100, "pending": 0, "reserved": 0, "expired": 0}
+    assert (entry.kind, entry.amount, entry.spendable_after, entry.lot_id) == (
+        EntryKind.EARN,
+        100,
+        100,
+        lot.pk,
+    )
+    assert figures() == {
+        "score": 100,
+        "spent": 0,
+        "spendable": 100,
+        "pending": 0,
+        "reserved": 0,
+        "expired": 0,
+    }
     assert result.balances_after["points"]["spendable"] == 100
     assert [lot.pk for lot in result.lots_created] == [lot.pk]
     assert consistent()
@@ -96,7 +114,11 @@ def test_point_add_with_a_future_activation_date_is_pending_until_activated(cloc
     assert counts["activated_lots"] == 1 and counts["events"] == 1
     assert figures()["pending"] == 0 and figures()["spendable"] == 50
     activation = Event.objects.get(action="point_activate")
-    assert (activation.points, activation.source, activation.data["lots"]) == (50, "system", [PointLot.objects.get().pk])
+    assert (activation.points, activation.source, activation.data["lots"]) == (
+        50,
+        "system",
+        [PointLot.objects.get().pk],
+    )
     assert consistent()
 
 
@@ -201,8 +223,16 @@ def test_spend_helper_can_spend_reserved_points(clock, program):
     c = Customer.objects.select_for_update().get(customer_id="alice")
     event = reg("point_add", points=1).event  # any event of the customer to hang the entries on
     c.refresh_from_db()
-    ctx = HandlerContext(event=event, customer=c, program=program, account=None, data={}, now=START,
-                         result=EventResult(), emit=None)
+    ctx = HandlerContext(
+        event=event,
+        customer=c,
+        program=program,
+        account=None,
+        data={},
+        now=START,
+        result=EventResult(),
+        emit=None,
+    )
     ledger.spend(ctx, 20, from_reserved=True)
     c.save()
     assert figures() == {"score": 41, "spent": 20, "spendable": 16, "pending": 0, "reserved": 5, "expired": 0}
@@ -233,9 +263,15 @@ def test_point_expire_cannot_be_registered_from_outside(clock, program):
 def test_change_expiration_moves_the_lot_and_the_earning_event(clock, program, admin_user):
     add = reg("point_add", points=10, expiration_date="2025-12-01T00:00:00+00:00").event
     lot = PointLot.objects.get()
-    result = register_event(environment="live", customer="alice", action="change_expiration",
-                            data={"lots": [lot.pk], "expiration_date": "2026-01-31T00:00:00+00:00"},
-                            source="platform", admin_user=admin_user, reason="goodwill")
+    result = register_event(
+        environment="live",
+        customer="alice",
+        action="change_expiration",
+        data={"lots": [lot.pk], "expiration_date": "2026-01-31T00:00:00+00:00"},
+        source="platform",
+        admin_user=admin_user,
+        reason="goodwill",
+    )
     new = dt.datetime(2026, 1, 31, tzinfo=dt.UTC)
     assert PointLot.objects.get().expires_at == new
     assert Event.objects.get(pk=add.pk).expires_at == new
@@ -283,8 +319,9 @@ def test_accounts_keep_separate_balances_and_customer_totals_sum_them(clock, pro
 
 def test_dry_run_explains_the_spend_and_writes_nothing(clock, program):
     reg("point_add", points=10)
-    result = register_event(environment="live", customer="alice", action="point_spend", data={"points": 4},
-                            dry_run=True)
+    result = register_event(
+        environment="live", customer="alice", action="point_spend", data={"points": 4}, dry_run=True
+    )
     assert result.dry_run and result.balances_after["points"]["spendable"] == 6
     assert result.explain()["lots_consumed"][0]["points"] == 4
     assert figures()["spendable"] == 10 and Event.objects.count() == 1
@@ -293,11 +330,50 @@ def test_dry_run_explains_the_spend_and_writes_nothing(clock, program):
 def test_custom_event_points_are_credited_with_the_account_rule(clock, program):
     from events.models import EventDefinition
 
-    PointAccount.objects.filter(is_default=True).update(expiration_rule="fixed_period", expiration_period=1,
-                                                        expiration_unit="months", expiration_rounding="end_of_month")
+    PointAccount.objects.filter(is_default=True).update(
+        expiration_rule="fixed_period",
+        expiration_period=1,
+        expiration_unit="months",
+        expiration_rounding="end_of_month",
+    )
     EventDefinition.objects.create(action="review", label="Review", points=25)
     result = reg("review")
     expected = dt.datetime(2025, 4, 30, 23, 59, 59, tzinfo=dt.UTC)
     assert result.event.points == 25 and result.event.expires_at == expected
     assert PointLot.objects.get().expires_at == expected
     assert figures()["spendable"] == 25
+
+
+def test_merge_into_moves_lots_balances_and_history_to_the_target(clock, program):
+    from events.context import EventResult, HandlerContext
+    from loyalty import ledger
+
+    reg("point_add", customer="src", points=30, expiration_date="2025-05-01T00:00:00+00:00")
+    reg("point_spend", customer="src", points=5)
+    reg("point_add", points=10)
+    target = Customer.objects.select_for_update().get(customer_id="alice")
+    source = Customer.objects.get(customer_id="src")
+    event = reg("point_add", points=1).event  # hangs the merge entries on an event of the target
+    target.refresh_from_db()
+    ctx = HandlerContext(
+        event=event,
+        customer=target,
+        program=program,
+        account=None,
+        data={},
+        now=START,
+        result=EventResult(),
+        emit=None,
+    )
+    ledger.merge_into(ctx, source)
+    target.save()
+    source.save()  # the merge handler saves its source object afterwards: it must carry zeros
+    assert figures() == {"score": 41, "spent": 5, "spendable": 36, "pending": 0, "reserved": 0, "expired": 0}
+    assert figures("src") == dict.fromkeys(figures(), 0)
+    assert not PointLot.objects.filter(customer=source).exists()
+    assert set(LedgerEntry.objects.filter(customer=source).values_list("kind", flat=True)) == {
+        EntryKind.MERGE_OUT
+    }
+    assert consistent() and consistent("src")
+    result = reg("point_spend", points=36)  # the merged lot (earliest expiry) goes first
+    assert result.lots_consumed[0]["points"] == 25

@@ -64,7 +64,9 @@ def test_64_simultaneous_spends_succeed_exactly_as_often_as_the_points_allow(pro
     succeeded = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, InsufficientPoints)]
     assert len(succeeded) == k
-    assert len(refused) == 64 - k, [r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientPoints)]
+    assert len(refused) == 64 - k, [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientPoints)
+    ]
     customer = Customer.objects.get(customer_id="racer")
     assert (customer.spendable, customer.spent, customer.score) == (0, 10 * k, 10 * k)
     assert Event.objects.filter(action="point_spend").count() == k
@@ -79,8 +81,12 @@ def test_concurrent_expiration_runs_expire_each_lot_once(program):
     with time_machine.travel(start, tick=False):
         for n in range(12):
             for i in range(3):
-                register_event(environment="live", customer=f"c{n}", action="point_add",
-                               data={"points": 5 + i, "expiration_date": "2025-02-01T00:00:00+00:00"})
+                register_event(
+                    environment="live",
+                    customer=f"c{n}",
+                    action="point_add",
+                    data={"points": 5 + i, "expiration_date": "2025-02-01T00:00:00+00:00"},
+                )
             register_event(environment="live", customer=f"c{n}", action="point_add", data={"points": 100})
     with time_machine.travel(dt.datetime(2025, 2, 2, tzinfo=dt.UTC), tick=False):
         results = run_at_once(6, lambda _i: expire_and_activate())

@@ -34,7 +34,12 @@ FAR = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 class Lot:
     def __init__(self, pk, points, expires_at, activates_at, created_at, now):
         self.pk, self.points, self.expires_at, self.activates_at, self.created_at = (
-            pk, points, expires_at, activates_at, created_at)
+            pk,
+            points,
+            expires_at,
+            activates_at,
+            created_at,
+        )
         self.used = self.expired = self.reserved = 0
         self.status = "pending" if activates_at and activates_at > now else "active"
 
@@ -89,8 +94,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def register(self, customer_id, action, **data):
         return register_event(environment="live", customer=customer_id, action=action, data=data)
 
-    @rule(who=st.sampled_from(IDS), points=st.integers(1, 100),
-          expires_in=st.none() | st.integers(1, 90), activates_in=st.none() | st.integers(1, 20))
+    @rule(
+        who=st.sampled_from(IDS),
+        points=st.integers(1, 100),
+        expires_in=st.none() | st.integers(1, 90),
+        activates_in=st.none() | st.integers(1, 20),
+    )
     def add(self, who, points, expires_in, activates_in):
         data = {"points": points}
         expires_at = self.now + dt.timedelta(days=expires_in) if expires_in else None
@@ -124,7 +133,11 @@ class LedgerMachine(RuleBasedStateMachine):
             lot.settle()
             left -= n
 
-    @rule(who=st.sampled_from(IDS), points=st.integers(1, 150), kind=st.sampled_from(["spend", "sub", "reserve"]))
+    @rule(
+        who=st.sampled_from(IDS),
+        points=st.integers(1, 150),
+        kind=st.sampled_from(["spend", "sub", "reserve"]),
+    )
     def debit(self, who, points, kind):
         member = self.members[who]
         action = {"spend": "point_spend", "sub": "point_sub", "reserve": "reserve_points"}[kind]
@@ -182,7 +195,8 @@ class LedgerMachine(RuleBasedStateMachine):
         lot = data.draw(st.sampled_from(self.members[who].lots))
         new_date = self.now + dt.timedelta(days=days)
         allowed = lot.status in ("active", "pending") and not (
-            lot.status == "pending" and new_date <= lot.activates_at)
+            lot.status == "pending" and new_date <= lot.activates_at
+        )
         if not allowed:
             with pytest.raises(ValidationError):
                 self.register(who, "change_expiration", lots=[lot.pk], expiration_date=new_date.isoformat())
@@ -190,7 +204,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.register(who, "change_expiration", lots=[lot.pk], expiration_date=new_date.isoformat())
         lot.expires_at = new_date
 
-    @precondition(lambda self: all(Customer.objects.filter(customer_id=w, anonymized_at=None).exists() for w in IDS))
+    @precondition(
+        lambda self: all(Customer.objects.filter(customer_id=w, anonymized_at=None).exists() for w in IDS)
+    )
     @rule(target_first=st.booleans())
     def merge(self, target_first):
         target, source = IDS if target_first else IDS[::-1]
@@ -206,13 +222,18 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def books_match_the_model(self):
         for who, member in self.members.items():
-            customer = Customer.objects.filter(environment="live", customer_id=who, anonymized_at=None).first()
+            customer = Customer.objects.filter(
+                environment="live", customer_id=who, anonymized_at=None
+            ).first()
             if customer is None:
                 assert member.figures() == Member().figures()
                 continue
             actual = {name: getattr(customer, name) for name in member.figures()}
             assert actual == member.figures(), who
-            lots = {lot.pk: (lot.status, lot.remaining, lot.reserved) for lot in PointLot.objects.filter(customer=customer)}
+            lots = {
+                lot.pk: (lot.status, lot.remaining, lot.reserved)
+                for lot in PointLot.objects.filter(customer=customer)
+            }
             assert lots == {lot.pk: (lot.status, lot.remaining, lot.reserved) for lot in member.lots}
             assert verify_customer(customer) == []
 
@@ -221,6 +242,10 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_ledger_matches_a_simple_model(program):
     run_state_machine_as_test(
         LedgerMachine,
-        settings=settings(max_examples=30, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
     )

@@ -99,7 +99,9 @@ def test_only_the_structures_accounts_count(clock, structure, program):
     miles = PointAccount.objects.create(code="miles", name="Miles")
     structure.accounts.add(miles)
     reg("point_add", points=300)  # default account: not tier points
-    register_event(environment="live", customer="tia", action="point_add", data={"points": 100}, account="miles")
+    register_event(
+        environment="live", customer="tia", action="point_add", data={"points": 100}, account="miles"
+    )
     assert CustomerTier.objects.get().tier_points == 100 and tier_of() == "silver"
 
 
@@ -107,7 +109,11 @@ def test_a_manual_tier_change_locks_the_tier_until_its_expiration(clock, structu
     reg("point_add", points=10)
     reg("tier_change", tier="gold", expiration_date="2025-06-30T00:00:00+00:00")
     row = CustomerTier.objects.get()
-    assert (row.tier.code, row.locked, row.locked_until) == ("gold", True, dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
+    assert (row.tier.code, row.locked, row.locked_until) == (
+        "gold",
+        True,
+        dt.datetime(2025, 6, 30, tzinfo=dt.UTC),
+    )
     reg("point_add", points=5)
     assert tier_of() == "gold"
     clock.move_to(dt.datetime(2025, 7, 1, tzinfo=dt.UTC))

@@ -169,3 +169,20 @@ def test_balance_figures_stay_consistent_after_refunds(program):
     assert b.earned == b.spendable + b.pending + b.reserved + b.spent + b.expired
     assert (c.score, c.spendable) == (b.earned, b.spendable)
     assert tx().points_taken_back == 25 and tx().points_unburned == 7
+
+
+@pytest.mark.django_db
+def test_per_item_points_wait_for_accept_and_an_item_refund_takes_back_that_lines_points(program):
+    program.checkout_accept = True
+    program.save()
+    rule(mode=EarningMode.PER_ITEM, category_multipliers={"shoes": 3})
+    enroll()
+    checkout("T-1", 60, items=[item("A", 20, category="shoes"), item("B", 40, quantity=2)])
+    assert tx().points_earned == 60 + 40 and spendable() == 0
+    register("checkout_accept", data={"transaction_id": "T-1"})
+    assert spendable() == 100
+    register("refund_item", data={"transaction_id": "T-1", "product_id": "A"})
+    t = tx()
+    assert t.points_taken_back == 60 and t.refunded_value == 20 and spendable() == 40 and t.status == "accepted"
+    register("refund_item", data={"transaction_id": "T-1", "product_id": "B", "quantity": 1})
+    assert tx().points_taken_back == 80 and spendable() == 20

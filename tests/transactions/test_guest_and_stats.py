@@ -169,3 +169,17 @@ def test_002_checkout_json_and_form_encoded_body_make_the_same_transaction(progr
     )
     assert json_tx == form_tx
     assert json_tx[1] == 200 and json_tx[2] == 200 and json_tx[3][0]["product_name"] == "Yellow T-Shirt"
+
+
+def test_pending_checkouts_count_as_purchases_until_rejected(program):
+    rule()
+    program.checkout_accept = True
+    program.save()
+    enroll()
+    checkout("T-1", 70, items=[item("A", 70, quantity=3)])
+    c = Customer.objects.get(customer_id="Anna-1")
+    assert (c.purchase_total, c.purchase_count, c.purchase_items) == (Decimal("70"), 1, 3)
+    register("checkout_reject", data={"transaction_id": "T-1"})
+    c.refresh_from_db()
+    assert (c.purchase_total, c.purchase_count, c.purchase_items) == (Decimal("0"), 0, 0)
+    assert stats.purchases(c, ["mtd"])["mtd"]["count"] == 0

@@ -45,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=730, help="history spans up to this many days back")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE at the end")
+        parser.add_argument(
+            "--no-transactions", action="store_true", help="checkout events without Transaction rows (faster)"
+        )
 
     def handle(self, *args, customers, events_per_customer, environment, batch, workers, days, seed, **options):
         if customers < 1 or events_per_customer < 1 or batch < 1 or days < 1:
@@ -64,6 +67,7 @@ class Command(BaseCommand):
             time_zone=program.time_zone,
             expiring=program.expiring_points,
             postgres=postgres,
+            transactions=not options["no_transactions"],
         )
         batches = [
             (number, min(batch, first + customers - number)) for number in range(first, first + customers, batch)
@@ -73,7 +77,7 @@ class Command(BaseCommand):
             f"({connection.vendor}, {len(batches)} batches, {workers} worker(s)); first ID {PREFIX}{first:09d}"
         )
         started = time.monotonic()
-        totals = {"customers": 0, "events": 0, "lots": 0, "entries": 0}
+        totals = {"customers": 0, "events": 0, "lots": 0, "entries": 0, "transactions": 0}
         for counts in self.run(plan, batches, workers):
             for key in totals:
                 totals[key] += counts[key]
@@ -92,7 +96,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Done in {elapsed:.0f}s: {totals['customers']} customers, {totals['events']} events "
                 f"({totals['events'] / max(elapsed, 0.001):.0f} events/s), {totals['lots']} lots, "
-                f"{totals['entries']} ledger entries."
+                f"{totals['entries']} ledger entries, {totals['transactions']} transactions."
             )
         )
         if postgres:

@@ -118,7 +118,7 @@ def configure_program() -> Program:
         code="status",
         defaults={"name": "Status tiers", "qualification_months": 12, "tier_validity_months": 12, "position": 0},
     )
-    structure.accounts.set([status_points])
+    structure.accounts.set([points, status_points])  # tier points: everything earned in 12 months
     for code, name, threshold in (("bronze", "Bronze", 0), ("silver", "Silver", 1000), ("gold", "Gold", 5000)):
         Tier.objects.update_or_create(structure=structure, code=code, defaults={"name": name, "threshold": threshold})
 
@@ -148,7 +148,33 @@ def configure_program() -> Program:
 
     for name in ("vip", "newsletter", "staff"):
         Label.objects.get_or_create(name=name)
+    configure_catalog(points)
     return program
+
+
+def configure_catalog(points: PointAccount) -> None:
+    """An earning rule (1 point per EUR) and a few rewards, when the commerce models exist."""
+    try:
+        from transactions.models import EarningRule
+    except ImportError:
+        EarningRule = None
+    if EarningRule is not None:
+        EarningRule.objects.update_or_create(
+            account=points, defaults={"active": True, "points_per_unit": 1, "first_purchase_bonus": 100}
+        )
+    try:
+        from coupons.models import Reward
+    except ImportError:
+        return
+    rewards = [
+        ("Free coffee", "A coffee in any of our stores.", 200),
+        ("5 EUR voucher", "5 EUR off your next purchase.", 500),
+        ("Canvas tote bag", "Our limited-edition tote bag.", 2500),
+    ]
+    for name, description, cost in rewards:
+        Reward.objects.update_or_create(
+            name=name, defaults={"description": description, "points": cost, "account": points, "active": True}
+        )
 
 
 def create_staff() -> dict[str, User]:
