@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 from customers.choices import CustomerStatus
 from customers.models import BUILTIN_ATTRIBUTES, Customer
+from events.engine import find_customer
 from loyalty.accounts import all_accounts
 from loyalty.models import CustomerTier, PointBalance, Program
 
@@ -123,7 +126,10 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
     if program.tiers:
         data["tiers"] = tiers_list(customer)
     data["referrer"] = customer.referrer.customer_id if customer.referrer_id and customer.referrer else None
-    data["referrals"] = customer.referred_customers.count() if customer.pk else 0
+    referrals = getattr(customer, "referral_count", None)  # annotated by read_customer()
+    if referrals is None:
+        referrals = customer.referred_customers.count() if customer.pk else 0
+    data["referrals"] = referrals
     if any(f == "purchases" or f.startswith("purchases.") for f in fields):
         data["purchases"] = extensions.purchases(customer, program, list(fields))
     if "expiring_points" in fields or "expiring_points.history" in fields:
@@ -131,6 +137,26 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
             customer, program, history="expiring_points.history" in fields
         )
     return data
+
+
+def read_customer(environment: str, ref: str):
+    """The customer for a read, with its referral count in the same query (one query fewer than
+    find_customer + count); `field:value` references go through the engine's find_customer."""
+    if ":" in ref:
+        return find_customer(environment, ref)
+    referrals = (
+        Customer.objects.filter(referrer=OuterRef("pk"))
+        .order_by()
+        .values("referrer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Customer.objects.filter(environment=environment, anonymized_at__isnull=True, customer_id=ref)
+        .select_related("referrer")
+        .annotate(referral_count=Coalesce(Subquery(referrals), 0))
+        .first()
+    )
 
 
 def point_events(result) -> list[dict]:

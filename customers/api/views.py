@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from customers.models import Customer, CustomField
 from events.api.views import bulk_max, event_response, find_or_404, register_from_request
 from events.engine import find_customer
-from events.errors import EngineError, MissingParameter, ValidationError
+from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.accounts import account_by_id
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
@@ -22,7 +22,7 @@ from loyalty.api.views import ApiView
 from loyalty.models import PointLot
 
 from . import extensions
-from .serializers import CustomerSerializer, CustomerWithEventsSerializer, customer_object
+from .serializers import CustomerSerializer, CustomerWithEventsSerializer, customer_object, read_customer
 
 log = logging.getLogger("loyalty.api")
 MAX_SEARCH_RESULTS = 100
@@ -48,7 +48,11 @@ class CustomerDetailView(ApiView):
     )
     def get(self, request, id):
         fields = extensions.parse_fields(request.query_params.get("fields"))
-        customer = find_or_404(request, id)
+        if not id:
+            raise MissingParameter("Missing customer ID.", field="customer")
+        customer = read_customer(request.auth.environment, id)
+        if customer is None:
+            raise CustomerNotFound(f"Customer {id[:200]!r} not found.", field="customer")
         return Response(customer_object(customer, fields=fields))
 
 
