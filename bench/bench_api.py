@@ -6,13 +6,17 @@ Scenarios, each BENCH_API_SECONDS long (default 10) after a short warm-up:
   read     GET /api/customers/{id}    signed, the Customer API object
   events   POST /api/events           signed point_add to a random customer
 
-Prints requests/s, p50/p95/p99 latency and the ratio to the trivial view. Targets (2 cores):
+Prints requests/s, p50/p95/p99 latency, the ratio to the trivial view, and the server's CPU time
+per request (gunicorn workers plus the PostgreSQL backends of the benchmark database, from /proc)
+with the throughput two idle cores could give at that cost ("2-core cap"): on a machine shared
+with other work, that column tells a slow server from a busy machine. Targets (2 cores):
 events >= 300/s with p95 <= 100 ms; reads >= 500/s with p95 <= 50 ms.
 
 The database is its own (BENCH_API_DATABASE_URL, default .../loyalty_api_bench): created,
 migrated and seeded with 1,000 customers through the engine on first use. The benchmark key's
 rate limit is raised. Requests are signed before the clock starts (signatures stay valid 300 s),
-so the load generator only sends bytes: 2 processes x 8 threads, one keep-alive connection each.
+so the load generator only sends bytes: `wrk` (apt install wrk) with a Lua script when it is
+installed, otherwise 2 Python processes x 8 threads, one keep-alive connection each.
 Rate-limit counters and caches live in Redis (REDIS_URL, default redis://127.0.0.1:6379/5), as in
 production with several workers.
 """
@@ -277,6 +281,122 @@ def load(scenario: str, config: dict, port: int, seconds: float) -> dict:
     }
 
 
+WRK_SCRIPT = r"""
+local reqs = {}
+local idx = 0
+init = function(args)
+  local f = assert(io.open(args[1], "r"))
+  for line in f:lines() do
+    local m, p, a, d, b = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local h = {}
+    if a ~= "" then h["Authorization"] = a; h["Date"] = d end
+    if b ~= "" then h["Content-Type"] = "application/json" else b = nil end
+    table.insert(reqs, wrk.format(m, p, h, b))
+  end
+  f:close()
+  idx = math.random(#reqs)
+end
+request = function()
+  idx = idx % #reqs + 1
+  return reqs[idx]
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %f %f %f\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def load_wrk(scenario: str, config: dict, port: int, seconds: float) -> dict:
+    """wrk (C, epoll) with a Lua script cycling through pre-signed requests: a light client, so
+    most of the two cores serve requests."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script, data = Path(tmp) / "bench.lua", Path(tmp) / "requests.tsv"
+        script.write_text(WRK_SCRIPT)
+        lines = []
+        for method, path, body, headers in build_requests(scenario, config, port, 4000, 1):
+            lines.append(
+                "\t".join(
+                    [method, path, headers.get("Authorization", ""), headers.get("Date", ""), body.decode()]
+                )
+            )
+        data.write_text("\n".join(lines) + "\n")
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{CONCURRENCY}",
+                f"-d{int(seconds)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                f"http://{HOST}:{port}",
+                "--",
+                str(data),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(item for item in out.splitlines() if item.startswith("RESULT "))
+    requests, failures, duration_us, p50, p95, p99 = (float(x) for x in line.split()[1:])
+    return {
+        "scenario": scenario,
+        "requests": int(requests),
+        "failures": int(failures),
+        "rps": requests / (duration_us / 1e6),
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "p99": p99 / 1000,
+    }
+
+
+def use_wrk() -> bool:
+    import shutil
+
+    return os.environ.get("BENCH_API_CLIENT", "wrk") == "wrk" and shutil.which("wrk") is not None
+
+
+def _process_cpu_seconds(pids) -> float:
+    """utime + stime of processes (from /proc), so a busy machine can be told from a slow server."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _server_pids(master: int) -> list[int]:
+    """gunicorn's master and workers, and the PostgreSQL backends serving the benchmark database."""
+    import psycopg
+
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    base, name = DATABASE_URL.rsplit("/", 1)
+    try:
+        with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+        pids.extend(row[0] for row in rows)
+    except psycopg.Error:
+        pass
+    return pids
+
+
 TARGETS = {"events": (300, 100), "read": (500, 50)}
 
 
@@ -286,20 +406,31 @@ def run() -> None:
     config = prepare(env)
     server = start_server(env, port)
     results = {}
+    run_load = load_wrk if use_wrk() else load
     try:
         for scenario in ("trivial", "ping", "read", "events"):
-            load(scenario, config, port, 1.0)  # warm-up: connections, caches
-            results[scenario] = load(scenario, config, port, SECONDS)
+            run_load(scenario, config, port, 1.0)  # warm-up: connections, caches
+            pids = _server_pids(server.pid)
+            cpu_before = _process_cpu_seconds(pids)
+            results[scenario] = run_load(scenario, config, port, SECONDS)
+            cpu = _process_cpu_seconds(pids) - cpu_before
+            results[scenario]["cpu_ms"] = cpu * 1000 / max(results[scenario]["requests"], 1)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     baseline = results["trivial"]["rps"]
-    print(
-        f"gunicorn gthread {WORKERS} workers x {THREADS} threads, PostgreSQL, Redis cache; "
-        f"load generator {PROCESSES} processes x {CONCURRENCY // PROCESSES} keep-alive connections; {SECONDS:.0f} s each"
+    client = (
+        f"wrk 2 threads x {CONCURRENCY} connections"
+        if run_load is load_wrk
+        else f"python {PROCESSES} processes x {CONCURRENCY // PROCESSES} keep-alive connections"
     )
     print(
-        f"{'scenario':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs trivial':>12}  target"
+        f"gunicorn gthread {WORKERS} workers x {THREADS} threads, PostgreSQL, Redis cache; "
+        f"load generator: {client}; {SECONDS:.0f} s each; load average at the end: {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'scenario':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs trivial':>12}"
+        f"{'CPU ms/req':>12}{'2-core cap':>12}  target"
     )
     for name, r in results.items():
         target = TARGETS.get(name)
@@ -309,7 +440,7 @@ def run() -> None:
             verdict = f">={target[0]}/s p95<={target[1]}ms: {'met' if met else 'MISSED'}"
         print(
             f"{name:<10}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}{r['failures']:>8}"
-            f"{r['rps'] / baseline:>11.2f}x  {verdict}"
+            f"{r['rps'] / baseline:>11.2f}x{r['cpu_ms']:>12.2f}{2000 / max(r['cpu_ms'], 0.001):>10.0f}/s  {verdict}"
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
@@ -35,7 +36,7 @@ def apply_attributes(ctx) -> list[str]:
     customer: Customer = ctx.customer
     fields = custom_fields()
     event_attrs = {attr.name for attr in ctx.extra_attrs} | EVENT_KEYS
-    changes: list[tuple[str, object]] = []
+    changes: list[tuple[str, Any]] = []
     unknown = []
     for name, value in ctx.data.items():
         if name in event_attrs:
@@ -86,7 +87,7 @@ def _builtin_value(name: str, value):
             raise ValidationError("The birth date must be a past date after 1900.", field="data.birth_date")
         return day
     value = coerce("string", value, name).strip()
-    max_length = Customer._meta.get_field(name).max_length
+    max_length = getattr(Customer._meta.get_field(name), "max_length", None)
     if max_length and len(value) > max_length:
         raise ValidationError(
             f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}"

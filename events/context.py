@@ -86,7 +86,7 @@ class HandlerContext:
     """One event being applied. `customer` is locked (SELECT ... FOR UPDATE) for the transaction."""
 
     event: Event
-    customer: Customer | None
+    customer: Customer
     program: Program
     account: PointAccount | None
     data: dict[str, Any]

@@ -25,6 +25,8 @@ import logging
 import re
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
 from coupons import coupons as coupon_ops  # Commerce (issue 7)
@@ -158,6 +160,8 @@ def register_event(
     """Validate, store and apply one event; see the module docstring. Raises EngineError."""
     if environment not in Environment.values:
         raise ValidationError(f"Unknown environment {environment!r}.", field="environment")
+    if source not in EventSource.values:
+        raise ValidationError(f"Unknown event source {source!r}.", field="source")
     spec, custom, extra = resolve_spec(action)
     if spec.internal and not internal:
         raise InternalAction(f"{action!r} is an internal event and cannot be registered.", field="action")
@@ -168,7 +172,8 @@ def register_event(
     effective = _effective_timestamp(effective_timestamp)
     program = Program.current()
     point_account = resolve_account(account_code, multi_accounts=program.multi_accounts)
-    reason = reason or (clean.get("reason") if isinstance(clean.get("reason"), str) else "")
+    data_reason = clean.get("reason")
+    reason = reason or (data_reason if isinstance(data_reason, str) else "")
     if not isinstance(reason, str) or "\x00" in reason:
         raise ValidationError("The reason must be text without NUL characters.", field="reason")
 
@@ -189,7 +194,7 @@ def register_event(
                     "admin_user": admin_user,
                     "workflow_id": workflow_id,
                     "reason": reason,
-                    "ip_address": ip_address or None,
+                    "ip_address": _ip_or_none(ip_address),
                     "user_agent": (user_agent or "")[:500],
                 },
                 effective=effective,
@@ -200,6 +205,17 @@ def register_event(
     except _DryRunRollback as rollback:
         return rollback.result
     return result
+
+
+def _ip_or_none(value) -> str | None:
+    """The sender's address is metadata, not input to refuse: an unparsable one is not stored."""
+    if not value:
+        return None
+    try:
+        validate_ipv46_address(value)
+    except DjangoValidationError:
+        return None
+    return value
 
 
 def _effective_timestamp(value) -> dt.datetime | None:
@@ -387,6 +403,7 @@ def _schedule_workflows(event_ids):
 def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None:
     """Lock a merge's two customers in primary-key order, so that merging A into B while B is
     merged into A cannot deadlock. The handler re-reads both rows under these locks."""
+    target_pk: int | None
     if isinstance(customer_ref, Customer):
         target_pk = customer_ref.pk
     else:

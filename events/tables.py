@@ -3,12 +3,21 @@
 import django_filters
 import django_tables2 as tables
 from django.db.models import Q
+from django_filters.widgets import BooleanWidget
 
 from .models import EventDefinition
 
 
+class AnyYesNo(BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class EventDefinitionFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
+    builtin_extension = django_filters.BooleanFilter(label="Extends built-in", widget=AnyYesNo)
+    active = django_filters.BooleanFilter(label="Active", widget=AnyYesNo)
 
     class Meta:
         model = EventDefinition

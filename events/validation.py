@@ -1,6 +1,7 @@
 """Validation and coercion of event data against an action's attribute list."""
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -141,8 +142,11 @@ def coerce(type_name: str, value, name: str):
 
 
 def _reject_nul(value, path):
+    """Refuse what no database stores in JSON: NUL characters (PostgreSQL) and NaN/Infinity."""
     if isinstance(value, str) and "\x00" in value:
         raise ValidationError("Values may not contain NUL characters.", field=path)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError("Numbers must be finite.", field=path)
     if isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in str(key):

@@ -276,7 +276,7 @@ def _manual(ctx, direction: str) -> None:
     ct.locked, ct.locked_until = lock, (expires_at if lock else None)
     ct.tier_points = points
     ct.points_after_expiration = points_after_expiration(
-        ctx.customer, structure, account_ids, expires_at, ctx.now
+        ctx.customer, structure, account_ids, expires_at, ctx.now, points
     )
     ct.save()
     ctx.result.extra["tier"] = {

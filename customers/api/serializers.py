@@ -19,6 +19,7 @@ from customers.models import BUILTIN_ATTRIBUTES, Customer
 from events.engine import find_customer
 from loyalty.accounts import all_accounts
 from loyalty.models import CustomerTier, PointBalance, Program
+from loyalty.tiers import structures as tier_structures
 
 from . import extensions
 
@@ -79,7 +80,7 @@ def accounts_list(customer, program, *, balances=None, expiring=False) -> list[d
 
 
 def tiers_list(customer) -> list[dict]:
-    if not customer.pk:
+    if not customer.pk or not tier_structures():  # cached: no query when no structure exists
         return []
     rows = CustomerTier.objects.filter(customer=customer).select_related("tier", "structure")
     return [

@@ -85,6 +85,7 @@ def find_key(key_id: str) -> ApiKey:
     otherwise): rotating or revoking a key acts at once in the process that does it and within
     5 seconds in every other worker."""
     cached = _key_cache.get(key_id)
+    api_key: ApiKey | None
     if cached is not None and cached[0] > time.monotonic():
         api_key = cached[1]
     else:

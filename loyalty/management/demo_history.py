@@ -1,8 +1,8 @@
 """Two years of demo customer history for `seed_demo`, registered through the engine.
 
 Each customer's life is planned first (deterministic random), then every step of every customer
-is replayed in one global time order with the clock moved there (time-machine), so the daily
-expiration task runs "on the day" and tiers qualify over the right twelve months. Nothing here
+is replayed in one global time order with the clock moved there (time-machine), so the scheduled
+expiration task runs at the right moments and tiers qualify over the right twelve months. Nothing here
 writes loyalty state directly: every change is `register_event(...)`.
 
 Optional parts are guarded, so the seed works with whatever the program has so far: checkouts
@@ -26,14 +26,15 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 
+from coupons.models import Reward
 from events import definitions
 from events.choices import EventSource
 from events.engine import HANDLERS, register_event
 from events.errors import EngineError
 from events.models import Event
-from loyalty.models import PointBalance
 from loyalty.choices import Environment
 from loyalty.management.demo_people import COLORS, basket, moved, person
+from loyalty.models import PointBalance
 
 HISTORY_DAYS = 730
 REASONS_GOODWILL = ["Goodwill: late delivery", "Birthday bonus", "Survey completed", "Store event bonus"]
@@ -49,7 +50,6 @@ class Step:
     data: dict = field(compare=False, default_factory=dict)
     account: str | None = field(compare=False, default=None)
     console: bool = field(compare=False, default=False)  # registered by the demo admin in the console
-    reason: str = field(compare=False, default="")
 
 
 def has_action(action: str) -> bool:
@@ -99,8 +99,13 @@ class Planner:
         if labels:
             self.add(later(), environment, customer_id, "profile", {"labels": labels})
         if rng.random() < 0.3:
-            self.add(joined + dt.timedelta(hours=rng.randint(1, 72)), environment, customer_id, "app_download",
-                     {"platform": rng.choice(("ios", "android"))})
+            self.add(
+                joined + dt.timedelta(hours=rng.randint(1, 72)),
+                environment,
+                customer_id,
+                "app_download",
+                {"platform": rng.choice(("ios", "android"))},
+            )
 
         months = (now - joined).days / 30.4
         for _ in range(min(40, int(months * appetite) + rng.randint(0, 1))):
@@ -109,17 +114,32 @@ class Planner:
             self.add(later(), environment, customer_id, "login")
         if vip:  # status points, the second account: a half-year bonus for the best customers
             for quarter in range(int(months // 6)):
-                self.add(joined + dt.timedelta(days=91 * (quarter + 1)), environment, customer_id, "point_add",
-                         {"points": rng.choice((1000, 2000, 3000)), "reason": "Half-year VIP status bonus"},
-                         account="status_points")
+                self.add(
+                    joined + dt.timedelta(days=91 * (quarter + 1)),
+                    environment,
+                    customer_id,
+                    "point_add",
+                    {"points": rng.choice((1000, 2000, 3000)), "reason": "Half-year VIP status bonus"},
+                    account="status_points",
+                )
         if rng.random() < 0.3:
             self.add(later(), environment, customer_id, "profile", moved(rng))
         if rng.random() < 0.25:
-            self.add(later(), environment, customer_id, "review_written",
-                     {"product_id": "SNK-4001-WHT-42", "rating": rng.randint(3, 5)})
+            self.add(
+                later(),
+                environment,
+                customer_id,
+                "review_written",
+                {"product_id": "SNK-4001-WHT-42", "rating": rng.randint(3, 5)},
+            )
         if rng.random() < 0.15:
-            self.add(later(), environment, customer_id, "point_add",
-                     {"points": rng.choice((100, 200, 250, 500)), "reason": rng.choice(REASONS_GOODWILL)})
+            self.add(
+                later(),
+                environment,
+                customer_id,
+                "point_add",
+                {"points": rng.choice((100, 200, 250, 500)), "reason": rng.choice(REASONS_GOODWILL)},
+            )
         for _ in range(int(months * appetite / 2.5)):
             self.add(later(), environment, customer_id, "point_spend", {"reason": "Reward redemption"})
 
@@ -130,9 +150,17 @@ class Planner:
                 "ban": "Confirmed fraud: points bought on a reseller site",
                 "opt_out": "Customer asked to leave the program",
             }
-            self.add(when, environment, customer_id, fate, {"reason": reasons[fate]}, console=fate != "opt_out")
+            self.add(
+                when, environment, customer_id, fate, {"reason": reasons[fate]}, console=fate != "opt_out"
+            )
             if fate == "suspend":  # shows a refused spend in the history
-                self.add(when + dt.timedelta(hours=5), environment, customer_id, "point_spend", {"reason": "Reward redemption"})
+                self.add(
+                    when + dt.timedelta(hours=5),
+                    environment,
+                    customer_id,
+                    "point_spend",
+                    {"reason": "Reward redemption"},
+                )
 
     def purchase(self, when, environment, customer_id, number):
         rng = self.rng
@@ -143,16 +171,21 @@ class Planner:
             self.add(when, environment, customer_id, "checkout", data)
         else:
             # Until checkouts exist, a purchase is a point_add of 1 point per EUR.
-            self.add(when, environment, customer_id, "point_add",
-                     {"points": int(total), "reason": f"Purchase {transaction_id}", "transaction_id": transaction_id})
+            self.add(
+                when,
+                environment,
+                customer_id,
+                "point_add",
+                {
+                    "points": int(total),
+                    "reason": f"Purchase {transaction_id}",
+                    "transaction_id": transaction_id,
+                },
+            )
 
 
-def demo_rewards() -> list:
-    """The rewards catalog (coupons.models.Reward), cheapest first, when that model exists."""
-    try:
-        from coupons.models import Reward
-    except ImportError:
-        return []
+def demo_rewards() -> list[Reward]:
+    """The active rewards, cheapest first."""
     return list(Reward.objects.filter(active=True).order_by("points"))
 
 
@@ -191,8 +224,10 @@ def _redemption(rng, rewards, spendable) -> tuple[str, dict] | None:
     if spendable < 200:
         return None
     # 100 points = 1 EUR (the default account's burn rate): discounts come in round amounts.
-    return "point_spend", {"points": min(spendable // 100 * 100, rng.choice((200, 500, 500, 1000))),
-                           "reason": "Discount at checkout"}
+    return "point_spend", {
+        "points": min(spendable // 100 * 100, rng.choice((200, 500, 500, 1000))),
+        "reason": "Discount at checkout",
+    }
 
 
 def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict:
@@ -204,7 +239,9 @@ def seed_history(*, live: int, sandbox: int, seed: int, admin, log=None) -> dict
         picks = random.Random(seed + 1).sample(range(live), 6)
         fates = dict(zip(picks, ("suspend", "suspend", "suspend", "ban", "opt_out", "opt_out"), strict=True))
     for index in range(live):
-        planner.customer(Environment.LIVE, index + 1, f"C{100001 + index}", days=HISTORY_DAYS, fate=fates.get(index))
+        planner.customer(
+            Environment.LIVE, index + 1, f"C{100001 + index}", days=HISTORY_DAYS, fate=fates.get(index)
+        )
     for index in range(sandbox):
         planner.customer(Environment.SANDBOX, 90001 + index, f"test-{index + 1:03d}", days=60, fate=None)
 
@@ -237,13 +274,18 @@ class _TimelessCache(LocMemCache):
 
 @contextlib.contextmanager
 def _timeless_cache():
+    """Only the process-local cache reads the (moved) clock; Redis expires entries in real time
+    and is shared with the task queue, so it is left alone."""
     original = caches["default"]
+    if not isinstance(original, LocMemCache):
+        yield
+        return
     caches["default"] = _TimelessCache("seed-demo", {})
     try:
         yield
     finally:
         caches["default"] = original
-        original.clear()  # nothing cached before or during the seed may outlive it
+        original.clear()  # this process's entries only: nothing cached before the seed may outlive it
 
 
 def _replay(planner, runner, rng, admin, log, first, now) -> int:

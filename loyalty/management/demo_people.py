@@ -7,23 +7,121 @@ example.com (RFC 2606) so demo data can never reach a real inbox.
 import datetime as dt
 import random
 import unicodedata
+from typing import Any
 
 FEMALE_NAMES = [
-    "Anna", "Eszter", "Zsófia", "Katalin", "Réka", "Júlia", "Petra", "Dóra", "Lilla", "Noémi",
-    "Emma", "Sophie", "Laura", "Marie", "Clara", "Olivia", "Mia", "Lena", "Hannah", "Sara",
-    "Ewa", "Tereza", "Ivana", "Elena", "Giulia", "Chloé", "Alice", "Ingrid", "Maja", "Nora",
+    "Anna",
+    "Eszter",
+    "Zsófia",
+    "Katalin",
+    "Réka",
+    "Júlia",
+    "Petra",
+    "Dóra",
+    "Lilla",
+    "Noémi",
+    "Emma",
+    "Sophie",
+    "Laura",
+    "Marie",
+    "Clara",
+    "Olivia",
+    "Mia",
+    "Lena",
+    "Hannah",
+    "Sara",
+    "Ewa",
+    "Tereza",
+    "Ivana",
+    "Elena",
+    "Giulia",
+    "Chloé",
+    "Alice",
+    "Ingrid",
+    "Maja",
+    "Nora",
 ]
 MALE_NAMES = [
-    "Bence", "Máté", "Levente", "Dániel", "Ádám", "Péter", "Gábor", "Tamás", "Zoltán", "Balázs",
-    "Lukas", "Jonas", "Felix", "Paul", "Leon", "David", "Thomas", "Jan", "Martin", "Tomáš",
-    "Marek", "Luca", "Marco", "Hugo", "Louis", "Oliver", "Noah", "Erik", "Mateo", "Samuel",
+    "Bence",
+    "Máté",
+    "Levente",
+    "Dániel",
+    "Ádám",
+    "Péter",
+    "Gábor",
+    "Tamás",
+    "Zoltán",
+    "Balázs",
+    "Lukas",
+    "Jonas",
+    "Felix",
+    "Paul",
+    "Leon",
+    "David",
+    "Thomas",
+    "Jan",
+    "Martin",
+    "Tomáš",
+    "Marek",
+    "Luca",
+    "Marco",
+    "Hugo",
+    "Louis",
+    "Oliver",
+    "Noah",
+    "Erik",
+    "Mateo",
+    "Samuel",
 ]
 LAST_NAMES = [
-    "Nagy", "Kovács", "Tóth", "Szabó", "Horváth", "Varga", "Kiss", "Molnár", "Németh", "Farkas",
-    "Balogh", "Papp", "Takács", "Juhász", "Lakatos", "Mészáros", "Oláh", "Simon", "Rácz", "Fekete",
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner", "Becker", "Novák", "Svoboda",
-    "Dvořák", "Kowalski", "Nowak", "Rossi", "Bianchi", "Martin", "Bernard", "Dubois", "Smith",
-    "Jones", "Taylor", "Brown", "Wilson", "Jensen", "Hansen", "García", "López", "Silva", "Costa",
+    "Nagy",
+    "Kovács",
+    "Tóth",
+    "Szabó",
+    "Horváth",
+    "Varga",
+    "Kiss",
+    "Molnár",
+    "Németh",
+    "Farkas",
+    "Balogh",
+    "Papp",
+    "Takács",
+    "Juhász",
+    "Lakatos",
+    "Mészáros",
+    "Oláh",
+    "Simon",
+    "Rácz",
+    "Fekete",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Wagner",
+    "Becker",
+    "Novák",
+    "Svoboda",
+    "Dvořák",
+    "Kowalski",
+    "Nowak",
+    "Rossi",
+    "Bianchi",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Wilson",
+    "Jensen",
+    "Hansen",
+    "García",
+    "López",
+    "Silva",
+    "Costa",
 ]
 # (city, zip, country, language, weight)
 PLACES = [
@@ -44,7 +142,15 @@ PLACES = [
     ("London", "EC1A 1BB", "GB", "en", 3),
 ]
 _PLACE_WEIGHTS = [p[4] for p in PLACES]
-STREETS = ["Andrássy út", "Váci utca", "Kossuth tér", "Main Street", "Hauptstraße", "Rákóczi út", "Petőfi utca"]
+STREETS = [
+    "Andrássy út",
+    "Váci utca",
+    "Kossuth tér",
+    "Main Street",
+    "Hauptstraße",
+    "Rákóczi út",
+    "Petőfi utca",
+]
 COLORS = ["red", "blue", "green", "yellow", "black", "white", "purple"]
 
 # (product_id, name, category, price in EUR)
@@ -73,7 +179,9 @@ def ascii_slug(text: str) -> str:
 def person(rng: random.Random, number: int, *, today: dt.date) -> dict:
     """Profile attributes of one fake customer, as an opt_in event's data carries them."""
     gender = rng.choice(("female", "male", "female", "male", "other"))
-    names = FEMALE_NAMES if gender == "female" else MALE_NAMES if gender == "male" else FEMALE_NAMES + MALE_NAMES
+    names = (
+        FEMALE_NAMES if gender == "female" else MALE_NAMES if gender == "male" else FEMALE_NAMES + MALE_NAMES
+    )
     first, last = rng.choice(names), rng.choice(LAST_NAMES)
     city, zip_code, country, language, _ = rng.choices(PLACES, weights=_PLACE_WEIGHTS)[0]
     age_days = rng.randint(18 * 365, 75 * 365)
@@ -95,13 +203,18 @@ def moved(rng: random.Random) -> dict:
     """A profile update: the customer moved or changed their phone."""
     city, zip_code, country, _, _ = rng.choices(PLACES, weights=_PLACE_WEIGHTS)[0]
     if rng.random() < 0.5:
-        return {"city": city, "zip": zip_code, "country": country, "address": f"{rng.choice(STREETS)} {rng.randint(1, 120)}"}
+        return {
+            "city": city,
+            "zip": zip_code,
+            "country": country,
+            "address": f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
+        }
     return {"mobile_phone": f"+36 70 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"}
 
 
 def basket(rng: random.Random, transaction_id: str) -> tuple[float, list[dict]]:
     """(total, items) of a checkout in the seeds' item shape (002)."""
-    items = []
+    items: list[dict[str, Any]] = []
     for product_id, name, category, price in rng.sample(PRODUCTS, rng.choice((1, 1, 1, 2, 2, 3))):
         quantity = rng.choice((1, 1, 1, 2))
         items.append(

@@ -1,20 +1,16 @@
-"""Row generation and bulk loading for `generate_load_data`.
-
-Rows are tuples of ready-made text values (or the NULL marker) in a fixed column order, so the
-same generator feeds PostgreSQL COPY (tab-separated text) and SQLite executemany. The values are
-generated from fixed vocabularies without tabs, newlines or backslashes, so no COPY escaping is
-needed. Columns that later migrations add are filled with the model field's default.
+"""Row generation for `generate_load_data`: one customer's whole history, as the engine would
+have written it (events, point lots consumed first-expiring-first, ledger entries, the balance,
+the customer's totals, transactions), produced as text rows for `bulk_load.write`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import itertools
 import json
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from customers.models import Customer
@@ -22,49 +18,18 @@ from events.models import Event
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import ExpirationRule, Rounding
 
+from .bulk_load import MODELS, IdAllocator, Rows, Transaction, TransactionItem
 from .demo_people import COLORS, PRODUCTS, moved, person
 
-try:  # the commerce app's rows for each checkout, when it exists
-    from transactions.models import Transaction, TransactionItem
-except ImportError:  # pragma: no cover
-    Transaction = TransactionItem = None
-
-MODELS = [Customer, Event, PointLot, LedgerEntry, PointBalance]
-if Transaction is not None:
-    MODELS += [Transaction, TransactionItem]
-TABLES = [model._meta.db_table for model in MODELS]
-
-# The columns we fill, per model (attnames). Anything else gets its field default.
-COLUMNS = {
-    Customer: [
-        "id", "environment", "customer_id", "status", "first_name", "last_name", "email", "birth_date", "gender",
-        "language", "currency", "mobile_phone", "country", "city", "zip", "address", "custom", "score", "spent",
-        "spendable", "pending", "reserved", "expired", "purchase_total", "purchase_count", "purchase_items",
-        "purchase_last_date", "optin_at", "last_login_at", "last_activity_at", "created_at", "updated_at",
-    ],
-    Event: [
-        "id", "environment", "customer_id", "action", "label", "timestamp", "effective_at", "points", "account_id",
-        "expires_at", "transaction_id", "data", "source", "reason",
-    ],
-    PointLot: ["id", "customer_id", "account_id", "event_id", "points", "used", "expired_points", "status",
-               "expires_at", "created_at"],
-    LedgerEntry: ["id", "event_id", "customer_id", "account_id", "lot_id", "kind", "amount", "spendable_after",
-                  "created_at"],
-    PointBalance: ["id", "customer_id", "account_id", "earned", "spent", "spendable", "pending", "reserved",
-                   "expired", "updated_at"],
+LABELS = {
+    "opt_in": "Opt-in",
+    "profile": "Profile update",
+    "login": "Login",
+    "checkout": "Checkout",
+    "point_add": "Point add",
+    "point_spend": "Point spend",
+    "point_expire": "Point expire",
 }
-if Transaction is not None:
-    COLUMNS[Transaction] = [
-        "id", "environment", "transaction_id", "customer_id", "account_id", "status", "total", "currency",
-        "points_earned", "points_credited", "first_purchase", "checkout_at", "accepted_at", "created_at",
-        "updated_at", "checkout_event_id",
-    ]
-    COLUMNS[TransactionItem] = [
-        "id", "transaction_id", "line", "product_id", "product_name", "product_category", "quantity", "price",
-        "subtotal",
-    ]
-LABELS = {"opt_in": "Opt-in", "profile": "Profile update", "login": "Login", "checkout": "Checkout",
-          "point_add": "Point add", "point_spend": "Point spend", "point_expire": "Point expire"}
 # activity mix after the opt-in: (action, weight)
 MIX = [("checkout", 30), ("point_add", 12), ("point_spend", 18), ("profile", 10), ("login", 30)]
 SPEND_AMOUNTS = (100, 200, 200, 500, 500, 1000)
@@ -87,52 +52,6 @@ class Plan:
     now: int = field(default_factory=lambda: int(dt.datetime.now(dt.UTC).timestamp()))
 
 
-class IdAllocator:
-    """Primary keys from each table's own sequence (PostgreSQL) or past MAX(id) (SQLite, one writer).
-
-    On PostgreSQL a block is `nextval` over generate_series: the values are ours whatever other
-    inserters (or our other workers) do at the same time, so we keep the list, gaps and all.
-    `counter(table)()` returns the next ID; it is called once per row, so it is kept cheap.
-    """
-
-    BLOCK = 65536
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.postgres = conn.vendor == "postgresql"
-
-    def counter(self, table: str):
-        if self.postgres:
-            return functools.partial(next, itertools.chain.from_iterable(self._blocks(table)))
-        with self.conn.cursor() as cursor:
-            cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
-            return functools.partial(next, itertools.count(cursor.fetchone()[0] + 1))
-
-    def _blocks(self, table: str):
-        while True:
-            with self.conn.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [f'"{table}"', self.BLOCK],
-                )
-                yield [row[0] for row in cursor.fetchall()]
-
-
-class Rows:
-    def __init__(self):
-        self.tables: dict[type, list[tuple]] = {model: [] for model in MODELS}
-        self.expire_events = 0
-
-    def counts(self) -> dict:
-        return {
-            "customers": len(self.tables[Customer]),
-            "events": len(self.tables[Event]),
-            "lots": len(self.tables[PointLot]),
-            "entries": len(self.tables[LedgerEntry]),
-            "transactions": len(self.tables[Transaction]) if Transaction is not None else 0,
-        }
-
-
 _EXPIRY_MEMO: dict[tuple, dict[int, int]] = {}
 
 
@@ -148,9 +67,15 @@ class Expiry:
         self.rule = plan.account.expiration_rule if plan.expiring else ExpirationRule.NONE
         # With rounding to a day or coarser the result depends only on the local quarter hour.
         self.memo = plan.account.expiration_rounding not in (Rounding.NONE, "")
-        key = (plan.account.pk, plan.account.expiration_rule, plan.account.expiration_period,
-               plan.account.expiration_unit, plan.account.expiration_date, plan.account.expiration_rounding,
-               plan.time_zone)
+        key = (
+            plan.account.pk,
+            plan.account.expiration_rule,
+            plan.account.expiration_period,
+            plan.account.expiration_unit,
+            plan.account.expiration_date,
+            plan.account.expiration_rounding,
+            plan.time_zone,
+        )
         # Kept across batches of one worker process: two years are only ~70,000 quarter hours.
         self.cache: dict[int, int] = _EXPIRY_MEMO.setdefault(key, {})
 
@@ -189,7 +114,7 @@ class _Generator:
         self.account_id = str(plan.account.pk)
         self.account_code = plan.account.code
         self.dynamic = self.expiry.rule == ExpirationRule.DYNAMIC
-        self.transactions = plan.transactions and Transaction is not None
+        self.transactions = plan.transactions
         self.zone = ZoneInfo(plan.time_zone or "UTC")
         self.next_id = {model: ids.counter(model._meta.db_table) for model in MODELS}
         # one slot per weight unit: picking an action is one random() and one index
@@ -208,34 +133,56 @@ class _Generator:
         return dt.datetime.fromtimestamp(value, self.zone).date().isoformat()
 
     def customer(self, number: int) -> None:
-        plan, rows, null = self.plan, self.rows, self.null
+        plan, null = self.plan, self.null
         rng = random.Random(plan.seed * 1_000_003 + number)
         now = plan.now
         cid = str(self.next_id[Customer]())
         start = now - rng.randint(3600, plan.days * 86400)
         times = sorted(rng.randint(start + 60, now) for _ in range(plan.events_per_customer - 1))
         profile = person(rng, number, today=dt.date.today())
-        state = {
-            "spendable": 0, "earned": 0, "spent": 0, "expired": 0, "purchase_total": 0.0, "purchase_count": 0,
-            "purchase_items": 0, "purchase_last": None, "last_login": None,
+        state: dict[str, Any] = {
+            "spendable": 0,
+            "earned": 0,
+            "spent": 0,
+            "expired": 0,
+            "purchase_total": 0.0,
+            "purchase_count": 0,
+            "purchase_items": 0,
+            "purchase_last": None,
+            "last_login": None,
         }
-        next_event, next_lot, next_entry = self.next_id[Event], self.next_id[PointLot], self.next_id[LedgerEntry]
-        lots: deque[list] = deque()  # active lots, first-expiring-first: [id, points, used, expired, expires, event]
+        next_event, next_lot, next_entry = (
+            self.next_id[Event],
+            self.next_id[PointLot],
+            self.next_id[LedgerEntry],
+        )
+        lots: deque[list] = (
+            deque()
+        )  # active lots, first-expiring-first: [id, points, used, expired, expires, event]
         events: list[list] = []
         lot_rows: list[list] = []
         entries: list[tuple] = []
         checkouts: list[tuple] = []  # (event row, transaction ID, total, points, items)
 
         def event(action, when, data, points=0, expires=None, transaction_id="", source="api", reason=""):
-            row = [next_event(), action, when, data, points, expires, transaction_id, source,
-                   reason]
+            row = [next_event(), action, when, data, points, expires, transaction_id, source, reason]
             events.append(row)
             return row
 
         def entry(ev, lot_id, kind, amount, when):
-            entries.append((str(next_entry()), str(ev[0]), cid, self.account_id,
-                            str(lot_id) if lot_id else null, kind, str(amount), str(state["spendable"]),
-                            self.ts(when)))
+            entries.append(
+                (
+                    str(next_entry()),
+                    str(ev[0]),
+                    cid,
+                    self.account_id,
+                    str(lot_id) if lot_id else null,
+                    kind,
+                    str(amount),
+                    str(state["spendable"]),
+                    self.ts(when),
+                )
+            )
 
         def earn(ev, points, when):
             expires = self.expiry.at(when)
@@ -257,8 +204,13 @@ class _Generator:
                 total = sum(lot[1] - lot[2] - lot[3] for lot in group)
                 when = due + 1
                 lot_ids = ", ".join(str(lot[0]) for lot in group)
-                ev = event("point_expire", when, f'{{"points": {total}, "lots": [{lot_ids}]}}', -total,
-                           source="system")
+                ev = event(
+                    "point_expire",
+                    when,
+                    f'{{"points": {total}, "lots": [{lot_ids}]}}',
+                    -total,
+                    source="system",
+                )
                 for lot in group:
                     remaining = lot[1] - lot[2] - lot[3]
                     lot[3] += remaining
@@ -276,7 +228,7 @@ class _Generator:
         n_slots = len(slots)
         data = json.dumps(profile, ensure_ascii=False)
         event("opt_in", start, data)
-        extra = {}
+        extra: dict[str, Any] = {}
         if rng.random() < 0.5:
             extra["favorite_color"] = rng.choice(COLORS)
         if rng.random() < 0.3:
@@ -298,8 +250,14 @@ class _Generator:
                     f'"quantity": 1, "price": {p[3]}, "subtotal": {p[3]}}}'
                     for p in items
                 )
-                ev = event("checkout", when, f'{{"transaction_id": "{tx}", "total": {total}, "currency": "EUR", '
-                           f'"items": [{item_json}]}}', points, transaction_id=tx)
+                ev = event(
+                    "checkout",
+                    when,
+                    f'{{"transaction_id": "{tx}", "total": {total}, "currency": "EUR", '
+                    f'"items": [{item_json}]}}',
+                    points,
+                    transaction_id=tx,
+                )
                 earn(ev, points, when)
                 checkouts.append((ev, tx, total, points, items))
                 state["purchase_total"] += total
@@ -309,12 +267,19 @@ class _Generator:
             elif action == "point_add":
                 points = rng.choice((50, 100, 200, 250, 500))
                 reason = rng.choice(ADD_REASONS)
-                ev = event("point_add", when, f'{{"points": {points}, "reason": "{reason}"}}', points, reason=reason)
+                ev = event(
+                    "point_add", when, f'{{"points": {points}, "reason": "{reason}"}}', points, reason=reason
+                )
                 earn(ev, points, when)
             elif action == "point_spend":
                 amount = min(rng.choice(SPEND_AMOUNTS), state["spendable"] // 100 * 100)
-                ev = event("point_spend", when, f'{{"points": {amount}, "reason": "Reward redemption"}}', -amount,
-                           reason="Reward redemption")
+                ev = event(
+                    "point_spend",
+                    when,
+                    f'{{"points": {amount}, "reason": "Reward redemption"}}',
+                    -amount,
+                    reason="Reward redemption",
+                )
                 left = amount
                 while left:
                     lot = lots[0]
@@ -348,97 +313,133 @@ class _Generator:
         for index, (ev, tx, total, points, items) in enumerate(checkouts):
             pk = str(next_tx())
             stamp = ts(ev[2])
-            rows[Transaction].append((
-                pk, env, tx, cid, self.account_id, "accepted", f"{total:.2f}", "EUR", str(points), true,
-                true if index == 0 else false, stamp, stamp, stamp, stamp, str(ev[0]),
-            ))
+            rows[Transaction].append(
+                (
+                    pk,
+                    env,
+                    tx,
+                    cid,
+                    self.account_id,
+                    "accepted",
+                    f"{total:.2f}",
+                    "EUR",
+                    str(points),
+                    true,
+                    true if index == 0 else false,
+                    stamp,
+                    stamp,
+                    stamp,
+                    stamp,
+                    str(ev[0]),
+                )
+            )
             for line, (product_id, name, category, price) in enumerate(items):
-                rows[TransactionItem].append((
-                    str(next_item()), pk, str(line), product_id, name, category, "1", f"{price:.2f}", f"{price:.2f}",
-                ))
+                rows[TransactionItem].append(
+                    (
+                        str(next_item()),
+                        pk,
+                        str(line),
+                        product_id,
+                        name,
+                        category,
+                        "1",
+                        f"{price:.2f}",
+                        f"{price:.2f}",
+                    )
+                )
 
     def _emit(self, cid, number, profile, extra, state, start, last, events, lot_rows, entries, active):
         plan, rows, null, ts = self.plan, self.rows.tables, self.null, self.ts
         env = plan.environment
-        rows[Customer].append((
-            cid, env, f"load-{number:09d}", "active", profile["first_name"], profile["last_name"], profile["email"],
-            profile["birth_date"], profile["gender"], profile["language"], "EUR", profile["mobile_phone"],
-            profile["country"], profile["city"], profile["zip"], profile.get("address", ""),
-            json.dumps(extra), str(state["earned"]), str(state["spent"]), str(state["spendable"]), "0", "0",
-            str(state["expired"]), f"{state['purchase_total']:.2f}", str(state["purchase_count"]),
-            str(state["purchase_items"]),
-            self._local_date(state["purchase_last"]) if state["purchase_last"] else null,
-            ts(start), ts(state["last_login"]), ts(last), ts(start), ts(last),
-        ))
+        rows[Customer].append(
+            (
+                cid,
+                env,
+                f"load-{number:09d}",
+                "active",
+                profile["first_name"],
+                profile["last_name"],
+                profile["email"],
+                profile["birth_date"],
+                profile["gender"],
+                profile["language"],
+                "EUR",
+                profile["mobile_phone"],
+                profile["country"],
+                profile["city"],
+                profile["zip"],
+                profile.get("address", ""),
+                json.dumps(extra),
+                str(state["earned"]),
+                str(state["spent"]),
+                str(state["spendable"]),
+                "0",
+                "0",
+                str(state["expired"]),
+                f"{state['purchase_total']:.2f}",
+                str(state["purchase_count"]),
+                str(state["purchase_items"]),
+                self._local_date(state["purchase_last"]) if state["purchase_last"] else null,
+                ts(start),
+                ts(state["last_login"]),
+                ts(last),
+                ts(start),
+                ts(last),
+            )
+        )
         events_out = rows[Event]
         for eid, action, when, data, points, expires, tx, source, reason in events:
             stamp = ts(when)
-            events_out.append((
-                str(eid), env, cid, action, LABELS[action], stamp, stamp, str(points),
-                self.account_id if action in ("checkout", "point_add", "point_spend", "point_expire") else null,
-                ts(expires), tx, data, source, reason,
-            ))
+            events_out.append(
+                (
+                    str(eid),
+                    env,
+                    cid,
+                    action,
+                    LABELS[action],
+                    stamp,
+                    stamp,
+                    str(points),
+                    self.account_id
+                    if action in ("checkout", "point_add", "point_spend", "point_expire")
+                    else null,
+                    ts(expires),
+                    tx,
+                    data,
+                    source,
+                    reason,
+                )
+            )
         active_ids = {lot[0] for lot in active}
         lots_out = rows[PointLot]
         for lot_id, points, used, expired, expires, ev, created in lot_rows:
             status = "active" if lot_id in active_ids else ("expired" if expired else "exhausted")
-            lots_out.append((str(lot_id), cid, self.account_id, str(ev[0]), str(points), str(used), str(expired),
-                             status, ts(expires), ts(created)))
-        rows[LedgerEntry].extend(entries)
-        rows[PointBalance].append((
-            str(self.next_id[PointBalance]()), cid, self.account_id, str(state["earned"]),
-            str(state["spent"]), str(state["spendable"]), "0", "0", str(state["expired"]), ts(last),
-        ))
-
-
-def _extra_columns(model, conn) -> tuple[list[str], list]:
-    """Columns a later migration added that we do not generate: (columns, default values)."""
-    ours = set(COLUMNS[model])
-    columns, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.attname in ours:
-            continue
-        default = f.get_default()
-        if default is None:
-            value = None
-        elif isinstance(default, bool):
-            value = ("t" if default else "f") if conn.vendor == "postgresql" else int(default)
-        elif isinstance(default, dict | list):
-            value = json.dumps(default)
-        else:
-            value = str(default)
-        columns.append(f.column)
-        values.append(value)
-    return columns, values
-
-
-def _columns(model) -> list[str]:
-    fields = {f.attname: f.column for f in model._meta.concrete_fields}
-    missing = [name for name in COLUMNS[model] if name not in fields]
-    if missing:
-        raise RuntimeError(f"{model.__name__} no longer has {missing}: update load_rows.COLUMNS.")
-    return [fields[name] for name in COLUMNS[model]]
-
-
-def write(conn, rows: Rows) -> None:
-    """Load the rows in the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
-    for model in MODELS:
-        data = rows.tables[model]
-        if not data:
-            continue
-        extra_cols, extra_vals = _extra_columns(model, conn)
-        columns = _columns(model) + extra_cols
-        table = model._meta.db_table
-        column_sql = ", ".join(f'"{c}"' for c in columns)
-        if conn.vendor == "postgresql":
-            suffix = "".join("\t" + ("\\N" if v is None else v) for v in extra_vals) + "\n"
-            with conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({column_sql}) FROM STDIN') as copy:
-                for start in range(0, len(data), 20000):
-                    copy.write("".join("\t".join(row) + suffix for row in data[start:start + 20000]))
-        else:
-            extra = tuple(extra_vals)
-            placeholders = ", ".join(["%s"] * len(columns))
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    f'INSERT INTO "{table}" ({column_sql}) VALUES ({placeholders})', [row + extra for row in data]
+            lots_out.append(
+                (
+                    str(lot_id),
+                    cid,
+                    self.account_id,
+                    str(ev[0]),
+                    str(points),
+                    str(used),
+                    str(expired),
+                    status,
+                    ts(expires),
+                    ts(created),
                 )
+            )
+        rows[LedgerEntry].extend(entries)
+        rows[PointBalance].append(
+            (
+                str(self.next_id[PointBalance]()),
+                cid,
+                self.account_id,
+                str(state["earned"]),
+                str(state["spent"]),
+                str(state["spendable"]),
+                "0",
+                "0",
+                str(state["expired"]),
+                ts(last),
+            )
+        )

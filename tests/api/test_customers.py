@@ -336,3 +336,30 @@ def test_entities_example_each_with_its_own_result(api):
     assert results[4]["error"]["field"] == "method"
     customer = Customer.objects.get(customer_id="280e674c-c4ea-4a30-987a-d9267d1a5018")
     assert customer.first_name == "Test" and customer.status == "active"
+
+
+def test_tiers_in_the_customer_object(api):
+    from loyalty.models import Tier, TierStructure
+    from loyalty.tiers import clear_tier_cache
+
+    structure = TierStructure.objects.create(code="basic_tiers", name="Basic tiers")
+    Tier.objects.create(structure=structure, code="T0", name="T0", threshold=0)
+    Tier.objects.create(structure=structure, code="T1", name="Silver", threshold=100)
+    clear_tier_cache()
+    enroll("tiered")
+    add_points("tiered", 150)
+    tiers = api.get("/api/customers/tiered").json()["tiers"]
+    assert len(tiers) == 1
+    tier = tiers[0]
+    assert (tier["id"], tier["name"], tier["threshold"]) == ("T1", "Silver", 100)
+    assert tier["structure"] == [{"id": "basic_tiers", "name": "Basic tiers"}]
+    assert set(tier) == {
+        "id",
+        "name",
+        "since",
+        "threshold",
+        "expdate",
+        "points",
+        "points_after_expiration",
+        "structure",
+    }

@@ -76,6 +76,7 @@ def test_opt_in_example_enrolls_the_customer(api):
     assert customer.referrer.customer_id == "e4ff6e29-9af0-428c-a4e6-2908f9e07305"
     event = Event.objects.get(customer=customer, action="opt_in")
     assert event.source == "api"
+    assert api.get("/api/customers/e4ff6e29-9af0-428c-a4e6-2908f9e07305").json()["referrals"] == 1
 
 
 def test_opt_out_example_anonymizes_the_customer(api):

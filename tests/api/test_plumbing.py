@@ -211,3 +211,21 @@ def test_rate_limit_counts_in_redis_when_configured(settings, client, db):
         assert 0 < ttl <= 65
     finally:
         caches["default"].clear()
+
+
+def test_every_operation_documents_its_errors_with_the_envelope(client, db):
+    import json
+
+    schema = json.loads(client.get("/api/schema/?format=json", HTTP_ACCEPT="application/json").content)
+    envelope = "#/components/schemas/Error"
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation["responses"]
+            for status in ("400", "401", "404", "429"):
+                assert status in responses, (method, path, status)
+                ref = responses[status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref == envelope, (method, path, status, ref)
+            if method == "post":
+                assert {"413", "415", "422"} <= set(responses), (method, path)

@@ -133,3 +133,12 @@ def test_a_built_in_extension_adds_a_required_attribute(client, cast, program):
     with pytest.raises(MissingParameter):
         register("login", "Anna-1")
     register("login", "Anna-1", {"channel": "app"})
+
+
+def test_the_list_filters_by_kind(client, cast):
+    EventDefinition.objects.create(action="wishlist_add", label="Wishlist add")
+    EventDefinition.objects.create(action="profile", label="Profile", builtin_extension=True)
+    client.force_login(cast["analyst"])
+    page = client.get(reverse("events:definition_list"), {"builtin_extension": "true"}).content.decode()
+    assert 'href="/events/definitions/' in page
+    assert ">profile<" in page and ">wishlist_add<" not in page

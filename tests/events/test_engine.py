@@ -311,3 +311,17 @@ def test_status_actions_never_create_customers(program):
         refused(CustomerNotFound, "customer", lambda action=action: register(action, "Ghost-1"))
     refused(CustomerNotFound, "customer", lambda: console("ban", "Ghost-1"))
     refused(CustomerNotFound, "customer", lambda: register("merge", "Ghost-1", {"source": "Other-1"}))
+
+
+def test_an_unknown_source_is_refused(program):
+    refused(ValidationError, "source", lambda: register("opt_in", source="carrier-pigeon-service"))
+
+
+def test_an_unparsable_sender_address_is_not_stored(program):
+    register("opt_in", "Anna-1", ip_address="not-an-ip")
+    assert Event.objects.get(action="opt_in").ip_address is None
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_anywhere_in_data(program, number):
+    refused(ValidationError, "data.extra.0", lambda: register("login", "Anna-1", {"extra": [number]}))

@@ -12,10 +12,31 @@ pytestmark = pytest.mark.django_db
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | text
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
 KEYS = [
-    "first_name", "email", "birth_date", "gender", "currency", "labels", "referrer", "phone", "score",
-    "color", "size", "vip", "since", "card", "points", "source", "mode", "reason", "unknown_thing",
+    "first_name",
+    "email",
+    "birth_date",
+    "gender",
+    "currency",
+    "labels",
+    "referrer",
+    "phone",
+    "score",
+    "color",
+    "size",
+    "vip",
+    "since",
+    "card",
+    "points",
+    "source",
+    "mode",
+    "reason",
+    "unknown_thing",
 ]
 ACTIONS = ["opt_in", "profile", "login", "point_add", "point_spend", "merge", "suspend", "verify", "nope"]
 

@@ -38,9 +38,12 @@ def configure_default_account(rule=ExpirationRule.FIXED_PERIOD, **fields):
 def assert_consistent(customer: Customer, events_per_customer: int):
     """The ledger invariant and every denormalized figure, for one generated customer."""
     lots = PointLot.objects.filter(customer=customer)
-    active = lots.filter(status=LotStatus.ACTIVE).aggregate(
-        s=Sum(F("points") - F("used") - F("expired_points") - F("reserved"))
-    )["s"] or 0
+    active = (
+        lots.filter(status=LotStatus.ACTIVE).aggregate(
+            s=Sum(F("points") - F("used") - F("expired_points") - F("reserved"))
+        )["s"]
+        or 0
+    )
     balance = PointBalance.objects.get(customer=customer)
     entries = LedgerEntry.objects.filter(customer=customer)
     by_kind = {row["kind"]: row["s"] for row in entries.values("kind").annotate(s=Sum("amount"))}
@@ -105,7 +108,9 @@ def test_it_appends_with_fresh_ids_when_run_again():
     assert [c.customer_id for c in live][-1] == "load-000000010"
     assert Customer.objects.filter(environment="sandbox").count() == 3
     counts = dict(
-        Event.objects.exclude(action="point_expire").values_list("customer__customer_id").annotate(n=Count("id"))
+        Event.objects.exclude(action="point_expire")
+        .values_list("customer__customer_id")
+        .annotate(n=Count("id"))
         .filter(customer__environment="live")
     )
     assert counts["load-000000005"] == 4 and counts["load-000000006"] == 6
@@ -131,8 +136,10 @@ def test_every_expiration_rule_keeps_the_invariant(rule, fields):
     assert expired == (rule != ExpirationRule.NONE)
     if rule == ExpirationRule.DYNAMIC:
         # every active lot of a customer expires at the same moment: its last activity + 3 months
-        per_customer = PointLot.objects.filter(status=LotStatus.ACTIVE).values("customer").annotate(
-            n=Count("expires_at", distinct=True)
+        per_customer = (
+            PointLot.objects.filter(status=LotStatus.ACTIVE)
+            .values("customer")
+            .annotate(n=Count("expires_at", distinct=True))
         )
         assert {row["n"] for row in per_customer} <= {1}
 

@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -28,7 +28,17 @@ def seed(**options) -> str:
 def table_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Customer, Event, PointLot, LedgerEntry, PointBalance, User, CustomField, Label, EventDefinition)
+        for model in (
+            Customer,
+            Event,
+            PointLot,
+            LedgerEntry,
+            PointBalance,
+            User,
+            CustomField,
+            Label,
+            EventDefinition,
+        )
     }
 
 
@@ -50,22 +60,31 @@ def seeded(django_db_setup, django_db_blocker):
 
 def test_it_configures_the_program(seeded):
     program = Program.objects.get()
-    assert (program.name, program.base_currency, program.time_zone) == ("Demo Rewards", "EUR", "Europe/Budapest")
+    assert (program.name, program.base_currency, program.time_zone) == (
+        "Demo Rewards",
+        "EUR",
+        "Europe/Budapest",
+    )
     for module in ("tiers", "expiring_points", "coupons", "rewards", "transactions", "multi_accounts"):
         assert program.module_enabled(module), module
 
     points = PointAccount.objects.get(code="points")
     assert points.is_default and points.name == "Points"
     assert points.burn_rates == [{"amount": 1, "points": 100, "currency": "EUR"}]
-    assert (points.expiration_rule, points.expiration_period, points.expiration_unit, points.expiration_rounding) == (
-        "fixed_period", 12, "months", "end_of_month"
-    )
+    assert (
+        points.expiration_rule,
+        points.expiration_period,
+        points.expiration_unit,
+        points.expiration_rounding,
+    ) == ("fixed_period", 12, "months", "end_of_month")
     assert PointAccount.objects.get(code="status_points").name == "Status points"
 
     structure = TierStructure.objects.get(code="status")
     assert structure.qualification_months == 12
     assert [(t.code, t.threshold) for t in structure.tiers.order_by("threshold")] == [
-        ("bronze", 0), ("silver", 1000), ("gold", 5000)
+        ("bronze", 0),
+        ("silver", 1000),
+        ("gold", 5000),
     ]
     fields = {f.name: f for f in CustomField.objects.all()}
     assert fields["favorite_color"].type == "choice" and "blue" in fields["favorite_color"].choices
@@ -78,8 +97,11 @@ def test_it_configures_the_program(seeded):
 
 def test_it_creates_one_staff_user_per_role_with_the_printed_passwords(seeded):
     roles = {
-        "admin": "administrator", "manager": "program manager", "agent": "support agent",
-        "analyst": "analyst", "approver": "approver",
+        "admin": "administrator",
+        "manager": "program manager",
+        "agent": "support agent",
+        "analyst": "analyst",
+        "approver": "approver",
     }
     for username, role in roles.items():
         user = User.objects.get(username=username)
@@ -102,9 +124,12 @@ def test_customers_have_two_years_of_history_in_both_environments(seeded):
     oldest = live.order_by("effective_at").first().effective_at
     assert oldest < timezone.now() - dt.timedelta(days=365), "history goes back more than a year"
     # registered in the past: the clock was moved, so registration time == effective time
-    assert not live.exclude(timestamp=F("effective_at")).exclude(action__in=["point_expire"]).filter(
-        timestamp__gt=F("effective_at") + dt.timedelta(seconds=1)
-    ).exists()
+    assert (
+        not live.exclude(timestamp=F("effective_at"))
+        .exclude(action__in=["point_expire"])
+        .filter(timestamp__gt=F("effective_at") + dt.timedelta(seconds=1))
+        .exists()
+    )
     actions = set(live.values_list("action", flat=True))
     assert {"opt_in", "profile", "suspend", "ban", "opt_out"} <= actions
     assert actions & {"checkout", "point_add"}
@@ -125,9 +150,12 @@ def test_every_seeded_customer_satisfies_the_ledger_invariant(seeded):
     for customer in Customer.objects.all():
         assert verify_customer(customer) == [], customer.customer_id
         for balance in PointBalance.objects.filter(customer=customer):
-            active = PointLot.objects.filter(
-                customer=customer, account=balance.account, status=LotStatus.ACTIVE
-            ).aggregate(s=Sum(F("points") - F("used") - F("expired_points") - F("reserved")))["s"] or 0
+            active = (
+                PointLot.objects.filter(
+                    customer=customer, account=balance.account, status=LotStatus.ACTIVE
+                ).aggregate(s=Sum(F("points") - F("used") - F("expired_points") - F("reserved")))["s"]
+                or 0
+            )
             assert balance.spendable == active
 
 

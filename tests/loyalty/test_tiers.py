@@ -169,3 +169,16 @@ def test_tier_handlers_need_the_tiers_module(clock, structure, program):
     program.save()
     with pytest.raises(ValidationError):
         reg("tier_change", tier="gold")
+
+
+def test_evaluation_reads_tier_rows_once_per_event(clock, structure):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reg("point_add", points=50)
+    with CaptureQueriesContext(connection) as queries:
+        reg("point_add", points=60)
+    tier_queries = [q["sql"] for q in queries.captured_queries if "loyalty_customertier" in q["sql"]]
+    assert len(tier_queries) == 2, tier_queries  # one read (snapshot), one write (the upgrade)
+    assert not [q for q in queries.captured_queries if "SUM(" in q["sql"].upper()]  # lifetime: no aggregate
+    assert tier_of() == "silver"

@@ -27,7 +27,7 @@ from django.db import connection, connections, transaction
 from customers.models import Customer
 from loyalty.accounts import clear_account_cache, default_account
 from loyalty.choices import Environment
-from loyalty.management import load_rows
+from loyalty.management import bulk_load, load_rows
 from loyalty.models import Program
 
 PREFIX = "load-"
@@ -40,8 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, required=True)
         parser.add_argument("--events-per-customer", type=int, default=20)
         parser.add_argument("--environment", default=Environment.LIVE, choices=Environment.values)
-        parser.add_argument("--batch", type=int, default=50000, help="customers per batch (one transaction each)")
-        parser.add_argument("--workers", type=int, default=None, help="loader processes (PostgreSQL; default 2)")
+        parser.add_argument(
+            "--batch", type=int, default=50000, help="customers per batch (one transaction each)"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=None, help="loader processes (PostgreSQL; default 2)"
+        )
         parser.add_argument("--days", type=int, default=730, help="history spans up to this many days back")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE at the end")
@@ -49,7 +53,9 @@ class Command(BaseCommand):
             "--no-transactions", action="store_true", help="checkout events without Transaction rows (faster)"
         )
 
-    def handle(self, *args, customers, events_per_customer, environment, batch, workers, days, seed, **options):
+    def handle(
+        self, *args, customers, events_per_customer, environment, batch, workers, days, seed, **options
+    ):
         if customers < 1 or events_per_customer < 1 or batch < 1 or days < 1:
             raise CommandError("--customers, --events-per-customer, --batch and --days must be at least 1.")
         postgres = connection.vendor == "postgresql"
@@ -70,7 +76,8 @@ class Command(BaseCommand):
             transactions=not options["no_transactions"],
         )
         batches = [
-            (number, min(batch, first + customers - number)) for number in range(first, first + customers, batch)
+            (number, min(batch, first + customers - number))
+            for number in range(first, first + customers, batch)
         ]
         self.stdout.write(
             f"Generating {customers} customers x {events_per_customer} events into {str(environment)!r} "
@@ -89,7 +96,7 @@ class Command(BaseCommand):
             self.stdout.flush()
         if postgres and not options["no_analyze"]:
             with connection.cursor() as cursor:
-                for table in load_rows.TABLES:
+                for table in bulk_load.TABLES:
                     cursor.execute(f'ANALYZE "{table}"')
         elapsed = time.monotonic() - started
         self.stdout.write(
@@ -127,16 +134,18 @@ def load_batch(plan, number, count) -> dict:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        ids = load_rows.IdAllocator(connection)
+        ids = bulk_load.IdAllocator(connection)
         rows = load_rows.generate(plan, number, count, ids)
-        load_rows.write(connection, rows)
+        bulk_load.write(connection, rows)
     return rows.counts()
 
 
 def next_customer_number(environment: str) -> int:
     """One past the highest `load-NNNNNNNNN` customer ID (IDs are zero-padded, so text order works)."""
     last = (
-        Customer.objects.filter(environment=environment, customer_id__startswith=PREFIX, anonymized_at__isnull=True)
+        Customer.objects.filter(
+            environment=environment, customer_id__startswith=PREFIX, anonymized_at__isnull=True
+        )
         .order_by("-customer_id")
         .values_list("customer_id", flat=True)
         .first()
@@ -144,6 +153,6 @@ def next_customer_number(environment: str) -> int:
     if last is None:
         return 1
     try:
-        return int(last[len(PREFIX):]) + 1
+        return int(last[len(PREFIX) :]) + 1
     except ValueError:
         raise CommandError(f"Unexpected load customer ID {last!r}; use another environment.")

@@ -11,20 +11,23 @@ when the demo administrator exists, the command does nothing.
 """
 
 import os
-import random
 import time
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from coupons.models import Reward
 from customers.choices import FieldType
 from customers.models import CustomField, Label
 from events.models import EventAttribute, EventDefinition
 from loyalty.accounts import clear_account_cache
+from loyalty.management.demo_history import seed_history
+from loyalty.management.demo_people import COLORS
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
-from loyalty.management.demo_people import COLORS
+from transactions.models import EarningRule
 
 DEMO_ADMIN = "admin"
 # username, password, role, first name, last name. The passwords are intentionally weak: demo only.
@@ -44,9 +47,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=300, help="live customers (default 300)")
         parser.add_argument(
-            "--sandbox-customers", type=int, default=None, help="sandbox customers (default 20, fewer if --customers is smaller)"
+            "--sandbox-customers",
+            type=int,
+            default=None,
+            help="sandbox customers (default 20, fewer if --customers is smaller)",
         )
-        parser.add_argument("--seed", type=int, default=2024, help="random seed: the same seed gives the same data")
+        parser.add_argument(
+            "--seed", type=int, default=2024, help="random seed: the same seed gives the same data"
+        )
 
     def handle(self, *args, customers, sandbox_customers, seed, **options):
         if customers < 0 or (sandbox_customers is not None and sandbox_customers < 0):
@@ -61,8 +69,6 @@ class Command(BaseCommand):
         with transaction.atomic():
             configure_program()
             users = create_staff()
-            from loyalty.management.demo_history import seed_history
-
             stats = seed_history(
                 live=customers,
                 sandbox=sandbox_customers,
@@ -116,16 +122,31 @@ def configure_program() -> Program:
 
     structure, _ = TierStructure.objects.update_or_create(
         code="status",
-        defaults={"name": "Status tiers", "qualification_months": 12, "tier_validity_months": 12, "position": 0},
+        defaults={
+            "name": "Status tiers",
+            "qualification_months": 12,
+            "tier_validity_months": 12,
+            "position": 0,
+        },
     )
     structure.accounts.set([points, status_points])  # tier points: everything earned in 12 months
-    for code, name, threshold in (("bronze", "Bronze", 0), ("silver", "Silver", 1000), ("gold", "Gold", 5000)):
-        Tier.objects.update_or_create(structure=structure, code=code, defaults={"name": name, "threshold": threshold})
+    for code, name, threshold in (
+        ("bronze", "Bronze", 0),
+        ("silver", "Silver", 1000),
+        ("gold", "Gold", 5000),
+    ):
+        Tier.objects.update_or_create(
+            structure=structure, code=code, defaults={"name": name, "threshold": threshold}
+        )
 
-    fields = [
+    fields: list[tuple[str, str, str, dict[str, Any]]] = [
         ("favorite_color", "Favorite color", FieldType.CHOICE, {"choices": COLORS}),
-        ("loyalty_barcode", "Loyalty card barcode", FieldType.STRING,
-         {"regex": r"^[0-9]{13}$", "external_id": True, "searchable": True}),
+        (
+            "loyalty_barcode",
+            "Loyalty card barcode",
+            FieldType.STRING,
+            {"regex": r"^[0-9]{13}$", "external_id": True, "searchable": True},
+        ),
         ("shoe_size", "Shoe size", FieldType.NUMBER, {}),
     ]
     for position, (name, label, field_type, extra) in enumerate(fields):
@@ -134,7 +155,12 @@ def configure_program() -> Program:
         )
 
     events = [
-        ("review_written", "Review written", 50, [("product_id", "string", True), ("rating", "integer", False)]),
+        (
+            "review_written",
+            "Review written",
+            50,
+            [("product_id", "string", True), ("rating", "integer", False)],
+        ),
         ("app_download", "App download", 100, [("platform", "string", False)]),
     ]
     for action, label, points_awarded, attributes in events:
@@ -153,19 +179,10 @@ def configure_program() -> Program:
 
 
 def configure_catalog(points: PointAccount) -> None:
-    """An earning rule (1 point per EUR) and a few rewards, when the commerce models exist."""
-    try:
-        from transactions.models import EarningRule
-    except ImportError:
-        EarningRule = None
-    if EarningRule is not None:
-        EarningRule.objects.update_or_create(
-            account=points, defaults={"active": True, "points_per_unit": 1, "first_purchase_bonus": 100}
-        )
-    try:
-        from coupons.models import Reward
-    except ImportError:
-        return
+    """An earning rule (1 point per EUR, 100 bonus points on the first purchase) and rewards."""
+    EarningRule.objects.update_or_create(
+        account=points, defaults={"active": True, "points_per_unit": 1, "first_purchase_bonus": 100}
+    )
     rewards = [
         ("Free coffee", "A coffee in any of our stores.", 200),
         ("5 EUR voucher", "5 EUR off your next purchase.", 500),
@@ -173,7 +190,8 @@ def configure_catalog(points: PointAccount) -> None:
     ]
     for name, description, cost in rewards:
         Reward.objects.update_or_create(
-            name=name, defaults={"description": description, "points": cost, "account": points, "active": True}
+            name=name,
+            defaults={"description": description, "points": cost, "account": points, "active": True},
         )
 
 
