@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -20,7 +22,14 @@ class PreorderedData(TableListData):
 
 
 def profile_url(customer) -> str:
-    return reverse("customers:customer_overview", kwargs={"ref": customer.customer_id})
+    # reverse() once per process: on a 50-row page, 100 reverse() calls cost more than the query.
+    global _PROFILE_URL
+    if _PROFILE_URL is None:
+        _PROFILE_URL = reverse("customers:customer_overview", kwargs={"ref": "REF"}).replace("REF", "{}")
+    return _PROFILE_URL.format(quote(customer.customer_id, safe=""))
+
+
+_PROFILE_URL = None
 
 
 def _local(value, fmt="Y-m-d H:i") -> str:
