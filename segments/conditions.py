@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.db import connection
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -192,20 +193,19 @@ def coerce(attribute: Attribute, raw: str):
 
 def _custom_q(attribute: Attribute, lookup: str, value) -> Q:
     """Custom attributes live in the `custom` JSON: compare numbers and booleans as JSON values,
-    strings and dates as text (dates are stored as ISO strings, which sort as dates)."""
-    if attribute.type in (STRING, DATE):
-        text = value.isoformat() if isinstance(value, dt.date) else value
-        return (
-            Q(**{f"{attribute.path}__{lookup}": text}) if lookup != "exact" else Q(**{attribute.path: text})
-        )
-    number = (
-        float(value)
-        if isinstance(value, Decimal) and value != value.to_integral_value()
-        else (int(value) if isinstance(value, Decimal) else value)
-    )
-    return (
-        Q(**{f"{attribute.path}__{lookup}": number}) if lookup != "exact" else Q(**{attribute.path: number})
-    )
+    strings and dates as text (dates are stored as ISO strings, which sort as dates).
+
+    On PostgreSQL equality is containment (`custom @> {"name": value}`), which the GIN index of
+    customers migration 0004 answers; other comparisons read the key."""
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if lookup == "exact":
+        if connection.vendor == "postgresql":
+            return Q(custom__contains={attribute.name: value})
+        return Q(**{attribute.path: value})
+    return Q(**{f"{attribute.path}__{lookup}": value})
 
 
 def _q(attribute: Attribute, lookup: str, value) -> Q:

@@ -280,3 +280,17 @@ def test_dates_are_compared_as_dates(people):
 def test_odd_values_never_500(admin_client, people, condition):
     response = admin_client.get(LIST, {"f": condition, "sort": "-score", "after": "1"})
     assert response.status_code == 200
+
+
+def test_custom_equality_uses_the_gin_index_on_postgres(people):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no GIN index")
+    from customers.models import Customer
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'customer_custom_gin'")
+        assert cursor.fetchone()
+    sql = str(Customer.objects.filter(compile_conditions([Condition.parse("club:eq:Blue")])).query)
+    assert "@>" in sql
