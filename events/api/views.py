@@ -109,8 +109,51 @@ class EventCreateView(ApiView):
     )
     def post(self, request):
         dry_run = truthy(request.query_params.get("dry_run", ""))
+        guest = guest_checkout(request, request.data, dry_run=dry_run)
+        if guest is not None:
+            return Response(guest)
         result = register_from_request(request, request.data, dry_run=dry_run)
         return Response(event_response(result, explain=dry_run))
+
+
+def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
+    """A checkout with `data.guest` and no customer is a guest transaction (001): stored without
+    a profile and claimed later with `checkout_claim` or at enrollment. None for anything else."""
+    fields = event_request(payload)
+    data = fields["data"]
+    if fields["action"] != "checkout" or fields["customer"] or not data.get("guest"):
+        return None
+    from django.db import transaction as db_transaction
+
+    from transactions.checkout import register_guest_checkout
+
+    class _Rollback(Exception):
+        pass
+
+    body: dict = {}
+    try:
+        with db_transaction.atomic():
+            tx = register_guest_checkout(
+                environment=request.auth.environment,
+                data={k: v for k, v in data.items() if k != "guest"},
+                guest=str(data["guest"]),
+                account=fields["account"],
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+            body = {
+                "customer": None,
+                "guest": tx.guest,
+                "transaction_id": tx.transaction_id,
+                "status": tx.status,
+                "events": [],
+                "dry_run": dry_run,
+            }
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return body
 
 
 class EventBulkView(ApiView):
