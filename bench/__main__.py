@@ -17,7 +17,9 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
     django.setup()
     selected = sys.argv[1:]
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_")
+    )
     if not names:
         print("no benchmarks yet")
     for name in names:

@@ -107,7 +107,9 @@ def reward(ctx: HandlerContext) -> None:
         if item.pool_id is None:
             raise BusinessRuleError(f"Reward {item.name!r} has no coupon pool.", field="data.reward")
         event = ctx.emit("coupon_assign", data={"pool": item.pool_id, "reward": item.pk}, parent=ctx.event)
-        coupon = coupons.assign_from_pool(points.child_context(ctx, event), item.pool)
+        pool = item.pool
+        assert pool is not None  # pool_id was checked above
+        coupon = coupons.assign_from_pool(points.child_context(ctx, event), pool)
     elif item.gives == RewardGives.POINTS and item.points_given:
         points.earn(ctx, item.points_given, item.account)
     item.claimed_count += 1

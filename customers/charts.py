@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils.html import format_html, mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 
 def balance_chart(points: list[tuple], width: int = 560, height: int = 120) -> str:

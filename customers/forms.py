@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django import forms
+from django.db import models
 from django.db.models import F
 
 from customers.choices import FieldType, Gender
@@ -45,7 +47,11 @@ _BUILTIN_LABELS = {
 
 
 def _custom_field(field: CustomField) -> forms.Field:
-    common = {"required": False, "label": field.label or field.name, "disabled": field.read_only}
+    common: dict[str, Any] = {
+        "required": False,
+        "label": field.label or field.name,
+        "disabled": field.read_only,
+    }
     if field.type == FieldType.NUMBER:
         return forms.DecimalField(**common)
     if field.type == FieldType.BOOLEAN:
@@ -73,15 +79,15 @@ class PersonalInfoForm(ReasonForm):
         queryset=Label.objects.filter(active=True), required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, customer: Customer, **kwargs):
+    def __init__(self, data: Any = None, files: Any = None, *, customer: Customer, **kwargs: Any):
         self.customer = customer
         self.custom_fields = list(CustomField.objects.all())
         initial = {name: getattr(customer, name) for name in BUILTIN_ATTRIBUTES}
         initial.update({f"custom_{f.name}": (customer.custom or {}).get(f.name) for f in self.custom_fields})
         self.initial_labels = list(customer.labels.all())
         initial["labels"] = self.initial_labels
-        super().__init__(*args, initial=initial, **kwargs)
-        fields = {}
+        super().__init__(data, files, initial=initial, **kwargs)
+        fields: dict[str, forms.Field] = {}
         for name in BUILTIN_ATTRIBUTES:
             label = _BUILTIN_LABELS.get(name, name.replace("_", " ").capitalize())
             if name == "birth_date":
@@ -93,14 +99,15 @@ class PersonalInfoForm(ReasonForm):
                     required=False, label=label, choices=[("", "—"), *Gender.choices]
                 )
             else:
-                max_length = Customer._meta.get_field(name).max_length
+                max_length = cast(models.CharField, Customer._meta.get_field(name)).max_length
                 fields[name] = forms.CharField(
                     required=False, label=label, max_length=max_length, validators=[_no_nul]
                 )
         for field in self.custom_fields:
             fields[f"custom_{field.name}"] = _custom_field(field)
         # Attributes first, then labels and the reason.
-        labels, reason = self.fields.pop("labels"), self.fields.pop("reason")
+        labels = cast(forms.ModelMultipleChoiceField, self.fields.pop("labels"))
+        reason = self.fields.pop("reason")
         # Labels that are inactive but attached stay visible so saving does not drop them.
         labels.queryset = Label.objects.filter(active=True) | Label.objects.filter(
             pk__in=[label.pk for label in self.initial_labels]
@@ -128,7 +135,7 @@ class PersonalInfoForm(ReasonForm):
         return data
 
     def before(self, changes: dict) -> dict:
-        before = {}
+        before: dict[str, Any] = {}
         for name in changes:
             if name == "labels":
                 before[name] = sorted(label.name for label in self.initial_labels)
@@ -159,7 +166,9 @@ class ManagePointsForm(ReasonForm):
     def __init__(self, *args, multi_accounts: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if multi_accounts:
-            self.fields["account"].choices = [(a.code, a.name) for a in all_accounts()]
+            cast(forms.ChoiceField, self.fields["account"]).choices = [
+                (a.code, a.name) for a in all_accounts()
+            ]
         else:
             del self.fields["account"]
 
@@ -188,7 +197,7 @@ class ChangeExpirationForm(ReasonForm):
 
     def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["lots"]
+        field = cast(forms.ModelMultipleChoiceField, self.fields["lots"])
         field.queryset = (
             PointLot.objects.filter(customer=customer, status__in=[LotStatus.ACTIVE, LotStatus.PENDING])
             .filter(points__gt=F("used") + F("expired_points") + F("reserved"))
@@ -256,7 +265,7 @@ class AddEventForm(ReasonForm):
         super().__init__(*args, **kwargs)
         self.spec = spec
         reason = self.fields.pop("reason")
-        self.attr_names = []
+        self.attr_names: list[str] = []
         for attr in (*spec.attributes, *extra_attrs):
             if attr.name == "reason" or attr.name in self.attr_names:
                 continue

@@ -29,7 +29,7 @@ def profile_url(customer) -> str:
     return _PROFILE_URL.format(quote(customer.customer_id, safe=""))
 
 
-_PROFILE_URL = None
+_PROFILE_URL: str | None = None
 
 
 def _local(value, fmt="Y-m-d H:i") -> str:

@@ -67,7 +67,11 @@ TRANSACTION_ID = Attr("transaction_id", required=True)
 
 _SPECS = [
     # Lifecycle (customers.lifecycle)
-    ActionSpec("opt_in", "Opt-in", PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True))),
+    ActionSpec(
+        "opt_in",
+        "Opt-in",
+        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True)),
+    ),
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
     ActionSpec("login", "Login"),
@@ -101,19 +105,30 @@ _SPECS = [
     ActionSpec("point_expire", "Point expire", (POINTS, ACCOUNT), internal=True),
     ActionSpec("point_activate", "Point activate", (POINTS, ACCOUNT), internal=True),
     # Tiers (loyalty.tiers)
-    ActionSpec("tier_up", "Tier up", (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON)),
-    ActionSpec("tier_down", "Tier down", (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON)),
+    ActionSpec(
+        "tier_up", "Tier up", (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON)
+    ),
+    ActionSpec(
+        "tier_down",
+        "Tier down",
+        (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON),
+    ),
     ActionSpec(
         "tier_change",
         "Tier change",
-        (Attr("structure"), Attr("tier", required=True), Attr("expiration_date", "datetime"), Attr("lock", "boolean"), REASON),
+        (
+            Attr("structure"),
+            Attr("tier", required=True),
+            Attr("expiration_date", "datetime"),
+            Attr("lock", "boolean"),
+            REASON,
+        ),
     ),
     ActionSpec(
         "tier_expiration_change",
         "Change tier expiration",
         (Attr("structure"), Attr("expiration_date", "datetime", required=True), REASON),
     ),
-
     # --- Commerce (issue 7: transactions.checkout / transactions.refunds / coupons) -------------
     *(
         ActionSpec(
@@ -122,8 +137,12 @@ _SPECS = [
             (
                 TRANSACTION_ID,
                 Attr("total", "number", help="rewarding per transaction"),
-                Attr("items", "list", help="rewarding per item: product_id, product_name, product_url, "
-                     "product_category, quantity, price, discount, subtotal"),
+                Attr(
+                    "items",
+                    "list",
+                    help="rewarding per item: product_id, product_name, product_url, "
+                    "product_category, quantity, price, discount, subtotal",
+                ),
                 Attr("points_burned", "integer"),
                 Attr("currency"),
                 Attr("channel"),
@@ -140,7 +159,9 @@ _SPECS = [
     ActionSpec("checkout_reject", "Checkout reject", (TRANSACTION_ID, REASON), transactional=True),
     ActionSpec("refund", "Refund", (TRANSACTION_ID, REASON), transactional=True),
     ActionSpec(
-        "partial_refund", "Partial refund", (TRANSACTION_ID, Attr("amount", "number", required=True), REASON),
+        "partial_refund",
+        "Partial refund",
+        (TRANSACTION_ID, Attr("amount", "number", required=True), REASON),
         transactional=True,
     ),
     ActionSpec(
@@ -150,7 +171,12 @@ _SPECS = [
         transactional=True,
     ),
     ActionSpec("checkout_claim", "Checkout claim", (TRANSACTION_ID,), transactional=True),
-    ActionSpec("point_unburn", "Point unburn", (TRANSACTION_ID, Attr("points", "integer"), REASON), transactional=True),
+    ActionSpec(
+        "point_unburn",
+        "Point unburn",
+        (TRANSACTION_ID, Attr("points", "integer"), REASON),
+        transactional=True,
+    ),
     ActionSpec(
         "checkout_item",
         "Checkout item",
@@ -164,7 +190,9 @@ _SPECS = [
         "Coupon redeem",
         (Attr("code", required=True), Attr("amount", "number"), Attr("transaction_id"), REASON),
     ),
-    ActionSpec("coupon_unredeem", "Coupon unredeem", (Attr("code", required=True), Attr("transaction_id"), REASON)),
+    ActionSpec(
+        "coupon_unredeem", "Coupon unredeem", (Attr("code", required=True), Attr("transaction_id"), REASON)
+    ),
     ActionSpec("coupon_invalidate", "Coupon invalidate", (Attr("code", required=True), REASON)),
     ActionSpec("coupon_unassign", "Coupon unassign", (Attr("code", required=True), REASON)),
     ActionSpec(

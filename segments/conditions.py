@@ -146,20 +146,20 @@ def coerce(attribute: Attribute, raw: str):
     text = raw.strip()
     if kind == INTEGER:
         try:
-            value = int(text)
+            whole = int(text)
         except ValueError:
             raise ConditionError(f"{attribute.label}: “{raw}” is not a whole number.") from None
-        if abs(value) > 2**63 - 1:
+        if abs(whole) > 2**63 - 1:
             raise ConditionError(f"{attribute.label}: “{raw}” is out of range.")
-        return value
+        return whole
     if kind == DECIMAL:
         try:
-            value = Decimal(text)
+            number = Decimal(text)
         except InvalidOperation:
             raise ConditionError(f"{attribute.label}: “{raw}” is not a number.") from None
-        if not value.is_finite() or abs(value) > Decimal(10) ** 15:
+        if not number.is_finite() or abs(number) > Decimal(10) ** 15:
             raise ConditionError(f"{attribute.label}: “{raw}” is out of range.")
-        return value
+        return number
     if kind == BOOLEAN:
         lowered = text.lower()
         if lowered in ("true", "1", "yes"):
@@ -168,26 +168,28 @@ def coerce(attribute: Attribute, raw: str):
             return False
         raise ConditionError(f"{attribute.label}: “{raw}” is not true or false.")
     if kind == DATE:
+        date: dt.date | None
         try:
-            value = parse_date(text)
+            date = parse_date(text)
         except ValueError:
-            value = None
-        if value is None:
+            date = None
+        if date is None:
             raise ConditionError(f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD).")
-        return value
+        return date
     if kind == DATETIME:
+        moment: dt.datetime | None
         try:
-            value = parse_datetime(text)
-            if value is None:
+            moment = parse_datetime(text)
+            if moment is None:
                 day = parse_date(text)
-                value = dt.datetime.combine(day, dt.time()) if day else None
+                moment = dt.datetime.combine(day, dt.time()) if day else None
         except ValueError:
-            value = None
-        if value is None:
+            moment = None
+        if moment is None:
             raise ConditionError(
                 f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)."
             )
-        return make_aware(value, dt.UTC) if is_naive(value) else value
+        return make_aware(moment, dt.UTC) if is_naive(moment) else moment
     raise ConditionError(f"{attribute.label}: unsupported type {kind}.")
 
 

@@ -19,9 +19,10 @@ hands them to a customer and credits their points then.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
 from events.context import HandlerContext
@@ -121,7 +122,8 @@ def _fill(ctx: HandlerContext, tx: Transaction, data: dict) -> list[dict]:
         tx.total = sum((item["subtotal"] for item in items), Decimal("0"))
     for name in ("currency", "channel"):
         if data.get(name):
-            setattr(tx, name, str(data[name])[: Transaction._meta.get_field(name).max_length])
+            max_length = cast(models.CharField, Transaction._meta.get_field(name)).max_length
+            setattr(tx, name, str(data[name])[:max_length])
     codes = coupon_codes(data)
     if codes:
         tx.coupon_codes = codes
@@ -469,7 +471,8 @@ def register_guest_checkout(
 
         ctx = HandlerContext(
             event=event,
-            customer=None,
+            # A guest checkout has no customer; the helpers used below never read ctx.customer.
+            customer=None,  # type: ignore[arg-type]
             program=program,
             account=acct,
             data=clean,

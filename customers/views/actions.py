@@ -332,4 +332,3 @@ class TierExpirationView(TierActionView):
     title = "Change tier expiration"
     confirm_text = "The expiration is recalculated when the next customer action is registered."
     expiration_required = True
-

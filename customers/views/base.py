@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import Any
+
+from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from customers.models import Customer
@@ -49,7 +51,11 @@ def visible_actions(request, customer) -> list[dict]:
 class CustomerMixin:
     """Resolves `self.customer` from the `ref` URL kwarg once per request."""
 
-    _customer = None
+    # Provided by the view this is mixed into.
+    request: HttpRequest
+    kwargs: dict[str, Any]
+
+    _customer: Customer | None = None
 
     @property
     def customer(self) -> Customer:

@@ -33,7 +33,8 @@ def _scrub_diff(diff, matcher):
     if not isinstance(diff, dict):
         return _scrub(diff, matcher)
     return {
-        key: _scrub(value, matcher) if key in NON_PERSONAL_KEYS else _blank(value) for key, value in diff.items()
+        key: _scrub(value, matcher) if key in NON_PERSONAL_KEYS else _blank(value)
+        for key, value in diff.items()
     }
 
 
@@ -51,7 +52,9 @@ def scrub_customer(customer, originals: dict) -> None:
     matcher = _matcher(originals.get("values", []))
     if matcher is None:
         return
-    entries = ChangeLogEntry.objects.filter(customer=customer).only("id", "reason", "before", "after", "object_repr")
+    entries = ChangeLogEntry.objects.filter(customer=customer).only(
+        "id", "reason", "before", "after", "object_repr"
+    )
     for entry in entries.iterator(chunk_size=500):
         # Base QuerySet.update: the append-only guard's one documented exception (see docstring).
         models.QuerySet.update(
@@ -61,7 +64,9 @@ def scrub_customer(customer, originals: dict) -> None:
             after=_scrub_diff(entry.after, matcher),
             object_repr=_scrub(entry.object_repr, matcher),
         )
-    for request in ChangeRequest.objects.filter(customer=customer).only("id", "data", "reason", "decision_note"):
+    for request in ChangeRequest.objects.filter(customer=customer).only(
+        "id", "data", "reason", "decision_note"
+    ):
         ChangeRequest.objects.filter(pk=request.pk).update(
             data=_blank(request.data),
             reason=_scrub(request.reason, matcher),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from events.errors import EngineError
+from loyalty.console.middleware import ConsoleRequest
 from loyalty.console.views import ObjectListView, ReasonActionView
 
 from . import changes
@@ -47,7 +50,8 @@ class DecideView(ReasonActionView):
     permission_required = "loyalty.approve_changes"
 
     def get_object(self) -> ChangeRequest:
-        return get_object_or_404(ChangeRequest, pk=self.kwargs["pk"], environment=self.request.environment)
+        environment = cast(ConsoleRequest, self.request).environment
+        return get_object_or_404(ChangeRequest, pk=self.kwargs["pk"], environment=environment)
 
     def get_success_url(self):
         return reverse("audit:request_list")

@@ -1,6 +1,14 @@
+from django.http import HttpRequest
+
 from loyalty.choices import Environment
 
 SESSION_KEY = "console_environment"
+
+
+class ConsoleRequest(HttpRequest):
+    """For type checking only: a request that went through ConsoleEnvironmentMiddleware."""
+
+    environment: str
 
 
 class ConsoleEnvironmentMiddleware:

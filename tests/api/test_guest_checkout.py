@@ -9,7 +9,9 @@ GUEST_CHECKOUT = {
         "guest": "Guest.Buyer@example.com",
         "transaction_id": "guest-tx-1",
         "total": "200",
-        "items": [{"product_id": "P-1", "product_name": "Mug", "quantity": "1", "price": "200", "subtotal": "200"}],
+        "items": [
+            {"product_id": "P-1", "product_name": "Mug", "quantity": "1", "price": "200", "subtotal": "200"}
+        ],
     },
 }
 

@@ -196,7 +196,10 @@ def test_tab_query_count_does_not_grow_with_rows(admin_client, program, tab):
 def test_event_detail_with_an_items_attribute(admin_client, anna):
     # A checkout's data has an "items" key; the template must not mistake it for dict.items.
     event = register_event(
-        environment="live", customer="anna-1", action="point_add", data={"points": 1, "items": [{"sku": "A1"}]}
+        environment="live",
+        customer="anna-1",
+        action="point_add",
+        data={"points": 1, "items": [{"sku": "A1"}]},
     ).event
     response = admin_client.get(profile("anna-1", "event_detail", event_id=event.pk))
     assert response.status_code == 200 and "A1" in response.content.decode()

@@ -1,6 +1,5 @@
 """opt_out anonymizes: no original value stays anywhere in the database, and the ID is free."""
 
-
 import pytest
 
 from customers.choices import CustomerStatus as S

@@ -183,6 +183,8 @@ def test_per_item_points_wait_for_accept_and_an_item_refund_takes_back_that_line
     assert spendable() == 100
     register("refund_item", data={"transaction_id": "T-1", "product_id": "A"})
     t = tx()
-    assert t.points_taken_back == 60 and t.refunded_value == 20 and spendable() == 40 and t.status == "accepted"
+    assert (
+        t.points_taken_back == 60 and t.refunded_value == 20 and spendable() == 40 and t.status == "accepted"
+    )
     register("refund_item", data={"transaction_id": "T-1", "product_id": "B", "quantity": 1})
     assert tx().points_taken_back == 80 and spendable() == 20
