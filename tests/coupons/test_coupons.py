@@ -178,3 +178,18 @@ def test_merge_moves_coupons_claims_and_transactions_and_opt_out_scrubs(anna, po
     register("opt_out", "Anna-1", {})
     t = Transaction.objects.get(transaction_id="T-B")
     assert t.data == {} and t.channel == "" and t.total == 40
+
+
+def test_the_scheduled_task_stores_expired_status_once_and_is_scheduled(anna, pool):
+    from django_q.models import Schedule
+
+    from coupons.tasks import expire_coupons
+
+    import_codes(pool, "AAA-1\nAAA-2\n")
+    register("coupon_assign", data={"code": "AAA-1"})
+    register("coupon_assign", data={"code": "AAA-2"})
+    Coupon.objects.filter(code="AAA-1").update(expires_at=clock.now() - dt.timedelta(minutes=1))
+    assert expire_coupons() == 1
+    assert expire_coupons() == 0
+    assert coupon("AAA-1").status == "expired" and coupon("AAA-2").status == "claimed"
+    assert Schedule.objects.filter(func="coupons.tasks.expire_coupons", schedule_type="H").exists()
