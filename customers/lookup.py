@@ -7,6 +7,7 @@ naming one creates (or, for opt_in, enrolls) a new profile.
 from __future__ import annotations
 
 from events.errors import MissingParameter, ValidationError
+from loyalty import fastsql
 
 from .fields import external_id_fields
 from .models import Customer, ExternalId
@@ -38,6 +39,11 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
     if lock:
         queryset = queryset.select_for_update()
     if field is None:
+        if lock:
+            # The hot path of every event: one plain locked SELECT (loyalty.fastsql).
+            return fastsql.lock_one(
+                Customer, "environment = %s AND customer_id = %s AND anonymized_at IS NULL", [environment, value]
+            )
         return queryset.filter(customer_id=value).first()
     if field not in external_id_fields():
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
