@@ -42,7 +42,9 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
         if lock:
             # The hot path of every event: one plain locked SELECT (loyalty.fastsql).
             return fastsql.lock_one(
-                Customer, "environment = %s AND customer_id = %s AND anonymized_at IS NULL", [environment, value]
+                Customer,
+                "environment = %s AND customer_id = %s AND anonymized_at IS NULL",
+                [environment, value],
             )
         return queryset.filter(customer_id=value).first()
     if field not in external_id_fields():

@@ -2,17 +2,7 @@
 
 from django.db import migrations
 
-FUNC = "coupons.tasks.expire_coupons"
-NAME = "Expire coupons"
-
-
-def create_schedule(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(name=NAME, defaults={"func": FUNC, "schedule_type": "H", "repeats": -1})
-
-
-def delete_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(name=NAME).delete()
+from loyalty.schedules import hourly_schedule
 
 
 class Migration(migrations.Migration):
@@ -20,4 +10,4 @@ class Migration(migrations.Migration):
         ("coupons", "0001_initial"),
         ("django_q", "0018_task_success_index"),
     ]
-    operations = [migrations.RunPython(create_schedule, delete_schedule)]
+    operations = [hourly_schedule("Expire coupons", "coupons.tasks.expire_coupons")]
