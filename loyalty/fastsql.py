@@ -10,12 +10,13 @@ rows whose rules the caller already enforces (the engine's event insert and cust
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection, models
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple]:
+def _insert_sql(model: Any, vendor: str) -> tuple[str, tuple]:  # (sql, fields)
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
@@ -39,8 +40,8 @@ def insert(instance: models.Model) -> None:
 
 
 @lru_cache(maxsize=256)
-def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> tuple[str, tuple]:
-    fields = tuple(model._meta.get_field(name) for name in names)
+def _update_sql(model: Any, names: tuple[str, ...], vendor: str) -> tuple[str, tuple]:
+    fields: tuple[Any, ...] = tuple(model._meta.get_field(name) for name in names)
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
@@ -58,7 +59,7 @@ def update(instance: models.Model, names: list[str]) -> None:
         cursor.execute(sql, params)
 
 
-def lock_all(model: type[models.Model], where: str, params: list, limit: int | None = None) -> list:
+def lock_all(model: Any, where: str, params: list, limit: int | None = None) -> list:
     """The rows matching `where`, locked FOR UPDATE (PostgreSQL; SQLite locks the whole
     database for a write transaction anyway)."""
     table = connection.ops.quote_name(model._meta.db_table)
@@ -68,7 +69,7 @@ def lock_all(model: type[models.Model], where: str, params: list, limit: int | N
     return list(model.objects.raw(f"SELECT * FROM {table} WHERE {where}{suffix}", params))
 
 
-def lock_one(model: type[models.Model], where: str, params: list):
+def lock_one(model: Any, where: str, params: list):
     """The first row matching `where`, locked, or None."""
     rows = lock_all(model, where, params, limit=1)
     return rows[0] if rows else None
