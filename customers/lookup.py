@@ -39,14 +39,13 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
     if lock:
         queryset = queryset.select_for_update()
     if field is None:
-        if lock:
-            # The hot path of every event: one plain locked SELECT (loyalty.fastsql).
-            return fastsql.lock_one(
-                Customer,
-                "environment = %s AND customer_id = %s AND anonymized_at IS NULL",
-                [environment, value],
-            )
-        return queryset.filter(customer_id=value).first()
+        # The hot path of every event and customer read: one plain SELECT (loyalty.fastsql).
+        return fastsql.first(
+            Customer,
+            "environment = %s AND customer_id = %s AND anonymized_at IS NULL",
+            [environment, value],
+            lock=lock,
+        )
     if field not in external_id_fields():
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
     pk = (

@@ -59,17 +59,22 @@ def update(instance: models.Model, names: list[str]) -> None:
         cursor.execute(sql, params)
 
 
-def lock_all(model: Any, where: str, params: list, limit: int | None = None) -> list:
-    """The rows matching `where`, locked FOR UPDATE (PostgreSQL; SQLite locks the whole
-    database for a write transaction anyway)."""
+def select(model: Any, where: str, params: list, *, limit: int | None = None, lock: bool = False) -> list:
+    """The rows matching `where`, as model instances; with lock=True locked FOR UPDATE
+    (PostgreSQL; SQLite locks the whole database for a write transaction anyway)."""
     table = connection.ops.quote_name(model._meta.db_table)
     suffix = f" LIMIT {int(limit)}" if limit else ""
-    if connection.features.has_select_for_update:
+    if lock and connection.features.has_select_for_update:
         suffix += " FOR UPDATE"
     return list(model.objects.raw(f"SELECT * FROM {table} WHERE {where}{suffix}", params))
 
 
-def lock_one(model: Any, where: str, params: list):
-    """The first row matching `where`, locked, or None."""
-    rows = lock_all(model, where, params, limit=1)
+def lock_all(model: Any, where: str, params: list) -> list:
+    """The rows matching `where`, locked for this transaction."""
+    return select(model, where, params, lock=True)
+
+
+def first(model: Any, where: str, params: list, *, lock: bool = False):
+    """The first row matching `where` (optionally locked), or None."""
+    rows = select(model, where, params, limit=1, lock=lock)
     return rows[0] if rows else None
