@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from customers.models import Customer, CustomField
-from events.api.views import bulk_max, event_response, find_or_404, register_from_request
+from events.api.views import bulk_items, event_response, find_or_404, register_from_request
 from events.engine import find_customer
 from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.accounts import account_by_id
@@ -276,13 +276,7 @@ class EntitiesView(ApiView):
         tags=["customers"],
     )
     def post(self, request):
-        items = request.data.get("entities") if isinstance(request.data, dict) else None
-        if items is None:
-            raise MissingParameter("Missing required parameter 'entities'.", field="entities")
-        if not isinstance(items, list):
-            raise ValidationError("'entities' must be a list.", field="entities")
-        if len(items) > bulk_max():
-            raise api_errors.TooManyItems(f"At most {bulk_max()} entities per request.", field="entities")
+        items = bulk_items(request.data, "entities")
         results, failed = [], 0
         for entity in items:
             head = {k: entity.get(k) for k in ("method", "type", "id")} if isinstance(entity, dict) else {}

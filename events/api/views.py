@@ -40,6 +40,18 @@ def bulk_max() -> int:
     return getattr(settings, "API_BULK_MAX_EVENTS", 500)
 
 
+def bulk_items(data, name: str) -> list:
+    """The list under `name` of a bulk request body, checked: present, a list, not too long."""
+    items = data.get(name) if isinstance(data, dict) else None
+    if items is None:
+        raise MissingParameter(f"Missing required parameter {name!r}.", field=name)
+    if not isinstance(items, list):
+        raise ValidationError(f"{name!r} must be a list.", field=name)
+    if len(items) > bulk_max():
+        raise api_errors.TooManyItems(f"At most {bulk_max()} {name} per request.", field=name)
+    return items
+
+
 def truthy(value) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
@@ -168,13 +180,7 @@ class EventBulkView(ApiView):
         tags=["events"],
     )
     def post(self, request):
-        items = request.data.get("events") if isinstance(request.data, dict) else None
-        if items is None:
-            raise MissingParameter("Missing required parameter 'events'.", field="events")
-        if not isinstance(items, list):
-            raise ValidationError("'events' must be a list.", field="events")
-        if len(items) > bulk_max():
-            raise api_errors.TooManyItems(f"At most {bulk_max()} events per request.", field="events")
+        items = bulk_items(request.data, "events")
         results, failed = [], 0
         for item in items:
             try:
