@@ -90,6 +90,19 @@ class SettingsMixin:
         return context
 
 
+class SettingsEditView(SettingsMixin, ObjectEditView):
+    """Create or edit one settings object: save and log the change in one transaction."""
+
+    template_name = "settings/object_form.html"
+
+    def save(self, form):
+        created = form.instance.pk is None
+        with transaction.atomic():
+            obj = form.save()  # model save() methods clear their caches
+            self.log_change(form, obj, created=created)
+        return obj
+
+
 class ProgramSettingsView(SettingsMixin, ConsoleView, FormView):
     form_class = ProgramSettingsForm
     template_name = "settings/program.html"
@@ -124,19 +137,11 @@ class PointAccountListView(SettingsMixin, ObjectListView):
     actions = [("New account", "settings:account_create", PERMISSION)]
 
 
-class PointAccountEditView(SettingsMixin, ObjectEditView):
+class PointAccountEditView(SettingsEditView):
     model = PointAccount
     form_class = PointAccountForm
-    template_name = "settings/object_form.html"
     success_url = reverse_lazy("settings:account_list")
     section = "settings:account_list"
-
-    def save(self, form):
-        created = form.instance.pk is None
-        with transaction.atomic():
-            account = form.save()
-            self.log_change(form, account, created=created)
-        return account
 
     def after_save(self, obj):
         clear_account_cache()
@@ -152,7 +157,7 @@ class TierStructureListView(SettingsMixin, ObjectListView):
     actions = [("New tier structure", "settings:tier_structure_create", PERMISSION)]
 
 
-class TierStructureEditView(SettingsMixin, ObjectEditView):
+class TierStructureEditView(SettingsEditView):
     """The structure and its tiers on one page (an inline formset), saved together."""
 
     model = TierStructure
@@ -211,16 +216,8 @@ class CustomFieldListView(SettingsMixin, ObjectListView):
     actions = [("New custom field", "settings:custom_field_create", PERMISSION)]
 
 
-class CustomFieldEditView(SettingsMixin, ObjectEditView):
+class CustomFieldEditView(SettingsEditView):
     model = CustomField
     form_class = CustomFieldForm
-    template_name = "settings/object_form.html"
     success_url = reverse_lazy("settings:custom_field_list")
     section = "settings:custom_field_list"
-
-    def save(self, form):
-        created = form.instance.pk is None
-        with transaction.atomic():
-            field = form.save()  # CustomField.save() clears the custom-field cache
-            self.log_change(form, field, created=created)
-        return field
