@@ -183,6 +183,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Here, not on the schema view, so `manage.py spectacular` writes the same paths as /api/schema/.
+    "PREPROCESSING_HOOKS": ["loyalty.api.schema.strip_optional_slash"],
 }
 
 # Production hardening; `manage.py check --deploy` is clean when DEBUG is off.

@@ -10,7 +10,7 @@ import logging
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -18,6 +18,7 @@ from customers.api.serializers import CustomerWithEventsSerializer, customer_obj
 from events.choices import EventSource
 from events.engine import register_event
 from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
+from events.filtersets import EventHistoryFilterSet, parse_timestamp
 from events.models import Event
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
@@ -205,29 +206,44 @@ def find_or_404(request, ref: str):
     return customer
 
 
-def _event_filters(queryset, params):
-    if params.get("action"):
-        queryset = queryset.filter(action=params["action"])
-    if params.get("transaction_id"):
-        queryset = queryset.filter(transaction_id=params["transaction_id"])
-    return queryset
-
-
-EVENT_FILTERS = [
-    OpenApiParameter("action", str, description="only events of this action"),
-    OpenApiParameter("transaction_id", str, description="only events of this transaction"),
-]
-
-
-class CustomerEventsView(ApiView):
-    """One customer's events, newest first."""
+class EventHistoryView(ApiView):
+    """Shared by the two history endpoints: the filters are `EventHistoryFilterSet`, applied by
+    django-filter's DRF backend, which also documents them in the schema. A bad value is a
+    DRF ValidationError, which the exception handler turns into the envelope (400, 113400,
+    `field` naming the parameter)."""
 
     required_scope = Scope.CUSTOMERS_READ
+    queryset = Event.objects.all()  # names the model for the schema; the views build their own
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EventHistoryFilterSet
+
+    def filter_events(self, queryset):
+        return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+
+
+def cursor_id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+    return value
+
+
+def cursor_time(value) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except (ValueError, OverflowError):
+            pass
+    raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+
+
+class CustomerEventsView(EventHistoryView):
+    """One customer's events, newest first."""
 
     @extend_schema(
         operation_id="customer_events",
         summary="A customer's events (newest first)",
-        parameters=[schema.CUSTOMER_REF, *EVENT_FILTERS, *schema.PAGE_PARAMETERS],
+        parameters=[schema.CUSTOMER_REF, *schema.PAGE_PARAMETERS],
+        filters=True,
         responses=schema.reads(EventPageSerializer),
         tags=["customers"],
     )
@@ -236,11 +252,9 @@ class CustomerEventsView(ApiView):
         params = request.query_params
         limit = paging.page_limit(params)
         cursor = paging.decode_cursor(params, 1)
-        queryset = _event_filters(Event.objects.filter(customer=customer), params)
+        queryset = self.filter_events(Event.objects.filter(customer=customer))
         if cursor is not None:
-            if not isinstance(cursor[0], int):
-                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(id__lt=cursor[0])
+            queryset = queryset.filter(id__lt=cursor_id(cursor[0]))
         rows = list(queryset.order_by("-id")[: limit + 1])
         rows, next_cursor = paging.page(rows, limit, lambda e: (e.pk,))
         return Response(
@@ -248,41 +262,14 @@ class CustomerEventsView(ApiView):
         )
 
 
-def parse_since(value) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    if text.lstrip("-").isdigit() and len(text) <= 12:
-        try:
-            return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValidationError("'timestamp.gt' is out of range.", field="timestamp.gt")
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValidationError(
-            "'timestamp.gt' must be an ISO 8601 date-time or Unix seconds.", field="timestamp.gt"
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-class EnvironmentEventsView(ApiView):
+class EnvironmentEventsView(EventHistoryView):
     """Every customer's events since a time, oldest first: for systems that sync."""
-
-    required_scope = Scope.CUSTOMERS_READ
 
     @extend_schema(
         operation_id="environment_events",
         summary="All customers' events since a time (oldest first)",
-        parameters=[
-            OpenApiParameter("timestamp.gt", str, description="ISO 8601 date-time or Unix seconds"),
-            *EVENT_FILTERS,
-            *schema.PAGE_PARAMETERS,
-        ],
+        parameters=schema.PAGE_PARAMETERS,
+        filters=True,
         responses=schema.reads(EventPageSerializer),
         tags=["customers"],
     )
@@ -290,17 +277,10 @@ class EnvironmentEventsView(ApiView):
         params = request.query_params
         limit = paging.page_limit(params)
         cursor = paging.decode_cursor(params, 2)
-        queryset = _event_filters(Event.objects.filter(environment=request.auth.environment), params)
-        since = parse_since(params.get("timestamp.gt"))
-        if since is not None:
-            queryset = queryset.filter(timestamp__gt=since)
+        queryset = self.filter_events(Event.objects.filter(environment=request.auth.environment))
         if cursor is not None:
-            after_time = parse_datetime(cursor[0]) if isinstance(cursor[0], str) else None
-            if after_time is None or not isinstance(cursor[1], int):
-                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(
-                Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=cursor[1])
-            )
+            after_time, after_id = cursor_time(cursor[0]), cursor_id(cursor[1])
+            queryset = queryset.filter(Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=after_id))
         rows = list(queryset.select_related("customer").order_by("timestamp", "id")[: limit + 1])
         rows, next_cursor = paging.page(rows, limit, lambda e: (e.timestamp.isoformat(), e.pk))
         return Response({"events": [event_object(e) for e in rows], "next": next_cursor})

@@ -66,7 +66,8 @@ PAGE_PARAMETERS = [
 
 def strip_optional_slash(endpoints, **kwargs):
     """drf-spectacular preprocessing hook: URLs accept an optional trailing slash (`events/?$`);
-    document them without it, as the reference writes them."""
+    document them without it, as the reference writes them. Registered in SPECTACULAR_SETTINGS
+    (PREPROCESSING_HOOKS), so /api/schema/ and `manage.py spectacular` give the same paths."""
     return [
         (path.rstrip("/") if path.count("/") > 1 else path, regex, method, callback)
         for path, regex, method, callback in endpoints

@@ -1,0 +1,90 @@
+"""Filters of a customer's event history, shared by the API's history endpoints
+(`GET /api/customers/{id}/events`, `GET /api/customers/-/events`).
+
+The query-parameter names are the reference API's: `action`, `transaction_id` and
+`timestamp.gt|gte|lt|lte` (ISO 8601 or Unix seconds). Matching is exact and case-sensitive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.utils.dateparse import parse_datetime
+
+from .models import Event
+
+TIMESTAMP_LOOKUPS = {
+    "gt": "after",
+    "gte": "at or after",
+    "lt": "before",
+    "lte": "at or before",
+}
+
+
+def no_nul(value: str) -> None:
+    """PostgreSQL cannot compare with a string holding NUL: refuse it as a bad value."""
+    if "\x00" in value:
+        raise forms.ValidationError("The value contains a NUL character.", code="invalid")
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """Unix seconds or an ISO 8601 date-time (UTC when it names no offset); ValueError otherwise."""
+    text = text.strip()
+    if text.lstrip("-").isdigit() and len(text) <= 12:
+        try:
+            return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("out of range") from None
+    parsed = parse_datetime(text)  # ValueError for a well-formed but impossible date
+    if parsed is None:
+        raise ValueError("not a date-time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)  # OverflowError near year 1 or 9999: out of range too
+
+
+class TimestampField(forms.Field):
+    default_error_messages = {"invalid": "Enter an ISO 8601 date-time or Unix seconds."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_timestamp(str(value))
+        except (ValueError, OverflowError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class TimestampFilter(django_filters.CharFilter):
+    """A bound on `Event.timestamp`. A CharFilter only so the schema calls it a string: it takes
+    Unix seconds as well as date-times, so `format: date-time` would be wrong."""
+
+    field_class = TimestampField
+
+
+class EventHistoryFilterSet(django_filters.FilterSet):
+    action = django_filters.CharFilter(
+        strip=False, validators=[no_nul], help_text="only events of this action (e.g. `point_add`)"
+    )
+    transaction_id = django_filters.CharFilter(
+        strip=False, validators=[no_nul], help_text="only events of this transaction"
+    )
+
+    class Meta:
+        model = Event
+        fields = ["action", "transaction_id"]
+
+    @classmethod
+    def get_filters(cls):
+        """The declared filters plus `timestamp.gt` ... `timestamp.lte`: names with a dot cannot be
+        class attributes, so they are added here."""
+        filters = super().get_filters()
+        for lookup, meaning in TIMESTAMP_LOOKUPS.items():
+            filters[f"timestamp.{lookup}"] = TimestampFilter(
+                field_name="timestamp",
+                lookup_expr=lookup,
+                help_text=f"only events registered {meaning} this time: ISO 8601 date-time or Unix seconds",
+            )
+        return filters
