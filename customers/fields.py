@@ -1,26 +1,26 @@
 """Custom field definitions, read on every profile event and `field:value` lookup: cached.
 
 CustomField.save() / delete() clear the cache (an explicit model method, not a signal), so a
-field changed in the settings pages applies to the next event in every worker (Redis cache).
+field changed in the settings pages applies to the next event in this process at once and in every
+other worker within a second (loyalty.configcache).
 """
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from loyalty import configcache
 
 CACHE_KEY = "loyalty:custom-fields:v1"
-CACHE_SECONDS = 300
 
 
 def custom_fields() -> dict:
-    """{name: CustomField} in display order."""
+    """{name: CustomField} in display order (read-only objects shared by the process's threads)."""
+    return configcache.get(CACHE_KEY, _load)
+
+
+def _load() -> dict:
     from .models import CustomField
 
-    fields = cache.get(CACHE_KEY)
-    if fields is None:
-        fields = {field.name: field for field in CustomField.objects.order_by("position", "name")}
-        cache.set(CACHE_KEY, fields, CACHE_SECONDS)
-    return fields
+    return {field.name: field for field in CustomField.objects.order_by("position", "name")}
 
 
 def external_id_fields() -> set[str]:
@@ -28,7 +28,7 @@ def external_id_fields() -> set[str]:
 
 
 def clear_cache() -> None:
-    cache.delete(CACHE_KEY)
+    configcache.changed()
 
 
 def index_external_ids(name: str) -> int:

@@ -35,9 +35,6 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
     With lock=True the row is locked (SELECT ... FOR UPDATE) for the current transaction.
     """
     field, value = parse_customer_ref(customer_ref, external_id)
-    queryset = Customer.objects.filter(environment=environment, anonymized_at__isnull=True)
-    if lock:
-        queryset = queryset.select_for_update()
     if field is None:
         # The hot path of every event and customer read: one plain SELECT (loyalty.fastsql).
         return fastsql.first(
@@ -53,4 +50,6 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
         .values_list("customer_id", flat=True)
         .first()
     )
-    return queryset.filter(pk=pk).first() if pk else None
+    if not pk:
+        return None
+    return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock)

@@ -1,22 +1,21 @@
 """The action catalog the engine reads on every event: built-in specs plus the console's custom
 event definitions and built-in extensions, cached so that a built-in action costs no query.
 
-The cache is a plain dict of frozen specs in the Django cache (Redis in production, so every
-worker sees a change at once). EventDefinition and EventAttribute clear it when saved or deleted
-(their `save()` / `delete()` call `clear_cache()`), and the console views call it too.
+The catalog is a plain dict of frozen specs kept in process memory (loyalty.configcache: every
+worker sees a change within a second). EventDefinition and EventAttribute clear it when saved or
+deleted (their `save()` / `delete()` call `clear_cache()`), and the console views call it too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from loyalty import configcache
 
 from . import definitions
 from .definitions import ActionSpec, Attr
 
 CACHE_KEY = "loyalty:event-catalog:v1"
-CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,11 @@ def _load() -> dict[str, CustomSpec]:
 
 
 def custom_specs() -> dict[str, CustomSpec]:
-    catalog = cache.get(CACHE_KEY)
-    if catalog is None:
-        catalog = _load()
-        cache.set(CACHE_KEY, catalog, CACHE_SECONDS)
-    return catalog
+    return configcache.get(CACHE_KEY, _load)
 
 
 def clear_cache() -> None:
-    cache.delete(CACHE_KEY)
+    configcache.changed()
 
 
 def builtin_spec(action: str) -> ActionSpec | None:

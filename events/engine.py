@@ -238,7 +238,9 @@ def _apply(
     result.status_before = customer.status
     loaded = _field_values(customer)
     # The customer's balance rows, locked (uncontended: we hold the customer lock) and handed to
-    # the ledger through ctx, so the snapshot costs no extra query for point events.
+    # the ledger through ctx, so the snapshot costs no extra query for point events. A separate
+    # statement on purpose: one joined to the customer lock would read the balances as of before
+    # a lock wait (PostgreSQL re-reads only the locked row), i.e. stale after a concurrent event.
     balance_rows = (
         {}
         if created
@@ -327,11 +329,14 @@ def _apply(
     return result
 
 
-_CUSTOMER_FIELDS = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+_CUSTOMER_FIELDS = tuple((f.name, f.attname) for f in Customer._meta.concrete_fields if not f.primary_key)
 
 
 def _field_values(customer: Customer) -> dict:
-    return {field.name: getattr(customer, field.attname) for field in _CUSTOMER_FIELDS}
+    """{field name: value} of the customer's columns, read straight from the instance dict (every
+    column is loaded by the lock query; a handler may only replace values, not mutate them)."""
+    data = customer.__dict__
+    return {name: data[attname] for name, attname in _CUSTOMER_FIELDS}
 
 
 def _store_event(

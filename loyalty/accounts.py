@@ -1,32 +1,31 @@
-"""Point accounts, read often and changed rarely: cached per process through the Django cache.
+"""Point accounts, read often and changed rarely: kept in process memory (loyalty.configcache).
 
 Saving an account through the settings pages calls `clear_account_cache()`.
 """
 
-from django.core.cache import cache
-
 from events.errors import ValidationError
 
+from . import configcache
 from .models import PointAccount
 
 CACHE_KEY = "loyalty:accounts:v1"
 
 
 def all_accounts() -> list[PointAccount]:
-    accounts = cache.get(CACHE_KEY)
-    if accounts is None:
+    """Every account by code (read-only objects shared by the process's threads)."""
+    return configcache.get(CACHE_KEY, _load)
+
+
+def _load() -> list[PointAccount]:
+    accounts = list(PointAccount.objects.order_by("code"))
+    if not any(a.is_default for a in accounts):
+        PointAccount.objects.get_or_create(code="points", defaults={"name": "Points", "is_default": True})
         accounts = list(PointAccount.objects.order_by("code"))
-        if not any(a.is_default for a in accounts):
-            default, _ = PointAccount.objects.get_or_create(
-                code="points", defaults={"name": "Points", "is_default": True}
-            )
-            accounts = list(PointAccount.objects.order_by("code"))
-        cache.set(CACHE_KEY, accounts, 60)
     return accounts
 
 
 def clear_account_cache() -> None:
-    cache.delete(CACHE_KEY)
+    configcache.changed()
 
 
 def default_account() -> PointAccount:

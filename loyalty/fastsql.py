@@ -1,10 +1,16 @@
-"""Plain-SQL insert, update and row lock for the engine's hot path.
+"""Plain-SQL select, insert, update and row lock for the engine's hot path.
 
 The ORM compiles a query for every save: about a millisecond of CPU per statement, which is most
 of an event's cost. These helpers build each statement's SQL once per (model, columns) and
-convert values with the fields' own `get_db_prep_save`, so what is stored is exactly what the
-ORM would store. They skip model `save()` overrides and signals on purpose: use them only for
-rows whose rules the caller already enforces (the engine's event insert and customer update).
+convert values like the ORM does (the fields' own `pre_save` / `get_db_prep_save`, skipped only
+for plain str / int / bool / None values of fields that store those unchanged), so what is stored
+is exactly what the ORM would store. They skip model `save()` overrides and signals on purpose:
+use them only for rows whose rules the caller already enforces (the engine's event insert,
+customer lookup and update, balance rows).
+
+`cursor()` hands out one Django cursor per database connection and reuses it (the ORM opens a new
+one per statement): it still converts database errors to `django.db` errors, runs
+`execute_wrappers` and logs queries when Django does (DEBUG, assertNumQueries).
 """
 
 from __future__ import annotations
@@ -12,61 +18,170 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import signals
+from django.db.models.base import ModelState
+
+
+def _plain_type(field) -> type | None:
+    """The type of value this field stores unchanged, or None (always convert)."""
+    if isinstance(field, models.ForeignKey):
+        return _plain_type(field.target_field)
+    if isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField):
+        return int
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, models.IntegerField):
+        return int
+    if isinstance(field, models.CharField | models.TextField):
+        return str
+    return None
+
+
+def cursor():
+    """The reusable cursor of the default connection (opened when needed)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    raw = db.connection
+    cached = db.__dict__.get("_fastsql_cursor")
+    if (
+        raw is not None
+        and cached is not None
+        and cached[0] is raw
+        and cached[1] == db.queries_logged
+        and not db.execute_wrappers
+        and not getattr(raw, "closed", False)
+    ):
+        return cached[2]
+    fresh = db.cursor()
+    db.__dict__["_fastsql_cursor"] = (db.connection, db.queries_logged, fresh)
+    return fresh
+
+
+_MISSING = object()
+
+
+def _values(instance, fields, plain, add: bool, db) -> list:
+    values = []
+    data = instance.__dict__
+    for field, plain_type in zip(fields, plain, strict=True):
+        if plain_type is not None:
+            value = data.get(field.attname, _MISSING)  # a deferred field: the slow path loads it
+            if value is None or type(value) is plain_type:
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(instance, add), db))
+    return values
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(model: Any, vendor: str) -> tuple[str, tuple]:  # (sql, fields)
+def _insert_sql(model: Any, vendor: str) -> tuple[str, tuple, tuple, bool]:  # (sql, fields, plain, returning)
+    db = connections[DEFAULT_DB_ALIAS]
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    if connection.features.can_return_columns_from_insert:
+    returning = db.features.can_return_columns_from_insert
+    if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
-    return sql, fields
+    return sql, fields, tuple(_plain_type(f) for f in fields), returning
 
 
 def insert(instance: models.Model) -> None:
     """INSERT the instance (primary key assigned by the database) and set its pk."""
-    sql, fields = _insert_sql(type(instance), connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
-    instance.pk = pk
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain, returning = _insert_sql(type(instance), db.vendor)
+    params = _values(instance, fields, plain, True, db)
+    c = cursor()
+    c.execute(sql, params)
+    instance.pk = c.fetchone()[0] if returning else c.lastrowid
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
 
 
 @lru_cache(maxsize=256)
-def _update_sql(model: Any, names: tuple[str, ...], vendor: str) -> tuple[str, tuple]:
+def _update_sql(model: Any, names: tuple[str, ...], vendor: str) -> tuple[str, tuple, tuple]:
+    db = connections[DEFAULT_DB_ALIAS]
     fields: tuple[Any, ...] = tuple(model._meta.get_field(name) for name in names)
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
-    return sql, fields
+    return sql, fields, tuple(_plain_type(f) for f in fields)
 
 
 def update(instance: models.Model, names: list[str]) -> None:
     """UPDATE the named fields of an existing row."""
     if not names:
         return
-    sql, fields = _update_sql(type(instance), tuple(names), connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain = _update_sql(type(instance), tuple(names), db.vendor)
+    params = _values(instance, fields, plain, False, db)
     params.append(instance.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    cursor().execute(sql, params)
+
+
+@lru_cache(maxsize=64)
+def _columns(model: Any, vendor: str, prefix: str = "") -> tuple[str, tuple, tuple]:
+    """Every concrete column (prefixed with a table alias when given), the attribute names in that
+    order, and per column the backend's and the field's from-database converters (what the ORM's
+    compiler applies)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = model._meta.concrete_fields
+    quote = db.ops.quote_name
+    columns = ", ".join(f"{prefix}{quote(f.column)}" for f in fields)
+    converters = []
+    for index, field in enumerate(fields):
+        col = field.get_col(model._meta.db_table)
+        functions = db.ops.get_db_converters(col) + field.get_db_converters(db)
+        if functions:
+            converters.append((index, col, tuple(functions)))
+    return columns, tuple(f.attname for f in fields), tuple(converters)
+
+
+def _build(model: Any, columns: tuple, values, db):
+    _, attnames, converters = columns
+    values = list(values)
+    for index, col, functions in converters:
+        for function in functions:
+            values[index] = function(values[index], col, db)
+    return _from_db(model, db.alias, attnames, values)
 
 
 def select(model: Any, where: str, params: list, *, limit: int | None = None, lock: bool = False) -> list:
     """The rows matching `where`, as model instances; with lock=True locked FOR UPDATE
     (PostgreSQL; SQLite locks the whole database for a write transaction anyway)."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    suffix = f" LIMIT {int(limit)}" if limit else ""
-    if lock and connection.features.has_select_for_update:
-        suffix += " FOR UPDATE"
-    return list(model.objects.raw(f"SELECT * FROM {table} WHERE {where}{suffix}", params))
+    db = connections[DEFAULT_DB_ALIAS]
+    columns = _columns(model, db.vendor)
+    sql = f"SELECT {columns[0]} FROM {db.ops.quote_name(model._meta.db_table)} WHERE {where}"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    if lock and db.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    c = cursor()
+    c.execute(sql, params)
+    return [_build(model, columns, row, db) for row in c.fetchall()]
+
+
+def _from_db(model: Any, alias: str, attnames: tuple, values: list):
+    """`model.from_db()` for a row of every concrete column, without `Model.__init__`'s per-field
+    setattr (a fifth of an event's CPU went to building instances): the values go straight into
+    the instance dict, where `__init__` would put them. Models with init signals or their own
+    `from_db` take Django's path."""
+    if getattr(model.from_db, "__func__", None) is not _DJANGO_FROM_DB or _has_init_signals(model):
+        return model.from_db(alias, attnames, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    state = instance._state = ModelState()
+    state.adding = False
+    state.db = alias
+    return instance
+
+
+_DJANGO_FROM_DB = getattr(models.Model.from_db, "__func__", None)
+
+
+def _has_init_signals(model) -> bool:
+    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
 
 
 def lock_all(model: Any, where: str, params: list) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from .fastsql import cursor as _cursor
 from .models import LedgerEntry, PointBalance, PointLot
 
 LOT = PointLot._meta.db_table
@@ -26,22 +27,22 @@ def _dt(value):
 
 
 def insert_lot(lot: PointLot) -> PointLot:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {LOT} (customer_id, account_id, event_id, points, used, expired_points, reserved, status,"
-            " activates_at, expires_at, created_at) VALUES (%s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s) RETURNING id",
-            [
-                lot.customer_id,
-                lot.account_id,
-                lot.event_id,
-                lot.points,
-                lot.status,
-                _dt(lot.activates_at),
-                _dt(lot.expires_at),
-                _dt(lot.created_at),
-            ],
-        )
-        lot.pk = cursor.fetchone()[0]
+    cursor = _cursor()
+    cursor.execute(
+        f"INSERT INTO {LOT} (customer_id, account_id, event_id, points, used, expired_points, reserved, status,"
+        " activates_at, expires_at, created_at) VALUES (%s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s) RETURNING id",
+        [
+            lot.customer_id,
+            lot.account_id,
+            lot.event_id,
+            lot.points,
+            lot.status,
+            _dt(lot.activates_at),
+            _dt(lot.expires_at),
+            _dt(lot.created_at),
+        ],
+    )
+    lot.pk = cursor.fetchone()[0]
     lot._state.adding, lot._state.db = False, connection.alias
     return lot
 
@@ -55,13 +56,13 @@ def select_lots(
     if exclude:
         skip = f" AND id NOT IN ({', '.join(['%s'] * len(exclude))})"
         params.extend(exclude)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {LOT_COLUMNS} FROM {LOT} WHERE customer_id = %s AND account_id = %s AND {where}{skip}"
-            f" ORDER BY expires_at ASC NULLS LAST, created_at ASC, id ASC LIMIT {int(limit)}",
-            params,
-        )
-        rows = cursor.fetchall()
+    cursor = _cursor()
+    cursor.execute(
+        f"SELECT {LOT_COLUMNS} FROM {LOT} WHERE customer_id = %s AND account_id = %s AND {where}{skip}"
+        f" ORDER BY expires_at ASC NULLS LAST, created_at ASC, id ASC LIMIT {int(limit)}",
+        params,
+    )
+    rows = cursor.fetchall()
     lots = []
     for pk, points, used, expired_points, reserved, status in rows:
         lot = PointLot(
@@ -80,21 +81,21 @@ def select_lots(
 
 
 def update_lot_counts(lot: PointLot) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {LOT} SET used = %s, expired_points = %s, reserved = %s, status = %s WHERE id = %s",
-            [lot.used, lot.expired_points, lot.reserved, lot.status, lot.pk],
-        )
+    cursor = _cursor()
+    cursor.execute(
+        f"UPDATE {LOT} SET used = %s, expired_points = %s, reserved = %s, status = %s WHERE id = %s",
+        [lot.used, lot.expired_points, lot.reserved, lot.status, lot.pk],
+    )
 
 
 def update_balance(row: PointBalance, now) -> None:
     row.updated_at = now
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {BALANCE} SET earned = %s, spent = %s, spendable = %s, pending = %s, reserved = %s,"
-            " expired = %s, updated_at = %s WHERE id = %s",
-            [row.earned, row.spent, row.spendable, row.pending, row.reserved, row.expired, _dt(now), row.pk],
-        )
+    cursor = _cursor()
+    cursor.execute(
+        f"UPDATE {BALANCE} SET earned = %s, spent = %s, spendable = %s, pending = %s, reserved = %s,"
+        " expired = %s, updated_at = %s WHERE id = %s",
+        [row.earned, row.spent, row.spendable, row.pending, row.reserved, row.expired, _dt(now), row.pk],
+    )
 
 
 def insert_entries(entries: list[LedgerEntry]) -> None:
@@ -111,9 +112,9 @@ def insert_entries(entries: list[LedgerEntry]) -> None:
             entry.spendable_after,
             _dt(entry.created_at),
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ENTRY} (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after,"
-            f" created_at) VALUES {', '.join(values)}",
-            params,
-        )
+    cursor = _cursor()
+    cursor.execute(
+        f"INSERT INTO {ENTRY} (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after,"
+        f" created_at) VALUES {', '.join(values)}",
+        params,
+    )

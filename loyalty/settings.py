@@ -108,6 +108,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # Server-side parameter binding lets psycopg prepare the statements a connection repeats
+    # (every event runs the same few) after 5 runs: the server then skips parsing and planning,
+    # which for the customer lookup costs more than executing it. Set DB_PREPARED_STATEMENTS=false
+    # behind a transaction-pooling pgbouncer (prepared statements are per server connection).
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     # lets several test runs share one PostgreSQL server without clashing
@@ -119,6 +128,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Configuration (program, accounts, custom fields, event definitions) is kept in each process and
+# re-checked against the shared cache this often (loyalty.configcache); tests check every time.
+CONFIG_CACHE_CHECK_SECONDS = 0.0 if TESTING else float(os.environ.get("CONFIG_CACHE_CHECK_SECONDS", "1"))
 
 Q_CLUSTER = {
     "name": "loyalty",

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.cache import cache
 from django.db.models import Sum
 
 from events.context import HandlerContext
 from events.errors import BusinessRuleError, ValidationError
 
+from . import configcache
 from .expiration import add_months
 from .models import CustomerTier, LedgerEntry, PointBalance, Tier, TierStructure
 from .models.ledger import EntryKind
@@ -37,19 +37,20 @@ EARNING_KINDS = (EntryKind.EARN, EntryKind.PENDING, EntryKind.SUB)
 
 
 def structures() -> list[tuple[TierStructure, list[Tier], list[int]]]:
-    """[(structure, tiers by threshold, account ids or [] for all)], cached like the accounts."""
-    cached = cache.get(CACHE_KEY)
-    if cached is None:
-        cached = []
-        for structure in TierStructure.objects.prefetch_related("tiers", "accounts"):
-            tiers = sorted(structure.tiers.all(), key=lambda t: (t.threshold, t.pk))
-            cached.append((structure, tiers, sorted(a.pk for a in structure.accounts.all())))
-        cache.set(CACHE_KEY, cached, 60)
-    return cached
+    """[(structure, tiers by threshold, account ids or [] for all)], kept like the accounts."""
+    return configcache.get(CACHE_KEY, _load_structures)
+
+
+def _load_structures() -> list[tuple[TierStructure, list[Tier], list[int]]]:
+    loaded = []
+    for structure in TierStructure.objects.prefetch_related("tiers", "accounts"):
+        tiers = sorted(structure.tiers.all(), key=lambda t: (t.threshold, t.pk))
+        loaded.append((structure, tiers, sorted(a.pk for a in structure.accounts.all())))
+    return loaded
 
 
 def clear_tier_cache() -> None:
-    cache.delete(CACHE_KEY)
+    configcache.changed()
 
 
 def _rows(customer) -> dict[int, CustomerTier]:

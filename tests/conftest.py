@@ -5,6 +5,8 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
 
+from loyalty import configcache
+
 CAST = {
     "administrator": "administrator",
     "program_manager": "program manager",
@@ -20,8 +22,10 @@ PASSWORD = "correct-horse-battery"
 def _clean_cache():
     """Program and accounts are cached; a test's rolled-back rows must not leak into the next."""
     cache.clear()
+    configcache.reset()
     yield
     cache.clear()
+    configcache.reset()
 
 
 def make_user(username: str, role: str | None) -> User:

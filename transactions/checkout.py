@@ -21,12 +21,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import cast
 
-from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
 from events.context import HandlerContext
 from events.errors import BusinessRuleError, Conflict, NotFound, ValidationError
+from loyalty import configcache
 from loyalty.accounts import resolve_account
 
 from . import earning, points, stats
@@ -145,12 +145,10 @@ RULE_CACHE_KEY = "transactions:earning_rule:v1:{}"
 
 def rule_for(account) -> earning.Rule | None:
     """The account's active earning rule (cached; EarningRule.save clears it)."""
-    key = RULE_CACHE_KEY.format(account.pk)
-    cached = cache.get(key)
-    if cached is None:
-        cached = earning.Rule.from_model(EarningRule.objects.filter(account=account).first()) or "none"
-        cache.set(key, cached, 60)
-    return None if cached == "none" else cached
+    return configcache.get(
+        RULE_CACHE_KEY.format(account.pk),
+        lambda: earning.Rule.from_model(EarningRule.objects.filter(account=account).first()),
+    )
 
 
 def price(

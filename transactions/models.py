@@ -152,6 +152,6 @@ class EarningRule(models.Model):
         return result
 
     def clear_cache(self) -> None:
-        from django.core.cache import cache
+        from loyalty import configcache
 
-        cache.delete(f"transactions:earning_rule:v1:{self.account_id}")
+        configcache.changed()

@@ -1,6 +1,6 @@
-from django.core.cache import cache
 from django.db import models
 
+from loyalty import configcache
 from loyalty.choices import Module
 from loyalty.roles import CONSOLE_PERMISSIONS
 
@@ -10,8 +10,8 @@ PROGRAM_CACHE_KEY = "loyalty:program:v1"
 class Program(models.Model):
     """The one loyalty program of this installation, with its switchable modules.
 
-    Read it with `Program.current()` (cached); save through the settings page, which clears
-    the cache.
+    Read it with `Program.current()` (kept in process memory); saving it tells every process
+    to reload it (loyalty.configcache).
     """
 
     name = models.CharField(max_length=200, default="Loyalty program")
@@ -48,17 +48,18 @@ class Program(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        cache.delete(PROGRAM_CACHE_KEY)
+        configcache.changed()
 
     @classmethod
     def current(cls) -> "Program":
-        program = cache.get(PROGRAM_CACHE_KEY)
-        if program is None:
-            program = cls.objects.order_by("pk").first()
-            if program is None:
-                program = cls.objects.create()
-            cache.set(PROGRAM_CACHE_KEY, program, 30)
-        return program
+        """The program, kept in process memory (loyalty.configcache); read-only: to change it,
+        load a fresh row (`Program.objects.get(pk=...)`) and save that."""
+        return configcache.get(PROGRAM_CACHE_KEY, cls._load)
+
+    @classmethod
+    def _load(cls) -> "Program":
+        program = cls.objects.order_by("pk").first()
+        return program if program is not None else cls.objects.create()
 
     def module_enabled(self, module: str) -> bool:
         return bool(getattr(self, Module(module).value))

@@ -1,5 +1,6 @@
-from django.core.cache import cache
 from django.db import models
+
+from loyalty import configcache
 
 TIER_CACHE_KEY = "loyalty:tier-structures:v1"  # loyalty.tiers.structures()
 
@@ -12,11 +13,11 @@ class _ClearsTierCache(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        cache.delete(TIER_CACHE_KEY)
+        configcache.changed()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        cache.delete(TIER_CACHE_KEY)
+        configcache.changed()
         return result
 
 

@@ -1,0 +1,80 @@
+"""loyalty.fastsql stores and loads exactly what the ORM would, on SQLite and PostgreSQL."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from customers.models import Customer
+from loyalty import clock, fastsql
+
+pytestmark = pytest.mark.django_db
+
+
+def _columns(customer: Customer) -> dict:
+    return {
+        f.attname: getattr(customer, f.attname) for f in Customer._meta.concrete_fields if not f.primary_key
+    }
+
+
+def _pair(**values) -> tuple[Customer, Customer]:
+    """The same attributes saved once by the ORM and once by fastsql.insert."""
+    now = clock.now()
+    common = {"environment": "live", "created_at": now, "updated_at": now, **values}
+    by_orm = Customer.objects.create(customer_id="orm", **common)
+    by_fastsql = Customer(customer_id="fast", **common)
+    fastsql.insert(by_fastsql)
+    assert by_fastsql.pk is not None and by_fastsql._state.adding is False
+    return Customer.objects.get(pk=by_orm.pk), Customer.objects.get(pk=by_fastsql.pk)
+
+
+def test_insert_stores_what_the_orm_stores_including_converted_values():
+    orm, fast = _pair(
+        first_name="Ada",
+        phone=12345,  # an int in a text column: converted like the ORM does
+        custom={"shoe_size": 42, "tags": ["a", "b"]},
+        birth_date="1990-04-05",
+        purchase_total=Decimal("12.50"),
+        score=7,
+        optin_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    )
+    expected, stored = _columns(orm), _columns(fast)
+    expected.pop("customer_id"), stored.pop("customer_id")
+    assert stored == expected
+    assert fast.phone == "12345" and fast.birth_date == dt.date(1990, 4, 5)
+
+
+def test_select_builds_the_instances_the_orm_builds():
+    orm, _ = _pair(
+        custom={"nested": {"x": [1, 2]}}, purchase_total=Decimal("3.10"), birth_date=dt.date(2000, 1, 31)
+    )
+    loaded = fastsql.first(Customer, "id = %s", [orm.pk])
+    assert _columns(loaded) == _columns(orm)
+    assert loaded.pk == orm.pk and loaded._state.adding is False and loaded._state.db == "default"
+    loaded.first_name = "Changed"
+    loaded.save(update_fields=["first_name"])  # a normal model instance: the ORM can save it
+    assert Customer.objects.get(pk=orm.pk).first_name == "Changed"
+
+
+def test_update_writes_only_the_named_columns():
+    orm, _ = _pair(first_name="Ada", last_name="Lovelace")
+    orm.first_name, orm.last_name = "Grace", "Hopper"
+    fastsql.update(orm, ["first_name"])
+    reloaded = Customer.objects.get(pk=orm.pk)
+    assert (reloaded.first_name, reloaded.last_name) == ("Grace", "Lovelace")
+
+
+def test_statements_on_the_reused_cursor_are_counted(django_assert_num_queries):
+    orm, _ = _pair()
+    with django_assert_num_queries(2):
+        assert fastsql.first(Customer, "id = %s", [orm.pk]).pk == orm.pk
+        assert fastsql.first(Customer, "id = %s", [-1]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reused_cursor_follows_a_reconnect():
+    orm, _ = _pair()
+    assert fastsql.first(Customer, "id = %s", [orm.pk]).pk == orm.pk
+    connection.close()
+    assert fastsql.first(Customer, "id = %s", [orm.pk]).pk == orm.pk
