@@ -139,6 +139,10 @@ def resolve_spec(action) -> tuple[definitions.ActionSpec, catalog.CustomSpec | N
     return custom.spec, custom, ()
 
 
+_ENVIRONMENTS = frozenset(Environment.values)
+_SOURCES = frozenset(EventSource.values)
+
+
 def register_event(
     *,
     environment: str,
@@ -158,9 +162,9 @@ def register_event(
     internal: bool = False,
 ) -> EventResult:
     """Validate, store and apply one event; see the module docstring. Raises EngineError."""
-    if environment not in Environment.values:
+    if environment not in _ENVIRONMENTS:
         raise ValidationError(f"Unknown environment {environment!r}.", field="environment")
-    if source not in EventSource.values:
+    if source not in _SOURCES:
         raise ValidationError(f"Unknown event source {source!r}.", field="source")
     spec, custom, extra = resolve_spec(action)
     if spec.internal and not internal:

@@ -35,6 +35,7 @@ class _State:
     generation: str | None = None  # the shared generation this process's values belong to
     checked_at = float("-inf")  # time.monotonic() of the last comparison with the shared one
     epoch = 0  # bumped whenever values are dropped: a load that straddles a drop is not kept
+    interval = 0.0  # settings.CONFIG_CACHE_CHECK_SECONDS, read at each check
 
 
 _values: dict[str, Any] = {}
@@ -85,8 +86,9 @@ def _bump() -> None:
 
 def _check() -> None:
     now = time.monotonic()
-    if now - _state.checked_at < getattr(settings, "CONFIG_CACHE_CHECK_SECONDS", 1.0):
+    if now - _state.checked_at < _state.interval:
         return
+    _state.interval = getattr(settings, "CONFIG_CACHE_CHECK_SECONDS", 1.0)
     generation = cache.get(GENERATION_KEY)
     if generation is None:  # never set, or the shared cache was cleared: start a new generation
         generation = uuid.uuid4().hex
