@@ -18,7 +18,14 @@ rate limit is raised. Requests are signed before the clock starts (signatures st
 so the load generator only sends bytes: `wrk` (apt install wrk) with a Lua script when it is
 installed, otherwise 2 Python processes x 8 threads, one keep-alive connection each.
 Rate-limit counters and caches live in Redis (REDIS_URL, default redis://127.0.0.1:6379/5), as in
-production with several workers.
+production with several workers. After seeding, the database is `VACUUM ANALYZE`d (autovacuum may
+be off, and a plan made without statistics once cost 2 ms per customer lookup).
+
+Knobs (environment): BENCH_API_SECONDS (per scenario), BENCH_API_SCENARIOS (comma-separated
+subset of trivial,ping,read,events; trivial always runs as the baseline), gunicorn's
+BENCH_API_WORKER_CLASS (gthread with BENCH_API_THREADS, or sync) and BENCH_API_WORKERS (default
+gthread 3 x 4), BENCH_API_CLIENT=python (the Python load generator instead of wrk),
+BENCH_API_DATABASE_URL, BENCH_API_REDIS_URL, BENCH_API_LOG (gunicorn's stderr).
 """
 
 from __future__ import annotations
@@ -48,10 +55,26 @@ SECONDS = float(os.environ.get("BENCH_API_SECONDS", "10"))
 CUSTOMERS = 1000
 CONCURRENCY = 16
 PROCESSES = 2
+# gunicorn gthread, 3 workers x 4 threads on 2 cores: an event request waits on PostgreSQL for
+# about half its time, so threads keep the cores busy (events 312-338/s against 220-240/s with
+# 3 sync workers). Sync workers give tighter read tails (p99 ~30 ms against 50-300 ms) at fewer
+# requests per second; BENCH_API_WORKER_CLASS=sync measures them.
+WORKER_CLASS = os.environ.get("BENCH_API_WORKER_CLASS", "gthread")
 WORKERS = int(os.environ.get("BENCH_API_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_API_THREADS", "4"))
+THREADS = int(os.environ.get("BENCH_API_THREADS", "4"))  # gthread only
 HOST = "127.0.0.1"
 LOG_PATH = Path(os.environ.get("BENCH_API_LOG", "/tmp/bench_api_gunicorn.log"))
+SCENARIOS = ("trivial", "ping", "read", "events")
+
+
+def selected_scenarios() -> list[str]:
+    wanted = {s.strip() for s in os.environ.get("BENCH_API_SCENARIOS", "").split(",") if s.strip()}
+    unknown = wanted - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(
+            f"BENCH_API_SCENARIOS: unknown {', '.join(sorted(unknown))}; use {', '.join(SCENARIOS)}"
+        )
+    return [s for s in SCENARIOS if not wanted or s in wanted or s == "trivial"]
 
 
 def _server_env(port: int) -> dict:
@@ -102,6 +125,15 @@ def _ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _vacuum_analyze() -> None:
+    """Fresh statistics and visibility maps: autovacuum may be off on the benchmark machine, and
+    the planner's guesses without statistics cost milliseconds per lookup."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
 def prepare(env: dict) -> dict:
     _ensure_database()
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -113,6 +145,7 @@ def prepare(env: dict) -> dict:
         capture_output=True,
         text=True,
     )
+    _vacuum_analyze()
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -133,9 +166,8 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
             "--workers",
             str(WORKERS),
             "--worker-class",
-            "gthread",
-            "--threads",
-            str(THREADS),
+            WORKER_CLASS,
+            *(["--threads", str(THREADS)] if WORKER_CLASS == "gthread" else []),
             "--keep-alive",
             "30",
             "--log-level",
@@ -408,7 +440,7 @@ def run() -> None:
     results = {}
     run_load = load_wrk if use_wrk() else load
     try:
-        for scenario in ("trivial", "ping", "read", "events"):
+        for scenario in selected_scenarios():
             run_load(scenario, config, port, 1.0)  # warm-up: connections, caches
             pids = _server_pids(server.pid)
             cpu_before = _process_cpu_seconds(pids)
@@ -425,7 +457,9 @@ def run() -> None:
         else f"python {PROCESSES} processes x {CONCURRENCY // PROCESSES} keep-alive connections"
     )
     print(
-        f"gunicorn gthread {WORKERS} workers x {THREADS} threads, PostgreSQL, Redis cache; "
+        f"gunicorn {WORKER_CLASS} {WORKERS} workers"
+        + (f" x {THREADS} threads" if WORKER_CLASS == "gthread" else "")
+        + ", PostgreSQL, Redis cache; "
         f"load generator: {client}; {SECONDS:.0f} s each; load average at the end: {os.getloadavg()[0]:.1f}"
     )
     print(

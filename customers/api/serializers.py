@@ -9,19 +9,25 @@ last_login_at and updated_at are Unix seconds, as in the reference; tier dates a
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
+from django.db import connection
 from rest_framework import serializers
 
 from customers.choices import CustomerStatus
 from customers.models import BUILTIN_ATTRIBUTES, Customer
 from events.engine import find_customer
+from events.errors import ValidationError
+from loyalty import fastsql
 from loyalty.accounts import all_accounts
-from loyalty.models import CustomerTier, PointBalance, Program
+from loyalty.models import CustomerTier, PointBalance, Program, Tier, TierStructure
 from loyalty.tiers import structures as tier_structures
 
 from . import extensions
 
 BALANCE_FIELDS = ("earned", "spent", "pending", "reserved", "expired", "spendable")
+STATUS_LABELS = {value: str(label) for value, label in CustomerStatus.choices}
+FIGURES = ("score", "spent", "reserved", "spendable", "pending", "expired")
 
 
 def unix(value) -> int | None:
@@ -52,14 +58,27 @@ def burn_rates(account, spendable: int) -> list[dict]:
     return rates
 
 
+def _rows(sql: str, params: list) -> list:
+    cursor = fastsql.cursor()
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
+@lru_cache(maxsize=4)
+def _balances_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    figures = ", ".join(quote(f) for f in BALANCE_FIELDS)
+    return f"SELECT account_id, {figures} FROM {quote(PointBalance._meta.db_table)} WHERE customer_id = %s"
+
+
 def accounts_list(customer, program, *, balances=None, expiring=False) -> list[dict]:
     """Every point account with the customer's figures. `balances` (code -> figures) overrides the
     database, for dry runs whose rows were rolled back."""
     if balances is None:
         rows = (
             {
-                b.account_id: {f: getattr(b, f) for f in BALANCE_FIELDS}
-                for b in PointBalance.objects.filter(customer=customer)
+                row[0]: dict(zip(BALANCE_FIELDS, row[1:], strict=True))
+                for row in _rows(_balances_sql(connection.vendor), [customer.pk])
             }
             if customer.pk
             else {}
@@ -77,35 +96,52 @@ def accounts_list(customer, program, *, balances=None, expiring=False) -> list[d
     return result
 
 
+@lru_cache(maxsize=4)
+def _tiers_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    rows, tiers, structures = (quote(m._meta.db_table) for m in (CustomerTier, Tier, TierStructure))
+    return (
+        f"SELECT {fastsql._columns(CustomerTier, vendor, 'ct.')[0]}, t.code, t.name, t.threshold, s.code, s.name "
+        f"FROM {rows} ct JOIN {tiers} t ON t.id = ct.tier_id JOIN {structures} s ON s.id = ct.structure_id "
+        "WHERE ct.customer_id = %s ORDER BY s.position, s.code"
+    )
+
+
 def tiers_list(customer) -> list[dict]:
+    """The customer's tier in each structure, structures in their order (one plain query)."""
     if not customer.pk or not tier_structures():  # cached: no query when no structure exists
         return []
-    rows = CustomerTier.objects.filter(customer=customer).select_related("tier", "structure")
-    return [
-        {
-            "id": row.tier.code,
-            "name": row.tier.name,
-            "since": row.since.isoformat() if row.since else None,
-            "threshold": row.tier.threshold,
-            "expdate": row.expires_at.isoformat() if row.expires_at else None,
-            "points": row.tier_points,
-            "points_after_expiration": row.points_after_expiration,
-            "structure": [{"id": row.structure.code, "name": row.structure.name}],
-        }
-        for row in rows.order_by("structure__position", "structure__code")
-    ]
+    columns = fastsql._columns(CustomerTier, connection.vendor, "ct.")
+    width = len(columns[1])
+    result = []
+    for row in _rows(_tiers_sql(connection.vendor), [customer.pk]):
+        place = fastsql._build(CustomerTier, columns, row[:width], connection)
+        code, name, threshold, structure_code, structure_name = row[width:]
+        result.append(
+            {
+                "id": code,
+                "name": name,
+                "since": place.since.isoformat() if place.since else None,
+                "threshold": threshold,
+                "expdate": place.expires_at.isoformat() if place.expires_at else None,
+                "points": place.tier_points,
+                "points_after_expiration": place.points_after_expiration,
+                "structure": [{"id": structure_code, "name": structure_name}],
+            }
+        )
+    return result
 
 
-def customer_object(customer: Customer, *, program=None, fields=(), balances=None) -> dict:
+def customer_object(customer: Customer, *, program=None, fields=(), balances=None, referral=None) -> dict:
+    """The Customer API object. `referral` is (referrer's customer ID, number of referrals) when
+    the caller has read them already (read_customer does, in the customer's own query)."""
     program = program or Program.current()
     data: dict = {"_id": customer.customer_id}
     for name in BUILTIN_ATTRIBUTES:
         data[name] = getattr(customer, name)
     data["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else None
-    data["status"] = (
-        CustomerStatus(customer.status).label if customer.status in CustomerStatus.values else customer.status
-    )
-    for name in ("score", "spent", "reserved", "spendable", "pending", "expired"):
+    data["status"] = STATUS_LABELS.get(customer.status, customer.status)
+    for name in FIGURES:
         data[name] = getattr(customer, name)
     data["optin_at"] = unix(customer.optin_at)
     data["last_login_at"] = unix(customer.last_login_at)
@@ -124,26 +160,68 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
         )
     if program.tiers:
         data["tiers"] = tiers_list(customer)
-    data["referrer"] = customer.referrer.customer_id if customer.referrer_id and customer.referrer else None
-    data["referrals"] = Customer.objects.filter(referrer_id=customer.pk).count() if customer.pk else 0
-    if any(f == "purchases" or f.startswith("purchases.") for f in fields):
-        data["purchases"] = extensions.purchases(customer, program, list(fields))
-    if "expiring_points" in fields or "expiring_points.history" in fields:
-        data["expiring_points"] = extensions.expiring_points(
-            customer, program, history="expiring_points.history" in fields
-        )
+    data["referrer"], data["referrals"] = referral if referral is not None else referral_figures(customer)
+    if fields:
+        if any(f == "purchases" or f.startswith("purchases.") for f in fields):
+            data["purchases"] = extensions.purchases(customer, program, list(fields))
+        if "expiring_points" in fields or "expiring_points.history" in fields:
+            data["expiring_points"] = extensions.expiring_points(
+                customer, program, history="expiring_points.history" in fields
+            )
     return data
 
 
-def read_customer(environment: str, ref: str):
-    """The customer for a read. A plain ID is one cheap query (no ORDER BY, nothing joined: the
-    ORM's compile time dominates a read's CPU cost); `field:value` goes through find_customer."""
-    if ":" in ref:
-        return find_customer(environment, ref)
-    rows = list(
-        Customer.objects.filter(environment=environment, anonymized_at__isnull=True, customer_id=ref)[:1]
+def _table() -> str:
+    return connection.ops.quote_name(Customer._meta.db_table)
+
+
+def referral_figures(customer: Customer) -> tuple[str | None, int]:
+    """(the referrer's customer ID or None, how many customers this one referred), in one plain
+    query. A referrer already on the instance (set in memory, e.g. in a dry run) is used as is."""
+    known = not customer.referrer_id or Customer.referrer.is_cached(customer)  # type: ignore[attr-defined]
+    referrer = None
+    if known and customer.referrer_id and customer.referrer:
+        referrer = customer.referrer.customer_id
+    if known and not customer.pk:
+        return referrer, 0
+    table = _table()
+    ((fetched, referrals),) = _rows(
+        f"SELECT (SELECT customer_id FROM {table} WHERE id = %s), "
+        f"(SELECT COUNT(*) FROM {table} WHERE referrer_id = %s)",
+        [None if known else customer.referrer_id, customer.pk],
     )
-    return rows[0] if rows else None
+    return (referrer if known else fetched), int(referrals or 0)
+
+
+@lru_cache(maxsize=4)
+def _read_sql(vendor: str) -> str:
+    """Every customer column, the referrer's ID and the number of referrals, in one statement."""
+    table = _table()
+    return (
+        f"SELECT {fastsql._columns(Customer, vendor, 'c.')[0]}, "
+        f"(SELECT r.customer_id FROM {table} r WHERE r.id = c.referrer_id), "
+        f"(SELECT COUNT(*) FROM {table} x WHERE x.referrer_id = c.id) "
+        f"FROM {table} c WHERE c.environment = %s AND c.customer_id = %s AND c.anonymized_at IS NULL LIMIT 1"
+    )
+
+
+def read_customer(environment: str, ref: str) -> tuple[Customer | None, tuple[str | None, int] | None]:
+    """The customer for a read, and its referral figures when they came with it. A plain ID is one
+    plain SELECT (loyalty.fastsql's columns and conversions) that also brings the referrer's ID and
+    the referral count: the ORM's compile time dominated a read's CPU cost. `field:value` goes
+    through find_customer."""
+    if ":" in ref:
+        return find_customer(environment, ref), None
+    if "\x00" in ref:
+        raise ValidationError("The customer ID contains a NUL character.", field="customer")
+    rows = _rows(_read_sql(connection.vendor), [environment, ref])
+    if not rows:
+        return None, None
+    columns = fastsql._columns(Customer, connection.vendor, "c.")
+    width = len(columns[1])
+    customer = fastsql._build(Customer, columns, rows[0][:width], connection)
+    referrer, referrals = rows[0][width:]
+    return customer, (referrer, int(referrals or 0))
 
 
 def point_events(result) -> list[dict]:

@@ -50,10 +50,10 @@ class CustomerDetailView(ApiView):
         fields = extensions.parse_fields(request.query_params.get("fields"))
         if not id:
             raise MissingParameter("Missing customer ID.", field="customer")
-        customer = read_customer(request.auth.environment, id)
+        customer, referral = read_customer(request.auth.environment, id)
         if customer is None:
             raise CustomerNotFound(f"Customer {id[:200]!r} not found.", field="customer")
-        return Response(customer_object(customer, fields=fields))
+        return Response(customer_object(customer, fields=fields, referral=referral))
 
 
 class CustomerSearchView(ApiView):

@@ -6,16 +6,23 @@ A signed request carries, as in the reference documents:
                    SignedHeaders=date;host, Signature=77a2...
     Date: Fri, 07 Dec 2018 10:00:00 GMT
 
-The `escherauth` package canonicalizes the request and derives the signature; the checks are
-done here one by one (rather than with `Escher.authenticate`) so that each failure gets its own
-error code, and so that the signature is compared in constant time (`hmac.compare_digest`).
+The `escherauth` package parses the header and canonicalizes the request; the checks are done here
+one by one (rather than with `Escher.authenticate`) so that each failure gets its own error code,
+and so that the signature is compared in constant time (`hmac.compare_digest`).
+
+Verification runs on every API request, so its fixed costs are paid once: dates are parsed once
+per distinct header value, the signing key (an HMAC chain over the secret, the day and the scope)
+once per secret and day, and only the signed headers are canonicalized. `sign()` (the client side,
+escherauth's own code) is the reference the tests check this against.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import time
+from functools import lru_cache
 
 from django.conf import settings
 from django.utils.encoding import escape_uri_path
@@ -49,17 +56,6 @@ def escher_options(**extra) -> dict:
         "clock_skew": CLOCK_SKEW_SECONDS,
         **extra,
     }
-
-
-def request_headers(request) -> list[list[str]]:
-    """The request's headers as [name, value] pairs, as Escher canonicalizes them."""
-    headers = []
-    for name, value in request.META.items():
-        if name.startswith("HTTP_"):
-            headers.append([name[5:].replace("_", "-").lower(), value])
-        elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append([name.replace("_", "-").lower(), value])
-    return headers
 
 
 def request_uri(request) -> str:
@@ -101,10 +97,53 @@ def find_key(key_id: str) -> ApiKey:
     return api_key
 
 
+HASHES = {"SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+
+
+@lru_cache(maxsize=8)
+def _canonicalizer(scope: str, hash_algo: str) -> Escher:
+    """An Escher instance for canonicalizing and building the string to sign (it holds no key:
+    those methods use only the algorithm and the scope, and keep no state)."""
+    return Escher("-", "-", scope, escher_options(hash_algo=hash_algo))
+
+
+@lru_cache(maxsize=512)
+def _signing_key(secret: str, day: str, scope: str, hash_algo: str) -> bytes:
+    """Escher's key derivation (as `Escher.generate_signature`): HMAC(prefix + secret, day), then
+    HMAC with each part of the scope. The same for every request of a key on one day."""
+    digest = HASHES[hash_algo]
+    key = hmac.new((ALGO_PREFIX + secret).encode("utf-8"), day.encode("utf-8"), digest).digest()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode("utf-8"), digest).digest()
+    return key
+
+
+@lru_cache(maxsize=256)
+def _request_date(value: str) -> dt.datetime:
+    """The Date header as escherauth parses it (strptime, twice for the HTTP form: costly per request)."""
+    return AuthParams({"date": value}).get_request_date()
+
+
+@lru_cache(maxsize=64)
+def _credential_date(credentials: str) -> dt.datetime:
+    return AuthParams({"credentials": credentials}).get_credential_date()
+
+
+def _meta_header(meta, name: str) -> str | None:
+    """A request header by its lower-case name, as the client sent it (WSGI keeps Content-Type and
+    Content-Length outside the HTTP_ names)."""
+    if name in ("content-type", "content-length"):
+        return meta.get(name.upper().replace("-", "_")) or None
+    return meta.get("HTTP_" + name.upper().replace("-", "_"))
+
+
 def authenticate_signed(request) -> ApiKey:
-    headers = request_headers(request)
+    meta = request.META
+    auth_value = meta.get("HTTP_AUTHORIZATION")
+    date_value = meta.get("HTTP_DATE")
+    head = [["authorization", auth_value]] + ([["date", date_value]] if date_value is not None else [])
     try:
-        params = AuthParams.from_headers(headers, ALGO_PREFIX, DATE_HEADER, AUTH_HEADER)
+        params = AuthParams.from_headers(head, ALGO_PREFIX, DATE_HEADER, AUTH_HEADER)
         algorithm = params.get_algo_data()
         key_id = params.get_credential_key()
         scope = params.get_credential_scope()
@@ -115,20 +154,28 @@ def authenticate_signed(request) -> ApiKey:
             "The Authorization header is malformed; expected "
             "'ANTAVO-HMAC-SHA256 Credential=KEY/YYYYMMDD/SCOPE, SignedHeaders=date;host, Signature=HEX'."
         )
-    if algorithm[0] != ALGO_PREFIX or algorithm[2].upper() not in ("SHA256", "SHA512"):
+    hash_algo = algorithm[2].upper()
+    if algorithm[0] != ALGO_PREFIX or hash_algo not in HASHES:
         raise errors.MalformedAuthorization("Only ANTAVO-HMAC-SHA256 and ANTAVO-HMAC-SHA512 are accepted.")
     api_key = find_key(key_id)
+    # The signed headers, each once, as [name, value] pairs (what Escher canonicalizes: it skips
+    # every other header).
+    headers = []
+    for name in dict.fromkeys(signed_headers):
+        value = _meta_header(meta, name)
+        if value is not None:
+            headers.append([name, value])
     for header in MANDATORY_SIGNED_HEADERS:
         if header not in signed_headers:
             raise errors.MissingSignedHeader(f"The {header} header must be signed.")
         if not any(name == header for name, _ in headers):
             raise errors.MissingSignedHeader(f"The {header} header is missing.")
     try:
-        request_date = params.get_request_date()
-        credential_date = params.get_credential_date()
+        request_date = _request_date(params.get("date"))
+        credential_date = _credential_date(params.get("credentials"))
     except (EscherException, ValueError, TypeError):
         raise errors.MalformedAuthorization("The Date header or the credential date cannot be parsed.")
-    if request_date.strftime("%Y%m%d") != credential_date.strftime("%Y%m%d"):
+    if request_date.date() != credential_date.date():
         raise errors.DateOutOfRange("The credential date does not match the Date header.")
     skew = abs((clock.now() - request_date).total_seconds())
     if skew > CLOCK_SKEW_SECONDS:
@@ -137,15 +184,19 @@ def authenticate_signed(request) -> ApiKey:
         )
     if not hmac.compare_digest(scope, credential_scope()):
         raise errors.BadCredentialScope(f"The credential scope must be {credential_scope()!r}.")
-    escher = Escher(api_key.key, api_key.secret, scope, escher_options(hash_algo=algorithm[2].upper()))
+    escher = _canonicalizer(scope, hash_algo)
     body = request.body.decode("utf-8", errors="replace")
     try:
         escher_request = EscherRequest(
             {"method": request.method, "url": request_uri(request), "headers": headers, "body": body}
         )
-        expected = escher.generate_signature(api_key.secret, escher_request, signed_headers, request_date)
+        string_to_sign = escher.get_string_to_sign(
+            escher.canonicalize(escher_request, signed_headers), request_date
+        )
     except EscherException as error:  # e.g. a method Escher does not sign
         raise errors.MalformedAuthorization(f"The request cannot be verified: {error}")
+    key = _signing_key(api_key.secret, escher.short_date(request_date), scope, hash_algo)
+    expected = hmac.new(key, string_to_sign.encode("utf-8"), HASHES[hash_algo]).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise errors.BadSignature()
     return api_key
