@@ -27,8 +27,6 @@ def _plain_type(field) -> type | None:
     """The type of value this field stores unchanged, or None (always convert)."""
     if isinstance(field, models.ForeignKey):
         return _plain_type(field.target_field)
-    if isinstance(field, models.AutoField | models.BigAutoField | models.SmallAutoField):
-        return int
     if isinstance(field, models.BooleanField):
         return bool
     if isinstance(field, models.IntegerField):
