@@ -119,25 +119,26 @@ def update(instance: models.Model, names: list[str]) -> None:
 
 
 @lru_cache(maxsize=64)
-def _columns(model: Any, vendor: str, prefix: str = "") -> tuple[str, tuple, tuple]:
+def columns(model: Any, vendor: str, prefix: str = "") -> tuple[str, tuple, tuple]:
     """Every concrete column (prefixed with a table alias when given), the attribute names in that
     order, and per column the backend's and the field's from-database converters (what the ORM's
     compiler applies)."""
     db = connections[DEFAULT_DB_ALIAS]
     fields = model._meta.concrete_fields
     quote = db.ops.quote_name
-    columns = ", ".join(f"{prefix}{quote(f.column)}" for f in fields)
+    listed = ", ".join(f"{prefix}{quote(f.column)}" for f in fields)
     converters = []
     for index, field in enumerate(fields):
         col = field.get_col(model._meta.db_table)
         functions = db.ops.get_db_converters(col) + field.get_db_converters(db)
         if functions:
             converters.append((index, col, tuple(functions)))
-    return columns, tuple(f.attname for f in fields), tuple(converters)
+    return listed, tuple(f.attname for f in fields), tuple(converters)
 
 
-def _build(model: Any, columns: tuple, values, db):
-    _, attnames, converters = columns
+def build(model: Any, cols: tuple, values, db):
+    """A model instance from one row's values for `cols` (what `columns()` returned)."""
+    _, attnames, converters = cols
     values = list(values)
     for index, col, functions in converters:
         for function in functions:
@@ -149,15 +150,15 @@ def select(model: Any, where: str, params: list, *, limit: int | None = None, lo
     """The rows matching `where`, as model instances; with lock=True locked FOR UPDATE
     (PostgreSQL; SQLite locks the whole database for a write transaction anyway)."""
     db = connections[DEFAULT_DB_ALIAS]
-    columns = _columns(model, db.vendor)
-    sql = f"SELECT {columns[0]} FROM {db.ops.quote_name(model._meta.db_table)} WHERE {where}"
+    cols = columns(model, db.vendor)
+    sql = f"SELECT {cols[0]} FROM {db.ops.quote_name(model._meta.db_table)} WHERE {where}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     if lock and db.features.has_select_for_update:
         sql += " FOR UPDATE"
     c = cursor()
     c.execute(sql, params)
-    return [_build(model, columns, row, db) for row in c.fetchall()]
+    return [build(model, cols, row, db) for row in c.fetchall()]
 
 
 def _from_db(model: Any, alias: str, attnames: tuple, values: list):

@@ -101,7 +101,7 @@ def _tiers_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     rows, tiers, structures = (quote(m._meta.db_table) for m in (CustomerTier, Tier, TierStructure))
     return (
-        f"SELECT {fastsql._columns(CustomerTier, vendor, 'ct.')[0]}, t.code, t.name, t.threshold, s.code, s.name "
+        f"SELECT {fastsql.columns(CustomerTier, vendor, 'ct.')[0]}, t.code, t.name, t.threshold, s.code, s.name "
         f"FROM {rows} ct JOIN {tiers} t ON t.id = ct.tier_id JOIN {structures} s ON s.id = ct.structure_id "
         "WHERE ct.customer_id = %s ORDER BY s.position, s.code"
     )
@@ -111,11 +111,11 @@ def tiers_list(customer) -> list[dict]:
     """The customer's tier in each structure, structures in their order (one plain query)."""
     if not customer.pk or not tier_structures():  # cached: no query when no structure exists
         return []
-    columns = fastsql._columns(CustomerTier, connection.vendor, "ct.")
+    columns = fastsql.columns(CustomerTier, connection.vendor, "ct.")
     width = len(columns[1])
     result = []
     for row in _rows(_tiers_sql(connection.vendor), [customer.pk]):
-        place = fastsql._build(CustomerTier, columns, row[:width], connection)
+        place = fastsql.build(CustomerTier, columns, row[:width], connection)
         code, name, threshold, structure_code, structure_name = row[width:]
         result.append(
             {
@@ -198,7 +198,7 @@ def _read_sql(vendor: str) -> str:
     """Every customer column, the referrer's ID and the number of referrals, in one statement."""
     table = _table()
     return (
-        f"SELECT {fastsql._columns(Customer, vendor, 'c.')[0]}, "
+        f"SELECT {fastsql.columns(Customer, vendor, 'c.')[0]}, "
         f"(SELECT r.customer_id FROM {table} r WHERE r.id = c.referrer_id), "
         f"(SELECT COUNT(*) FROM {table} x WHERE x.referrer_id = c.id) "
         f"FROM {table} c WHERE c.environment = %s AND c.customer_id = %s AND c.anonymized_at IS NULL LIMIT 1"
@@ -217,9 +217,9 @@ def read_customer(environment: str, ref: str) -> tuple[Customer | None, tuple[st
     rows = _rows(_read_sql(connection.vendor), [environment, ref])
     if not rows:
         return None, None
-    columns = fastsql._columns(Customer, connection.vendor, "c.")
+    columns = fastsql.columns(Customer, connection.vendor, "c.")
     width = len(columns[1])
-    customer = fastsql._build(Customer, columns, rows[0][:width], connection)
+    customer = fastsql.build(Customer, columns, rows[0][:width], connection)
     referrer, referrals = rows[0][width:]
     return customer, (referrer, int(referrals or 0))
 
