@@ -102,3 +102,25 @@ def _forget_cached_keys():
     auth._key_cache.clear()
     yield
     auth._key_cache.clear()
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The Redis cache backend as in production (skipped without a Redis server); yields a
+    redis-py client on the same database, for looking at what the API stored."""
+    import redis as redis_lib
+    from django.core.cache import caches
+
+    try:
+        redis_lib.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping()
+    except redis_lib.exceptions.RedisError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL}
+    }
+    caches["default"].clear()
+    yield redis_lib.Redis.from_url(REDIS_TEST_URL)
+    caches["default"].clear()

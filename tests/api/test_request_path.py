@@ -181,31 +181,18 @@ def test_a_rotated_secret_is_used_at_once_despite_the_cached_signing_key(client,
     assert api.get("/api/ping", secret=new).status_code == 200
 
 
-def test_the_redis_counter_is_one_command_and_gets_an_expiry(settings, client, db):
-    import redis as redis_lib
+def test_the_redis_counter_is_one_command_and_gets_an_expiry(redis_cache, db):
     from django.core.cache import caches
 
     from loyalty.api import ratelimit
 
-    url = "redis://127.0.0.1:6379/9"
-    try:
-        redis_lib.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except redis_lib.exceptions.RedisError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
-    server = redis_lib.Redis.from_url(url)
-    try:
-        caches["default"].clear()
-        with time_machine.travel(MID_MINUTE, tick=False):
-            key = caches["default"].make_and_validate_key(
-                f"api:rl:424242:{int(MID_MINUTE.timestamp()) // 60 * 60}"
-            )
-            server.set(key, 7)  # a counter left without an expiry gets one
-            before = server.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
-            assert [ratelimit.hit(424242, 10).remaining for _ in range(2)] == [2, 1]
-            after = server.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
-        assert after - before >= 2
-        assert 0 < server.ttl(key) <= 65
-        assert caches["default"].get(f"api:rl:424242:{int(MID_MINUTE.timestamp()) // 60 * 60}") == 9
-    finally:
-        caches["default"].clear()
+    counter = f"api:rl:424242:{int(MID_MINUTE.timestamp()) // 60 * 60}"
+    with time_machine.travel(MID_MINUTE, tick=False):
+        key = caches["default"].make_and_validate_key(counter)
+        redis_cache.set(key, 7)  # a counter left without an expiry gets one
+        before = redis_cache.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+        assert [ratelimit.hit(424242, 10).remaining for _ in range(2)] == [2, 1]
+        after = redis_cache.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert after - before >= 2  # counted by the script (>=: other clients may share the server)
+    assert 0 < redis_cache.ttl(key) <= 65
+    assert caches["default"].get(counter) == 9
