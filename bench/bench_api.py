@@ -7,9 +7,9 @@ Scenarios, each BENCH_API_SECONDS long (default 10) after a short warm-up:
   events   POST /api/events           signed point_add to a random customer
 
 Prints requests/s, p50/p95/p99 latency, the ratio to the trivial view, and the server's CPU time
-per request (gunicorn workers plus the PostgreSQL backends of the benchmark database, from /proc)
-with the throughput two idle cores could give at that cost ("2-core cap"): on a machine shared
-with other work, that column tells a slow server from a busy machine. Targets (2 cores):
+per request (gunicorn workers plus the PostgreSQL backends of the benchmark database, from /proc;
+also split as app + db) with the throughput two idle cores could give at that cost ("2-core
+cap"): on a machine shared with other work, that column tells a slow server from a busy machine. Targets (2 cores):
 events >= 300/s with p95 <= 100 ms; reads >= 500/s with p95 <= 50 ms.
 
 The database is its own (BENCH_API_DATABASE_URL, default .../loyalty_api_bench): created,
@@ -394,24 +394,31 @@ def use_wrk() -> bool:
     return os.environ.get("BENCH_API_CLIENT", "wrk") == "wrk" and shutil.which("wrk") is not None
 
 
-def _process_cpu_seconds(pids) -> float:
-    """utime + stime of processes (from /proc), so a busy machine can be told from a slow server."""
+def _process_cpu_seconds(pids) -> dict[int, float]:
+    """{pid: utime + stime} from /proc, so a busy machine can be told from a slow server."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
 
 
-def _server_pids(master: int) -> list[int]:
-    """gunicorn's master and workers, and the PostgreSQL backends serving the benchmark database."""
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings, by the processes alive at both (a backend that
+    exits in between takes its time with it: the figure is then a little low, never negative)."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+
+
+def _server_pids(master: int) -> tuple[list[int], list[int]]:
+    """(gunicorn's master and workers, the PostgreSQL backends serving the benchmark database)."""
     import psycopg
 
     pids = [master]
+    backends: list[int] = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -423,10 +430,10 @@ def _server_pids(master: int) -> list[int]:
     try:
         with psycopg.connect(base + "/postgres", autocommit=True) as conn:
             rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
-        pids.extend(row[0] for row in rows)
+        backends.extend(row[0] for row in rows)
     except psycopg.Error:
         pass
-    return pids
+    return pids, backends
 
 
 TARGETS = {"events": (300, 100), "read": (500, 50)}
@@ -442,11 +449,13 @@ def run() -> None:
     try:
         for scenario in selected_scenarios():
             run_load(scenario, config, port, 1.0)  # warm-up: connections, caches
-            pids = _server_pids(server.pid)
-            cpu_before = _process_cpu_seconds(pids)
+            app, db = _server_pids(server.pid)
+            before = _process_cpu_seconds(app), _process_cpu_seconds(db)
             results[scenario] = run_load(scenario, config, port, SECONDS)
-            cpu = _process_cpu_seconds(pids) - cpu_before
-            results[scenario]["cpu_ms"] = cpu * 1000 / max(results[scenario]["requests"], 1)
+            requests = max(results[scenario]["requests"], 1)
+            results[scenario]["app_ms"] = _cpu_used(before[0], _process_cpu_seconds(app)) * 1000 / requests
+            results[scenario]["db_ms"] = _cpu_used(before[1], _process_cpu_seconds(db)) * 1000 / requests
+            results[scenario]["cpu_ms"] = results[scenario]["app_ms"] + results[scenario]["db_ms"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -464,7 +473,7 @@ def run() -> None:
     )
     print(
         f"{'scenario':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs trivial':>12}"
-        f"{'CPU ms/req':>12}{'2-core cap':>12}  target"
+        f"{'CPU ms/req':>12}{'(app':>6}{'+ db)':>7}{'2-core cap':>12}  target"
     )
     for name, r in results.items():
         target = TARGETS.get(name)
@@ -474,7 +483,7 @@ def run() -> None:
             verdict = f">={target[0]}/s p95<={target[1]}ms: {'met' if met else 'MISSED'}"
         print(
             f"{name:<10}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}{r['failures']:>8}"
-            f"{r['rps'] / baseline:>11.2f}x{r['cpu_ms']:>12.2f}{2000 / max(r['cpu_ms'], 0.001):>10.0f}/s  {verdict}"
+            f"{r['rps'] / baseline:>11.2f}x{r['cpu_ms']:>12.2f}{r['app_ms']:>6.2f}{r['db_ms']:>7.2f}{2000 / max(r['cpu_ms'], 0.001):>10.0f}/s  {verdict}"
         )
 
 

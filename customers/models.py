@@ -92,7 +92,12 @@ class Customer(models.Model):
     zip = models.CharField(max_length=20, blank=True)
     address = models.CharField(max_length=300, blank=True)
     referrer = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_customers"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_customers",
+        db_index=False,  # customer_referrer below: most customers were not referred
     )
     custom = models.JSONField(default=dict, blank=True, help_text="custom attributes by field name")
     labels = models.ManyToManyField(Label, blank=True, related_name="customers")
@@ -119,7 +124,12 @@ class Customer(models.Model):
     updated_at = models.DateTimeField()
     anonymized_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # customer_merged_into below: most customers were never merged
     )
 
     class Meta:
@@ -132,7 +142,6 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["environment", "status", "id"], name="customer_env_status"),
-            models.Index(fields=["environment", "email"], name="customer_env_email"),
             models.Index(fields=["environment", "last_name", "id"], name="customer_env_last_name"),
             models.Index(fields=["environment", "score", "id"], name="customer_env_score"),
             models.Index(fields=["environment", "spendable", "id"], name="customer_env_spendable"),
@@ -142,6 +151,12 @@ class Customer(models.Model):
             models.Index(fields=["environment", "expired", "id"], name="customer_env_expired"),
             models.Index(fields=["environment", "first_name", "id"], name="customer_env_first_name"),
             models.Index(fields=["environment", "country", "id"], name="customer_env_country"),
+            # Partial: a point event rewrites the customer row with its index entries (score and
+            # spendable are indexed, so the update cannot be HOT), and most rows have neither.
+            models.Index(
+                fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged_into"
+            ),
+            models.Index(fields=["referrer"], condition=Q(referrer__isnull=False), name="customer_referrer"),
         ]
 
     def __str__(self) -> str:

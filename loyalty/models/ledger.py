@@ -59,7 +59,10 @@ class PointAccount(models.Model):
 class PointBalance(models.Model):
     """Per customer and account. Invariant: spendable == sum of active lots' remaining points."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="balances")
+    # Indexed by one_balance_per_customer_account (customer, account).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="balances", db_index=False
+    )
     account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="balances")
     earned = models.BigIntegerField(default=0, help_text="score")
     spent = models.BigIntegerField(default=0)
@@ -98,7 +101,10 @@ class PointLot(models.Model):
     points; `reserved` points are held for a pending checkout and are not spendable.
     """
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="point_lots")
+    # Indexed by lot_spend_order (customer, account, status, expires_at).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="point_lots", db_index=False
+    )
     account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="lots")
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="lots")
     points = models.BigIntegerField()
@@ -154,8 +160,9 @@ class LedgerEntry(models.Model):
     """An append-only line of the points ledger (Talon.One's transaction log)."""
 
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="ledger_entries")
+    # Indexed by ledger_by_customer (customer, account, id).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="ledger_entries"
+        "customers.Customer", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
     )
     account = models.ForeignKey(PointAccount, on_delete=models.PROTECT, related_name="ledger_entries")
     lot = models.ForeignKey(PointLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
