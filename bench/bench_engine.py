@@ -20,9 +20,9 @@ any one-transaction-per-event loop at ~100-300/s here; "on" measures that), BENC
 
 Raw loop, per event, one transaction:
   point_add:   SELECT customer FOR UPDATE; INSERT event; SELECT balance FOR UPDATE; INSERT lot;
-               INSERT ledger entry; UPDATE balance; UPDATE customer
+               UPDATE balance + INSERT ledger entry (one statement); UPDATE customer
   point_spend: SELECT customer FOR UPDATE; INSERT event; SELECT balance FOR UPDATE;
-               SELECT lots in spend order; UPDATE lot; INSERT ledger entry; UPDATE balance;
+               SELECT lots in spend order; UPDATE lot; UPDATE balance + INSERT ledger entry;
                UPDATE customer
 Every lot holds 10 points and every spend takes 10, so a spend consumes exactly one lot in both.
 """
@@ -115,16 +115,8 @@ def _raw_events(conn, pks, start: int, count: int, account_id: int) -> None:
                         [pk, account_id, event_id],
                     ).fetchone()[0]
                     entry = ("earn", 10, lot_id)
-                    conn.execute(
-                        "UPDATE loyalty_pointbalance SET earned = earned + 10, spendable = spendable"
-                        " + 10, updated_at = now() WHERE id = %s",
-                        [balance[0]],
-                    )
-                    conn.execute(
-                        "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10,"
-                        " last_activity_at = now(), updated_at = now() WHERE id = %s",
-                        [pk],
-                    )
+                    balance_set = "earned = earned + 10, spendable = spendable + 10"
+                    customer_set = "score = score + 10, spendable = spendable + 10"
                 else:
                     lot_id, remaining = conn.execute(SPEND_SQL, [pk, account_id]).fetchone()
                     conn.execute(
@@ -133,20 +125,28 @@ def _raw_events(conn, pks, start: int, count: int, account_id: int) -> None:
                         [remaining, lot_id],
                     )
                     entry = ("spend", -10, lot_id)
-                    conn.execute(
-                        "UPDATE loyalty_pointbalance SET spent = spent + 10, spendable = spendable - 10,"
-                        " updated_at = now() WHERE id = %s",
-                        [balance[0]],
-                    )
-                    conn.execute(
-                        "UPDATE customers_customer SET spent = spent + 10, spendable = spendable - 10,"
-                        " last_activity_at = now(), updated_at = now() WHERE id = %s",
-                        [pk],
-                    )
+                    balance_set = "spent = spent + 10, spendable = spendable - 10"
+                    customer_set = "spent = spent + 10, spendable = spendable - 10"
+                # The balance update and the ledger entry in one statement, as the engine writes them.
                 conn.execute(
-                    "INSERT INTO loyalty_ledgerentry (event_id, customer_id, account_id, lot_id, kind, amount,"
+                    f"WITH b AS (UPDATE loyalty_pointbalance SET {balance_set}, updated_at = now() WHERE id = %s)"
+                    " INSERT INTO loyalty_ledgerentry (event_id, customer_id, account_id, lot_id, kind, amount,"
                     " spendable_after, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())",
-                    [event_id, pk, account_id, entry[2], entry[0], entry[1], balance[1] + entry[1]],
+                    [
+                        balance[0],
+                        event_id,
+                        pk,
+                        account_id,
+                        entry[2],
+                        entry[0],
+                        entry[1],
+                        balance[1] + entry[1],
+                    ],
+                )
+                conn.execute(
+                    f"UPDATE customers_customer SET {customer_set}, last_activity_at = now(), updated_at = now()"
+                    " WHERE id = %s",
+                    [pk],
                 )
 
 

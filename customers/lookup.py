@@ -29,12 +29,30 @@ def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[st
     return None, customer_ref
 
 
+# Instance attributes a locked lookup sets: the referrer's customer ID and how many customers name
+# this one as referrer (the Customer API's `referrer` and `referrals`, which every event response
+# shows: a query of their own cost a round trip per event). They are as of the lock. A handler that
+# moves referrals (merge) drops REFERRAL_COUNT; one that sets the referrer caches the new one.
+REFERRER_ID = "referrer_customer_id"
+REFERRAL_COUNT = "referral_count"
+
+
+def _referral_sql() -> dict[str, str]:
+    table = Customer._meta.db_table
+    return {
+        REFERRER_ID: f"(SELECT r.customer_id FROM {table} r WHERE r.id = {table}.referrer_id)",
+        REFERRAL_COUNT: f"(SELECT COUNT(*) FROM {table} r WHERE r.referrer_id = {table}.id)",
+    }
+
+
 def find_customer(environment: str, customer_ref, external_id: str | None = None, *, lock: bool = False):
     """The live (non-anonymized) customer an ID or `field:value` names, or None.
 
-    With lock=True the row is locked (SELECT ... FOR UPDATE) for the current transaction.
+    With lock=True the row is locked (SELECT ... FOR UPDATE) for the current transaction, and the
+    instance carries REFERRER_ID and REFERRAL_COUNT (above).
     """
     field, value = parse_customer_ref(customer_ref, external_id)
+    extra = _referral_sql() if lock else None
     if field is None:
         # The hot path of every event and customer read: one plain SELECT (loyalty.fastsql).
         return fastsql.first(
@@ -42,6 +60,7 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
             "environment = %s AND customer_id = %s AND anonymized_at IS NULL",
             [environment, value],
             lock=lock,
+            extra=extra,
         )
     if field not in external_id_fields():
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
@@ -52,4 +71,4 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
     )
     if not pk:
         return None
-    return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock)
+    return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock, extra=extra)

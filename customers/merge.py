@@ -25,6 +25,7 @@ from events.models import Event
 from .attributes import set_external_id
 from .choices import CustomerStatus
 from .fields import custom_fields
+from .lookup import REFERRAL_COUNT, find_customer
 from .models import Customer, ExternalId
 from .privacy import anonymize, call_hooks
 
@@ -60,6 +61,7 @@ def merge(ctx: HandlerContext) -> None:
     _add_purchases(target, source)
     Customer.objects.filter(referrer=source).exclude(pk=target.pk).update(referrer=target)
     Customer.objects.filter(pk=target.pk, referrer=source).update(referrer=None)
+    target.__dict__.pop(REFERRAL_COUNT, None)  # the count read with the lock is out of date now
     if target.referrer_id == source.pk:
         target.referrer = None
     if mode == "full":
@@ -80,8 +82,6 @@ def merge(ctx: HandlerContext) -> None:
 
 
 def _source(ctx: HandlerContext) -> Customer:
-    from .lookup import find_customer
-
     reference = ctx.data.get("source")
     try:
         source = find_customer(ctx.environment, reference, lock=True)

@@ -146,19 +146,38 @@ def build(model: Any, cols: tuple, values, db):
     return _from_db(model, db.alias, attnames, values)
 
 
-def select(model: Any, where: str, params: list, *, limit: int | None = None, lock: bool = False) -> list:
+def select(
+    model: Any,
+    where: str,
+    params: list,
+    *,
+    limit: int | None = None,
+    lock: bool = False,
+    extra: dict[str, str] | None = None,
+) -> list:
     """The rows matching `where`, as model instances; with lock=True locked FOR UPDATE
-    (PostgreSQL; SQLite locks the whole database for a write transaction anyway)."""
+    (PostgreSQL; SQLite locks the whole database for a write transaction anyway). `extra` maps
+    instance attribute names to SQL expressions selected with the row (no parameters)."""
     db = connections[DEFAULT_DB_ALIAS]
     cols = columns(model, db.vendor)
-    sql = f"SELECT {cols[0]} FROM {db.ops.quote_name(model._meta.db_table)} WHERE {where}"
+    names = list(extra or ())
+    expressions = "".join(f", {extra[name]}" for name in names) if extra else ""
+    sql = f"SELECT {cols[0]}{expressions} FROM {db.ops.quote_name(model._meta.db_table)} WHERE {where}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     if lock and db.features.has_select_for_update:
         sql += " FOR UPDATE"
     c = cursor()
     c.execute(sql, params)
-    return [build(model, cols, row, db) for row in c.fetchall()]
+    if not names:
+        return [build(model, cols, row, db) for row in c.fetchall()]
+    width = len(cols[1])
+    instances = []
+    for row in c.fetchall():
+        instance = build(model, cols, row[:width], db)
+        instance.__dict__.update(zip(names, row[width:], strict=True))
+        instances.append(instance)
+    return instances
 
 
 def _from_db(model: Any, alias: str, attnames: tuple, values: list):
@@ -188,7 +207,7 @@ def lock_all(model: Any, where: str, params: list) -> list:
     return select(model, where, params, lock=True)
 
 
-def first(model: Any, where: str, params: list, *, lock: bool = False):
+def first(model: Any, where: str, params: list, *, lock: bool = False, extra: dict[str, str] | None = None):
     """The first row matching `where` (optionally locked), or None."""
-    rows = select(model, where, params, limit=1, lock=lock)
+    rows = select(model, where, params, limit=1, lock=lock, extra=extra)
     return rows[0] if rows else None

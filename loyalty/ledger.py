@@ -191,14 +191,15 @@ def _entry(ctx, account, row, kind, amount, lot=None, customer=None) -> LedgerEn
 
 
 def flush(ctx: HandlerContext) -> None:
-    """Write the changed balance rows and the new ledger entries (one statement each)."""
-    for row in ctx.__dict__.get("_ledger_balances", {}).values():
-        if getattr(row, "_dirty", False):
-            sql.update_balance(row, ctx.now)
-            row._dirty = False
+    """Write the changed balance rows and the new ledger entries (one statement on PostgreSQL)."""
+    dirty = [
+        row for row in ctx.__dict__.get("_ledger_balances", {}).values() if getattr(row, "_dirty", False)
+    ]
     unsaved = ctx.__dict__.pop("_ledger_unsaved", [])
-    if unsaved:
-        sql.insert_entries(unsaved)
+    if dirty or unsaved:
+        sql.write_changes(dirty, unsaved, ctx.now)
+    for row in dirty:
+        row._dirty = False
 
 
 def _settle(lot: PointLot) -> None:

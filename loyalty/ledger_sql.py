@@ -88,17 +88,17 @@ def update_lot_counts(lot: PointLot) -> None:
     )
 
 
-def update_balance(row: PointBalance, now) -> None:
+BALANCE_SET = (
+    "earned = %s, spent = %s, spendable = %s, pending = %s, reserved = %s, expired = %s, updated_at = %s"
+)
+
+
+def _balance_params(row: PointBalance, now) -> list:
     row.updated_at = now
-    cursor = _cursor()
-    cursor.execute(
-        f"UPDATE {BALANCE} SET earned = %s, spent = %s, spendable = %s, pending = %s, reserved = %s,"
-        " expired = %s, updated_at = %s WHERE id = %s",
-        [row.earned, row.spent, row.spendable, row.pending, row.reserved, row.expired, _dt(now), row.pk],
-    )
+    return [row.earned, row.spent, row.spendable, row.pending, row.reserved, row.expired, _dt(now), row.pk]
 
 
-def insert_entries(entries: list[LedgerEntry]) -> None:
+def _entries_values(entries: list[LedgerEntry]) -> tuple[str, list]:
     values, params = [], []
     for entry in entries:
         values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
@@ -112,9 +112,33 @@ def insert_entries(entries: list[LedgerEntry]) -> None:
             entry.spendable_after,
             _dt(entry.created_at),
         ]
-    cursor = _cursor()
-    cursor.execute(
+    return (
         f"INSERT INTO {ENTRY} (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after,"
         f" created_at) VALUES {', '.join(values)}",
         params,
     )
+
+
+def write_changes(rows: list[PointBalance], entries: list[LedgerEntry], now) -> None:
+    """Write changed balance rows and new ledger entries.
+
+    On PostgreSQL this is one statement (one round trip): the balance UPDATEs ride along as
+    data-modifying CTEs, which PostgreSQL always runs to completion, referenced or not. Other
+    databases (SQLite: in-process, no round trips to save) get one statement each.
+    """
+    updates = [
+        (f"UPDATE {BALANCE} SET {BALANCE_SET} WHERE id = %s", _balance_params(row, now)) for row in rows
+    ]
+    inserts = [_entries_values(entries)] if entries else []
+    cursor = _cursor()
+    if connection.vendor != "postgresql" or len(updates) + len(inserts) < 2:
+        for statement, params in updates + inserts:
+            cursor.execute(statement, params)
+        return
+    ctes = ", ".join(f"b{i} AS ({statement})" for i, (statement, _) in enumerate(updates))
+    params = [value for _, values in updates for value in values]
+    if inserts:
+        statement, values = inserts[0]
+        cursor.execute(f"WITH {ctes} {statement}", params + values)
+    else:
+        cursor.execute(f"WITH {ctes} SELECT 1", params)

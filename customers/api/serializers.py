@@ -15,6 +15,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from customers.choices import CustomerStatus
+from customers.lookup import REFERRAL_COUNT, REFERRER_ID
 from customers.models import BUILTIN_ATTRIBUTES, Customer
 from events.engine import find_customer, parse_customer_ref
 from loyalty import fastsql
@@ -175,14 +176,19 @@ def _table() -> str:
 
 
 def referral_figures(customer: Customer) -> tuple[str | None, int]:
-    """(the referrer's customer ID or None, how many customers this one referred), in one plain
-    query. A referrer already on the instance (set in memory, e.g. in a dry run) is used as is."""
+    """(the referrer's customer ID or None, how many customers this one referred), in at most one
+    plain query. A referrer already on the instance (set in memory, e.g. in a dry run) is used as
+    is, and so are the figures the engine's locked lookup brought (customers.lookup): an event
+    response costs no query for them."""
     known = not customer.referrer_id or Customer.referrer.is_cached(customer)  # type: ignore[attr-defined]
     referrer = None
     if known and customer.referrer_id and customer.referrer:
         referrer = customer.referrer.customer_id
     if known and not customer.pk:
         return referrer, 0
+    count = customer.__dict__.get(REFERRAL_COUNT)
+    if count is not None and (known or REFERRER_ID in customer.__dict__):
+        return (referrer if known else customer.__dict__[REFERRER_ID]), int(count)
     table = _table()
     ((fetched, referrals),) = _rows(
         f"SELECT (SELECT customer_id FROM {table} WHERE id = %s), "

@@ -196,3 +196,52 @@ def test_the_redis_counter_is_one_command_and_gets_an_expiry(redis_cache, db):
     assert after - before >= 2  # counted by the script (>=: other clients may share the server)
     assert 0 < redis_cache.ttl(key) <= 65
     assert caches["default"].get(counter) == 9
+
+
+def test_an_event_response_needs_no_query_after_the_commit(api):
+    """The referral figures come with the customer's locked row; the ledger's balance update and
+    entry insert are one statement on PostgreSQL."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    enroll("sponsor")
+    enroll("newcomer", referrer="sponsor")
+    enroll("second", referrer="sponsor")
+    with time_machine.travel(MID_MINUTE, tick=False):
+        api.get("/api/ping")
+        for customer, expected in (("sponsor", (None, 2)), ("newcomer", ("sponsor", 0))):
+            with CaptureQueriesContext(connection) as queries:
+                response = api.post(
+                    "/api/events", {"customer": customer, "action": "point_add", "data": {"points": 5}}
+                )
+            assert response.status_code == 200, response.content
+            assert (response.json()["referrer"], response.json()["referrals"]) == expected
+            statements = [q["sql"] for q in queries.captured_queries]
+            assert statements[-1].startswith("RELEASE SAVEPOINT"), statements  # the engine's atomic
+            ledger = [s for s in statements if "loyalty_ledgerentry" in s]
+            assert len(ledger) == 1
+            if connection.vendor == "postgresql":
+                assert "UPDATE loyalty_pointbalance" in ledger[0]
+
+
+def test_a_merge_response_counts_the_referrals_it_moved(api):
+    enroll("keeper")
+    enroll("leaver")
+    enroll("kid-1", referrer="keeper")
+    enroll("kid-2", referrer="leaver")
+    enroll("kid-3", referrer="leaver")
+    response = api.post("/api/customers/keeper/merge", {"source": "leaver"})
+    assert response.status_code == 200, response.content
+    assert response.json()["referrals"] == 3
+    assert api.get("/api/customers/keeper").json()["referrals"] == 3
+
+
+def test_a_new_referrer_shows_in_the_event_response(api):
+    enroll("first-sponsor")
+    enroll("other-sponsor")
+    enroll("switcher", referrer="first-sponsor")
+    response = api.post(
+        "/api/events", {"customer": "switcher", "action": "profile", "data": {"referrer": "other-sponsor"}}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["referrer"] == "other-sponsor"
