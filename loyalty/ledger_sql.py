@@ -122,23 +122,21 @@ def _entries_values(entries: list[LedgerEntry]) -> tuple[str, list]:
 def write_changes(rows: list[PointBalance], entries: list[LedgerEntry], now) -> None:
     """Write changed balance rows and new ledger entries.
 
-    On PostgreSQL this is one statement (one round trip): the balance UPDATEs ride along as
-    data-modifying CTEs, which PostgreSQL always runs to completion, referenced or not. Other
-    databases (SQLite: in-process, no round trips to save) get one statement each.
+    On PostgreSQL this is one statement (one round trip): all but the last ride along as
+    data-modifying CTEs, which PostgreSQL always runs to completion, referenced or not (the rows
+    are distinct, so no row is written twice). Other databases (SQLite: in-process, no round trips
+    to save) get one statement each.
     """
-    updates = [
+    statements = [
         (f"UPDATE {BALANCE} SET {BALANCE_SET} WHERE id = %s", _balance_params(row, now)) for row in rows
     ]
-    inserts = [_entries_values(entries)] if entries else []
+    if entries:
+        statements.append(_entries_values(entries))
     cursor = _cursor()
-    if connection.vendor != "postgresql" or len(updates) + len(inserts) < 2:
-        for statement, params in updates + inserts:
+    if connection.vendor != "postgresql" or len(statements) < 2:
+        for statement, params in statements:
             cursor.execute(statement, params)
         return
-    ctes = ", ".join(f"b{i} AS ({statement})" for i, (statement, _) in enumerate(updates))
-    params = [value for _, values in updates for value in values]
-    if inserts:
-        statement, values = inserts[0]
-        cursor.execute(f"WITH {ctes} {statement}", params + values)
-    else:
-        cursor.execute(f"WITH {ctes} SELECT 1", params)
+    *riders, (last, last_params) = statements
+    ctes = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(riders))
+    cursor.execute(f"WITH {ctes} {last}", [value for _, params in riders for value in params] + last_params)

@@ -377,3 +377,46 @@ def test_merge_into_moves_lots_balances_and_history_to_the_target(clock, program
     assert consistent() and consistent("src")
     result = reg("point_spend", points=36)  # the merged lot (earliest expiry) goes first
     assert result.lots_consumed[0]["points"] == 25
+
+
+def test_several_balance_rows_and_entries_are_written_together(clock, program, django_assert_num_queries):
+    """ledger_sql.write_changes: one statement on PostgreSQL (the UPDATEs as CTEs of the last
+    statement), one each elsewhere; either way every row ends up as written."""
+    from django.db import connection
+
+    from loyalty import ledger_sql
+
+    program.multi_accounts = True
+    program.save()
+    PointAccount.objects.create(code="miles", name="Miles")
+    reg("point_add", points=10)
+    reg("point_add", account="miles", points=5)
+    rows = list(PointBalance.objects.order_by("account__code"))
+    for row, spendable in zip(rows, (7, 4), strict=True):
+        row.spendable = spendable
+    entries = [
+        LedgerEntry(
+            event=Event.objects.first(),
+            customer=customer(),
+            account=row.account,
+            kind=EntryKind.SUB,
+            amount=-1,
+            spendable_after=row.spendable,
+            created_at=START,
+        )
+        for row in rows
+    ]
+    single = connection.vendor == "postgresql"
+    with django_assert_num_queries(1 if single else 3):
+        ledger_sql.write_changes(rows, entries, START)
+    assert {b.account.code: b.spendable for b in PointBalance.objects.select_related("account")} == {
+        "miles": 7,
+        "points": 4,
+    }
+    assert LedgerEntry.objects.filter(kind=EntryKind.SUB).count() == 2
+    with django_assert_num_queries(1):  # one row, nothing to combine
+        ledger_sql.write_changes(rows[:1], [], START)
+    rows[0].spendable, rows[1].spendable = 8, 3
+    with django_assert_num_queries(1 if single else 2):  # two rows, no entries: UPDATE on an UPDATE
+        ledger_sql.write_changes(rows, [], START)
+    assert sorted(PointBalance.objects.values_list("spendable", flat=True)) == [3, 8]
