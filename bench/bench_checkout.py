@@ -60,7 +60,7 @@ def _point_add_round(ids, start, count) -> float:
 
 def _measure(customers: int, n: int, rounds: int) -> tuple[float, float, int]:
     from events.engine import register_event
-    from loyalty.accounts import default_account
+    from loyalty.ledger.accounts import default_account
     from transactions.models import EarningRule
 
     EarningRule.objects.update_or_create(

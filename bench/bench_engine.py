@@ -249,7 +249,7 @@ def run() -> None:
     previous = _use_database(name)
     try:
         call_command("migrate", verbosity=0, interactive=False)
-        from loyalty.accounts import default_account
+        from loyalty.ledger.accounts import default_account
 
         account_id = default_account().pk
         figures = [

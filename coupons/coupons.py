@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
 from transactions.points import child_context
 
 from .choices import REDEEMABLE, CouponStatus, CouponType

@@ -13,7 +13,7 @@ import secrets
 
 from django.db import transaction
 
-from events.errors import ValidationError
+from loyalty.errors import ValidationError
 
 from .choices import CouponStatus, CouponType
 from .models import CODE_ALPHABET, Coupon, CouponPool

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from customers.choices import CustomerStatus
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
 from transactions import points
 
 from . import coupons

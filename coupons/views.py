@@ -11,10 +11,10 @@ from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
-from events.errors import EngineError
 from loyalty import clock
 from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
+from loyalty.errors import EngineError
 
 from . import pools, rewards
 from .filtersets import CouponFilterSet, CouponPoolFilterSet, RewardFilterSet

@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 
-from events.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, ValidationError
 from events.validation import coerce
+from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, ValidationError
 
 from .choices import FieldType, Gender
 from .fields import custom_fields

@@ -14,8 +14,8 @@ from customers.choices import FieldType, Gender
 from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label
 from events.choices import AttributeType
 from events.definitions import ActionSpec
-from loyalty.accounts import all_accounts
 from loyalty.console.forms import ReasonForm
+from loyalty.ledger.accounts import all_accounts
 from loyalty.models import PointLot, TierStructure
 from loyalty.models.ledger import LotStatus
 

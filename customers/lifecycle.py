@@ -13,8 +13,8 @@ Statuses and transitions (001; docs/engine.md has the table):
 
 from __future__ import annotations
 
-from events.context import HandlerContext
-from events.errors import Conflict, MissingParameter, StatusForbids, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
 
 from .attributes import apply_attributes, missing_required_fields
 from .choices import CustomerStatus as S

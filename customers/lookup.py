@@ -6,8 +6,8 @@ naming one creates (or, for opt_in, enrolls) a new profile.
 
 from __future__ import annotations
 
-from events.errors import MissingParameter, ValidationError
 from loyalty import fastsql
+from loyalty.errors import MissingParameter, ValidationError
 
 from .fields import external_id_fields
 from .models import Customer, ExternalId

@@ -17,10 +17,10 @@ merging into a clean profile.
 
 from __future__ import annotations
 
-from events.context import HandlerContext
-from events.errors import CustomerNotFound, StatusForbids, ValidationError
 from events.immutability import Change, allow
 from events.models import Event
+from loyalty.context import HandlerContext
+from loyalty.errors import CustomerNotFound, StatusForbids, ValidationError
 
 from .attributes import set_external_id
 from .choices import CustomerStatus
@@ -41,7 +41,7 @@ CUSTOMER_MERGERS = [
 
 
 def merge(ctx: HandlerContext) -> None:
-    from loyalty import ledger  # the ledger sits beside us, not below; import when used
+    from loyalty.ledger import operations as ledger
 
     target: Customer = ctx.customer
     mode = str(ctx.data.get("mode") or "partial").lower()

@@ -35,17 +35,10 @@ from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
 from customers.models import CUSTOMER_ID_RE, Customer
-from loyalty import clock, fastsql, ledger, tiers
-from loyalty.accounts import account_by_id, resolve_account
+from loyalty import clock, fastsql, tiers
 from loyalty.choices import Environment
-from loyalty.models import PointAccount, PointBalance, Program
-from transactions import checkout as tx_checkout  # Commerce (issue 7)
-from transactions import refunds as tx_refunds  # Commerce (issue 7)
-
-from . import catalog, definitions
-from .choices import EventSource
-from .context import EventResult, HandlerContext
-from .errors import (
+from loyalty.context import EventResult, HandlerContext
+from loyalty.errors import (
     ConsoleOnlyAction,
     CustomerNotFound,
     EngineError,
@@ -55,6 +48,14 @@ from .errors import (
     UnknownAction,
     ValidationError,
 )
+from loyalty.ledger import operations as ledger
+from loyalty.ledger.accounts import account_by_id, resolve_account
+from loyalty.models import PointAccount, PointBalance, Program
+from transactions import checkout as tx_checkout  # Commerce (issue 7)
+from transactions import refunds as tx_refunds  # Commerce (issue 7)
+
+from . import catalog, definitions
+from .choices import EventSource
 from .models import Event
 from .validation import coerce, validate_data
 

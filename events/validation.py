@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from loyalty.errors import MissingParameter, ValidationError
+
 from .definitions import ActionSpec
-from .errors import MissingParameter, ValidationError
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 

@@ -20,10 +20,10 @@ from django.db import transaction
 from customers.models import Customer
 from events.choices import EventSource
 from events.engine import register_event
-from events.errors import EngineError
+from loyalty.errors import EngineError
+from loyalty.ledger.accounts import account_by_id
 
 from . import clock
-from .accounts import account_by_id
 from .models import PointLot, Program
 from .models.ledger import LotStatus
 

@@ -23,11 +23,11 @@ import datetime as dt
 
 from django.db.models import Sum
 
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, ValidationError
+from loyalty.ledger.expiration import add_months
 
 from . import configcache
-from .expiration import add_months
 from .models import CustomerTier, LedgerEntry, PointBalance, Tier, TierStructure
 from .models.ledger import EntryKind
 from .models.tiers import TIER_CACHE_KEY as CACHE_KEY

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from loyalty import views
+from loyalty.console import pages as views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("environment/", views.switch_environment, name="switch_environment"),
     path("api/", include("loyalty.api.urls")),
     path("api-keys/", include("loyalty.api.console_urls")),  # API key console pages (issue 5)
-    path("settings/", include("loyalty.settings_urls")),
+    path("settings/", include("loyalty.program_settings.urls")),
     path("changes/", include("loyalty.audit.urls")),
     path("events/", include("events.urls")),
     path("transactions/", include("transactions.urls")),

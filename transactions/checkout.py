@@ -24,10 +24,10 @@ from typing import cast
 from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty import configcache
-from loyalty.accounts import resolve_account
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
+from loyalty.ledger.accounts import resolve_account
 
 from . import earning, points, stats
 from .choices import EarningMode, TransactionStatus
@@ -465,7 +465,7 @@ def register_guest_checkout(
             user_agent=(user_agent or "")[:500],
         )
         event.save(force_insert=True)
-        from events.context import EventResult
+        from loyalty.context import EventResult
 
         ctx = HandlerContext(
             event=event,

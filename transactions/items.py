@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from events.errors import ValidationError
+from loyalty.errors import ValidationError
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")

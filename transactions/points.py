@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from events.context import HandlerContext
-from loyalty import ledger
+from loyalty.context import HandlerContext
+from loyalty.ledger import operations as ledger
 
 
 def child_context(ctx: HandlerContext, event, **changes) -> HandlerContext:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, MissingParameter, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, MissingParameter, ValidationError
 
 from . import earning
 from .checkout import TX_FIELD, S, find_locked, finish, refuse, take_back, unburn

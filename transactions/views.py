@@ -8,9 +8,9 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
 
 from customers.views.base import CustomerTabView
-from events.errors import BusinessRuleError
 from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView, ReasonActionView
+from loyalty.errors import BusinessRuleError
 
 from .filtersets import CustomerTransactionFilterSet, EarningRuleFilterSet, TransactionFilterSet
 from .forms import EarningRuleForm, PartialRefundForm

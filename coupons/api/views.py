@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from coupons import rewards
 from coupons.models import Coupon
 from events.api.views import event_response, find_or_404, register_from_request
-from events.errors import NotFound, ValidationError
 from loyalty import clock
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.errors import NotFound, ValidationError
 from loyalty.models import PointBalance
 
 from .serializers import (

@@ -14,8 +14,8 @@ from collections import defaultdict
 
 from django.apps import apps
 
-from events.errors import ValidationError
 from loyalty import clock
+from loyalty.errors import ValidationError
 
 PURCHASE_PERIODS = [
     "today",

@@ -15,11 +15,10 @@ from django.db import connection
 from rest_framework import serializers
 
 from customers.choices import CustomerStatus
-from customers.lookup import REFERRAL_COUNT, REFERRER_ID
+from customers.lookup import REFERRAL_COUNT, REFERRER_ID, find_customer, parse_customer_ref
 from customers.models import BUILTIN_ATTRIBUTES, Customer
-from events.engine import find_customer, parse_customer_ref
 from loyalty import fastsql
-from loyalty.accounts import all_accounts
+from loyalty.ledger.accounts import all_accounts
 from loyalty.models import CustomerTier, PointBalance, Program, Tier, TierStructure
 from loyalty.tiers import structures as tier_structures
 

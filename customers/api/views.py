@@ -10,15 +10,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from customers.lookup import find_customer
 from customers.models import Customer, CustomField
 from events.api.views import bulk_items, event_response, find_or_404, register_from_request
-from events.engine import find_customer
-from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
-from loyalty.accounts import account_by_id
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
+from loyalty.ledger.accounts import account_by_id
 from loyalty.models import PointLot
 
 from . import extensions

@@ -11,9 +11,9 @@ from customers.forms import AddEventForm, ChangeExpirationForm, ManagePointsForm
 from customers.models import Customer
 from events import definitions
 from events.engine import resolve_spec
-from events.errors import EngineError
 from loyalty.audit.changes import register_change, submit_change
 from loyalty.console.views import ReasonActionView
+from loyalty.errors import EngineError
 from loyalty.models import PointBalance, Program
 
 from .base import CustomerMixin, resolve_customer

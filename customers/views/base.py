@@ -7,11 +7,11 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from customers.lookup import find_customer
 from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
-from events.engine import find_customer
-from events.errors import EngineError
 from loyalty.console.views import TabbedDetailView
+from loyalty.errors import EngineError
 from loyalty.models import Program
 
 

@@ -9,11 +9,11 @@ from customers.choices import CustomerStatus
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.tables import CustomerTable, PreorderedData
+from loyalty.console.paging import capped_count, keyset_page, page_url
 from loyalty.console.views import MAX_PER_PAGE, ObjectListView
 from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
 
 from .base import resolve_customer
-from .paging import capped_count, keyset_page, page_url
 
 # ?sort= value -> the indexed column it sorts on (customers migration 0003/console indexes).
 SORTS = {

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
 from customers.forms import PersonalInfoForm
-from events.errors import EngineError
 from loyalty.audit.changes import register_change
+from loyalty.errors import EngineError
 
 from .base import CustomerTabView
 

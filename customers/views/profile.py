@@ -18,11 +18,11 @@ from events import catalog, definitions
 from events.models import Event
 from loyalty import clock
 from loyalty.audit.models import ChangeLogEntry
+from loyalty.console.paging import keyset_page, page_url
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
 
 from .base import CustomerTabView
-from .paging import keyset_page, page_url
 
 TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
 # Points about to expire "the next time the scheduled expiration service runs" (daily).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from events.errors import ValidationError
-from loyalty.accounts import account_by_id
+from loyalty.errors import ValidationError
+from loyalty.ledger.accounts import account_by_id
 
 
 def event_request(payload) -> dict:

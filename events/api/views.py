@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from customers.api.serializers import CustomerWithEventsSerializer, customer_object, point_events
 from events.choices import EventSource
 from events.engine import register_event
-from events.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
 from events.models import Event
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 
 from .serializers import (
     BulkRequestSerializer,
@@ -198,7 +198,7 @@ class EventBulkView(ApiView):
 
 
 def find_or_404(request, ref: str):
-    from events.engine import find_customer
+    from customers.lookup import find_customer
 
     customer = find_customer(request.auth.environment, ref)
     if customer is None:

@@ -2,7 +2,7 @@
 
     {"error": {"type": "BadRequestException", "code": 140400, "message": "...", "field": null}}
 
-Engine errors (events.errors, codes 113xxx/160xxx) keep their codes; the API's own plumbing
+Engine errors (loyalty.errors, codes 113xxx/160xxx) keep their codes; the API's own plumbing
 (authentication, scopes, rate limits, idempotency, request format) uses the 14xxxx range below.
 Every code is listed in docs/api.md; never renumber one.
 """
@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from events.errors import EngineError
+from loyalty.errors import EngineError
 
 log = logging.getLogger("loyalty.api")
 
@@ -162,7 +162,7 @@ def from_drf(exc: drf.APIException) -> EngineError:
 
 
 def _validation_error(detail):
-    from events.errors import MissingParameter, ValidationError
+    from loyalty.errors import MissingParameter, ValidationError
 
     field, messages = _first_field(detail)
     text = _text(messages)

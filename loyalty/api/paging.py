@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 
-from events.errors import ValidationError
+from loyalty.errors import ValidationError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from events.choices import EventSource
-from events.context import EventResult
 from events.engine import register_event
 from loyalty import clock
+from loyalty.context import EventResult
 from loyalty.models import Program
 
 from .log import record

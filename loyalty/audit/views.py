@@ -9,9 +9,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from events.errors import EngineError
 from loyalty.console.middleware import ConsoleRequest
 from loyalty.console.views import ObjectListView, ReasonActionView
+from loyalty.errors import EngineError
 
 from . import changes
 from .filtersets import ChangeLogFilterSet, ChangeRequestFilterSet

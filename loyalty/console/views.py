@@ -224,7 +224,7 @@ class ReasonActionView(ConsoleView, FormView):
     """Confirm an action with a required reason, perform it, show a message, redirect.
 
     Subclasses set `permission_required`, `title`, `confirm_text`, and implement `perform(form)`
-    (which raises events.errors.EngineError for refusals: shown as a form error; it may return
+    (which raises loyalty.errors.EngineError for refusals: shown as a form error; it may return
     the success message) and `get_success_url()`. Extra fields: subclass ReasonForm and set
     `form_class`. `cancel_url` (or get_cancel_url()) is where Cancel leads.
     """
@@ -242,7 +242,7 @@ class ReasonActionView(ConsoleView, FormView):
         raise ImproperlyConfigured("ReasonActionView subclasses implement perform(form).")
 
     def form_valid(self, form):
-        from events.errors import EngineError
+        from loyalty.errors import EngineError
 
         try:
             message = self.perform(form)

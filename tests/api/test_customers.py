@@ -89,7 +89,7 @@ def test_accounts_with_burn_rates_and_expiring_points_when_multi_accounts_is_on(
     PointAccount.objects.filter(is_default=True).update(
         burn_rates=[{"amount": 1, "points": 100, "currency": "USD"}]
     )
-    from loyalty.accounts import clear_account_cache
+    from loyalty.ledger.accounts import clear_account_cache
 
     clear_account_cache()
     enroll("multi")

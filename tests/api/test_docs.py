@@ -6,7 +6,7 @@ from pathlib import Path
 import requests
 from escherauth import EscherRequestsAuth
 
-from events import errors as engine_errors
+from loyalty import errors as engine_errors
 from loyalty.api import errors as api_errors
 from loyalty.api.keys import create_api_key
 

@@ -7,8 +7,8 @@ from django.db import connection, connections
 
 from coupons.models import Coupon, CouponPool, Reward, RewardClaim
 from coupons.pools import import_codes
-from events.errors import EngineError
-from loyalty.accounts import default_account
+from loyalty.errors import EngineError
+from loyalty.ledger.accounts import default_account
 from tests.transactions.helpers import add_points, enroll, register, spendable
 
 pytestmark = [

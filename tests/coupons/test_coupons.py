@@ -7,9 +7,9 @@ import pytest
 
 from coupons.models import Coupon, CouponPool, CouponRedemption
 from coupons.pools import generate_codes, import_codes
-from events.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from events.models import Event
 from loyalty import clock
+from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from tests.transactions.helpers import checkout, console, enroll, register, rule, tx
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from coupons import rewards
 from coupons.models import Coupon, CouponPool, Reward, RewardClaim
 from coupons.pools import generate_codes
-from events.errors import BusinessRuleError, InsufficientPoints, NotFound, StatusForbids
 from loyalty import clock
-from loyalty.accounts import default_account
+from loyalty.errors import BusinessRuleError, InsufficientPoints, NotFound, StatusForbids
+from loyalty.ledger.accounts import default_account
 from tests.transactions.helpers import add_points, console, enroll, register, spendable
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 from coupons.models import Coupon, CouponPool, Reward
 from coupons.pools import import_codes
 from events.models import Event
-from loyalty.accounts import default_account
+from loyalty.ledger.accounts import default_account
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 from tests.transactions.helpers import add_points, enroll, register
 

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.views.lists import SORTS
-from customers.views.paging import COUNT_CAP
+from loyalty.console.paging import COUNT_CAP
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
 from .conftest import enroll
@@ -110,7 +110,7 @@ def test_bad_cursor_is_ignored(admin_client, many):
 
 
 def test_count_is_capped(admin_client, many):
-    from customers.views.paging import capped_count
+    from loyalty.console.paging import capped_count
 
     response = admin_client.get(LIST)
     assert response.context["count"] == 30 and not response.context["count_capped"]

@@ -7,7 +7,8 @@ import time_machine
 
 from customers.choices import CustomerStatus as S
 from customers.models import Customer, CustomField, ExternalId, Label
-from events.errors import (
+from events.models import Event
+from loyalty.errors import (
     Conflict,
     MissingParameter,
     ReadOnlyAttribute,
@@ -15,7 +16,6 @@ from events.errors import (
     UnknownAttribute,
     ValidationError,
 )
-from events.models import Event
 from tests.events.helpers import console, counts, enroll, live, register
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 
 from customers.choices import CustomerStatus as S
 from customers.models import Customer, CustomField, ExternalId, Label
-from events.errors import CustomerNotFound, StatusForbids, ValidationError
 from events.models import Event
+from loyalty.errors import CustomerNotFound, StatusForbids, ValidationError
 from loyalty.models import PointBalance, PointLot
 from tests.events.helpers import console, counts, enroll, find_everywhere, live, register
 

@@ -130,7 +130,7 @@ def test_anonymous_ids_are_keyed_hashes(zelda):
 
 
 def test_an_opted_out_profile_object_receives_no_events(zelda):
-    from events.errors import CustomerNotFound
+    from loyalty.errors import CustomerNotFound
 
     register("opt_out", ORIGINAL["customer_id"])
     with pytest.raises(CustomerNotFound):

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from coupons.models import Coupon, CouponPool, Reward
 from coupons.pools import import_codes
 from events.engine import register_event
-from loyalty.accounts import default_account
+from loyalty.ledger.accounts import default_account
 from tests.e2e.helpers import screenshot
 from transactions.models import EarningRule
 

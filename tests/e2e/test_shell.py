@@ -49,7 +49,7 @@ def test_settings_pages_open_from_the_settings_menu(admin_page):
     for href in hrefs:
         response = page.goto(page.live_url(href))
         assert response is not None and response.status == 200, href
-    from loyalty.accounts import default_account
+    from loyalty.ledger.accounts import default_account
     from loyalty.models import PointAccount
 
     default_account()
@@ -100,7 +100,7 @@ def test_logging_out(admin_page):
 
 
 def test_the_column_chooser_and_the_filter_work_in_the_browser(admin_page):
-    from loyalty.accounts import default_account
+    from loyalty.ledger.accounts import default_account
     from loyalty.models import PointAccount
 
     default_account()

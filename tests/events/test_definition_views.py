@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from events.errors import MissingParameter, UnknownAction
 from events.models import Event, EventAttribute, EventDefinition
+from loyalty.errors import MissingParameter, UnknownAction
 from tests.events.helpers import enroll, register
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 

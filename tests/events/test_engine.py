@@ -4,7 +4,8 @@ import pytest
 
 from customers.choices import CustomerStatus
 from customers.models import Customer, CustomField
-from events.errors import (
+from events.models import Event, EventAttribute, EventDefinition
+from loyalty.errors import (
     ConsoleOnlyAction,
     CustomerNotFound,
     InternalAction,
@@ -13,7 +14,6 @@ from events.errors import (
     UnknownAction,
     ValidationError,
 )
-from events.models import Event, EventAttribute, EventDefinition
 from tests.events.helpers import console, counts, enroll, live, register
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers.models import CustomField
-from events.errors import EngineError
+from loyalty.errors import EngineError
 from tests.events.helpers import counts, enroll, register
 
 pytestmark = pytest.mark.django_db

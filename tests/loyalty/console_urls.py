@@ -3,10 +3,10 @@ on the generic views (used with @pytest.mark.urls("tests.loyalty.console_urls"))
 
 from django.urls import path, reverse
 
-from events.errors import ValidationError
 from loyalty.console.views import ObjectListView, ReasonActionView, Tab, TabbedDetailView
+from loyalty.errors import ValidationError
 from loyalty.models import PointAccount
-from loyalty.settings_tables import PointAccountFilterSet, PointAccountTable
+from loyalty.program_settings.tables import PointAccountFilterSet, PointAccountTable
 from loyalty.urls import urlpatterns as project_urlpatterns
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from events.models import Event
-from loyalty.accounts import clear_account_cache
+from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import ExpirationRule, LotStatus, PeriodUnit, Rounding
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from customers.choices import CustomerStatus
 from customers.models import Customer, CustomField, Label
 from events.models import Event, EventDefinition
-from loyalty.ledger_checks import verify_customer
+from loyalty.ledger.checks import verify_customer
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot, Program, TierStructure
 from loyalty.models.ledger import LotStatus
 

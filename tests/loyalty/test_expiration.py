@@ -9,7 +9,7 @@ import time_machine
 from customers.models import Customer
 from events.engine import register_event
 from events.models import Event
-from loyalty.expiration import add_months, expiration_for, next_absolute, round_up
+from loyalty.ledger.expiration import add_months, expiration_for, next_absolute, round_up
 from loyalty.models import PointAccount, PointLot
 from loyalty.tasks import expire_and_activate
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.utils import load_backend
 from django.urls import reverse
 
-from loyalty import views
+from loyalty.console import pages as views
 
 pytestmark = pytest.mark.django_db
 

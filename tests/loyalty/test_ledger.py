@@ -8,9 +8,9 @@ import time_machine
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from events.engine import register_event
-from events.errors import BusinessRuleError, InsufficientPoints, StatusForbids, ValidationError
 from events.models import Event
-from loyalty.ledger_checks import verify_customer
+from loyalty.errors import BusinessRuleError, InsufficientPoints, StatusForbids, ValidationError
+from loyalty.ledger.checks import verify_customer
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import EntryKind, LotStatus
 from loyalty.tasks import expire_and_activate
@@ -215,8 +215,8 @@ def test_reserved_points_of_an_expired_lot_expire_when_released(clock, program):
 
 
 def test_spend_helper_can_spend_reserved_points(clock, program):
-    from events.context import EventResult, HandlerContext
-    from loyalty import ledger
+    from loyalty.context import EventResult, HandlerContext
+    from loyalty.ledger import operations as ledger
 
     reg("point_add", points=40)
     reg("reserve_points", points=25)
@@ -253,7 +253,7 @@ def test_expiration_run_expires_due_lots_once_and_records_the_event(clock, progr
 
 
 def test_point_expire_cannot_be_registered_from_outside(clock, program):
-    from events.errors import InternalAction
+    from loyalty.errors import InternalAction
 
     reg("point_add", points=10)
     with pytest.raises(InternalAction):
@@ -345,8 +345,8 @@ def test_custom_event_points_are_credited_with_the_account_rule(clock, program):
 
 
 def test_merge_into_moves_lots_balances_and_history_to_the_target(clock, program):
-    from events.context import EventResult, HandlerContext
-    from loyalty import ledger
+    from loyalty.context import EventResult, HandlerContext
+    from loyalty.ledger import operations as ledger
 
     reg("point_add", customer="src", points=30, expiration_date="2025-05-01T00:00:00+00:00")
     reg("point_spend", customer="src", points=5)
@@ -384,7 +384,7 @@ def test_several_balance_rows_and_entries_are_written_together(clock, program, d
     statement), one each elsewhere; either way every row ends up as written."""
     from django.db import connection
 
-    from loyalty import ledger_sql
+    from loyalty.ledger import sql as ledger_sql
 
     program.multi_accounts = True
     program.save()

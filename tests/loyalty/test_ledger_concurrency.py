@@ -13,9 +13,9 @@ from django.db import connection
 
 from customers.models import Customer
 from events.engine import register_event
-from events.errors import InsufficientPoints
 from events.models import Event
-from loyalty.ledger_checks import verify_customer
+from loyalty.errors import InsufficientPoints
+from loyalty.ledger.checks import verify_customer
 from loyalty.models import LedgerEntry, PointLot
 from loyalty.models.ledger import LotStatus
 from loyalty.tasks import expire_and_activate

@@ -21,8 +21,8 @@ from hypothesis.stateful import (
 
 from customers.models import Customer
 from events.engine import register_event
-from events.errors import InsufficientPoints, ValidationError
-from loyalty.ledger_checks import verify_customer
+from loyalty.errors import InsufficientPoints, ValidationError
+from loyalty.ledger.checks import verify_customer
 from loyalty.models import PointLot
 from loyalty.tasks import expire_and_activate
 

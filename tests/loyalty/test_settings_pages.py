@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from customers.models import CustomField
-from loyalty.accounts import all_accounts, default_account
 from loyalty.choices import Module
+from loyalty.ledger.accounts import all_accounts, default_account
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from tests.loyalty.helpers import assert_page_access
 

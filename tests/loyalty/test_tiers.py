@@ -7,8 +7,8 @@ import time_machine
 
 from customers.models import Customer
 from events.engine import register_event
-from events.errors import BusinessRuleError, ValidationError
 from events.models import Event
+from loyalty.errors import BusinessRuleError, ValidationError
 from loyalty.models import CustomerTier, PointAccount, Tier, TierStructure
 from loyalty.tiers import api_tiers
 

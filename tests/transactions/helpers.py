@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from events.choices import EventSource
 from events.engine import register_event
-from loyalty.accounts import default_account
+from loyalty.ledger.accounts import default_account
 from loyalty.models import PointBalance
 from transactions.models import EarningRule, Transaction
 

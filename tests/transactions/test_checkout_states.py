@@ -2,8 +2,8 @@
 
 import pytest
 
-from events.errors import BusinessRuleError, Conflict, NotFound
 from events.models import Event
+from loyalty.errors import BusinessRuleError, Conflict, NotFound
 from transactions.models import Transaction
 
 from .helpers import add_points, checkout, enroll, item, register, rule, spendable, tx

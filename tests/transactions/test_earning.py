@@ -116,7 +116,7 @@ def purchases(draw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=purchases())
 def test_refunds_never_take_back_more_than_was_earned_and_balances_stay_consistent(program, case):
-    from events.errors import EngineError
+    from loyalty.errors import EngineError
 
     items, refunds, mode, rate = case
     Transaction.objects.all().delete()

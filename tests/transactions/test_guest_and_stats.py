@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from customers.models import Customer
-from events.errors import Conflict, NotFound, ValidationError
 from loyalty.api.parsers import parse_brackets
+from loyalty.errors import Conflict, NotFound, ValidationError
 from transactions import stats
 from transactions.checkout import register_guest_checkout
 from transactions.models import Transaction

@@ -25,9 +25,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
 
 from customers.models import Customer
-from loyalty.accounts import clear_account_cache, default_account
 from loyalty.choices import Environment
-from loyalty.management import bulk_load, load_rows
+from loyalty.ledger.accounts import clear_account_cache, default_account
+from loyalty.demo import bulk_load, load_rows
 from loyalty.models import Program
 
 PREFIX = "load-"

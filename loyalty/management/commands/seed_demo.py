@@ -22,9 +22,9 @@ from coupons.models import Reward
 from customers.choices import FieldType
 from customers.models import CustomField, Label
 from events.models import EventAttribute, EventDefinition
-from loyalty.accounts import clear_account_cache
-from loyalty.management.demo_history import seed_history
-from loyalty.management.demo_people import COLORS
+from loyalty.demo.history import seed_history
+from loyalty.demo.people import COLORS
+from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
 from transactions.models import EarningRule

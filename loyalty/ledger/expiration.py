@@ -19,7 +19,7 @@ import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from .models.ledger import ExpirationRule, LotStatus, PeriodUnit, PointAccount, PointLot, Rounding
+from loyalty.models.ledger import ExpirationRule, LotStatus, PeriodUnit, PointAccount, PointLot, Rounding
 
 END_OF_DAY = dt.time(23, 59, 59)
 

@@ -32,13 +32,12 @@ import datetime as dt
 from django.db.models import F
 
 from customers.choices import CustomerStatus
-from events.context import HandlerContext
-from events.errors import BusinessRuleError, Conflict, InsufficientPoints, StatusForbids, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, Conflict, InsufficientPoints, StatusForbids, ValidationError
+from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
-from . import expiration
-from . import ledger_sql as sql
+from . import expiration, sql
 from .accounts import default_account
-from .models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
 # PointBalance field -> Customer field (the customer's totals over all accounts)
 TOTALS = {
@@ -471,7 +470,7 @@ def release_points(ctx: HandlerContext) -> None:
 
 # Handlers acting on chosen lots (expiration, activation, change of date) and the merge live in
 # ledger_lots.py; they are part of this module's interface.
-from .ledger_lots import (  # noqa: E402
+from .lots import (  # noqa: E402
     after_event,
     change_expiration,
     merge_into,

@@ -7,13 +7,13 @@ engine, every change through balance() / _change() / _entry() / flush().
 from __future__ import annotations
 
 from customers.choices import CustomerStatus
-from events.context import HandlerContext
-from events.errors import Conflict, ValidationError
+from loyalty.context import HandlerContext
+from loyalty.errors import Conflict, ValidationError
+from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointBalance, PointLot
 
 from . import expiration
 from .accounts import all_accounts
-from .ledger import TOTALS, _account, _change, _entry, _lots, _when, balance, flush
-from .models.ledger import EntryKind, LedgerEntry, LotStatus, PointBalance, PointLot
+from .operations import TOTALS, _account, _change, _entry, _lots, _when, balance, flush
 
 
 def _lot_ids(ctx) -> list[int]:

@@ -30,10 +30,10 @@ from coupons.models import Reward
 from events import definitions
 from events.choices import EventSource
 from events.engine import HANDLERS, register_event
-from events.errors import EngineError
 from events.models import Event
 from loyalty.choices import Environment
-from loyalty.management.demo_people import COLORS, basket, moved, person
+from loyalty.demo.people import COLORS, basket, moved, person
+from loyalty.errors import EngineError
 from loyalty.models import PointBalance
 
 HISTORY_DAYS = 730

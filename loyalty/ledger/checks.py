@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .ledger import TOTALS
-from .models import PointBalance, PointLot
-from .models.ledger import LotStatus
+from loyalty.models import PointBalance, PointLot
+from loyalty.models.ledger import LotStatus
+
+from .operations import TOTALS
 
 
 def lot_figures(customer_pk: int) -> dict[int, dict]:

@@ -12,19 +12,19 @@ from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.views.generic import FormView
 
 from customers.models import CustomField
-from loyalty.accounts import clear_account_cache
 from loyalty.audit.log import record
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
+from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, TierStructure
 
-from .settings_forms import (
+from .forms import (
     CustomFieldForm,
     PointAccountForm,
     ProgramSettingsForm,
     TierFormSet,
     TierStructureForm,
 )
-from .settings_tables import (
+from .tables import (
     CustomFieldFilterSet,
     CustomFieldTable,
     PointAccountFilterSet,

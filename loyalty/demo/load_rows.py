@@ -19,7 +19,7 @@ from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import ExpirationRule, Rounding
 
 from .bulk_load import MODELS, IdAllocator, Rows, Transaction, TransactionItem
-from .demo_people import COLORS, PRODUCTS, moved, person
+from .people import COLORS, PRODUCTS, moved, person
 
 LABELS = {
     "opt_in": "Opt-in",
@@ -59,7 +59,7 @@ class Expiry:
     """Expiration timestamps (epoch seconds) of the account's rule, memoized per quarter hour."""
 
     def __init__(self, plan: Plan):
-        from loyalty.expiration import expiration_for
+        from loyalty.ledger.expiration import expiration_for
 
         self.fn = expiration_for
         self.plan = plan

@@ -3,10 +3,9 @@
 Saving an account through the settings pages calls `clear_account_cache()`.
 """
 
-from events.errors import ValidationError
-
-from . import configcache
-from .models import PointAccount
+from loyalty import configcache
+from loyalty.errors import ValidationError
+from loyalty.models import PointAccount
 
 CACHE_KEY = "loyalty:accounts:v1"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.db import connection
 
-from .fastsql import cursor as _cursor
-from .models import LedgerEntry, PointBalance, PointLot
+from loyalty.fastsql import cursor as _cursor
+from loyalty.models import LedgerEntry, PointBalance, PointLot
 
 LOT = PointLot._meta.db_table
 BALANCE = PointBalance._meta.db_table

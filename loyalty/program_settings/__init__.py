@@ -1,0 +1,1 @@
+"""The console's Settings pages (program, point accounts, tiers): views, forms, tables, urls."""
