@@ -10,15 +10,20 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from customers.choices import CustomerStatus
+from customers.filtersets import CustomerSearchFilterSet
 from customers.lookup import find_customer
 from customers.models import Customer, CustomField
 from events.api.views import bulk_items, event_response, find_or_404, register_from_request
+from events.filtersets import TIMESTAMP_LOOKUPS
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
+from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.ledger.accounts import account_by_id
+from loyalty.ledger.filtersets import PointLotFilterSet
 from loyalty.models import PointLot
 
 from . import extensions
@@ -56,7 +61,36 @@ class CustomerDetailView(ApiView):
         return Response(customer_object(customer, fields=fields, referral=referral))
 
 
+def page_offset(params) -> int:
+    """`?offset=`: a whole number of rows to skip (at most MAX_OFFSET: deep pages are keyset's job)."""
+    raw = params.get("offset")
+    if raw in (None, ""):
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > paging.MAX_OFFSET:
+        raise ValidationError(
+            f"'offset' must be a whole number from 0 to {paging.MAX_OFFSET}.", field="offset"
+        )
+    return int(raw)
+
+
+def search_limit(params) -> int:
+    raw = params.get("limit")
+    if raw in (None, ""):
+        return MAX_SEARCH_RESULTS
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SEARCH_RESULTS:
+        raise ValidationError(
+            f"'limit' must be a whole number from 1 to {MAX_SEARCH_RESULTS}.", field="limit"
+        )
+    return int(raw)
+
+
+SEARCH_CRITERIA = ("_id", "email")
+
+
 class CustomerSearchView(ApiView):
+    """The parameters are `customers.filtersets.CustomerSearchFilterSet`'s: an unknown name, a bad
+    value or a NUL character is a 400 naming the parameter."""
+
     required_scope = Scope.CUSTOMERS_READ
 
     @extend_schema(
@@ -65,6 +99,16 @@ class CustomerSearchView(ApiView):
         parameters=[
             OpenApiParameter("_id", str, description="customer ID"),
             OpenApiParameter("email", str, description="e-mail address (exact, case-sensitive)"),
+            *[
+                OpenApiParameter(
+                    f"updated_at.{lookup}", str, description=f"updated {meaning} (ISO 8601 or Unix s)"
+                )
+                for lookup, meaning in TIMESTAMP_LOOKUPS.items()
+            ],
+            OpenApiParameter(
+                "limit", int, description=f"1-{MAX_SEARCH_RESULTS} (default {MAX_SEARCH_RESULTS})"
+            ),
+            OpenApiParameter("offset", int, description="rows to skip"),
         ],
         responses=schema.reads(
             inline_serializer("CustomerList", {"customers": CustomerSerializer(many=True)})
@@ -73,27 +117,40 @@ class CustomerSearchView(ApiView):
     )
     def get(self, request):
         params = request.query_params
-        queryset = Customer.objects.filter(environment=request.auth.environment, anonymized_at__isnull=True)
-        searchable = set(CustomField.objects.filter(searchable=True).values_list("name", flat=True))
-        used = False
-        for name, value in params.items():
-            if name == "_id":
-                queryset = queryset.filter(customer_id=value)
-            elif name == "email":
-                queryset = queryset.filter(email=value)
-            elif name in searchable:
-                queryset = queryset.filter(**{f"custom__{name}": value})
-            elif name in ("api_key",):
-                continue
-            else:
-                raise ValidationError(f"{name[:100]!r} is not a searchable attribute.", field=name[:100])
-            used = True
+        limit, offset = search_limit(params), page_offset(params)
+        searchable = list(CustomField.objects.filter(searchable=True).values_list("name", flat=True))
+        queryset = filtered(
+            CustomerSearchFilterSet,
+            params,
+            Customer.objects.filter(environment=request.auth.environment, anonymized_at__isnull=True),
+            strict_names=True,
+            searchable=searchable,
+        )
+        used = [name for name in params if name not in NON_FILTERS and params.get(name) != ""]
         if not used:
             raise MissingParameter(
-                "Give _id, email or a searchable custom field to search by.", field="email"
+                "Give _id, email, updated_at.gt or a searchable custom field to search by.", field="email"
             )
-        rows = queryset.select_related("referrer").order_by("id")[:MAX_SEARCH_RESULTS]
+        rows = queryset.select_related("referrer").order_by("id")[offset : offset + limit]
         return Response({"customers": [customer_object(c) for c in rows]})
+
+
+class CustomerCountView(ApiView):
+    """`GET /customers/-/count`: the number of active customers (the reference's definition)."""
+
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_count",
+        summary="The number of active customers",
+        responses=schema.reads(inline_serializer("CustomerCount", {"count": serializers.IntegerField()})),
+        tags=["customers"],
+    )
+    def get(self, request):
+        count = Customer.objects.filter(
+            environment=request.auth.environment, status=CustomerStatus.ACTIVE, anonymized_at__isnull=True
+        ).count()
+        return Response({"count": count})
 
 
 class LotSerializer(serializers.Serializer):
@@ -150,13 +207,9 @@ class CustomerPointsView(ApiView):
         params = request.query_params
         limit = paging.page_limit(params)
         cursor = paging.decode_cursor(params, 1)
-        queryset = PointLot.objects.filter(customer=customer)
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        queryset = filtered(PointLotFilterSet, params, PointLot.objects.filter(customer=customer))
         if cursor is not None:
-            if not isinstance(cursor[0], int):
-                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(id__lt=cursor[0])
+            queryset = queryset.filter(id__lt=paging.cursor_id(cursor[0]))
         rows, next_cursor = paging.page(
             list(queryset.order_by("-id")[: limit + 1]), limit, lambda lot: (lot.pk,)
         )

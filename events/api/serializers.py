@@ -19,9 +19,9 @@ def event_request(payload) -> dict:
         if value is None or value == "":
             clean[name] = None
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if not isinstance(value, str):  # a JSON number 12345 is refused, not read as "12345"
             raise ValidationError(f"Parameter {name!r} must be a string.", field=name)
-        clean[name] = str(value)
+        clean[name] = value
     data = payload.get("data")
     if data is None or data == "":
         data = {}

@@ -141,7 +141,9 @@ def from_drf(exc: drf.APIException) -> EngineError:
     """Map DRF's own exceptions onto our codes, so even its parse errors use the envelope."""
     detail = exc.detail
     if isinstance(exc, drf.ParseError):
-        return MalformedRequest(f"The request body could not be parsed: {_text(detail)}")
+        return MalformedRequest(
+            f"The request body could not be parsed: {_text(detail)}", field=getattr(exc, "field", None)
+        )
     if isinstance(exc, drf.UnsupportedMediaType):
         return UnsupportedMediaType()
     if isinstance(exc, drf.MethodNotAllowed):

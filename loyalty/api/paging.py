@@ -8,6 +8,8 @@ from loyalty.errors import ValidationError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_OFFSET = 100_000
+MAX_CURSOR_CHARS = 200  # the longest real cursor (a time and an ID) is under 60
 
 
 def page_limit(params) -> int:
@@ -31,12 +33,14 @@ def decode_cursor(params, size: int) -> list | None:
     raw = params.get("after")
     if raw in (None, ""):
         return None
+    if len(raw) > MAX_CURSOR_CHARS:  # a forged cursor of nested brackets must not reach json.loads
+        raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
     try:
         padded = raw + "=" * (-len(raw) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         values = None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size or any(isinstance(v, list | dict) for v in values):
         raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
     return values
 
@@ -47,3 +51,10 @@ def page(rows: list, limit: int, cursor_of) -> tuple[list, str | None]:
         rows = rows[:limit]
         return rows, encode_cursor(*cursor_of(rows[-1]))
     return rows, None
+
+
+def cursor_id(value) -> int:
+    """A row ID taken from a decoded cursor: a positive 64-bit integer, or a 400 on `after`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
+    return value

@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^events/?$", events.EventCreateView.as_view(), name="events"),
     re_path(r"^events/bulk/?$", events.EventBulkView.as_view(), name="events_bulk"),
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
+    re_path(r"^customers/-/count/?$", customers.CustomerCountView.as_view(), name="customer_count"),
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
     re_path(rf"^customers/{REF}/events/?$", events.CustomerEventsView.as_view(), name="customer_events"),

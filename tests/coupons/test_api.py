@@ -46,7 +46,7 @@ def test_claim_a_reward_and_list_the_coupons(api, shop):
     assert again.json()["coupon"]["code"] == code and Coupon.objects.exclude(customer=None).count() == 1
     refused = api.post(f"/api/customers/Anna-1/rewards/{shop.pk}/claim", json={})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == 160423
-    coupons = api.get("/api/customers/Anna-1/coupons").json()["coupons"]
+    coupons = api.get("/api/customers/Anna-1/coupons").json()["data"]
     assert [c["code"] for c in coupons] == [code] and coupons[0]["status"] == "claimed"
 
 
