@@ -30,26 +30,51 @@ def _tier_ids(customer) -> set[int]:
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 
 
+# The reference's numbers (reference-behaviour.md §8.4) for a refused claim.
+CLAIM_LIMIT, OUT_OF_STOCK, NOT_ELIGIBLE = 120211, 120212, 120213
+NOT_ACTIVE = 160321  # "reward is not active"
+MAY_NOT_SPEND = 110003
+
+
+class Refusal(str):
+    """Why a reward cannot be claimed: the message, with the error code it is raised with."""
+
+    code: int
+
+    def __new__(cls, message: str, code: int):
+        value = super().__new__(cls, message)
+        value.code = code
+        return value
+
+
 def availability(
     reward: Reward, customer, now: dt.datetime, *, claims: int | None = None, tier_ids: set[int] | None = None
 ) -> tuple[bool, str]:
     """(True, "") when `customer` may claim `reward` now, else (False, why). Points are not checked."""
     if not reward.active:
-        return False, f"Reward {reward.name!r} is not available."
+        return False, Refusal(f"Reward {reward.name!r} is not available.", NOT_ACTIVE)
     if reward.valid_from and now < reward.valid_from:
-        return False, f"Reward {reward.name!r} cannot be claimed before {reward.valid_from:%Y-%m-%d %H:%M}."
+        return False, Refusal(
+            f"Reward {reward.name!r} cannot be claimed before {reward.valid_from:%Y-%m-%d %H:%M}.", NOT_ACTIVE
+        )
     if reward.valid_until and now >= reward.valid_until:
-        return False, f"Reward {reward.name!r} could be claimed until {reward.valid_until:%Y-%m-%d %H:%M}."
+        return False, Refusal(
+            f"Reward {reward.name!r} could be claimed until {reward.valid_until:%Y-%m-%d %H:%M}.", NOT_ACTIVE
+        )
     if customer.status in BLOCKED:
-        return False, f"A {customer.get_status_display().lower()} customer cannot claim rewards."
+        return False, Refusal(
+            f"A {customer.get_status_display().lower()} customer cannot claim rewards.", MAY_NOT_SPEND
+        )
     statuses = reward.eligible_statuses or DEFAULT_STATUSES
     if customer.status not in statuses:
-        return False, f"Reward {reward.name!r} is not available to {customer.status} customers."
+        return False, Refusal(
+            f"Reward {reward.name!r} is not available to {customer.status} customers.", NOT_ELIGIBLE
+        )
     eligible_tiers = {tier.pk for tier in reward.eligible_tiers.all()}
     if eligible_tiers and not eligible_tiers & (tier_ids if tier_ids is not None else _tier_ids(customer)):
-        return False, f"Reward {reward.name!r} is for customers in other tiers."
+        return False, Refusal(f"Reward {reward.name!r} is for customers in other tiers.", NOT_ELIGIBLE)
     if reward.stock is not None and reward.claimed_count >= reward.stock:
-        return False, f"Reward {reward.name!r} is out of stock."
+        return False, Refusal(f"Reward {reward.name!r} is out of stock.", OUT_OF_STOCK)
     if reward.per_customer_limit is not None:
         count = (
             claims
@@ -57,7 +82,9 @@ def availability(
             else RewardClaim.objects.filter(reward=reward, customer=customer).count()
         )
         if count >= reward.per_customer_limit:
-            return False, f"The customer has already claimed {reward.name!r} {count} times (the limit)."
+            return False, Refusal(
+                f"The customer has already claimed {reward.name!r} {count} times (the limit).", CLAIM_LIMIT
+            )
     return True, ""
 
 
@@ -93,14 +120,16 @@ def reward(ctx: HandlerContext) -> None:
     customer = ctx.customer
     if customer.status in BLOCKED:
         raise StatusForbids(
-            f"A {customer.get_status_display().lower()} customer cannot claim rewards.", field="customer"
+            f"A {customer.get_status_display().lower()} customer cannot claim rewards.",
+            field="customer",
+            code=MAY_NOT_SPEND,
         )
     item = Reward.objects.select_for_update(of=("self",)).filter(pk=_reward_id(ctx)).first()
     if item is None:
         raise NotFound(f"Reward {ctx.data.get('reward')!r} does not exist.", field="data.reward")
     ok, why = availability(item, customer, ctx.now)
     if not ok:
-        raise BusinessRuleError(why, field="data.reward")
+        raise BusinessRuleError(why, field="data.reward", code=why.code)
     points.burn(ctx, item.points, item.account)
     coupon = None
     if item.gives == RewardGives.COUPON:

@@ -217,16 +217,26 @@ class CustomerPointsView(ApiView):
 
 
 class MergeRequestSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="the customer merged into {id} (alias: customer)")  # type: ignore[assignment]
+    target = serializers.CharField(  # type: ignore[assignment]
+        required=False, help_text="the reference's form: {id} is merged into this customer"
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, help_text="the older form, kept because it names the other side: merged into {id}"
+    )
+    mode = serializers.CharField(required=False, help_text="partial (default) or full")
     reason = serializers.CharField(required=False)
 
 
 class CustomerMergeView(ApiView):
+    """`POST /customers/{id}/merge` with `{"target": T}` merges {id} into T, as the reference does:
+    the `merge` event is registered on T with `data.source` = {id}. `{"source": S}` (this API's
+    first form) still merges S into {id}; naming both, or neither, is a 400."""
+
     required_scope = Scope.EVENTS_WRITE
 
     @extend_schema(
         operation_id="customer_merge",
-        summary="Merge another customer into this one (registers a merge event)",
+        summary="Merge this customer into `target` (registers a merge event on the target)",
         parameters=[schema.CUSTOMER_REF, schema.IDEMPOTENCY_KEY],
         request=MergeRequestSerializer,
         responses=schema.writes(CustomerWithEventsSerializer),
@@ -236,9 +246,21 @@ class CustomerMergeView(ApiView):
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
             raise ValidationError("The request body must be an object.")
-        data = {k: v for k, v in body.items() if k != "customer"}
-        data.setdefault("source", body.get("customer"))
-        result = register_from_request(request, {"data": data}, action="merge", customer=id)
+        target, source = body.get("target"), body.get("source")
+        if target not in (None, "") and source not in (None, ""):
+            raise ValidationError("Give either 'target' or 'source', not both.", field="target")
+        if target in (None, "") and source in (None, ""):
+            raise MissingParameter("Missing required parameter 'target'.", field="target")
+        for name, value in (("target", target), ("source", source)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"Parameter {name!r} must be a string.", field=name)
+        data = {k: v for k, v in body.items() if k in ("mode", "reason")}
+        if target:
+            data["source"] = id
+            result = register_from_request(request, {"data": data}, action="merge", customer=target)
+        else:
+            data["source"] = source
+            result = register_from_request(request, {"data": data}, action="merge", customer=id)
         return Response(event_response(result))
 
 
