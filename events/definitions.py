@@ -210,3 +210,18 @@ _SPECS = [
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}
+
+# Built-in actions of the reference (reference-behaviour.md §8.3) whose module this engine does not
+# have: refused with the reference's "module disabled" answer (404, code 113408), not "unknown
+# action", so an integration can tell "not here" from a typo. A custom event of the same name wins.
+MODULE_DISABLED: dict[str, str] = {
+    "challenge_reset": "Challenges",
+    "checkout_update_item": "Checkout item",
+    "checkout_accept_item": "Checkout item",
+    "point_fix": "Point fix",
+    "profiling_answer": "Profiling",
+    "profiling_flow": "Profiling",
+    "offer_claim": "Offers",
+    "contest_enter": "Contests",
+    "prize_wheel_spin": "Prize wheels",
+}

@@ -45,6 +45,7 @@ from loyalty.errors import (
     InternalAction,
     InvalidCustomerId,
     MissingParameter,
+    ModuleDisabled,
     UnknownAction,
     ValidationError,
 )
@@ -136,6 +137,11 @@ def resolve_spec(action) -> tuple[definitions.ActionSpec, catalog.CustomSpec | N
         return spec, None, catalog.extension_attrs(action) if not spec.internal else ()
     custom = catalog.custom_specs().get(action)
     if custom is None or custom.builtin_extension:
+        module = definitions.MODULE_DISABLED.get(action)
+        if module is not None:  # the reference's answer for a module that is off: a 404
+            raise ModuleDisabled(
+                f"The {module} module is disabled; {action!r} cannot be registered.", field="action"
+            )
         raise UnknownAction(f"Unknown action {action!r}.", field="action")
     return custom.spec, custom, ()
 

@@ -61,18 +61,6 @@ class CustomerDetailView(ApiView):
         return Response(customer_object(customer, fields=fields, referral=referral))
 
 
-def page_offset(params) -> int:
-    """`?offset=`: a whole number of rows to skip (at most MAX_OFFSET: deep pages are keyset's job)."""
-    raw = params.get("offset")
-    if raw in (None, ""):
-        return 0
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > paging.MAX_OFFSET:
-        raise ValidationError(
-            f"'offset' must be a whole number from 0 to {paging.MAX_OFFSET}.", field="offset"
-        )
-    return int(raw)
-
-
 def search_limit(params) -> int:
     raw = params.get("limit")
     if raw in (None, ""):
@@ -117,7 +105,7 @@ class CustomerSearchView(ApiView):
     )
     def get(self, request):
         params = request.query_params
-        limit, offset = search_limit(params), page_offset(params)
+        limit, offset = search_limit(params), paging.page_offset(params)
         searchable = list(CustomField.objects.filter(searchable=True).values_list("name", flat=True))
         queryset = filtered(
             CustomerSearchFilterSet,

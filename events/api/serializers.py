@@ -77,6 +77,7 @@ class BulkResponseSerializer(serializers.Serializer):
     results = BulkResultSerializer(many=True)
     total = serializers.IntegerField()
     errors = serializers.IntegerField()  # type: ignore[assignment]
+    dry_run = serializers.BooleanField(required=False, help_text="present (true) with ?dry_run=true")
 
 
 class EventSerializer(serializers.Serializer):
@@ -97,5 +98,8 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventPageSerializer(serializers.Serializer):
-    events = EventSerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="cursor for `after`; null on the last page")
+    """The reference's list envelope."""
+
+    data = EventSerializer(many=True)
+    prev = serializers.CharField(allow_null=True, help_text="URL of the previous page; null on the first")
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page; null on the last")

@@ -1,0 +1,294 @@
+"""Issue 15 §3: the reference's request and response shapes (reference-behaviour.md §8): the
+Events API response, merge, customer search and count, histories, Display API rewards, coupons
+and transactions, login and verify, Entities, bulk dry runs, guest checkouts, the credential scope
+and the "module disabled" answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer
+from events.engine import register_event
+from events.models import Event
+from transactions.models import Transaction
+
+from .conftest import error_of
+
+pytestmark = pytest.mark.django_db
+
+
+def enroll(customer_id="Anna-1", **data):
+    data.setdefault("email", f"{customer_id.lower()}@example.com")
+    return register_event(environment="live", customer=customer_id, action="opt_in", data=data).customer
+
+
+def add_points(points, customer_id="Anna-1", **data):
+    return register_event(
+        environment="live", customer=customer_id, action="point_add", data={"points": points, **data}
+    )
+
+
+# --- module disabled -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action", ["challenge_reset", "point_fix", "checkout_accept_item", "checkout_update_item"]
+)
+def test_reference_actions_without_their_module_get_the_module_disabled_answer(api, action):
+    enroll()
+    response = api.post(
+        "/api/events", json={"customer": "Anna-1", "action": action, "data": {"challenge": "c1"}}
+    )
+    assert response.status_code == 404
+    error = error_of(response)
+    assert (error["code"], error["type"], error["field"]) == (113408, "NotFoundException", "action")
+    assert "module is disabled" in error["message"]
+
+
+def test_a_typo_is_still_an_unknown_action(api):
+    enroll()
+    response = api.post("/api/events", json={"customer": "Anna-1", "action": "point_addd", "data": {}})
+    assert response.status_code == 400 and error_of(response)["code"] == 113402
+
+
+# --- bulk dry run -----------------------------------------------------------------------------
+
+
+def test_bulk_dry_run_explains_and_stores_nothing(api):
+    enroll()
+    before = Event.objects.count()
+    response = api.post(
+        "/api/events/bulk?dry_run=true",
+        json={
+            "events": [
+                {"customer": "Anna-1", "action": "point_add", "data": {"points": 10}},
+                {"customer": "Anna-1", "action": "point_spend", "data": {"points": 999}},
+            ]
+        },
+    )
+    body = response.json()
+    assert response.status_code == 200 and body["dry_run"] is True
+    assert body["results"][0]["events"][0]["points"] == 10
+    assert body["results"][1]["error"]["code"] == 160423
+    assert Event.objects.count() == before
+    assert Customer.objects.get(customer_id="Anna-1").spendable == 0
+
+
+def test_bulk_refuses_guest_checkouts(api):
+    response = api.post(
+        "/api/events/bulk",
+        json={
+            "events": [
+                {
+                    "customer": "g@example.com",
+                    "guest": "true",
+                    "action": "checkout",
+                    "data": {"transaction_id": "T-1", "total": 5},
+                }
+            ]
+        },
+    )
+    assert response.json()["results"][0]["error"]["field"] == "guest"
+    assert not Transaction.objects.exists()
+
+
+# --- guest checkout as the reference sends it -----------------------------------------------------
+
+
+def test_guest_checkout_with_a_top_level_guest_flag(api):
+    response = api.post(
+        "/api/events",
+        json={
+            "customer": "Buyer@Example.com",
+            "guest": "true",
+            "action": "checkout",
+            "data": {"transaction_id": "T-9", "total": 20},
+        },
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["customer"], body["guest"], body["transaction_id"]) == (None, "buyer@example.com", "T-9")
+    tx = Transaction.objects.get(transaction_id="T-9")
+    assert tx.customer is None and tx.guest == "buyer@example.com"
+    assert not Customer.objects.exists()
+
+
+def test_guest_false_is_an_ordinary_checkout(api):
+    enroll()
+    response = api.post(
+        "/api/events",
+        json={
+            "customer": "Anna-1",
+            "guest": "false",
+            "action": "checkout",
+            "data": {"transaction_id": "T-8", "total": 20},
+        },
+    )
+    assert response.status_code == 200, response.json()
+    assert Transaction.objects.get(transaction_id="T-8").customer.customer_id == "Anna-1"
+
+
+def test_a_bad_guest_flag_is_refused(api):
+    response = api.post(
+        "/api/events",
+        json={
+            "customer": "x@example.com",
+            "guest": "maybe",
+            "action": "checkout",
+            "data": {"transaction_id": "T-7"},
+        },
+    )
+    assert response.status_code == 400 and error_of(response)["field"] == "guest"
+
+
+# --- credential scope ---------------------------------------------------------------------------
+
+
+def test_the_credential_scope_is_an_installation_setting(client, db, settings):
+    from loyalty.api.keys import create_api_key
+
+    from .conftest import ApiClient
+
+    settings.API_CREDENTIAL_SCOPE = "demo/api/antavo_request"
+    api_key, secret = create_api_key(name="demo", environment="live")
+    api = ApiClient(client, api_key, secret)
+    assert api.get("/api/ping").status_code == 200  # signed with the demo scope (sign() reads the setting)
+    settings.API_CREDENTIAL_SCOPE = "test/api/antavo_request"
+    signed_for_demo = api.get("/api/ping")
+    assert signed_for_demo.status_code == 200  # still consistent: both sides read the setting
+    from loyalty.api.auth import sign
+
+    headers = dict(sign("GET", "/api/ping", key=api_key.key, secret=secret, host="testserver"))
+    settings.API_CREDENTIAL_SCOPE = "demo/api/antavo_request"
+    response = client.get(
+        "/api/ping",
+        HTTP_HOST="testserver",
+        HTTP_AUTHORIZATION=headers["Authorization"],
+        HTTP_DATE=headers["Date"],
+    )
+    assert response.status_code == 401 and error_of(response)["code"] == 140108
+
+
+# --- histories: {data, prev, next}, limit / offset / order / actions / points_only ----------------
+
+
+@pytest.fixture
+def history():
+    enroll()
+    for points in range(1, 6):
+        add_points(points)
+    register_event(environment="live", customer="Anna-1", action="profile", data={"first_name": "Anna"})
+    return list(
+        Event.objects.filter(customer__customer_id="Anna-1").order_by("id").values_list("id", flat=True)
+    )
+
+
+def ids(body):
+    return [e["id"] for e in body["data"]]
+
+
+def test_history_envelope_and_links_both_ways(api, history):
+    first = api.get("/api/customers/Anna-1/events?limit=3").json()
+    assert set(first) == {"data", "prev", "next"}
+    assert ids(first) == history[::-1][:3] and first["prev"] is None
+    second = api.get(first["next"]).json()
+    assert ids(second) == history[::-1][3:6]
+    third = api.get(second["next"]).json()
+    assert ids(third) == history[::-1][6:] and third["next"] is None
+    back = api.get(second["prev"]).json()
+    assert ids(back) == ids(first) and back["prev"] is None and back["next"]
+
+
+def test_history_offset_is_honoured(api, history):
+    body = api.get("/api/customers/Anna-1/events?limit=2&offset=2").json()
+    assert ids(body) == history[::-1][2:4]
+    assert body["prev"] and body["next"]
+
+
+def test_history_order_asc(api, history):
+    body = api.get("/api/customers/Anna-1/events?order=asc&limit=2").json()
+    assert ids(body) == history[:2]
+    assert ids(api.get(body["next"]).json()) == history[2:4]
+
+
+def test_history_actions_and_points_only(api, history):
+    only = api.get("/api/customers/Anna-1/events?actions=opt_in,profile").json()
+    assert sorted(e["action"] for e in only["data"]) == ["opt_in", "profile"]
+    points = api.get("/api/customers/Anna-1/events?points_only=true").json()
+    assert [e["points"] for e in points["data"]] == [5, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("order=sideways", "order"),
+        ("offset=x", "offset"),
+        ("points_only=maybe", "points_only"),
+        ("after=abc&before=abc", "after"),
+    ],
+)
+def test_history_parameters_are_validated(api, history, query, field):
+    response = api.get(f"/api/customers/Anna-1/events?{query}")
+    assert response.status_code == 400 and error_of(response)["field"] == field
+
+
+def test_environment_history_uses_the_same_envelope(api, history):
+    body = api.get("/api/customers/-/events?limit=2").json()
+    assert set(body) == {"data", "prev", "next"} and ids(body) == history[:2]
+    assert ids(api.get(body["next"]).json()) == history[2:4]
+    desc = api.get("/api/customers/-/events?limit=2&order=desc").json()
+    assert ids(desc) == history[::-1][:2]
+
+
+# --- customer search and count --------------------------------------------------------------
+
+
+def test_customer_search_limit_offset_and_updated_since(api):
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2024, 1, 1, tzinfo=dt.UTC), tick=False):
+        enroll("Old-1")
+    with time_machine.travel(dt.datetime(2024, 6, 1, tzinfo=dt.UTC), tick=False):
+        enroll("New-1")
+        enroll("New-2")
+    body = api.get("/api/customers?updated_at.gt=2024-03-01T00:00:00Z").json()
+    assert [c["_id"] for c in body["customers"]] == ["New-1", "New-2"]
+    body = api.get("/api/customers?updated_at.gt=2024-03-01T00:00:00Z&limit=1&offset=1").json()
+    assert [c["_id"] for c in body["customers"]] == ["New-2"]
+
+
+def test_customer_count_counts_active_customers(api):
+    from customers.choices import CustomerStatus
+
+    enroll("A-1")
+    enroll("A-2")
+    enroll("A-3")
+    Customer.objects.filter(customer_id="A-3").update(status=CustomerStatus.SUSPENDED)
+    register_event(environment="live", customer="I-1", action="profile", data={"first_name": "X"})
+    response = api.get("/api/customers/-/count")
+    assert response.status_code == 200 and response.json() == {"count": 2}
+
+
+# --- merge {target} ------------------------------------------------------------------------------
+
+
+def test_merge_moves_the_path_customer_into_the_target(api):
+    enroll("Dupe-1")
+    enroll("Keeper-1")
+    add_points(30, "Dupe-1")
+    response = api.post("/api/customers/Dupe-1/merge", json={"target": "Keeper-1"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["id"] == "Keeper-1" and response.json()["spendable"] == 30
+    assert Event.objects.filter(action="merge", customer__customer_id="Keeper-1").exists()
+    assert api.get("/api/customers/Dupe-1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body, field", [({}, "target"), ({"target": "B-1", "source": "C-1"}, "target"), ({"target": 5}, "target")]
+)
+def test_merge_body_is_checked(api, body, field):
+    enroll("A-1")
+    response = api.post("/api/customers/A-1/merge", json=body)
+    assert response.status_code == 400 and error_of(response)["field"] == field
