@@ -13,7 +13,7 @@ import datetime as dt
 
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
-from loyalty.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, StatusForbids
 from transactions import points
 
 from . import coupons
@@ -149,3 +149,48 @@ def reward(ctx: HandlerContext) -> None:
     ctx.result.extra["reward_claim"] = claim
     if coupon is not None:
         ctx.result.extra["coupon"] = coupon
+
+
+CLAIM_EVENT_NOT_FOUND = 160340  # reference §8.2: "Event not found"
+CLAIM_ALREADY_REVOKED = 160344  # reference §8.2: "Claim event already revoked"
+
+
+def reward_revoke(ctx: HandlerContext) -> None:
+    """The `reward_revoke` event (Display API `POST .../rewards/{reward}/revoke`, body `event`):
+    undo one claim of this customer. The spent points come back as a new lot, an unused coupon it
+    handed out is invalidated, the reward's stock is freed. A redeemed coupon stays redeemed (the
+    customer used it) and is reported in the result's notes. Errors: 160340 no such claim event of
+    this customer (`data.event`), 160344 already revoked; `data.reward`, when given, must match."""
+    event_id = ctx.data.get("event")
+    claim = (
+        RewardClaim.objects.select_for_update(of=("self",))
+        .select_related("reward", "coupon")
+        .filter(customer=ctx.customer, event_id=event_id)
+        .first()
+    )
+    if claim is None or (
+        ctx.data.get("reward") not in (None, "") and str(claim.reward_id) != str(ctx.data["reward"])
+    ):
+        raise NotFound(f"Claim event {event_id!r} not found.", field="data.event", code=CLAIM_EVENT_NOT_FOUND)
+    if claim.revoked_at is not None:
+        raise Conflict(
+            f"Claim event {event_id!r} is already revoked.", field="data.event", code=CLAIM_ALREADY_REVOKED
+        )
+    item = Reward.objects.select_for_update(of=("self",)).get(pk=claim.reward_id)
+    points.unburn(ctx, claim.points, item.account)
+    coupon = claim.coupon
+    if coupon is not None:
+        from .choices import CouponStatus
+
+        if coupon.status in (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED):
+            coupon.status = CouponStatus.INVALID
+            coupon.save(update_fields=["status"])
+        else:
+            ctx.result.notes.append(f"Coupon {coupon.code!r} is {coupon.status} and was left as it is.")
+    if item.gives == RewardGives.POINTS and item.points_given:
+        ctx.result.notes.append(f"The {item.points_given} points the reward gave are not taken back.")
+    item.claimed_count = max(item.claimed_count - 1, 0)
+    item.save(update_fields=["claimed_count"])
+    claim.revoked_at = ctx.now
+    claim.save(update_fields=["revoked_at"])
+    ctx.result.extra["reward_claim"] = claim

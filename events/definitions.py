@@ -206,6 +206,12 @@ _SPECS = [
         (Attr("code", required=True), Attr("expiration_date", "datetime"), REASON),
     ),
     ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
+    ActionSpec(
+        "reward_revoke",
+        "Reward revoke",
+        (Attr("event", "integer", required=True, help="the claim's reward event ID"), REASON),
+        creates_customer=False,
+    ),
     # --- end Commerce ------------------------------------------------------------------------------
 ]
 

@@ -111,6 +111,7 @@ HANDLERS: dict[str, Handler] = {
     "coupon_transfer": coupon_ops.coupon_transfer,
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
+    "reward_revoke": coupon_rewards.reward_revoke,
     # --- end Commerce ------------------------------------------------------------------------------
 }
 

@@ -11,47 +11,23 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from coupons import rewards
 from coupons.filtersets import CustomerCouponFilterSet
 from coupons.models import Coupon
 from events.api.views import event_response, find_or_404, register_from_request
-from loyalty import clock
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.errors import NotFound, ValidationError
-from loyalty.models import PointBalance
 
 from .serializers import (
     CouponSerializer,
     RedeemRequestSerializer,
-    RewardSerializer,
     coupon_object,
-    reward_object,
 )
 
 REWARD_REF = OpenApiParameter("reward", int, OpenApiParameter.PATH, description="reward ID")
 CODE_REF = OpenApiParameter("code", str, OpenApiParameter.PATH, description="coupon code")
-
-
-class CustomerRewardsView(ApiView):
-    required_scope = Scope.CUSTOMERS_READ
-
-    @extend_schema(
-        operation_id="customer_rewards",
-        summary="Rewards this customer may claim now (with whether they can afford each)",
-        parameters=[schema.CUSTOMER_REF],
-        responses=schema.reads(inline_serializer("RewardList", {"rewards": RewardSerializer(many=True)})),
-        tags=["rewards"],
-    )
-    def get(self, request, id):
-        customer = find_or_404(request, id)
-        spendable = dict(
-            PointBalance.objects.filter(customer=customer).values_list("account_id", "spendable")
-        )
-        items = rewards.claimable(customer, clock.now())
-        return Response({"rewards": [reward_object(reward, spendable) for reward in items]})
 
 
 class CustomerRewardClaimView(ApiView):

@@ -292,3 +292,84 @@ def test_merge_body_is_checked(api, body, field):
     enroll("A-1")
     response = api.post("/api/customers/A-1/merge", json=body)
     assert response.status_code == 400 and error_of(response)["field"] == field
+
+
+# --- Display API rewards --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mug(program):
+    from coupons.models import CouponPool, Reward
+    from coupons.pools import import_codes
+    from loyalty.ledger.accounts import default_account
+
+    pool = CouponPool.objects.create(name="Ten off", type="amount", value=10, usage_limit=1)
+    import_codes(pool, "AAA-1\nBBB-2\nCCC-3\n")
+    enroll()
+    add_points(100)
+    Reward.objects.create(name="Off", points=1, account=default_account(), active=False)
+    return Reward.objects.create(name="Mug", points=30, account=default_account(), gives="coupon", pool=pool)
+
+
+def test_activity_rewards_list_and_detail(api, mug):
+    body = api.get("/api/customers/Anna-1/activities/rewards").json()
+    assert [r["name"] for r in body["data"]] == ["Mug"]
+    assert api.get(f"/api/customers/Anna-1/activities/rewards/{mug.pk}").json()["name"] == "Mug"
+    from coupons.models import Reward
+
+    off = Reward.objects.get(name="Off")
+    response = api.get(f"/api/customers/Anna-1/activities/rewards/{off.pk}")
+    assert error_of(response)["code"] == 160321
+    assert api.get("/api/customers/Anna-1/activities/rewards/999999").status_code == 404
+
+
+def test_claim_answers_the_reference_shape(api, mug):
+    response = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim?fields=customer", json={})
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["spent"] == 30 and body["coupon"]["code"] in {"AAA-1", "BBB-2", "CCC-3"}
+    assert Event.objects.get(pk=body["id"]).action == "reward"
+    assert isinstance(body["last_claimed_at"], str) and body["customer"]["spendable"] == 70
+
+
+def test_claim_count_is_all_or_nothing(api, mug):
+    response = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json={"count": 2})
+    assert response.json()["spent"] == 60 and len(response.json()["coupons"]) == 2
+    refused = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json={"count": 2})
+    assert refused.status_code == 422  # 40 points left: the second claim fails, so neither is kept
+    assert Customer.objects.get(customer_id="Anna-1").spendable == 40
+
+
+@pytest.mark.parametrize(
+    "body, field", [({"count": 0}, "count"), ({"count": "x"}, "count"), ({"points": 5}, "points")]
+)
+def test_claim_parameters_are_checked(api, mug, body, field):
+    response = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json=body)
+    assert response.status_code == 400 and error_of(response)["field"] == field
+
+
+def test_revoke_gives_the_points_back_and_invalidates_the_coupon(api, mug):
+    from coupons.models import Coupon
+
+    claim = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json={}).json()
+    response = api.post(
+        f"/api/customers/Anna-1/activities/rewards/{mug.pk}/revoke", json={"event": claim["id"]}
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["spendable"] == 100
+    assert Coupon.objects.get(code=claim["coupon"]["code"]).status == "invalid"
+    again = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/revoke", json={"event": claim["id"]})
+    assert error_of(again)["code"] == 160344
+    missing = api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/revoke", json={"event": 424242})
+    assert error_of(missing)["code"] == 160340
+    claimed = api.get("/api/customers/Anna-1/rewards").json()["data"]
+    assert [(c["id"], c["reward"]["name"], c["revoked_at"] is not None) for c in claimed] == [
+        (claim["id"], "Mug", True)
+    ]
+
+
+def test_customer_rewards_lists_claimed_rewards(api, mug):
+    assert api.get("/api/customers/Anna-1/rewards").json() == {"data": []}
+    api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json={})
+    (claimed,) = api.get("/api/customers/Anna-1/rewards").json()["data"]
+    assert claimed["points"] == 30 and claimed["coupon"]["status"] == "claimed"

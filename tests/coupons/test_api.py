@@ -25,9 +25,9 @@ def shop(program):
 
 
 def test_list_claimable_rewards(api, shop):
-    response = api.get("/api/customers/Anna-1/rewards")
+    response = api.get("/api/customers/Anna-1/activities/rewards")
     assert response.status_code == 200
-    rewards = {r["name"]: r for r in response.json()["rewards"]}
+    rewards = {r["name"]: r for r in response.json()["data"]}
     assert (
         set(rewards) == {"Mug", "Dear"} and rewards["Mug"]["affordable"] and not rewards["Dear"]["affordable"]
     )
