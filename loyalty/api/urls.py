@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from coupons.api import urls as coupon_api
 from customers.api import views as customers
 from events.api import views as events
+from transactions.api import views as transactions
 
 from . import views
 
@@ -22,6 +23,21 @@ urlpatterns = [
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
     re_path(rf"^customers/{REF}/events/?$", events.CustomerEventsView.as_view(), name="customer_events"),
     re_path(rf"^customers/{REF}/points/?$", customers.CustomerPointsView.as_view(), name="customer_points"),
+    re_path(
+        rf"^customers/{REF}/transactions/?$",
+        transactions.CustomerTransactionsView.as_view(),
+        name="transactions",
+    ),
+    re_path(
+        rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/?$",
+        transactions.CustomerTransactionView.as_view(),
+        name="transaction",
+    ),
+    re_path(
+        rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/events/?$",
+        transactions.CustomerTransactionEventsView.as_view(),
+        name="transaction_events",
+    ),
     re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),

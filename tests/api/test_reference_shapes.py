@@ -373,3 +373,44 @@ def test_customer_rewards_lists_claimed_rewards(api, mug):
     api.post(f"/api/customers/Anna-1/activities/rewards/{mug.pk}/claim", json={})
     (claimed,) = api.get("/api/customers/Anna-1/rewards").json()["data"]
     assert claimed["points"] == 30 and claimed["coupon"]["status"] == "claimed"
+
+
+# --- Display API transactions -----------------------------------------------------------------
+
+
+def test_transactions_list_detail_and_events(api, program):
+    enroll()
+    for tid, total in (("T-1", 100), ("T-2", 50)):
+        register_event(
+            environment="live",
+            customer="Anna-1",
+            action="checkout",
+            data={
+                "transaction_id": tid,
+                "total": total,
+                "items": [{"product_id": "P-1", "quantity": 1, "price": total, "subtotal": total}],
+            },
+        )
+    listing = api.get("/api/customers/Anna-1/transactions").json()
+    assert [t["transaction_id"] for t in listing["data"]] == ["T-2", "T-1"] and listing["next"] is None
+    assert listing["data"][0]["account"]["id"] == "points"
+    status = listing["data"][0]["status"]
+    assert [
+        t["transaction_id"]
+        for t in api.get(f"/api/customers/Anna-1/transactions?status={status}").json()["data"]
+    ] == ["T-2", "T-1"]
+    detail = api.get("/api/customers/Anna-1/transactions/T-1").json()
+    assert detail["total"] == 100 and detail["items"][0]["product_id"] == "P-1"
+    events = api.get("/api/customers/Anna-1/transactions/T-1/events").json()["data"]
+    assert events[0]["action"] == "checkout" and {e["transaction_id"] for e in events} == {"T-1"}
+    assert error_of(api.get("/api/customers/Anna-1/transactions/T-404"))["code"] == 160404
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("status=bogus", "status"), ("account=nope", "account"), ("transaction_id=%00", "transaction_id")],
+)
+def test_transaction_filters_are_validated(api, program, query, field):
+    enroll()
+    response = api.get(f"/api/customers/Anna-1/transactions?{query}")
+    assert response.status_code == 400 and error_of(response)["field"] == field
