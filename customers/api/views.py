@@ -294,9 +294,13 @@ class EntityRequestSerializer(serializers.Serializer):
 ENTITY_TYPE = "core/customer"
 
 
-def apply_entity(request, entity) -> dict:
+ERROR_HANDLING = ("skip", "pre-check", "fail")
+
+
+def apply_entity(request, entity, *, dry_run: bool = False) -> dict:
     """One entity operation: GET reads, PUT updates the profile (a `profile` event, which creates
-    an inactive customer when anonymous registration is on), POST enrolls (`opt_in`)."""
+    an inactive customer when anonymous registration is on), POST enrolls (`opt_in`). With
+    `dry_run`, the event is validated and explained but nothing is stored."""
     if not isinstance(entity, dict):
         raise ValidationError("Each entity must be an object.", field="entities")
     method = str(entity.get("method") or "").upper()
@@ -306,31 +310,55 @@ def apply_entity(request, entity) -> dict:
     if not isinstance(ref, str) or not ref:
         raise MissingParameter("Missing required parameter 'id'.", field="id")
     if method == "GET":
-        return {"status": 200, "data": customer_object(find_or_404(request, ref))}
+        return {"status": 200, "entity": customer_object(find_or_404(request, ref))}
     if method not in ("PUT", "POST"):
         raise ValidationError("'method' must be GET, PUT or POST.", field="method")
     action = "profile" if method == "PUT" else "opt_in"
     existed = find_customer(request.auth.environment, ref) is not None
-    result = register_from_request(request, {"data": entity.get("data") or {}}, action=action, customer=ref)
+    result = register_from_request(
+        request, {"data": entity.get("data") or {}}, action=action, customer=ref, dry_run=dry_run
+    )
     return {
         "status": 201 if result.customer_created and not existed else 200,
-        "data": customer_object(result.customer),
+        "entity": customer_object(result.customer),
     }
 
 
+def error_handling_mode(request) -> str:
+    body = request.data if isinstance(request.data, dict) else {}
+    mode = body.get("error_handling", request.query_params.get("error_handling")) or "skip"
+    if mode not in ERROR_HANDLING:
+        raise ValidationError("'error_handling' must be skip, pre-check or fail.", field="error_handling")
+    return mode
+
+
 class EntitiesView(ApiView):
+    """`error_handling` (body or query): `skip` (default) applies every entity it can and reports
+    each failure; `pre-check` first validates every entity (a dry run of each) and applies none if
+    any fails; `fail` stops at the first failure: earlier entities stay applied, later ones are
+    reported as not processed (`status` 424, code 140424)."""
+
     required_scope = Scope.ENTITIES
 
     @extend_schema(
         operation_id="entities",
         summary="Entities API: GET / PUT / POST core/customer entities, each with its own result",
-        request=inline_serializer("EntitiesRequest", {"entities": EntityRequestSerializer(many=True)}),
-        parameters=[schema.IDEMPOTENCY_KEY],
+        request=inline_serializer(
+            "EntitiesRequest",
+            {
+                "entities": EntityRequestSerializer(many=True),
+                "error_handling": serializers.ChoiceField(choices=ERROR_HANDLING, required=False),
+            },
+        ),
+        parameters=[
+            OpenApiParameter("error_handling", str, enum=list(ERROR_HANDLING)),
+            schema.IDEMPOTENCY_KEY,
+        ],
         responses=schema.writes(
             inline_serializer(
                 "EntitiesResponse",
                 {
-                    "entities": serializers.ListField(child=serializers.DictField()),
+                    "results": serializers.ListField(child=serializers.DictField()),
                     "total": serializers.IntegerField(),
                     "errors": serializers.IntegerField(),
                 },
@@ -340,16 +368,41 @@ class EntitiesView(ApiView):
     )
     def post(self, request):
         items = bulk_items(request.data, "entities")
-        results, failed = [], 0
+        mode = error_handling_mode(request)
+        if mode == "pre-check":
+            checked = [self.run(request, entity, dry_run=True) for entity in items]
+            if any("error" in result for result in checked):
+                return Response(self.envelope(checked, applied=False))
+        results = []
         for entity in items:
-            head = {k: entity.get(k) for k in ("method", "type", "id")} if isinstance(entity, dict) else {}
-            try:
-                results.append({**head, **apply_entity(request, entity)})
-            except EngineError as error:
-                failed += 1
-                results.append({**head, "status": error.status, "error": error.as_dict()})
-            except Exception:
-                log.exception("Unexpected error in an entity operation")
-                failed += 1
-                results.append({**head, "status": 500, "error": api_errors.InternalError().as_dict()})
-        return Response({"entities": results, "total": len(items), "errors": failed})
+            if mode == "fail" and any("error" in result for result in results):
+                error = api_errors.NotProcessed(
+                    "Not processed: an earlier entity failed (error_handling=fail)."
+                )
+                results.append({**self.head(entity), "status": error.status, "error": error.as_dict()})
+                continue
+            results.append(self.run(request, entity))
+        return Response(self.envelope(results, applied=True))
+
+    def put(self, request):
+        """001: "Bulk submission of customers using a PUT request to /entities" - the same operation."""
+        return self.post(request)
+
+    @staticmethod
+    def head(entity) -> dict:
+        return {k: entity.get(k) for k in ("method", "type", "id")} if isinstance(entity, dict) else {}
+
+    def run(self, request, entity, *, dry_run=False) -> dict:
+        head = self.head(entity)
+        try:
+            return {**head, **apply_entity(request, entity, dry_run=dry_run)}
+        except EngineError as error:
+            return {**head, "status": error.status, "error": error.as_dict()}
+        except Exception:
+            log.exception("Unexpected error in an entity operation")
+            return {**head, "status": 500, "error": api_errors.InternalError().as_dict()}
+
+    @staticmethod
+    def envelope(results, *, applied: bool) -> dict:
+        failed = sum(1 for result in results if "error" in result)
+        return {"results": results, "total": len(results), "errors": failed, "applied": applied}

@@ -96,6 +96,13 @@ IdempotencyMismatch = _error(
     "UnprocessableEntityException",
     "This Idempotency-Key was used with a different request.",
 )
+NotProcessed = _error(
+    "NotProcessed",
+    140424,
+    424,
+    "FailedDependencyException",
+    "Not processed because an earlier item failed.",
+)
 RateLimited = _error(
     "RateLimited", 140429, 429, "TooManyRequestsException", "Rate limit exceeded; retry later."
 )
@@ -121,6 +128,7 @@ API_ERRORS = [
     TooManyItems,
     UnsupportedMediaType,
     IdempotencyMismatch,
+    NotProcessed,
     RateLimited,
     InternalError,
 ]

@@ -324,12 +324,12 @@ def test_entities_example_each_with_its_own_result(api):
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    results = body["entities"]
+    results = body["results"]
     assert (body["total"], body["errors"]) == (5, 2), [r.get("error") for r in results]
-    assert results[0]["status"] == 201 and results[0]["data"]["loyalty_barcode"] == "1234-5678-9123"
-    assert results[1]["status"] == 200 and results[1]["data"]["first_name"] == "Test"
-    assert results[1]["data"]["status"] == "Active"
-    assert results[2]["data"]["first_name"] == "Getter"
+    assert results[0]["status"] == 201 and results[0]["entity"]["loyalty_barcode"] == "1234-5678-9123"
+    assert results[1]["status"] == 200 and results[1]["entity"]["first_name"] == "Test"
+    assert results[1]["entity"]["status"] == "Active"
+    assert results[2]["entity"]["first_name"] == "Getter"
     assert results[3]["error"]["code"] == 160212
     assert results[4]["error"]["field"] == "method"
     customer = Customer.objects.get(customer_id="280e674c-c4ea-4a30-987a-d9267d1a5018")

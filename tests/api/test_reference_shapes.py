@@ -414,3 +414,52 @@ def test_transaction_filters_are_validated(api, program, query, field):
     enroll()
     response = api.get(f"/api/customers/Anna-1/transactions?{query}")
     assert response.status_code == 400 and error_of(response)["field"] == field
+
+
+# --- Entities: results / entity, error_handling, PUT -------------------------------------------------
+
+ENTITIES = [
+    {"method": "PUT", "type": "core/customer", "id": "New-1", "data": {"first_name": "Nia"}},
+    {"method": "GET", "type": "core/customer", "id": "missing"},
+    {"method": "PUT", "type": "core/customer", "id": "New-2", "data": {"first_name": "Noa"}},
+]
+
+
+@pytest.fixture
+def anonymous_registration(program):
+    program.anonymous_registration = True
+    program.save()
+    return program
+
+
+def test_entities_skip_applies_what_it_can(api, anonymous_registration):
+    response = api.request("PUT", "/api/entities", json={"entities": ENTITIES})
+    body = response.json()
+    assert response.status_code == 200 and (body["total"], body["errors"], body["applied"]) == (3, 1, True)
+    assert (
+        body["results"][0]["entity"]["first_name"] == "Nia" and body["results"][1]["error"]["code"] == 160212
+    )
+    assert set(Customer.objects.values_list("customer_id", flat=True)) == {"New-1", "New-2"}
+
+
+def test_entities_pre_check_applies_nothing_when_one_fails(api, anonymous_registration):
+    body = api.post("/api/entities?error_handling=pre-check", json={"entities": ENTITIES}).json()
+    assert (body["errors"], body["applied"]) == (1, False)
+    assert not Customer.objects.exists()
+    ok = api.post(
+        "/api/entities", json={"entities": [ENTITIES[0], ENTITIES[2]], "error_handling": "pre-check"}
+    ).json()
+    assert (ok["errors"], ok["applied"]) == (0, True)
+    assert Customer.objects.count() == 2
+
+
+def test_entities_fail_stops_at_the_first_failure(api, anonymous_registration):
+    body = api.post("/api/entities", json={"entities": ENTITIES, "error_handling": "fail"}).json()
+    assert [r["status"] for r in body["results"]] == [201, 404, 424]
+    assert body["results"][2]["error"]["code"] == 140424
+    assert list(Customer.objects.values_list("customer_id", flat=True)) == ["New-1"]
+
+
+def test_entities_error_handling_is_validated(api):
+    response = api.post("/api/entities", json={"entities": [], "error_handling": "ignore"})
+    assert response.status_code == 400 and error_of(response)["field"] == "error_handling"
