@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from customers.choices import CustomerStatus, Gender
 from customers.models import Customer, Label
+from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
 from loyalty.models import Tier
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
 
@@ -124,8 +125,6 @@ class CustomerSearchFilterSet(django_filters.FilterSet):
 
     @classmethod
     def get_filters(cls):
-        from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
-
         filters = super().get_filters()
         filters["_id"] = django_filters.CharFilter(
             field_name="customer_id", strip=False, validators=[_no_nul], help_text="customer ID"

@@ -13,6 +13,9 @@ Statuses and transitions (001; docs/engine.md has the table):
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
 
@@ -117,7 +120,17 @@ def profile(ctx: HandlerContext) -> None:
 
 
 def login(ctx: HandlerContext) -> None:
+    """Record the login; the first login of a calendar day (in the program's time zone) also
+    registers a `daily_login` event, as the reference's `/customers/-/login` does (§8.2). The
+    customer's row is locked, so two concurrent logins write one daily_login."""
     ctx.customer.last_login_at = ctx.now
+    if ctx.customer.pk is None:
+        return
+    day_start = timezone.localtime(ctx.now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if not Event.objects.filter(
+        customer=ctx.customer, action="daily_login", timestamp__gte=day_start
+    ).exists():
+        ctx.emit("daily_login", parent=ctx.event)
 
 
 def verify(ctx: HandlerContext) -> None:

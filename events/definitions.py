@@ -75,6 +75,8 @@ _SPECS = [
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
     ActionSpec("login", "Login"),
+    # Emitted by `login` at most once per calendar day (program time zone): reference §8.2
+    ActionSpec("daily_login", "Daily login", internal=True),
     ActionSpec("verify", "Verification", creates_customer=False),
     ActionSpec("suspend", "Suspend", (REASON,), creates_customer=False),
     ActionSpec("unsuspend", "Unsuspend", (REASON,), creates_customer=False),

@@ -14,6 +14,7 @@ from customers.choices import CustomerStatus
 from customers.filtersets import CustomerSearchFilterSet
 from customers.lookup import find_customer
 from customers.models import Customer, CustomField
+from customers.verification import make_token
 from events.api.views import bulk_items, event_response, find_or_404, register_from_request
 from events.filtersets import TIMESTAMP_LOOKUPS
 from loyalty.api import errors as api_errors
@@ -281,7 +282,10 @@ class CustomerOptInView(ApiView):
         if not isinstance(request.data, dict):
             raise ValidationError("The request body must be an object.")
         result = register_from_request(request, {"data": dict(request.data)}, action="opt_in", customer=id)
-        return Response(customer_object(result.customer))
+        body = customer_object(result.customer)
+        if result.customer.status == CustomerStatus.PENDING:
+            body["verification_token"] = make_token(result.customer)  # for GET /customers/-/verify
+        return Response(body)
 
 
 class EntityRequestSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from coupons.api import urls as coupon_api
+from customers.api import display as customer_display
 from customers.api import views as customers
 from events.api import views as events
 from transactions.api import views as transactions
@@ -18,6 +19,8 @@ urlpatterns = [
     re_path(r"^events/?$", events.EventCreateView.as_view(), name="events"),
     re_path(r"^events/bulk/?$", events.EventBulkView.as_view(), name="events_bulk"),
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
+    re_path(r"^customers/-/login/?$", customer_display.LoginView.as_view(), name="customer_login"),
+    re_path(r"^customers/-/verify/?$", customer_display.VerifyView.as_view(), name="customer_verify"),
     re_path(r"^customers/-/count/?$", customers.CustomerCountView.as_view(), name="customer_count"),
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),

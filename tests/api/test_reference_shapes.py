@@ -463,3 +463,57 @@ def test_entities_fail_stops_at_the_first_failure(api, anonymous_registration):
 def test_entities_error_handling_is_validated(api):
     response = api.post("/api/entities", json={"entities": [], "error_handling": "ignore"})
     assert response.status_code == 400 and error_of(response)["field"] == "error_handling"
+
+
+# --- login (daily_login) and verify ------------------------------------------------------------------
+
+
+def test_login_writes_daily_login_once_per_calendar_day(api):
+    import datetime as dt
+
+    import time_machine
+
+    enroll()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC), tick=False):
+        first = api.post("/api/customers/-/login", json={"customer": "Anna-1"})
+        again = api.post("/api/customers/-/login", json={"customer": "Anna-1"})
+    with time_machine.travel(dt.datetime(2026, 3, 3, 8, 0, tzinfo=dt.UTC), tick=False):
+        next_day = api.post("/api/customers/-/login", json={"customer": "Anna-1"})
+    assert first.status_code == 200, first.json()
+    assert (first.json()["daily_login"], again.json()["daily_login"], next_day.json()["daily_login"]) == (
+        True,
+        False,
+        True,
+    )
+    assert Event.objects.filter(action="login").count() == 3
+    assert Event.objects.filter(action="daily_login").count() == 2
+    assert Customer.objects.get(customer_id="Anna-1").last_login_at.date() == dt.date(2026, 3, 3)
+
+
+def test_login_needs_a_string_customer(api):
+    assert error_of(api.post("/api/customers/-/login", json={}))["field"] == "customer"
+    assert error_of(api.post("/api/customers/-/login", json={"customer": 5}))["field"] == "customer"
+
+
+def test_verify_with_the_opt_in_token(api, program):
+    program.customer_verification = True
+    program.save()
+    opted = api.post("/api/customers/Vera-1/opt-in", json={"email": "vera@example.com"}).json()
+    assert opted["status"] == "Pending"
+    token = opted["verification_token"]
+    response = api.get(f"/api/customers/-/verify?token={token}")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "Active"
+    redirected = api.get(
+        f"/api/customers/-/verify?token={token}&redirect_url=https://shop.example.com/welcome"
+    )
+    assert redirected.status_code == 302 and redirected["Location"] == "https://shop.example.com/welcome"
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("token=forged", "token"), ("", "token"), ("token=x&redirect_url=javascript:alert(1)", "redirect_url")],
+)
+def test_verify_refuses_bad_tokens_and_redirects(api, query, field):
+    response = api.get(f"/api/customers/-/verify?{query}")
+    assert response.status_code == 400 and error_of(response)["field"] == field
