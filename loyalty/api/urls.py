@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from coupons.api import urls as coupon_api
 from customers.api import display as customer_display
 from customers.api import views as customers
+from events.api import asynchronous as async_events
 from events.api import views as events
 from transactions.api import views as transactions
 
@@ -18,6 +19,12 @@ REF = r"(?P<id>[^/]+)"
 urlpatterns = [
     re_path(r"^events/?$", events.EventCreateView.as_view(), name="events"),
     re_path(r"^events/bulk/?$", events.EventBulkView.as_view(), name="events_bulk"),
+    re_path(r"^v1/async/events/?$", async_events.AsyncEventCreateView.as_view(), name="async_events"),
+    re_path(
+        r"^v1/async/events/(?P<correlation_id>[^/]+)/?$",
+        async_events.AsyncEventStatusView.as_view(),
+        name="async_event",
+    ),
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
     re_path(r"^customers/-/login/?$", customer_display.LoginView.as_view(), name="customer_login"),
     re_path(r"^customers/-/verify/?$", customer_display.VerifyView.as_view(), name="customer_verify"),
