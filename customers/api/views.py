@@ -336,6 +336,34 @@ def error_handling_mode(request) -> str:
     return mode
 
 
+ENTITIES_SCHEMA = dict(
+    operation_id="entities",
+    summary="Entities API: GET / PUT / POST core/customer entities, each with its own result",
+    request=inline_serializer(
+        "EntitiesRequest",
+        {
+            "entities": EntityRequestSerializer(many=True),
+            "error_handling": serializers.ChoiceField(choices=ERROR_HANDLING, required=False),
+        },
+    ),
+    parameters=[
+        OpenApiParameter("error_handling", str, enum=list(ERROR_HANDLING)),
+        schema.IDEMPOTENCY_KEY,
+    ],
+    responses=schema.writes(
+        inline_serializer(
+            "EntitiesResponse",
+            {
+                "results": serializers.ListField(child=serializers.DictField()),
+                "total": serializers.IntegerField(),
+                "errors": serializers.IntegerField(),
+            },
+        )
+    ),
+    tags=["customers"],
+)
+
+
 class EntitiesView(ApiView):
     """`error_handling` (body or query): `skip` (default) applies every entity it can and reports
     each failure; `pre-check` first validates every entity (a dry run of each) and applies none if
@@ -344,32 +372,7 @@ class EntitiesView(ApiView):
 
     required_scope = Scope.ENTITIES
 
-    @extend_schema(
-        operation_id="entities",
-        summary="Entities API: GET / PUT / POST core/customer entities, each with its own result",
-        request=inline_serializer(
-            "EntitiesRequest",
-            {
-                "entities": EntityRequestSerializer(many=True),
-                "error_handling": serializers.ChoiceField(choices=ERROR_HANDLING, required=False),
-            },
-        ),
-        parameters=[
-            OpenApiParameter("error_handling", str, enum=list(ERROR_HANDLING)),
-            schema.IDEMPOTENCY_KEY,
-        ],
-        responses=schema.writes(
-            inline_serializer(
-                "EntitiesResponse",
-                {
-                    "results": serializers.ListField(child=serializers.DictField()),
-                    "total": serializers.IntegerField(),
-                    "errors": serializers.IntegerField(),
-                },
-            )
-        ),
-        tags=["customers"],
-    )
+    @extend_schema(**ENTITIES_SCHEMA)
     def post(self, request):
         items = bulk_items(request.data, "entities")
         mode = error_handling_mode(request)
@@ -388,6 +391,7 @@ class EntitiesView(ApiView):
             results.append(self.run(request, entity))
         return Response(self.envelope(results, applied=True))
 
+    @extend_schema(**{**ENTITIES_SCHEMA, "operation_id": "entities_put"})
     def put(self, request):
         """001: "Bulk submission of customers using a PUT request to /entities" - the same operation."""
         return self.post(request)
