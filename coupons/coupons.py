@@ -16,7 +16,6 @@ from django.db.models import Q
 
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
-from transactions.points import child_context
 
 from .choices import REDEEMABLE, CouponStatus, CouponType
 from .models import Coupon, CouponPool, CouponRedemption
@@ -200,7 +199,7 @@ def coupon_unredeem(ctx: HandlerContext) -> None:
 
 def _child(ctx: HandlerContext, action: str, data: dict, transaction_id: str) -> HandlerContext:
     event = ctx.emit(action, data=data, parent=ctx.event, transaction_id=transaction_id)
-    return child_context(ctx, event)
+    return ctx.follow_up(event)
 
 
 def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:

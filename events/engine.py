@@ -48,6 +48,7 @@ from loyalty.errors import (
     UnknownAction,
     ValidationError,
 )
+from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
@@ -83,9 +84,9 @@ HANDLERS: dict[str, Handler] = {
     "point_unspend": ledger.point_unspend,
     "reserve_points": ledger.reserve_points,
     "release_points": ledger.release_points,
-    "change_expiration": ledger.change_expiration,
-    "point_expire": ledger.point_expire,
-    "point_activate": ledger.point_activate,
+    "change_expiration": ledger_lots.change_expiration,
+    "point_expire": ledger_lots.point_expire,
+    "point_activate": ledger_lots.point_activate,
     # loyalty.tiers
     "tier_up": tiers.tier_up,
     "tier_down": tiers.tier_down,
@@ -254,7 +255,9 @@ def _apply(
         }
     )
     result.balances_before = snapshot_rows(balance_rows.values())
-    result.tiers_before = tiers.snapshot(customer) if program.tiers and not created else {}
+    # A new customer has no tier rows; others' are loaded once here when tiers are on (else on use).
+    tier_rows = {} if created else (tiers.load_rows(customer) if program.tiers else None)
+    result.tiers_before = tiers.snapshot(tier_rows) if program.tiers and not created else {}
 
     def emit(action, data=None, points=0, account=None, parent=None, expires_at=None, transaction_id=""):
         return _store_event(
@@ -308,13 +311,13 @@ def _apply(
         admin_user=meta["admin_user"],
         spec=spec,
         extra_attrs=extra,
+        balances=balance_rows,
+        balances_complete=True,
+        tier_rows=tier_rows,
     )
-    for row in balance_rows.values():
-        row._dirty = False
-    ctx.__dict__["_ledger_balances"] = balance_rows  # loyalty.ledger.balance() reads this cache
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
-    ledger.after_event(ctx)  # any activity pushes dynamic point expiration dates (issue 4b)
+    ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
     customer.last_activity_at = now
@@ -326,8 +329,8 @@ def _apply(
     result.status_after = customer.status
     # Every balance row of the customer is in this cache (loaded above, or created by the ledger
     # through it), and the ledger has written its changes: no query needed.
-    result.balances_after = snapshot_rows(ctx.__dict__.get("_ledger_balances", balance_rows).values())
-    result.tiers_after = tiers.snapshot(customer) if program.tiers else {}
+    result.balances_after = snapshot_rows(ctx.balances.values())
+    result.tiers_after = tiers.snapshot(tiers.rows(ctx)) if program.tiers else {}
     if program.workflows and _workflow_runner_exists():
         event_ids = [e.pk for e in result.events]
         transaction.on_commit(lambda: _schedule_workflows(event_ids))

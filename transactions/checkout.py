@@ -414,7 +414,7 @@ def claim_guest_transactions(ctx: HandlerContext) -> list[Transaction]:
             parent=ctx.event,
             transaction_id=tx.transaction_id,
         )
-        claim(points.child_context(ctx, event), tx)
+        claim(ctx.follow_up(event), tx)
         ctx.touched_points = True
     return guests
 

@@ -72,10 +72,6 @@ class PointBalance(models.Model):
     expired = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Not a field: set by loyalty.ledger on rows cached during an event, True when the row holds
-    # unsaved balance changes for ledger.flush(). Annotation only (no class default).
-    _dirty: bool
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["customer", "account"], name="one_balance_per_customer_account"),
