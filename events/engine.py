@@ -37,7 +37,7 @@ from customers.lookup import find_customer, parse_customer_ref
 from customers.models import CUSTOMER_ID_RE, Customer
 from loyalty import clock, fastsql, tiers
 from loyalty.choices import Environment
-from loyalty.context import EventResult, HandlerContext
+from loyalty.context import EventResult, GuestContext, HandlerContext
 from loyalty.errors import (
     ConsoleOnlyAction,
     CustomerNotFound,
@@ -48,6 +48,7 @@ from loyalty.errors import (
     UnknownAction,
     ValidationError,
 )
+from loyalty.jsonable import jsonable
 from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
@@ -185,7 +186,8 @@ def register_event(
 
     try:
         with transaction.atomic():
-            result = _apply(
+            apply = _apply_guest if _is_guest_checkout(spec, customer, external_id, clean) else _apply
+            result = apply(
                 program=program,
                 environment=environment,
                 customer_ref=customer,
@@ -231,6 +233,48 @@ def _effective_timestamp(value) -> dt.datetime | None:
         return dt.datetime.fromisoformat(coerce("datetime", value, "effective_timestamp"))
     except ValidationError as error:
         raise ValidationError(error.message, field="effective_timestamp") from None
+
+
+def _is_guest_checkout(spec, customer, external_id, data) -> bool:
+    """A checkout naming a guest and no customer is the engine's one case without a customer (001)."""
+    return spec.action == "checkout" and not customer and not external_id and bool(data.get("guest"))
+
+
+def _apply_guest(*, program, environment, spec, data, account, meta, effective, **_unused):
+    """Store a guest checkout: the event with no customer, then its transaction (no points, no
+    customer row to lock; the transaction ID's uniqueness is the only shared state)."""
+    now = clock.now()
+    result = EventResult()
+    data = {**data, "guest": tx_checkout.guest_identifier(data.get("guest"))}
+    result.event = _store_event(
+        result,
+        environment=environment,
+        customer=None,
+        action=spec.action,
+        label=catalog.label_for(spec.action),
+        data=data,
+        points=0,
+        account=account,
+        meta=meta,
+        now=now,
+        effective=effective,
+        parent=None,
+        expires_at=None,
+        transaction_id=str(data.get("transaction_id") or "")[:128],
+    )
+    tx_checkout.guest_checkout(
+        GuestContext(
+            event=result.event,
+            program=program,
+            account=account,
+            data=data,
+            now=now,
+            result=result,
+            environment=environment,
+            source=meta["source"],
+        )
+    )
+    return result
 
 
 def _apply(
@@ -375,25 +419,13 @@ def _store_event(
         account=account,
         expires_at=expires_at,
         transaction_id=transaction_id,
-        data=_jsonable(data),
+        data=jsonable(data),
         parent=parent,
         **meta,
     )
     fastsql.insert(event)  # an insert is never an immutability breach; the ORM save costs ~1 ms CPU
     result.events.append(event)
     return event
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if hasattr(value, "as_tuple"):  # Decimal
-        return float(value) if value != value.to_integral_value() else int(value)
-    return value
 
 
 @functools.cache

@@ -119,3 +119,20 @@ class HandlerContext:
     def follow_up(self, event: Event, **changes: Any) -> HandlerContext:
         """A context for a follow-up event (checkout_item, coupon_assign...) sharing this one's state."""
         return dataclasses.replace(self, event=event, data=changes.pop("data", event.data), **changes)
+
+
+@dataclass
+class GuestContext:
+    """A checkout with no customer: the engine's one declared case without a customer row (001's
+    guest checkout). The handler (`transactions.checkout.guest_checkout`) stores the transaction
+    with customer NULL and no points; `checkout_claim` or enrollment hands it to a customer later.
+    """
+
+    event: Event
+    program: Program
+    account: PointAccount | None
+    data: dict[str, Any]
+    now: dt.datetime
+    result: EventResult
+    environment: str = "live"
+    source: str = "api"
