@@ -22,7 +22,7 @@ class EventDefinitionListView(ObjectListView):
     filterset_class = EventDefinitionFilterSet
     table_class = EventDefinitionTable
     title = "Events"
-    actions = [("New event definition", "events:definition_create", MANAGE)]
+    actions = [("New event definition", "events:definition_add", MANAGE)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -109,7 +109,7 @@ class ApiKeyActionView(ConsoleView, FormView):
                 "confirm_text": self.confirm_text,
                 "danger": self.danger,
                 "submit_label": self.title.split(" ")[0],
-                "cancel_url": reverse("api_keys:list"),
+                "cancel_url": reverse("api_keys:api_key_list"),
             }
         )
         return context
@@ -137,4 +137,4 @@ class ApiKeyRevokeView(ApiKeyActionView):
             keys.revoke(self.api_key)
             _record(self.request, "api_key_revoke", self.api_key)
         messages.success(self.request, f"API key “{self.api_key.name}” revoked.")
-        return HttpResponseRedirect(reverse("api_keys:list"))
+        return HttpResponseRedirect(reverse("api_keys:api_key_list"))
