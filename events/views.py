@@ -4,6 +4,7 @@
 from django.db import transaction
 from django.urls import reverse_lazy
 
+from loyalty.audit.log import record
 from loyalty.console.views import ObjectEditView, ObjectListView
 
 from . import catalog
@@ -75,7 +76,6 @@ class EventDefinitionEditView(ObjectEditView):
         catalog.clear_cache()
 
     def _log(self, form, definition, created):
-        from loyalty.audit.log import record
 
         record(
             user=self.request.user,

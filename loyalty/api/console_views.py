@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import FormView
 
-from loyalty import audit
+from loyalty.audit import log as audit
 from loyalty.console.views import ConsoleView, ObjectListView
 
 from . import keys
