@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from .choices import CouponStatus, CouponType
 from .models import Coupon, CouponPool, Reward
@@ -32,8 +33,6 @@ class RewardFilterSet(django_filters.FilterSet):
 
 def _no_nul(value):
     if value and "\x00" in value:
-        from django import forms
-
         raise forms.ValidationError("The value contains a NUL character.")
 
 

@@ -14,10 +14,11 @@ import datetime as dt
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, StatusForbids
+from loyalty.models import CustomerTier
 from transactions import points
 
 from . import coupons
-from .choices import RewardGives
+from .choices import CouponStatus, RewardGives
 from .models import Reward, RewardClaim
 
 BLOCKED = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED, CustomerStatus.OPTED_OUT)
@@ -25,7 +26,6 @@ DEFAULT_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStat
 
 
 def _tier_ids(customer) -> set[int]:
-    from loyalty.models import CustomerTier
 
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 
@@ -138,7 +138,7 @@ def reward(ctx: HandlerContext) -> None:
         event = ctx.emit("coupon_assign", data={"pool": item.pool_id, "reward": item.pk}, parent=ctx.event)
         pool = item.pool
         assert pool is not None  # pool_id was checked above
-        coupon = coupons.assign_from_pool(points.child_context(ctx, event), pool)
+        coupon = coupons.assign_from_pool(ctx.follow_up(event), pool)
     elif item.gives == RewardGives.POINTS and item.points_given:
         points.earn(ctx, item.points_given, item.account)
     item.claimed_count += 1
@@ -180,8 +180,6 @@ def reward_revoke(ctx: HandlerContext) -> None:
     points.unburn(ctx, claim.points, item.account)
     coupon = claim.coupon
     if coupon is not None:
-        from .choices import CouponStatus
-
         if coupon.status in (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED):
             coupon.status = CouponStatus.INVALID
             coupon.save(update_fields=["status"])

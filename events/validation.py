@@ -6,6 +6,7 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -20,7 +21,7 @@ def _number(value, name):
     if isinstance(value, bool):
         raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")
     if isinstance(value, int):
-        return value  # (API issue 5) float() of a huge int would raise OverflowError: a 500
+        return value  # float() of a huge int would raise OverflowError: a 500
     if isinstance(value, int | float):
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             raise ValidationError(f"Attribute {name!r} must be a finite number.", field=f"data.{name}")
@@ -36,7 +37,7 @@ def _number(value, name):
             raise ValidationError(f"Attribute {name!r} must be a finite number.", field=f"data.{name}")
         if number == number.to_integral_value() and abs(number) < 2**53:
             return int(number)
-        if abs(number) > Decimal("1e300"):  # (API issue 5) float() would be inf: invalid JSON in PostgreSQL
+        if abs(number) > Decimal("1e300"):  # float() would be inf: invalid JSON in PostgreSQL
             raise ValidationError(f"Attribute {name!r} is out of range.", field=f"data.{name}")
         return float(number)
     raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")
@@ -161,8 +162,6 @@ MAX_DATA_BYTES = 64 * 1024  # settings.EVENT_DATA_MAX_BYTES overrides
 
 
 def max_data_bytes() -> int:
-    from django.conf import settings
-
     return getattr(settings, "EVENT_DATA_MAX_BYTES", MAX_DATA_BYTES)
 
 

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from loyalty.models import PointAccount
 
@@ -35,8 +36,6 @@ class EarningRuleFilterSet(django_filters.FilterSet):
 
 def _no_nul(value):
     if value and "\x00" in value:
-        from django import forms
-
         raise forms.ValidationError("The value contains a NUL character.")
 
 

@@ -24,6 +24,7 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -133,8 +134,6 @@ def enqueue(request) -> AsyncEvent:
 
 
 def schedule(pk: int) -> None:
-    from django_q.tasks import async_task
-
     async_task("events.api.asynchronous.process", pk, task_name=f"async-event-{pk}")
 
 

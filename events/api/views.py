@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 
 from customers.api.serializers import CustomerWithEventsSerializer, event_customer, point_events
+from customers.lookup import find_customer
 from events.choices import EventSource
 from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
@@ -154,10 +155,9 @@ def guest_identifier(payload: dict, fields: dict) -> str | None:
 
 
 def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
-    """A guest checkout (001, reference §8.3) is a guest transaction: stored without a profile and
-    claimed later with `checkout_claim` or at enrollment. None for any other request."""
+    """A guest checkout (001, reference §8.3) is a guest transaction, stored by the engine without
+    a profile and claimed later with `checkout_claim` or at enrollment. None for any other request."""
     fields = event_request(payload)
-    data = fields["data"]
     if fields["action"] != "checkout":
         if isinstance(payload, dict) and truthy(payload.get("guest", "")):
             raise ValidationError("Only a checkout can be a guest event.", field="guest")
@@ -165,37 +165,26 @@ def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
     guest_id = guest_identifier(payload, fields)
     if guest_id is None:
         return None
-    from django.db import transaction as db_transaction
-
-    from transactions.checkout import register_guest_checkout
-
-    class _Rollback(Exception):
-        pass
-
-    body: dict = {}
-    try:
-        with db_transaction.atomic():
-            tx = register_guest_checkout(
-                environment=request.auth.environment,
-                data={k: v for k, v in data.items() if k != "guest"},
-                guest=guest_id,
-                account=fields["account"],
-                ip_address=request.META.get("REMOTE_ADDR") or None,
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            )
-            body = {
-                "customer": None,
-                "guest": tx.guest,
-                "transaction_id": tx.transaction_id,
-                "status": tx.status,
-                "events": [],
-                "dry_run": dry_run,
-            }
-            if dry_run:
-                raise _Rollback
-    except _Rollback:
-        pass
-    return body
+    result = register_event(
+        environment=request.auth.environment,
+        customer=None,
+        action="checkout",
+        account=fields["account"],
+        data={**fields["data"], "guest": guest_id},
+        source=EventSource.API,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        dry_run=dry_run,
+    )
+    tx = result.extra["transaction"]
+    return {
+        "customer": None,
+        "guest": tx.guest,
+        "transaction_id": tx.transaction_id,
+        "status": tx.status,
+        "events": [],
+        "dry_run": dry_run,
+    }
 
 
 class EventBulkView(ApiView):
@@ -239,7 +228,6 @@ class EventBulkView(ApiView):
 
 
 def find_or_404(request, ref: str):
-    from customers.lookup import find_customer
 
     customer = find_customer(request.auth.environment, ref)
     if customer is None:

@@ -4,6 +4,8 @@ import base64
 import binascii
 import json
 
+from django.db.models import Q
+
 from loyalty.errors import ValidationError
 
 DEFAULT_LIMIT = 50
@@ -110,8 +112,6 @@ def keyset_envelope(
     `keys` are the model fields that order the rows uniquely (`("id",)` or `("timestamp", "id")`);
     `parse_cursor(values)` validates a decoded cursor and returns the key values (a 400 on `after`
     otherwise); `cursor_of(row)` gives a row's JSON-able cursor; `render(row)` its object."""
-    from django.db.models import Q
-
     params = request.query_params
     limit, offset = page_limit(params), page_offset(params)
     ascending = page_order(params, default_order) == "asc"

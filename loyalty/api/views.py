@@ -20,7 +20,10 @@ from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from loyalty.errors import ValidationError
 
 from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
 from .auth import EscherAuthentication, touch
@@ -61,8 +64,6 @@ def read_chunked_body(django_request) -> None:
 def refuse_nul_parameters(request) -> None:
     """No query parameter may hold a NUL character (PostgreSQL cannot compare text with one): a
     400 naming the parameter, for every endpoint, before any FilterSet or lookup sees it."""
-    from loyalty.errors import ValidationError
-
     for name, values in request.query_params.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             field = name.replace("\x00", "")[:100]
@@ -182,7 +183,6 @@ class PingView(ApiView):
         ),
     )
     def get(self, request):
-        from rest_framework.response import Response
 
         return Response({"ok": True, "environment": request.auth.environment})
 
