@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
 from transactions.checkout import claim_guest_transactions
@@ -121,15 +120,12 @@ def profile(ctx: HandlerContext) -> None:
 
 def login(ctx: HandlerContext) -> None:
     """Record the login; the first login of a calendar day (in the program's time zone) also
-    registers a `daily_login` event, as the reference's `/customers/-/login` does (§8.2). The
-    customer's row is locked, so two concurrent logins write one daily_login."""
+    registers a `daily_login` event, as the reference's `/customers/-/login` does (§8.2). "First
+    of the day" is read from the previous `last_login_at`, which only this handler sets: no query,
+    and the customer's row is locked, so two concurrent logins write one daily_login."""
+    previous = ctx.customer.last_login_at
     ctx.customer.last_login_at = ctx.now
-    if ctx.customer.pk is None:
-        return
-    day_start = timezone.localtime(ctx.now).replace(hour=0, minute=0, second=0, microsecond=0)
-    if not Event.objects.filter(
-        customer=ctx.customer, action="daily_login", timestamp__gte=day_start
-    ).exists():
+    if previous is None or timezone.localdate(previous) < timezone.localdate(ctx.now):
         ctx.emit("daily_login", parent=ctx.event)
 
 

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from customers.api.serializers import AccountRefSerializer
 from events.api.serializers import EventSerializer, event_object
 from events.api.views import find_or_404
 from events.models import Event
@@ -68,11 +69,6 @@ def transaction_object(tx: Transaction, *, items: bool = False) -> dict:
     return body
 
 
-class AccountRef(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-
-
 class TransactionSerializer(serializers.Serializer):
     transaction_id = serializers.CharField()
     status = serializers.CharField(help_text="draft, pending, accepted, rejected or refunded")
@@ -80,7 +76,7 @@ class TransactionSerializer(serializers.Serializer):
     refunded = serializers.FloatField()
     currency = serializers.CharField()
     channel = serializers.CharField()
-    account = AccountRef()
+    account = AccountRefSerializer()
     points_earned = serializers.IntegerField()
     points_burned = serializers.IntegerField()
     coupon_codes = serializers.ListField(child=serializers.CharField())
