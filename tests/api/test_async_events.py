@@ -117,3 +117,46 @@ def test_the_task_runs_on_django_q(api, django_capture_on_commit_callbacks, sett
     assert AsyncEvent.objects.get().status == "queued" and len(callbacks) == 1
     callbacks[0]()
     assert AsyncEvent.objects.get().status == "processed"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_task_runs_register_the_event_once(live_key):
+    """Two workers handed the same row at once (a redelivery): the row lock lets one register the
+    event; the other finds it processed."""
+    import threading
+
+    from django.db import connection
+
+    from loyalty.api.models import AsyncEventStatus
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locking")
+    enroll()
+    api_key, _ = live_key
+    row = AsyncEvent.objects.create(
+        api_key=api_key,
+        environment="live",
+        correlation_id="race",
+        payload={"customer": "Anna-1", "action": "point_add", "data": {"points": 9}},
+        fingerprint="x",
+        created_at=api_key.created_at,
+    )
+    barrier = threading.Barrier(3)
+    outcomes = []
+
+    def run():
+        try:
+            barrier.wait()
+            outcomes.append(process(row.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [AsyncEventStatus.PROCESSED] * 3
+    assert Event.objects.filter(action="point_add").count() == 1
+    assert Customer.objects.get(customer_id="Anna-1").spendable == 9
