@@ -286,6 +286,21 @@ class CustomerEventsView(EventHistoryView):
         )
 
 
+class CustomerHistoryView(CustomerEventsView):
+    """`/customers/{id}/history`: the reference's alias of `/customers/{id}/events`."""
+
+    @extend_schema(
+        operation_id="customer_history",
+        summary="Alias of /customers/{id}/events (the reference's /history)",
+        parameters=[schema.CUSTOMER_REF, *schema.ENVELOPE_PARAMETERS],
+        filters=True,
+        responses=schema.reads(EventPageSerializer),
+        tags=["customers"],
+    )
+    def get(self, request, id):
+        return super().get(request, id)
+
+
 class EnvironmentEventsView(EventHistoryView):
     """Every customer's events since a time, oldest first by default: for systems that sync."""
 

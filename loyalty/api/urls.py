@@ -32,6 +32,7 @@ urlpatterns = [
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
     re_path(rf"^customers/{REF}/events/?$", events.CustomerEventsView.as_view(), name="customer_events"),
+    re_path(rf"^customers/{REF}/history/?$", events.CustomerHistoryView.as_view(), name="customer_history"),
     re_path(rf"^customers/{REF}/points/?$", customers.CustomerPointsView.as_view(), name="customer_points"),
     re_path(
         rf"^customers/{REF}/transactions/?$",

@@ -517,3 +517,9 @@ def test_verify_with_the_opt_in_token(api, program):
 def test_verify_refuses_bad_tokens_and_redirects(api, query, field):
     response = api.get(f"/api/customers/-/verify?{query}")
     assert response.status_code == 400 and error_of(response)["field"] == field
+
+
+def test_history_is_an_alias_of_events(api, history):
+    alias = api.get("/api/customers/Anna-1/history?limit=3").json()
+    assert alias["data"] == api.get("/api/customers/Anna-1/events?limit=3").json()["data"]
+    assert alias["next"].startswith("/api/customers/Anna-1/history?")
