@@ -33,8 +33,10 @@ from customers.models import Customer, CustomField, Label
 from events.choices import EventSource
 from events.engine import register_event
 from events.models import Event, EventDefinition
+from loyalty import clock
 from loyalty.api.keys import create_api_key
 from loyalty.api.models import ApiKey
+from loyalty.audit.models import ChangeRequest
 from loyalty.ledger.accounts import default_account
 from loyalty.models import PointAccount, Tier, TierStructure
 from transactions.models import EarningRule
@@ -217,3 +219,19 @@ class ApiKeyFactory(factory.Factory):
         return api_key
 
     _build = _create
+
+
+class ChangeRequestFactory(DjangoModelFactory):
+    """A pending change request (content approval), as `loyalty.audit.changes.submit_change` queues
+    it; not a state change itself, so a plain row."""
+
+    class Meta:
+        model = ChangeRequest
+
+    created_at = factory.LazyFunction(clock.now)
+    requested_by = factory.SubFactory(UserFactory, role="support agent")
+    customer = factory.LazyFunction(live)
+    environment = factory.LazyAttribute(lambda request: request.customer.environment)
+    action = "point_add"
+    data = factory.LazyFunction(lambda: {"points": 10})
+    reason = "goodwill"

@@ -43,7 +43,7 @@ SECTIONS = [
     ("Tiers", "settings:tier_structure_list"),
     ("Custom fields", "settings:custom_field_list"),
     ("Events", "events:definition_list"),
-    ("API keys", "api:key_list"),
+    ("API keys", "api_keys:list"),
 ]
 
 
