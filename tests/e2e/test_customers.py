@@ -20,7 +20,9 @@ def people(transactional_db):
     Tier.objects.create(structure=structure, code="silver", name="Silver", threshold=1000)
     enroll("ada-1", points=640, first_name="Ada", last_name="Lovelace", email="ada@example.com", country="GB")
     enroll("max-2", points=120, first_name="Max", last_name="Planck", email="max@example.com", country="DE")
-    enroll("emmy-3", points=1400, first_name="Emmy", last_name="Noether", email="emmy@example.com", country="DE")
+    enroll(
+        "emmy-3", points=1400, first_name="Emmy", last_name="Noether", email="emmy@example.com", country="DE"
+    )
     for n in range(3):
         register_event(environment="live", customer="ada-1", action="point_spend", data={"points": 20 + n})
 
