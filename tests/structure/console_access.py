@@ -170,6 +170,11 @@ def _walk(patterns, prefix: str = "", namespace: str | None = None) -> Iterator[
             yield name, prefix + str(entry.pattern), entry
 
 
+def all_url_names() -> set[str]:
+    """Every named pattern of the project URLconf, namespaced (`customers:customer_overview`)."""
+    return {name for name, _route, _pattern in _walk(get_resolver().url_patterns) if name}
+
+
 def console_urls() -> list[ConsoleURL]:
     """Every pattern of the project URLconf except the integration API (/api/...) and PUBLIC pages.
     An unnamed console pattern is an error: it could not be in ACCESS."""
