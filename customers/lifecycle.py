@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
+from transactions.checkout import claim_guest_transactions
 
 from .attributes import apply_attributes, missing_required_fields
 from .choices import CustomerStatus as S
@@ -82,7 +83,6 @@ def opt_in(ctx: HandlerContext) -> None:
         customer.optin_at = ctx.now
     if ctx.program.transactions:
         # Commerce (issue 7): guest checkouts under this e-mail or ID become the customer's (001).
-        from transactions.checkout import claim_guest_transactions
 
         claim_guest_transactions(ctx)
 

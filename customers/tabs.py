@@ -34,24 +34,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coupons.models import Coupon
 from customers.choices import CustomerStatus
+from loyalty.audit.models import ChangeLogEntry
 from loyalty.console.views import Tab
+from transactions.models import Transaction
 
 
 def _transaction_count(customer) -> int | None:  # Commerce (issue 7)
-    from transactions.models import Transaction
 
     return Transaction.objects.filter(customer=customer).count() or None
 
 
 def _coupon_count(customer) -> int | None:  # Commerce (issue 7)
-    from coupons.models import Coupon
 
     return Coupon.objects.filter(customer=customer).count() or None
 
 
 def _change_count(customer) -> int | None:
-    from loyalty.audit.models import ChangeLogEntry
 
     return ChangeLogEntry.objects.filter(customer=customer).count() or None
 

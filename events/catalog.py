@@ -14,6 +14,7 @@ from loyalty import configcache
 
 from . import definitions
 from .definitions import ActionSpec, Attr
+from .models import EventDefinition
 
 CACHE_KEY = "loyalty:event-catalog:v1"
 
@@ -28,7 +29,6 @@ class CustomSpec:
 
 
 def _load() -> dict[str, CustomSpec]:
-    from .models import EventDefinition
 
     catalog = {}
     for definition in EventDefinition.objects.filter(active=True).prefetch_related("attributes"):

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 
 from coupons import coupons as coupon_ops  # Commerce (issue 7)
 from coupons import rewards as coupon_rewards  # Commerce (issue 7)
@@ -440,7 +441,6 @@ def _workflow_runner_exists() -> bool:
 
 
 def _schedule_workflows(event_ids):
-    from django_q.tasks import async_task
 
     async_task("workflows.tasks.run_for_events", event_ids)
 

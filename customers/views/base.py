@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from customers.lookup import find_customer
 from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
-from loyalty.console.views import TabbedDetailView
+from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
@@ -90,3 +90,8 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
         context["more_actions"] = [a for a in actions if a.get("group") != "main"]
         context["title"] = self.object.name or self.object.customer_id
         return context
+
+
+class CustomerChildrenView(CustomerTabView, ObjectChildrenView):
+    """A profile tab listing the customer's children (coupons, transactions...) in a filtered
+    table: set `table_class`, `filterset_class` and implement `get_children(customer)`."""

@@ -27,7 +27,7 @@ NAVIGATION = [
     NavItem("Imports", "imports:import_list", permission="loyalty.import_data", icon="⇪"),
     NavItem("Exports", "exports:export_list", permission="loyalty.export_data", icon="⇩"),
     NavItem("Changes", "audit:change_list", icon="☰"),
-    NavItem("API keys", "api_keys:list", permission="loyalty.manage_api_keys", icon="⚿"),
+    NavItem("API keys", "api_keys:api_key_list", permission="loyalty.manage_api_keys", icon="⚿"),
     NavItem("Settings", "settings:program", permission="loyalty.manage_settings", icon="⚒"),
 ]
 

@@ -11,22 +11,18 @@ from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.views.generic import FormView
 
-from customers.models import CustomField
 from loyalty.audit.log import record
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, TierStructure
 
 from .forms import (
-    CustomFieldForm,
     PointAccountForm,
     ProgramSettingsForm,
     TierFormSet,
     TierStructureForm,
 )
 from .tables import (
-    CustomFieldFilterSet,
-    CustomFieldTable,
     PointAccountFilterSet,
     PointAccountTable,
     TierStructureFilterSet,
@@ -41,9 +37,9 @@ SECTIONS = [
     ("Program", "settings:program"),
     ("Point accounts", "settings:account_list"),
     ("Tiers", "settings:tier_structure_list"),
-    ("Custom fields", "settings:custom_field_list"),
+    ("Custom fields", "customers:custom_field_list"),
     ("Events", "events:definition_list"),
-    ("API keys", "api_keys:list"),
+    ("API keys", "api_keys:api_key_list"),
 ]
 
 
@@ -134,7 +130,7 @@ class PointAccountListView(SettingsMixin, ObjectListView):
     table_class = PointAccountTable
     title = "Point accounts"
     section = "settings:account_list"
-    actions = [("New account", "settings:account_create", PERMISSION)]
+    actions = [("New account", "settings:account_add", PERMISSION)]
 
 
 class PointAccountEditView(SettingsEditView):
@@ -154,7 +150,7 @@ class TierStructureListView(SettingsMixin, ObjectListView):
     table_class = TierStructureTable
     title = "Tier structures"
     section = "settings:tier_structure_list"
-    actions = [("New tier structure", "settings:tier_structure_create", PERMISSION)]
+    actions = [("New tier structure", "settings:tier_structure_add", PERMISSION)]
 
 
 class TierStructureEditView(SettingsEditView):
@@ -204,20 +200,3 @@ class TierStructureEditView(SettingsEditView):
                     after={"tiers": tiers},
                 )
         return structure
-
-
-class CustomFieldListView(SettingsMixin, ObjectListView):
-    template_name = "settings/object_list.html"
-    queryset = CustomField.objects.all()
-    filterset_class = CustomFieldFilterSet
-    table_class = CustomFieldTable
-    title = "Custom fields"
-    section = "settings:custom_field_list"
-    actions = [("New custom field", "settings:custom_field_create", PERMISSION)]
-
-
-class CustomFieldEditView(SettingsEditView):
-    model = CustomField
-    form_class = CustomFieldForm
-    success_url = reverse_lazy("settings:custom_field_list")
-    section = "settings:custom_field_list"

@@ -17,7 +17,7 @@ class SmallPageListView(ObjectListView):
     title = "Accounts, two a page"
     paginate_by = 2
     actions = [
-        ("New account", "settings:account_create", "loyalty.manage_settings"),
+        ("New account", "settings:account_add", "loyalty.manage_settings"),
         ("Not landed", "nowhere:page", "loyalty.view_console"),
     ]
 

@@ -58,11 +58,11 @@ ACCESS: dict[str, Access] = {
     "settings:tier_structure_list": Access(ADMIN),
     "settings:tier_structure_add": Access(ADMIN),
     "settings:tier_structure_edit": Access(ADMIN, obj="tier_structure"),
-    "settings:custom_field_list": Access(ADMIN),
-    "settings:custom_field_add": Access(ADMIN),
-    "settings:custom_field_edit": Access(ADMIN, obj="custom_field"),
+    "customers:custom_field_list": Access(ADMIN),
+    "customers:custom_field_add": Access(ADMIN),
+    "customers:custom_field_edit": Access(ADMIN, obj="custom_field"),
     "events:definition_list": Access(STAFF),
-    "events:definition_create": Access(ADMIN),
+    "events:definition_add": Access(ADMIN),
     "events:definition_edit": Access(ADMIN, obj="definition"),
     # Change log and change requests
     "audit:change_list": Access(STAFF),
@@ -128,24 +128,10 @@ ACCESS: dict[str, Access] = {
 # Pages outside the console's roles: anyone may open them, signed in or not.
 PUBLIC = {"login", "logout", "healthz"}
 
-# URL names main is renaming (issue 12, the lead's branch): old name -> the name ACCESS uses.
-# Applied only while the old name still exists, so this map is inert once main has the new names;
-# delete it at merge.
-RENAMED_ON_MAIN = {
-    "api_keys:list": "api_keys:api_key_list",
-    "api_keys:create": "api_keys:api_key_add",
-    "api_keys:rotate": "api_keys:api_key_rotate",
-    "api_keys:revoke": "api_keys:api_key_revoke",
-    "settings:account_create": "settings:account_add",
-    "settings:tier_structure_create": "settings:tier_structure_add",
-    "settings:custom_field_create": "settings:custom_field_add",
-}
-
 
 @dataclass(frozen=True)
 class ConsoleURL:
-    name: str  # as ACCESS names it
-    url_name: str  # as the URLconf names it (differs only while RENAMED_ON_MAIN applies)
+    name: str
     route: str
     pattern: URLPattern
 
@@ -183,5 +169,5 @@ def console_urls() -> list[ConsoleURL]:
         if route.startswith("api/") or name in PUBLIC:
             continue
         assert name, f"console URL {route!r} has no name"
-        found.append(ConsoleURL(RENAMED_ON_MAIN.get(name, name), name, route, pattern))
+        found.append(ConsoleURL(name, route, pattern))
     return found

@@ -22,7 +22,7 @@ from tests import factories
 from tests.factories import register
 from transactions.models import Transaction
 
-from .console_access import ACCESS, PUBLIC, RENAMED_ON_MAIN, console_urls
+from .console_access import ACCESS, PUBLIC, console_urls
 
 # Menu entries for features that have not landed: each must NOT resolve yet (the test says so
 # when one lands, so it leaves this list and gets checked like the others).
@@ -113,7 +113,7 @@ def test_each_role_gets_what_the_access_table_says(client, cast, world, name):
     console_url = found[0]
     access = ACCESS[name]
     assert set(access.roles) <= set(cast), f"{name}: unknown roles {set(access.roles) - set(cast)}"
-    url = reverse(console_url.url_name, kwargs=url_kwargs(console_url, world))
+    url = reverse(console_url.name, kwargs=url_kwargs(console_url, world))
 
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login")), (
@@ -173,14 +173,7 @@ def test_each_list_page_button_resolves():
     for console_url in console_urls():
         view = console_url.view_class
         if view and issubclass(view, ObjectListView):
-            for label, url_name, _permission in view.actions:
+            for label, url_name, *_permission in view.actions:
                 assert reverse(url_name), f"{console_url.name}: button {label!r}"
                 checked += 1
     assert checked >= 5
-
-
-def test_renames_pending_on_main_only_rename_urls_that_exist():
-    """RENAMED_ON_MAIN bridges the lead's URL renames; an entry must match an old or a new name."""
-    names = {u.url_name for u in console_urls()}
-    for old, new in RENAMED_ON_MAIN.items():
-        assert old in names or new in names, f"{old} -> {new}: neither exists"

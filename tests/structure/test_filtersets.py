@@ -5,9 +5,9 @@ utilities/testing/filtersets.py `BaseFilterSetTests.test_missing_filters`).
 `CASES` maps each console FilterSet to {filter name: (value, Q)}: the value as the page's query
 string sends it (a callable gets the `rows` dict, for primary keys) and the Q object the result must
 equal. A case must discriminate: a filter that ignored its value would return every row and fail.
-The FilterSets are found by walking the console's list pages (`ObjectListView.filterset_class`),
-plus the profile tabs' FilterSets in `TAB_FILTERSETS`, so a new list page or a new filter without a
-case fails `test_every_filter_of_every_console_filterset_has_a_case`.
+The FilterSets are found by walking the console's pages (`filterset_class` of list pages and of
+child-table tabs), so a new list page or a new filter without a case fails
+`test_every_filter_of_every_console_filterset_has_a_case`.
 """
 
 from __future__ import annotations
@@ -21,26 +21,25 @@ from django.http import QueryDict
 
 from coupons.filtersets import CouponFilterSet, CouponPoolFilterSet, RewardFilterSet
 from coupons.pools import import_codes
-from customers.filtersets import CustomerFilterSet, LabelCustomerFilterSet, LabelFilterSet
+from customers.filtersets import (
+    CustomerFilterSet,
+    CustomFieldFilterSet,
+    LabelCustomerFilterSet,
+    LabelFilterSet,
+)
 from events.tables import EventDefinitionFilterSet
+from loyalty.api.keys import revoke
+from loyalty.api.tables import ApiKeyFilterSet
 from loyalty.audit.filtersets import ChangeLogFilterSet, ChangeRequestFilterSet
 from loyalty.audit.log import record
-from loyalty.console.views import ObjectListView
 from loyalty.ledger.accounts import default_account
 from loyalty.models import Program
-from loyalty.program_settings.tables import (
-    CustomFieldFilterSet,
-    PointAccountFilterSet,
-    TierStructureFilterSet,
-)
+from loyalty.program_settings.tables import PointAccountFilterSet, TierStructureFilterSet
 from tests import factories
 from tests.factories import enroll, register
 from transactions.filtersets import CustomerTransactionFilterSet, EarningRuleFilterSet, TransactionFilterSet
 
 from .console_access import console_urls
-
-# FilterSets a profile tab builds itself (not an ObjectListView attribute the walk can see).
-TAB_FILTERSETS = [CustomerTransactionFilterSet, CouponFilterSet]
 
 
 def pk(name):
@@ -98,6 +97,11 @@ CASES: dict[type, dict[str, tuple]] = {
         "builtin_extension": ("true", Q(builtin_extension=True)),
         "active": ("false", Q(active=False)),
     },
+    ApiKeyFilterSet: {
+        "q": ("POS", Q(name__icontains="pos") | Q(key__icontains="pos")),
+        "environment": ("sandbox", Q(environment="sandbox")),
+        "status": ("revoked", Q(revoked_at__isnull=False)),
+    },
     CouponPoolFilterSet: {
         "name": ("ten", Q(name__icontains="ten")),
         "type": ("percentage", Q(type="percentage")),
@@ -116,11 +120,11 @@ CASES: dict[type, dict[str, tuple]] = {
 
 
 def console_filtersets() -> set[type]:
-    found = set(TAB_FILTERSETS)
+    found = set()
     for console_url in console_urls():
-        view = console_url.view_class
-        if view and issubclass(view, ObjectListView) and view.filterset_class:
-            found.add(view.filterset_class)
+        filterset_class = getattr(console_url.view_class, "filterset_class", None)
+        if filterset_class:
+            found.add(filterset_class)
     return found
 
 
@@ -170,6 +174,8 @@ def rows(program):
     factories.CouponPoolFactory(name="Half price", type="percentage", value=50, active=False)
     import_codes(ten, "AAA-1\nBBB-2\n")
     register("coupon_assign", "Anna-1", {"code": "AAA-1"})
+    factories.ApiKeyFactory(name="Web shop")
+    revoke(factories.ApiKeyFactory(name="Old POS", environment="sandbox"))
     factories.RewardFactory(name="Mug")
     factories.RewardFactory(name="Voucher", gives="coupon", pool=ten, active=False)
     return {"silver": silver, "bonus": bonus, "agent": agent, "default": default_account()}
