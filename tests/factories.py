@@ -39,6 +39,7 @@ from loyalty.api.models import ApiKey
 from loyalty.audit.models import ChangeRequest
 from loyalty.ledger.accounts import default_account
 from loyalty.models import PointAccount, Tier, TierStructure
+from loyalty.roles import sync_roles
 from transactions.models import EarningRule
 
 PASSWORD = "correct-horse-battery"
@@ -117,10 +118,7 @@ class UserFactory(DjangoModelFactory):
         if not (create and extracted):
             return
         if not Group.objects.filter(name=extracted).exists():
-            # A browser test (transactional_db) flushed the groups the data migration made.
-            from loyalty.roles import sync_roles
-
-            sync_roles()
+            sync_roles()  # a browser test (transactional_db) flushed the groups the migration made
         user.groups.add(Group.objects.get(name=extracted))
 
 
