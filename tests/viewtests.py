@@ -24,6 +24,9 @@ tests/structure/console_access.py (`ACCESS`), which the URLconf walk keeps compl
 - `EditView`: the add page creates an object from `form_data`, the edit page changes one, invalid
   data changes nothing and shows the error on the page, and a role ACCESS does not allow gets 403
   on POST with nothing written.
+- `EventActionView`: a "do X to this customer, with a reason" page (loyalty.console.views.
+  EventActionView): a POST registers one `action` event through the engine, from the platform,
+  with the user and the reason; without a reason, or by a role ACCESS does not allow, no event.
 
 Only classes named `Test...` are collected, so the bases themselves never run.
 """
@@ -37,6 +40,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from events.models import Event
+from tests import factories
 from tests.structure.console_access import ACCESS
 
 
@@ -171,3 +176,64 @@ class ViewTestCases:
                 client.logout()
             assert self.model.objects.count() == count
             assert self.model.objects.filter(pk=obj.pk).values().get() == snapshot
+
+    class EventActionView:
+        """A console page that registers one event on a customer with a reason."""
+
+        url_name: ClassVar[str]
+        action: ClassVar[str]  # the event the page registers
+        form_data: ClassVar[dict] = {}  # fields besides the reason
+
+        def make_customer(self):
+            """The customer the page acts on (through the engine); override for other states."""
+            return factories.anna(points=500)
+
+        def url(self, customer) -> str:
+            return reverse(self.url_name, kwargs={"ref": customer.customer_id})
+
+        @pytest.fixture
+        def customer(self, program):
+            return self.make_customer()
+
+        def events(self):
+            return Event.objects.filter(action=self.action)
+
+        def test_each_role_gets_what_the_access_table_says(self, client, cast, customer):
+            allowed = _roles(self.url_name)
+            url = self.url(customer)
+            for role, user in cast.items():
+                client.force_login(user)
+                status = client.get(url).status_code
+                assert status == (200 if role in allowed else 403), f"{role} GET {url}: {status}"
+                client.logout()
+
+        def test_posting_registers_one_event_with_the_user_and_the_reason(self, admin_client, customer):
+            before = self.events().count()
+            response = admin_client.post(self.url(customer), {**self.form_data, "reason": "asked by phone"})
+            assert response.status_code == 302, _form_errors(response)
+            assert self.events().count() == before + 1
+            event = self.events().latest("pk")
+            assert (event.source, event.reason, event.admin_user.username) == (
+                "platform",
+                "asked by phone",
+                "administrator",
+            )
+
+        def test_without_a_reason_nothing_happens(self, admin_client, customer):
+            count = Event.objects.count()
+            response = admin_client.post(self.url(customer), {**self.form_data, "reason": "  "})
+            assert response.status_code == 200
+            assert "This field is required." in response.content.decode(), _form_errors(response)
+            assert Event.objects.count() == count
+
+        def test_a_role_the_table_does_not_allow_changes_nothing(self, client, cast, customer):
+            allowed = _roles(self.url_name)
+            count = Event.objects.count()
+            for role, user in cast.items():
+                if role in allowed:
+                    continue
+                client.force_login(user)
+                response = client.post(self.url(customer), {**self.form_data, "reason": "because"})
+                assert response.status_code == 403, f"{role} POST {self.url(customer)}"
+                client.logout()
+            assert Event.objects.count() == count
