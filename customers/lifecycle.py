@@ -82,7 +82,7 @@ def opt_in(ctx: HandlerContext) -> None:
     if customer.optin_at is None:
         customer.optin_at = ctx.now
     if ctx.program.transactions:
-        # Commerce (issue 7): guest checkouts under this e-mail or ID become the customer's (001).
+        # Guest checkouts under this e-mail or ID become the customer's (001).
 
         claim_guest_transactions(ctx)
 

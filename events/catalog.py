@@ -49,10 +49,6 @@ def clear_cache() -> None:
     configcache.changed()
 
 
-def builtin_spec(action: str) -> ActionSpec | None:
-    return definitions.BUILTIN_ACTIONS.get(action)
-
-
 def extension_attrs(action: str) -> tuple[Attr, ...]:
     """Attributes the console added to a built-in, non-internal action (Custom events module)."""
     custom = custom_specs().get(action)

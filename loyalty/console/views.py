@@ -22,13 +22,13 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
-from loyalty.audit.changes import register_change, submit_change
+from loyalty.audit.changes import Outcome, register_change, submit_change
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
@@ -134,16 +134,12 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
         return chosen
 
     def get_list_actions(self) -> list[dict]:
-        """The buttons above the list the user may use (and whose pages exist)."""
-        buttons = []
-        for label, url_name, permission in self.actions:
-            if not self.request.user.has_perm(permission):
-                continue
-            try:
-                buttons.append({"label": label, "url": reverse(url_name)})
-            except NoReverseMatch:
-                continue
-        return buttons
+        """The buttons above the list the user may use."""
+        return [
+            {"label": label, "url": reverse(url_name)}
+            for label, url_name, permission in self.actions
+            if self.request.user.has_perm(permission)
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -164,7 +160,6 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 class Tab:
     """One tab of a detail page: its own URL name (taking the object's URL kwargs), label,
     permission, module, order (`weight`), and an optional count badge `badge(obj) -> int | None`.
-    A tab whose URL name does not exist (yet) is left out, like a navigation item.
 
     Badges are computed once per page for the visible tabs; keep them to cheap, indexed counts
     scoped to the one object (never a count over a whole table)."""
@@ -197,10 +192,7 @@ class TabbedDetailView(ConsoleView, DetailView):
                 continue
             if not self.request.user.has_perm(tab.permission):
                 continue
-            try:
-                url = reverse(tab.url_name, kwargs=url_kwargs)
-            except NoReverseMatch:
-                continue  # the tab's feature has not landed (as in the side navigation)
+            url = reverse(tab.url_name, kwargs=url_kwargs)
             tabs.append(
                 {
                     "label": tab.label,
@@ -344,11 +336,9 @@ class EventActionView(ReasonActionView):
             reason=form.cleaned_data["reason"],
             account=self.event_account(form),
         )
-        if getattr(outcome, "queued", False):
-            return (
-                f"Sent for approval (request #{outcome.request.pk}); "
-                "it takes effect once an approver accepts it."
-            )
+        request = outcome.request if isinstance(outcome, Outcome) else None
+        if request is not None:
+            return f"Sent for approval (request #{request.pk}); it takes effect once an approver accepts it."
         return self.done_message(form)
 
 

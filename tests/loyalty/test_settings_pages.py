@@ -371,3 +371,16 @@ def test_the_account_list_filters_by_default_with_any_yes_no(admin_client):
         '<option value="" selected>Any</option>'
         in admin_client.get(reverse("settings:account_list")).content.decode()
     )
+
+
+def test_saving_a_point_account_reaches_the_cached_accounts_without_a_manual_clear(program):
+    from loyalty.ledger.accounts import all_accounts
+    from loyalty.models import PointAccount
+
+    assert [a.code for a in all_accounts()] == ["points"]
+    PointAccount.objects.create(code="status", name="Status points")
+    assert sorted(a.code for a in all_accounts()) == ["points", "status"]
+    account = PointAccount.objects.get(code="status")
+    account.name = "Status"
+    account.save()
+    assert {a.code: a.name for a in all_accounts()}["status"] == "Status"
