@@ -12,7 +12,8 @@ from customers.choices import CustomerStatus
 from customers.models import Customer
 from events.models import Event
 from loyalty.ledger.accounts import default_account
-from tests.transactions.helpers import add_points, checkout, enroll, register
+from tests.factories import enroll, register
+from tests.transactions.helpers import add_points, checkout
 
 from .conftest import error_of
 
