@@ -11,6 +11,7 @@ from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
+from events.permissions import registrable_actions
 from loyalty import clock
 from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
@@ -142,7 +143,7 @@ class CustomerCouponsView(CustomerTabView):
         filterset = CouponFilterSet(self.request.GET or None, queryset=queryset)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
         table = CustomerCouponTable(
-            rows, ref=self.object.customer_id, can_manage=self.request.user.has_perm("loyalty.manage_coupons")
+            rows, ref=self.object.customer_id, allowed_actions=registrable_actions(self.request.user)
         )
         context.update(filter=filterset, table=self.paginate_table(table))
         context["claims"] = RewardClaim.objects.filter(customer=self.object).select_related(
@@ -154,13 +155,11 @@ class CustomerCouponsView(CustomerTabView):
 class CouponActionView(CustomerActionView):
     """One coupon event on the customer holding the coupon in the URL, with a reason."""
 
-    permission_required = "loyalty.manage_coupons"
     module = "coupons"
     success_tab = "coupons:customer_coupons"
-    event_action = ""
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.has_perm(self.permission_required):
+        if request.user.is_authenticated and self.has_permission():
             self.coupon  # noqa: B018  (a 404 for a code this customer does not hold, before the form)
         return super().dispatch(request, *args, **kwargs)
 
@@ -244,7 +243,7 @@ class CouponExpirationView(CouponActionView):
 class ClaimRewardView(CustomerActionView):
     """Claim a reward for the customer (000 "Claim a reward")."""
 
-    permission_required = "loyalty.manage_coupons"
+    event_action = "reward"
     module = "rewards"
     success_tab = "coupons:customer_coupons"
     form_class = ClaimRewardForm

@@ -4,6 +4,7 @@ the change log (loyalty.audit.changes). Point and event changes go through conte
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
@@ -11,6 +12,7 @@ from customers.forms import AddEventForm, ChangeExpirationForm, ManagePointsForm
 from customers.models import Customer
 from events import definitions
 from events.engine import resolve_spec
+from events.permissions import ActionPermissionMixin, may_register, registrable_actions
 from loyalty.audit.changes import register_change, submit_change
 from loyalty.console.views import ReasonActionView
 from loyalty.errors import EngineError
@@ -20,9 +22,10 @@ from .base import CustomerMixin, resolve_customer
 from .profile import action_choices
 
 
-class CustomerActionView(CustomerMixin, ReasonActionView):
-    """An action on the customer in the URL. Subclasses set `permission_required`, `title`,
-    `confirm_text`, optionally `module` and `success_tab`, and implement `perform(form)`."""
+class CustomerActionView(ActionPermissionMixin, CustomerMixin, ReasonActionView):
+    """An action on the customer in the URL. Subclasses set `event_action` (whose permission comes
+    from events.permissions.ACTION_PERMISSIONS), `title`, `confirm_text`, optionally `module` and
+    `success_tab`, and implement `perform(form)`."""
 
     template_name = "customers/customer_action.html"
     module: str | None = None
@@ -71,7 +74,6 @@ class StatusActionView(CustomerActionView):
 
 
 class SuspendView(StatusActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "suspend"
     title = "Suspend customer"
     confirm_text = "A suspended customer keeps earning points but cannot spend them until unsuspended."
@@ -79,14 +81,12 @@ class SuspendView(StatusActionView):
 
 
 class UnsuspendView(StatusActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "unsuspend"
     title = "Unsuspend customer"
     confirm_text = "The customer can spend points again."
 
 
 class BanView(StatusActionView):
-    permission_required = "loyalty.ban_customer"
     event_action = "ban"
     title = "Ban customer"
     confirm_text = (
@@ -96,14 +96,12 @@ class BanView(StatusActionView):
 
 
 class UnbanView(StatusActionView):
-    permission_required = "loyalty.ban_customer"
     event_action = "unban"
     title = "Unban customer"
     confirm_text = "The customer becomes active again."
 
 
 class OptOutView(StatusActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "opt_out"
     title = "Opt out customer"
     confirm_text = (
@@ -118,13 +116,26 @@ class OptOutView(StatusActionView):
 
 
 class ManagePointsView(CustomerActionView):
-    permission_required = "loyalty.manage_points"
     form_class = ManagePointsForm
     title = "Manage points"
     success_tab = "customers:customer_points"
 
+    def registered_actions(self) -> list[str]:
+        return [op for op, _label in ManagePointsForm.OPERATIONS]
+
+    def has_permission(self) -> bool:
+        # The page opens for a user who may register any of its operations; the form offers those.
+        user = self.request.user
+        return ReasonActionView.has_permission(self) and any(
+            may_register(user, op) for op in self.registered_actions()
+        )
+
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "multi_accounts": Program.current().multi_accounts}
+        return {
+            **super().get_form_kwargs(),
+            "multi_accounts": Program.current().multi_accounts,
+            "operations": [op for op in self.registered_actions() if may_register(self.request.user, op)],
+        }
 
     def perform(self, form):
         operation = form.cleaned_data["operation"]
@@ -141,7 +152,7 @@ class ManagePointsView(CustomerActionView):
 
 
 class ChangeExpirationView(CustomerActionView):
-    permission_required = "loyalty.manage_points"
+    event_action = "change_expiration"
     module = "expiring_points"
     form_class = ChangeExpirationForm
     title = "Modify point expiration"
@@ -175,15 +186,23 @@ class AddEventView(CustomerActionView):
     success_tab = "customers:customer_events"
 
     def selectable_actions(self) -> list[tuple[str, str]]:
+        """The actions this user may register from the console (events.permissions)."""
+        allowed = registrable_actions(self.request.user)
         return [
             (a, label)
             for a, label in action_choices()
-            if not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)
+            if a in allowed
+            and not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)
         ]
 
     def chosen(self):
         action = self.request.GET.get("action") or self.request.POST.get("action")
-        if not action or action not in dict(self.selectable_actions()):
+        if not action:
+            return None
+        known = action in definitions.BUILTIN_ACTIONS or action in dict(action_choices())
+        if known and not may_register(self.request.user, action):
+            raise PermissionDenied(f"You may not register {action!r} from the console.")
+        if action not in dict(self.selectable_actions()):
             return None
         try:
             return resolve_spec(action)
@@ -229,7 +248,8 @@ class AddEventView(CustomerActionView):
 class MergeView(CustomerActionView):
     """Enter the other ID, review which profile stays and what moves, confirm."""
 
-    permission_required = "loyalty.merge_customers"
+    event_action = "merge"
+
     form_class = MergeForm
     template_name = "customers/customer_merge.html"
     title = "Merge customers"
@@ -288,7 +308,6 @@ class MergeView(CustomerActionView):
 
 
 class TierActionView(CustomerActionView):
-    permission_required = "loyalty.manage_customer_tiers"
     module = "tiers"
     form_class = TierForm
     success_tab = "customers:customer_tiers"
