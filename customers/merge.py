@@ -32,11 +32,11 @@ from .privacy import anonymize, call_hooks
 MODES = ("partial", "full")
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,
-# list memberships) from the source customer to the target, called by dotted path when present.
+# list memberships) from the source customer to the target, called by dotted path. Every path must
+# resolve (customers.privacy.check_hooks at startup).
 CUSTOMER_MERGERS = [
     "transactions.privacy.merge_customer",
     "coupons.privacy.merge_customer",
-    "segments.privacy.merge_customer",
 ]
 
 
