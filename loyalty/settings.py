@@ -117,6 +117,10 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+# A persistent connection is checked before each request reuses it (issue 14 §5): a connection
+# the server dropped (restart, failover, pg_terminate_backend) is replaced instead of failing the
+# request. A request that still meets a dead database gets 503 + Retry-After (loyalty.middleware).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     # lets several test runs share one PostgreSQL server without clashing
@@ -225,3 +229,8 @@ LOGGING = {
         },
     },
 }
+
+# Idempotency-Key records (loyalty.api.idempotency): kept this long; on SQLite (no advisory locks) an
+# in-progress record older than the lease belongs to a request that died and is taken over.
+API_IDEMPOTENCY_RETENTION_HOURS = int(os.environ.get("API_IDEMPOTENCY_RETENTION_HOURS", "48"))
+API_IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("API_IDEMPOTENCY_LEASE_SECONDS", "30"))

@@ -257,6 +257,7 @@ def apply_entity(request, entity) -> dict:
 
 class EntitiesView(ApiView):
     required_scope = Scope.ENTITIES
+    atomic_post = False  # each entity operation commits on its own
 
     @extend_schema(
         operation_id="entities",
