@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,11 +216,19 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Every record carries the request ID (loyalty.observability). `django.request` logs each
+# unhandled error once with its traceback (also with DEBUG off); API errors are logged once by
+# loyalty.api.errors and marked so Django does not log them again.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "loyalty.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+    },
     "loggers": {
         "loyalty": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
         "loyalty.api.access": {
@@ -227,6 +236,7 @@ LOGGING = {
             "level": "WARNING" if TESTING else "INFO",
             "propagate": False,
         },
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
 

@@ -22,3 +22,5 @@ urlpatterns = [
     path("workflows/", include("workflows.urls")),
     path("", include("customers.urls")),
 ]
+
+handler500 = "loyalty.console.pages.server_error"
