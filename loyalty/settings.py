@@ -136,6 +136,9 @@ else:
 # Configuration (program, accounts, custom fields, event definitions) is kept in each process and
 # re-checked against the shared cache this often (loyalty.configcache); tests check every time.
 CONFIG_CACHE_CHECK_SECONDS = 0.0 if TESTING else float(os.environ.get("CONFIG_CACHE_CHECK_SECONDS", "1"))
+# Where the configuration generation is shared: "auto" = the cache with REDIS_URL, else the
+# database (shared by every process in every setup). Tests run one process: "cache".
+CONFIG_GENERATION_STORE = os.environ.get("CONFIG_GENERATION_STORE", "cache" if TESTING else "auto")
 
 Q_CLUSTER = {
     "name": "loyalty",
