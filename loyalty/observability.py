@@ -22,7 +22,7 @@ import re
 import uuid
 from urllib.parse import parse_qsl, quote
 
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -61,8 +61,18 @@ class RequestIdFilter(logging.Filter):
 
 
 def database_unavailable(exc: BaseException | None) -> bool:
-    """A lost or refused database connection (retryable), as opposed to a bug."""
-    return isinstance(exc, OperationalError | InterfaceError)
+    """A lost or refused database connection (retryable), as opposed to a bug. Closes the
+    connections that no longer work, so this process's next request opens a fresh one (Django's
+    request-start health check does the same; this also covers code that never sent that signal)."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    for conn in connections.all(initialized_only=True):
+        try:
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()
+        except DatabaseError:
+            pass
+    return True
 
 
 # Query parameters whose values name nobody and are worth keeping in an access log.
