@@ -10,10 +10,9 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
-from customers.views.base import CustomerTabView
+from customers.views.base import CustomerChildrenView
 from events.permissions import registrable_actions
 from loyalty import clock
-from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 
@@ -131,21 +130,23 @@ class RewardEditView(ObjectEditView):
 # --- the customer's Coupons tab and its actions -----------------------------------------------
 
 
-class CustomerCouponsView(CustomerTabView):
+class CustomerCouponsView(CustomerChildrenView):
     active_tab = "coupons:customer_coupons"
     template_name = "coupons/customer_coupons.html"
+    table_class = CustomerCouponTable
+    filterset_class = CouponFilterSet
+
+    def get_children(self, customer):
+        return Coupon.objects.filter(customer=customer).select_related("pool").order_by("-claimed_at", "-id")
+
+    def table_kwargs(self):
+        return {
+            "ref": self.object.customer_id,
+            "allowed_actions": registrable_actions(self.request.user),
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        queryset = (
-            Coupon.objects.filter(customer=self.object).select_related("pool").order_by("-claimed_at", "-id")
-        )
-        filterset = CouponFilterSet(self.request.GET or None, queryset=queryset)
-        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-        table = CustomerCouponTable(
-            rows, ref=self.object.customer_id, allowed_actions=registrable_actions(self.request.user)
-        )
-        context.update(filter=filterset, table=self.paginate_table(table))
         context["claims"] = RewardClaim.objects.filter(customer=self.object).select_related(
             "reward", "coupon"
         )[:10]
@@ -157,6 +158,7 @@ class CouponActionView(CustomerActionView):
 
     module = "coupons"
     success_tab = "coupons:customer_coupons"
+    event_action = ""  # who may: events.permissions.ACTION_PERMISSIONS
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and self.has_permission():
@@ -176,16 +178,6 @@ class CouponActionView(CustomerActionView):
 
     def event_data(self, form) -> dict:
         return {"code": self.coupon.code}
-
-    def perform(self, form):
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data=self.event_data(form),
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -243,7 +235,6 @@ class CouponExpirationView(CouponActionView):
 class ClaimRewardView(CustomerActionView):
     """Claim a reward for the customer (000 "Claim a reward")."""
 
-    event_action = "reward"
     module = "rewards"
     success_tab = "coupons:customer_coupons"
     form_class = ClaimRewardForm
@@ -255,13 +246,10 @@ class ClaimRewardView(CustomerActionView):
         kwargs["rewards"] = rewards.claimable(self.customer, clock.now())
         return kwargs
 
-    def perform(self, form):
-        reward = form.cleaned_data["reward"]
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action="reward",
-            data={"reward": reward.pk},
-            reason=form.cleaned_data["reason"],
-        )
-        return f"Reward “{reward}” claimed."
+    event_action = "reward"
+
+    def event_data(self, form):
+        return {"reward": form.cleaned_data["reward"].pk}
+
+    def done_message(self, form):
+        return f"Reward “{form.cleaned_data['reward']}” claimed."

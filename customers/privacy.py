@@ -2,7 +2,7 @@
 
 The customer ID is replaced by a keyed hash, every personal value is scrubbed from the customer
 row and from the data, reason, user agent and IP address of all their events, and the other
-apps' tables are scrubbed by the functions named in PERSONAL_DATA_SCRUBBERS. The ID becomes free:
+apps' tables are scrubbed by the functions named in customers.hooks.PERSONAL_DATA_SCRUBBERS. The ID becomes free:
 a later opt_in with it enrolls a completely new profile.
 
 Events change here inside `allow(Change.ANONYMIZE)`, one of the three documented changes to a
@@ -14,30 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
-import inspect
 import re
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from events.immutability import Change, allow
 from events.models import Event
+from loyalty.audit.models import ChangeLogEntry
+from transactions.models import Transaction
 
 from .choices import CustomerStatus
+from .hooks import PERSONAL_DATA_SCRUBBERS, call_hooks
 from .models import BUILTIN_ATTRIBUTES, Customer, ExternalId
-
-# Functions `(customer, original_values: dict) -> None` that scrub one customer's personal data
-# from another app's tables, called in this order on opt-out, by dotted path. An app that stores
-# personal data (transaction ids and items, coupon redemptions, stored API responses, change-log
-# diffs, list memberships) adds its function here. Every path must resolve: `check_hooks()` runs at
-# startup (customers.apps) and a missing scrubber is an ImproperlyConfigured error, never a skip.
-PERSONAL_DATA_SCRUBBERS = [
-    "transactions.privacy.scrub_customer",
-    "coupons.privacy.scrub_customer",
-    "loyalty.audit.privacy.scrub_customer",
-    "loyalty.api.privacy.scrub_customer",
-]
 
 # Event data keys whose values are not personal and that the ledger history keeps after opt-out.
 SAFE_DATA_KEYS = {
@@ -103,8 +91,6 @@ def earlier_values(customer: Customer) -> list[str]:
     """Every value the customer's profile held before (and the IDs of profiles merged into it):
     string values of its opt_in / profile / merge events and of its change-log diffs, and the
     guest identifiers of its transactions. Read in chunks (bounded memory)."""
-    from loyalty.audit.models import ChangeLogEntry
-
     found: set[str] = set()
 
     def collect(value, key: str = "") -> None:
@@ -130,14 +116,9 @@ def earlier_values(customer: Customer) -> list[str]:
                 for name, value in diff.items():
                     if name not in ("status", "balances", "tiers"):
                         collect(value, name if name != "data" else "")
-    try:
-        from transactions.models import Transaction
-    except ImportError:  # pragma: no cover - the commerce app is part of every install
-        Transaction = None
-    if Transaction is not None:
-        found.update(
-            g for g in Transaction.objects.filter(customer=customer).values_list("guest", flat=True) if g
-        )
+    found.update(
+        g for g in Transaction.objects.filter(customer=customer).values_list("guest", flat=True) if g
+    )
     return sorted(found)
 
 
@@ -257,46 +238,3 @@ def _replace_referrer_mentions(environment: str, customer_id: str, new_id: str) 
         batch.append(event)
     if batch:
         Event.objects.bulk_update(batch, ["data"], batch_size=500)
-
-
-def resolve_hook(path: str):
-    """The function a dotted `module.function` path names; ImproperlyConfigured when it is missing."""
-    module_path, name = path.rsplit(".", 1)
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as error:
-        raise ImproperlyConfigured(f"The hook {path!r} names a module that does not exist: {error}")
-    function = getattr(module, name, None)
-    if not callable(function):
-        raise ImproperlyConfigured(f"The hook {path!r} names no function.")
-    return function
-
-
-def check_hooks() -> None:
-    """Every scrubber and merger resolves (run at startup by customers.apps); raises
-    ImproperlyConfigured for a missing one: personal data must never stay behind silently."""
-    from .merge import CUSTOMER_MERGERS
-
-    for path in [*PERSONAL_DATA_SCRUBBERS, *CUSTOMER_MERGERS]:
-        resolve_hook(path)
-
-
-def call_hooks(paths: list[str], *args) -> None:
-    """Call each `module.function` path (a missing one raises ImproperlyConfigured).
-
-    A hook may take fewer arguments than offered (a scrubber that needs only the customer):
-    it gets the leading ones."""
-    for path in paths:
-        function = resolve_hook(path)
-        function(*args[: _arity(function, len(args))])
-
-
-def _arity(function, offered: int) -> int:
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return offered
-    if any(p.kind in (p.VAR_POSITIONAL,) for p in parameters):
-        return offered
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return min(offered, len(positional))

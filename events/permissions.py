@@ -113,20 +113,3 @@ def registrable_actions(user) -> set[str]:
     """Every action `user` may register from the console (built-in and custom)."""
     actions = set(ACTION_PERMISSIONS) | set(catalog.custom_specs())
     return {action for action in actions if may_register(user, action)}
-
-
-class ActionPermissionMixin:
-    """For a console view that registers events (before its ConsoleView in the bases):
-    `has_permission()` is the page's own permission and `may_register` for every action the view
-    registers (`event_action`, or `registered_actions()` when it registers one of several)."""
-
-    event_action = ""
-
-    def registered_actions(self) -> list[str]:
-        return [self.event_action] if self.event_action else []
-
-    def has_permission(self) -> bool:
-        user = self.request.user  # type: ignore[attr-defined]
-        return super().has_permission() and all(  # type: ignore[misc]
-            may_register(user, action) for action in self.registered_actions()
-        )

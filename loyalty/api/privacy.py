@@ -14,14 +14,15 @@ PostgreSQL's bytea, `instr()` on SQLite's blob, each value in its stored and low
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.db import connection
 
 from customers.privacy import SCRUBBED, _matcher
 from loyalty import clock
 
-from .idempotency import retention
 from .models import IdempotencyRecord
 
 
@@ -38,7 +39,7 @@ def _candidates(values: list[str]) -> list[int]:
         key_test = "instr(key, %s) > 0"
     clauses = " OR ".join([test] * len(needles) + [key_test] * len(needles))
     sql = f"SELECT id FROM {table} WHERE created_at >= %s AND ({clauses})"  # noqa: S608 (no input)
-    since = clock.now() - retention()
+    since = clock.now() - dt.timedelta(hours=getattr(settings, "API_IDEMPOTENCY_RETENTION_HOURS", 48))
     with connection.cursor() as cursor:
         cursor.execute(sql, [since, *needles, *needles])
         return [row[0] for row in cursor.fetchall()]

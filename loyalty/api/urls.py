@@ -30,6 +30,6 @@ urlpatterns = [
     # The split view serves Swagger UI's start script as a file: no inline script, so the page
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
+    *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from customers.models import Customer
 from loyalty.models import PointBalance, PointLot
 from loyalty.models.ledger import LotStatus
 
@@ -78,8 +79,6 @@ def iter_problems(chunk_size: int = 500) -> Iterator[str]:
     chunks of `chunk_size` (memory bounded by one chunk's lots and balances, whatever the number
     of events or customers). The checks are those of `verify_customer`, done set-wise per chunk:
     3 queries per chunk."""
-    from customers.models import Customer
-
     last = 0
     totals = list(TOTALS.values())
     while True:
