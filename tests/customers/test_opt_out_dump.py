@@ -23,6 +23,9 @@ from django.urls import reverse
 from coupons.models import CouponPool
 from coupons.pools import import_codes
 from customers.models import Customer, CustomField
+from events.models import EventAttribute, EventDefinition
+from loyalty.audit.models import ChangeRequest
+from loyalty.models import Program
 from tests.api.conftest import ApiClient
 from tests.conftest import make_user
 
@@ -79,6 +82,8 @@ def scenario(transactional_db, client):
     sync_roles()
     CustomField.objects.create(name="barcode", label="Barcode", external_id=True)
     CustomField.objects.create(name="pet_name", label="Pet")
+    definition = EventDefinition.objects.create(action="store_visit", label="Store visit")
+    EventAttribute.objects.create(definition=definition, name="note", type="string")
     pool = CouponPool.objects.create(name="Ten off", type="amount", value=10)
     import_codes(pool, "ZQ-COUPON-1\n")
     api_key, secret = create_api_key(name="shop", environment="live")
@@ -105,7 +110,17 @@ def scenario(transactional_db, client):
     )
     profile = {k: VALUES[k] for k in VALUES if k not in ("customer_id", "user_agent")}
     post({"customer": cid, "action": "opt_in", "data": profile}, key=f"optin-{EMAIL}")
-    post({"customer": cid, "action": "point_add", "data": {"points": 500}}, key="points-1")
+    post(
+        {"customer": cid, "action": "point_add", "data": {"points": 500, "reason": f"welcome {LAST}"}},
+        key="points-1",
+    )
+    post(
+        {
+            "customer": cid,
+            "action": "store_visit",
+            "data": {"note": f"{OLD_FIRST} called from {VALUES['phone']}"},
+        }
+    )
     post({"customer": cid, "action": "coupon_assign", "data": {"code": "ZQ-COUPON-1"}})
     post(
         {
@@ -155,6 +170,17 @@ def scenario(transactional_db, client):
     response = client.post(personal, form)
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert Customer.objects.get(customer_id=cid).first_name == FIRST
+    # An approval request (content approval) whose reason names the customer.
+    program = Program.current()
+    program.content_approval = True
+    program.save()
+    agent = make_user("agent-zq", "support agent")
+    client.force_login(agent)
+    response = client.post(
+        reverse("customers:customer_manage_points", kwargs={"ref": cid}),
+        {"operation": "point_add", "points": 5, "reason": f"{OLD_FIRST} {LAST} phoned ({EMAIL})"},
+    )
+    assert response.status_code == 302 and ChangeRequest.objects.exists()
     return post
 
 
