@@ -20,6 +20,7 @@ from customers.privacy import _matcher, scrub_data, scrub_text
 from events.immutability import Change, allow
 from events.models import Event
 
+from .items import TEXT_FIELDS
 from .models import Transaction, TransactionItem
 
 ITEM_TEXT = ("product_id", "product_name", "product_url", "product_category")
@@ -46,9 +47,7 @@ def scrub_customer(customer, originals: dict | None = None) -> int:
         if matcher is not None:
             for item in TransactionItem.objects.filter(transaction_id=tx.pk).only("id", *ITEM_TEXT):
                 changes = {
-                    name: scrub_text(getattr(item, name), matcher)[
-                        : TransactionItem._meta.get_field(name).max_length
-                    ]
+                    name: scrub_text(getattr(item, name), matcher)[: TEXT_FIELDS[name]]
                     for name in ITEM_TEXT
                     if matcher.search(getattr(item, name) or "")
                 }
