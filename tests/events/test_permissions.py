@@ -22,7 +22,8 @@ from loyalty.ledger.accounts import default_account
 from loyalty.models import PointLot, Tier, TierStructure
 from loyalty.roles import ROLES
 from tests.conftest import CAST
-from tests.transactions.helpers import ITEM, add_points, enroll, register
+from tests.factories import enroll, register
+from tests.transactions.helpers import ITEM, add_points
 from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,7 @@ def valid_data(action: str, world) -> dict:
 
 def prepare(action: str) -> None:
     """Bring Anna into the state `action` applies to."""
-    from tests.transactions.helpers import console
+    from tests.factories import console
 
     setup = {
         "unsuspend": [("suspend", {})],

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from loyalty.ledger.checks import check_invariants
 from loyalty.models import PointBalance
-from tests.events.helpers import enroll, register
+from tests.factories import enroll, register
 
 pytestmark = pytest.mark.django_db
 
