@@ -371,6 +371,7 @@ class EntitiesView(ApiView):
     reported as not processed (`status` 424, code 140424)."""
 
     required_scope = Scope.ENTITIES
+    atomic_post = False  # each entity operation commits on its own
 
     @extend_schema(**ENTITIES_SCHEMA)
     def post(self, request):

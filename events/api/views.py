@@ -189,6 +189,7 @@ def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
 
 class EventBulkView(ApiView):
     required_scope = Scope.EVENTS_WRITE
+    atomic_post = False  # each event commits on its own (one failing does not undo the others)
 
     @extend_schema(
         operation_id="events_bulk",

@@ -12,7 +12,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
@@ -120,6 +121,33 @@ class ApiView(APIView):
                 raise errors.UnsupportedMediaType()
         if request.method == "POST" and request.META.get(idempotency.HEADER) is not None:
             request._idempotency = idempotency.begin(request.auth, request.META[idempotency.HEADER], request)
+        if request.method == "POST" and self.atomic_post and hasattr(self, "post"):
+            # The handler's own attribute, for this request only: see run_atomically.
+            self.post = self.run_atomically(self.post)  # type: ignore[method-assign]
+
+    # POST handlers run in one transaction that also stores the idempotent response (issue 14
+    # §3): everything the response needs is read before the commit, and the event and its key's
+    # response commit together. A view whose events must commit one by one (bulk) sets False.
+    atomic_post = True
+
+    def run_atomically(self, handler):
+        def run(request, *args, **kwargs):
+            with transaction.atomic():
+                response = handler(request, *args, **kwargs)
+                record = getattr(request, "_idempotency", None)
+                if record is not None and response.status_code < 500:
+                    body = (
+                        JSONRenderer().render(response.data)
+                        if hasattr(response, "data")
+                        else response.content
+                    )
+                    idempotency.complete(record, response.status_code, bytes(body))
+                    response = HttpResponse(
+                        body, status=response.status_code, content_type="application/json"
+                    )
+            return response
+
+        return run
 
     def check_throttles(self, request):
         api_key = request.auth
@@ -148,6 +176,7 @@ class ApiView(APIView):
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
             idempotency.finish(record, response)
+            request._idempotency = None
         log_access(request, response)
         return response
 
