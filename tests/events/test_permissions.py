@@ -102,7 +102,15 @@ def valid_data(action: str, world) -> dict:
         "coupon_transfer": {"attr_code": "AAA-1", "attr_to": "Bob-1"},
         "coupon_expiration_change": {"attr_code": "AAA-1", "attr_expiration_date": "2031-01-01T00:00"},
         "reward": {"attr_reward": str(world["reward"].pk)},
+        "reward_revoke": {"attr_event": str(claim_event_id(world)) if action == "reward_revoke" else ""},
     }.get(action, {})
+
+
+def claim_event_id(world) -> int:
+    """The reward event of a claim of the world's reward by Anna (what reward_revoke names), once."""
+    if "claim" not in world:
+        world["claim"] = register("reward", data={"reward": world["reward"].pk}).event.pk
+    return world["claim"]
 
 
 def prepare(action: str) -> None:
