@@ -207,6 +207,19 @@ _SPECS = [
     ),
     ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
     # --- end Commerce ------------------------------------------------------------------------------
+    # Customer lists (segments.lists)
+    ActionSpec(
+        "customer_list_add",
+        "Customer list add",
+        (Attr("list", required=True, help="list ID"), REASON),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "customer_list_remove",
+        "Customer list remove",
+        (Attr("list", required=True, help="list ID"), REASON),
+        creates_customer=False,
+    ),
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}
