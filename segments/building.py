@@ -18,6 +18,7 @@ import logging
 import time
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from customers.models import Customer
 from loyalty import clock
@@ -97,7 +98,7 @@ def preview(tree, environment: str, cap: int = COUNT_CAP) -> dict:
 
 
 def _select_sql(tree, ctx) -> tuple[str, list]:
-    qs = matching_customers(tree, ctx=ctx).order_by().values("pk")
+    qs = matching_customers(tree, ctx=ctx).order_by().values(member_id=F("pk"))
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
@@ -125,14 +126,14 @@ def rebuild(segment: Segment) -> Segment:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
-                f"SELECT %s, m.id, %s, NULL FROM ({select_sql}) m "
+                f"SELECT %s, m.member_id, %s, NULL FROM ({select_sql}) m "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
-                f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
+                f"WHERE x.segment_id = %s AND x.customer_id = m.member_id AND x.left_at IS NULL)",
                 [segment.pk, now, *params, segment.pk],
             )
             cursor.execute(
                 f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
-                f"AND customer_id NOT IN ({select_sql})",
+                f"AND customer_id NOT IN (SELECT n.member_id FROM ({select_sql}) n)",
                 [now, segment.pk, *params],
             )
         count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
