@@ -211,13 +211,13 @@ _SPECS = [
     ActionSpec(
         "customer_list_add",
         "Customer list add",
-        (Attr("list", required=True, help="list ID"), REASON),
+        (Attr("list", "integer", required=True, help="list ID"), REASON),
         creates_customer=False,
     ),
     ActionSpec(
         "customer_list_remove",
         "Customer list remove",
-        (Attr("list", required=True, help="list ID"), REASON),
+        (Attr("list", "integer", required=True, help="list ID"), REASON),
         creates_customer=False,
     ),
 ]
