@@ -117,3 +117,25 @@ def test_claimable_lists_what_the_customer_may_claim(anna, program):
     tiered = make_reward(name="Gold only")
     tiered.eligible_tiers.add(gold)
     assert [r.name for r in rewards.claimable(anna, clock.now())] == [open_reward.name]
+
+
+def test_a_reward_restricted_to_a_segment_refuses_outsiders_with_120213(anna, program):
+    from segments.building import rebuild
+    from segments.models import Segment
+    from tests.transactions.helpers import enroll as enroll_other
+
+    enroll_other("Bob-1")
+    rich = Segment.objects.create(
+        name="Rich",
+        conditions={"match": "all", "conditions": [{"field": "score", "operator": "ge", "value": 200}]},
+    )
+    rebuild(rich)
+    reward = make_reward(segment=rich, points=10)
+    assert [r.name for r in rewards.claimable(anna, clock.now())] == ["Mug"]
+    claim(reward)  # Anna (250 points) is in the segment
+    from loyalty.errors import NotInSegment
+
+    with pytest.raises(NotInSegment) as caught:
+        claim(reward, customer="Bob-1")
+    assert caught.value.code == 120213 and caught.value.status == 400 and caught.value.field == "data.reward"
+    assert RewardClaim.objects.count() == 1
