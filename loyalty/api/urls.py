@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from coupons.api import urls as coupon_api
 from customers.api import views as customers
 from events.api import views as events
+from segments.api import views as segments
 
 from . import views
 
@@ -29,5 +30,32 @@ urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
+    # Segments and customer lists (issue 17; reference paths for lists and bulk operations)
+    re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),
+    re_path(r"^segments/(?P<id>[^/]+)/?$", segments.SegmentDetailView.as_view(), name="segment"),
+    re_path(
+        r"^segments/(?P<id>[^/]+)/members/?$", segments.SegmentMembersView.as_view(), name="segment_members"
+    ),
+    re_path(r"^entities/core/customer-list/?$", segments.CustomerListsView.as_view(), name="customer_lists"),
+    re_path(
+        r"^entities/core/customer-list/(?P<entity_id>[^/]+)/?$",
+        segments.CustomerListEntityView.as_view(),
+        name="customer_list",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<operation>add|remove)/(?P<customer_list_id>[^/]+)/?$",
+        segments.BulkCreateView.as_view(),
+        name="customer_list_bulk",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<batch_id>[^/]+)/status/?$",
+        segments.BulkStatusView.as_view(),
+        name="customer_list_bulk_status",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<batch_id>[^/]+)/status/errors/?$",
+        segments.BulkErrorsView.as_view(),
+        name="customer_list_bulk_errors",
+    ),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]
