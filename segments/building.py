@@ -133,7 +133,7 @@ def rebuild(segment: Segment) -> Segment:
             )
             cursor.execute(
                 f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
-                f"AND customer_id NOT IN (SELECT n.member_id FROM ({select_sql}) n)",
+                f"AND NOT EXISTS (SELECT 1 FROM ({select_sql}) n WHERE n.member_id = {table}.customer_id)",
                 [now, segment.pk, *params],
             )
         count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
