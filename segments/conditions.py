@@ -65,6 +65,8 @@ from loyalty.models import CustomerTier, PointAccount, PointBalance, Program, Ti
 from transactions.models import Transaction, TransactionItem
 from transactions.stats import ALIASES, COUNTED, PERIODS, period_bounds
 
+from .models import CustomerList, CustomerListMember, Segment, SegmentMember
+
 OPERATORS = {
     "eq": "equals",
     "ne": "not equals",
@@ -609,9 +611,6 @@ def _last_event_q(attribute: Attribute, lookup: str, value) -> Q:
 
 
 def _membership_q(attribute: Attribute, value) -> Q:
-    # Imported here (models import this module's ConditionError for validation).
-    from .models import CustomerListMember, SegmentMember
-
     if attribute.kind == "label":
         through = Customer.labels.through.objects.filter(label__name=value)
         return Q(pk__in=through.values("customer_id"))
@@ -710,8 +709,6 @@ def compile_condition(
 
 
 def _check_exists(attribute: Attribute, value: int) -> None:
-    from .models import CustomerList, Segment
-
     model = Segment if attribute.kind == "segment" else CustomerList
     if not model.objects.filter(pk=value).exists():
         raise ConditionError(f"{attribute.label}: there is no {attribute.kind} with ID {value}.", "value")

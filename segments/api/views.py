@@ -73,35 +73,27 @@ def _int_ref(value: str, field: str, what: str) -> int:
     return int(value)
 
 
-_SEGMENT_FIELDS = {
-    "id": serializers.IntegerField(),
-    "name": serializers.CharField(),
-    "status": serializers.CharField(),
-    "type": serializers.CharField(),
-    "member_count": serializers.IntegerField(),
-    "last_built_at": serializers.IntegerField(allow_null=True),
-    "build_seconds": serializers.FloatField(allow_null=True),
-    "created_at": serializers.IntegerField(),
-    "description": serializers.CharField(required=False),
-    "conditions": serializers.JSONField(required=False),
-}
-_LIST_FIELDS = {
-    "id": serializers.CharField(),
-    "name": serializers.CharField(),
-    "description": serializers.CharField(),
-    "status": serializers.CharField(),
-    "number_of_customers": serializers.IntegerField(),
-    "created_at": serializers.IntegerField(),
-    "updated_at": serializers.IntegerField(),
-}
+class SegmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    type = serializers.CharField()
+    member_count = serializers.IntegerField()
+    last_built_at = serializers.IntegerField(allow_null=True)
+    build_seconds = serializers.FloatField(allow_null=True)
+    created_at = serializers.IntegerField()
+    description = serializers.CharField(required=False)
+    conditions = serializers.JSONField(required=False)
 
 
-def SegmentSerializer(**kwargs):  # noqa: N802  (a serializer for the schema only)
-    return inline_serializer("Segment", dict(_SEGMENT_FIELDS), **kwargs)
-
-
-def ListSerializer(**kwargs):  # noqa: N802
-    return inline_serializer("CustomerListEntity", dict(_LIST_FIELDS), **kwargs)
+class CustomerListEntitySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.CharField()
+    number_of_customers = serializers.IntegerField()
+    created_at = serializers.IntegerField()
+    updated_at = serializers.IntegerField()
 
 
 SEGMENT_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="segment ID")
@@ -150,7 +142,7 @@ class SegmentDetailView(ApiView):
         operation_id="segment_read",
         summary="One segment with its condition tree",
         parameters=[SEGMENT_ID],
-        responses=schema.reads(SegmentSerializer()),
+        responses=schema.reads(SegmentSerializer),
         tags=["segments"],
     )
     def get(self, request, id):
@@ -235,7 +227,7 @@ class CustomerListsView(ApiView):
         summary="Customer lists (entities)",
         parameters=[OpenApiParameter("status", str, enum=Status.values)],
         responses=schema.reads(
-            inline_serializer("CustomerListEntities", {"data": ListSerializer(many=True)})
+            inline_serializer("CustomerListEntities", {"data": CustomerListEntitySerializer(many=True)})
         ),
         tags=["customer lists"],
     )
@@ -252,7 +244,7 @@ class CustomerListsView(ApiView):
         operation_id="customer_list_create",
         summary="Create a customer list",
         request=ListRequestSerializer,
-        responses=schema.writes(ListSerializer()),
+        responses=schema.writes(CustomerListEntitySerializer),
         tags=["customer lists"],
     )
     def put(self, request):
@@ -278,7 +270,7 @@ class CustomerListEntityView(ApiView):
         operation_id="customer_list_read",
         summary="Read a customer list",
         parameters=[ENTITY_ID],
-        responses=schema.reads(ListSerializer()),
+        responses=schema.reads(CustomerListEntitySerializer),
         tags=["customer lists"],
     )
     def get(self, request, entity_id):
@@ -289,7 +281,7 @@ class CustomerListEntityView(ApiView):
         summary="Update a customer list's name, description or status (active / inactive)",
         parameters=[ENTITY_ID],
         request=ListRequestSerializer,
-        responses=schema.writes(ListSerializer()),
+        responses=schema.writes(CustomerListEntitySerializer),
         tags=["customer lists"],
     )
     def post(self, request, entity_id):
@@ -312,7 +304,7 @@ class CustomerListEntityView(ApiView):
         operation_id="customer_list_archive",
         summary="Archive an inactive customer list: removes its members, cannot be restored",
         parameters=[ENTITY_ID],
-        responses=schema.writes(ListSerializer()),
+        responses=schema.writes(CustomerListEntitySerializer),
         tags=["customer lists"],
     )
     def delete(self, request, entity_id):
@@ -322,7 +314,7 @@ class CustomerListEntityView(ApiView):
 # --- bulk operations ------------------------------------------------------------------------------
 
 
-class BulkRequestSerializer(serializers.Serializer):
+class ListBulkRequestSerializer(serializers.Serializer):
     customers = serializers.ListField(
         child=serializers.JSONField(), help_text="customer IDs (or field:value)"
     )
@@ -338,7 +330,7 @@ class BulkCreateView(ApiView):
             OpenApiParameter("operation", str, OpenApiParameter.PATH, enum=["add", "remove"]),
             OpenApiParameter("customer_list_id", str, OpenApiParameter.PATH),
         ],
-        request=BulkRequestSerializer,
+        request=ListBulkRequestSerializer,
         responses=schema.writes(
             inline_serializer(
                 "BulkQueued",
