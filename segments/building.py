@@ -2,9 +2,10 @@
 
 - `validate_definition(segment, tree)`: parse and compile the tree, refuse cycles between segments.
 - `preview(tree, environment)`: (capped count, sample) for the editor's live count.
-- `rebuild(segment)`: two set-based statements under the segment's row lock:
-      INSERT INTO member SELECT matching customers not yet members   (entered)
-      UPDATE member SET left_at = now WHERE current AND NOT matching (left)
+- `rebuild(segment)`: set-based statements under the segment's row lock:
+      INSERT INTO temporary match table SELECT the predicate's customer IDs (the one scan)
+      INSERT INTO member SELECT matching customers not yet members   (entered, an anti-join)
+      UPDATE member SET left_at = now WHERE current AND NOT matching (left, an anti-join)
   The partial unique index `segment_member_current` and the lock (rebuilds of one segment are
   serialized) mean a membership is never duplicated; a customer changing during the build is
   caught by the next one (hourly schedule, and every save).
@@ -36,6 +37,7 @@ from .models import Segment, SegmentKind, SegmentMember, Status
 
 log = logging.getLogger("loyalty.segments")
 
+MATCH_TABLE = "segment_build_match"  # per-connection temporary table of one build
 SLOW_BUILD_SECONDS = 30.0  # the editor warns above this (Mautic's "> 30 s" warning; §2.4)
 SAMPLE_SIZE = 10
 COUNT_CAP = 100_000
@@ -124,18 +126,26 @@ def rebuild(segment: Segment) -> Segment:
             segment.build_error = error.message
             return segment
         with connection.cursor() as cursor:
+            # The matching IDs once, into a temporary table with a primary key; then entered and
+            # left are two anti-joins against it (never the predicate re-run per member row).
+            cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {MATCH_TABLE} (id bigint PRIMARY KEY)")
+            cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT m.member_id FROM ({select_sql}) m", params)
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {MATCH_TABLE}")
             cursor.execute(
                 f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
-                f"SELECT %s, m.member_id, %s, NULL FROM ({select_sql}) m "
+                f"SELECT %s, m.id, %s, NULL FROM {MATCH_TABLE} m "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
-                f"WHERE x.segment_id = %s AND x.customer_id = m.member_id AND x.left_at IS NULL)",
-                [segment.pk, now, *params, segment.pk],
+                f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
+                [segment.pk, now, segment.pk],
             )
             cursor.execute(
                 f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM ({select_sql}) n WHERE n.member_id = {table}.customer_id)",
-                [now, segment.pk, *params],
+                f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
+                [now, segment.pk],
             )
+            cursor.execute(f"DROP TABLE {MATCH_TABLE}")
         count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
         seconds = time.monotonic() - started
         Segment.objects.filter(pk=segment.pk).update(
