@@ -125,3 +125,31 @@ def test_bulk_bad_requests_store_nothing(vip, customers, field):
         queue_bulk(vip, "customer_add", customers, environment="live", source="api")
     assert caught.value.field == field
     assert not BulkOperation.objects.exists()
+
+
+def test_opt_out_ends_memberships_and_scrubs_bulk_requests(
+    vip, enroll_customer, django_capture_on_commit_callbacks
+):
+    from segments.models import BulkOperationError, SegmentMember
+
+    enroll_customer("anna-x")
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_bulk(vip, "customer_add", ["anna-x", "ghost-x"], environment="live", source="api")
+    assert on_list(vip) == {"anna-x"}
+    register_event(environment="live", customer="anna-x", action="opt_out")
+    assert on_list(vip) == set()
+    operation = BulkOperation.objects.get()
+    assert operation.customers == ["[anonymized]", "ghost-x"]
+    assert BulkOperationError.objects.get().customer == "ghost-x"
+    assert not SegmentMember.objects.filter(left_at__isnull=True).exists()
+
+
+def test_merge_moves_list_memberships_to_the_target(vip, enroll_customer):
+    enroll_customer("src")
+    enroll_customer("dst")
+    other = CustomerList.objects.create(name="Other")
+    for cid, listed in (("src", vip), ("src", other), ("dst", vip)):
+        register_event(environment="live", customer=cid, action="customer_list_add", data={"list": listed.pk})
+    register_event(environment="live", customer="dst", action="merge", data={"source": "src"})
+    assert on_list(vip) == {"dst"} and on_list(other) == {"dst"}
+    assert CustomerListMember.objects.count() == 2
