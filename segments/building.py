@@ -211,9 +211,10 @@ def is_member(customer_pk: int, segment_pk: int) -> bool:
 
 
 def segments_of(customer_pk: int) -> list[Segment]:
-    """The customer's current segments (not archived), by name: one indexed join."""
+    """The customer's current segments (id, name, status, kind loaded), by name: one indexed join."""
+    # Archived segments have no current members (clear_members), so no status filter is needed.
     return list(
-        Segment.objects.filter(
-            memberships__customer_id=customer_pk, memberships__left_at__isnull=True
-        ).exclude(status=Status.ARCHIVED)
+        Segment.objects.filter(memberships__customer_id=customer_pk, memberships__left_at__isnull=True).only(
+            "id", "name", "status", "kind"
+        )
     )
