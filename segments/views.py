@@ -24,7 +24,7 @@ from customers.models import Customer
 from customers.views.lists import CustomerListView
 from events.choices import EventSource
 from events.engine import register_event
-from loyalty import audit
+from loyalty.audit import log as audit
 from loyalty.console.paging import capped_count
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError

@@ -29,7 +29,7 @@ urlpatterns = [
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
+    *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (issue 17; reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),
     re_path(r"^segments/(?P<id>[^/]+)/?$", segments.SegmentDetailView.as_view(), name="segment"),
