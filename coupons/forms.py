@@ -60,6 +60,7 @@ class RewardForm(forms.ModelForm):
             "valid_until",
             "eligible_statuses",
             "eligible_tiers",
+            "segment",
             "gives",
             "pool",
             "points_given",

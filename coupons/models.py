@@ -120,6 +120,14 @@ class Reward(models.Model):
     valid_until = models.DateTimeField(null=True, blank=True)
     eligible_statuses = models.JSONField(default=list, blank=True, help_text="empty: active and inactive")
     eligible_tiers = models.ManyToManyField("loyalty.Tier", blank=True, related_name="+")
+    segment = models.ForeignKey(
+        "segments.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="only members of this segment may claim (error 120213 otherwise)",
+    )
     gives = models.CharField(max_length=10, choices=RewardGives.choices, default=RewardGives.NOTHING)
     pool = models.ForeignKey(
         CouponPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards"

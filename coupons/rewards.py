@@ -13,8 +13,16 @@ import datetime as dt
 
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
-from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, StatusForbids
+from loyalty.errors import (
+    BusinessRuleError,
+    Conflict,
+    MissingParameter,
+    NotFound,
+    NotInSegment,
+    StatusForbids,
+)
 from loyalty.models import CustomerTier
+from segments.building import is_member
 from transactions import points
 
 from . import coupons
@@ -73,6 +81,11 @@ def availability(
     eligible_tiers = {tier.pk for tier in reward.eligible_tiers.all()}
     if eligible_tiers and not eligible_tiers & (tier_ids if tier_ids is not None else _tier_ids(customer)):
         return False, Refusal(f"Reward {reward.name!r} is for customers in other tiers.", NOT_ELIGIBLE)
+    if reward.segment_id is not None and not is_member(customer.pk, reward.segment_id):
+        return False, Refusal(
+            f"Reward {reward.name!r} is only for customers in a segment this customer is not in.",
+            NOT_ELIGIBLE,
+        )
     if reward.stock is not None and reward.claimed_count >= reward.stock:
         return False, Refusal(f"Reward {reward.name!r} is out of stock.", OUT_OF_STOCK)
     if reward.per_customer_limit is not None:
@@ -127,6 +140,11 @@ def reward(ctx: HandlerContext) -> None:
     item = Reward.objects.select_for_update(of=("self",)).filter(pk=_reward_id(ctx)).first()
     if item is None:
         raise NotFound(f"Reward {ctx.data.get('reward')!r} does not exist.", field="data.reward")
+    if item.segment_id is not None and not is_member(customer.pk, item.segment_id):
+        raise NotInSegment(
+            f"Reward {item.name!r} is only for customers in a segment this customer is not in.",
+            field="data.reward",
+        )
     ok, why = availability(item, customer, ctx.now)
     if not ok:
         raise BusinessRuleError(why, field="data.reward", code=why.code)

@@ -13,6 +13,7 @@ from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
+from segments.models import CustomerList, CustomerListMember, Segment, SegmentMember, Status
 
 
 class ConditionListField(forms.Field):
@@ -82,16 +83,41 @@ class CustomerFilterSet(django_filters.FilterSet):
     tier = django_filters.ModelChoiceFilter(
         queryset=Tier.objects.select_related("structure"), empty_label="Any tier"
     )
+    # Membership filters: one indexed semi-join each (segment_member_current / list_member_unique).
+    segment = django_filters.ModelChoiceFilter(
+        queryset=Segment.objects.exclude(status=Status.ARCHIVED),
+        empty_label="Any segment",
+        method="in_segment",
+    )
+    list = django_filters.ModelChoiceFilter(
+        queryset=CustomerList.objects.exclude(status=Status.ARCHIVED),
+        empty_label="Any list",
+        method="in_list",
+    )
     f = ConditionFilter(label="Conditions")
 
     class Meta:
         model = Customer
-        fields = ["q", "status", "gender", "country", "tier", "f"]
+        fields = ["q", "status", "gender", "country", "tier", "segment", "list", "f"]
+
+    def __init__(self, *args, segments_enabled: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not segments_enabled:
+            del self.filters["segment"], self.filters["list"]
+
+    def in_segment(self, queryset, name, value):
+        members = SegmentMember.objects.filter(segment=value, left_at__isnull=True).values("customer_id")
+        return queryset.filter(pk__in=members)
+
+    def in_list(self, queryset, name, value):
+        return queryset.filter(
+            pk__in=CustomerListMember.objects.filter(customer_list=value).values("customer_id")
+        )
 
     def searches_inactive(self) -> bool:
         """Inactive customers are listed only when searched for or filtered by status (001)."""
         data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}
-        if data.get("q") or data.get("status"):
+        if data.get("q") or data.get("status") or data.get("segment") or data.get("list"):
             return True
         return any(text.split(":", 1)[0] == "status" for text in data.get("f") or [])
 

@@ -22,6 +22,7 @@ PERSONAL_DATA_SCRUBBERS = [
     "coupons.privacy.scrub_customer",
     "loyalty.audit.privacy.scrub_customer",
     "loyalty.api.privacy.scrub_customer",
+    "segments.privacy.scrub_customer",
 ]
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,
@@ -30,6 +31,7 @@ PERSONAL_DATA_SCRUBBERS = [
 CUSTOMER_MERGERS = [
     "transactions.privacy.merge_customer",
     "coupons.privacy.merge_customer",
+    "segments.privacy.merge_customer",
 ]
 
 

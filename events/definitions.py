@@ -215,6 +215,19 @@ _SPECS = [
         creates_customer=False,
     ),
     # --- end Commerce ------------------------------------------------------------------------------
+    # Customer lists (segments.lists)
+    ActionSpec(
+        "customer_list_add",
+        "Customer list add",
+        (Attr("list", "integer", required=True, help="list ID"), REASON),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "customer_list_remove",
+        "Customer list remove",
+        (Attr("list", "integer", required=True, help="list ID"), REASON),
+        creates_customer=False,
+    ),
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}

@@ -50,6 +50,7 @@ from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
+from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
 
@@ -110,6 +111,9 @@ HANDLERS: dict[str, Handler] = {
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
     "reward_revoke": coupon_rewards.reward_revoke,
+    # segments.lists
+    "customer_list_add": customer_lists.customer_list_add,
+    "customer_list_remove": customer_lists.customer_list_remove,
 }
 
 

@@ -76,6 +76,9 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "coupon_expiration_change": COUPONS,
     "reward": COUPONS,
     "reward_revoke": COUPONS,
+    # Customer lists (segments.lists): manual membership, as the list pages
+    "customer_list_add": "loyalty.change_customer_profile",
+    "customer_list_remove": "loyalty.change_customer_profile",
 }
 
 _missing = set(BUILTIN_ACTIONS) - set(ACTION_PERMISSIONS)

@@ -112,6 +112,15 @@ class BusinessRuleError(EngineError):
     default_message = "The action breaks a program rule."
 
 
+class NotInSegment(EngineError):
+    """A reward restricted to a segment claimed by a customer outside it (Antavo error 120213)."""
+
+    code = 120213
+    status = 422  # as the other reward-claim refusals (docs/api.md)
+    type = "UnprocessableEntityException"
+    default_message = "The customer is not in the segment this reward requires."
+
+
 class InsufficientPoints(BusinessRuleError):
     code = 160423
     default_message = "The customer does not have enough spendable points."

@@ -1,28 +1,71 @@
-"""The condition compiler shared by the customer filter bar and (later) segments.
+"""The one condition language: the customer filter bar, segments, list filters, exports and
+workflow filters all compile conditions here, never anywhere else.
 
-A condition is `field operator value`, written in URLs as ``field:op:value``
-(``email:eq:john@example.com``, ``score:ge:100``, ``country:in:DE,AT``). `compile_conditions`
-turns a list of them into one Q (AND). Values are coerced to the attribute's type, so a bad value
-is a `ConditionError` with a message for the form, never a database error. String comparisons are
-case-sensitive (000, "Using the filter bar").
+A **condition** is `field operator value`, written in URLs as ``field:op:value``
+(``email:eq:john@example.com``, ``score:ge:100``, ``country:in:DE,AT``). A **tree** nests them in
+groups combined with AND ("all") or OR ("any")::
 
-Attributes: the built-in customer fields in `BUILTIN_FIELDS`, `tier` (tier code), `label`
-(label name) and every CustomField (stored in Customer.custom JSON), typed by its definition.
+    {"match": "all", "conditions": [
+        {"field": "tier", "operator": "eq", "value": "gold"},
+        {"match": "any", "conditions": [
+            {"field": "purchase.last_30days.count", "operator": "ge", "value": 1},
+            {"field": "events.login.60d", "operator": "eq", "value": 0}]}]}
+
+`compile_tree` turns a tree into one Q over Customer; each condition is one SQL predicate over a
+customer column, the `custom` JSON (GIN-indexed on PostgreSQL) or one uncorrelated, grouped
+subquery (`pk IN (SELECT customer_id ... GROUP BY ... HAVING ...)`): no per-customer Python loop.
+Values are coerced to the attribute's type first, so a bad value is a `ConditionError` naming the
+field (its path in the tree, e.g. ``conditions[1].conditions[0].value``) and never a database error.
+String comparisons are case-sensitive on every database (000, "Using the filter bar"):
+`contains` / `starts_with` use instr/strpos and substr, not LIKE (case-insensitive on SQLite).
+
+Attributes (`resolve_attribute`):
+
+- every built-in customer column in `BUILTIN_FIELDS` (status, IDs, balances over all accounts,
+  purchase totals, dates) and every CustomField (stored in Customer.custom, typed by its definition;
+  external-ID fields included);
+- ``label`` (label name), ``list`` (customer list ID), ``segment`` (segment ID: its materialized
+  membership, so a segment of segments is an index lookup; cycles are refused by `check_cycles`);
+- ``tier`` (tier code, any structure) and ``tier.<structure>`` (tier code in that structure);
+- ``balance.<account>.<kind>``: kind spendable, score (earned), spent, pending, reserved, expired;
+  a customer without a balance row in the account has 0;
+- ``purchase.<period>.<metric>``: metric total, count or items over the `purchases` extension's
+  periods (transactions.stats.PERIODS and its aliases mtd, ytd, ...), in the program time zone;
+- ``events.<action>.<N>d`` (times the action was performed in the last N days) and
+  ``events.<action>.all``; ``last_event.<action>``: when the action was last performed.
+
+Operators per type are `TYPE_OPERATORS`. Relative dates: ``days_ago_gt`` N ("more than N days
+ago"), ``days_ago_lt`` N ("in the last N days"), ``this_day`` / ``this_month`` (anniversaries:
+birth date is today / this month, in the program time zone). Missing values (no birth date, no
+custom value, never performed) satisfy only ``ne``, ``not_in``, ``not_contains`` and ``is_empty``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import operator as op_module
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, F, Max, Q, Sum, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Left, StrIndex, Substr
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
 from customers.fields import custom_fields
 from customers.models import Customer
+from events.models import Event
+from loyalty import clock
+from loyalty.models import CustomerTier, PointAccount, PointBalance, Program, TierStructure
+from transactions.models import Transaction, TransactionItem
+from transactions.stats import ALIASES, COUNTED, PERIODS, period_bounds
+
+from .models import CustomerList, CustomerListMember, Segment, SegmentMember
 
 OPERATORS = {
     "eq": "equals",
@@ -33,18 +76,67 @@ OPERATORS = {
     "ge": "is greater than or equal",
     "in": "is in",
     "not_in": "is not in",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "days_ago_gt": "is more than N days ago",
+    "days_ago_lt": "is in the last N days",
+    "this_day": "is this day (anniversary)",
+    "this_month": "is this month (anniversary)",
 }
 _LOOKUP = {"lt": "lt", "le": "lte", "gt": "gt", "ge": "gte"}
+_COMPARE = {
+    "eq": op_module.eq,
+    "lt": op_module.lt,
+    "le": op_module.le,
+    "gt": op_module.gt,
+    "ge": op_module.ge,
+}
 LIST_SEPARATOR = ","
+NO_VALUE = ("is_empty", "is_not_empty", "this_day", "this_month")
+MAX_DEPTH = 5
+MAX_CONDITIONS = 50
 
-STRING, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN = (
+STRING, INTEGER, DECIMAL, DATE, DATETIME, BOOLEAN, MEMBERSHIP = (
     "string",
     "integer",
     "decimal",
     "date",
     "datetime",
     "boolean",
+    "membership",
 )
+_ORDERED = ("eq", "ne", "lt", "le", "gt", "ge")
+TYPE_OPERATORS: dict[str, tuple[str, ...]] = {
+    STRING: (
+        *_ORDERED,
+        "in",
+        "not_in",
+        "contains",
+        "not_contains",
+        "starts_with",
+        "is_empty",
+        "is_not_empty",
+    ),
+    INTEGER: (*_ORDERED, "in", "not_in", "is_empty", "is_not_empty"),
+    DECIMAL: (*_ORDERED, "in", "not_in", "is_empty", "is_not_empty"),
+    DATE: (
+        *_ORDERED,
+        "in",
+        "not_in",
+        "is_empty",
+        "is_not_empty",
+        "days_ago_gt",
+        "days_ago_lt",
+        "this_day",
+        "this_month",
+    ),
+    DATETIME: (*_ORDERED, "in", "not_in", "is_empty", "is_not_empty", "days_ago_gt", "days_ago_lt"),
+    BOOLEAN: ("eq", "ne", "is_empty", "is_not_empty"),
+    MEMBERSHIP: ("eq", "ne", "in", "not_in"),
+}
 
 # name -> (label, type, ORM path)
 BUILTIN_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -77,37 +169,91 @@ BUILTIN_FIELDS: dict[str, tuple[str, str, str]] = {
     "last_login_at": ("Last login", DATETIME, "last_login_at"),
     "created_at": ("Created", DATETIME, "created_at"),
     "tier": ("Tier (code)", STRING, "tier__code"),
-    "label": ("Label", STRING, "labels__name"),
+    "label": ("Label", MEMBERSHIP, "labels__name"),
+    "list": ("Customer list (ID)", MEMBERSHIP, "list"),
+    "segment": ("Segment (ID)", MEMBERSHIP, "segment"),
 }
+_NULLABLE = {"birth_date", "purchase_last_date", "optin_at", "last_login_at", "tier"}
 # Custom field types (customers.choices.FieldType) -> condition types.
 _CUSTOM_TYPES = {"string": STRING, "choice": STRING, "number": DECIMAL, "boolean": BOOLEAN, "date": DATE}
+BALANCE_KINDS = {
+    "spendable": "spendable",
+    "score": "earned",
+    "earned": "earned",
+    "spent": "spent",
+    "pending": "pending",
+    "reserved": "reserved",
+    "expired": "expired",
+}
+PURCHASE_METRICS = {"total": DECIMAL, "count": INTEGER, "items": INTEGER}
+_EVENT_WINDOW = re.compile(r"^(\d{1,5})d$")
 
 
 class ConditionError(ValueError):
-    """A condition that cannot be applied; the message is shown to the user."""
+    """A condition or tree that cannot be applied. `message` is shown to the user; `field` is
+    where it is in the tree (``conditions[0].value``), for the API error envelope."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def at(self, prefix: str) -> ConditionError:
+        """The same error, its field prefixed with the position of the enclosing node."""
+        inner = self.field or ""
+        joined = f"{prefix}.{inner}" if inner and not inner.startswith("[") else f"{prefix}{inner}"
+        return ConditionError(self.message, joined)
 
 
 @dataclass(frozen=True)
 class Condition:
     field: str
     operator: str
-    value: str
+    value: str | list = ""
 
     def __str__(self) -> str:
-        return f"{self.field}:{self.operator}:{self.value}"
+        value = LIST_SEPARATOR.join(map(str, self.value)) if isinstance(self.value, list) else self.value
+        return f"{self.field}:{self.operator}:{value}"
 
     @classmethod
     def parse(cls, text: str) -> Condition:
         """``field:op:value``; the value may itself contain colons."""
         parts = text.split(":", 2)
+        if len(parts) == 2 and parts[1] in NO_VALUE:
+            parts.append("")
         if len(parts) != 3 or not parts[0] or not parts[1]:
             raise ConditionError(f"“{text}” is not a condition (field:operator:value).")
         return cls(parts[0], parts[1], parts[2])
 
     def describe(self, fields: dict[str, Attribute]) -> str:
-        attribute = fields.get(self.field)
-        label = attribute.label if attribute else self.field
-        return f"{label} {OPERATORS.get(self.operator, self.operator)} {self.value}"
+        try:
+            label = resolve_attribute(self.field, fields).label
+        except ConditionError:
+            label = self.field
+        text = f"{label} {OPERATORS.get(self.operator, self.operator)}"
+        value = str(self).split(":", 2)[2]
+        return f"{text} {value}" if value else text
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "operator": self.operator, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Group:
+    """AND ("all") or OR ("any") of conditions and groups."""
+
+    match: str = "all"
+    conditions: tuple = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return {"match": self.match, "conditions": [c.as_dict() for c in self.conditions]}
+
+    def leaves(self):
+        for child in self.conditions:
+            if isinstance(child, Group):
+                yield from child.leaves()
+            else:
+                yield child
 
 
 @dataclass(frozen=True)
@@ -115,52 +261,157 @@ class Attribute:
     name: str
     label: str
     type: str
-    path: str  # ORM path, or custom__<name> for custom attributes
+    path: str  # ORM path, custom__<name> for custom attributes, or the attribute kind's key
     custom: bool = False
+    kind: str = "column"  # column, custom, label, list, segment, tier, balance, purchase, events, last_event
+    params: tuple = ()
+    nullable: bool = False
+
+    def operators(self) -> tuple[str, ...]:
+        allowed = TYPE_OPERATORS[self.type]
+        if self.type != STRING and not self.nullable:  # aggregates and NOT NULL columns: never empty
+            allowed = tuple(o for o in allowed if o not in ("is_empty", "is_not_empty"))
+        return allowed
 
 
 def available_attributes() -> dict[str, Attribute]:
-    """Every attribute a condition may use: built-in fields, then custom fields (one query)."""
-
-    attributes = {
-        name: Attribute(name, label, type_, path) for name, (label, type_, path) in BUILTIN_FIELDS.items()
-    }
-    for field in custom_fields().values():
-        if field.name in attributes:
+    """Every attribute the pickers offer: built-in fields, custom fields, per-account balances and
+    per-structure tiers (three small cached or indexed reads). Parameterised names
+    (``purchase.*``, ``events.*``, ``last_event.*``) resolve without being listed."""
+    attributes: dict[str, Attribute] = {}
+    for name, (label, type_, path) in BUILTIN_FIELDS.items():
+        kind = name if name in ("label", "list", "segment") else "column"
+        attributes[name] = Attribute(name, label, type_, path, kind=kind, nullable=name in _NULLABLE)
+    for custom in custom_fields().values():
+        if custom.name in attributes:
             continue
-        attributes[field.name] = Attribute(
-            field.name,
-            field.label or field.name,
-            _CUSTOM_TYPES.get(field.type, STRING),
-            f"custom__{field.name}",
+        attributes[custom.name] = Attribute(
+            custom.name,
+            custom.label or custom.name,
+            _CUSTOM_TYPES.get(custom.type, STRING),
+            f"custom__{custom.name}",
             custom=True,
+            kind="custom",
+            nullable=True,
         )
+    for code in PointAccount.objects.order_by("code").values_list("code", flat=True):
+        for kind in ("spendable", "score", "spent", "pending", "reserved", "expired"):
+            name = f"balance.{code}.{kind}"
+            attributes[name] = Attribute(
+                name, f"{kind.capitalize()} ({code})", INTEGER, name, kind="balance", params=(code, kind)
+            )
+    for code in TierStructure.objects.order_by("position", "code").values_list("code", flat=True):
+        name = f"tier.{code}"
+        attributes[name] = Attribute(
+            name, f"Tier in {code}", STRING, name, kind="tier", params=(code,), nullable=True
+        )
+    for period in ("today", "this_month", "last_30days", "last_12months"):
+        for metric, type_ in PURCHASE_METRICS.items():
+            name = f"purchase.{period}.{metric}"
+            label = f"Purchase {metric} ({period.replace('_', ' ')})"
+            attributes[name] = Attribute(name, label, type_, name, kind="purchase", params=(period, metric))
     return attributes
 
 
-def coerce(attribute: Attribute, raw: str):
-    """The raw text as the attribute's type; ConditionError with a readable message otherwise."""
+def resolve_attribute(name: str, attributes: dict[str, Attribute]) -> Attribute:
+    """The attribute called `name`, including the parameterised ones; ConditionError otherwise."""
+    if not isinstance(name, str) or not name:
+        raise ConditionError("Choose an attribute.", "field")
+    found = attributes.get(name)
+    if found is not None:
+        return found
+    head, _, rest = name.partition(".")
+    parts = rest.split(".") if rest else []
+    if head == "balance" and len(parts) == 2:
+        code, kind = parts
+        if kind not in BALANCE_KINDS:
+            raise ConditionError(
+                f"“{name}”: unknown balance {kind!r} (use {', '.join(BALANCE_KINDS)}).", "field"
+            )
+        if not PointAccount.objects.filter(code=code).exists():
+            raise ConditionError(f"“{name}”: there is no point account {code!r}.", "field")
+        return Attribute(
+            name, f"{kind.capitalize()} ({code})", INTEGER, name, kind="balance", params=(code, kind)
+        )
+    if head == "purchase" and len(parts) == 2:
+        period, metric = parts
+        if ALIASES.get(period, period) not in PERIODS:
+            raise ConditionError(f"“{name}”: unknown period {period!r} (use {', '.join(PERIODS)}).", "field")
+        if metric not in PURCHASE_METRICS:
+            raise ConditionError(
+                f"“{name}”: unknown purchase figure {metric!r} (use total, count, items).", "field"
+            )
+        label = f"Purchase {metric} ({period.replace('_', ' ')})"
+        return Attribute(
+            name, label, PURCHASE_METRICS[metric], name, kind="purchase", params=(period, metric)
+        )
+    if head == "events" and len(parts) == 2 and parts[0]:
+        action, window = parts
+        match = _EVENT_WINDOW.match(window)
+        if window != "all" and not match:
+            raise ConditionError(f"“{name}”: the window must be N days, like 30d, or all.", "field")
+        days = int(match.group(1)) if match else None
+        label = f"Times {action} performed" + (f" in the last {days} days" if days is not None else "")
+        return Attribute(name, label, INTEGER, name, kind="events", params=(action, days))
+    if head == "last_event" and len(parts) == 1 and parts[0]:
+        return Attribute(
+            name, f"Last {parts[0]}", DATETIME, name, kind="last_event", params=(parts[0],), nullable=True
+        )
+    if head == "tier" and len(parts) == 1:
+        if not TierStructure.objects.filter(code=parts[0]).exists():
+            raise ConditionError(f"“{name}”: there is no tier structure {parts[0]!r}.", "field")
+        return Attribute(
+            name, f"Tier in {parts[0]}", STRING, name, kind="tier", params=(parts[0],), nullable=True
+        )
+    raise ConditionError(f"Unknown attribute “{name}”.", "field")
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def _as_text(raw) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float | Decimal):
+        return str(raw)
+    if isinstance(raw, str):
+        return raw
+    raise ConditionError("The value must be text or a number.", "value")
+
+
+def coerce(attribute: Attribute, raw):
+    """The raw value (text, or a JSON number/boolean) as the attribute's type; ConditionError
+    (field ``value``) with a readable message otherwise."""
+    raw = _as_text(raw)
     if "\x00" in raw:
-        raise ConditionError(f"{attribute.label}: the value contains a NUL character.")
+        raise ConditionError(f"{attribute.label}: the value contains a NUL character.", "value")
     kind = attribute.type
     if kind == STRING:
+        if len(raw) > 1000:
+            raise ConditionError(f"{attribute.label}: the value is longer than 1000 characters.", "value")
         return raw
     text = raw.strip()
+    if kind == MEMBERSHIP:
+        if attribute.kind == "label":
+            return raw
+        if not text.isdigit() or len(text) > 18:
+            raise ConditionError(f"{attribute.label}: “{raw}” is not an ID.", "value")
+        return int(text)
     if kind == INTEGER:
         try:
             whole = int(text)
         except ValueError:
-            raise ConditionError(f"{attribute.label}: “{raw}” is not a whole number.") from None
+            raise ConditionError(f"{attribute.label}: “{raw}” is not a whole number.", "value") from None
         if abs(whole) > 2**63 - 1:
-            raise ConditionError(f"{attribute.label}: “{raw}” is out of range.")
+            raise ConditionError(f"{attribute.label}: “{raw}” is out of range.", "value")
         return whole
     if kind == DECIMAL:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ConditionError(f"{attribute.label}: “{raw}” is not a number.") from None
+            raise ConditionError(f"{attribute.label}: “{raw}” is not a number.", "value") from None
         if not number.is_finite() or abs(number) > Decimal(10) ** 15:
-            raise ConditionError(f"{attribute.label}: “{raw}” is out of range.")
+            raise ConditionError(f"{attribute.label}: “{raw}” is out of range.", "value")
         return number
     if kind == BOOLEAN:
         lowered = text.lower()
@@ -168,7 +419,7 @@ def coerce(attribute: Attribute, raw: str):
             return True
         if lowered in ("false", "0", "no"):
             return False
-        raise ConditionError(f"{attribute.label}: “{raw}” is not true or false.")
+        raise ConditionError(f"{attribute.label}: “{raw}” is not true or false.", "value")
     if kind == DATE:
         date: dt.date | None
         try:
@@ -176,7 +427,7 @@ def coerce(attribute: Attribute, raw: str):
         except ValueError:
             date = None
         if date is None:
-            raise ConditionError(f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD).")
+            raise ConditionError(f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD).", "value")
         return date
     if kind == DATETIME:
         moment: dt.datetime | None
@@ -189,70 +440,395 @@ def coerce(attribute: Attribute, raw: str):
             moment = None
         if moment is None:
             raise ConditionError(
-                f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)."
+                f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM).", "value"
             )
         return make_aware(moment, dt.UTC) if is_naive(moment) else moment
-    raise ConditionError(f"{attribute.label}: unsupported type {kind}.")
+    raise ConditionError(f"{attribute.label}: unsupported type {kind}.", "value")
+
+
+def _days(attribute: Attribute, raw) -> int:
+    text = _as_text(raw).strip()
+    if not text.isdigit() or int(text) > 100_000:
+        raise ConditionError(f"{attribute.label}: “{raw}” is not a number of days.", "value")
+    return int(text)
+
+
+def _split(raw) -> list:
+    if isinstance(raw, list):
+        if not raw:
+            raise ConditionError("Give at least one value.", "value")
+        return raw
+    return _as_text(raw).split(LIST_SEPARATOR)
+
+
+# --- compiling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a compilation reads besides the tree: the moment "now" and the program's time zone."""
+
+    now: dt.datetime
+    zone: ZoneInfo
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.zone).date()
+
+    def local_midnight(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
+
+
+def make_context(now: dt.datetime | None = None) -> Context:
+    try:
+        zone = ZoneInfo(Program.current().time_zone or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return Context(now=now or clock.now(), zone=zone)
+
+
+def _has_key(attribute: Attribute) -> Q:
+    return Q(custom__has_key=attribute.name)
+
+
+def _custom_value(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _custom_q(attribute: Attribute, lookup: str, value) -> Q:
-    """Custom attributes live in the `custom` JSON: compare numbers and booleans as JSON values,
-    strings and dates as text (dates are stored as ISO strings, which sort as dates).
+    """Custom attributes live in the `custom` JSON (no JSON nulls or empty strings: events remove
+    the key instead). Numbers and booleans compare as JSON values, strings and dates as text
+    (dates are ISO strings, which sort as dates). Equality is two-valued (false, never NULL, for a
+    missing key) so that its negation includes customers without a value.
 
     On PostgreSQL equality is containment (`custom @> {"name": value}`), which the GIN index of
     customers migration 0004 answers; other comparisons read the key."""
-    if isinstance(value, dt.date):
-        value = value.isoformat()
-    elif isinstance(value, Decimal):
-        value = int(value) if value == value.to_integral_value() else float(value)
+    value = _custom_value(value)
     if lookup == "exact":
         if connection.vendor == "postgresql":
             return Q(custom__contains={attribute.name: value})
-        return Q(**{attribute.path: value})
+        return Q(**{attribute.path: value}) & _has_key(attribute)
     return Q(**{f"{attribute.path}__{lookup}": value})
 
 
-def _q(attribute: Attribute, lookup: str, value) -> Q:
-    if attribute.name == "label":
-        # A subquery per condition: no duplicate rows, and "label a AND label b" means both.
+def _text_match(attribute: Attribute, predicate) -> Q:
+    """`predicate(text expression)` (a boolean lookup) for a string attribute, two-valued: false,
+    never NULL, for a missing value, so its negation includes customers without one."""
+    if attribute.kind == "custom":
+        return Q(predicate(KeyTextTransform(attribute.name, "custom"))) & _has_key(attribute)
+    if attribute.kind == "tier":
+        rows = _tier_rows(attribute).filter(predicate(F("tier__code")))
+        return Q(pk__in=rows.values("customer_id"))
+    q = Q(predicate(F(attribute.path)))
+    return q & Q(**{f"{attribute.path}__isnull": False}) if attribute.nullable else q
 
-        through = Customer.labels.through.objects.filter(**{f"label__name__{lookup}": value})
+
+def _contains_q(attribute: Attribute, value: str) -> Q:
+    return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0))
+
+
+def _starts_q(attribute: Attribute, value: str) -> Q:
+    if not value:
+        return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0))
+    return _text_match(attribute, lambda text: Exact(Left(text, len(value)), Value(value)))
+
+
+def _empty_q(attribute: Attribute) -> Q:
+    if attribute.kind == "custom":
+        return ~_has_key(attribute)
+    if attribute.kind == "tier":
+        return ~Q(pk__in=_tier_rows(attribute).values("customer_id"))
+    if attribute.kind == "last_event":
+        return ~Q(pk__in=_event_rows(attribute.params[0]).values("customer_id"))
+    if attribute.nullable:
+        return Q(**{f"{attribute.path}__isnull": True})
+    if attribute.type == STRING:
+        return Q(**{attribute.path: ""})
+    return Q(pk__isnull=True)  # never empty: integers and decimals always have a value
+
+
+def _tier_rows(attribute: Attribute):
+    return CustomerTier.objects.filter(structure__code=attribute.params[0])
+
+
+def _event_rows(action: str, since: dt.datetime | None = None):
+    rows = Event.objects.filter(customer__isnull=False, action=action)
+    return rows.filter(effective_at__gte=since) if since is not None else rows
+
+
+def _grouped(attribute: Attribute, ctx: Context):
+    """(rows with one `v` per customer_id, zero-for-missing) for the aggregate attributes."""
+    if attribute.kind == "balance":
+        code, kind = attribute.params
+        return PointBalance.objects.filter(account__code=code).annotate(v=F(BALANCE_KINDS[kind]))
+    if attribute.kind == "purchase":
+        period, metric = attribute.params
+        start, end = period_bounds(period, ctx.today)
+        if metric == "items":
+            rows = TransactionItem.objects.filter(
+                transaction__customer__isnull=False,
+                transaction__status__in=COUNTED,
+                transaction__checkout_at__gte=ctx.local_midnight(start),
+                transaction__checkout_at__lt=ctx.local_midnight(end),
+            )
+            return (
+                rows.values(customer_id=F("transaction__customer_id"))
+                .annotate(v=Sum(F("quantity") - F("refunded_quantity")))
+                .order_by()
+            )
+        rows = Transaction.objects.filter(
+            customer__isnull=False,
+            status__in=COUNTED,
+            checkout_at__gte=ctx.local_midnight(start),
+            checkout_at__lt=ctx.local_midnight(end),
+        )
+        aggregate = Sum(F("total") - F("refunded_value")) if metric == "total" else Count("id")
+        return rows.values("customer_id").annotate(v=aggregate).order_by()
+    if attribute.kind == "events":
+        action, days = attribute.params
+        since = ctx.now - dt.timedelta(days=days) if days is not None else None
+        return _event_rows(action, since).values("customer_id").annotate(v=Count("id")).order_by()
+    raise AssertionError(attribute.kind)
+
+
+def _aggregate_q(attribute: Attribute, op: str, value, ctx: Context) -> Q:
+    """`v op value` where v is a per-customer figure and customers without rows have 0: rows that
+    pass (pk IN ...), or, when 0 passes too, customers without a failing row (pk NOT IN ...)."""
+    rows = _grouped(attribute, ctx)
+    passes = Q(**{f"v__{'exact' if op == 'eq' else _LOOKUP[op]}": value})
+    if _COMPARE[op](0, value):
+        return ~Q(pk__in=rows.filter(~passes).values("customer_id"))
+    return Q(pk__in=rows.filter(passes).values("customer_id"))
+
+
+def _last_event_q(attribute: Attribute, lookup: str, value) -> Q:
+    rows = _event_rows(attribute.params[0]).values("customer_id").annotate(v=Max("effective_at")).order_by()
+    return Q(pk__in=rows.filter(**{f"v__{lookup}": value}).values("customer_id"))
+
+
+def _membership_q(attribute: Attribute, value) -> Q:
+    if attribute.kind == "label":
+        through = Customer.labels.through.objects.filter(label__name=value)
         return Q(pk__in=through.values("customer_id"))
-    if attribute.custom:
+    if attribute.kind == "list":
+        return Q(pk__in=CustomerListMember.objects.filter(customer_list_id=value).values("customer_id"))
+    return Q(
+        pk__in=SegmentMember.objects.filter(segment_id=value, left_at__isnull=True).values("customer_id")
+    )
+
+
+def _q(attribute: Attribute, lookup: str, value, ctx: Context) -> Q:
+    """One comparison (`exact`, `lt`, `lte`, `gt`, `gte`) of a non-aggregate attribute."""
+    if attribute.kind in ("label", "list", "segment"):
+        return _membership_q(attribute, value)
+    if attribute.kind == "custom":
         return _custom_q(attribute, lookup, value)
+    if attribute.kind == "tier":
+        return Q(
+            pk__in=_tier_rows(attribute).filter(**{f"tier__code__{lookup}": value}).values("customer_id")
+        )
+    if attribute.kind == "last_event":
+        return _last_event_q(attribute, lookup, value)
     return Q(**{attribute.path if lookup == "exact" else f"{attribute.path}__{lookup}": value})
 
 
-def compile_condition(condition: Condition, attributes: dict[str, Attribute]) -> Q:
-    attribute = attributes.get(condition.field)
-    if attribute is None:
-        raise ConditionError(f"Unknown attribute “{condition.field}”.")
+def _relative_q(attribute: Attribute, op: str, raw, ctx: Context) -> Q:
+    if op in ("this_day", "this_month"):
+        today = ctx.today
+        if attribute.kind == "custom":
+            text = KeyTextTransform(attribute.name, "custom")
+            if op == "this_day":
+                return Q(Exact(Substr(text, 6, 5), Value(f"{today:%m-%d}"))) & _has_key(attribute)
+            return Q(Exact(Substr(text, 6, 2), Value(f"{today:%m}"))) & _has_key(attribute)
+        if op == "this_day":
+            return Q(**{f"{attribute.path}__month": today.month, f"{attribute.path}__day": today.day})
+        return Q(**{f"{attribute.path}__month": today.month})
+    days = _days(attribute, raw)
+    lookup = "lt" if op == "days_ago_gt" else "gte"
+    if attribute.type == DATE:
+        return _q(attribute, lookup, ctx.today - dt.timedelta(days=days), ctx)
+    return _q(attribute, lookup, ctx.now - dt.timedelta(days=days), ctx)
+
+
+def compile_condition(
+    condition: Condition, attributes: dict[str, Attribute], ctx: Context | None = None
+) -> Q:
+    """One condition as one Q. ConditionError names `field`, `operator` or `value`."""
+    ctx = ctx or make_context()
+    attribute = resolve_attribute(condition.field, attributes)
     op = condition.operator
     if op not in OPERATORS:
-        raise ConditionError(f"Unknown operator “{op}” (use one of {', '.join(OPERATORS)}).")
+        raise ConditionError(f"Unknown operator “{op}” (use one of {', '.join(OPERATORS)}).", "operator")
+    if op not in attribute.operators():
+        allowed = ", ".join(OPERATORS[o] for o in attribute.operators())
+        raise ConditionError(
+            f"{attribute.label}: “{OPERATORS[op]}” does not apply (use {allowed}).", "operator"
+        )
+    if op == "is_empty":
+        return _empty_q(attribute)
+    if op == "is_not_empty":
+        return ~_empty_q(attribute)
+    if op in ("days_ago_gt", "days_ago_lt", "this_day", "this_month"):
+        return _relative_q(attribute, op, condition.value, ctx)
+    aggregate = attribute.kind in ("balance", "purchase", "events")
     if op in ("in", "not_in"):
-        values = [coerce(attribute, part) for part in condition.value.split(LIST_SEPARATOR)]
-        q = Q()
-        for value in values:
-            q |= _q(attribute, "exact", value)
+        values = [coerce(attribute, part) for part in _split(condition.value)]
+        if aggregate:
+            # An aggregate "in" is a few equalities; zero-aware, like every aggregate comparison.
+            q = Q(pk__isnull=True)
+            for value in values:
+                q |= _aggregate_q(attribute, "eq", value, ctx)
+        else:
+            q = Q(pk__isnull=True)
+            for value in values:
+                q |= _q(attribute, "exact", value, ctx)
         return ~q if op == "not_in" else q
-    value = coerce(attribute, condition.value)
+    if isinstance(condition.value, list):
+        raise ConditionError(f"{attribute.label}: give one value, not a list.", "value")
+    if attribute.kind in ("segment", "list"):
+        value = coerce(attribute, condition.value)
+        _check_exists(attribute, value)
+    else:
+        value = coerce(attribute, condition.value)
+    if op in ("contains", "not_contains", "starts_with"):
+        q = _starts_q(attribute, value) if op == "starts_with" else _contains_q(attribute, value)
+        return ~q if op == "not_contains" else q
+    if aggregate:
+        if op == "ne":
+            return ~_aggregate_q(attribute, "eq", value, ctx)
+        return _aggregate_q(attribute, op, value, ctx)
     if op == "eq":
-        return _q(attribute, "exact", value)
+        return _q(attribute, "exact", value, ctx)
     if op == "ne":
-        return ~_q(attribute, "exact", value)
-    if attribute.type == BOOLEAN:
-        raise ConditionError(f"{attribute.label}: true/false values only support equals and not equals.")
-    return _q(attribute, _LOOKUP[op], value)
+        return ~_q(attribute, "exact", value, ctx)
+    return _q(attribute, _LOOKUP[op], value, ctx)
 
 
-def compile_conditions(conditions: list[Condition], attributes: dict[str, Attribute] | None = None) -> Q:
-    """AND of every condition. Raises ConditionError for the first bad one."""
+def _check_exists(attribute: Attribute, value: int) -> None:
+    model = Segment if attribute.kind == "segment" else CustomerList
+    if not model.objects.filter(pk=value).exists():
+        raise ConditionError(f"{attribute.label}: there is no {attribute.kind} with ID {value}.", "value")
+
+
+def compile_conditions(
+    conditions: list[Condition], attributes: dict[str, Attribute] | None = None, ctx: Context | None = None
+) -> Q:
+    """AND of every condition (the filter bar). Raises ConditionError for the first bad one."""
     attributes = attributes if attributes is not None else available_attributes()
+    ctx = ctx or make_context()
     q = Q()
     for condition in conditions:
-        q &= compile_condition(condition, attributes)
+        q &= compile_condition(condition, attributes, ctx)
     return q
 
 
-__all__ = ["Condition", "ConditionError", "OPERATORS", "available_attributes", "compile_conditions"]
+# --- trees --------------------------------------------------------------------------------------
+
+
+def parse_tree(data, *, _path: str = "", _depth: int = 0, _count: list | None = None) -> Group:
+    """A tree from its JSON form (see the module docstring); ConditionError names the bad node.
+    At most MAX_DEPTH levels and MAX_CONDITIONS conditions, so every compiled query is bounded."""
+    count = _count if _count is not None else [0]
+    where = _path or "conditions"
+    if not isinstance(data, dict):
+        raise ConditionError("A group must be an object with “match” and “conditions”.", where)
+    if _depth >= MAX_DEPTH:
+        raise ConditionError(f"Groups nest at most {MAX_DEPTH} levels deep.", where)
+    match = data.get("match", "all")
+    if match not in ("all", "any"):
+        raise ConditionError(
+            "“match” must be “all” (AND) or “any” (OR).", f"{_path}.match" if _path else "match"
+        )
+    children = data.get("conditions")
+    if not isinstance(children, list):
+        raise ConditionError("“conditions” must be a list.", f"{_path}.conditions" if _path else "conditions")
+    nodes = []
+    for index, child in enumerate(children):
+        path = f"{_path}.conditions[{index}]" if _path else f"conditions[{index}]"
+        if isinstance(child, dict) and "conditions" in child:
+            nodes.append(parse_tree(child, _path=path, _depth=_depth + 1, _count=count))
+            continue
+        if not isinstance(child, dict):
+            raise ConditionError("A condition must be an object with field, operator and value.", path)
+        count[0] += 1
+        if count[0] > MAX_CONDITIONS:
+            raise ConditionError(f"At most {MAX_CONDITIONS} conditions.", path)
+        name, operator, value = child.get("field"), child.get("operator"), child.get("value", "")
+        if not isinstance(name, str) or not name:
+            raise ConditionError("Choose an attribute.", f"{path}.field")
+        if not isinstance(operator, str) or not operator:
+            raise ConditionError("Choose an operator.", f"{path}.operator")
+        if value is None:
+            value = ""
+        if isinstance(value, list) and not all(isinstance(v, str | int | float) for v in value):
+            raise ConditionError("List values must be text or numbers.", f"{path}.value")
+        nodes.append(Condition(name, operator, value))
+    return Group(match, tuple(nodes))
+
+
+def compile_tree(
+    tree: Group | dict,
+    attributes: dict[str, Attribute] | None = None,
+    ctx: Context | None = None,
+) -> Q:
+    """The whole tree as one Q. A group without conditions sets none (it is dropped from its
+    parent; an empty tree matches everyone). ConditionError.field is the path
+    of the bad node (``conditions[1].conditions[0].operator``)."""
+    group = tree if isinstance(tree, Group) else parse_tree(tree)
+    attributes = attributes if attributes is not None else available_attributes()
+    ctx = ctx or make_context()
+    return _compile_group(group, attributes, ctx, "")
+
+
+def _compile_group(group: Group, attributes, ctx, path: str) -> Q:
+    parts = []
+    for index, child in enumerate(group.conditions):
+        where = f"{path}.conditions[{index}]" if path else f"conditions[{index}]"
+        if isinstance(child, Group):
+            inner = _compile_group(child, attributes, ctx, where)
+            if inner:  # a group without conditions sets none: dropped, not "everyone"
+                parts.append(inner)
+            continue
+        try:
+            parts.append(compile_condition(child, attributes, ctx))
+        except ConditionError as error:
+            raise error.at(where) from None
+    if not parts:
+        return Q()
+    q = parts[0]
+    for part in parts[1:]:
+        q = (q & part) if group.match == "all" else (q | part)
+    return q
+
+
+def referenced_segments(tree: Group) -> set[int]:
+    """IDs of segments the tree's `segment` conditions name (for cycle checks and build order)."""
+    found: set[int] = set()
+    for leaf in tree.leaves():
+        if leaf.field != "segment":
+            continue
+        values = leaf.value if isinstance(leaf.value, list) else _as_text(leaf.value).split(LIST_SEPARATOR)
+        found.update(int(v) for v in map(str, values) if v.strip().isdigit())
+    return found
+
+
+__all__ = [
+    "Attribute",
+    "Condition",
+    "ConditionError",
+    "Group",
+    "OPERATORS",
+    "TYPE_OPERATORS",
+    "available_attributes",
+    "compile_condition",
+    "compile_conditions",
+    "compile_tree",
+    "make_context",
+    "parse_tree",
+    "referenced_segments",
+    "resolve_attribute",
+]

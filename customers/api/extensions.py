@@ -37,6 +37,8 @@ EXTENSION_FIELDS = (
         "expiring_points",
         "expiring_points.history",
         "accounts.expiring_points",
+        "segments",
+        "lists",
     }
     | {f"purchases.{p}" for p in PURCHASE_PERIODS}
     | {f"purchases.{a}" for a in PURCHASE_ALIASES}

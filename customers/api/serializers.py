@@ -21,6 +21,8 @@ from customers.queries import BALANCE_FIELDS
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import Program
 from loyalty.tiers import structures as tier_structures
+from segments.building import segments_of
+from segments.lists import lists_of
 
 from . import extensions
 
@@ -131,6 +133,10 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
             data["expiring_points"] = extensions.expiring_points(
                 customer, program, history="expiring_points.history" in fields
             )
+        if "segments" in fields:  # "Segments that the customer is a part of" (000): index lookups
+            data["segments"] = [{"id": s.pk, "name": s.name} for s in segments_of(customer.pk)]
+        if "lists" in fields:
+            data["lists"] = [{"id": str(item.pk), "name": item.name} for item in lists_of(customer.pk)]
     return data
 
 

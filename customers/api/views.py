@@ -38,7 +38,8 @@ FIELDS_PARAMETER = OpenApiParameter(
     str,
     description="comma-separated data extensions: purchases, purchases.<period> (today, yesterday, last_month, "
     "this_month|mtd, this_year|ytd, this_week|wtd, this_quarter|qtd, last_30days, last_12months, "
-    "last_24months), purchases.history, expiring_points, expiring_points.history, accounts.expiring_points",
+    "last_24months), purchases.history, expiring_points, expiring_points.history, accounts.expiring_points, "
+    "segments (the segments the customer is in), lists (the customer lists)",
 )
 
 

@@ -11,6 +11,7 @@ from customers.models import Customer
 from customers.tables import CustomerTable, PreorderedData
 from loyalty.console.paging import capped_count, keyset_page, pager_context
 from loyalty.console.views import MAX_PER_PAGE, ObjectListView
+from loyalty.models import Program
 from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
 
 from .base import resolve_customer
@@ -33,6 +34,11 @@ class CustomerListView(ObjectListView):
     table_class = CustomerTable
     template_name = "customers/customer_list.html"
     results_template_name = "customers/customer_list.html"
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["segments_enabled"] = Program.current().segments
+        return kwargs
 
     def get_queryset(self):
         return Customer.objects.filter(
@@ -137,7 +143,7 @@ class CustomerListView(ObjectListView):
                     for v in values
                     if k not in ("after", "before", "nf", "no", "nv")
                 ],
-                "filter_form_fields": ["q", "status", "gender", "country", "tier"],
+                "filter_form_fields": ["q", "status", "gender", "country", "tier", "segment", "list"],
             }
         )
         return context

@@ -23,6 +23,8 @@ from loyalty.audit.models import ChangeLogEntry
 from loyalty.console.paging import keyset_page, pager_context
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
+from segments.building import segments_of
+from segments.lists import lists_of
 
 from .base import CustomerTabView
 
@@ -85,6 +87,9 @@ class CustomerOverviewView(CustomerTabView):
         context["chart"] = balance_chart([(created, value) for created, value, _ in reversed(entries)])
         context["coupon_stats"] = self.coupon_stats(customer) if program.coupons else None
         context["rewards"] = self.rewards(customer) if program.rewards else None
+        if program.segments:  # "Segments that the customer is a part of" (000), and lists
+            context["customer_segments"] = segments_of(customer.pk)
+            context["customer_lists"] = lists_of(customer.pk)
         return context
 
     @staticmethod

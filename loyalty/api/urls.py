@@ -8,6 +8,7 @@ from customers.api import display as customer_display
 from customers.api import views as customers
 from events.api import asynchronous as async_events
 from events.api import views as events
+from segments.api import views as segments
 from transactions.api import views as transactions
 
 from . import views
@@ -59,5 +60,32 @@ urlpatterns = [
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
+    # Segments and customer lists (issue 17; reference paths for lists and bulk operations)
+    re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),
+    re_path(r"^segments/(?P<id>[^/]+)/?$", segments.SegmentDetailView.as_view(), name="segment"),
+    re_path(
+        r"^segments/(?P<id>[^/]+)/members/?$", segments.SegmentMembersView.as_view(), name="segment_members"
+    ),
+    re_path(r"^entities/core/customer-list/?$", segments.CustomerListsView.as_view(), name="customer_lists"),
+    re_path(
+        r"^entities/core/customer-list/(?P<entity_id>[^/]+)/?$",
+        segments.CustomerListEntityView.as_view(),
+        name="customer_list",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<operation>add|remove)/(?P<customer_list_id>[^/]+)/?$",
+        segments.BulkCreateView.as_view(),
+        name="customer_list_bulk",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<batch_id>[^/]+)/status/?$",
+        segments.BulkStatusView.as_view(),
+        name="customer_list_bulk_status",
+    ),
+    re_path(
+        r"^v1/bulk-operation/customer-list/(?P<batch_id>[^/]+)/status/errors/?$",
+        segments.BulkErrorsView.as_view(),
+        name="customer_list_bulk_errors",
+    ),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -8,8 +8,10 @@ from coupons import rewards
 from coupons.models import Coupon, CouponPool, Reward, RewardClaim
 from coupons.pools import generate_codes
 from loyalty import clock
-from loyalty.errors import BusinessRuleError, InsufficientPoints, NotFound, StatusForbids
+from loyalty.errors import BusinessRuleError, InsufficientPoints, NotFound, NotInSegment, StatusForbids
 from loyalty.ledger.accounts import default_account
+from segments.building import rebuild
+from segments.models import Segment
 from tests.factories import console, register
 from tests.transactions.helpers import add_points, spendable
 
@@ -118,3 +120,19 @@ def test_claimable_lists_what_the_customer_may_claim(anna, program):
     tiered = make_reward(name="Gold only")
     tiered.eligible_tiers.add(gold)
     assert [r.name for r in rewards.claimable(anna, clock.now())] == [open_reward.name]
+
+
+def test_a_reward_restricted_to_a_segment_refuses_outsiders_with_120213(anna, program):
+    register("opt_in", "Bob-1")
+    rich = Segment.objects.create(
+        name="Rich",
+        conditions={"match": "all", "conditions": [{"field": "score", "operator": "ge", "value": 200}]},
+    )
+    rebuild(rich)
+    reward = make_reward(segment=rich, points=10)
+    assert [r.name for r in rewards.claimable(anna, clock.now())] == ["Mug"]
+    claim(reward)  # Anna (250 points) is in the segment
+    with pytest.raises(NotInSegment) as caught:
+        claim(reward, customer="Bob-1")
+    assert caught.value.code == 120213 and caught.value.status == 422 and caught.value.field == "data.reward"
+    assert RewardClaim.objects.count() == 1

@@ -95,6 +95,23 @@ def test_it_configures_the_program(seeded):
     assert set(Label.objects.values_list("name", flat=True)) >= {"vip", "newsletter", "staff"}
 
 
+def test_it_builds_demo_segments_and_lists(seeded):
+    from segments.models import CustomerList, CustomerListMember, Segment, SegmentMember
+
+    assert Program.objects.get().segments
+    segments = {s.name: s for s in Segment.objects.all()}
+    assert {"Gold members", "Bought in the last 30 days", "Lapsed spenders", "Birthday this month"} <= set(
+        segments
+    )
+    assert all(s.last_built_at and not s.build_error for s in segments.values())
+    dach = segments["DACH members with points"]
+    assert dach.member_count == SegmentMember.objects.filter(segment=dach, left_at__isnull=True).count()
+    invitees = CustomerList.objects.get(name="Store opening invitees")
+    assert CustomerListMember.objects.filter(customer_list=invitees).count() == 8
+    assert Event.objects.filter(action="customer_list_add").count() == 8
+    assert CustomerList.objects.get(name="App beta testers").status == "inactive"
+
+
 def test_it_creates_one_staff_user_per_role_with_the_printed_passwords(seeded):
     roles = {
         "admin": "administrator",

@@ -39,7 +39,27 @@ class Access:
     denied: int = 403
 
 
+PROFILE = ("administrator", "program_manager", "support_agent", "approver")  # change_customer_profile
+
 ACCESS: dict[str, Access] = {
+    # Segments and customer lists (Segments module on in the world)
+    "segments:segment_list": Access(STAFF),
+    "segments:segment_add": Access(MANAGERS),
+    "segments:segment_preview": Access(MANAGERS, status=405),  # POST only (htmx)
+    "segments:segment_import": Access(MANAGERS),  # import_data
+    "segments:segment_members": Access(STAFF, obj="segment"),
+    "segments:segment_edit": Access(MANAGERS, obj="segment"),
+    "segments:segment_action": Access(MANAGERS, obj="segment", status=405),  # POST only
+    "segments:list_list": Access(STAFF),
+    "segments:list_add": Access(MANAGERS),
+    "segments:bulk_list": Access(STAFF),
+    "segments:bulk_detail": Access(STAFF),
+    "segments:list_detail": Access(STAFF, obj="customer_list"),
+    "segments:list_edit": Access(MANAGERS, obj="customer_list"),
+    "segments:list_member_add": Access(PROFILE, obj="customer_list", status=405),  # POST only
+    "segments:list_member_remove": Access(PROFILE, obj="customer_list"),
+    "segments:list_bulk": Access(PROFILE, obj="customer_list"),
+    "segments:list_status": Access(MANAGERS, obj="customer_list", status=405),  # POST only
     # Shell
     "home": Access(STAFF, status=302),
     "password_change": Access(EVERYONE),

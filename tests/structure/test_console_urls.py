@@ -18,6 +18,7 @@ from loyalty.console.navigation import NAVIGATION
 from loyalty.console.views import ObjectListView
 from loyalty.models import Program
 from loyalty.program_settings.views import SECTIONS
+from segments.models import BulkOperation, CustomerList, Segment
 from tests import factories
 from tests.factories import register
 from transactions.models import Transaction
@@ -36,8 +37,10 @@ def world(program, anna):
     register("checkout", "Anna-1", {"transaction_id": "T-1", "total": 100})
     row = Program.objects.get(pk=program.pk)
     row.checkout_accept = True
+    row.segments = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
+    customer_list = CustomerList.objects.create(name="L")
     structure = factories.TierStructureFactory()
     factories.TierFactory(structure=structure, code="bronze", threshold=0)
     factories.TierFactory(structure=structure, code="silver", threshold=1000)
@@ -57,6 +60,11 @@ def world(program, anna):
         "definition": factories.EventDefinitionFactory(),
         "api_key": factories.ApiKeyFactory(),
         "change_request": factories.ChangeRequestFactory(customer=anna),
+        "segment": Segment.objects.create(name="S", conditions={"match": "all", "conditions": []}),
+        "customer_list": customer_list,
+        "bulk": BulkOperation.objects.create(
+            type="customer_add", customer_list=customer_list, customers=["x"]
+        ),
     }
 
 
@@ -70,6 +78,12 @@ def url_kwargs(console_url, world) -> dict:
             kwargs[name] = world["coupon"].code
         elif name == "event_id":
             kwargs[name] = world["event"].pk
+        elif name == "customer_pk":
+            kwargs[name] = world["customer"].pk
+        elif name == "batch_id":
+            kwargs[name] = world["bulk"].batch_id
+        elif name == "action":
+            kwargs[name] = "rebuild" if console_url.name == "segments:segment_action" else "inactivate"
         elif name == "pk":
             obj = ACCESS[console_url.name].obj
             assert obj in world, f"{console_url.name}: set Access(obj=...) to one of {sorted(world)}"

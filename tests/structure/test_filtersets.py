@@ -24,6 +24,8 @@ from loyalty.api.keys import revoke
 from loyalty.audit.log import record
 from loyalty.ledger.accounts import default_account
 from loyalty.models import Program
+from segments.building import rebuild
+from segments.models import BulkOperation, CustomerList, Segment
 from tests import factories
 from tests.factories import enroll, register
 
@@ -42,6 +44,22 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "country": ("GB", Q(country="GB")),
         "tier": (pk("silver"), Q(tier__code="silver")),
         "f": (["country:eq:DE", "score:ge:1000"], Q(country="DE", score__gte=1000)),
+        "segment": (pk("segment"), Q(customer_id="Anna-1")),
+        "list": (pk("customer_list"), Q(customer_id="Bob-2")),
+    },
+    "SegmentFilterSet": {
+        "q": ("rich", Q(name__icontains="rich")),
+        "status": ("inactive", Q(status="inactive")),
+        "kind": ("static", Q(kind="static")),
+    },
+    "ListFilterSet": {
+        "q": ("news", Q(name__icontains="news")),
+        "status": ("inactive", Q(status="inactive")),
+    },
+    "BulkFilterSet": {
+        "status": ("done", Q(status="done")),
+        "type": ("customer_remove", Q(type="customer_remove")),
+        "customer_list": (pk("customer_list"), Q(customer_list__name="Newsletter")),
     },
     "LabelFilterSet": {
         "q": ("vi", Q(name__icontains="vi")),
@@ -170,7 +188,29 @@ def rows(program):
     revoke(factories.ApiKeyFactory(name="Old POS", environment="sandbox"))
     factories.RewardFactory(name="Mug")
     factories.RewardFactory(name="Voucher", gives="coupon", pool=ten, active=False)
-    return {"silver": silver, "bonus": bonus, "agent": agent, "default": default_account()}
+    row.segments = True
+    row.save()
+    rich = Segment.objects.create(
+        name="Rich",
+        conditions={"match": "all", "conditions": [{"field": "score", "operator": "ge", "value": "1500"}]},
+    )
+    Segment.objects.create(name="Imported", kind="static", status="inactive")
+    rebuild(rich)
+    newsletter = CustomerList.objects.create(name="Newsletter")
+    other = CustomerList.objects.create(name="Other", status="inactive")
+    register("customer_list_add", "Bob-2", {"list": newsletter.pk})
+    BulkOperation.objects.create(
+        type="customer_add", customer_list=newsletter, status="done", customers=["x"]
+    )
+    BulkOperation.objects.create(type="customer_remove", customer_list=other, customers=["y"])
+    return {
+        "silver": silver,
+        "bonus": bonus,
+        "agent": agent,
+        "default": default_account(),
+        "segment": rich,
+        "customer_list": newsletter,
+    }
 
 
 def test_every_filter_of_every_console_filterset_has_a_case():

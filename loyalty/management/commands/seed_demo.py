@@ -3,6 +3,7 @@
     program settings, point accounts, tier structure, custom fields and events, labels
     staff users (admin/admin, manager/manager, agent/agent, analyst/analyst, approver/approver)
     customers with two years of history, registered through `events.engine.register_event`
+    segments (built) and customer lists (loyalty.demo.segments)
 
 History is replayed in time order with the clock moved by time-machine, so points earned two
 years ago really expired when the expiration task ran at that time, and tiers follow. Everything
@@ -24,6 +25,7 @@ from customers.models import CustomField, Label
 from events.models import EventAttribute, EventDefinition
 from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
+from loyalty.demo.segments import seed_segments
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
@@ -38,7 +40,7 @@ STAFF = [
     ("analyst", "analyst", "analyst", "Ann", "Analyst"),
     ("approver", "approver", "approver", "April", "Approver"),
 ]
-MODULES_ON = ["tiers", "expiring_points", "coupons", "rewards", "transactions", "multi_accounts"]
+MODULES_ON = ["tiers", "expiring_points", "coupons", "rewards", "transactions", "multi_accounts", "segments"]
 
 
 class Command(BaseCommand):
@@ -76,6 +78,7 @@ class Command(BaseCommand):
                 admin=users[DEMO_ADMIN],
                 log=self.stdout.write if options["verbosity"] > 1 else None,
             )
+            seed_segments(users[DEMO_ADMIN])
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,220 @@
+"""Segment definitions, counts and materialized builds.
+
+- `validate_definition(segment, tree)`: parse and compile the tree, refuse cycles between segments.
+- `preview(tree, environment)`: (capped count, sample) for the editor's live count.
+- `rebuild(segment)`: set-based statements under the segment's row lock:
+      INSERT INTO temporary match table SELECT the predicate's customer IDs (the one scan)
+      INSERT INTO member SELECT matching customers not yet members   (entered, an anti-join)
+      UPDATE member SET left_at = now WHERE current AND NOT matching (left, an anti-join)
+  The partial unique index `segment_member_current` and the lock (rebuilds of one segment are
+  serialized) mean a membership is never duplicated; a customer changing during the build is
+  caught by the next one (hourly schedule, and every save).
+- `rebuild_all()`: every active dynamic segment, referenced segments first (a segment-of-segment
+  condition reads the materialized membership of the other segment).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from customers.models import Customer
+from loyalty import clock
+
+from .conditions import (
+    ConditionError,
+    Group,
+    available_attributes,
+    compile_tree,
+    make_context,
+    parse_tree,
+    referenced_segments,
+)
+from .models import Segment, SegmentKind, SegmentMember, Status
+
+log = logging.getLogger("loyalty.segments")
+
+MATCH_TABLE = "segment_build_match"  # per-connection temporary table of one build
+SLOW_BUILD_SECONDS = 30.0  # the editor warns above this (Mautic's "> 30 s" warning; §2.4)
+SAMPLE_SIZE = 10
+COUNT_CAP = 100_000
+
+
+def check_cycles(segment_pk: int | None, tree: Group) -> None:
+    """Refuse a tree whose `segment` conditions lead back to the segment being saved (directly or
+    through other segments), and references to archived segments. ConditionError names the path."""
+    names = dict(Segment.objects.values_list("pk", "name"))
+    stack = [(ref, [ref]) for ref in sorted(referenced_segments(tree))]
+    seen: set[int] = set()
+    while stack:
+        current, trail = stack.pop()
+        if segment_pk is not None and current == segment_pk:
+            chain = " → ".join(names.get(pk, str(pk)) for pk in [segment_pk, *trail])
+            raise ConditionError(f"Segments cannot refer to each other in a cycle ({chain}).", "conditions")
+        if current in seen:
+            continue
+        seen.add(current)
+        row = Segment.objects.filter(pk=current).values("conditions", "status").first()
+        if row is None:
+            continue  # compile_tree reports the unknown ID
+        if row["status"] == Status.ARCHIVED:
+            raise ConditionError(f"Segment “{names.get(current)}” is archived.", "conditions")
+        try:
+            inner = parse_tree(row["conditions"] or {"match": "all", "conditions": []})
+        except ConditionError:
+            continue
+        stack.extend((ref, [*trail, ref]) for ref in referenced_segments(inner))
+
+
+def validate_definition(segment_pk: int | None, data) -> Group:
+    """The parsed tree, after compiling it once (every attribute, operator and value checked)."""
+    tree = parse_tree(data)
+    compile_tree(tree, available_attributes())
+    check_cycles(segment_pk, tree)
+    return tree
+
+
+def matching_customers(tree, environment: str | None = None, ctx=None):
+    """Customers (not anonymized) the tree selects, optionally in one environment."""
+    qs = Customer.objects.filter(anonymized_at__isnull=True)
+    if environment:
+        qs = qs.filter(environment=environment)
+    return qs.filter(compile_tree(tree, available_attributes(), ctx))
+
+
+def preview(tree, environment: str, cap: int = COUNT_CAP) -> dict:
+    """{count, capped, sample, seconds} for the editor: a capped count and the newest members."""
+    started = time.monotonic()
+    qs = matching_customers(tree, environment)
+    count = qs.order_by().values("pk")[: cap + 1].count()
+    sample = list(qs.order_by("-id")[:SAMPLE_SIZE])
+    return {
+        "count": min(count, cap),
+        "capped": count > cap,
+        "sample": sample,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _select_sql(tree, ctx) -> tuple[str, list]:
+    qs = matching_customers(tree, ctx=ctx).order_by().values(member_id=F("pk"))
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+def rebuild(segment: Segment) -> Segment:
+    """Bring the materialized membership up to date; returns the segment with count and timing.
+
+    A tree that no longer compiles (an attribute removed from the settings, a deleted list) is
+    recorded in `build_error` and the membership is left as it was."""
+    if not segment.is_dynamic or segment.status == Status.ARCHIVED:
+        return segment
+    started = time.monotonic()
+    ctx = make_context()
+    now = ctx.now
+    table = SegmentMember._meta.db_table
+    with transaction.atomic():
+        locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        try:
+            tree = parse_tree(locked.conditions or {"match": "all", "conditions": []})
+            select_sql, params = _select_sql(tree, ctx)
+        except ConditionError as error:
+            Segment.objects.filter(pk=segment.pk).update(build_error=f"{error.field}: {error.message}")
+            segment.build_error = error.message
+            return segment
+        with connection.cursor() as cursor:
+            # The matching IDs once, into a temporary table with a primary key; then entered and
+            # left are two anti-joins against it (never the predicate re-run per member row).
+            cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {MATCH_TABLE} (id bigint PRIMARY KEY)")
+            cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT m.member_id FROM ({select_sql}) m", params)
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {MATCH_TABLE}")
+            cursor.execute(
+                f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
+                f"SELECT %s, m.id, %s, NULL FROM {MATCH_TABLE} m "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
+                f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
+                [segment.pk, now, segment.pk],
+            )
+            cursor.execute(
+                f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
+                [now, segment.pk],
+            )
+            cursor.execute(f"DROP TABLE {MATCH_TABLE}")
+        count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
+        seconds = time.monotonic() - started
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=count, last_built_at=now, build_seconds=seconds, build_error=""
+        )
+    segment.member_count, segment.last_built_at, segment.build_seconds, segment.build_error = (
+        count,
+        now,
+        seconds,
+        "",
+    )
+    log.info("segment %s rebuilt: %s members in %.2f s", segment.pk, count, seconds)
+    return segment
+
+
+def build_order(segments: list[Segment]) -> list[Segment]:
+    """Segments sorted so that each comes after the segments its conditions refer to."""
+    by_pk = {s.pk: s for s in segments}
+    ordered: list[Segment] = []
+    visiting: set[int] = set()
+    done: set[int] = set()
+
+    def visit(segment: Segment) -> None:
+        if segment.pk in done or segment.pk in visiting:
+            return
+        visiting.add(segment.pk)
+        try:
+            refs = referenced_segments(parse_tree(segment.conditions or {"conditions": []}))
+        except ConditionError:
+            refs = set()
+        for ref in sorted(refs):
+            if ref in by_pk:
+                visit(by_pk[ref])
+        visiting.discard(segment.pk)
+        done.add(segment.pk)
+        ordered.append(segment)
+
+    for segment in segments:
+        visit(segment)
+    return ordered
+
+
+def rebuild_all() -> int:
+    """Rebuild every active dynamic segment in dependency order (the hourly schedule)."""
+    segments = list(Segment.objects.filter(kind=SegmentKind.DYNAMIC, status=Status.ACTIVE))
+    for segment in build_order(segments):
+        rebuild(segment)
+    return len(segments)
+
+
+def clear_members(segment: Segment) -> None:
+    """Archiving: every current member leaves now."""
+    now = clock.now()
+    SegmentMember.objects.filter(segment=segment, left_at__isnull=True).update(left_at=now)
+    Segment.objects.filter(pk=segment.pk).update(member_count=0)
+
+
+def is_member(customer_pk: int, segment_pk: int) -> bool:
+    """One index lookup (segment_member_customer)."""
+    return SegmentMember.objects.filter(
+        customer_id=customer_pk, segment_id=segment_pk, left_at__isnull=True
+    ).exists()
+
+
+def segments_of(customer_pk: int) -> list[Segment]:
+    """The customer's current segments (id, name, status, kind loaded), by name: one indexed join."""
+    # Archived segments have no current members (clear_members), so no status filter is needed.
+    return list(
+        Segment.objects.filter(memberships__customer_id=customer_pk, memberships__left_at__isnull=True).only(
+            "id", "name", "status", "kind"
+        )
+    )
