@@ -133,7 +133,7 @@ def prepare(action: str) -> None:
 
 
 # Actions whose precondition the world does not meet: a valid form gets the engine's refusal.
-REFUSED_IN_THIS_WORLD = {"checkout_claim", "point_unburn"}
+REFUSED_IN_THIS_WORLD = {"checkout_claim", "point_unburn", "customer_list_add", "customer_list_remove"}
 
 
 def dedicated_page(action: str, world) -> tuple[str, dict]:

@@ -62,7 +62,7 @@ def test_bad_list_references(vip, enroll_customer):
     enroll_customer("a")
     for data, error in (
         ({}, "Missing"),
-        ({"list": "x"}, "must be a number"),
+        ({"list": "x"}, "must be a whole number"),
         ({"list": 99999}, "does not exist"),
     ):
         with pytest.raises(Exception, match=error) as caught:
