@@ -45,9 +45,9 @@ def index_external_ids(name: str) -> int:
     batch, indexed = [], 0
     for pk, environment, custom in rows.iterator(chunk_size=2000):
         value = (custom or {}).get(name)
-        if value in (None, ""):
-            continue
-        batch.append(ExternalId(environment=environment, field=name, value=str(value)[:300], customer_id=pk))
+        if value in (None, "") or len(str(value)) > 300:
+            continue  # too long for the index: never cut (a cut value could match another's; §6)
+        batch.append(ExternalId(environment=environment, field=name, value=str(value), customer_id=pk))
         if len(batch) >= 1000:
             indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
             batch = []

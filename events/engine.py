@@ -36,6 +36,7 @@ from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
 from customers.models import CUSTOMER_ID_RE, Customer
 from loyalty import clock, fastsql, tiers
+from loyalty.bounds import TEXT_MAX
 from loyalty.choices import Environment
 from loyalty.context import EventResult, HandlerContext
 from loyalty.errors import (
@@ -57,7 +58,7 @@ from transactions import refunds as tx_refunds  # Commerce (issue 7)
 from . import catalog, definitions
 from .choices import EventSource
 from .models import Event
-from .validation import coerce, validate_data
+from .validation import parse_moment, validate_data
 
 log = logging.getLogger("loyalty.engine")
 
@@ -174,13 +175,19 @@ def register_event(
         raise ConsoleOnlyAction(f"{action!r} can only be registered from the console.", field="action")
     clean = validate_data(spec, data if data is not None else {}, extra)
     account_code = account or (clean.get("account") if isinstance(clean.get("account"), str) else None)
-    effective = _effective_timestamp(effective_timestamp)
+    # Antavo sends it as `data.effective_timestamp` (Unix time; any ISO 8601 form is read too).
+    if effective_timestamp in (None, "") and clean.get("effective_timestamp") not in (None, ""):
+        effective = _effective_timestamp(clean["effective_timestamp"], "data.effective_timestamp")
+    else:
+        effective = _effective_timestamp(effective_timestamp)
     program = Program.current()
     point_account = resolve_account(account_code, multi_accounts=program.multi_accounts)
     data_reason = clean.get("reason")
     reason = reason or (data_reason if isinstance(data_reason, str) else "")
     if not isinstance(reason, str) or "\x00" in reason:
         raise ValidationError("The reason must be text without NUL characters.", field="reason")
+    if len(reason) > TEXT_MAX:
+        raise ValidationError(f"The reason is longer than {TEXT_MAX} characters.", field="reason")
 
     try:
         with transaction.atomic():
@@ -223,13 +230,23 @@ def _ip_or_none(value) -> str | None:
     return value
 
 
-def _effective_timestamp(value) -> dt.datetime | None:
+def _effective_timestamp(value, field: str = "effective_timestamp") -> dt.datetime | None:
+    """The moment the event counts from (a bare date: the start of that local day), or None.
+
+    Bounded like every date attribute (years 1900..2999, issue 13 §6) and never in the future:
+    an event cannot count from a moment that has not happened yet."""
     if value in (None, ""):
         return None
     try:
-        return dt.datetime.fromisoformat(coerce("datetime", value, "effective_timestamp"))
+        moment = parse_moment(value, "effective_timestamp")
     except ValidationError as error:
-        raise ValidationError(error.message, field="effective_timestamp") from None
+        raise ValidationError(error.message, field=field) from None
+    if moment > clock.now() + EFFECTIVE_SKEW:
+        raise ValidationError("effective_timestamp may not be in the future.", field=field)
+    return moment
+
+
+EFFECTIVE_SKEW = dt.timedelta(minutes=5)  # clocks of senders drift
 
 
 def _apply(
@@ -291,7 +308,7 @@ def _apply(
         points=points,
         account=account,
         expires_at=expires_at,
-        transaction_id=str(data.get("transaction_id") or "")[:128],
+        transaction_id=str(data.get("transaction_id") or ""),  # bounded by validation
     )
     result.event = event
     ctx = HandlerContext(

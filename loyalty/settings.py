@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "loyalty.console.middleware.ConsoleEnvironmentMiddleware",
+    "loyalty.console.timezone.ProgramTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty.urls"

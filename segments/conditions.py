@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import connection
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import is_naive, make_aware
+
+from loyalty import clock
 
 OPERATORS = {
     "eq": "equals",
@@ -189,7 +190,7 @@ def coerce(attribute: Attribute, raw: str):
             raise ConditionError(
                 f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)."
             )
-        return make_aware(moment, dt.UTC) if is_naive(moment) else moment
+        return clock.aware(moment)  # a naive moment is program-local time (issue 13 §1)
     raise ConditionError(f"{attribute.label}: unsupported type {kind}.")
 
 

@@ -25,6 +25,7 @@ from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
 from loyalty import configcache
+from loyalty.bounds import POINTS_MAX
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import resolve_account
@@ -42,7 +43,7 @@ TX_FIELD = "data.transaction_id"
 
 
 def _tid(ctx: HandlerContext) -> str:
-    return str(ctx.data["transaction_id"])[:128]
+    return str(ctx.data["transaction_id"])  # at most 128 characters: events.definitions
 
 
 def find_optional(ctx: HandlerContext) -> Transaction | None:
@@ -122,8 +123,13 @@ def _fill(ctx: HandlerContext, tx: Transaction, data: dict) -> list[dict]:
         tx.total = sum((item["subtotal"] for item in items), Decimal("0"))
     for name in ("currency", "channel"):
         if data.get(name):
+            value = str(data[name])
             max_length = cast(models.CharField, Transaction._meta.get_field(name)).max_length
-            setattr(tx, name, str(data[name])[:max_length])
+            if max_length is not None and len(value) > max_length:  # never cut (issue 13 §6)
+                raise ValidationError(
+                    f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}"
+                )
+            setattr(tx, name, value)
     codes = coupon_codes(data)
     if codes:
         tx.coupon_codes = codes
@@ -173,6 +179,8 @@ def price(
     if customer is not None and not customer.can_earn:
         result = earning.Earning(line_points=tuple(0 for _ in rows))
         ctx.result.notes.append("The customer's status does not allow earning points; none were rewarded.")
+    if result.points > POINTS_MAX:  # the earning rule multiplies: bound the product too (§6)
+        raise ValidationError(f"This purchase would earn more than {POINTS_MAX} points.", field="data.total")
     tx.points_earned = result.points
     tx.first_purchase = bool(result.bonus)
     for row, line_points in zip(rows, result.line_points, strict=True):
@@ -300,7 +308,9 @@ def checkout(ctx: HandlerContext) -> None:
             created_at=ctx.now,
         )
     tx.status = status
-    tx.checkout_at = ctx.now
+    # The purchase counts from the event's effective time (effective_timestamp backdates it, as
+    # it does its points' expiration and tier window; issue 13 §1); registration stays now.
+    tx.checkout_at = ctx.event.effective_at
     tx.checkout_event = ctx.event
     if status == S.ACCEPTED:
         tx.accepted_at = ctx.now
@@ -458,7 +468,7 @@ def register_guest_checkout(
             timestamp=now,
             effective_at=now,
             account=acct,
-            transaction_id=str(clean["transaction_id"])[:128],
+            transaction_id=str(clean["transaction_id"]),
             data=_jsonable({**clean, "guest": guest}),
             source=source,
             ip_address=ip_address,

@@ -26,8 +26,8 @@ from django.db import connection, connections, transaction
 
 from customers.models import Customer
 from loyalty.choices import Environment
-from loyalty.ledger.accounts import clear_account_cache, default_account
 from loyalty.demo import bulk_load, load_rows
+from loyalty.ledger.accounts import clear_account_cache, default_account
 from loyalty.models import Program
 
 PREFIX = "load-"
