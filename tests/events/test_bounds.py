@@ -164,3 +164,42 @@ def test_a_reason_past_its_bound_is_refused(program):
     with pytest.raises(ValidationError) as refused:
         register("point_add", "Reason-1", {"points": 1}, reason="r" * (TEXT_MAX + 1))
     assert refused.value.field == "reason"
+
+
+# --- the console's settings feed the same arithmetic: bounded there too --------------------------
+
+
+@pytest.mark.django_db
+def test_console_settings_that_feed_expiry_arithmetic_are_bounded(program):
+    from coupons.forms import CouponPoolForm, RewardForm
+    from loyalty.program_settings.forms import PointAccountForm, TierStructureForm
+
+    pool = CouponPoolForm(
+        data={
+            "name": "P",
+            "type": "amount",
+            "value": 1,
+            "usage_limit": 1,
+            "code_pattern": "????",
+            "validity_days": 10**9,
+            "valid_until": "9999-12-31T10:00",
+        }
+    )
+    assert not pool.is_valid()
+    assert {"validity_days", "valid_until"} <= set(pool.errors)
+    reward = RewardForm(data={"name": "R", "points": 10**13, "gives": "nothing"})
+    assert not reward.is_valid() and "points" in reward.errors
+    account = PointAccountForm(
+        data={
+            "code": "big",
+            "name": "Big",
+            "expiration_rule": "fixed_period",
+            "expiration_period": 10**6,
+            "expiration_unit": "years",
+            "expiration_rounding": "none",
+            "burn_rates": "[]",
+        }
+    )
+    assert not account.is_valid() and "expiration_period" in account.errors
+    structure = TierStructureForm(data={"code": "s", "name": "S", "tier_validity_months": 10**6})
+    assert not structure.is_valid() and "tier_validity_months" in structure.errors
