@@ -167,7 +167,8 @@ class CouponActionView(CustomerActionView):
     @property
     def coupon(self) -> Coupon:
         coupon = (
-            Coupon.objects.filter(code=self.kwargs["code"], customer=self.customer)
+            Coupon.objects.with_code(self.kwargs["code"])
+            .filter(customer=self.customer)
             .select_related("pool")
             .first()
         )

@@ -320,8 +320,11 @@ def checkout(ctx: HandlerContext) -> None:
     price(ctx, tx, rows, save_rows=False)
     if status == S.ACCEPTED:
         credit_earned(ctx, tx, rows)
-    for code in tx.coupon_codes:
-        coupon_ops.redeem_for_checkout(ctx, code, tx)
+    # A coupon that cannot be applied never refuses the purchase (the goods are sold): it is a
+    # warning in the response and on the transaction, and nothing is applied to it (§3).
+    warnings = [w for w in (coupon_ops.redeem_for_checkout(ctx, code, tx) for code in tx.coupon_codes) if w]
+    tx.warnings = warnings
+    ctx.result.warnings.extend(warnings)
     tx.updated_at = ctx.now
     if new:
         try:
