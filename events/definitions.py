@@ -237,17 +237,25 @@ _SPECS = [
         (TRANSACTION_ID, Attr("points", "integer", minimum=1, maximum=POINTS_MAX), REASON),
         transactional=True,
     ),
-    ActionSpec(
-        "checkout_item",
-        "Checkout item",
-        (
-            TRANSACTION_ID,
-            Attr("product_id", max_length=200),
-            Attr("quantity", "integer", minimum=0, maximum=QUANTITY_MAX),
-            Attr("subtotal", "number", **MONEY),
-        ),
-        internal=True,
-        transactional=True,
+    *(
+        ActionSpec(
+            action,
+            label,
+            (
+                TRANSACTION_ID,
+                Attr("product_id", max_length=200),
+                Attr("quantity", "integer", minimum=0, maximum=QUANTITY_MAX),
+                Attr("subtotal", "number", **MONEY),
+            ),
+            internal=True,
+            transactional=True,
+        )
+        # checkout_update_item: the items of a checkout_update, superseding the earlier ones
+        # (Antavo's name; issue 13 §5).
+        for action, label in (
+            ("checkout_item", "Checkout item"),
+            ("checkout_update_item", "Checkout update item"),
+        )
     ),
     ActionSpec(
         "coupon_assign", "Coupon assign", (Attr("code", max_length=64), Attr("pool", max_length=64), REASON)

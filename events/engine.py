@@ -57,6 +57,7 @@ from transactions import refunds as tx_refunds  # Commerce (issue 7)
 
 from . import catalog, definitions
 from .choices import EventSource
+from .immutability import Change, allow
 from .models import Event
 from .validation import parse_moment, validate_data
 
@@ -99,6 +100,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout_reject": tx_checkout.checkout_reject,
     "checkout_claim": tx_checkout.checkout_claim,
     "checkout_item": tx_checkout.checkout_item,
+    "checkout_update_item": tx_checkout.checkout_item,
     "refund": tx_refunds.refund,
     "partial_refund": tx_refunds.partial_refund,
     "refund_item": tx_refunds.refund_item,
@@ -334,6 +336,7 @@ def _apply(
     ledger.after_event(ctx)  # any activity pushes dynamic point expiration dates (issue 4b)
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
+    settle_event_points(result)
     customer.last_activity_at = now
     customer.updated_at = now
     # Write only what changed: a shorter UPDATE, and a column another writer changed under the
@@ -349,6 +352,42 @@ def _apply(
         event_ids = [e.pk for e in result.events]
         transaction.on_commit(lambda: _schedule_workflows(event_ids))
     return result
+
+
+def settle_event_points(result: EventResult) -> None:
+    """Make every event's `points` what it changed (issue 13 §5): the sum of its ledger entries
+    for its own customer (earned +, spent / taken back -, pending credits +), its `account` the
+    account those entries are in (when one), and its `expires_at` the expiry of the lots it
+    created. An event whose stored figures already agree (point events, prepared by
+    loyalty.ledger.PREPARE) costs nothing; the others (checkouts, refunds, reward claims,
+    accepted transactions, items of a pending checkout that earned nothing yet) are settled in
+    one UPDATE, a documented change (events.immutability.Change.SETTLE)."""
+    owners = {event.pk: event.customer_id for event in result.events}
+    sums: dict[int, int] = {}
+    accounts: dict[int, set[int]] = {}
+    for entry in result.ledger_entries:
+        if entry.customer_id != owners.get(entry.event_id):
+            continue  # a merge's lines for the other customer
+        sums[entry.event_id] = sums.get(entry.event_id, 0) + entry.amount
+        accounts.setdefault(entry.event_id, set()).add(entry.account_id)
+    expiry: dict[int, dt.datetime] = {}
+    for lot in result.lots_created:
+        if lot.expires_at is not None and (
+            lot.event_id not in expiry or lot.expires_at < expiry[lot.event_id]
+        ):
+            expiry[lot.event_id] = lot.expires_at
+    changed = []
+    for event in result.events:
+        points = sums.get(event.pk, 0)
+        expires_at = event.expires_at if event.expires_at is not None or points <= 0 else expiry.get(event.pk)
+        used = accounts.get(event.pk, set())
+        account_id = next(iter(used)) if len(used) == 1 else event.account_id
+        if (points, expires_at, account_id) != (event.points, event.expires_at, event.account_id):
+            event.points, event.expires_at, event.account_id = points, expires_at, account_id
+            changed.append(event)
+    if changed:
+        with allow(Change.SETTLE):
+            Event.objects.bulk_update(changed, ["points", "expires_at", "account"])
 
 
 _CUSTOMER_FIELDS = tuple((f.name, f.attname) for f in Customer._meta.concrete_fields if not f.primary_key)

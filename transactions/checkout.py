@@ -192,10 +192,15 @@ def price(
 
 
 def _emit_items(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
-    """One internal checkout_item event per line, carrying that line's points."""
+    """One internal item event per line: `checkout_item` for a checkout, `checkout_update_item`
+    for a checkout_update, whose items supersede the earlier ones (each line's `item_event` is
+    the latest). data.points is what the line earns; the event's own `points` is what it
+    changed (engine.settle_event_points): 0 while the transaction is pending, the accept
+    credits the whole purchase."""
+    action = "checkout_update_item" if ctx.event.action == "checkout_update" else "checkout_item"
     for row in rows:
         event = ctx.emit(
-            "checkout_item",
+            action,
             data={
                 "transaction_id": tx.transaction_id,
                 "product_id": row.product_id,
