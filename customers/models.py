@@ -10,6 +10,9 @@ from .choices import CustomerStatus, FieldType
 
 CUSTOMER_ID_RE = r"^[A-Za-z0-9-]{1,128}$"
 customer_id_validator = RegexValidator(CUSTOMER_ID_RE, "Latin letters, digits and dashes only.")
+# Opt-out replaces a customer's ID with `anon-<hash>` (customers.privacy.anonymous_id): the prefix
+# is reserved for the engine, so no event can create a customer with such an ID (issue 13 §7).
+ANONYMIZED_PREFIX = "anon-"
 
 # Built-in attributes an integration may write with opt_in / profile events (001).
 BUILTIN_ATTRIBUTES = [

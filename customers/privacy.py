@@ -25,7 +25,7 @@ from events.immutability import Change, allow
 from events.models import Event
 
 from .choices import CustomerStatus
-from .models import BUILTIN_ATTRIBUTES, Customer, ExternalId
+from .models import ANONYMIZED_PREFIX, BUILTIN_ATTRIBUTES, Customer, ExternalId
 
 # Functions `(customer, original_values: dict) -> None` that scrub one customer's personal data
 # from another app's tables, called in this order on opt-out, by dotted path, when the module
@@ -64,7 +64,7 @@ def anonymous_id(customer: Customer) -> str:
     """A keyed hash: not reversible by hashing guessed IDs, unique per profile row."""
     message = f"{customer.environment}:{customer.pk}:{customer.customer_id}".encode()
     digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-    return f"anon-{digest[:32]}"
+    return f"{ANONYMIZED_PREFIX}{digest[:32]}"
 
 
 def original_values(customer: Customer) -> dict:

@@ -34,7 +34,7 @@ from coupons import rewards as coupon_rewards  # Commerce (issue 7)
 from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
-from customers.models import CUSTOMER_ID_RE, Customer
+from customers.models import ANONYMIZED_PREFIX, CUSTOMER_ID_RE, Customer
 from loyalty import clock, fastsql, tiers
 from loyalty.bounds import TEXT_MAX
 from loyalty.choices import Environment
@@ -501,6 +501,11 @@ def lock_customer(program, environment, customer_ref, external_id, spec, now) ->
         raise CustomerNotFound(f"No customer with {field} {value!r}.", field="customer")
     if not CUSTOMER_ID_PATTERN.match(value):
         raise InvalidCustomerId(field="customer")
+    if value.lower().startswith(ANONYMIZED_PREFIX):
+        raise InvalidCustomerId(
+            f"Customer IDs starting with {ANONYMIZED_PREFIX!r} are reserved for anonymized customers.",
+            field="customer",
+        )
     if spec.action != "opt_in" and not (program.anonymous_registration and spec.creates_customer):
         raise CustomerNotFound(f"Customer {value!r} not found.", field="customer")
     try:
