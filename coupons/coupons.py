@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from customers.models import Customer
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
-from transactions.points import child_context
 
 from .choices import REDEEMABLE, CouponStatus, CouponType
 from .models import Coupon, CouponPool, CouponRedemption
@@ -212,7 +212,7 @@ def coupon_unredeem(ctx: HandlerContext) -> None:
 
 def _child(ctx: HandlerContext, action: str, data: dict, transaction_id: str) -> HandlerContext:
     event = ctx.emit(action, data=data, parent=ctx.event, transaction_id=transaction_id)
-    return child_context(ctx, event)
+    return ctx.follow_up(event)
 
 
 def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> dict | None:
@@ -276,7 +276,6 @@ def coupon_unassign(ctx: HandlerContext) -> None:
 
 def find_recipient(ctx: HandlerContext, ref: str):
     """A customer of the same environment by ID or e-mail, case-insensitively (000)."""
-    from customers.models import Customer
 
     ref = (ref or "").strip()
     if not ref:

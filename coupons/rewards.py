@@ -14,6 +14,7 @@ import datetime as dt
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from loyalty.models import CustomerTier
 from transactions import points
 
 from . import coupons
@@ -25,7 +26,6 @@ DEFAULT_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStat
 
 
 def _tier_ids(customer) -> set[int]:
-    from loyalty.models import CustomerTier
 
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 
@@ -109,7 +109,7 @@ def reward(ctx: HandlerContext) -> None:
         event = ctx.emit("coupon_assign", data={"pool": item.pool_id, "reward": item.pk}, parent=ctx.event)
         pool = item.pool
         assert pool is not None  # pool_id was checked above
-        coupon = coupons.assign_from_pool(points.child_context(ctx, event), pool)
+        coupon = coupons.assign_from_pool(ctx.follow_up(event), pool)
     elif item.gives == RewardGives.POINTS and item.points_given:
         points.earn(ctx, item.points_given, item.account)
     item.claimed_count += 1

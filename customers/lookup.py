@@ -6,11 +6,14 @@ naming one creates (or, for opt_in, enrolls) a new profile.
 
 from __future__ import annotations
 
+from django.db import connection
+
 from loyalty import fastsql
 from loyalty.errors import MissingParameter, ValidationError
 
 from .fields import external_id_fields
 from .models import Customer, ExternalId
+from .queries import referral_columns
 
 
 def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[str | None, str]:
@@ -38,11 +41,8 @@ REFERRAL_COUNT = "referral_count"
 
 
 def _referral_sql() -> dict[str, str]:
-    table = Customer._meta.db_table
-    return {
-        REFERRER_ID: f"(SELECT r.customer_id FROM {table} r WHERE r.id = {table}.referrer_id)",
-        REFERRAL_COUNT: f"(SELECT COUNT(*) FROM {table} r WHERE r.referrer_id = {table}.id)",
-    }
+    referrer, referrals = referral_columns(connection.ops.quote_name(Customer._meta.db_table))
+    return {REFERRER_ID: referrer, REFERRAL_COUNT: referrals}
 
 
 def find_customer(environment: str, customer_ref, external_id: str | None = None, *, lock: bool = False):

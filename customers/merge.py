@@ -5,7 +5,7 @@ other one. The engine has locked both rows in primary-key order (no deadlock whe
 cross). Then:
 
 - the source's whole event history moves to the target (`allow(Change.MERGE)`: only the event's
-  customer changes), and `loyalty.ledger.merge_into` moves lots, balances and ledger history;
+  customer changes), and `loyalty.ledger.lots.merge_into` moves lots, balances and ledger history;
 - purchase figures add up, and customers the source referred now name the target;
 - mode "full" also copies each custom attribute (and external ID) the target has no value for,
   and adds the source's labels; "partial" (the default) copies no custom attributes;
@@ -21,6 +21,7 @@ from events.immutability import Change, allow
 from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import CustomerNotFound, StatusForbids, ValidationError
+from loyalty.ledger import lots as ledger_lots
 
 from .attributes import set_external_id
 from .choices import CustomerStatus
@@ -41,7 +42,6 @@ CUSTOMER_MERGERS = [
 
 
 def merge(ctx: HandlerContext) -> None:
-    from loyalty.ledger import operations as ledger
 
     target: Customer = ctx.customer
     mode = str(ctx.data.get("mode") or "partial").lower()
@@ -57,7 +57,7 @@ def merge(ctx: HandlerContext) -> None:
 
     with allow(Change.MERGE):
         moved = Event.objects.filter(customer=source).update(customer=target)
-    ledger.merge_into(ctx, source)
+    ledger_lots.merge_into(ctx, source)
     _add_purchases(target, source)
     Customer.objects.filter(referrer=source).exclude(pk=target.pk).update(referrer=target)
     Customer.objects.filter(pk=target.pk, referrer=source).update(referrer=None)

@@ -183,7 +183,7 @@ _SPECS = [
             REASON,
         ),
     ),
-    # --- Commerce (issue 7: transactions.checkout / transactions.refunds / coupons) -------------
+    # Commerce: transactions.checkout, transactions.refunds, coupons
     *(
         ActionSpec(
             action,

@@ -6,7 +6,6 @@
             resolve the customer and lock its row             (SELECT ... FOR UPDATE)
             store the event, apply its handler (HANDLERS)     (same transaction)
             re-evaluate tiers when earned points changed      (loyalty.tiers)
-            schedule follow-up work on commit                 (django-q2, when workflows exist)
         <- EventResult: what changed, explained; dry_run=True rolls it all back.
 
 Every refusal raises an EngineError before anything is stored, or inside the transaction, which
@@ -18,9 +17,6 @@ the program, accounts, custom fields and event definitions come from the cache.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib
-import importlib.util
 import logging
 import re
 from collections.abc import Callable
@@ -29,8 +25,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
-from coupons import coupons as coupon_ops  # Commerce (issue 7)
-from coupons import rewards as coupon_rewards  # Commerce (issue 7)
+from coupons import coupons as coupon_ops
+from coupons import rewards as coupon_rewards
 from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
@@ -38,7 +34,7 @@ from customers.models import ANONYMIZED_PREFIX, CUSTOMER_ID_RE, Customer
 from loyalty import clock, fastsql, tiers
 from loyalty.bounds import TEXT_MAX
 from loyalty.choices import Environment
-from loyalty.context import EventResult, HandlerContext
+from loyalty.context import EventResult, GuestContext, HandlerContext
 from loyalty.errors import (
     ConsoleOnlyAction,
     CustomerNotFound,
@@ -49,11 +45,13 @@ from loyalty.errors import (
     UnknownAction,
     ValidationError,
 )
+from loyalty.jsonable import jsonable
+from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
-from transactions import checkout as tx_checkout  # Commerce (issue 7)
-from transactions import refunds as tx_refunds  # Commerce (issue 7)
+from transactions import checkout as tx_checkout
+from transactions import refunds as tx_refunds
 
 from . import catalog, definitions
 from .choices import EventSource
@@ -85,15 +83,15 @@ HANDLERS: dict[str, Handler] = {
     "point_unspend": ledger.point_unspend,
     "reserve_points": ledger.reserve_points,
     "release_points": ledger.release_points,
-    "change_expiration": ledger.change_expiration,
-    "point_expire": ledger.point_expire,
-    "point_activate": ledger.point_activate,
+    "change_expiration": ledger_lots.change_expiration,
+    "point_expire": ledger_lots.point_expire,
+    "point_activate": ledger_lots.point_activate,
     # loyalty.tiers
     "tier_up": tiers.tier_up,
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
     "tier_expiration_change": tiers.tier_expiration_change,
-    # --- Commerce (issue 7): transactions.checkout, transactions.refunds, coupons --------------
+    # transactions.checkout, transactions.refunds
     "checkout": tx_checkout.checkout,
     "checkout_update": tx_checkout.checkout_update,
     "checkout_accept": tx_checkout.checkout_accept,
@@ -113,7 +111,6 @@ HANDLERS: dict[str, Handler] = {
     "coupon_transfer": coupon_ops.coupon_transfer,
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
-    # --- end Commerce ------------------------------------------------------------------------------
 }
 
 
@@ -193,7 +190,8 @@ def register_event(
 
     try:
         with transaction.atomic():
-            result = _apply(
+            apply = _apply_guest if _is_guest_checkout(spec, customer, external_id, clean) else _apply
+            result = apply(
                 program=program,
                 environment=environment,
                 customer_ref=customer,
@@ -251,6 +249,48 @@ def _effective_timestamp(value, field: str = "effective_timestamp") -> dt.dateti
 EFFECTIVE_SKEW = dt.timedelta(minutes=5)  # clocks of senders drift
 
 
+def _is_guest_checkout(spec, customer, external_id, data) -> bool:
+    """A checkout naming a guest and no customer is the engine's one case without a customer (001)."""
+    return spec.action == "checkout" and not customer and not external_id and bool(data.get("guest"))
+
+
+def _apply_guest(*, program, environment, spec, data, account, meta, effective, **_unused):
+    """Store a guest checkout: the event with no customer, then its transaction (no points, no
+    customer row to lock; the transaction ID's uniqueness is the only shared state)."""
+    now = clock.now()
+    result = EventResult()
+    data = {**data, "guest": tx_checkout.guest_identifier(data.get("guest"))}
+    result.event = _store_event(
+        result,
+        environment=environment,
+        customer=None,
+        action=spec.action,
+        label=catalog.label_for(spec.action),
+        data=data,
+        points=0,
+        account=account,
+        meta=meta,
+        now=now,
+        effective=effective,
+        parent=None,
+        expires_at=None,
+        transaction_id=str(data.get("transaction_id") or ""),  # bounded by validation (§6)
+    )
+    tx_checkout.guest_checkout(
+        GuestContext(
+            event=result.event,
+            program=program,
+            account=account,
+            data=data,
+            now=now,
+            result=result,
+            environment=environment,
+            source=meta["source"],
+        )
+    )
+    return result
+
+
 def _apply(
     *, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective
 ):
@@ -273,7 +313,9 @@ def _apply(
         }
     )
     result.balances_before = snapshot_rows(balance_rows.values())
-    result.tiers_before = tiers.snapshot(customer) if program.tiers and not created else {}
+    # A new customer has no tier rows; others' are loaded once here when tiers are on (else on use).
+    tier_rows = {} if created else (tiers.load_rows(customer) if program.tiers else None)
+    result.tiers_before = tiers.snapshot(tier_rows) if program.tiers and not created else {}
 
     def emit(action, data=None, points=0, account=None, parent=None, expires_at=None, transaction_id=""):
         return _store_event(
@@ -297,7 +339,7 @@ def _apply(
     secret = {attr.name for attr in spec.attributes if attr.secret}
     stored = {key: value for key, value in data.items() if key not in secret} if secret else data
     # The ledger computes (and validates) the points and expiration date stored on the event row
-    # (loyalty.ledger.PREPARE; issue 4b).
+    # (loyalty.ledger.operations.PREPARE).
     points, expires_at = (custom.points if custom is not None else 0), None
     prepare = ledger.prepare_credit if custom is not None else ledger.PREPARE.get(spec.action)
     if prepare is not None:
@@ -327,13 +369,13 @@ def _apply(
         admin_user=meta["admin_user"],
         spec=spec,
         extra_attrs=extra,
+        balances=balance_rows,
+        balances_complete=True,
+        tier_rows=tier_rows,
     )
-    for row in balance_rows.values():
-        row._dirty = False
-    ctx.__dict__["_ledger_balances"] = balance_rows  # loyalty.ledger.balance() reads this cache
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
-    ledger.after_event(ctx)  # any activity pushes dynamic point expiration dates (issue 4b)
+    ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
     settle_event_points(result)
@@ -346,11 +388,8 @@ def _apply(
     result.status_after = customer.status
     # Every balance row of the customer is in this cache (loaded above, or created by the ledger
     # through it), and the ledger has written its changes: no query needed.
-    result.balances_after = snapshot_rows(ctx.__dict__.get("_ledger_balances", balance_rows).values())
-    result.tiers_after = tiers.snapshot(customer) if program.tiers else {}
-    if program.workflows and _workflow_runner_exists():
-        event_ids = [e.pk for e in result.events]
-        transaction.on_commit(lambda: _schedule_workflows(event_ids))
+    result.balances_after = snapshot_rows(ctx.balances.values())
+    result.tiers_after = tiers.snapshot(tiers.rows(ctx)) if program.tiers else {}
     return result
 
 
@@ -428,42 +467,13 @@ def _store_event(
         account=account,
         expires_at=expires_at,
         transaction_id=transaction_id,
-        data=_jsonable(data),
+        data=jsonable(data),
         parent=parent,
         **meta,
     )
     fastsql.insert(event)  # an insert is never an immutability breach; the ORM save costs ~1 ms CPU
     result.events.append(event)
     return event
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if hasattr(value, "as_tuple"):  # Decimal
-        return float(value) if value != value.to_integral_value() else int(value)
-    return value
-
-
-@functools.cache
-def _workflow_runner_exists() -> bool:
-    """Workflows land later (issue 7+); until `workflows.tasks.run_for_events` exists, schedule nothing."""
-    try:
-        if importlib.util.find_spec("workflows.tasks") is None:
-            return False
-        return callable(getattr(importlib.import_module("workflows.tasks"), "run_for_events", None))
-    except ImportError:
-        return False
-
-
-def _schedule_workflows(event_ids):
-    from django_q.tasks import async_task
-
-    async_task("workflows.tasks.run_for_events", event_ids)
 
 
 def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None:
@@ -528,10 +538,6 @@ def lock_customer(program, environment, customer_ref, external_id, spec, now) ->
 
 
 CUSTOMER_ID_PATTERN = re.compile(CUSTOMER_ID_RE)
-
-
-def balance_snapshot(customer: Customer) -> dict[str, dict[str, int]]:
-    return snapshot_rows(PointBalance.objects.filter(customer=customer))
 
 
 def snapshot_rows(rows) -> dict[str, dict[str, int]]:

@@ -7,6 +7,7 @@ event (checkout_item, point_expire, tier_up, ...) in the same transaction withou
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from customers.models import Customer
     from events.models import Event
-    from loyalty.models import LedgerEntry, PointAccount, PointLot, Program
+    from loyalty.models import CustomerTier, LedgerEntry, PointAccount, PointBalance, PointLot, Program
 
 
 @dataclass
@@ -87,7 +88,12 @@ class EventResult:
 
 @dataclass
 class HandlerContext:
-    """One event being applied. `customer` is locked (SELECT ... FOR UPDATE) for the transaction."""
+    """One event being applied. `customer` is locked (SELECT ... FOR UPDATE) for the transaction.
+
+    The last five fields are what the ledger and tiers share while the event is applied. Follow-up
+    contexts (`dataclasses.replace(ctx, event=...)`) share the same dict, set and list objects, so a
+    locked balance row exists once per event and is written back once.
+    """
 
     event: Event
     customer: Customer
@@ -97,11 +103,40 @@ class HandlerContext:
     now: dt.datetime
     result: EventResult
     emit: Callable[..., Event]  # emit(action, data=None, points=0, account=None, parent=None) -> Event
-    # Set by handlers that changed earned points, so the engine re-evaluates tiers afterwards.
-    touched_points: bool = False
-    # Added fields (defaults keep older call sites working):
     environment: str = "live"
     source: str = "api"  # events.choices.EventSource of the registered event
     admin_user: Any = None
     spec: Any = None  # the events.definitions.ActionSpec applied
     extra_attrs: tuple = ()  # console-defined attributes added to a built-in action (not customer data)
+    # Set by handlers that changed earned points, so the engine re-evaluates tiers afterwards.
+    touched_points: bool = False
+    # {account id: the customer's PointBalance row, locked}. The engine loads every row of the
+    # customer before the handler runs (balances_complete=True), so a missing account means "no row
+    # yet" and the ledger creates it without a SELECT; a context built elsewhere starts empty.
+    balances: dict[int, PointBalance] = field(default_factory=dict)
+    balances_complete: bool = False
+    dirty_balances: set[int] = field(default_factory=set)  # account ids with unsaved changes
+    unsaved_entries: list[LedgerEntry] = field(default_factory=list)  # written by ledger.flush()
+    # {tier structure id: CustomerTier}: loaded once per event (None until then) by loyalty.tiers.
+    tier_rows: dict[int, CustomerTier] | None = None
+
+    def follow_up(self, event: Event, **changes: Any) -> HandlerContext:
+        """A context for a follow-up event (checkout_item, coupon_assign...) sharing this one's state."""
+        return dataclasses.replace(self, event=event, data=changes.pop("data", event.data), **changes)
+
+
+@dataclass
+class GuestContext:
+    """A checkout with no customer: the engine's one declared case without a customer row (001's
+    guest checkout). The handler (`transactions.checkout.guest_checkout`) stores the transaction
+    with customer NULL and no points; `checkout_claim` or enrollment hands it to a customer later.
+    """
+
+    event: Event
+    program: Program
+    account: PointAccount | None
+    data: dict[str, Any]
+    now: dt.datetime
+    result: EventResult
+    environment: str = "live"
+    source: str = "api"

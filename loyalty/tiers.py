@@ -53,27 +53,30 @@ def clear_tier_cache() -> None:
     configcache.changed()
 
 
-def _rows(customer) -> dict[int, CustomerTier]:
-    """{structure id: CustomerTier} of the customer, loaded once per event and kept on the (locked)
-    customer object: the engine's before-snapshot loads it, evaluation and the manual handlers
-    update it, and the after-snapshot reads it without a query."""
-    rows = customer.__dict__.get("_tier_rows")
-    if rows is None:
-        rows = {
-            ct.structure_id: ct
-            for ct in CustomerTier.objects.filter(customer=customer).select_related("tier")
-        }
-        customer.__dict__["_tier_rows"] = rows
-    return rows
-
-
-def snapshot(customer) -> dict[str, str | None]:
-    """{structure code: tier code or None} for the customer."""
+def load_rows(customer) -> dict[int, CustomerTier]:
+    """{structure id: CustomerTier} of the customer (one query; none without tier structures)."""
     if not structures():
         return {}
-    rows = _rows(customer)
     return {
-        structure.code: (rows[structure.pk].tier.code if structure.pk in rows else None)
+        ct.structure_id: ct for ct in CustomerTier.objects.filter(customer=customer).select_related("tier")
+    }
+
+
+def rows(ctx: HandlerContext) -> dict[int, CustomerTier]:
+    """The event's tier rows: loaded once per event (by the engine, or here on first use) and kept
+    on the context, so evaluation and the manual handlers update them and the after-snapshot reads
+    them without a query."""
+    if ctx.tier_rows is None:
+        ctx.tier_rows = load_rows(ctx.customer)
+    return ctx.tier_rows
+
+
+def snapshot(tier_rows: dict[int, CustomerTier]) -> dict[str, str | None]:
+    """{structure code: tier code or None} for the given tier rows."""
+    if not structures():
+        return {}
+    return {
+        structure.code: (tier_rows[structure.pk].tier.code if structure.pk in tier_rows else None)
         for structure, _, _ in structures()
     }
 
@@ -138,29 +141,24 @@ def _set_customer_tier(ctx) -> None:
     first = structures()[0][0] if structures() else None
     if first is None:
         return
-    ct = _rows(ctx.customer).get(first.pk)
+    ct = rows(ctx).get(first.pk)
     ctx.customer.tier_id = ct.tier_id if ct else None
 
 
 def _ledger_balances(ctx):
-    """The engine's preloaded balance rows (all of the customer's), when it provided them; None
-    when the ledger started its own cache (a context built outside the engine: maybe partial)."""
-    if ctx.__dict__.get("_ledger_balances_partial"):
-        return None
-    return ctx.__dict__.get("_ledger_balances")
+    """The customer's balance rows when the context holds all of them (the engine's), else None."""
+    return ctx.balances if ctx.balances_complete else None
 
 
 def evaluate(ctx: HandlerContext) -> None:
     """Re-evaluate every tier structure after earned points changed (automatic tier up/down)."""
     now = ctx.now
-    if ctx.result.customer_created:
-        ctx.customer.__dict__.setdefault("_tier_rows", {})  # a new customer has no tier rows yet
     for structure, tiers, account_ids in structures():
         if not tiers:
             continue
         points = tier_points(ctx.customer, structure, account_ids, now, _ledger_balances(ctx))
         qualified = qualified_tier(tiers, points)
-        ct = _rows(ctx.customer).get(structure.pk)
+        ct = rows(ctx).get(structure.pk)
         if ct is None:
             if qualified is None:
                 continue
@@ -171,7 +169,7 @@ def evaluate(ctx: HandlerContext) -> None:
                 since=now,
                 expires_at=_validity(structure, now),
             )
-            _rows(ctx.customer)[structure.pk] = ct
+            rows(ctx)[structure.pk] = ct
             if qualified != tiers[0] or qualified.threshold > 0:
                 _emit(ctx, "tier_up", structure, qualified, None)
         else:
@@ -235,7 +233,7 @@ def _when(ctx, name):
 
 def _manual(ctx, direction: str) -> None:
     structure, tiers, account_ids = _structure(ctx)
-    ct = _rows(ctx.customer).get(structure.pk)
+    ct = rows(ctx).get(structure.pk)
     current = ct.tier if ct else None
     code = ctx.data.get("tier")
     if code:
@@ -272,7 +270,7 @@ def _manual(ctx, direction: str) -> None:
     lock = True if lock is None else bool(lock)
     if ct is None:
         ct = CustomerTier(customer=ctx.customer, structure=structure)
-        _rows(ctx.customer)[structure.pk] = ct
+        rows(ctx)[structure.pk] = ct
     ct.tier, ct.since, ct.expires_at = target, ctx.now, expires_at
     ct.locked, ct.locked_until = lock, (expires_at if lock else None)
     ct.tier_points = points
@@ -305,12 +303,12 @@ def tier_expiration_change(ctx: HandlerContext) -> None:
     if not ctx.program.tiers:
         raise ValidationError("The tiers module is off.", field="action")
     new_date = _when(ctx, "expiration_date")
-    rows = list(_rows(ctx.customer).values())
+    held = list(rows(ctx).values())
     if ctx.data.get("structure"):
         structure, _, _ = _structure(ctx)
-        rows = [ct for ct in rows if ct.structure_id == structure.pk]
+        held = [ct for ct in held if ct.structure_id == structure.pk]
     changed = 0
-    for ct in rows:
+    for ct in held:
         ct.expires_at = new_date
         if ct.locked:
             ct.locked_until = new_date

@@ -11,8 +11,8 @@ kept on the transaction (`points_earned`, `points_credited=False`) and credited 
 accept; burned points are spent at checkout. Lock order: the customer (engine), then the
 transaction row, then coupons.
 
-Guest checkouts (001) have no customer: `register_guest_checkout` stores the event and the
-transaction with customer NULL; `checkout_claim`, or `claim_guest_transactions` at enrollment,
+Guest checkouts (001) have no customer: the engine's guest case calls `guest_checkout`, which stores
+the transaction with customer NULL; `checkout_claim`, or `claim_guest_transactions` at enrollment,
 hands them to a customer and credits their points then.
 """
 
@@ -26,7 +26,7 @@ from django.db import IntegrityError, models, transaction
 from coupons import coupons as coupon_ops
 from loyalty import configcache
 from loyalty.bounds import POINTS_MAX
-from loyalty.context import HandlerContext
+from loyalty.context import GuestContext, HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import resolve_account
 
@@ -42,7 +42,7 @@ TX_FIELD = "data.transaction_id"
 # --- finding and locking ----------------------------------------------------------------------
 
 
-def _tid(ctx: HandlerContext) -> str:
+def _tid(ctx: HandlerContext | GuestContext) -> str:
     return str(ctx.data["transaction_id"])  # at most 128 characters: events.definitions
 
 
@@ -71,7 +71,9 @@ def find_locked(ctx: HandlerContext) -> Transaction:
     return tx
 
 
-def _create(ctx: HandlerContext, status: str, *, customer=None, guest: str = "") -> Transaction:
+def _create(
+    ctx: HandlerContext | GuestContext, status: str, *, customer=None, guest: str = ""
+) -> Transaction:
     tx = Transaction(
         environment=ctx.event.environment,
         transaction_id=_tid(ctx),
@@ -114,7 +116,7 @@ def refuse(tx: Transaction, action: str, allowed: tuple[str, ...]) -> None:
 # --- details and points -------------------------------------------------------------------------
 
 
-def _fill(ctx: HandlerContext, tx: Transaction, data: dict) -> list[dict]:
+def _fill(ctx: HandlerContext | GuestContext, tx: Transaction, data: dict) -> list[dict]:
     """Copy the purchase details of `data` onto tx; returns the parsed items (not yet saved)."""
     items = parse_items(data.get("items"), _tid(ctx))
     if data.get("total") not in (None, ""):
@@ -432,93 +434,34 @@ def claim_guest_transactions(ctx: HandlerContext) -> list[Transaction]:
             parent=ctx.event,
             transaction_id=tx.transaction_id,
         )
-        claim(points.child_context(ctx, event), tx)
+        claim(ctx.follow_up(event), tx)
         ctx.touched_points = True
     return guests
 
 
-def register_guest_checkout(
-    *,
-    environment: str,
-    data: dict,
-    guest: str,
-    source: str = "api",
-    account: str | None = None,
-    ip_address=None,
-    user_agent: str = "",
-) -> Transaction:
-    """Store a guest checkout: an Event and a Transaction with no customer, and no points yet.
-
-    Raises the engine's errors (ValidationError, Conflict) for bad data or a known ID."""
-    from events.definitions import BUILTIN_ACTIONS
-    from events.models import Event
-    from events.validation import validate_data
-    from loyalty import clock
-    from loyalty.models import Program
-
-    guest = (guest or "").strip()
+def guest_identifier(value) -> str:
+    """The stored form of a guest checkout's `guest` (an e-mail is case-insensitive: lower-cased)."""
+    guest = str(value or "").strip()
     if not guest:
         raise ValidationError(
             "A guest checkout needs a guest identifier (e.g. an e-mail).", field="data.guest"
         )
-    guest = guest.lower() if "@" in guest else guest
-    clean = validate_data(BUILTIN_ACTIONS["checkout"], data)
-    program = Program.current()
-    acct = resolve_account(account or clean.get("account"), multi_accounts=program.multi_accounts)
-    now = clock.now()
-    status = S.PENDING if program.checkout_accept else S.ACCEPTED
-    with transaction.atomic():
-        event = Event(
-            environment=environment,
-            customer=None,
-            action="checkout",
-            label="Checkout",
-            timestamp=now,
-            effective_at=now,
-            account=acct,
-            transaction_id=str(clean["transaction_id"]),
-            data=_jsonable({**clean, "guest": guest}),
-            source=source,
-            ip_address=ip_address,
-            user_agent=(user_agent or "")[:500],
-        )
-        event.save(force_insert=True)
-        from loyalty.context import EventResult
-
-        ctx = HandlerContext(
-            event=event,
-            # A guest checkout has no customer; the helpers used below never read ctx.customer.
-            customer=None,  # type: ignore[arg-type]
-            program=program,
-            account=acct,
-            data=clean,
-            now=now,
-            result=EventResult(event=event),
-            emit=_no_emit,
-        )
-        if Transaction.objects.filter(environment=environment, transaction_id=_tid(ctx)).exists():
-            raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
-        tx = _create(ctx, status, guest=guest)
-        tx.checkout_at = now
-        tx.checkout_event = event
-        tx.accepted_at = now if status == S.ACCEPTED else None
-        _save_items(tx, _fill(ctx, tx, clean))
-        tx.save()
-    return tx
+    return guest.lower() if "@" in guest else guest
 
 
-def _no_emit(*args, **kwargs):
-    raise BusinessRuleError("A guest checkout registers no follow-up events.")
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+def guest_checkout(ctx: GuestContext) -> None:
+    """A checkout with no customer (001): the transaction is stored with customer NULL and earns no
+    points until it is claimed. Raises Conflict for a transaction ID already used."""
+    if Transaction.objects.filter(environment=ctx.environment, transaction_id=_tid(ctx)).exists():
+        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
+    status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
+    tx = _create(ctx, status, guest=ctx.data["guest"])
+    tx.checkout_at = ctx.event.effective_at  # effective_timestamp backdates a purchase (§1)
+    tx.checkout_event = ctx.event
+    tx.accepted_at = ctx.now if status == S.ACCEPTED else None
+    _save_items(tx, _fill(ctx, tx, ctx.data))
+    tx.save()
+    ctx.result.extra["transaction"] = tx
 
 
 def checkout_item(ctx: HandlerContext) -> None:

@@ -7,24 +7,12 @@ reading the spendable balance and then debiting it cannot race. `event` names th
 
 from __future__ import annotations
 
-import dataclasses
-
 from loyalty.context import HandlerContext
 from loyalty.ledger import operations as ledger
 
 
-def child_context(ctx: HandlerContext, event, **changes) -> HandlerContext:
-    """A context for a follow-up event that shares the parent's locked balance rows.
-
-    The ledger caches the locked PointBalance rows on the context; a second copy of a row would
-    be written back stale, so every context of one register_event shares the same cache."""
-    child = dataclasses.replace(ctx, event=event, data=changes.pop("data", event.data), **changes)
-    child.__dict__["_ledger_balances"] = ctx.__dict__.setdefault("_ledger_balances", {})
-    return child
-
-
 def _for(ctx: HandlerContext, event) -> HandlerContext:
-    return ctx if event is None or event is ctx.event else child_context(ctx, event)
+    return ctx if event is None or event is ctx.event else ctx.follow_up(event)
 
 
 def spendable(ctx: HandlerContext, account) -> int:
@@ -61,4 +49,4 @@ def unburn(ctx: HandlerContext, points: int, account, *, event=None) -> None:
     if points <= 0:
         return
     base = _for(ctx, event)
-    ledger.point_unspend(child_context(base, base.event, data={"points": points}, account=account))
+    ledger.point_unspend(base.follow_up(base.event, data={"points": points}, account=account))

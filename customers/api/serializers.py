@@ -9,22 +9,20 @@ last_login_at and updated_at are Unix seconds, as in the reference; tier dates a
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 
-from django.db import connection
 from rest_framework import serializers
 
+from customers import queries
 from customers.choices import CustomerStatus
 from customers.lookup import REFERRAL_COUNT, REFERRER_ID, find_customer, parse_customer_ref
 from customers.models import BUILTIN_ATTRIBUTES, Customer
-from loyalty import fastsql
+from customers.queries import BALANCE_FIELDS
 from loyalty.ledger.accounts import all_accounts
-from loyalty.models import CustomerTier, PointBalance, Program, Tier, TierStructure
+from loyalty.models import Program
 from loyalty.tiers import structures as tier_structures
 
 from . import extensions
 
-BALANCE_FIELDS = ("earned", "spent", "pending", "reserved", "expired", "spendable")
 STATUS_LABELS = {value: str(label) for value, label in CustomerStatus.choices}
 FIGURES = ("score", "spent", "reserved", "spendable", "pending", "expired")
 
@@ -57,31 +55,11 @@ def burn_rates(account, spendable: int) -> list[dict]:
     return rates
 
 
-def _rows(sql: str, params: list) -> list:
-    cursor = fastsql.cursor()
-    cursor.execute(sql, params)
-    return cursor.fetchall()
-
-
-@lru_cache(maxsize=4)
-def _balances_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    figures = ", ".join(quote(f) for f in BALANCE_FIELDS)
-    return f"SELECT account_id, {figures} FROM {quote(PointBalance._meta.db_table)} WHERE customer_id = %s"
-
-
 def accounts_list(customer, program, *, balances=None, expiring=False) -> list[dict]:
     """Every point account with the customer's figures. `balances` (code -> figures) overrides the
     database, for dry runs whose rows were rolled back."""
     if balances is None:
-        rows = (
-            {
-                row[0]: dict(zip(BALANCE_FIELDS, row[1:], strict=True))
-                for row in _rows(_balances_sql(connection.vendor), [customer.pk])
-            }
-            if customer.pk
-            else {}
-        )
+        rows = queries.balances(customer.pk) if customer.pk else {}
         balances = {a.code: rows.get(a.pk) for a in all_accounts()}
     result = []
     for account in all_accounts():
@@ -95,27 +73,12 @@ def accounts_list(customer, program, *, balances=None, expiring=False) -> list[d
     return result
 
 
-@lru_cache(maxsize=4)
-def _tiers_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    rows, tiers, structures = (quote(m._meta.db_table) for m in (CustomerTier, Tier, TierStructure))
-    return (
-        f"SELECT {fastsql.columns(CustomerTier, vendor, 'ct.')[0]}, t.code, t.name, t.threshold, s.code, s.name "
-        f"FROM {rows} ct JOIN {tiers} t ON t.id = ct.tier_id JOIN {structures} s ON s.id = ct.structure_id "
-        "WHERE ct.customer_id = %s ORDER BY s.position, s.code"
-    )
-
-
 def tiers_list(customer) -> list[dict]:
     """The customer's tier in each structure, structures in their order (one plain query)."""
     if not customer.pk or not tier_structures():  # cached: no query when no structure exists
         return []
-    columns = fastsql.columns(CustomerTier, connection.vendor, "ct.")
-    width = len(columns[1])
     result = []
-    for row in _rows(_tiers_sql(connection.vendor), [customer.pk]):
-        place = fastsql.build(CustomerTier, columns, row[:width], connection)
-        code, name, threshold, structure_code, structure_name = row[width:]
+    for place, code, name, threshold, structure_code, structure_name in queries.tier_places(customer.pk):
         result.append(
             {
                 "id": code,
@@ -170,10 +133,6 @@ def customer_object(customer: Customer, *, program=None, fields=(), balances=Non
     return data
 
 
-def _table() -> str:
-    return connection.ops.quote_name(Customer._meta.db_table)
-
-
 def referral_figures(customer: Customer) -> tuple[str | None, int]:
     """(the referrer's customer ID or None, how many customers this one referred), in at most one
     plain query. A referrer already on the instance (set in memory, e.g. in a dry run) is used as
@@ -188,25 +147,8 @@ def referral_figures(customer: Customer) -> tuple[str | None, int]:
     count = customer.__dict__.get(REFERRAL_COUNT)
     if count is not None and (known or REFERRER_ID in customer.__dict__):
         return (referrer if known else customer.__dict__[REFERRER_ID]), int(count)
-    table = _table()
-    ((fetched, referrals),) = _rows(
-        f"SELECT (SELECT customer_id FROM {table} WHERE id = %s), "
-        f"(SELECT COUNT(*) FROM {table} WHERE referrer_id = %s)",
-        [None if known else customer.referrer_id, customer.pk],
-    )
-    return (referrer if known else fetched), int(referrals or 0)
-
-
-@lru_cache(maxsize=4)
-def _read_sql(vendor: str) -> str:
-    """Every customer column, the referrer's ID and the number of referrals, in one statement."""
-    table = _table()
-    return (
-        f"SELECT {fastsql.columns(Customer, vendor, 'c.')[0]}, "
-        f"(SELECT r.customer_id FROM {table} r WHERE r.id = c.referrer_id), "
-        f"(SELECT COUNT(*) FROM {table} x WHERE x.referrer_id = c.id) "
-        f"FROM {table} c WHERE c.environment = %s AND c.customer_id = %s AND c.anonymized_at IS NULL LIMIT 1"
-    )
+    fetched, referrals = queries.referral_figures(None if known else customer.referrer_id, customer.pk)
+    return (referrer if known else fetched), referrals
 
 
 def read_customer(environment: str, ref: str) -> tuple[Customer | None, tuple[str | None, int] | None]:
@@ -217,14 +159,8 @@ def read_customer(environment: str, ref: str) -> tuple[Customer | None, tuple[st
     field, value = parse_customer_ref(ref)  # refuses a NUL character like every lookup
     if field is not None:
         return find_customer(environment, ref), None
-    rows = _rows(_read_sql(connection.vendor), [environment, value])
-    if not rows:
-        return None, None
-    columns = fastsql.columns(Customer, connection.vendor, "c.")
-    width = len(columns[1])
-    customer = fastsql.build(Customer, columns, rows[0][:width], connection)
-    referrer, referrals = rows[0][width:]
-    return customer, (referrer, int(referrals or 0))
+    customer, referral = queries.customer_with_referrals(environment, value)
+    return customer, (referral if customer is not None else None)
 
 
 def point_events(result) -> list[dict]:

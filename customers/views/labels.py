@@ -13,7 +13,7 @@ from django.urls import reverse, reverse_lazy
 from customers.filtersets import LabelCustomerFilterSet, LabelFilterSet
 from customers.models import Customer, Label
 from customers.tables import LabelCustomerTable, LabelTable
-from loyalty import audit
+from loyalty.audit import log as audit
 from loyalty.console.views import ObjectEditView, ObjectListView
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.apps import apps
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from coupons.models import Coupon, RewardClaim
+from coupons.rewards import claimable
 from customers.charts import balance_chart
 from customers.forms import EventFilterForm
 from events import catalog, definitions
@@ -62,13 +63,6 @@ def action_choices() -> list[tuple[str, str]]:
     return sorted(choices, key=lambda c: c[1].lower())
 
 
-def _model(app_label, name):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
 class CustomerOverviewView(CustomerTabView):
     active_tab = "customers:customer_overview"
     template_name = "customers/customer_overview.html"
@@ -102,15 +96,10 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def rewards(customer) -> dict | None:
-        """Claimed (latest 10) and available rewards, when the rewards feature exists (issue 7)."""
-        claim = _model("coupons", "RewardClaim")
-        try:
-            from coupons.rewards import claimable
-        except ImportError:
-            return None
-        if claim is None:
-            return None
-        claimed = list(claim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10])
+        """Claimed (latest 10) and available rewards."""
+        claimed = list(
+            RewardClaim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10]
+        )
         return {"claimed": claimed, "available": claimable(customer, clock.now())[:10]}
 
     @staticmethod
@@ -146,12 +135,9 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def coupon_stats(customer) -> list[tuple[str, int]] | None:
-        """Coupons by status, when the coupons app has its Coupon model (issue 7)."""
-        coupon = _model("coupons", "Coupon")
-        if coupon is None or not any(f.name == "customer" for f in coupon._meta.get_fields()):
-            return None
+        """Coupons by status."""
         rows = (
-            coupon.objects.filter(customer=customer)
+            Coupon.objects.filter(customer=customer)
             .values("status")
             .annotate(n=Count("id"))
             .order_by("status")

@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 
 from customers.api.serializers import CustomerWithEventsSerializer, customer_object, point_events
+from customers.lookup import find_customer
 from events.choices import EventSource
 from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
@@ -132,43 +133,22 @@ class EventCreateView(ApiView):
 
 
 def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
-    """A checkout with `data.guest` and no customer is a guest transaction (001): stored without
-    a profile and claimed later with `checkout_claim` or at enrollment. None for anything else."""
+    """A checkout with `data.guest` and no customer is a guest transaction (001), stored by the
+    engine without a profile and claimed later with `checkout_claim` or at enrollment. None for
+    any other request."""
     fields = event_request(payload)
-    data = fields["data"]
-    if fields["action"] != "checkout" or fields["customer"] or not data.get("guest"):
+    if fields["action"] != "checkout" or fields["customer"] or not fields["data"].get("guest"):
         return None
-    from django.db import transaction as db_transaction
-
-    from transactions.checkout import register_guest_checkout
-
-    class _Rollback(Exception):
-        pass
-
-    body: dict = {}
-    try:
-        with db_transaction.atomic():
-            tx = register_guest_checkout(
-                environment=request.auth.environment,
-                data={k: v for k, v in data.items() if k != "guest"},
-                guest=str(data["guest"]),
-                account=fields["account"],
-                ip_address=request.META.get("REMOTE_ADDR") or None,
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            )
-            body = {
-                "customer": None,
-                "guest": tx.guest,
-                "transaction_id": tx.transaction_id,
-                "status": tx.status,
-                "events": [],
-                "dry_run": dry_run,
-            }
-            if dry_run:
-                raise _Rollback
-    except _Rollback:
-        pass
-    return body
+    result = register_from_request(request, payload, dry_run=dry_run)
+    tx = result.extra["transaction"]
+    return {
+        "customer": None,
+        "guest": tx.guest,
+        "transaction_id": tx.transaction_id,
+        "status": tx.status,
+        "events": [],
+        "dry_run": dry_run,
+    }
 
 
 class EventBulkView(ApiView):
@@ -200,7 +180,6 @@ class EventBulkView(ApiView):
 
 
 def find_or_404(request, ref: str):
-    from customers.lookup import find_customer
 
     customer = find_customer(request.auth.environment, ref)
     if customer is None:

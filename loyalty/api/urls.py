@@ -28,6 +28,6 @@ urlpatterns = [
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
+    *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 from loyalty import clock
+from loyalty.jsonable import jsonable
 
 from .models import ChangeLogEntry
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def record(
@@ -45,7 +29,7 @@ def record(
         customer=customer,
         object_repr=(object_repr or (customer.customer_id if customer is not None else ""))[:200],
         reason=reason,
-        before=_jsonable(before or {}),
-        after=_jsonable(after or {}),
+        before=jsonable(before or {}),
+        after=jsonable(after or {}),
         event=event,
     )

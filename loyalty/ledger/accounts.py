@@ -1,6 +1,6 @@
 """Point accounts, read often and changed rarely: kept in process memory (loyalty.configcache).
 
-Saving an account through the settings pages calls `clear_account_cache()`.
+`PointAccount.save()` and `delete()` clear the cache (loyalty.configcache), like every configuration model.
 """
 
 from loyalty import configcache

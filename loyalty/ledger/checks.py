@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from loyalty.models import PointBalance, PointLot
+from django.db.models import Sum
+
+from events.models import Event
+from loyalty.models import LedgerEntry, PointBalance, PointLot
 from loyalty.models.ledger import LotStatus
 
+from .accounts import default_account
 from .operations import TOTALS
 
 
@@ -72,13 +76,6 @@ def verify_event_points(customer) -> list[str]:
     """The events tell the truth about points (issue 13 §5): each event of the customer carries
     the sum of its ledger entries for the customer, in the account they are in; so per account,
     the events' points add up to the ledger's. Returns problems; empty when they reconcile."""
-    from django.db.models import Sum
-
-    from events.models import Event
-    from loyalty.models import LedgerEntry
-
-    from .accounts import default_account
-
     problems: list[str] = []
     by_event: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for event_id, account_id, amount in LedgerEntry.objects.filter(customer=customer).values_list(

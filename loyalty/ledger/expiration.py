@@ -19,6 +19,8 @@ import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from events.immutability import Change, allow
+from events.models import Event
 from loyalty.models.ledger import ExpirationRule, LotStatus, PeriodUnit, PointAccount, PointLot, Rounding
 
 END_OF_DAY = dt.time(23, 59, 59)
@@ -108,8 +110,6 @@ def push_dynamic_expiration(customer, accounts, program, now: dt.datetime) -> in
     Two UPDATEs per dynamic account, and none at all when the date did not move (rounding to
     the end of a month keeps it still for a month). Returns the number of lots moved.
     """
-    from events.immutability import Change, allow
-    from events.models import Event
 
     moved = 0
     if not program.expiring_points:

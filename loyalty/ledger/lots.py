@@ -1,19 +1,32 @@
 """Ledger handlers that act on chosen lots: change_expiration, point_expire, point_activate; the
 dynamic-expiration hook the engine calls after every event; and merge_into for the merge handler.
-Part of loyalty.ledger's interface (re-exported there); same rules: customer row locked by the
-engine, every change through balance() / _change() / _entry() / flush().
+Same rules as loyalty.ledger.operations: customer row locked by the
+engine, every change through balance() / change() / entry() / flush().
 """
 
 from __future__ import annotations
 
 from customers.choices import CustomerStatus
+from customers.models import Customer
+from events.immutability import Change, allow
+from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, ValidationError
+from loyalty.models import CustomerTier
 from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointBalance, PointLot
 
 from . import expiration
 from .accounts import all_accounts
-from .operations import TOTALS, _account, _change, _entry, _lots, _when, balance, flush
+from .operations import (
+    TOTALS,
+    account_for,
+    balance,
+    change,
+    date_attribute,
+    entry,
+    flush,
+    lots_in_spend_order,
+)
 
 
 def _lot_ids(ctx) -> list[int]:
@@ -33,11 +46,9 @@ def change_expiration(ctx: HandlerContext) -> None:
 
     A date in the past makes the lots expire at the next scheduled run.
     """
-    from events.immutability import Change, allow
-    from events.models import Event
 
     ids = _lot_ids(ctx)
-    new_date = _when(ctx.data, "expiration_date")
+    new_date = date_attribute(ctx.data, "expiration_date")
     if new_date is None:
         raise ValidationError("Give the new expiration date.", field="data.expiration_date")
     lots = list(PointLot.objects.filter(customer=ctx.customer, pk__in=ids))
@@ -61,8 +72,8 @@ def change_expiration(ctx: HandlerContext) -> None:
 
 def point_expire(ctx: HandlerContext) -> None:
     """Internal (loyalty.tasks): expire the due lots named in data.lots, each exactly once."""
-    account = _account(ctx, None)
-    due = _lots(ctx, account, status=LotStatus.ACTIVE, expires_at__lte=ctx.now)
+    account = account_for(ctx, None)
+    due = lots_in_spend_order(ctx, account, status=LotStatus.ACTIVE, expires_at__lte=ctx.now)
     if ctx.data.get("lots"):
         due = due.filter(pk__in=_lot_ids(ctx))
     row = balance(ctx, account)
@@ -72,8 +83,8 @@ def point_expire(ctx: HandlerContext) -> None:
         lot.expired_points += n
         lot.status = LotStatus.EXPIRED
         lot.save(update_fields=["expired_points", "status"])
-        _change(ctx, row, spendable=-n, expired=n)
-        _entry(ctx, account, row, EntryKind.EXPIRE, -n, lot)
+        change(ctx, row, spendable=-n, expired=n)
+        entry(ctx, account, row, EntryKind.EXPIRE, -n, lot)
         ctx.result.lots_consumed.append(
             {"lot": lot.pk, "account": account.code, "points": n, "kind": "expire"}
         )
@@ -86,8 +97,8 @@ def point_expire(ctx: HandlerContext) -> None:
 
 def point_activate(ctx: HandlerContext) -> None:
     """Internal (loyalty.tasks): pending lots whose activation date has come become spendable."""
-    account = _account(ctx, None)
-    due = _lots(ctx, account, status=LotStatus.PENDING, activates_at__lte=ctx.now)
+    account = account_for(ctx, None)
+    due = lots_in_spend_order(ctx, account, status=LotStatus.PENDING, activates_at__lte=ctx.now)
     if ctx.data.get("lots"):
         due = due.filter(pk__in=_lot_ids(ctx))
     row = balance(ctx, account)
@@ -95,8 +106,8 @@ def point_activate(ctx: HandlerContext) -> None:
     for lot in due:
         lot.status = LotStatus.ACTIVE
         lot.save(update_fields=["status"])
-        _change(ctx, row, pending=-lot.points, spendable=lot.points)
-        _entry(ctx, account, row, EntryKind.ACTIVATE, lot.points, lot)
+        change(ctx, row, pending=-lot.points, spendable=lot.points)
+        entry(ctx, account, row, EntryKind.ACTIVATE, lot.points, lot)
         total += lot.points
     if total != int(ctx.data.get("points") or 0):
         raise Conflict("The lots to activate changed; run the activation again.")
@@ -121,9 +132,6 @@ def merge_into(ctx: HandlerContext, source) -> None:
 
     The merge handler locks the source after the target; balances of the source become zero.
     """
-    from customers.models import Customer
-    from loyalty.models import CustomerTier
-
     Customer.objects.select_for_update().filter(pk=source.pk).first()  # usually locked already
     if source.pk == ctx.customer.pk:
         raise ValidationError("A customer cannot be merged into itself.", field="data.source")
@@ -131,13 +139,13 @@ def merge_into(ctx: HandlerContext, source) -> None:
         account = next(a for a in all_accounts() if a.pk == src.account_id)
         row = balance(ctx, account)
         moved = {name: getattr(src, name) for name in TOTALS}
-        _change(ctx, row, **moved)
-        _entry(ctx, account, row, EntryKind.MERGE_IN, moved["spendable"])
+        change(ctx, row, **moved)
+        entry(ctx, account, row, EntryKind.MERGE_IN, moved["spendable"])
         LedgerEntry.objects.filter(customer=source, account=account).update(customer=ctx.customer)
         for name in TOTALS:
             setattr(src, name, 0)
         src.save()
-        _entry(ctx, account, src, EntryKind.MERGE_OUT, -moved["spendable"], customer=source)
+        entry(ctx, account, src, EntryKind.MERGE_OUT, -moved["spendable"], customer=source)
     PointLot.objects.filter(customer=source).update(customer=ctx.customer)
     CustomerTier.objects.filter(customer=source).delete()
     Customer.objects.filter(pk=source.pk).update(tier=None, **{total: 0 for total in TOTALS.values()})

@@ -32,6 +32,7 @@ import datetime as dt
 from django.db.models import F
 
 from customers.choices import CustomerStatus
+from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, InsufficientPoints, StatusForbids, ValidationError
 from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
@@ -63,7 +64,7 @@ def _positive(data) -> int:
     return points
 
 
-def _when(data, name) -> dt.datetime | None:
+def date_attribute(data, name) -> dt.datetime | None:
     value = data.get(name)
     if value in (None, ""):
         return None
@@ -77,8 +78,8 @@ def _rule_expiration(program, account, earned_at, now) -> dt.datetime | None:
 
 
 def _point_add_dates(data, account, program, now, earned_at):
-    expires_at = _when(data, "expiration_date")
-    activates_at = _when(data, "activation_date")
+    expires_at = date_attribute(data, "expiration_date")
+    activates_at = date_attribute(data, "activation_date")
     if expires_at is None:
         expires_at = _rule_expiration(program, account, activates_at or earned_at, now)
     elif expires_at <= now and earned_at >= now:
@@ -137,21 +138,18 @@ PREPARE = {
 # Balances and entries
 
 
-def _account(ctx: HandlerContext, account: PointAccount | None) -> PointAccount:
+def account_for(ctx: HandlerContext, account: PointAccount | None) -> PointAccount:
     return account or ctx.account or default_account()
 
 
 def balance(ctx: HandlerContext, account: PointAccount) -> PointBalance:
-    """The customer's locked balance row for `account`, created on first use; one per event."""
-    # The engine preloads the customer's rows into this cache (one query for the snapshot too).
-    if "_ledger_balances" not in ctx.__dict__:  # not from the engine: holds only rows used here
-        ctx.__dict__["_ledger_balances"] = {}
-        ctx.__dict__["_ledger_balances_partial"] = True
-    cache = ctx.__dict__["_ledger_balances"]
-    row = cache.get(account.pk)
+    """The customer's locked balance row for `account`, created on first use; one per event.
+
+    Rows come from `ctx.balances` (the engine preloads all of the customer's rows under the
+    customer lock); only a context built outside the engine reads a missing row here."""
+    row = ctx.balances.get(account.pk)
     if row is None:
-        row = None
-        if not ctx.result.customer_created:
+        if not ctx.balances_complete and not ctx.result.customer_created:
             row = (
                 PointBalance.objects.select_for_update()
                 .filter(customer=ctx.customer, account=account)
@@ -160,21 +158,22 @@ def balance(ctx: HandlerContext, account: PointAccount) -> PointBalance:
         if row is None:
             # Safe without get_or_create: every balance write holds the customer's row lock.
             row = PointBalance.objects.create(customer=ctx.customer, account=account)
-        row._dirty = False
-        cache[account.pk] = row
+        ctx.balances[account.pk] = row
     return row
 
 
-def _change(ctx: HandlerContext, row: PointBalance, **deltas: int) -> None:
+def change(ctx: HandlerContext, row: PointBalance, **deltas: int) -> None:
+    """Add `deltas` ({figure: points}) to a balance row and to the customer's totals."""
     for name, delta in deltas.items():
         setattr(row, name, getattr(row, name) + delta)
         total = TOTALS[name]
         setattr(ctx.customer, total, getattr(ctx.customer, total) + delta)
-    row._dirty = True
+    ctx.dirty_balances.add(row.account_id)
 
 
-def _entry(ctx, account, row, kind, amount, lot=None, customer=None) -> LedgerEntry:
-    entry = LedgerEntry(
+def entry(ctx, account, row, kind, amount, lot=None, customer=None) -> LedgerEntry:
+    """A new ledger entry of the event (written by flush())."""
+    new = LedgerEntry(
         event=ctx.event,
         customer=customer or ctx.customer,
         account=account,
@@ -184,21 +183,19 @@ def _entry(ctx, account, row, kind, amount, lot=None, customer=None) -> LedgerEn
         spendable_after=row.spendable,
         created_at=ctx.event.effective_at,
     )
-    ctx.result.ledger_entries.append(entry)
-    ctx.__dict__.setdefault("_ledger_unsaved", []).append(entry)
-    return entry
+    ctx.result.ledger_entries.append(new)
+    ctx.unsaved_entries.append(new)
+    return new
 
 
 def flush(ctx: HandlerContext) -> None:
     """Write the changed balance rows and the new ledger entries (one statement on PostgreSQL)."""
-    dirty = [
-        row for row in ctx.__dict__.get("_ledger_balances", {}).values() if getattr(row, "_dirty", False)
-    ]
-    unsaved = ctx.__dict__.pop("_ledger_unsaved", [])
+    dirty = [ctx.balances[account_id] for account_id in sorted(ctx.dirty_balances)]
+    unsaved = list(ctx.unsaved_entries)
     if dirty or unsaved:
         sql.write_changes(dirty, unsaved, ctx.now)
-    for row in dirty:
-        row._dirty = False
+    ctx.dirty_balances.clear()
+    ctx.unsaved_entries.clear()
 
 
 def _settle(lot: PointLot) -> None:
@@ -206,7 +203,7 @@ def _settle(lot: PointLot) -> None:
         lot.status = LotStatus.ACTIVE if lot.remaining > 0 or lot.reserved > 0 else LotStatus.EXHAUSTED
 
 
-def _lots(ctx, account, **filters):
+def lots_in_spend_order(ctx, account, **filters):
     return PointLot.objects.filter(customer=ctx.customer, account=account, **filters).order_by(*SPEND_ORDER)
 
 
@@ -243,7 +240,7 @@ def _consumed(ctx, account, taken, kind) -> None:
 
 
 def earning_expiration(ctx: HandlerContext, account: PointAccount | None = None) -> dt.datetime | None:
-    return _rule_expiration(ctx.program, _account(ctx, account), ctx.event.effective_at, ctx.now)
+    return _rule_expiration(ctx.program, account_for(ctx, account), ctx.event.effective_at, ctx.now)
 
 
 _RULE = object()
@@ -257,7 +254,7 @@ def credit(
         raise ValidationError("Points to add must be positive.", field="data.points")
     if not ctx.customer.can_earn:
         raise StatusForbids(f"A {ctx.customer.status} customer cannot earn points.", field="customer")
-    account = _account(ctx, account)
+    account = account_for(ctx, account)
     if expires_at is _RULE:
         expires_at = earning_expiration(ctx, account)
     pending = activates_at is not None and activates_at > ctx.now
@@ -274,10 +271,10 @@ def credit(
     sql.insert_lot(lot)
     row = balance(ctx, account)
     if pending:
-        _change(ctx, row, earned=points, pending=points)
+        change(ctx, row, earned=points, pending=points)
     else:
-        _change(ctx, row, earned=points, spendable=points)
-    _entry(ctx, account, row, EntryKind.PENDING if pending else EntryKind.EARN, points, lot)
+        change(ctx, row, earned=points, spendable=points)
+    entry(ctx, account, row, EntryKind.PENDING if pending else EntryKind.EARN, points, lot)
     ctx.result.lots_created.append(lot)
     ctx.touched_points = True
     flush(ctx)
@@ -305,7 +302,7 @@ def spend(
         raise ValidationError("Points to spend must be positive.", field="data.points")
     if not ctx.customer.can_spend:
         raise StatusForbids(f"A {ctx.customer.status} customer cannot spend points.", field="customer")
-    account = _account(ctx, account)
+    account = account_for(ctx, account)
     row = balance(ctx, account)
     if from_reserved:
         if points > row.reserved:
@@ -319,14 +316,14 @@ def spend(
 
         taken = _take(ctx, account, points, source_filter=sql.RESERVED_SQL, move=move)
         for lot, n in taken:
-            _change(ctx, row, reserved=-n, spent=n)
-            _entry(ctx, account, row, EntryKind.SPEND, 0, lot)
+            change(ctx, row, reserved=-n, spent=n)
+            entry(ctx, account, row, EntryKind.SPEND, 0, lot)
     else:
         _check_spendable(row, points)
         taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=_use)
         for lot, n in taken:
-            _change(ctx, row, spendable=-n, spent=n)
-            _entry(ctx, account, row, EntryKind.SPEND, -n, lot)
+            change(ctx, row, spendable=-n, spent=n)
+            entry(ctx, account, row, EntryKind.SPEND, -n, lot)
     _consumed(ctx, account, taken, "spend")
     flush(ctx)
     return taken
@@ -336,13 +333,13 @@ def debit(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Point
     """Subtract points (a correction): lowers the score and the spendable points."""
     if points <= 0:
         raise ValidationError("Points to subtract must be positive.", field="data.points")
-    account = _account(ctx, account)
+    account = account_for(ctx, account)
     row = balance(ctx, account)
     _check_spendable(row, points, "subtract")
     taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=_use)
     for lot, n in taken:
-        _change(ctx, row, spendable=-n, earned=-n)
-        _entry(ctx, account, row, EntryKind.SUB, -n, lot)
+        change(ctx, row, spendable=-n, earned=-n)
+        entry(ctx, account, row, EntryKind.SUB, -n, lot)
     _consumed(ctx, account, taken, "sub")
     ctx.touched_points = True
     flush(ctx)
@@ -353,7 +350,7 @@ def reserve(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
     """Hold spendable points (a pending checkout): spendable -> reserved, lot by lot."""
     if not ctx.customer.can_spend:
         raise StatusForbids(f"A {ctx.customer.status} customer cannot reserve points.", field="customer")
-    account = _account(ctx, account)
+    account = account_for(ctx, account)
     row = balance(ctx, account)
     _check_spendable(row, points, "reserve")
 
@@ -364,15 +361,15 @@ def reserve(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
 
     taken = _take(ctx, account, points, source_filter=sql.SPENDABLE_SQL, move=move)
     for lot, n in taken:
-        _change(ctx, row, spendable=-n, reserved=n)
-        _entry(ctx, account, row, EntryKind.RESERVE, -n, lot)
+        change(ctx, row, spendable=-n, reserved=n)
+        entry(ctx, account, row, EntryKind.RESERVE, -n, lot)
     flush(ctx)
     return taken
 
 
 def release(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[PointLot, int]]:
     """Give reserved points back. Points whose lot expired meanwhile expire instead."""
-    account = _account(ctx, account)
+    account = account_for(ctx, account)
     row = balance(ctx, account)
     if points > row.reserved:
         raise InsufficientPoints(f"Only {row.reserved} points are reserved.", field="data.points")
@@ -387,11 +384,11 @@ def release(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
     taken = _take(ctx, account, points, source_filter=sql.RESERVED_SQL, move=move)
     for lot, n in taken:
         if lot.status == LotStatus.EXPIRED:
-            _change(ctx, row, reserved=-n, expired=n)
-            _entry(ctx, account, row, EntryKind.RELEASE, 0, lot)
+            change(ctx, row, reserved=-n, expired=n)
+            entry(ctx, account, row, EntryKind.RELEASE, 0, lot)
         else:
-            _change(ctx, row, reserved=-n, spendable=n)
-            _entry(ctx, account, row, EntryKind.RELEASE, n, lot)
+            change(ctx, row, reserved=-n, spendable=n)
+            entry(ctx, account, row, EntryKind.RELEASE, n, lot)
     flush(ctx)
     return taken
 
@@ -403,7 +400,7 @@ def release(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
 def point_add(ctx: HandlerContext) -> None:
     points = _positive(ctx.data)
     expires_at, activates_at = _point_add_dates(
-        ctx.data, _account(ctx, None), ctx.program, ctx.now, ctx.event.effective_at
+        ctx.data, account_for(ctx, None), ctx.program, ctx.now, ctx.event.effective_at
     )
     credit(ctx, points, expires_at=expires_at, activates_at=activates_at)
 
@@ -423,7 +420,7 @@ def point_unspend(ctx: HandlerContext) -> None:
     points = _positive(ctx.data)
     if ctx.customer.status == CustomerStatus.OPTED_OUT:
         raise StatusForbids("An opted-out customer has no points.", field="customer")
-    account = _account(ctx, None)
+    account = account_for(ctx, None)
     row = balance(ctx, account)
     if points > row.spent:
         raise BusinessRuleError(
@@ -431,8 +428,6 @@ def point_unspend(ctx: HandlerContext) -> None:
         )
     spend_event = ctx.data.get("spend_event")
     if spend_event:
-        from events.models import Event
-
         spent = (
             Event.objects.filter(pk=spend_event, customer=ctx.customer, action="point_spend")
             .values_list("points", flat=True)
@@ -454,8 +449,8 @@ def point_unspend(ctx: HandlerContext) -> None:
         created_at=ctx.event.effective_at,
     )
     lot.save(force_insert=True)
-    _change(ctx, row, spent=-points, spendable=points)
-    _entry(ctx, account, row, EntryKind.UNSPEND, points, lot)
+    change(ctx, row, spent=-points, spendable=points)
+    entry(ctx, account, row, EntryKind.UNSPEND, points, lot)
     ctx.result.lots_created.append(lot)
     flush(ctx)
 
@@ -466,37 +461,3 @@ def reserve_points(ctx: HandlerContext) -> None:
 
 def release_points(ctx: HandlerContext) -> None:
     release(ctx, _positive(ctx.data))
-
-
-# Handlers acting on chosen lots (expiration, activation, change of date) and the merge live in
-# ledger_lots.py; they are part of this module's interface.
-from .lots import (  # noqa: E402
-    after_event,
-    change_expiration,
-    merge_into,
-    point_activate,
-    point_expire,
-)
-
-__all__ = [
-    "PREPARE",
-    "after_event",
-    "balance",
-    "change_expiration",
-    "credit",
-    "debit",
-    "earning_expiration",
-    "merge_into",
-    "point_activate",
-    "point_add",
-    "point_expire",
-    "point_spend",
-    "point_sub",
-    "point_unspend",
-    "prepare_credit",
-    "release",
-    "release_points",
-    "reserve",
-    "reserve_points",
-    "spend",
-]

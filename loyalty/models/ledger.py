@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from loyalty import configcache
+
 
 class ExpirationRule(models.TextChoices):
     NONE = "none", "Points never expire"
@@ -55,6 +57,16 @@ class PointAccount(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Accounts are kept in process memory (loyalty.ledger.accounts); a change must reach the next event.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        configcache.changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        configcache.changed()
+        return result
+
 
 class PointBalance(models.Model):
     """Per customer and account. Invariant: spendable == sum of active lots' remaining points."""
@@ -71,10 +83,6 @@ class PointBalance(models.Model):
     reserved = models.BigIntegerField(default=0)
     expired = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
-
-    # Not a field: set by loyalty.ledger on rows cached during an event, True when the row holds
-    # unsaved balance changes for ledger.flush(). Annotation only (no class default).
-    _dirty: bool
 
     class Meta:
         constraints = [

@@ -49,10 +49,6 @@ def test_concurrent_first_events_create_one_customer(program):
 
 
 def test_crossing_merges_do_not_deadlock(program, monkeypatch):
-    from loyalty.ledger import operations as ledger
-
-    if not hasattr(ledger, "merge_into"):
-        pytest.skip("loyalty.ledger.merge_into has not landed")
     enroll("Anna-1")
     enroll("Bob-1")
     pairs = [("Anna-1", "Bob-1"), ("Bob-1", "Anna-1")] * 4

@@ -10,6 +10,7 @@ from customers.models import Customer
 from events.engine import register_event
 from events.models import Event
 from loyalty.errors import BusinessRuleError, InsufficientPoints, StatusForbids, ValidationError
+from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger.checks import verify_customer
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import EntryKind, LotStatus
@@ -346,7 +347,6 @@ def test_custom_event_points_are_credited_with_the_account_rule(clock, program):
 
 def test_merge_into_moves_lots_balances_and_history_to_the_target(clock, program):
     from loyalty.context import EventResult, HandlerContext
-    from loyalty.ledger import operations as ledger
 
     reg("point_add", customer="src", points=30, expiration_date="2025-05-01T00:00:00+00:00")
     reg("point_spend", customer="src", points=5)
@@ -365,7 +365,7 @@ def test_merge_into_moves_lots_balances_and_history_to_the_target(clock, program
         result=EventResult(),
         emit=None,
     )
-    ledger.merge_into(ctx, source)
+    ledger_lots.merge_into(ctx, source)
     target.save()
     source.save()  # the merge handler saves its source object afterwards: it must carry zeros
     assert figures() == {"score": 41, "spent": 5, "spendable": 36, "pending": 0, "reserved": 0, "expired": 0}

@@ -9,10 +9,11 @@ import pytest
 import time_machine
 
 from customers.models import Customer
+from events.engine import register_event
+from events.models import Event
 from loyalty.api.parsers import parse_brackets
 from loyalty.errors import Conflict, NotFound, ValidationError
 from transactions import stats
-from transactions.checkout import register_guest_checkout
 from transactions.models import Transaction
 
 from .helpers import ITEM, checkout, enroll, item, register, rule, spendable, tx
@@ -20,10 +21,35 @@ from .helpers import ITEM, checkout, enroll, item, register, rule, spendable, tx
 pytestmark = pytest.mark.django_db
 
 
-def guest(tid="G-1", total=120, who="Guest@Example.com"):
-    return register_guest_checkout(
-        environment="live", data={"transaction_id": tid, "total": total}, guest=who
+def guest(tid="G-1", total=120, who="Guest@Example.com", **kwargs):
+    result = register_event(
+        environment="live",
+        customer=None,
+        action="checkout",
+        data={"transaction_id": tid, "total": total, "guest": who},
+        **kwargs,
     )
+    return result.extra["transaction"]
+
+
+def test_a_guest_checkout_is_an_event_without_a_customer_registered_by_the_engine(program):
+    t = guest(source="api", ip_address="192.0.2.1")
+    event = Event.objects.get(action="checkout", transaction_id="G-1")
+    assert event.customer_id is None and t.checkout_event_id == event.pk
+    assert event.data == {"transaction_id": "G-1", "total": 120, "guest": "guest@example.com"}
+    assert str(event.ip_address) == "192.0.2.1" and event.source == "api"
+
+
+def test_a_guest_checkout_dry_run_stores_nothing(program):
+    result = register_event(
+        environment="live",
+        customer=None,
+        action="checkout",
+        data={"transaction_id": "G-7", "total": 10, "guest": "x@example.com"},
+        dry_run=True,
+    )
+    assert result.dry_run and result.extra["transaction"].transaction_id == "G-7"
+    assert not Transaction.objects.exists() and not Event.objects.exists()
 
 
 def test_a_guest_checkout_has_no_profile_and_earns_nothing_until_claimed(program):
@@ -65,7 +91,7 @@ def test_a_guest_checkout_with_a_known_id_or_no_identifier_is_refused(program):
     with pytest.raises(Conflict, match="already exists"):
         guest()
     with pytest.raises(ValidationError):
-        register_guest_checkout(environment="live", data={"transaction_id": "G-9"}, guest="  ")
+        guest("G-9", who="  ")
 
 
 def test_purchase_figures_follow_updates_refunds_and_rejections(program):

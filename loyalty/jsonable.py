@@ -1,0 +1,33 @@
+"""`jsonable(value)`: the one conversion of Python values into what a JSON column stores.
+
+Used for event data (events.engine), transaction details and the change log (loyalty.audit).
+The rule, one for all of them:
+- dict keys become strings; lists, tuples and sets become lists (sets sorted, for stable rows);
+- datetimes, dates and times become ISO 8601 strings (`datetime.isoformat()`, offset kept);
+- a Decimal becomes a JSON number: an int when it is whole, else a float. Amounts the engine
+  accepts are bounded to numeric(14,2), whose values a float's shortest repr gives back exactly
+  ("999999999999.99"), and the reference's event data carries amounts as numbers;
+- None, bools, ints, floats and strings stay as they are; anything else becomes `str(value)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return [jsonable(item) for item in sorted(value, key=str)]
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
