@@ -10,7 +10,7 @@ Expiration is a date: a coupon whose date has passed is refused as expired and s
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Q
 
@@ -23,6 +23,7 @@ from .models import Coupon, CouponPool, CouponRedemption
 
 C = CouponStatus
 CODE = "data.code"
+CENT = Decimal("0.01")
 
 
 def lock(code: str) -> Coupon:
@@ -196,8 +197,8 @@ def unredeem(ctx: HandlerContext, code: str) -> Coupon:
     last.undone_at = ctx.now
     last.save(update_fields=["undone_at"])
     coupon.usages = max(coupon.usages - 1, 0)
-    if last.amount is not None:
-        coupon.balance = (coupon.balance or Decimal("0")) + last.amount
+    if last.amount is not None:  # what partial refunds have not given back yet
+        coupon.balance = (coupon.balance or Decimal("0")) + last.amount - last.returned
     if coupon.status == C.REDEEMED:
         coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
     if coupon.usages == 0:
@@ -237,6 +238,62 @@ def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> dict | None:
     )
     redeem(child, coupon.code, amount=amount, transaction_id=tx.transaction_id)
     return None
+
+
+def _open_redemptions(tx):
+    return (
+        CouponRedemption.objects.filter(transaction_id=tx.transaction_id, undone_at=None)
+        .filter(coupon__in=Coupon.objects.with_codes(tx.coupon_codes))
+        .select_related("coupon")
+        .order_by("pk")
+    )
+
+
+def _return(ctx: HandlerContext, tx, redemption, amount: Decimal) -> None:
+    """Give `amount` of a gift-card redemption back to the card: a coupon_unredeem follow-up."""
+    coupon = lock(redemption.coupon.code)
+    _child(
+        ctx,
+        "coupon_unredeem",
+        {"code": coupon.code, "transaction_id": tx.transaction_id, "amount": str(amount)},
+        tx.transaction_id,
+    )
+    redemption.returned += amount
+    redemption.save(update_fields=["returned"])
+    coupon.balance = (coupon.balance or Decimal("0")) + amount
+    if coupon.status == C.REDEEMED:
+        coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
+    coupon.save(update_fields=["balance", "status"])
+
+
+def give_back_share(ctx: HandlerContext, tx, share: Decimal) -> None:
+    """A partial reversal: each gift card that paid for `tx` gets back `share` (0..1, cumulative:
+    refunded value / total) of what it paid, rounded down to the cent, less what earlier partial
+    refunds gave back; so the sum never exceeds what it paid. Coupon uses are not given back (the
+    rest of the purchase keeps its discount); the table is docs/reversals.md."""
+    for redemption in _open_redemptions(tx).exclude(amount=None):
+        target = min((redemption.amount * share).quantize(CENT, rounding=ROUND_DOWN), redemption.amount)
+        if target > redemption.returned:
+            _return(ctx, tx, redemption, target - redemption.returned)
+
+
+def give_back_excess(ctx: HandlerContext, tx) -> None:
+    """A checkout_update lowering the total below what gift cards paid: the cards get back the
+    part above the new total (the earliest redemption keeps its part first)."""
+    left = tx.total
+    for redemption in _open_redemptions(tx).exclude(amount=None):
+        kept = redemption.amount - redemption.returned
+        stays = min(kept, left)
+        left -= stays
+        if kept > stays:
+            _return(ctx, tx, redemption, kept - stays)
+
+
+def give_back_all(ctx: HandlerContext, tx) -> None:
+    """A full reversal (checkout_reject, refund, or partial refunds reaching the total): every
+    coupon the checkout used gets its use back, and gift cards what they have not yet got back."""
+    for code in tx.coupon_codes:
+        unredeem_for_checkout(ctx, code, tx)
 
 
 def unredeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:

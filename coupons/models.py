@@ -108,11 +108,15 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    """One use of a coupon; `undone_at` is set by coupon_unredeem."""
+    """One use of a coupon; `undone_at` is set by coupon_unredeem (or a full reversal of its
+    transaction), `returned` grows with partial refunds of a gift card's transaction."""
 
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Of a gift card's `amount`, what partial refunds of its transaction have given back so far
+    # (issue 13 §2, docs/reversals.md); never more than `amount`.
+    returned = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     transaction_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
     undone_at = models.DateTimeField(null=True, blank=True)

@@ -363,6 +363,7 @@ def checkout_update(ctx: HandlerContext) -> None:
     if tx.status == S.PENDING:
         _set_burned(ctx, tx, ctx.data)
         price(ctx, tx, rows)
+        coupon_ops.give_back_excess(ctx, tx)  # a lower total: gift cards get the excess back
     finish(ctx, tx)
 
 
@@ -381,8 +382,7 @@ def checkout_reject(ctx: HandlerContext) -> None:
     refuse(tx, "checkout_reject", (S.PENDING, S.ACCEPTED))
     take_back(ctx, tx, tx.points_open)
     unburn(ctx, tx, tx.burned_open)
-    for code in tx.coupon_codes:
-        coupon_ops.unredeem_for_checkout(ctx, code, tx)
+    coupon_ops.give_back_all(ctx, tx)
     tx.status = S.REJECTED
     tx.closed_at = ctx.now
     finish(ctx, tx)

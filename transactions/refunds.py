@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from coupons import coupons as coupon_ops
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, MissingParameter, ValidationError
 
@@ -38,6 +39,12 @@ def _settle(ctx: HandlerContext, tx: Transaction, *, points_now: int | None = No
     take_back(ctx, tx, owed)
     burned_target = earning.take_back(tx.points_burned, tx.points_unburned, tx.refunded_value, tx.total)
     unburn(ctx, tx, tx.burned_open if full else burned_target)
+    # Coupons and gift cards (docs/reversals.md): a full refund gives everything back, as a
+    # reject does; a partial one gives gift cards back their share of what they paid.
+    if full:
+        coupon_ops.give_back_all(ctx, tx)
+    elif tx.total > 0:
+        coupon_ops.give_back_share(ctx, tx, tx.refunded_value / tx.total)
     ctx.result.extra["refunded_value"] = tx.refunded_value
 
 
