@@ -174,6 +174,8 @@ _SPECS = [
             REASON,
         ),
     ),
+    # The scheduled tier review (loyalty.tasks.review_tiers; issue 13 §4).
+    ActionSpec("tier_review", "Tier review", (REASON,), internal=True, creates_customer=False),
     ActionSpec(
         "tier_expiration_change",
         "Change tier expiration",

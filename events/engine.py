@@ -91,6 +91,7 @@ HANDLERS: dict[str, Handler] = {
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
     "tier_expiration_change": tiers.tier_expiration_change,
+    "tier_review": tiers.tier_review,
     # transactions.checkout, transactions.refunds
     "checkout": tx_checkout.checkout,
     "checkout_update": tx_checkout.checkout_update,
@@ -373,6 +374,10 @@ def _apply(
         balances_complete=True,
         tier_rows=tier_rows,
     )
+    # A tier or manual lock that ended is re-evaluated before the handler runs, so a reward
+    # restricted to tiers, the tier events and the Customer API agree at every moment (§4).
+    if program.tiers and spec.action != "tier_review" and tiers.expired_rows(tier_rows, now):
+        tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
