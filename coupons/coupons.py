@@ -380,8 +380,12 @@ def coupon_expiration_change(ctx: HandlerContext) -> None:
     coupon.save(update_fields=["expires_at", "status"])
 
 
-def expire_due(now: dt.datetime) -> int:
-    """Mark held coupons whose date has passed as expired (a display status; no points move)."""
-    return Coupon.objects.filter(
+def expire_due(now: dt.datetime, environment: str | None = None) -> int:
+    """Mark held coupons whose date has passed as expired (a display status; no points move);
+    with `environment`, only coupons its customers hold."""
+    held = Coupon.objects.filter(
         status__in=(C.CLAIMED, C.TRANSFERRED), expires_at__isnull=False, expires_at__lte=now
-    ).update(status=C.EXPIRED)
+    )
+    if environment is not None:
+        held = held.filter(customer__environment=environment)
+    return held.update(status=C.EXPIRED)

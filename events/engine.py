@@ -177,9 +177,11 @@ def register_event(
     account_code = account or (clean.get("account") if isinstance(clean.get("account"), str) else None)
     # Antavo sends it as `data.effective_timestamp` (Unix time; any ISO 8601 form is read too).
     if effective_timestamp in (None, "") and clean.get("effective_timestamp") not in (None, ""):
-        effective = _effective_timestamp(clean["effective_timestamp"], "data.effective_timestamp")
+        effective = _effective_timestamp(
+            clean["effective_timestamp"], "data.effective_timestamp", environment
+        )
     else:
-        effective = _effective_timestamp(effective_timestamp)
+        effective = _effective_timestamp(effective_timestamp, environment=environment)
     program = Program.current()
     point_account = resolve_account(account_code, multi_accounts=program.multi_accounts)
     data_reason = clean.get("reason")
@@ -231,7 +233,9 @@ def _ip_or_none(value) -> str | None:
     return value
 
 
-def _effective_timestamp(value, field: str = "effective_timestamp") -> dt.datetime | None:
+def _effective_timestamp(
+    value, field: str = "effective_timestamp", environment: str | None = None
+) -> dt.datetime | None:
     """The moment the event counts from (a bare date: the start of that local day), or None.
 
     Bounded like every date attribute (years 1900..2999, issue 13 §6) and never in the future:
@@ -242,7 +246,7 @@ def _effective_timestamp(value, field: str = "effective_timestamp") -> dt.dateti
         moment = parse_moment(value, "effective_timestamp")
     except ValidationError as error:
         raise ValidationError(error.message, field=field) from None
-    if moment > clock.now() + EFFECTIVE_SKEW:
+    if moment > clock.now(environment) + EFFECTIVE_SKEW:
         raise ValidationError("effective_timestamp may not be in the future.", field=field)
     return moment
 
@@ -258,7 +262,7 @@ def _is_guest_checkout(spec, customer, external_id, data) -> bool:
 def _apply_guest(*, program, environment, spec, data, account, meta, effective, **_unused):
     """Store a guest checkout: the event with no customer, then its transaction (no points, no
     customer row to lock; the transaction ID's uniqueness is the only shared state)."""
-    now = clock.now()
+    now = clock.now(environment)  # the sandbox has its own test clock (§8)
     result = EventResult()
     data = {**data, "guest": tx_checkout.guest_identifier(data.get("guest"))}
     result.event = _store_event(
@@ -295,7 +299,7 @@ def _apply_guest(*, program, environment, spec, data, account, meta, effective, 
 def _apply(
     *, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective
 ):
-    now = clock.now()
+    now = clock.now(environment)  # the sandbox has its own test clock (§8)
     if spec.action == "merge":
         _lock_merge_pair(environment, customer_ref, external_id, data.get("source"))
     customer, created = lock_customer(program, environment, customer_ref, external_id, spec, now)

@@ -15,13 +15,31 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from loyalty.models import Program
+from loyalty import configcache
+from loyalty.models import Program, SandboxClock
 
 END_OF_DAY = dt.time(23, 59, 59)
+SANDBOX = "sandbox"
+SANDBOX_CLOCK_KEY = "loyalty:sandbox_clock:v1"
 
 
-def now() -> dt.datetime:
+def now(environment: str | None = None) -> dt.datetime:
+    """The current time; in the sandbox, its test clock's (real time + the advanced offset, issue
+    13 §8). Live, and callers that name no environment, read real time."""
+    if environment == SANDBOX:
+        return timezone.now() + sandbox_offset()
     return timezone.now()
+
+
+def sandbox_offset() -> dt.timedelta:
+    """How far the sandbox's test clock is ahead of real time (kept in process memory; advancing
+    it tells every process, loyalty.configcache)."""
+    return configcache.get(SANDBOX_CLOCK_KEY, _load_offset)
+
+
+def _load_offset() -> dt.timedelta:
+    row = SandboxClock.objects.filter(pk=1).first()
+    return row.offset if row is not None else dt.timedelta(0)
 
 
 def zone() -> ZoneInfo:

@@ -26,6 +26,7 @@ from loyalty.errors import Conflict, EngineError
 from loyalty.ledger.accounts import account_by_id
 
 from . import clock, tiers
+from .choices import Environment
 from .ledger.expiration import add_months
 from .models import CustomerTier, LedgerEntry, PointLot, Program
 from .models.ledger import LotStatus
@@ -73,18 +74,30 @@ def _process_customer(customer_pk: int, kind: str, now) -> tuple[int, int]:
     return events, lots_done
 
 
-def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
-    """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently."""
-    now = clock.now()
-    program = Program.current()
+def expire_and_activate(batch: int = BATCH, environments=None) -> dict[str, int]:
+    """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently.
+
+    Each environment runs up to its own time: the sandbox's test clock (issue 13 §8)."""
     counts = {"customers": 0, "events": 0, "activated_lots": 0, "expired_lots": 0, "errors": 0}
+    for environment in environments or Environment.values:
+        _expire_and_activate(batch, environment, clock.now(environment), counts)
+    log.info("expire_and_activate: %s", counts)
+    return counts
+
+
+def _expire_and_activate(batch, environment, now, counts) -> None:
+    program = Program.current()
     kinds = ["activate"] + (["expire"] if program.expiring_points else [])
     for kind in kinds:
         last = 0
         while True:
             customer_pks = list(
                 due_lots(kind, now)
-                .filter(customer_id__gt=last, customer__anonymized_at__isnull=True)
+                .filter(
+                    customer_id__gt=last,
+                    customer__anonymized_at__isnull=True,
+                    customer__environment=environment,
+                )
                 .order_by("customer_id")
                 .values_list("customer_id", flat=True)
                 .distinct()[:batch]
@@ -102,22 +115,25 @@ def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
                 counts["events"] += events
                 counts["activated_lots" if kind == "activate" else "expired_lots"] += lots
             last = customer_pks[-1]
-    log.info("expire_and_activate: %s", counts)
-    return counts
 
 
-def review_tiers(batch: int = BATCH) -> dict[str, int]:
+def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
     """Re-evaluate every customer whose tier expired, whose manual lock ended, or whose qualifying
     points left the window since the last runs (issue 13 §4; hourly, data migration
     loyalty/0006_tier_review_schedule). Each change is an internal `tier_review` event (source
     automation, its reasons on the event) with the resulting tier_up / tier_down follow-ups.
     Safe to run twice or concurrently: the review re-checks under the customer's lock and is
     refused (nothing stored) when nothing is due any more."""
-    now = clock.now()
-    program = Program.current()
     counts = {"customers": 0, "changed": 0, "skipped": 0, "errors": 0}
-    if not program.tiers:
+    if not Program.current().tiers:
         return counts
+    for environment in environments or Environment.values:
+        _review_tiers(environment, clock.now(environment), counts)
+    log.info("review_tiers: %s", counts)
+    return counts
+
+
+def _review_tiers(environment, now, counts) -> None:
     candidates: set[int] = set(
         CustomerTier.objects.filter(
             Q(expires_at__lte=now) | Q(locked=True, locked_until__lte=now)
@@ -135,7 +151,10 @@ def review_tiers(batch: int = BATCH) -> dict[str, int]:
             entries = entries.filter(account_id__in=account_ids)
         held = CustomerTier.objects.filter(structure=structure).values("customer_id")
         candidates |= set(entries.filter(customer_id__in=held).values_list("customer_id", flat=True))
-    for customer in Customer.objects.filter(pk__in=candidates, anonymized_at__isnull=True).order_by("pk"):
+    customers = Customer.objects.filter(
+        pk__in=candidates, anonymized_at__isnull=True, environment=environment
+    )
+    for customer in customers.order_by("pk"):
         counts["customers"] += 1
         rows = tiers.load_rows(customer)
         reasons = tiers.review_reasons(customer, rows, now)
@@ -157,8 +176,6 @@ def review_tiers(batch: int = BATCH) -> dict[str, int]:
         except EngineError as error:
             log.warning("tier review for customer %s failed: %s", customer.pk, error)
             counts["errors"] += 1
-    log.info("review_tiers: %s", counts)
-    return counts
 
 
 # Qualifying points that left the window at most this long ago are looked at (the run is hourly;

@@ -7,7 +7,7 @@ from coupons.api import urls as coupon_api
 from customers.api import views as customers
 from events.api import views as events
 
-from . import views
+from . import sandbox, views
 
 app_name = "api"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
+    re_path(r"^sandbox/clock/?$", sandbox.SandboxClockView.as_view(), name="sandbox_clock"),
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
