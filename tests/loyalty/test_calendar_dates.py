@@ -171,3 +171,17 @@ def test_the_console_date_picker_gives_the_end_of_the_local_day(program, admin_c
         )
         assert response.status_code in (200, 302), response.content[:500]
     assert PointLot.objects.get().expires_at == utc(2025, 3, 11, 3, 59, 59)
+
+
+def test_effective_timestamp_sets_the_tier_qualification_window(program):
+    structure = TierStructure.objects.create(code="w", name="W", qualification_months=12)
+    for code, threshold in (("bronze", 0), ("gold", 500)):
+        Tier.objects.create(structure=structure, code=code, name=code, threshold=threshold)
+    with time_machine.travel(utc(2025, 6, 1, 12), tick=False):
+        reg("opt_in")
+        reg("point_add", points=600, effective_timestamp="2024-05-01T00:00:00Z")  # 13 months ago
+        assert CustomerTier.objects.get().tier.code == "bronze"
+        assert CustomerTier.objects.get().tier_points == 0
+        reg("point_add", points=600, effective_timestamp="2024-07-01T00:00:00Z")  # 11 months ago
+        assert CustomerTier.objects.get().tier.code == "gold"
+        assert CustomerTier.objects.get().tier_points == 600
