@@ -383,3 +383,16 @@ class CustomFieldForm(forms.ModelForm):
         if cleaned.get("regex") and field_type != FieldType.STRING:
             self.add_error("regex", "Only string fields are checked against a regular expression.")
         return cleaned
+
+
+class LabelForm(forms.ModelForm):
+    class Meta:
+        model = Label
+        fields = ["name", "active"]
+        labels = {"name": "Identifier"}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name or "\x00" in name:
+            raise forms.ValidationError("Enter a label identifier.")
+        return name

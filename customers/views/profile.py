@@ -19,7 +19,7 @@ from events import catalog, definitions
 from events.models import Event
 from loyalty import clock
 from loyalty.audit.models import ChangeLogEntry
-from loyalty.console.paging import keyset_page, page_url
+from loyalty.console.paging import keyset_page, pager_context
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
 
@@ -28,14 +28,6 @@ from .base import CustomerTabView
 TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
 # Points about to expire "the next time the scheduled expiration service runs" (daily).
 EXPIRING_WINDOW = dt.timedelta(days=1)
-
-
-def pager_context(request, page) -> dict:
-    return {
-        "page": page,
-        "next_url": page_url(request, after=str(page.next_cursor), before=None) if page.next_cursor else None,
-        "prev_url": page_url(request, before=str(page.prev_cursor), after=None) if page.prev_cursor else None,
-    }
 
 
 def lot_labels(event_ids, now) -> dict[int, str]:

@@ -15,18 +15,14 @@ from loyalty.audit.log import record
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.models import PointAccount, Program, TierStructure
 
+from .filtersets import PointAccountFilterSet, TierStructureFilterSet
 from .forms import (
     PointAccountForm,
     ProgramSettingsForm,
     TierFormSet,
     TierStructureForm,
 )
-from .tables import (
-    PointAccountFilterSet,
-    PointAccountTable,
-    TierStructureFilterSet,
-    TierStructureTable,
-)
+from .tables import PointAccountTable, TierStructureTable
 
 PERMISSION = "loyalty.manage_settings"
 

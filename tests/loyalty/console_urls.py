@@ -6,7 +6,8 @@ from django.urls import path, reverse
 from loyalty.console.views import ObjectListView, ReasonActionView, Tab, TabbedDetailView
 from loyalty.errors import ValidationError
 from loyalty.models import PointAccount
-from loyalty.program_settings.tables import PointAccountFilterSet, PointAccountTable
+from loyalty.program_settings.filtersets import PointAccountFilterSet
+from loyalty.program_settings.tables import PointAccountTable
 from loyalty.urls import urlpatterns as project_urlpatterns
 
 
