@@ -245,7 +245,7 @@ class ClaimRewardView(CustomerActionView):
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
-        kwargs["rewards"] = rewards.claimable(self.customer, clock.now())
+        kwargs["rewards"] = rewards.claimable(self.customer, clock.now(self.customer.environment))
         return kwargs
 
     event_action = "reward"

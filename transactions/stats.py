@@ -145,7 +145,7 @@ def purchases(customer, periods=(), history: bool = False, now: dt.datetime | No
     """The 001 `purchases` extension: `overall`, each requested period (aliases kept as asked)
     and, with history=True, `history` by local date. Unknown period names raise ValueError."""
     zone = _zone()
-    today = (now or clock.now()).astimezone(zone).date()
+    today = (now or clock.now(customer.environment)).astimezone(zone).date()
     item_counts = dict(
         TransactionItem.objects.filter(transaction__customer=customer, transaction__status__in=COUNTED)
         .values("transaction_id")

@@ -47,7 +47,7 @@ class CustomerRewardsView(ApiView):
         spendable = dict(
             PointBalance.objects.filter(customer=customer).values_list("account_id", "spendable")
         )
-        items = rewards.claimable(customer, clock.now())
+        items = rewards.claimable(customer, clock.now(customer.environment))
         return Response({"rewards": [reward_object(reward, spendable) for reward in items]})
 
 
