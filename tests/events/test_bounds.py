@@ -203,3 +203,18 @@ def test_console_settings_that_feed_expiry_arithmetic_are_bounded(program):
     assert not account.is_valid() and "expiration_period" in account.errors
     structure = TierStructureForm(data={"code": "s", "name": "S", "tier_validity_months": 10**6})
     assert not structure.is_valid() and "tier_validity_months" in structure.errors
+
+
+@pytest.mark.django_db
+def test_custom_attributes_are_bounded_too(program):
+    from customers.models import CustomField
+
+    CustomField.objects.create(name="shoe_size", label="Shoe size", type="number")
+    CustomField.objects.create(name="motto", label="Motto")
+    enroll("Custom-1")
+    register("profile", "Custom-1", {"shoe_size": 10**15, "motto": "m" * 1000})
+    for data, field in (({"shoe_size": 10**15 + 1}, "data.shoe_size"), ({"motto": "m" * 1001}, "data.motto")):
+        with pytest.raises(ValidationError) as refused:
+            register("profile", "Custom-1", data)
+        assert refused.value.field == field
+    assert Customer.objects.get(customer_id="Custom-1").custom == {"shoe_size": 10**15, "motto": "m" * 1000}
