@@ -244,7 +244,15 @@ def _set_burned(ctx: HandlerContext, tx: Transaction, data: dict) -> None:
         raise ValidationError(
             "points_burned must be a whole number of points, 0 or more.", field="data.points_burned"
         )
-    if wanted > tx.points_burned:
+    if tx.status == S.PENDING:
+        # While pending, burned points are only held (reserved), as the reference does; the
+        # accept spends them, a reject or a lower points_burned releases them (docs/reversals.md).
+        if wanted > tx.points_burned:
+            points.reserve(ctx, wanted - tx.points_burned, tx.account)
+        else:
+            points.release(ctx, tx.points_burned - wanted, tx.account)
+        tx.points_burned = wanted
+    elif wanted > tx.points_burned:
         points.burn(ctx, wanted - tx.points_burned, tx.account)
         tx.points_burned = wanted
     elif wanted < tx.burned_open:
@@ -372,6 +380,7 @@ def checkout_accept(ctx: HandlerContext) -> None:
     refuse(tx, "checkout_accept", (S.PENDING,))
     tx.status = S.ACCEPTED
     tx.accepted_at = ctx.now
+    points.spend_reserved(ctx, tx.points_burned, tx.account)  # held since the checkout
     credit_earned(ctx, tx)
     finish(ctx, tx)
 
@@ -381,7 +390,11 @@ def checkout_reject(ctx: HandlerContext) -> None:
     tx = find_locked(ctx)
     refuse(tx, "checkout_reject", (S.PENDING, S.ACCEPTED))
     take_back(ctx, tx, tx.points_open)
-    unburn(ctx, tx, tx.burned_open)
+    if tx.status == S.PENDING:  # burned points were only held: release them
+        points.release(ctx, tx.burned_open, tx.account)
+        tx.points_unburned = tx.points_burned
+    else:
+        unburn(ctx, tx, tx.burned_open)
     coupon_ops.give_back_all(ctx, tx)
     tx.status = S.REJECTED
     tx.closed_at = ctx.now

@@ -138,9 +138,12 @@ def point_unburn(ctx: HandlerContext) -> None:
             f"Only {tx.burned_open} burned points of transaction {tx.transaction_id!r} are left to give back.",
             field="data.points",
         )
-
-    points.unburn(ctx, amount, tx.account)
-    tx.points_unburned += amount
+    if tx.status == S.PENDING:  # held, not spent, while pending: release (docs/reversals.md)
+        points.release(ctx, amount, tx.account)
+        tx.points_burned -= amount
+    else:
+        points.unburn(ctx, amount, tx.account)
+        tx.points_unburned += amount
     finish(ctx, tx)
 
 

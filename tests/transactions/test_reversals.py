@@ -184,3 +184,36 @@ def test_random_reversal_sequences_return_nothing_twice_and_lose_nothing(program
             assert Coupon.objects.get(code=coupon).usages == 1
     customer = Customer.objects.get(customer_id=name)
     assert verify_customer(customer) == [] and verify_event_points(customer) == []
+
+
+def _balance(customer="Anna-1"):
+    row = Customer.objects.get(customer_id=customer)
+    return row.spendable, row.reserved, row.spent
+
+
+@pytest.mark.parametrize(
+    "reversal, after",
+    [
+        ("checkout_reject", (1000, 0, 0)),  # held points released
+        ("checkout_update", (960, 40, 0)),  # points_burned lowered to 40: 60 released
+        ("point_unburn", (970, 30, 0)),  # 70 of the 100 held given back
+        ("checkout_accept", (900, 0, 100)),  # the accept spends what was held
+    ],
+)
+def test_reserved_points_of_a_pending_purchase(program, reversal, after):
+    """The "reserved points" column of the table: while a transaction is pending its
+    points_burned are only held (reserved); reversals release them, the accept spends them."""
+    _accept_module(True)
+    enroll()
+    add_points(1000)
+    register("checkout", data={"transaction_id": "T-1", "total": 60, "points_burned": 100})
+    assert _balance() == (900, 100, 0)
+    if reversal == "checkout_update":
+        register(reversal, data={"transaction_id": "T-1", "points_burned": 40})
+    elif reversal == "point_unburn":
+        register(reversal, data={"transaction_id": "T-1", "points": 70})
+    else:
+        register(reversal, data={"transaction_id": "T-1"})
+    assert _balance() == after
+    customer = Customer.objects.get(customer_id="Anna-1")
+    assert verify_customer(customer) == [] and verify_event_points(customer) == []
