@@ -13,7 +13,8 @@ from coupons.pools import generate_codes, import_codes
 from events.models import Event
 from loyalty import clock
 from loyalty.errors import BusinessRuleError, ValidationError
-from tests.transactions.helpers import checkout, console, enroll, register, rule, tx
+from tests.factories import console, enroll, register
+from tests.transactions.helpers import checkout, rule, tx
 
 pytestmark = pytest.mark.django_db
 

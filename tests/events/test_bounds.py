@@ -14,10 +14,9 @@ from events.models import Event
 from events.validation import validate_data
 from loyalty.bounds import INTEGER_MAX, LIST_MAX, NUMBER_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.errors import ValidationError
+from tests.factories import enroll, register
 from transactions.items import TEXT_FIELDS
 from transactions.models import Transaction, TransactionItem
-
-from .helpers import enroll, register
 
 
 def _limits(attr: Attr):

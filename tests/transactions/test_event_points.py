@@ -19,9 +19,10 @@ from loyalty.ledger.accounts import default_account
 from loyalty.ledger.checks import verify_customer, verify_event_points
 from loyalty.models import PointAccount, PointLot, Program
 from tests.api.conftest import api, live_key  # noqa: F401  (fixtures)
+from tests.factories import enroll, register
 from transactions.choices import EarningMode
 
-from .helpers import add_points, checkout, enroll, item, register, rule, spendable, tx
+from .helpers import add_points, checkout, item, rule, spendable, tx
 
 pytestmark = pytest.mark.django_db
 

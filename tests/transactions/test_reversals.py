@@ -15,8 +15,9 @@ from customers.models import Customer
 from loyalty.errors import EngineError
 from loyalty.ledger.checks import verify_customer, verify_event_points
 from loyalty.models import Program
+from tests.factories import enroll, register
 
-from .helpers import add_points, enroll, item, register, spendable, tx
+from .helpers import add_points, item, spendable, tx
 
 pytestmark = pytest.mark.django_db
 
