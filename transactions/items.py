@@ -11,6 +11,7 @@ from typing import Any
 
 from loyalty.bounds import MONEY_MAX, QUANTITY_MAX
 from loyalty.errors import ValidationError
+from loyalty.safe_urls import check_url
 
 CENT = Decimal("0.01")
 MAX_MONEY = MONEY_MAX  # one purchase, item price or subtotal (issue 13 §6)
@@ -75,6 +76,7 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
             item[name] = "" if value is None else str(value)
             if len(item[name]) > length:  # refused, never cut (issue 13 §6)
                 raise ValidationError(f"{name} is longer than {length} characters.", field=f"{path}.{name}")
+        check_url(item["product_url"], f"{path}.product_url")
         item["quantity"] = _quantity(row.get("quantity"), f"{path}.quantity")
         item["price"] = parse_money(row.get("price") or 0, f"{path}.price")
         item["discount"] = parse_money(row.get("discount") or 0, f"{path}.discount")

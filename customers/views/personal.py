@@ -8,12 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
 from customers.forms import PersonalInfoForm
+from events.permissions import may_register
 from loyalty.audit.changes import register_change
 from loyalty.errors import EngineError
 
 from .base import CustomerTabView
-
-EDIT_PERMISSION = "loyalty.change_customer_profile"
 
 
 class CustomerPersonalView(CustomerTabView):
@@ -21,7 +20,7 @@ class CustomerPersonalView(CustomerTabView):
     template_name = "customers/customer_personal.html"
 
     def can_edit(self) -> bool:
-        return self.request.user.has_perm(EDIT_PERMISSION)
+        return may_register(self.request.user, "profile")
 
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
