@@ -25,7 +25,7 @@ def refuse_case_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coupons", "0002_expire_coupons_schedule"),
+        ("coupons", "0003_reward_claim_revoked_at"),
         ("customers", "0005_fewer_write_indexes"),
     ]
 

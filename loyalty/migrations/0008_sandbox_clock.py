@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0006_tier_review_schedule'),
+        ('loyalty', '0007_tier_review_schedule'),
     ]
 
     operations = [

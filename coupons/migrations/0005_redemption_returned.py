@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coupons', '0003_coupon_code_case_insensitive'),
+        ('coupons', '0004_coupon_code_case_insensitive'),
     ]
 
     operations = [
