@@ -301,7 +301,6 @@ BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}
 # action", so an integration can tell "not here" from a typo. A custom event of the same name wins.
 MODULE_DISABLED: dict[str, str] = {
     "challenge_reset": "Challenges",
-    "checkout_update_item": "Checkout item",
     "checkout_accept_item": "Checkout item",
     "point_fix": "Point fix",
     "profiling_answer": "Profiling",

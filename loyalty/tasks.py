@@ -120,7 +120,7 @@ def _expire_and_activate(batch, environment, now, counts) -> None:
 def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
     """Re-evaluate every customer whose tier expired, whose manual lock ended, or whose qualifying
     points left the window since the last runs (issue 13 §4; hourly, data migration
-    loyalty/0006_tier_review_schedule). Each change is an internal `tier_review` event (source
+    loyalty/0007_tier_review_schedule). Each change is an internal `tier_review` event (source
     automation, its reasons on the event) with the resulting tier_up / tier_down follow-ups.
     Safe to run twice or concurrently: the review re-checks under the customer's lock and is
     refused (nothing stored) when nothing is due any more."""
