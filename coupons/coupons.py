@@ -10,7 +10,7 @@ Expiration is a date: a coupon whose date has passed is refused as expired and s
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Q
 
@@ -23,15 +23,12 @@ from .models import Coupon, CouponPool, CouponRedemption
 
 C = CouponStatus
 CODE = "data.code"
+CENT = Decimal("0.01")
 
 
 def lock(code: str) -> Coupon:
-    coupon = (
-        Coupon.objects.select_for_update(of=("self",))
-        .select_related("pool")
-        .filter(code=str(code).strip())
-        .first()
-    )
+    """The coupon with this code, whatever its letter case (issue 13 §3), row-locked."""
+    coupon = Coupon.objects.with_code(code).select_for_update(of=("self",)).select_related("pool").first()
     if coupon is None:
         raise NotFound(f"Coupon {code!r} does not exist.", field=CODE)
     return coupon
@@ -109,25 +106,41 @@ def coupon_assign(ctx: HandlerContext) -> None:
     assign_from_pool(ctx, pool)
 
 
+def refusal_of(coupon: Coupon, ctx: HandlerContext) -> tuple[str, BusinessRuleError] | None:
+    """Why `coupon` cannot be redeemed by ctx.customer now: (stable warning code, the error), or None.
+
+    The codes are those of a checkout's `warnings` (docs/dates-and-bounds.md, "Coupons")."""
+    name = f"Coupon {coupon.code!r}"
+    gift = coupon.pool.type == CouponType.GIFT_CARD
+    if coupon.customer_id not in (None, ctx.customer.pk):
+        return "coupon_not_owned", Conflict(f"{name} is not this customer's.", field=CODE)
+    if coupon.status == C.INVALID:
+        return "coupon_invalid", BusinessRuleError(f"{name} is invalid.", field=CODE)
+    if _is_expired(coupon, ctx.now):
+        return "coupon_expired", BusinessRuleError(f"{name} has expired.", field=CODE)
+    if coupon.pool.valid_from and ctx.now < coupon.pool.valid_from:
+        return "coupon_not_yet_valid", BusinessRuleError(f"{name} is not valid yet.", field=CODE)
+    if gift and (coupon.status == C.REDEEMED or (coupon.balance is not None and coupon.balance <= 0)):
+        # A gift card has a balance, not a use count (issue 13 §2).
+        return "gift_card_empty", BusinessRuleError(
+            f"Gift card {coupon.code!r} has no balance left.", field=CODE
+        )
+    if coupon.status == C.REDEEMED or (not gift and coupon.usages >= coupon.pool.usage_limit):
+        return "coupon_used_up", BusinessRuleError(
+            f"{name} is used up ({coupon.usages} of {coupon.pool.usage_limit} uses).", field=CODE
+        )
+    if coupon.status not in REDEEMABLE:
+        return "coupon_not_redeemable", BusinessRuleError(f"{name} is {coupon.status}.", field=CODE)
+    return None
+
+
 def redeem(ctx: HandlerContext, code: str, *, amount=None, transaction_id: str = "") -> Coupon:
     """Use a coupon once (or take `amount` off a gift card's balance)."""
     coupon = lock(code)
-    if coupon.customer_id not in (None, ctx.customer.pk):
-        raise Conflict(f"Coupon {coupon.code!r} is not this customer's.", field=CODE)
-    if coupon.status == C.INVALID:
-        raise BusinessRuleError(f"Coupon {coupon.code!r} is invalid.", field=CODE)
-    if _is_expired(coupon, ctx.now):
-        raise BusinessRuleError(f"Coupon {coupon.code!r} has expired.", field=CODE)
-    if coupon.pool.valid_from and ctx.now < coupon.pool.valid_from:
-        raise BusinessRuleError(f"Coupon {coupon.code!r} is not valid yet.", field=CODE)
+    refusal = refusal_of(coupon, ctx)
+    if refusal is not None:
+        raise refusal[1]
     gift = coupon.pool.type == CouponType.GIFT_CARD
-    if coupon.status == C.REDEEMED or (not gift and coupon.usages >= coupon.pool.usage_limit):
-        raise BusinessRuleError(
-            f"Coupon {coupon.code!r} is used up ({coupon.usages} of {coupon.pool.usage_limit} uses).",
-            field=CODE,
-        )
-    if coupon.status not in REDEEMABLE:
-        raise BusinessRuleError(f"Coupon {coupon.code!r} is {coupon.status}.", field=CODE)
     if coupon.customer_id is None:
         coupon.customer = ctx.customer
         coupon.claimed_at = ctx.now
@@ -150,7 +163,7 @@ def redeem(ctx: HandlerContext, code: str, *, amount=None, transaction_id: str =
     coupon.redeemed_at = ctx.now
     coupon.save()
     CouponRedemption.objects.create(
-        coupon=coupon, event=ctx.event, amount=used, transaction_id=transaction_id[:128], created_at=ctx.now
+        coupon=coupon, event=ctx.event, amount=used, transaction_id=transaction_id, created_at=ctx.now
     )
     ctx.result.extra.setdefault("coupons", []).append(coupon)
     return coupon
@@ -184,8 +197,8 @@ def unredeem(ctx: HandlerContext, code: str) -> Coupon:
     last.undone_at = ctx.now
     last.save(update_fields=["undone_at"])
     coupon.usages = max(coupon.usages - 1, 0)
-    if last.amount is not None:
-        coupon.balance = (coupon.balance or Decimal("0")) + last.amount
+    if last.amount is not None:  # what partial refunds have not given back yet
+        coupon.balance = (coupon.balance or Decimal("0")) + last.amount - last.returned
     if coupon.status == C.REDEEMED:
         coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
     if coupon.usages == 0:
@@ -203,28 +216,101 @@ def _child(ctx: HandlerContext, action: str, data: dict, transaction_id: str) ->
     return ctx.follow_up(event)
 
 
-def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
-    """A checkout that names a coupon redeems it (gift cards: up to the purchase total)."""
+def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> dict | None:
+    """A checkout that names a coupon redeems it (gift cards: up to the purchase total).
+
+    The shop has already sold the goods: a coupon that is unknown, expired, invalid, used up or
+    another customer's does not refuse the purchase. Nothing is applied to any coupon and a
+    warning `{"code": <stable code>, "coupon": code, "message": ...}` is returned (issue 13 §3)."""
+    coupon = Coupon.objects.with_code(code).select_for_update(of=("self",)).select_related("pool").first()
+    if coupon is None:
+        return {"code": "coupon_not_found", "coupon": code, "message": f"Coupon {code!r} does not exist."}
+    refusal = refusal_of(coupon, ctx)
+    if refusal is not None:
+        return {"code": refusal[0], "coupon": coupon.code, "message": refusal[1].message}
     amount = None
-    coupon = Coupon.objects.filter(code=code).select_related("pool").first()
-    if coupon is not None and coupon.pool.type == CouponType.GIFT_CARD:
+    if coupon.pool.type == CouponType.GIFT_CARD:
         amount = min(coupon.balance if coupon.balance is not None else coupon.pool.value, tx.total)
+        if amount <= 0:  # a purchase of 0 takes nothing off the card
+            return None
     child = _child(
-        ctx, "coupon_redeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id
+        ctx, "coupon_redeem", {"code": coupon.code, "transaction_id": tx.transaction_id}, tx.transaction_id
     )
-    redeem(child, code, amount=amount, transaction_id=tx.transaction_id)
+    redeem(child, coupon.code, amount=amount, transaction_id=tx.transaction_id)
+    return None
+
+
+def _open_redemptions(tx):
+    return (
+        CouponRedemption.objects.filter(transaction_id=tx.transaction_id, undone_at=None)
+        .filter(coupon__in=Coupon.objects.with_codes(tx.coupon_codes))
+        .select_related("coupon")
+        .order_by("pk")
+    )
+
+
+def _return(ctx: HandlerContext, tx, redemption, amount: Decimal) -> None:
+    """Give `amount` of a gift-card redemption back to the card: a coupon_unredeem follow-up."""
+    coupon = lock(redemption.coupon.code)
+    _child(
+        ctx,
+        "coupon_unredeem",
+        {"code": coupon.code, "transaction_id": tx.transaction_id, "amount": str(amount)},
+        tx.transaction_id,
+    )
+    redemption.returned += amount
+    redemption.save(update_fields=["returned"])
+    coupon.balance = (coupon.balance or Decimal("0")) + amount
+    if coupon.status == C.REDEEMED:
+        coupon.status = C.TRANSFERRED if coupon.transferred_from_id else C.CLAIMED
+    coupon.save(update_fields=["balance", "status"])
+
+
+def give_back_share(ctx: HandlerContext, tx, share: Decimal) -> None:
+    """A partial reversal: each gift card that paid for `tx` gets back `share` (0..1, cumulative:
+    refunded value / total) of what it paid, rounded down to the cent, less what earlier partial
+    refunds gave back; so the sum never exceeds what it paid. Coupon uses are not given back (the
+    rest of the purchase keeps its discount); the table is docs/reversals.md."""
+    for redemption in _open_redemptions(tx).exclude(amount=None):
+        target = min((redemption.amount * share).quantize(CENT, rounding=ROUND_DOWN), redemption.amount)
+        if target > redemption.returned:
+            _return(ctx, tx, redemption, target - redemption.returned)
+
+
+def give_back_excess(ctx: HandlerContext, tx) -> None:
+    """A checkout_update lowering the total below what gift cards paid: the cards get back the
+    part above the new total (the earliest redemption keeps its part first)."""
+    left = tx.total
+    for redemption in _open_redemptions(tx).exclude(amount=None):
+        kept = redemption.amount - redemption.returned
+        stays = min(kept, left)
+        left -= stays
+        if kept > stays:
+            _return(ctx, tx, redemption, kept - stays)
+
+
+def give_back_all(ctx: HandlerContext, tx) -> None:
+    """A full reversal (checkout_reject, refund, or partial refunds reaching the total): every
+    coupon the checkout used gets its use back, and gift cards what they have not yet got back."""
+    for code in tx.coupon_codes:
+        unredeem_for_checkout(ctx, code, tx)
 
 
 def unredeem_for_checkout(ctx: HandlerContext, code: str, tx) -> None:
     """A rejected checkout gives back the coupons it used."""
-    redeemed = CouponRedemption.objects.filter(
-        coupon__code=code, transaction_id=tx.transaction_id, undone_at=None
-    ).exists()
-    if redeemed:
-        child = _child(
-            ctx, "coupon_unredeem", {"code": code, "transaction_id": tx.transaction_id}, tx.transaction_id
+    redemption = (
+        CouponRedemption.objects.filter(
+            coupon__in=Coupon.objects.with_code(code), transaction_id=tx.transaction_id, undone_at=None
         )
-        unredeem(child, code)
+        .select_related("coupon")
+        .first()
+    )
+    if redemption is not None:
+        real = redemption.coupon.code
+        child = _child(
+            ctx, "coupon_unredeem", {"code": real, "transaction_id": tx.transaction_id}, tx.transaction_id
+        )
+        unredeem(child, real)
 
 
 def coupon_invalidate(ctx: HandlerContext) -> None:
@@ -294,8 +380,12 @@ def coupon_expiration_change(ctx: HandlerContext) -> None:
     coupon.save(update_fields=["expires_at", "status"])
 
 
-def expire_due(now: dt.datetime) -> int:
-    """Mark held coupons whose date has passed as expired (a display status; no points move)."""
-    return Coupon.objects.filter(
+def expire_due(now: dt.datetime, environment: str | None = None) -> int:
+    """Mark held coupons whose date has passed as expired (a display status; no points move);
+    with `environment`, only coupons its customers hold."""
+    held = Coupon.objects.filter(
         status__in=(C.CLAIMED, C.TRANSFERRED), expires_at__isnull=False, expires_at__lte=now
-    ).update(status=C.EXPIRED)
+    )
+    if environment is not None:
+        held = held.filter(customer__environment=environment)
+    return held.update(status=C.EXPIRED)

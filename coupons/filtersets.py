@@ -15,12 +15,16 @@ class CouponPoolFilterSet(django_filters.FilterSet):
 
 
 class CouponFilterSet(django_filters.FilterSet):
-    code = django_filters.CharFilter(lookup_expr="iexact")
+    # Whatever the letter case, through the unique index on UPPER(code) (issue 13 §3).
+    code = django_filters.CharFilter(method="filter_code")
     status = django_filters.ChoiceFilter(choices=CouponStatus.choices)
 
     class Meta:
         model = Coupon
         fields = ["code", "status"]
+
+    def filter_code(self, queryset, name, value):
+        return queryset.with_code(value) if value else queryset
 
 
 class RewardFilterSet(django_filters.FilterSet):

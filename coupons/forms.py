@@ -1,9 +1,20 @@
 from django import forms
 
 from customers.choices import CustomerStatus
+from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.console.forms import ReasonForm
 
 from .models import CouponPool, Reward
+
+VALIDITY_DAYS_MAX = 36500  # a century: coupon expiry arithmetic stays in the columns (issue 13 §6)
+
+
+def _dates_in_bounds(form, data) -> None:
+    """valid_from / valid_until within the engine's date bounds (loyalty.bounds)."""
+    for name in ("valid_from", "valid_until"):
+        value = data.get(name)
+        if value is not None and not YEAR_MIN <= value.year <= YEAR_MAX:
+            form.add_error(name, f"Give a date between {YEAR_MIN} and {YEAR_MAX}.")
 
 
 class CouponPoolForm(forms.ModelForm):
@@ -28,6 +39,9 @@ class CouponPoolForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        _dates_in_bounds(self, data)
+        if (data.get("validity_days") or 0) > VALIDITY_DAYS_MAX:
+            self.add_error("validity_days", f"At most {VALIDITY_DAYS_MAX} days.")
         if data.get("valid_from") and data.get("valid_until") and data["valid_until"] <= data["valid_from"]:
             raise forms.ValidationError("The pool must be valid until after it starts.")
         if data.get("usage_limit") == 0:
@@ -73,6 +87,10 @@ class RewardForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        _dates_in_bounds(self, data)
+        for name in ("points", "points_given"):
+            if (data.get(name) or 0) > POINTS_MAX:
+                self.add_error(name, f"At most {POINTS_MAX} points.")
         if data.get("gives") == "coupon" and not data.get("pool"):
             self.add_error("pool", "A reward that gives a coupon needs a coupon pool.")
         if data.get("gives") == "points" and not data.get("points_given"):

@@ -8,6 +8,7 @@ Pools and rewards are configuration, edited in the console.
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.functions import Upper
 
 from .choices import CouponStatus, CouponType, RewardGives
 
@@ -44,9 +45,22 @@ class CouponPool(models.Model):
         return self.name
 
 
+class CouponQuerySet(models.QuerySet):
+    def with_code(self, code) -> "CouponQuerySet":
+        """The coupon with `code`, whatever its letter case (issue 13 §3): compared upper-cased,
+        which the unique index `coupon_code_upper` serves."""
+        return self.alias(code_upper=Upper("code")).filter(code_upper=str(code).strip().upper())
+
+    def with_codes(self, codes) -> "CouponQuerySet":
+        return self.alias(code_upper=Upper("code")).filter(
+            code_upper__in=[str(code).strip().upper() for code in codes]
+        )
+
+
 class Coupon(models.Model):
     pool = models.ForeignKey(CouponPool, on_delete=models.PROTECT, related_name="coupons")
-    code = models.CharField(max_length=64, unique=True)
+    # Unique regardless of letter case: the index on UPPER(code) below (issue 13 §3).
+    code = models.CharField(max_length=64)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
     )
@@ -63,8 +77,11 @@ class Coupon(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CouponQuerySet.as_manager()
+
     class Meta:
         ordering = ["-claimed_at", "-id"]
+        constraints = [models.UniqueConstraint(Upper("code"), name="coupon_code_upper")]
         indexes = [
             models.Index(fields=["customer", "-id"], name="coupon_customer"),
             models.Index(fields=["pool", "status", "id"], name="coupon_pool_status"),
@@ -91,11 +108,15 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    """One use of a coupon; `undone_at` is set by coupon_unredeem."""
+    """One use of a coupon; `undone_at` is set by coupon_unredeem (or a full reversal of its
+    transaction), `returned` grows with partial refunds of a gift card's transaction."""
 
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Of a gift card's `amount`, what partial refunds of its transaction have given back so far
+    # (issue 13 §2, docs/reversals.md); never more than `amount`.
+    returned = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     transaction_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()
     undone_at = models.DateTimeField(null=True, blank=True)

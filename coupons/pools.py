@@ -53,9 +53,11 @@ def generate_codes(pool: CouponPool, count: int, pattern: str | None = None) -> 
             wanted = count - len(made)
             if wanted <= 0:
                 break
-            batch = {random_code(pattern) for _ in range(wanted)} - set(made)
-            taken = set(Coupon.objects.filter(code__in=batch).values_list("code", flat=True))
-            fresh = sorted(batch - taken)
+            # Unique regardless of letter case (issue 13 §3): compare upper-cased.
+            made_upper = {code.upper() for code in made}
+            batch = {code.upper(): code for code in (random_code(pattern) for _ in range(wanted))}
+            taken = {code.upper() for code in Coupon.objects.with_codes(batch).values_list("code", flat=True)}
+            fresh = sorted(code for upper, code in batch.items() if upper not in taken | made_upper)
             Coupon.objects.bulk_create(
                 [
                     Coupon(pool=pool, code=code, status=CouponStatus.UNASSIGNED, balance=_balance(pool))
@@ -84,13 +86,25 @@ def import_codes(pool: CouponPool, text: str) -> list[str]:
         codes.append(code)
     if len(codes) > MAX_IMPORT:
         raise ValidationError(f"Import at most {MAX_IMPORT} codes at a time.", field="file")
-    seen: set[str] = set()
+    # Codes are unique regardless of letter case (issue 13 §3): `abc-123` and `ABC-123` are one.
+    seen: dict[str, str] = {}
     for code in codes:
-        if code in seen:
-            errors.append(f"{code!r} appears twice in the file")
-        seen.add(code)
-    existing = sorted(Coupon.objects.filter(code__in=seen).values_list("code", flat=True))
-    errors.extend(f"{code!r} already exists" for code in existing[:20])
+        if code.upper() in seen:
+            first = seen[code.upper()]
+            errors.append(
+                f"{code!r} appears twice in the file"
+                if first == code
+                else f"{code!r} differs only by letter case from {first!r} in the file"
+            )
+        seen.setdefault(code.upper(), code)
+    existing = {code.upper(): code for code in Coupon.objects.with_codes(seen).values_list("code", flat=True)}
+    for upper, code in list(seen.items()):
+        if upper in existing and len(errors) < 20:
+            errors.append(
+                f"{code!r} already exists"
+                if existing[upper] == code
+                else f"{code!r} differs only by letter case from the existing code {existing[upper]!r}"
+            )
     if errors:
         raise ValidationError("Nothing was imported: " + "; ".join(errors[:20]) + ".", field="file")
     if not codes:

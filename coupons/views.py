@@ -168,7 +168,8 @@ class CouponActionView(CustomerActionView):
     @property
     def coupon(self) -> Coupon:
         coupon = (
-            Coupon.objects.filter(code=self.kwargs["code"], customer=self.customer)
+            Coupon.objects.with_code(self.kwargs["code"])
+            .filter(customer=self.customer)
             .select_related("pool")
             .first()
         )
@@ -243,7 +244,7 @@ class ClaimRewardView(CustomerActionView):
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
-        kwargs["rewards"] = rewards.claimable(self.customer, clock.now())
+        kwargs["rewards"] = rewards.claimable(self.customer, clock.now(self.customer.environment))
         return kwargs
 
     event_action = "reward"

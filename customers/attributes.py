@@ -19,6 +19,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 
 from events.validation import coerce
+from loyalty.bounds import NUMBER_MAX
 from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, ValidationError
 from loyalty.safe_urls import check_url
 
@@ -122,7 +123,12 @@ def custom_value(field, value):
     if value is None or value == "":
         return None
     if field.type == FieldType.NUMBER:
-        return coerce("number", value, name)
+        number = coerce("number", value, name)
+        if abs(number) > NUMBER_MAX:  # the declared bound of numbers (issue 13 §6)
+            raise ValidationError(
+                f"Attribute {name!r} must be between -{NUMBER_MAX} and {NUMBER_MAX}.", field=f"data.{name}"
+            )
+        return number
     if field.type == FieldType.BOOLEAN:
         return coerce("boolean", value, name)
     if field.type == FieldType.DATE:

@@ -11,6 +11,9 @@ from .choices import CustomerStatus, FieldType
 
 CUSTOMER_ID_RE = r"^[A-Za-z0-9-]{1,128}$"
 customer_id_validator = RegexValidator(CUSTOMER_ID_RE, "Latin letters, digits and dashes only.")
+# Opt-out replaces a customer's ID with `anon-<hash>` (customers.privacy.anonymous_id): the prefix
+# is reserved for the engine, so no event can create a customer with such an ID (issue 13 §7).
+ANONYMIZED_PREFIX = "anon-"
 
 # Built-in attributes an integration may write with opt_in / profile events (001).
 BUILTIN_ATTRIBUTES = [
@@ -255,9 +258,9 @@ def index_external_ids(name: str) -> int:
     batch, indexed = [], 0
     for pk, environment, custom in rows.iterator(chunk_size=2000):
         value = (custom or {}).get(name)
-        if value in (None, ""):
-            continue
-        batch.append(ExternalId(environment=environment, field=name, value=str(value)[:300], customer_id=pk))
+        if value in (None, "") or len(str(value)) > 300:
+            continue  # too long for the index: never cut (a cut value could match another's; §6)
+        batch.append(ExternalId(environment=environment, field=name, value=str(value), customer_id=pk))
         if len(batch) >= 1000:
             indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
             batch = []

@@ -25,7 +25,7 @@ from transactions.models import Transaction
 
 from .choices import CustomerStatus
 from .hooks import PERSONAL_DATA_SCRUBBERS, call_hooks
-from .models import BUILTIN_ATTRIBUTES, Customer, ExternalId
+from .models import ANONYMIZED_PREFIX, BUILTIN_ATTRIBUTES, Customer, ExternalId
 
 # Event data keys whose values are not personal and that the ledger history keeps after opt-out.
 SAFE_DATA_KEYS = {
@@ -51,7 +51,7 @@ def anonymous_id(customer: Customer) -> str:
     """A keyed hash: not reversible by hashing guessed IDs, unique per profile row."""
     message = f"{customer.environment}:{customer.pk}:{customer.customer_id}".encode()
     digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-    return f"anon-{digest[:32]}"
+    return f"{ANONYMIZED_PREFIX}{digest[:32]}"
 
 
 def original_values(customer: Customer) -> dict:

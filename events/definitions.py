@@ -6,6 +6,9 @@ Data may carry further attributes than those listed; listed ones are validated a
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+from loyalty.bounds import INTEGER_MAX, MONEY_MAX, POINTS_MAX, QUANTITY_MAX, TEXT_MAX
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,15 @@ class Attr:
     help: str = ""
     # Passed to the handler but never stored on the event (passwords of the Display API opt-in).
     secret: bool = False
+    # Bounds: characters of a string (or of each string in a list), entries of a list, and the
+    # smallest and largest value of a number or integer. None: the type's default above.
+    max_length: int | None = None
+    max_items: int | None = None
+    minimum: int | Decimal | None = None
+    maximum: int | Decimal | None = None
+    # A date-time given as a bare date names a whole local day (issue 13 §1): "start" reads it
+    # as 00:00:00 of that day in the program's time zone, "end" as 23:59:59 (expiration dates).
+    day: str = "start"
 
 
 @dataclass(frozen=True)
@@ -38,32 +50,35 @@ class ActionSpec:
         return None
 
 
+# Lengths are the customers.Customer columns' (tests/events/test_bounds.py checks they agree).
 PROFILE_ATTRS = (
-    Attr("first_name"),
-    Attr("last_name"),
-    Attr("nickname"),
-    Attr("email"),
+    Attr("first_name", max_length=200),
+    Attr("last_name", max_length=200),
+    Attr("nickname", max_length=200),
+    Attr("email", max_length=254),
     Attr("birth_date", "date"),
-    Attr("gender"),
-    Attr("language"),
-    Attr("currency"),
-    Attr("phone"),
-    Attr("mobile_phone"),
-    Attr("image_url"),
-    Attr("handler"),
-    Attr("country"),
-    Attr("city"),
-    Attr("zip"),
-    Attr("address"),
-    Attr("referrer"),
-    Attr("labels", "list"),
+    Attr("gender", max_length=20),
+    Attr("language", max_length=10),
+    Attr("currency", max_length=3),
+    Attr("phone", max_length=40),
+    Attr("mobile_phone", max_length=40),
+    Attr("image_url", max_length=500),
+    Attr("handler", max_length=200),
+    Attr("country", max_length=100),
+    Attr("city", max_length=100),
+    Attr("zip", max_length=20),
+    Attr("address", max_length=300),
+    Attr("referrer", max_length=128),
+    Attr("labels", "list", max_length=100),  # a label name: customers.Label.name
 )
-POINTS = Attr("points", "integer", required=True)
-ACCOUNT = Attr("account")
-REASON = Attr("reason")
-EXPIRATION = Attr("expiration_date", "datetime", help="expiration of the added points")
+POINTS = Attr("points", "integer", required=True, minimum=1, maximum=POINTS_MAX)
+ACCOUNT = Attr("account", max_length=64)
+REASON = Attr("reason", max_length=TEXT_MAX)
+EXPIRATION = Attr("expiration_date", "datetime", help="expiration of the added points", day="end")
 ACTIVATION = Attr("activation_date", "datetime", help="points are pending until then")
-TRANSACTION_ID = Attr("transaction_id", required=True)
+TRANSACTION_ID = Attr("transaction_id", required=True, max_length=128)
+COUPON_CODE = Attr("code", required=True, max_length=64)
+MONEY = {"minimum": 0, "maximum": MONEY_MAX}
 
 _SPECS = [
     # Lifecycle (customers.lifecycle)
@@ -86,8 +101,13 @@ _SPECS = [
         "merge",
         "Merge",
         (
-            Attr("source", required=True, help="customer ID (or field:value) merged into this one"),
-            Attr("mode", help="partial (default) or full: full also copies custom fields"),
+            Attr(
+                "source",
+                required=True,
+                max_length=300,
+                help="customer ID (or field:value) merged into this one",
+            ),
+            Attr("mode", max_length=10, help="partial (default) or full: full also copies custom fields"),
             REASON,
         ),
         creates_customer=False,
@@ -96,40 +116,76 @@ _SPECS = [
     ActionSpec("point_add", "Point add", (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON)),
     ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON)),
     ActionSpec("point_spend", "Point spend", (POINTS, ACCOUNT, REASON)),
-    ActionSpec("point_unspend", "Point unspend", (POINTS, ACCOUNT, REASON, Attr("spend_event", "integer"))),
+    ActionSpec(
+        "point_unspend",
+        "Point unspend",
+        (POINTS, ACCOUNT, REASON, Attr("spend_event", "integer", minimum=1, maximum=INTEGER_MAX)),
+    ),
     ActionSpec("reserve_points", "Reserve points", (POINTS, ACCOUNT, REASON)),
     ActionSpec("release_points", "Release points", (POINTS, ACCOUNT, REASON)),
     ActionSpec(
         "change_expiration",
         "Change expiration date",
-        (Attr("lots", "list", required=True), Attr("expiration_date", "datetime", required=True), REASON),
+        (
+            Attr("lots", "list", required=True),
+            Attr("expiration_date", "datetime", required=True, day="end"),
+            REASON,
+        ),
     ),
-    ActionSpec("point_expire", "Point expire", (POINTS, ACCOUNT), internal=True),
-    ActionSpec("point_activate", "Point activate", (POINTS, ACCOUNT), internal=True),
+    ActionSpec(
+        "point_expire",
+        "Point expire",
+        (Attr("points", "integer", minimum=0, maximum=POINTS_MAX), ACCOUNT),
+        internal=True,
+    ),
+    ActionSpec(
+        "point_activate",
+        "Point activate",
+        (Attr("points", "integer", minimum=0, maximum=POINTS_MAX), ACCOUNT),
+        internal=True,
+    ),
     # Tiers (loyalty.tiers)
     ActionSpec(
-        "tier_up", "Tier up", (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON)
+        "tier_up",
+        "Tier up",
+        (
+            Attr("structure", max_length=64),
+            Attr("tier", max_length=64),
+            Attr("expiration_date", "datetime", day="end"),
+            REASON,
+        ),
     ),
     ActionSpec(
         "tier_down",
         "Tier down",
-        (Attr("structure"), Attr("tier"), Attr("expiration_date", "datetime"), REASON),
+        (
+            Attr("structure", max_length=64),
+            Attr("tier", max_length=64),
+            Attr("expiration_date", "datetime", day="end"),
+            REASON,
+        ),
     ),
     ActionSpec(
         "tier_change",
         "Tier change",
         (
-            Attr("structure"),
-            Attr("tier", required=True),
-            Attr("expiration_date", "datetime"),
+            Attr("structure", max_length=64),
+            Attr("tier", required=True, max_length=64),
+            Attr("expiration_date", "datetime", day="end"),
             Attr("lock", "boolean"),
             REASON,
         ),
     ),
+    # The scheduled tier review (loyalty.tasks.review_tiers; issue 13 §4).
+    ActionSpec("tier_review", "Tier review", (REASON,), internal=True, creates_customer=False),
     ActionSpec(
         "tier_expiration_change",
         "Change tier expiration",
-        (Attr("structure"), Attr("expiration_date", "datetime", required=True), REASON),
+        (
+            Attr("structure", max_length=64),
+            Attr("expiration_date", "datetime", required=True, day="end"),
+            REASON,
+        ),
     ),
     # Commerce: transactions.checkout, transactions.refunds, coupons
     *(
@@ -138,20 +194,21 @@ _SPECS = [
             label,
             (
                 TRANSACTION_ID,
-                Attr("total", "number", help="rewarding per transaction"),
+                Attr("total", "number", help="rewarding per transaction", **MONEY),
                 Attr(
                     "items",
                     "list",
+                    max_items=500,  # lines (transactions.items bounds each field)
                     help="rewarding per item: product_id, product_name, product_url, "
                     "product_category, quantity, price, discount, subtotal",
                 ),
-                Attr("points_burned", "integer"),
-                Attr("currency"),
-                Attr("channel"),
+                Attr("points_burned", "integer", minimum=0, maximum=POINTS_MAX),
+                Attr("currency", max_length=3),
+                Attr("channel", max_length=64),
                 ACCOUNT,
-                Attr("coupon_code"),
-                Attr("coupon_codes", "list"),
-                Attr("guest", help="guest checkout: the guest's identifier (e-mail)"),
+                Attr("coupon_code", max_length=64),
+                Attr("coupon_codes", "list", max_length=64, max_items=100),
+                Attr("guest", max_length=254, help="guest checkout: the guest's identifier (e-mail)"),
             ),
             transactional=True,
         )
@@ -163,51 +220,71 @@ _SPECS = [
     ActionSpec(
         "partial_refund",
         "Partial refund",
-        (TRANSACTION_ID, Attr("amount", "number", required=True), REASON),
+        (TRANSACTION_ID, Attr("amount", "number", required=True, **MONEY), REASON),
         transactional=True,
     ),
     ActionSpec(
         "refund_item",
         "Refund item",
-        (TRANSACTION_ID, Attr("product_id", required=True), Attr("quantity", "integer"), REASON),
+        (
+            TRANSACTION_ID,
+            Attr("product_id", required=True, max_length=200),
+            Attr("quantity", "integer", minimum=1, maximum=QUANTITY_MAX),
+            REASON,
+        ),
         transactional=True,
     ),
     ActionSpec("checkout_claim", "Checkout claim", (TRANSACTION_ID,), transactional=True),
     ActionSpec(
         "point_unburn",
         "Point unburn",
-        (TRANSACTION_ID, Attr("points", "integer"), REASON),
+        (TRANSACTION_ID, Attr("points", "integer", minimum=1, maximum=POINTS_MAX), REASON),
         transactional=True,
+    ),
+    *(
+        ActionSpec(
+            action,
+            label,
+            (
+                TRANSACTION_ID,
+                Attr("product_id", max_length=200),
+                Attr("quantity", "integer", minimum=0, maximum=QUANTITY_MAX),
+                Attr("subtotal", "number", **MONEY),
+            ),
+            internal=True,
+            transactional=True,
+        )
+        # checkout_update_item: the items of a checkout_update, superseding the earlier ones
+        # (Antavo's name; issue 13 §5).
+        for action, label in (
+            ("checkout_item", "Checkout item"),
+            ("checkout_update_item", "Checkout update item"),
+        )
     ),
     ActionSpec(
-        "checkout_item",
-        "Checkout item",
-        (TRANSACTION_ID, Attr("product_id"), Attr("quantity", "integer"), Attr("subtotal", "number")),
-        internal=True,
-        transactional=True,
+        "coupon_assign", "Coupon assign", (Attr("code", max_length=64), Attr("pool", max_length=64), REASON)
     ),
-    ActionSpec("coupon_assign", "Coupon assign", (Attr("code"), Attr("pool"), REASON)),
     ActionSpec(
         "coupon_redeem",
         "Coupon redeem",
-        (Attr("code", required=True), Attr("amount", "number"), Attr("transaction_id"), REASON),
+        (COUPON_CODE, Attr("amount", "number", **MONEY), Attr("transaction_id", max_length=128), REASON),
     ),
     ActionSpec(
-        "coupon_unredeem", "Coupon unredeem", (Attr("code", required=True), Attr("transaction_id"), REASON)
+        "coupon_unredeem", "Coupon unredeem", (COUPON_CODE, Attr("transaction_id", max_length=128), REASON)
     ),
-    ActionSpec("coupon_invalidate", "Coupon invalidate", (Attr("code", required=True), REASON)),
-    ActionSpec("coupon_unassign", "Coupon unassign", (Attr("code", required=True), REASON)),
+    ActionSpec("coupon_invalidate", "Coupon invalidate", (COUPON_CODE, REASON)),
+    ActionSpec("coupon_unassign", "Coupon unassign", (COUPON_CODE, REASON)),
     ActionSpec(
         "coupon_transfer",
         "Coupon transfer",
-        (Attr("code", required=True), Attr("to", required=True, help="customer ID or e-mail"), REASON),
+        (COUPON_CODE, Attr("to", required=True, max_length=254, help="customer ID or e-mail"), REASON),
     ),
     ActionSpec(
         "coupon_expiration_change",
         "Coupon expiration change",
-        (Attr("code", required=True), Attr("expiration_date", "datetime"), REASON),
+        (COUPON_CODE, Attr("expiration_date", "datetime", day="end"), REASON),
     ),
-    ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
+    ActionSpec("reward", "Reward", (Attr("reward", required=True, max_length=64, help="reward ID"), REASON)),
     ActionSpec(
         "reward_revoke",
         "Reward revoke",
@@ -237,7 +314,6 @@ BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}
 # action", so an integration can tell "not here" from a typo. A custom event of the same name wins.
 MODULE_DISABLED: dict[str, str] = {
     "challenge_reset": "Challenges",
-    "checkout_update_item": "Checkout item",
     "checkout_accept_item": "Checkout item",
     "point_fix": "Point fix",
     "profiling_answer": "Profiling",

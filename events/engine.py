@@ -30,8 +30,9 @@ from coupons import rewards as coupon_rewards
 from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
-from customers.models import CUSTOMER_ID_RE, Customer
+from customers.models import ANONYMIZED_PREFIX, CUSTOMER_ID_RE, Customer
 from loyalty import clock, fastsql, tiers
+from loyalty.bounds import TEXT_MAX
 from loyalty.choices import Environment
 from loyalty.context import EventResult, GuestContext, HandlerContext
 from loyalty.errors import (
@@ -56,8 +57,9 @@ from transactions import refunds as tx_refunds
 
 from . import catalog, definitions
 from .choices import EventSource
+from .immutability import Change, allow
 from .models import Event
-from .validation import coerce, validate_data
+from .validation import parse_moment, validate_data
 
 log = logging.getLogger("loyalty.engine")
 
@@ -91,6 +93,7 @@ HANDLERS: dict[str, Handler] = {
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
     "tier_expiration_change": tiers.tier_expiration_change,
+    "tier_review": tiers.tier_review,
     # transactions.checkout, transactions.refunds
     "checkout": tx_checkout.checkout,
     "checkout_update": tx_checkout.checkout_update,
@@ -98,6 +101,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout_reject": tx_checkout.checkout_reject,
     "checkout_claim": tx_checkout.checkout_claim,
     "checkout_item": tx_checkout.checkout_item,
+    "checkout_update_item": tx_checkout.checkout_item,
     "refund": tx_refunds.refund,
     "partial_refund": tx_refunds.partial_refund,
     "refund_item": tx_refunds.refund_item,
@@ -182,13 +186,21 @@ def register_event(
         raise ConsoleOnlyAction(f"{action!r} can only be registered from the console.", field="action")
     clean = validate_data(spec, data if data is not None else {}, extra)
     account_code = account or (clean.get("account") if isinstance(clean.get("account"), str) else None)
-    effective = _effective_timestamp(effective_timestamp)
+    # Antavo sends it as `data.effective_timestamp` (Unix time; any ISO 8601 form is read too).
+    if effective_timestamp in (None, "") and clean.get("effective_timestamp") not in (None, ""):
+        effective = _effective_timestamp(
+            clean["effective_timestamp"], "data.effective_timestamp", environment
+        )
+    else:
+        effective = _effective_timestamp(effective_timestamp, environment=environment)
     program = Program.current()
     point_account = resolve_account(account_code, multi_accounts=program.multi_accounts)
     data_reason = clean.get("reason")
     reason = reason or (data_reason if isinstance(data_reason, str) else "")
     if not isinstance(reason, str) or "\x00" in reason:
         raise ValidationError("The reason must be text without NUL characters.", field="reason")
+    if len(reason) > TEXT_MAX:
+        raise ValidationError(f"The reason is longer than {TEXT_MAX} characters.", field="reason")
 
     try:
         with transaction.atomic():
@@ -232,13 +244,25 @@ def _ip_or_none(value) -> str | None:
     return value
 
 
-def _effective_timestamp(value) -> dt.datetime | None:
+def _effective_timestamp(
+    value, field: str = "effective_timestamp", environment: str | None = None
+) -> dt.datetime | None:
+    """The moment the event counts from (a bare date: the start of that local day), or None.
+
+    Bounded like every date attribute (years 1900..2999, issue 13 §6) and never in the future:
+    an event cannot count from a moment that has not happened yet."""
     if value in (None, ""):
         return None
     try:
-        return dt.datetime.fromisoformat(coerce("datetime", value, "effective_timestamp"))
+        moment = parse_moment(value, "effective_timestamp")
     except ValidationError as error:
-        raise ValidationError(error.message, field="effective_timestamp") from None
+        raise ValidationError(error.message, field=field) from None
+    if moment > clock.now(environment) + EFFECTIVE_SKEW:
+        raise ValidationError("effective_timestamp may not be in the future.", field=field)
+    return moment
+
+
+EFFECTIVE_SKEW = dt.timedelta(minutes=5)  # clocks of senders drift
 
 
 def _is_guest_checkout(spec, customer, external_id, data) -> bool:
@@ -249,7 +273,7 @@ def _is_guest_checkout(spec, customer, external_id, data) -> bool:
 def _apply_guest(*, program, environment, spec, data, account, meta, effective, **_unused):
     """Store a guest checkout: the event with no customer, then its transaction (no points, no
     customer row to lock; the transaction ID's uniqueness is the only shared state)."""
-    now = clock.now()
+    now = clock.now(environment)  # the sandbox has its own test clock (§8)
     result = EventResult()
     data = {**data, "guest": tx_checkout.guest_identifier(data.get("guest"))}
     result.event = _store_event(
@@ -266,7 +290,7 @@ def _apply_guest(*, program, environment, spec, data, account, meta, effective, 
         effective=effective,
         parent=None,
         expires_at=None,
-        transaction_id=str(data.get("transaction_id") or "")[:128],
+        transaction_id=str(data.get("transaction_id") or ""),  # bounded by validation (§6)
     )
     tx_checkout.guest_checkout(
         GuestContext(
@@ -286,7 +310,7 @@ def _apply_guest(*, program, environment, spec, data, account, meta, effective, 
 def _apply(
     *, program, environment, customer_ref, external_id, spec, custom, extra, data, account, meta, effective
 ):
-    now = clock.now()
+    now = clock.now(environment)  # the sandbox has its own test clock (§8)
     if spec.action == "merge":
         _lock_merge_pair(environment, customer_ref, external_id, data.get("source"))
     customer, created = lock_customer(program, environment, customer_ref, external_id, spec, now)
@@ -344,7 +368,7 @@ def _apply(
         points=points,
         account=account,
         expires_at=expires_at,
-        transaction_id=str(data.get("transaction_id") or "")[:128],
+        transaction_id=str(data.get("transaction_id") or ""),  # bounded by validation
     )
     result.event = event
     ctx = HandlerContext(
@@ -365,11 +389,16 @@ def _apply(
         balances_complete=True,
         tier_rows=tier_rows,
     )
+    # A tier or manual lock that ended is re-evaluated before the handler runs, so a reward
+    # restricted to tiers, the tier events and the Customer API agree at every moment (§4).
+    if program.tiers and spec.action != "tier_review" and tiers.expired_rows(tier_rows, now):
+        tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
+    settle_event_points(result)
     customer.last_activity_at = now
     customer.updated_at = now
     # Write only what changed: a shorter UPDATE, and a column another writer changed under the
@@ -382,6 +411,42 @@ def _apply(
     result.balances_after = snapshot_rows(ctx.balances.values())
     result.tiers_after = tiers.snapshot(tiers.rows(ctx)) if program.tiers else {}
     return result
+
+
+def settle_event_points(result: EventResult) -> None:
+    """Make every event's `points` what it changed (issue 13 §5): the sum of its ledger entries
+    for its own customer (earned +, spent / taken back -, pending credits +), its `account` the
+    account those entries are in (when one), and its `expires_at` the expiry of the lots it
+    created. An event whose stored figures already agree (point events, prepared by
+    loyalty.ledger.PREPARE) costs nothing; the others (checkouts, refunds, reward claims,
+    accepted transactions, items of a pending checkout that earned nothing yet) are settled in
+    one UPDATE, a documented change (events.immutability.Change.SETTLE)."""
+    owners = {event.pk: event.customer_id for event in result.events}
+    sums: dict[int, int] = {}
+    accounts: dict[int, set[int]] = {}
+    for entry in result.ledger_entries:
+        if entry.customer_id != owners.get(entry.event_id):
+            continue  # a merge's lines for the other customer
+        sums[entry.event_id] = sums.get(entry.event_id, 0) + entry.amount
+        accounts.setdefault(entry.event_id, set()).add(entry.account_id)
+    expiry: dict[int, dt.datetime] = {}
+    for lot in result.lots_created:
+        if lot.expires_at is not None and (
+            lot.event_id not in expiry or lot.expires_at < expiry[lot.event_id]
+        ):
+            expiry[lot.event_id] = lot.expires_at
+    changed = []
+    for event in result.events:
+        points = sums.get(event.pk, 0)
+        expires_at = event.expires_at if event.expires_at is not None or points <= 0 else expiry.get(event.pk)
+        used = accounts.get(event.pk, set())
+        account_id = next(iter(used)) if len(used) == 1 else event.account_id
+        if (points, expires_at, account_id) != (event.points, event.expires_at, event.account_id):
+            event.points, event.expires_at, event.account_id = points, expires_at, account_id
+            changed.append(event)
+    if changed:
+        with allow(Change.SETTLE):
+            Event.objects.bulk_update(changed, ["points", "expires_at", "account"])
 
 
 _CUSTOMER_FIELDS = tuple((f.name, f.attname) for f in Customer._meta.concrete_fields if not f.primary_key)
@@ -466,6 +531,11 @@ def lock_customer(program, environment, customer_ref, external_id, spec, now) ->
         raise CustomerNotFound(f"No customer with {field} {value!r}.", field="customer")
     if not CUSTOMER_ID_PATTERN.match(value):
         raise InvalidCustomerId(field="customer")
+    if value.lower().startswith(ANONYMIZED_PREFIX):
+        raise InvalidCustomerId(
+            f"Customer IDs starting with {ANONYMIZED_PREFIX!r} are reserved for anonymized customers.",
+            field="customer",
+        )
     if spec.action != "opt_in" and not (program.anonymous_registration and spec.creates_customer):
         raise CustomerNotFound(f"Customer {value!r} not found.", field="customer")
     try:

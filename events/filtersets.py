@@ -13,6 +13,8 @@ import django_filters
 from django import forms
 from django.utils.dateparse import parse_datetime
 
+from loyalty import clock
+
 from .models import Event
 
 TIMESTAMP_LOOKUPS = {
@@ -30,7 +32,8 @@ def no_nul(value: str) -> None:
 
 
 def parse_timestamp(text: str) -> dt.datetime:
-    """Unix seconds or an ISO 8601 date-time (UTC when it names no offset); ValueError otherwise."""
+    """Unix seconds or an ISO 8601 date-time (program-local time when it names no offset, issue 13
+    §1); ValueError otherwise."""
     text = text.strip()
     if text.lstrip("-").isdigit() and len(text) <= 12:
         try:
@@ -40,8 +43,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     parsed = parse_datetime(text)  # ValueError for a well-formed but impossible date
     if parsed is None:
         raise ValueError("not a date-time")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
+    parsed = clock.aware(parsed)
     return parsed.astimezone(dt.UTC)  # OverflowError near year 1 or 9999: out of range too
 
 

@@ -1,4 +1,7 @@
-"""The three documented changes to stored events, and the guard that refuses any other.
+"""The documented changes to stored events, and the guard that refuses any other.
+
+SETTLE (issue 13 §5): within the transaction that stores an event, the engine sets the event's
+`points` (and `expires_at`) to what its ledger entries changed, once the handler has run.
 
 Use `with allow(Change.EXPIRATION): ...` inside the one function that owns the change. On
 PostgreSQL the guard also sets the transaction-local setting `loyalty.event_change`, which the
@@ -20,6 +23,7 @@ class Change(enum.Enum):
     EXPIRATION = "expiration"
     ANONYMIZE = "anonymize"
     MERGE = "merge"
+    SETTLE = "settle"
 
 
 _allowed: contextvars.ContextVar[Change | None] = contextvars.ContextVar("event_change", default=None)

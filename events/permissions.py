@@ -56,6 +56,7 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "tier_down": TIERS,
     "tier_change": TIERS,
     "tier_expiration_change": TIERS,
+    "tier_review": None,  # the scheduled tier review (internal)
     # Commerce
     "checkout": TRANSACTIONS,
     "checkout_update": TRANSACTIONS,
@@ -67,6 +68,7 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "checkout_claim": TRANSACTIONS,
     "point_unburn": TRANSACTIONS,
     "checkout_item": None,
+    "checkout_update_item": None,
     "coupon_assign": COUPONS,
     "coupon_redeem": COUPONS,
     "coupon_unredeem": COUPONS,

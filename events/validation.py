@@ -1,4 +1,12 @@
-"""Validation and coercion of event data against an action's attribute list."""
+"""Validation and coercion of event data against an action's attribute list.
+
+Each attribute is coerced to its type (`COERCE`), then checked against its declared bounds
+(events.definitions: max_length, minimum, maximum; the type's default otherwise; issue 13 §6).
+Dates and date-times follow the program's calendar (loyalty.clock): a bare date is a whole local
+day (`Attr.day`: its start, or its end for expiration dates), a naive date-time is local time,
+and anything outside years YEAR_MIN..YEAR_MAX (UTC) is refused, so that expiry arithmetic never
+leaves what the database holds. Every refusal is a ValidationError naming `data.<attribute>`.
+"""
 
 import datetime as dt
 import json
@@ -7,14 +15,19 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from loyalty import clock
+from loyalty.bounds import INTEGER_MAX, LIST_MAX, NUMBER_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.errors import MissingParameter, ValidationError
 
-from .definitions import ActionSpec
+from .definitions import ActionSpec, Attr
+
+DATETIME_MIN = dt.datetime(YEAR_MIN, 1, 1, tzinfo=dt.UTC)
+DATETIME_MAX = dt.datetime(YEAR_MAX, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _number(value, name):
@@ -58,7 +71,7 @@ def _integer(value, name):
             f"Attribute {name!r} must be a whole number (an integer or a string of ASCII digits).",
             field=f"data.{name}",
         )
-    if abs(number) > 10**15:
+    if abs(number) > INTEGER_MAX:
         raise ValidationError(f"Attribute {name!r} is out of range.", field=f"data.{name}")
     return number
 
@@ -73,45 +86,77 @@ def _boolean(value, name):
     raise ValidationError(f"Attribute {name!r} must be true or false.", field=f"data.{name}")
 
 
+def _out_of_range(name) -> ValidationError:
+    return ValidationError(
+        f"Attribute {name!r} must be a date between {YEAR_MIN}-01-01 and {YEAR_MAX}-12-31.",
+        field=f"data.{name}",
+    )
+
+
 def _date(value, name):
+    parsed = None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         try:
             parsed = parse_date(value.strip())
         except ValueError:
             parsed = None
-        if parsed:
-            return parsed.isoformat()
-    raise ValidationError(f"Attribute {name!r} must be a date (YYYY-MM-DD).", field=f"data.{name}")
+    if parsed is None:
+        raise ValidationError(f"Attribute {name!r} must be a date (YYYY-MM-DD).", field=f"data.{name}")
+    if not YEAR_MIN <= parsed.year <= YEAR_MAX:
+        raise _out_of_range(name)
+    return parsed.isoformat()
 
 
-def _datetime(value, name):
+def parse_moment(value, name, day: str = "start") -> dt.datetime:
+    """An aware UTC date-time from a date-time, an ISO 8601 string or a Unix timestamp.
+
+    A bare date (a `date`, or "YYYY-MM-DD") is the start (day="start") or the end (day="end")
+    of that day in the program's time zone; a naive date-time is read in that zone (issue 13 §1).
+    Raises ValidationError (field `data.<name>`) for anything else or outside the years
+    YEAR_MIN..YEAR_MAX, including offsets (+14:00) that carry a moment past them."""
+    day_only = None
     if isinstance(value, dt.datetime):
         parsed = value
+    elif isinstance(value, dt.date):
+        parsed, day_only = None, value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
-            raise ValidationError(f"Attribute {name!r} is out of range.", field=f"data.{name}") from None
+            raise _out_of_range(name) from None
     elif isinstance(value, str):
         text = value.strip()
         try:
-            parsed = parse_datetime(text)
-            if parsed is None:
-                day = parse_date(text)
-                parsed = dt.datetime.combine(day, dt.time()) if day else None
+            # parse_date first: Django's parse_datetime also reads "YYYY-MM-DD" (as midnight).
+            day_only = parse_date(text) if _DATE_ONLY.match(text) else None
+            parsed = parse_datetime(text) if day_only is None else None
         except ValueError:
-            parsed = None
-        if parsed is None:
+            parsed, day_only = None, None
+        if parsed is None and day_only is None:
             raise ValidationError(
                 f"Attribute {name!r} must be an ISO 8601 date or date-time.", field=f"data.{name}"
             )
     else:
         raise ValidationError(f"Attribute {name!r} must be a date-time.", field=f"data.{name}")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
-    return parsed.isoformat()
+    try:
+        if day_only is not None:
+            if not YEAR_MIN <= day_only.year <= YEAR_MAX:
+                raise _out_of_range(name)
+            moment = clock.day_end(day_only) if day == "end" else clock.day_start(day_only)
+        else:
+            assert parsed is not None
+            moment = clock.aware(parsed).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise _out_of_range(name) from None
+    if not DATETIME_MIN <= moment <= DATETIME_MAX:
+        raise _out_of_range(name)
+    return moment
+
+
+def _datetime(value, name, day: str = "start"):
+    return parse_moment(value, name, day).isoformat()
 
 
 def _string(value, name):
@@ -155,6 +200,33 @@ COERCE = {
 
 def coerce(type_name: str, value, name: str):
     return COERCE[type_name](value, name)
+
+
+def check_bounds(attr: Attr, value):
+    """`value` (already coerced to attr.type) within attr's declared bounds, or ValidationError."""
+    name, field = attr.name, f"data.{attr.name}"
+    if attr.type == "string":
+        limit = attr.max_length or TEXT_MAX
+        if len(value) > limit:
+            raise ValidationError(f"Attribute {name!r} is longer than {limit} characters.", field=field)
+    elif attr.type == "list":
+        if len(value) > (attr.max_items or LIST_MAX):
+            raise ValidationError(
+                f"Attribute {name!r} has more than {attr.max_items or LIST_MAX} entries.", field=field
+            )
+        limit = attr.max_length or TEXT_MAX
+        for entry in value:
+            if isinstance(entry, str) and len(entry) > limit:
+                raise ValidationError(
+                    f"An entry of attribute {name!r} is longer than {limit} characters.", field=field
+                )
+    elif attr.type in ("number", "integer"):
+        default = INTEGER_MAX if attr.type == "integer" else NUMBER_MAX
+        low = attr.minimum if attr.minimum is not None else -default
+        high = attr.maximum if attr.maximum is not None else default
+        if not low <= Decimal(str(value)) <= high:
+            raise ValidationError(f"Attribute {name!r} must be between {low} and {high}.", field=field)
+    return value
 
 
 MAX_DATA_DEPTH = 32  # the API's JSON parser has the same limit (loyalty.api.strictjson)
@@ -215,5 +287,8 @@ def validate_data(spec: ActionSpec, data: dict, extra_attrs=()) -> dict:
                     f"Missing required attribute {attr.name!r}.", field=f"data.{attr.name}"
                 )
             continue
-        clean[attr.name] = coerce(attr.type, value, attr.name)
+        if attr.type == "datetime":
+            clean[attr.name] = _datetime(value, attr.name, attr.day)
+        else:
+            clean[attr.name] = check_bounds(attr, coerce(attr.type, value, attr.name))
     return clean

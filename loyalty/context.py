@@ -38,6 +38,9 @@ class EventResult:
     status_before: str | None = None
     status_after: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. refund shortfall recorded
+    # Problems reported without refusing the event, with stable codes (a checkout's unusable
+    # coupon: {"code": "coupon_not_found", "coupon": "...", "message": "..."}; issue 13 §3).
+    warnings: list[dict] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # handler-specific facts (transaction, coupon...)
 
     def point_events(self) -> list[Event]:
@@ -79,6 +82,7 @@ class EventResult:
             "tiers": {"before": self.tiers_before, "after": self.tiers_after},
             "status": {"before": self.status_before, "after": self.status_after},
             "notes": self.notes,
+            "warnings": self.warnings,
         }
 
 

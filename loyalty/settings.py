@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "loyalty.console.middleware.ConsoleEnvironmentMiddleware",
+    "loyalty.console.timezone.ProgramTimeZoneMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",

@@ -12,19 +12,23 @@ events for them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import Q
 
 from customers.models import Customer
 from events.choices import EventSource
 from events.engine import register_event
-from loyalty.errors import EngineError
+from loyalty.errors import Conflict, EngineError
 from loyalty.ledger.accounts import account_by_id
 
-from . import clock
-from .models import PointLot, Program
+from . import clock, tiers
+from .choices import Environment
+from .ledger.expiration import add_months
+from .models import CustomerTier, LedgerEntry, PointLot, Program
 from .models.ledger import LotStatus
 
 log = logging.getLogger("loyalty.tasks")
@@ -70,18 +74,30 @@ def _process_customer(customer_pk: int, kind: str, now) -> tuple[int, int]:
     return events, lots_done
 
 
-def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
-    """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently."""
-    now = clock.now()
-    program = Program.current()
+def expire_and_activate(batch: int = BATCH, environments=None) -> dict[str, int]:
+    """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently.
+
+    Each environment runs up to its own time: the sandbox's test clock (issue 13 §8)."""
     counts = {"customers": 0, "events": 0, "activated_lots": 0, "expired_lots": 0, "errors": 0}
+    for environment in environments or Environment.values:
+        _expire_and_activate(batch, environment, clock.now(environment), counts)
+    log.info("expire_and_activate: %s", counts)
+    return counts
+
+
+def _expire_and_activate(batch, environment, now, counts) -> None:
+    program = Program.current()
     kinds = ["activate"] + (["expire"] if program.expiring_points else [])
     for kind in kinds:
         last = 0
         while True:
             customer_pks = list(
                 due_lots(kind, now)
-                .filter(customer_id__gt=last, customer__anonymized_at__isnull=True)
+                .filter(
+                    customer_id__gt=last,
+                    customer__anonymized_at__isnull=True,
+                    customer__environment=environment,
+                )
                 .order_by("customer_id")
                 .values_list("customer_id", flat=True)
                 .distinct()[:batch]
@@ -99,5 +115,69 @@ def expire_and_activate(batch: int = BATCH) -> dict[str, int]:
                 counts["events"] += events
                 counts["activated_lots" if kind == "activate" else "expired_lots"] += lots
             last = customer_pks[-1]
-    log.info("expire_and_activate: %s", counts)
+
+
+def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
+    """Re-evaluate every customer whose tier expired, whose manual lock ended, or whose qualifying
+    points left the window since the last runs (issue 13 §4; hourly, data migration
+    loyalty/0007_tier_review_schedule). Each change is an internal `tier_review` event (source
+    automation, its reasons on the event) with the resulting tier_up / tier_down follow-ups.
+    Safe to run twice or concurrently: the review re-checks under the customer's lock and is
+    refused (nothing stored) when nothing is due any more."""
+    counts = {"customers": 0, "changed": 0, "skipped": 0, "errors": 0}
+    if not Program.current().tiers:
+        return counts
+    for environment in environments or Environment.values:
+        _review_tiers(environment, clock.now(environment), counts)
+    log.info("review_tiers: %s", counts)
     return counts
+
+
+def _review_tiers(environment, now, counts) -> None:
+    candidates: set[int] = set(
+        CustomerTier.objects.filter(
+            Q(expires_at__lte=now) | Q(locked=True, locked_until__lte=now)
+        ).values_list("customer_id", flat=True)
+    )
+    for structure, _tiers, account_ids in tiers.structures():
+        months = structure.qualification_months
+        if not months:
+            continue
+        edge = add_months(now, -months)
+        entries = LedgerEntry.objects.filter(
+            kind__in=tiers.EARNING_KINDS, created_at__gt=edge - WINDOW_LOOKBACK, created_at__lte=edge
+        )
+        if account_ids:
+            entries = entries.filter(account_id__in=account_ids)
+        held = CustomerTier.objects.filter(structure=structure).values("customer_id")
+        candidates |= set(entries.filter(customer_id__in=held).values_list("customer_id", flat=True))
+    customers = Customer.objects.filter(
+        pk__in=candidates, anonymized_at__isnull=True, environment=environment
+    )
+    for customer in customers.order_by("pk"):
+        counts["customers"] += 1
+        rows = tiers.load_rows(customer)
+        reasons = tiers.review_reasons(customer, rows, now)
+        if not reasons:
+            counts["skipped"] += 1
+            continue
+        try:
+            register_event(
+                environment=customer.environment,
+                customer=customer,
+                action="tier_review",
+                reason=" ".join(reasons),
+                source=EventSource.AUTOMATION,
+                internal=True,
+            )
+            counts["changed"] += 1
+        except Conflict:
+            counts["skipped"] += 1  # a concurrent run did it first
+        except EngineError as error:
+            log.warning("tier review for customer %s failed: %s", customer.pk, error)
+            counts["errors"] += 1
+
+
+# Qualifying points that left the window at most this long ago are looked at (the run is hourly;
+# a longer lookback covers missed runs and costs only re-checks that find nothing to do).
+WINDOW_LOOKBACK = dt.timedelta(days=3)

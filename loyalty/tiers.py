@@ -24,7 +24,7 @@ import datetime as dt
 from django.db.models import Sum
 
 from loyalty.context import HandlerContext
-from loyalty.errors import BusinessRuleError, ValidationError
+from loyalty.errors import BusinessRuleError, Conflict, ValidationError
 from loyalty.ledger.expiration import add_months
 
 from . import configcache
@@ -124,17 +124,16 @@ def _locked(ct: CustomerTier, now) -> bool:
     return ct.locked and (ct.locked_until is None or ct.locked_until > now)
 
 
-def _emit(ctx, action, structure, tier, previous):
-    ctx.emit(
-        action,
-        data={
-            "structure": structure.code,
-            "tier": tier.code,
-            "previous_tier": previous.code if previous else None,
-            "automatic": True,
-        },
-        parent=ctx.event,
-    )
+def _emit(ctx, action, structure, tier, previous, reason=""):
+    data = {
+        "structure": structure.code,
+        "tier": tier.code,
+        "previous_tier": previous.code if previous else None,
+        "automatic": True,
+    }
+    if reason:
+        data["reason"] = reason
+    ctx.emit(action, data=data, parent=ctx.event)
 
 
 def _set_customer_tier(ctx) -> None:
@@ -175,6 +174,8 @@ def evaluate(ctx: HandlerContext) -> None:
         else:
             current = ct.tier
             expired = ct.expires_at is not None and ct.expires_at <= now
+            if ct.locked and ct.locked_until is not None and ct.locked_until <= now:
+                ct.locked, ct.locked_until = False, None  # a manual lock ends at its date (§4)
             if qualified is not None and qualified.threshold > current.threshold:
                 ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
                     qualified,
@@ -197,7 +198,16 @@ def evaluate(ctx: HandlerContext) -> None:
                         False,
                         None,
                     )
-                    _emit(ctx, "tier_down", structure, target, current)
+                    _emit(
+                        ctx,
+                        "tier_down",
+                        structure,
+                        target,
+                        current,
+                        f"The {current.name} tier expired and {points} tier points qualify for {target.name}."
+                        if expired
+                        else f"{points} tier points no longer reach {current.name}.",
+                    )
             elif expired and not _locked(ct, now):
                 ct.expires_at = _validity(structure, now)  # re-qualified for the same tier
         ct.tier_points = points
@@ -206,6 +216,50 @@ def evaluate(ctx: HandlerContext) -> None:
         )
         ct.save()
     _set_customer_tier(ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers change with time (issue 13 §4): the scheduled review, and the check before every event
+
+
+def review_reasons(customer, tier_rows: dict[int, CustomerTier], now) -> list[str]:
+    """Why the customer's tiers must be re-evaluated at `now` without any earning: a tier whose
+    validity ended, a manual lock that ended, or tier points that left the qualification window
+    (the stored figure differs from the window's now). Empty: nothing would change."""
+    reasons = []
+    for structure, tiers, account_ids in structures():
+        ct = tier_rows.get(structure.pk)
+        if ct is None or not tiers:
+            continue
+        if ct.expires_at is not None and ct.expires_at <= now:
+            reasons.append(f"The {structure.name} tier expired.")
+        elif ct.locked and ct.locked_until is not None and ct.locked_until <= now:
+            reasons.append(f"The manual {structure.name} tier lock ended.")
+        elif structure.qualification_months and ct.tier_points != tier_points(
+            customer, structure, account_ids, now
+        ):
+            reasons.append(f"Qualifying points left the {structure.name} window.")
+    return reasons
+
+
+def expired_rows(tier_rows: dict[int, CustomerTier] | None, now) -> bool:
+    """Whether a tier or a manual lock of these rows has ended (cheap: the rows are loaded)."""
+    return any(
+        (ct.expires_at is not None and ct.expires_at <= now)
+        or (ct.locked and ct.locked_until is not None and ct.locked_until <= now)
+        for ct in (tier_rows or {}).values()
+    )
+
+
+def tier_review(ctx: HandlerContext) -> None:
+    """Internal event of the scheduled review (`loyalty.tasks.review_tiers`): re-evaluate the
+    customer's tiers now. Refused (Conflict, nothing stored) when nothing is due any more, so a
+    second or concurrent run never changes or records the same customer twice."""
+    reasons = review_reasons(ctx.customer, rows(ctx), ctx.now)
+    if not reasons:
+        raise Conflict("The customer's tiers are up to date.")
+    ctx.result.notes.extend(reasons)
+    evaluate(ctx)
 
 
 # ---------------------------------------------------------------------------------------------

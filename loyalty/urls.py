@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from loyalty import sandbox_views
 from loyalty.console import pages as views
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("environment/", views.switch_environment, name="switch_environment"),
+    path("sandbox/clock/", sandbox_views.SandboxClockView.as_view(), name="sandbox_clock"),
     path("api/", include("loyalty.api.urls")),
     path("api-keys/", include("loyalty.api.console_urls")),
     path("settings/", include("loyalty.program_settings.urls")),

@@ -55,7 +55,6 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Left, StrIndex, Substr
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import is_naive, make_aware
 
 from customers.fields import custom_fields
 from customers.models import Customer
@@ -442,7 +441,7 @@ def coerce(attribute: Attribute, raw):
             raise ConditionError(
                 f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM).", "value"
             )
-        return make_aware(moment, dt.UTC) if is_naive(moment) else moment
+        return clock.aware(moment)  # a naive moment is program-local time
     raise ConditionError(f"{attribute.label}: unsupported type {kind}.", "value")
 
 

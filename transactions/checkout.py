@@ -25,6 +25,7 @@ from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
 from loyalty import configcache
+from loyalty.bounds import POINTS_MAX
 from loyalty.context import GuestContext, HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import resolve_account
@@ -42,7 +43,7 @@ TX_FIELD = "data.transaction_id"
 
 
 def _tid(ctx: HandlerContext | GuestContext) -> str:
-    return str(ctx.data["transaction_id"])[:128]
+    return str(ctx.data["transaction_id"])  # at most 128 characters: events.definitions
 
 
 def find_optional(ctx: HandlerContext) -> Transaction | None:
@@ -133,8 +134,13 @@ def _fill(ctx: HandlerContext | GuestContext, tx: Transaction, data: dict) -> li
         tx.total = sum((item["subtotal"] for item in items), Decimal("0"))
     for name in ("currency", "channel"):
         if data.get(name):
+            value = str(data[name])
             max_length = cast(models.CharField, Transaction._meta.get_field(name)).max_length
-            setattr(tx, name, str(data[name])[:max_length])
+            if max_length is not None and len(value) > max_length:  # never cut (issue 13 §6)
+                raise ValidationError(
+                    f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}"
+                )
+            setattr(tx, name, value)
     codes = coupon_codes(data)
     if codes:
         tx.coupon_codes = codes
@@ -184,6 +190,8 @@ def price(
     if customer is not None and not customer.can_earn:
         result = earning.Earning(line_points=tuple(0 for _ in rows))
         ctx.result.notes.append("The customer's status does not allow earning points; none were rewarded.")
+    if result.points > POINTS_MAX:  # the earning rule multiplies: bound the product too (§6)
+        raise ValidationError(f"This purchase would earn more than {POINTS_MAX} points.", field="data.total")
     tx.points_earned = result.points
     tx.first_purchase = bool(result.bonus)
     for row, line_points in zip(rows, result.line_points, strict=True):
@@ -195,10 +203,15 @@ def price(
 
 
 def _emit_items(ctx: HandlerContext, tx: Transaction, rows: list[TransactionItem]) -> None:
-    """One internal checkout_item event per line, carrying that line's points."""
+    """One internal item event per line: `checkout_item` for a checkout, `checkout_update_item`
+    for a checkout_update, whose items supersede the earlier ones (each line's `item_event` is
+    the latest). data.points is what the line earns; the event's own `points` is what it
+    changed (engine.settle_event_points): 0 while the transaction is pending, the accept
+    credits the whole purchase."""
+    action = "checkout_update_item" if ctx.event.action == "checkout_update" else "checkout_item"
     for row in rows:
         event = ctx.emit(
-            "checkout_item",
+            action,
             data={
                 "transaction_id": tx.transaction_id,
                 "product_id": row.product_id,
@@ -240,7 +253,15 @@ def _set_burned(ctx: HandlerContext, tx: Transaction, data: dict) -> None:
         raise ValidationError(
             "points_burned must be a whole number of points, 0 or more.", field="data.points_burned"
         )
-    if wanted > tx.points_burned:
+    if tx.status == S.PENDING:
+        # While pending, burned points are only held (reserved), as the reference does; the
+        # accept spends them, a reject or a lower points_burned releases them (docs/reversals.md).
+        if wanted > tx.points_burned:
+            points.reserve(ctx, wanted - tx.points_burned, tx.account)
+        else:
+            points.release(ctx, tx.points_burned - wanted, tx.account)
+        tx.points_burned = wanted
+    elif wanted > tx.points_burned:
         points.burn(ctx, wanted - tx.points_burned, tx.account)
         tx.points_burned = wanted
     elif wanted < tx.burned_open:
@@ -311,7 +332,9 @@ def checkout(ctx: HandlerContext) -> None:
             created_at=ctx.now,
         )
     tx.status = status
-    tx.checkout_at = ctx.now
+    # The purchase counts from the event's effective time (effective_timestamp backdates it, as
+    # it does its points' expiration and tier window; issue 13 §1); registration stays now.
+    tx.checkout_at = ctx.event.effective_at
     tx.checkout_event = ctx.event
     if status == S.ACCEPTED:
         tx.accepted_at = ctx.now
@@ -321,8 +344,11 @@ def checkout(ctx: HandlerContext) -> None:
     price(ctx, tx, rows, save_rows=False)
     if status == S.ACCEPTED:
         credit_earned(ctx, tx, rows)
-    for code in tx.coupon_codes:
-        coupon_ops.redeem_for_checkout(ctx, code, tx)
+    # A coupon that cannot be applied never refuses the purchase (the goods are sold): it is a
+    # warning in the response and on the transaction, and nothing is applied to it (§3).
+    warnings = [w for w in (coupon_ops.redeem_for_checkout(ctx, code, tx) for code in tx.coupon_codes) if w]
+    tx.warnings = warnings
+    ctx.result.warnings.extend(warnings)
     tx.updated_at = ctx.now
     if new:
         try:
@@ -356,6 +382,7 @@ def checkout_update(ctx: HandlerContext) -> None:
     if tx.status == S.PENDING:
         _set_burned(ctx, tx, ctx.data)
         price(ctx, tx, rows)
+        coupon_ops.give_back_excess(ctx, tx)  # a lower total: gift cards get the excess back
     finish(ctx, tx)
 
 
@@ -364,6 +391,7 @@ def checkout_accept(ctx: HandlerContext) -> None:
     refuse(tx, "checkout_accept", (S.PENDING,))
     tx.status = S.ACCEPTED
     tx.accepted_at = ctx.now
+    points.spend_reserved(ctx, tx.points_burned, tx.account)  # held since the checkout
     credit_earned(ctx, tx)
     finish(ctx, tx)
 
@@ -373,9 +401,12 @@ def checkout_reject(ctx: HandlerContext) -> None:
     tx = find_locked(ctx)
     refuse(tx, "checkout_reject", (S.PENDING, S.ACCEPTED))
     take_back(ctx, tx, tx.points_open)
-    unburn(ctx, tx, tx.burned_open)
-    for code in tx.coupon_codes:
-        coupon_ops.unredeem_for_checkout(ctx, code, tx)
+    if tx.status == S.PENDING:  # burned points were only held: release them
+        points.release(ctx, tx.burned_open, tx.account)
+        tx.points_unburned = tx.points_burned
+    else:
+        unburn(ctx, tx, tx.burned_open)
+    coupon_ops.give_back_all(ctx, tx)
     tx.status = S.REJECTED
     tx.closed_at = ctx.now
     finish(ctx, tx)
@@ -449,7 +480,7 @@ def guest_checkout(ctx: GuestContext) -> None:
         raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED)
     status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
     tx = _create(ctx, status, guest=ctx.data["guest"])
-    tx.checkout_at = ctx.now
+    tx.checkout_at = ctx.event.effective_at  # effective_timestamp backdates a purchase (§1)
     tx.checkout_event = ctx.event
     tx.accepted_at = ctx.now if status == S.ACCEPTED else None
     _save_items(tx, _fill(ctx, tx, ctx.data))

@@ -9,11 +9,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from loyalty.bounds import MONEY_MAX, QUANTITY_MAX
 from loyalty.errors import ValidationError
 from loyalty.safe_urls import check_url
 
 CENT = Decimal("0.01")
-MAX_MONEY = Decimal("999999999999.99")
+MAX_MONEY = MONEY_MAX  # one purchase, item price or subtotal (issue 13 §6)
 MAX_ITEMS = 500
 TEXT_FIELDS = {"product_id": 200, "product_name": 300, "product_url": 500, "product_category": 200}
 
@@ -37,8 +38,10 @@ def _quantity(value, field: str) -> int:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise ValidationError(f"{field} must be a whole number.", field=field) from None
-    if not number.is_finite() or number != number.to_integral_value() or number < 0 or number > 10**9:
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
         raise ValidationError(f"{field} must be a whole number, 0 or more.", field=field)
+    if number > QUANTITY_MAX:
+        raise ValidationError(f"{field} must be at most {QUANTITY_MAX}.", field=field)
     return int(number)
 
 
@@ -70,7 +73,9 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
         item: dict[str, Any] = {}
         for name, length in TEXT_FIELDS.items():
             value = row.get(name)
-            item[name] = "" if value is None else str(value)[:length]
+            item[name] = "" if value is None else str(value)
+            if len(item[name]) > length:  # refused, never cut (issue 13 §6)
+                raise ValidationError(f"{name} is longer than {length} characters.", field=f"{path}.{name}")
         check_url(item["product_url"], f"{path}.product_url")
         item["quantity"] = _quantity(row.get("quantity"), f"{path}.quantity")
         item["price"] = parse_money(row.get("price") or 0, f"{path}.price")
@@ -79,7 +84,13 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
             item["subtotal"] = parse_money(row["subtotal"], f"{path}.subtotal")
         else:
             item["subtotal"] = max(item["price"] * item["quantity"] - item["discount"], Decimal("0"))
+            if item["subtotal"] > MAX_MONEY:
+                raise ValidationError(
+                    f"The item's subtotal (price x quantity) exceeds {MAX_MONEY}.", field=f"{path}.subtotal"
+                )
         items.append(item)
+    if sum((item["subtotal"] for item in items), Decimal("0")) > MAX_MONEY:
+        raise ValidationError(f"The items add up to more than {MAX_MONEY}.", field="data.items")
     return items
 
 

@@ -34,6 +34,9 @@ class Transaction(models.Model):
     channel = models.CharField(max_length=64, blank=True)
     coupon_codes = models.JSONField(default=list, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="other attributes of the last checkout event")
+    # Problems a checkout reported without refusing the purchase (issue 13 §3), e.g.
+    # [{"code": "coupon_expired", "coupon": "SAVE-E73H", "message": "..."}].
+    warnings = models.JSONField(default=list, blank=True)
 
     # Points. earned = rewarded for this transaction (credited once accepted; while pending they
     # are kept here only). taken_back + shortfall <= earned, always.

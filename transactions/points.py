@@ -50,3 +50,21 @@ def unburn(ctx: HandlerContext, points: int, account, *, event=None) -> None:
         return
     base = _for(ctx, event)
     ledger.point_unspend(base.follow_up(base.event, data={"points": points}, account=account))
+
+
+def reserve(ctx: HandlerContext, points: int, account) -> None:
+    """Hold points for a pending purchase (points_burned while pending). Raises InsufficientPoints."""
+    if points > 0:
+        ledger.reserve(ctx, points, account=account)
+
+
+def release(ctx: HandlerContext, points: int, account) -> None:
+    """Give held points back (a pending purchase rejected or its points_burned lowered)."""
+    if points > 0:
+        ledger.release(ctx, points, account=account)
+
+
+def spend_reserved(ctx: HandlerContext, points: int, account) -> None:
+    """Spend the points held for a purchase, at its accept."""
+    if points > 0:
+        ledger.spend(ctx, points, account=account, from_reserved=True)

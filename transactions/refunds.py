@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from coupons import coupons as coupon_ops
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, MissingParameter, ValidationError
 
@@ -38,6 +39,12 @@ def _settle(ctx: HandlerContext, tx: Transaction, *, points_now: int | None = No
     take_back(ctx, tx, owed)
     burned_target = earning.take_back(tx.points_burned, tx.points_unburned, tx.refunded_value, tx.total)
     unburn(ctx, tx, tx.burned_open if full else burned_target)
+    # Coupons and gift cards (docs/reversals.md): a full refund gives everything back, as a
+    # reject does; a partial one gives gift cards back their share of what they paid.
+    if full:
+        coupon_ops.give_back_all(ctx, tx)
+    elif tx.total > 0:
+        coupon_ops.give_back_share(ctx, tx, tx.refunded_value / tx.total)
     ctx.result.extra["refunded_value"] = tx.refunded_value
 
 
@@ -140,9 +147,12 @@ def point_unburn(ctx: HandlerContext) -> None:
             f"Only {tx.burned_open} burned points of transaction {tx.transaction_id!r} are left to give back.",
             field="data.points",
         )
-
-    points.unburn(ctx, amount, tx.account)
-    tx.points_unburned += amount
+    if tx.status == S.PENDING:  # held, not spent, while pending: release (docs/reversals.md)
+        points.release(ctx, amount, tx.account)
+        tx.points_burned -= amount
+    else:
+        points.unburn(ctx, amount, tx.account)
+        tx.points_unburned += amount
     finish(ctx, tx)
 
 

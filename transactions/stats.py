@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, F, Max, Sum
 
 from loyalty import clock
+from loyalty.bounds import INT4_MAX, PURCHASE_TOTAL_MAX
+from loyalty.errors import ValidationError
 from loyalty.models import Program
 
 from .choices import TransactionStatus
@@ -48,21 +50,38 @@ def refresh_customer(customer) -> None:
     items = TransactionItem.objects.filter(
         transaction__customer=customer, transaction__status__in=COUNTED
     ).aggregate(n=Sum(F("quantity") - F("refunded_quantity")))["n"]
-    customer.purchase_total = figures["total"] or Decimal("0")
-    customer.purchase_count = figures["count"] or 0
-    customer.purchase_items = items or 0
+    _set_figures(customer, figures["total"] or Decimal("0"), figures["count"] or 0, items or 0)
     last = figures["last"]
     customer.purchase_last_date = last.astimezone(_zone()).date() if last else None
 
 
 def add_purchase(customer, tx, rows) -> None:
     """A new pending or accepted checkout: add it to the figures without re-reading every transaction."""
-    customer.purchase_total += tx.total - tx.refunded_value
-    customer.purchase_count += 1
-    customer.purchase_items += sum(row.quantity - row.refunded_quantity for row in rows)
+    _set_figures(
+        customer,
+        customer.purchase_total + tx.total - tx.refunded_value,
+        customer.purchase_count + 1,
+        customer.purchase_items + sum(row.quantity - row.refunded_quantity for row in rows),
+    )
     day = tx.checkout_at.astimezone(_zone()).date()
     if customer.purchase_last_date is None or day > customer.purchase_last_date:
         customer.purchase_last_date = day
+
+
+def _set_figures(customer, total: Decimal, count: int, items: int) -> None:
+    """Set the customer's purchase figures, refusing (400) sums their columns cannot hold
+    (purchase_total numeric(14,2), purchase_count/items int4; issue 13 §6): the purchase is
+    refused rather than every later event of the customer failing."""
+    if total > PURCHASE_TOTAL_MAX:
+        raise ValidationError(
+            f"This purchase would take the customer's purchase total over {PURCHASE_TOTAL_MAX}.",
+            field="data.total",
+        )
+    if items > INT4_MAX or count > INT4_MAX:
+        raise ValidationError(
+            "This purchase would take the customer's purchased item count out of range.", field="data.items"
+        )
+    customer.purchase_total, customer.purchase_count, customer.purchase_items = total, count, items
 
 
 def _zone() -> ZoneInfo:
@@ -126,7 +145,7 @@ def purchases(customer, periods=(), history: bool = False, now: dt.datetime | No
     """The 001 `purchases` extension: `overall`, each requested period (aliases kept as asked)
     and, with history=True, `history` by local date. Unknown period names raise ValueError."""
     zone = _zone()
-    today = (now or clock.now()).astimezone(zone).date()
+    today = (now or clock.now(customer.environment)).astimezone(zone).date()
     item_counts = dict(
         TransactionItem.objects.filter(transaction__customer=customer, transaction__status__in=COUNTED)
         .values("transaction_id")

@@ -118,7 +118,7 @@ class CouponRedeemView(ApiView):
         body = request.data if isinstance(request.data, dict) else {}
         if request.data and not isinstance(request.data, dict):
             raise ValidationError("The request body must be an object.")
-        coupon = Coupon.objects.filter(code=code).select_related("customer").first()
+        coupon = Coupon.objects.with_code(code).select_related("customer").first()
         if coupon is None or (
             coupon.customer is not None and coupon.customer.environment != request.auth.environment
         ):

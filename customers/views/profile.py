@@ -98,7 +98,7 @@ class CustomerOverviewView(CustomerTabView):
         claimed = list(
             RewardClaim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10]
         )
-        return {"claimed": claimed, "available": claimable(customer, clock.now())[:10]}
+        return {"claimed": claimed, "available": claimable(customer, clock.now(customer.environment))[:10]}
 
     @staticmethod
     def tier_progress(customer) -> list[dict]:

@@ -63,6 +63,13 @@ MissingSignedHeader = _error(
 MissingScope = _error(
     "MissingScope", 140301, 403, "ForbiddenException", "The API key lacks the scope for this endpoint."
 )
+SandboxOnly = _error(
+    "SandboxOnly",
+    140302,
+    403,
+    "ForbiddenException",
+    "The test clock exists only in the sandbox: use a sandbox API key.",
+)
 MalformedRequest = _error(
     "MalformedRequest", 140400, 400, "BadRequestException", "The request body could not be parsed."
 )

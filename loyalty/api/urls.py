@@ -11,7 +11,7 @@ from events.api import views as events
 from segments.api import views as segments
 from transactions.api import views as transactions
 
-from . import views
+from . import sandbox, views
 
 app_name = "api"
 
@@ -54,6 +54,7 @@ urlpatterns = [
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
+    re_path(r"^sandbox/clock/?$", sandbox.SandboxClockView.as_view(), name="sandbox_clock"),
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's start script as a file: no inline script, so the page

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from django.db.models import Sum
+
 from customers.models import Customer
-from loyalty.models import PointBalance, PointLot
+from events.models import Event
+from loyalty.models import LedgerEntry, PointBalance, PointLot
 from loyalty.models.ledger import LotStatus
 
+from .accounts import default_account
 from .operations import TOTALS
 
 
@@ -69,6 +73,44 @@ def verify_customer(customer) -> list[str]:
         if getattr(customer, total) != sums[name]:
             problems.append(f"customer {total} {getattr(customer, total)} != accounts {sums[name]}")
     return problems
+
+
+def verify_event_points(customer) -> list[str]:
+    """The events tell the truth about points (issue 13 §5): each event of the customer carries
+    the sum of its ledger entries for the customer, in the account they are in; so per account,
+    the events' points add up to the ledger's. Returns problems; empty when they reconcile."""
+    problems: list[str] = []
+    by_event: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for event_id, account_id, amount in LedgerEntry.objects.filter(customer=customer).values_list(
+        "event_id", "account_id", "amount"
+    ):
+        by_event[event_id][account_id] += amount
+    default = default_account().pk
+    event_sums: dict[int, int] = defaultdict(int)
+    for pk, action, points, account_id in Event.objects.filter(customer=customer).values_list(
+        "pk", "action", "points", "account_id"
+    ):
+        entries = by_event.pop(pk, {})
+        if points != sum(entries.values()):
+            problems.append(
+                f"event {pk} ({action}) shows {points} points; its entries changed {sum(entries.values())}"
+            )
+        event_sums[account_id or default] += points
+    for event_id, entries in by_event.items():
+        if any(entries.values()):
+            problems.append(f"entries of event {event_id} of another customer change {dict(entries)}")
+    ledger = dict(
+        LedgerEntry.objects.filter(customer=customer)
+        .values_list("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
+    )
+    for account_id in set(ledger) | set(event_sums):
+        if ledger.get(account_id, 0) != event_sums.get(account_id, 0):
+            problems.append(
+                f"account {account_id}: events carry {event_sums.get(account_id, 0)} points, "
+                f"the ledger {ledger.get(account_id, 0)}"
+            )
 
 
 LOT_FIELDS = ("customer_id", "account_id", "pk", "status", "points", "used", "expired_points", "reserved")

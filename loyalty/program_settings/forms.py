@@ -183,6 +183,8 @@ class PointAccountForm(forms.ModelForm):
         value = self.cleaned_data["expiration_period"]
         if value is not None and value < 1:
             raise ValidationError("The period is at least 1.")
+        if value is not None and value > PERIOD_MAX:  # expiry arithmetic stays in the columns (§6)
+            raise ValidationError(f"The period is at most {PERIOD_MAX}.")
         return value
 
     def clean(self):
@@ -244,9 +246,15 @@ class TierStructureForm(forms.ModelForm):
         return _positive_or_empty(self.cleaned_data["tier_validity_months"])
 
 
+PERIOD_MAX = 1000  # days, weeks, months or years: at most a thousand of them (issue 13 §6)
+MONTHS_MAX = 1200
+
+
 def _positive_or_empty(value):
     if value is not None and value < 1:
         raise ValidationError("Leave it empty or give at least 1 month.")
+    if value is not None and value > MONTHS_MAX:
+        raise ValidationError(f"At most {MONTHS_MAX} months.")
     return value
 
 

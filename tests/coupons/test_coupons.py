@@ -92,14 +92,15 @@ def test_a_checkout_naming_a_coupon_redeems_it_and_a_reject_gives_it_back(anna, 
     assert coupon("AAA-1").status == "claimed" and tx().status == "rejected"
 
 
-def test_a_checkout_with_a_used_up_coupon_is_refused_whole(anna, pool):
+def test_a_checkout_with_a_used_up_coupon_records_the_purchase_with_a_warning(anna, pool):
     rule()
     import_codes(pool, "AAA-1\n")
     register("coupon_assign", data={"code": "AAA-1"})
     register("coupon_redeem", data={"code": "AAA-1"})
-    with pytest.raises(BusinessRuleError):
-        checkout("T-1", 100, coupon_codes=["AAA-1"])
-    assert not Event.objects.filter(action="checkout").exists()
+    result = checkout("T-1", 100, coupon_codes=["AAA-1"])
+    assert [w["code"] for w in result.warnings] == ["coupon_used_up"]
+    assert tx().warnings == result.warnings and tx().points_earned == 100
+    assert coupon("AAA-1").usages == 1  # nothing applied
 
 
 def test_console_actions_invalidate_unassign_and_change_expiration(anna, pool, admin_user):

@@ -162,3 +162,17 @@ def test_console_changes_leave_nothing_behind_either(zelda, admin_user):
     register("opt_out", ORIGINAL["customer_id"])
     for value in (ORIGINAL["nickname"], ORIGINAL["first_name"], ORIGINAL["customer_id"]):
         assert find_everywhere(value) == [], value
+
+
+@pytest.mark.parametrize("action, data", [("point_add", {"points": 5}), ("opt_in", {}), ("login", {})])
+def test_the_anonymized_id_stays_retired(zelda, action, data):
+    """Issue 13 §7: no event creates a customer with an `anon-` ID, so it never has two rows."""
+    from loyalty.errors import InvalidCustomerId
+
+    register("opt_out", ORIGINAL["customer_id"])
+    anonymized = Customer.objects.get(anonymized_at__isnull=False).customer_id
+    assert anonymized.startswith("anon-")
+    for ref in (anonymized, anonymized.upper(), "anon-brand-new"):
+        with pytest.raises(InvalidCustomerId, match="reserved"):
+            register(action, ref, data)
+    assert Customer.objects.filter(customer_id__iexact=anonymized).count() == 1

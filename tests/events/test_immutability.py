@@ -48,6 +48,7 @@ def test_a_documented_change_may_update(event, change):
         Change.EXPIRATION: ("expires_at", event.timestamp),
         Change.ANONYMIZE: ("data", {"_anonymized": True}),
         Change.MERGE: ("customer", enroll("Bob-1")),
+        Change.SETTLE: ("points", 5),
     }[change]
     with transaction.atomic(), allow(change):
         Event.objects.filter(pk=event.pk).update(**{field: value})
@@ -86,6 +87,7 @@ def test_the_database_refuses_a_raw_delete_even_inside_a_documented_change(event
         ("expiration", "UPDATE events_event SET points = 999 WHERE id = %s"),
         ("merge", "UPDATE events_event SET data = '{}' WHERE id = %s"),
         ("anonymize", "UPDATE events_event SET customer_id = NULL WHERE id = %s"),
+        ("settle", "UPDATE events_event SET data = '{}' WHERE id = %s"),
         ("something", "UPDATE events_event SET expires_at = now() WHERE id = %s"),
     ],
 )

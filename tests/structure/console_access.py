@@ -65,6 +65,7 @@ ACCESS: dict[str, Access] = {
     "password_change": Access(EVERYONE),
     "password_change_done": Access(EVERYONE),
     "switch_environment": Access(STAFF, status=405),  # POST only
+    "sandbox_clock": Access(ADMIN),  # the sandbox test clock (issue 13 §8)
     # API keys (console pages)
     "api_keys:api_key_list": Access(ADMIN),
     "api_keys:api_key_add": Access(ADMIN),
