@@ -111,6 +111,7 @@ def verify_event_points(customer) -> list[str]:
                 f"account {account_id}: events carry {event_sums.get(account_id, 0)} points, "
                 f"the ledger {ledger.get(account_id, 0)}"
             )
+    return problems
 
 
 LOT_FIELDS = ("customer_id", "account_id", "pk", "status", "points", "used", "expired_points", "reserved")
