@@ -64,6 +64,13 @@ REASON = Attr("reason")
 EXPIRATION = Attr("expiration_date", "datetime", help="expiration of the added points")
 ACTIVATION = Attr("activation_date", "datetime", help="points are pending until then")
 TRANSACTION_ID = Attr("transaction_id", required=True)
+# Issue 20 (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
+SUBLEDGER_ATTRS = (
+    Attr("subledger", help="the customer's subledger ID (created on the spot by point_add)"),
+    Attr("reward_start", help="default | immediate | relative (5D, 1W@last_sunday) | ISO date"),
+    Attr("reward_expiration", help="default | unlimited | relative (10m, 1M@last_day_of_month) | ISO date"),
+    Attr("create_subledger", "boolean", help="refuse when the subledger exists already"),
+)
 
 _SPECS = [
     # Lifecycle (customers.lifecycle)
@@ -91,8 +98,12 @@ _SPECS = [
         creates_customer=False,
     ),
     # Points ledger (loyalty.ledger)
-    ActionSpec("point_add", "Point add", (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON)),
-    ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON)),
+    ActionSpec(
+        "point_add",
+        "Point add",
+        (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON, *SUBLEDGER_ATTRS),  # issue 20: subledgers
+    ),
+    ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON, SUBLEDGER_ATTRS[0])),
     ActionSpec("point_spend", "Point spend", (POINTS, ACCOUNT, REASON)),
     ActionSpec("point_unspend", "Point unspend", (POINTS, ACCOUNT, REASON, Attr("spend_event", "integer"))),
     ActionSpec("reserve_points", "Reserve points", (POINTS, ACCOUNT, REASON)),
