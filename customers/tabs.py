@@ -72,6 +72,8 @@ CUSTOMER_TABS: list[Tab] = [
         badge=_transaction_count,
     ),
     Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
+    # Issue 20 (Talon.One profile)
+    Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
 ]
 
 

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from coupons.api import urls as coupon_api
+from customers.api import ledgers
 from customers.api import views as customers
 from events.api import views as events
 
@@ -23,6 +24,18 @@ urlpatterns = [
     re_path(rf"^customers/{REF}/points/?$", customers.CustomerPointsView.as_view(), name="customer_points"),
     re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
+    # Issue 20: ledgers and subledgers (Talon.One profile)
+    re_path(rf"^customers/{REF}/ledgers/?$", ledgers.CustomerLedgersView.as_view(), name="customer_ledgers"),
+    re_path(
+        rf"^customers/{REF}/ledgers/transactions/?$",
+        ledgers.CustomerLedgerTransactionsView.as_view(),
+        name="customer_ledger_transactions",
+    ),
+    re_path(
+        rf"^customers/{REF}/ledgers/export_log/?$",
+        ledgers.CustomerLedgerExportView.as_view(),
+        name="customer_ledger_export_log",
+    ),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
     path("status", views.trivial_view, name="status"),
