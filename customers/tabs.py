@@ -74,6 +74,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
     # Issue 20 (Talon.One profile)
     Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
+    Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),
 ]
 
 
