@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from cards.cards import customer_by_card
 from loyalty import fastsql
 from loyalty.errors import MissingParameter, ValidationError
 
@@ -17,7 +18,8 @@ from .queries import referral_columns
 
 
 def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[str | None, str]:
-    """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted."""
+    """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted,
+    and `card:<code>` a loyalty card's customer."""
     if isinstance(customer_ref, int) and not isinstance(customer_ref, bool):
         customer_ref = str(customer_ref)  # JSON clients send numeric IDs as numbers
     if not isinstance(customer_ref, str) or not customer_ref.strip():
@@ -31,6 +33,9 @@ def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[st
         return field, value
     return None, customer_ref
 
+
+# `card:<code>` names the customer registered to an active loyalty card (issue 20).
+CARD_FIELD = "card"
 
 # Instance attributes a locked lookup sets: the referrer's customer ID and how many customers name
 # this one as referrer (the Customer API's `referrer` and `referrals`, which every event response
@@ -62,13 +67,16 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
             lock=lock,
             extra=extra,
         )
-    if field not in external_id_fields():
+    if field == CARD_FIELD:
+        pk = customer_by_card(environment, value)  # issue 20: a loyalty card code names its customer
+    elif field not in external_id_fields():
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
-    pk = (
-        ExternalId.objects.filter(environment=environment, field=field, value=value)
-        .values_list("customer_id", flat=True)
-        .first()
-    )
+    else:
+        pk = (
+            ExternalId.objects.filter(environment=environment, field=field, value=value)
+            .values_list("customer_id", flat=True)
+            .first()
+        )
     if not pk:
         return None
     return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock, extra=extra)

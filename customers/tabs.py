@@ -75,6 +75,7 @@ CUSTOMER_TABS: list[Tab] = [
     # Issue 20 (Talon.One profile)
     Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
     Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),
+    Tab("Loyalty cards", "cards:customer_cards", module="loyalty_cards", weight=62),
 ]
 
 

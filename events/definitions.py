@@ -218,6 +218,19 @@ _SPECS = [
     ),
     ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
     # --- end Commerce ------------------------------------------------------------------------------
+    # Loyalty cards (cards.cards, issue 20)
+    ActionSpec(
+        "card_register", "Card register", (Attr("card", required=True), REASON), creates_customer=False
+    ),
+    ActionSpec(
+        "card_unregister", "Card unregister", (Attr("card", required=True), REASON), creates_customer=False
+    ),
+    ActionSpec(
+        "card_transfer",
+        "Card transfer",
+        (Attr("card", required=True), Attr("new_card", required=True), REASON),
+        creates_customer=False,
+    ),
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}

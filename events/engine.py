@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
+from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
 from coupons import coupons as coupon_ops  # Commerce (issue 7)
 from coupons import rewards as coupon_rewards  # Commerce (issue 7)
 from customers import lifecycle
@@ -113,6 +114,10 @@ HANDLERS: dict[str, Handler] = {
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
     # --- end Commerce ------------------------------------------------------------------------------
+    # cards.cards (issue 20)
+    "card_register": loyalty_cards.card_register,
+    "card_unregister": loyalty_cards.card_unregister,
+    "card_transfer": loyalty_cards.card_transfer,
 }
 
 

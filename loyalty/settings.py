@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "coupons",
     "segments",
     "workflows",
+    "cards",  # issue 20: loyalty cards
     "loyalty.api",
     "loyalty.audit",
 ]

@@ -20,5 +20,6 @@ urlpatterns = [
     path("coupons/", include("coupons.urls")),
     path("segments/", include("segments.urls")),
     path("workflows/", include("workflows.urls")),
+    path("cards/", include("cards.urls")),  # issue 20
     path("", include("customers.urls")),
 ]

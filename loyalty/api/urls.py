@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from cards.api import urls as card_api
 from coupons.api import urls as coupon_api
 from customers.api import ledgers
 from customers.api import views as customers
@@ -41,6 +42,7 @@ urlpatterns = [
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *card_api.urlpatterns,  # issue 20: loyalty cards
     *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -23,6 +23,7 @@ NAVIGATION = [
     NavItem("Transactions", "transactions:transaction_list", module="transactions", icon="¤"),
     NavItem("Coupons", "coupons:pool_list", module="coupons", icon="✂"),
     NavItem("Rewards", "coupons:reward_list", module="rewards", icon="★"),
+    NavItem("Loyalty cards", "cards:card_list", module="loyalty_cards", icon="▭"),  # issue 20
     NavItem("Workflows", "workflows:workflow_list", module="workflows", icon="⚙"),
     NavItem("Imports", "imports:import_list", permission="loyalty.import_data", icon="⇪"),
     NavItem("Exports", "exports:export_list", permission="loyalty.export_data", icon="⇩"),
