@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
+from referrals import referrals  # issue 20
 
 from .attributes import apply_attributes, missing_required_fields
 from .choices import CustomerStatus as S
@@ -85,6 +86,7 @@ def opt_in(ctx: HandlerContext) -> None:
         from transactions.checkout import claim_guest_transactions
 
         claim_guest_transactions(ctx)
+    referrals.redeem_if_given(ctx)  # issue 20: the friend's referral code at opt-in
 
 
 def profile(ctx: HandlerContext) -> None:

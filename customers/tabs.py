@@ -76,6 +76,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
     Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),
     Tab("Loyalty cards", "cards:customer_cards", module="loyalty_cards", weight=62),
+    Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
 ]
 
 

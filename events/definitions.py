@@ -64,6 +64,7 @@ REASON = Attr("reason")
 EXPIRATION = Attr("expiration_date", "datetime", help="expiration of the added points")
 ACTIVATION = Attr("activation_date", "datetime", help="points are pending until then")
 TRANSACTION_ID = Attr("transaction_id", required=True)
+REFERRAL_CODE = Attr("referral_code", help="a friend's referral code (issue 20: first purchase / opt-in)")
 # Issue 20 (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
 SUBLEDGER_ATTRS = (
     Attr("subledger", help="the customer's subledger ID (created on the spot by point_add)"),
@@ -77,7 +78,7 @@ _SPECS = [
     ActionSpec(
         "opt_in",
         "Opt-in",
-        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True)),
+        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True), REFERRAL_CODE),
     ),
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
@@ -161,6 +162,7 @@ _SPECS = [
                 Attr("coupon_code"),
                 Attr("coupon_codes", "list"),
                 Attr("guest", help="guest checkout: the guest's identifier (e-mail)"),
+                REFERRAL_CODE,
             ),
             transactional=True,
         )
@@ -224,6 +226,31 @@ _SPECS = [
     ),
     ActionSpec(
         "card_unregister", "Card unregister", (Attr("card", required=True), REASON), creates_customer=False
+    ),
+    # Referrals (referrals.referrals, issue 20)
+    ActionSpec(
+        "referral_code_create",
+        "Referral code create",
+        (
+            Attr("code", help="empty: generated"),
+            Attr("start_date", "datetime"),
+            Attr("expiry_date", "datetime"),
+            Attr("usage_limit", "integer", help="0 = unlimited"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "referral_redeem",
+        "Referral redeem",
+        (Attr("code", required=True), Attr("transaction_id"), REASON),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "referral_reward",
+        "Referral reward",
+        (Attr("referral", "integer", required=True), Attr("points", "integer"), Attr("friend")),
+        internal=True,
     ),
     ActionSpec(
         "card_transfer",

@@ -54,6 +54,7 @@ from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
+from referrals import referrals  # Talon.One profile (issue 20)
 from transactions import checkout as tx_checkout  # Commerce (issue 7)
 from transactions import refunds as tx_refunds  # Commerce (issue 7)
 
@@ -118,6 +119,10 @@ HANDLERS: dict[str, Handler] = {
     "card_register": loyalty_cards.card_register,
     "card_unregister": loyalty_cards.card_unregister,
     "card_transfer": loyalty_cards.card_transfer,
+    # referrals.referrals (issue 20)
+    "referral_code_create": referrals.referral_code_create,
+    "referral_redeem": referrals.referral_redeem,
+    "referral_reward": referrals.referral_reward,
 }
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "segments",
     "workflows",
     "cards",  # issue 20: loyalty cards
+    "referrals",  # issue 20: referral codes
     "loyalty.api",
     "loyalty.audit",
 ]

@@ -21,5 +21,6 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("workflows/", include("workflows.urls")),
     path("cards/", include("cards.urls")),  # issue 20
+    path("referrals/", include("referrals.urls")),  # issue 20
     path("", include("customers.urls")),
 ]

@@ -8,6 +8,7 @@ from coupons.api import urls as coupon_api
 from customers.api import ledgers
 from customers.api import views as customers
 from events.api import views as events
+from referrals.api import urls as referral_api
 
 from . import views
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *card_api.urlpatterns,  # issue 20: loyalty cards
+    *referral_api.urlpatterns,  # issue 20: referral codes
     *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

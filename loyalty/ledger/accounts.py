@@ -19,13 +19,15 @@ def all_accounts() -> list[PointAccount]:
 
 
 def _load() -> list[PointAccount]:
-    program_accounts = PointAccount.objects.filter(owner__isnull=True).order_by("code")
-    accounts = list(program_accounts)
+    def program_accounts():
+        return list(PointAccount.objects.filter(owner__isnull=True).order_by("code"))
+
+    accounts = program_accounts()
     if not any(a.is_default for a in accounts):
         PointAccount.objects.get_or_create(
             code="points", owner=None, defaults={"name": "Points", "is_default": True}
         )
-        accounts = list(program_accounts)
+        accounts = program_accounts()
     return accounts
 
 
