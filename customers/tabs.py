@@ -77,6 +77,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),
     Tab("Loyalty cards", "cards:customer_cards", module="loyalty_cards", weight=62),
     Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
+    Tab("Budgets", "budgets:customer_budgets", module="budgets", weight=66),
 ]
 
 

@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
+from budgets import enforcement as budgets  # Talon.One profile (issue 20)
 from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
 from coupons import coupons as coupon_ops  # Commerce (issue 7)
 from coupons import rewards as coupon_rewards  # Commerce (issue 7)
@@ -371,6 +372,7 @@ def _apply(
     )
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
+    budgets.enforce(ctx)  # issue 20: per-customer budgets (nothing when none is touched)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)

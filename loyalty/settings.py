@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workflows",
     "cards",  # issue 20: loyalty cards
     "referrals",  # issue 20: referral codes
+    "budgets",  # issue 20: per-customer budgets
     "loyalty.api",
     "loyalty.audit",
 ]

@@ -22,5 +22,6 @@ urlpatterns = [
     path("workflows/", include("workflows.urls")),
     path("cards/", include("cards.urls")),  # issue 20
     path("referrals/", include("referrals.urls")),  # issue 20
+    path("budgets/", include("budgets.urls")),  # issue 20
     path("", include("customers.urls")),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from budgets.api import urls as budget_api
 from cards.api import urls as card_api
 from coupons.api import urls as coupon_api
 from customers.api import ledgers
@@ -45,6 +46,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *card_api.urlpatterns,  # issue 20: loyalty cards
     *referral_api.urlpatterns,  # issue 20: referral codes
+    *budget_api.urlpatterns,  # issue 20: budgets
     *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]
