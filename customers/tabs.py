@@ -78,6 +78,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Loyalty cards", "cards:customer_cards", module="loyalty_cards", weight=62),
     Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
     Tab("Budgets", "budgets:customer_budgets", module="budgets", weight=66),
+    Tab("Achievements", "achievements:customer_achievements", module="achievements", weight=68),
 ]
 
 

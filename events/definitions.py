@@ -227,6 +227,13 @@ _SPECS = [
     ActionSpec(
         "card_unregister", "Card unregister", (Attr("card", required=True), REASON), creates_customer=False
     ),
+    # Achievements (achievements.progress, issue 20): a follow-up of the completing event
+    ActionSpec(
+        "achievement_completed",
+        "Achievement completed",
+        (Attr("achievement", required=True), Attr("progress"), Attr("target")),
+        internal=True,
+    ),
     # Referrals (referrals.referrals, issue 20)
     ActionSpec(
         "referral_code_create",

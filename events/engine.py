@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
+from achievements import progress as achievements  # Talon.One profile (issue 20)
 from budgets import enforcement as budgets  # Talon.One profile (issue 20)
 from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
 from coupons import coupons as coupon_ops  # Commerce (issue 7)
@@ -124,6 +125,8 @@ HANDLERS: dict[str, Handler] = {
     "referral_code_create": referrals.referral_code_create,
     "referral_redeem": referrals.referral_redeem,
     "referral_reward": referrals.referral_reward,
+    # achievements.progress (issue 20)
+    "achievement_completed": achievements.achievement_completed,
 }
 
 
@@ -373,6 +376,7 @@ def _apply(
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
     budgets.enforce(ctx)  # issue 20: per-customer budgets (nothing when none is touched)
+    achievements.track(ctx)  # issue 20: achievement progress (nothing when none counts this event)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)

@@ -23,5 +23,6 @@ urlpatterns = [
     path("cards/", include("cards.urls")),  # issue 20
     path("referrals/", include("referrals.urls")),  # issue 20
     path("budgets/", include("budgets.urls")),  # issue 20
+    path("achievements/", include("achievements.urls")),  # issue 20
     path("", include("customers.urls")),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from achievements.api import urls as achievement_api
 from budgets.api import urls as budget_api
 from cards.api import urls as card_api
 from coupons.api import urls as coupon_api
@@ -47,6 +48,7 @@ urlpatterns = [
     *card_api.urlpatterns,  # issue 20: loyalty cards
     *referral_api.urlpatterns,  # issue 20: referral codes
     *budget_api.urlpatterns,  # issue 20: budgets
+    *achievement_api.urlpatterns,  # issue 20: achievements
     *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -25,6 +25,7 @@ NAVIGATION = [
     NavItem("Rewards", "coupons:reward_list", module="rewards", icon="★"),
     NavItem("Loyalty cards", "cards:card_list", module="loyalty_cards", icon="▭"),  # issue 20
     NavItem("Budgets", "budgets:budget_list", module="budgets", icon="◫"),  # issue 20
+    NavItem("Achievements", "achievements:achievement_list", module="achievements", icon="✪"),  # issue 20
     NavItem("Workflows", "workflows:workflow_list", module="workflows", icon="⚙"),
     NavItem("Imports", "imports:import_list", permission="loyalty.import_data", icon="⇪"),
     NavItem("Exports", "exports:export_list", permission="loyalty.export_data", icon="⇩"),
