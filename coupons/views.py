@@ -15,6 +15,7 @@ from loyalty import clock
 from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
+from transactions.models import Transaction
 
 from . import pools, rewards
 from .filtersets import CouponFilterSet, CouponPoolFilterSet, RewardFilterSet
@@ -130,6 +131,21 @@ class RewardEditView(ObjectEditView):
 # --- the customer's Coupons tab and its actions -----------------------------------------------
 
 
+def coupon_sessions(customer, limit: int = 500) -> dict[str, str]:
+    """Coupon code -> the (latest) transaction of the customer it was used in (003's Session
+    column; one query over the customer's latest transactions)."""
+    sessions: dict[str, str] = {}
+    rows = (
+        Transaction.objects.filter(customer=customer)
+        .order_by("-id")
+        .values_list("transaction_id", "coupon_codes")
+    )
+    for tid, codes in rows[:limit]:
+        for code in codes or []:
+            sessions.setdefault(str(code), tid)  # newest first: the latest use wins
+    return sessions
+
+
 class CustomerCouponsView(CustomerTabView):
     active_tab = "coupons:customer_coupons"
     template_name = "coupons/customer_coupons.html"
@@ -142,7 +158,10 @@ class CustomerCouponsView(CustomerTabView):
         filterset = CouponFilterSet(self.request.GET or None, queryset=queryset)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
         table = CustomerCouponTable(
-            rows, ref=self.object.customer_id, can_manage=self.request.user.has_perm("loyalty.manage_coupons")
+            rows,
+            ref=self.object.customer_id,
+            can_manage=self.request.user.has_perm("loyalty.manage_coupons"),
+            sessions=coupon_sessions(self.object),
         )
         context.update(filter=filterset, table=self.paginate_table(table))
         context["claims"] = RewardClaim.objects.filter(customer=self.object).select_related(

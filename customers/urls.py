@@ -3,7 +3,7 @@ external ID written `field:value`; every tab and action takes `ref`."""
 
 from django.urls import path
 
-from . import ledger_urls, views
+from . import profile_urls, views
 
 app_name = "customers"
 
@@ -32,7 +32,7 @@ urlpatterns = [
     path(C + "tier/up/", views.TierUpView.as_view(), name="customer_tier_up"),
     path(C + "tier/down/", views.TierDownView.as_view(), name="customer_tier_down"),
     path(C + "tier/expiration/", views.TierExpirationView.as_view(), name="customer_tier_expiration"),
-    *ledger_urls.urlpatterns,  # issue 20: Loyalty points tab (ledgers)
+    *profile_urls.urlpatterns,  # issue 20: Loyalty points and Attributes tabs
     # Labels
     path("labels/", views.LabelListView.as_view(), name="label_list"),
     path("labels/add/", views.LabelEditView.as_view(), name="label_add"),
