@@ -24,6 +24,7 @@ from customers.models import CustomField, Label
 from events.models import EventAttribute, EventDefinition
 from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
+from loyalty.demo.profile_features import seed_profile_features
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
@@ -76,6 +77,8 @@ class Command(BaseCommand):
                 admin=users[DEMO_ADMIN],
                 log=self.stdout.write if options["verbosity"] > 1 else None,
             )
+            # Issue 20: cards, referrals, subledgers, budgets, achievements.
+            seed_profile_features(users[DEMO_ADMIN])
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
