@@ -46,15 +46,18 @@ test: venv
 	  echo "No browser at $(CHROMIUM): run 'make setup' as root (or 'apt-get install -y chromium'),"; \
 	  echo "or 'make test-fast' to skip the browser tests."; exit 1; fi
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 test-fast: venv
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m "not browser"
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy loyalty customers events transactions coupons segments workflows
 
 bench: venv

@@ -4,9 +4,12 @@ from . import views
 
 app_name = "budgets"
 
+A = "budgets/"
+C = "customers/<str:ref>/budgets/"
+
 urlpatterns = [
-    path("", views.BudgetListView.as_view(), name="budget_list"),
-    path("add/", views.BudgetEditView.as_view(), name="budget_add"),
-    path("<int:pk>/", views.BudgetEditView.as_view(), name="budget_edit"),
-    path("customer/<str:ref>/", views.CustomerBudgetsView.as_view(), name="customer_budgets"),
+    path(A, views.BudgetListView.as_view(), name="budget_list"),
+    path(A + "add/", views.BudgetEditView.as_view(), name="budget_add"),
+    path(A + "<int:pk>/", views.BudgetEditView.as_view(), name="budget_edit"),
+    path(C, views.CustomerBudgetsView.as_view(), name="customer_budgets"),
 ]

@@ -57,23 +57,6 @@ def lock_card(environment: str, code: str, field: str = "data.card") -> LoyaltyC
     return card
 
 
-def customer_by_card(environment: str, code: str):
-    """The customer pk an active card identifies (the `card:<code>` customer reference), or None.
-
-    Raises ValidationError when the module is off or the card has several customers."""
-    check_module("customer")
-    pks = list(
-        CardRegistration.objects.filter(
-            card__environment=environment, card__code=code, card__status=CardStatus.ACTIVE
-        ).values_list("customer_id", flat=True)[:2]
-    )
-    if len(pks) > 1:
-        raise ValidationError(
-            f"Card {code!r} is registered to several customers; name the customer instead.", field="customer"
-        )
-    return pks[0] if pks else None
-
-
 # ---------------------------------------------------------------------------------------------
 # Handlers
 

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 
 from loyalty.console.forms import ReasonForm
@@ -50,8 +52,6 @@ class CardSettingsForm(forms.ModelForm):
         return value
 
     def clean_code_prefix(self):
-        import re
-
         value = self.cleaned_data["code_prefix"]
         if value and not re.match(CARD_CODE_RE, value):
             raise forms.ValidationError("A prefix is made of A-Z a-z 0-9 . _ % + @ -.")

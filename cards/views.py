@@ -12,7 +12,6 @@ from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
-from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
@@ -160,16 +159,6 @@ class CardActionView(CustomerActionView):
 
     def event_data(self, form) -> dict:
         return {"card": self.kwargs["code"]}
-
-    def perform(self, form):
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data=self.event_data(form),
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
 
 
 class RegisterCardView(CardActionView):

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from customers.models import Customer
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
 
@@ -246,7 +247,6 @@ def coupon_unassign(ctx: HandlerContext) -> None:
 
 def find_recipient(ctx: HandlerContext, ref: str):
     """A customer of the same environment by ID or e-mail, case-insensitively (000)."""
-    from customers.models import Customer
 
     ref = (ref or "").strip()
     if not ref:

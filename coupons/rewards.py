@@ -14,6 +14,7 @@ import datetime as dt
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from loyalty.models import CustomerTier
 from transactions import points
 
 from . import coupons
@@ -25,7 +26,6 @@ DEFAULT_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStat
 
 
 def _tier_ids(customer) -> set[int]:
-    from loyalty.models import CustomerTier
 
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 

@@ -10,9 +10,8 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
-from customers.views.base import CustomerTabView
+from customers.views.base import CustomerChildrenView
 from loyalty import clock
-from loyalty.audit.changes import register_change
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 from transactions.models import Transaction
@@ -146,24 +145,24 @@ def coupon_sessions(customer, limit: int = 500) -> dict[str, str]:
     return sessions
 
 
-class CustomerCouponsView(CustomerTabView):
+class CustomerCouponsView(CustomerChildrenView):
     active_tab = "coupons:customer_coupons"
     template_name = "coupons/customer_coupons.html"
+    table_class = CustomerCouponTable
+    filterset_class = CouponFilterSet
+
+    def get_children(self, customer):
+        return Coupon.objects.filter(customer=customer).select_related("pool").order_by("-claimed_at", "-id")
+
+    def table_kwargs(self):
+        return {
+            "ref": self.object.customer_id,
+            "can_manage": self.request.user.has_perm("loyalty.manage_coupons"),
+            "sessions": coupon_sessions(self.object),  # issue 20: 003's Session column
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        queryset = (
-            Coupon.objects.filter(customer=self.object).select_related("pool").order_by("-claimed_at", "-id")
-        )
-        filterset = CouponFilterSet(self.request.GET or None, queryset=queryset)
-        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-        table = CustomerCouponTable(
-            rows,
-            ref=self.object.customer_id,
-            can_manage=self.request.user.has_perm("loyalty.manage_coupons"),
-            sessions=coupon_sessions(self.object),
-        )
-        context.update(filter=filterset, table=self.paginate_table(table))
         context["claims"] = RewardClaim.objects.filter(customer=self.object).select_related(
             "reward", "coupon"
         )[:10]
@@ -196,16 +195,6 @@ class CouponActionView(CustomerActionView):
 
     def event_data(self, form) -> dict:
         return {"code": self.coupon.code}
-
-    def perform(self, form):
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data=self.event_data(form),
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -275,13 +264,10 @@ class ClaimRewardView(CustomerActionView):
         kwargs["rewards"] = rewards.claimable(self.customer, clock.now())
         return kwargs
 
-    def perform(self, form):
-        reward = form.cleaned_data["reward"]
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action="reward",
-            data={"reward": reward.pk},
-            reason=form.cleaned_data["reason"],
-        )
-        return f"Reward “{reward}” claimed."
+    event_action = "reward"
+
+    def event_data(self, form):
+        return {"reward": form.cleaned_data["reward"].pk}
+
+    def done_message(self, form):
+        return f"Reward “{form.cleaned_data['reward']}” claimed."

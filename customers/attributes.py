@@ -23,6 +23,7 @@ from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, Valida
 
 from .choices import FieldType, Gender
 from .fields import custom_fields
+from .lookup import find_customer
 from .models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES, Customer, ExternalId, Label
 
 # Keys an opt_in/profile event may carry that are not customer attributes.
@@ -179,7 +180,6 @@ def _create_label(name: str) -> Label:
 
 
 def _referrer(ctx, value) -> Customer | None:
-    from .lookup import find_customer
 
     if value is None or value == "":
         return None

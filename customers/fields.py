@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from loyalty import configcache
 
+from .models import CustomField
+
 CACHE_KEY = "loyalty:custom-fields:v1"
 
 
@@ -18,8 +20,6 @@ def custom_fields() -> dict:
 
 
 def _load() -> dict:
-    from .models import CustomField
-
     return {field.name: field for field in CustomField.objects.order_by("position", "name")}
 
 
@@ -29,28 +29,3 @@ def external_id_fields() -> set[str]:
 
 def clear_cache() -> None:
     configcache.changed()
-
-
-def index_external_ids(name: str) -> int:
-    """Fill the ExternalId index for a field just tagged `external_id` from the values customers
-    already have. The first customer holding a value keeps it; later duplicates are not indexed
-    (their profile events will report the conflict). Returns the number of values indexed."""
-    from .models import Customer, ExternalId
-
-    rows = (
-        Customer.objects.filter(anonymized_at__isnull=True, custom__has_key=name)
-        .order_by("pk")
-        .values_list("pk", "environment", "custom")
-    )
-    batch, indexed = [], 0
-    for pk, environment, custom in rows.iterator(chunk_size=2000):
-        value = (custom or {}).get(name)
-        if value in (None, ""):
-            continue
-        batch.append(ExternalId(environment=environment, field=name, value=str(value)[:300], customer_id=pk))
-        if len(batch) >= 1000:
-            indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
-            batch = []
-    if batch:
-        indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
-    return indexed

@@ -7,8 +7,9 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from customers.choices import CustomerStatus, Gender
-from customers.models import Customer, Label
+from customers.choices import CustomerStatus, FieldType, Gender
+from customers.models import Customer, CustomField, Label
+from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
 
@@ -108,3 +109,14 @@ class LabelCustomerFilterSet(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["customer_id"]
+
+
+class CustomFieldFilterSet(SearchFilterSet):
+    search_fields = ("name", "label")
+    type = django_filters.ChoiceFilter(choices=FieldType.choices, empty_label="Any type")
+    external_id = yes_no_filter("External ID")
+    searchable = yes_no_filter("Searchable")
+
+    class Meta:
+        model = CustomField
+        fields = ["q", "type", "external_id", "searchable"]

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 
@@ -287,3 +289,110 @@ class AddEventForm(ReasonForm):
                 value = [part.strip() for part in value.split(",") if part.strip()]
             data[name] = _json_value(value) if not isinstance(value, dt.datetime) else value.isoformat()
         return data
+
+
+class CustomFieldForm(forms.ModelForm):
+    choices = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For the choice type: one allowed value per line.",
+    )
+
+    class Meta:
+        model = CustomField
+        fields = [
+            "name",
+            "label",
+            "type",
+            "choices",
+            "regex",
+            "required_on_opt_in",
+            "read_only",
+            "searchable",
+            "external_id",
+            "position",
+        ]
+        labels = {"external_id": "External ID", "required_on_opt_in": "Required on opt-in"}
+        help_texts = {
+            "name": "The attribute name in events and the API (letters, digits, _ and -). Cannot be changed later.",
+            "regex": "For strings: values must match this regular expression.",
+            "read_only": "Only the engine's handlers write it; the console and opt-in cannot.",
+            "searchable": "Exact-match search in GET /api/customers.",
+            "external_id": "Irreversible. The field's values identify customers (field:value wherever a "
+            "customer ID is accepted). Strings only.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Stored attribute values are keyed by the name.
+            self.fields["name"].disabled = True
+            if self.instance.external_id:
+                # An external ID is a string for good: lookups index its values as text.
+                self.fields["type"].disabled = True
+        self.initial["choices"] = "\n".join(str(c) for c in (self.instance.choices or []))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if self.instance.pk:
+            return name
+        reserved = {f.name for f in Customer._meta.get_fields()} | {"customer", "id", "pk"}
+        if name in reserved:
+            raise ValidationError(f"“{name}” is a built-in customer attribute.")
+        return name
+
+    def clean_choices(self):
+        lines = [line.strip() for line in self.cleaned_data["choices"].splitlines()]
+        values = [line for line in lines if line]
+        if len(set(values)) != len(values):
+            raise ValidationError("Each value once.")
+        return values
+
+    def clean_regex(self):
+        pattern = self.cleaned_data["regex"].strip()
+        if pattern:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValidationError(f"Not a valid regular expression: {error}.")
+        return pattern
+
+    def clean_external_id(self):
+        value = self.cleaned_data["external_id"]
+        if self.instance.pk and self.instance.external_id and not value:
+            raise ValidationError("External ID is irreversible: it cannot be turned off.")
+        if value and self.instance.pk and not self.instance.external_id:
+            # Values stored before the tag are not in the external-ID index, so field:value
+            # would silently miss them: only a field nobody has a value for can become one.
+            if Customer.objects.filter(custom__has_key=self.instance.name).exists():
+                raise ValidationError(
+                    "Customers already have values for this field; create a new field as the external ID."
+                )
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        field_type = cleaned.get("type")
+        if cleaned.get("external_id") and field_type != FieldType.STRING:
+            self.add_error("external_id", "Only string fields can be external IDs.")
+        if field_type == FieldType.CHOICE:
+            if not cleaned.get("choices"):
+                self.add_error("choices", "A choice field needs at least one value.")
+        elif cleaned.get("choices"):
+            self.add_error("choices", "Only choice fields have values to choose from.")
+        if cleaned.get("regex") and field_type != FieldType.STRING:
+            self.add_error("regex", "Only string fields are checked against a regular expression.")
+        return cleaned
+
+
+class LabelForm(forms.ModelForm):
+    class Meta:
+        model = Label
+        fields = ["name", "active"]
+        labels = {"name": "Identifier"}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name or "\x00" in name:
+            raise forms.ValidationError("Enter a label identifier.")
+        return name

@@ -16,6 +16,7 @@ from __future__ import annotations
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
 from referrals import referrals  # issue 20
+from transactions.checkout import claim_guest_transactions
 
 from .attributes import apply_attributes, missing_required_fields
 from .choices import CustomerStatus as S
@@ -82,8 +83,7 @@ def opt_in(ctx: HandlerContext) -> None:
     if customer.optin_at is None:
         customer.optin_at = ctx.now
     if ctx.program.transactions:
-        # Commerce (issue 7): guest checkouts under this e-mail or ID become the customer's (001).
-        from transactions.checkout import claim_guest_transactions
+        # Guest checkouts under this e-mail or ID become the customer's (001).
 
         claim_guest_transactions(ctx)
     referrals.redeem_if_given(ctx)  # issue 20: the friend's referral code at opt-in

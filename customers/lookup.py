@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from django.db import connection
 
-from cards.cards import customer_by_card
+from cards.choices import CardStatus
+from cards.models import CardRegistration
 from loyalty import fastsql
 from loyalty.errors import MissingParameter, ValidationError
+from loyalty.models import Program
 
 from .fields import external_id_fields
 from .models import Customer, ExternalId
@@ -80,3 +82,21 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
     if not pk:
         return None
     return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock, extra=extra)
+
+
+def customer_by_card(environment: str, code: str) -> int | None:
+    """The customer pk an active loyalty card identifies (`card:<code>`, issue 20), or None.
+
+    Raises ValidationError when the loyalty-cards module is off or the card has several customers."""
+    if not Program.current().loyalty_cards:
+        raise ValidationError("The loyalty cards module is off.", field="customer")
+    pks = list(
+        CardRegistration.objects.filter(
+            card__environment=environment, card__code=code, card__status=CardStatus.ACTIVE
+        ).values_list("customer_id", flat=True)[:2]
+    )
+    if len(pks) > 1:
+        raise ValidationError(
+            f"Card {code!r} is registered to several customers; name the customer instead.", field="customer"
+        )
+    return pks[0] if pks else None

@@ -4,6 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from loyalty import configcache
 from loyalty.choices import Environment
 
 from .choices import CustomerStatus, FieldType
@@ -205,24 +206,20 @@ class CustomField(models.Model):
     def __str__(self) -> str:
         return self.label or self.name
 
-    # The engine caches field definitions (customers.fields); a change must reach the next event.
+    # The engine caches field definitions (customers.fields, through loyalty.configcache); a change must reach the next event.
     # Tagging a field external_id indexes the values customers already have.
     def save(self, *args, **kwargs):
         newly_external = self.external_id and (
             self.pk is None or not CustomField.objects.filter(pk=self.pk, external_id=True).exists()
         )
         super().save(*args, **kwargs)
-        from .fields import clear_cache, index_external_ids
-
-        clear_cache()
+        configcache.changed()
         if newly_external:
             index_external_ids(self.name)
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        from .fields import clear_cache
-
-        clear_cache()
+        configcache.changed()
         return result
 
 
@@ -244,3 +241,26 @@ class ExternalId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}:{self.value}"
+
+
+def index_external_ids(name: str) -> int:
+    """Fill the ExternalId index for a field just tagged `external_id` from the values customers
+    already have. The first customer holding a value keeps it; later duplicates are not indexed
+    (their profile events will report the conflict). Returns the number of values indexed."""
+    rows = (
+        Customer.objects.filter(anonymized_at__isnull=True, custom__has_key=name)
+        .order_by("pk")
+        .values_list("pk", "environment", "custom")
+    )
+    batch, indexed = [], 0
+    for pk, environment, custom in rows.iterator(chunk_size=2000):
+        value = (custom or {}).get(name)
+        if value in (None, ""):
+            continue
+        batch.append(ExternalId(environment=environment, field=name, value=str(value)[:300], customer_id=pk))
+        if len(batch) >= 1000:
+            indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    if batch:
+        indexed += len(ExternalId.objects.bulk_create(batch, ignore_conflicts=True))
+    return indexed

@@ -10,7 +10,7 @@ from django.utils import dateformat, timezone
 from django.utils.html import conditional_escape, format_html
 from django_tables2.data import TableListData
 
-from customers.models import Customer, Label
+from customers.models import Customer, CustomField, Label
 
 
 class PreorderedData(TableListData):
@@ -160,3 +160,26 @@ class LabelCustomerTable(tables.Table):
         model = Customer
         fields = ("customer_id", "status", "first_name", "last_name")
         orderable = False
+
+
+class CustomFieldTable(tables.Table):
+    name = tables.LinkColumn("customers:custom_field_edit", args=[tables.A("pk")])
+    required_on_opt_in = tables.BooleanColumn(verbose_name="Required")
+    read_only = tables.BooleanColumn()
+    searchable = tables.BooleanColumn()
+    external_id = tables.BooleanColumn(verbose_name="External ID")
+
+    class Meta:
+        model = CustomField
+        fields = [
+            "name",
+            "label",
+            "type",
+            "required_on_opt_in",
+            "read_only",
+            "searchable",
+            "external_id",
+            "position",
+        ]
+        always_visible = ("name",)
+        empty_text = "No custom fields yet."

@@ -34,24 +34,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coupons.models import Coupon
 from customers.choices import CustomerStatus
+from loyalty.audit.models import ChangeLogEntry
 from loyalty.console.views import Tab
+from transactions.models import Transaction
 
 
-def _transaction_count(customer) -> int | None:  # Commerce (issue 7)
-    from transactions.models import Transaction
+def _transaction_count(customer) -> int | None:
 
     return Transaction.objects.filter(customer=customer).count() or None
 
 
-def _coupon_count(customer) -> int | None:  # Commerce (issue 7)
-    from coupons.models import Coupon
+def _coupon_count(customer) -> int | None:
 
     return Coupon.objects.filter(customer=customer).count() or None
 
 
 def _change_count(customer) -> int | None:
-    from loyalty.audit.models import ChangeLogEntry
 
     return ChangeLogEntry.objects.filter(customer=customer).count() or None
 
@@ -63,7 +63,6 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Points history", "customers:customer_points", weight=40),
     Tab("Tiers", "customers:customer_tiers", module="tiers", weight=60),
     Tab("Changes", "customers:customer_changes", weight=90, badge=_change_count),
-    # Commerce (issue 7)
     Tab(
         "Transactions",
         "transactions:customer_transactions",
@@ -111,7 +110,6 @@ PROFILE_ACTIONS: list[ProfileAction] = [
         "loyalty.merge_customers",
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
-    # Claim a reward (rewards module) and Resync (sync module) land with those features:
     ProfileAction(
         "Claim a reward",
         "coupons:customer_claim_reward",
@@ -119,7 +117,6 @@ PROFILE_ACTIONS: list[ProfileAction] = [
         module="rewards",
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
-    # ProfileAction("Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync"),
     ProfileAction(
         "Suspend",
         "customers:customer_suspend",

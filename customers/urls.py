@@ -32,6 +32,10 @@ urlpatterns = [
     path(C + "tier/up/", views.TierUpView.as_view(), name="customer_tier_up"),
     path(C + "tier/down/", views.TierDownView.as_view(), name="customer_tier_down"),
     path(C + "tier/expiration/", views.TierExpirationView.as_view(), name="customer_tier_expiration"),
+    # Custom field definitions: a section of Settings, defined by this app
+    path("settings/fields/", views.CustomFieldListView.as_view(), name="custom_field_list"),
+    path("settings/fields/add/", views.CustomFieldEditView.as_view(), name="custom_field_add"),
+    path("settings/fields/<int:pk>/", views.CustomFieldEditView.as_view(), name="custom_field_edit"),
     *profile_urls.urlpatterns,  # issue 20: Loyalty points and Attributes tabs
     # Labels
     path("labels/", views.LabelListView.as_view(), name="label_list"),

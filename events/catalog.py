@@ -14,6 +14,7 @@ from loyalty import configcache
 
 from . import definitions
 from .definitions import ActionSpec, Attr
+from .models import EventDefinition
 
 CACHE_KEY = "loyalty:event-catalog:v1"
 
@@ -28,7 +29,6 @@ class CustomSpec:
 
 
 def _load() -> dict[str, CustomSpec]:
-    from .models import EventDefinition
 
     catalog = {}
     for definition in EventDefinition.objects.filter(active=True).prefetch_related("attributes"):
@@ -47,10 +47,6 @@ def custom_specs() -> dict[str, CustomSpec]:
 
 def clear_cache() -> None:
     configcache.changed()
-
-
-def builtin_spec(action: str) -> ActionSpec | None:
-    return definitions.BUILTIN_ACTIONS.get(action)
 
 
 def extension_attrs(action: str) -> tuple[Attr, ...]:

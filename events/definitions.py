@@ -141,7 +141,7 @@ _SPECS = [
         "Change tier expiration",
         (Attr("structure"), Attr("expiration_date", "datetime", required=True), REASON),
     ),
-    # --- Commerce (issue 7: transactions.checkout / transactions.refunds / coupons) -------------
+    # Commerce: transactions.checkout, transactions.refunds, coupons
     *(
         ActionSpec(
             action,

@@ -6,7 +6,6 @@
             resolve the customer and lock its row             (SELECT ... FOR UPDATE)
             store the event, apply its handler (HANDLERS)     (same transaction)
             re-evaluate tiers when earned points changed      (loyalty.tiers)
-            schedule follow-up work on commit                 (django-q2, when workflows exist)
         <- EventResult: what changed, explained; dry_run=True rolls it all back.
 
 Every refusal raises an EngineError before anything is stored, or inside the transaction, which
@@ -18,9 +17,6 @@ the program, accounts, custom fields and event definitions come from the cache.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib
-import importlib.util
 import logging
 import re
 from collections.abc import Callable
@@ -32,8 +28,8 @@ from django.db import IntegrityError, transaction
 from achievements import progress as achievements  # Talon.One profile (issue 20)
 from budgets import enforcement as budgets  # Talon.One profile (issue 20)
 from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
-from coupons import coupons as coupon_ops  # Commerce (issue 7)
-from coupons import rewards as coupon_rewards  # Commerce (issue 7)
+from coupons import coupons as coupon_ops
+from coupons import rewards as coupon_rewards
 from customers import lifecycle
 from customers.choices import CustomerStatus
 from customers.lookup import find_customer, parse_customer_ref
@@ -57,8 +53,8 @@ from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
 from referrals import referrals  # Talon.One profile (issue 20)
-from transactions import checkout as tx_checkout  # Commerce (issue 7)
-from transactions import refunds as tx_refunds  # Commerce (issue 7)
+from transactions import checkout as tx_checkout
+from transactions import refunds as tx_refunds
 
 from . import catalog, definitions
 from .choices import EventSource
@@ -97,7 +93,7 @@ HANDLERS: dict[str, Handler] = {
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
     "tier_expiration_change": tiers.tier_expiration_change,
-    # --- Commerce (issue 7): transactions.checkout, transactions.refunds, coupons --------------
+    # transactions.checkout, transactions.refunds
     "checkout": tx_checkout.checkout,
     "checkout_update": tx_checkout.checkout_update,
     "checkout_accept": tx_checkout.checkout_accept,
@@ -116,7 +112,6 @@ HANDLERS: dict[str, Handler] = {
     "coupon_transfer": coupon_ops.coupon_transfer,
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
-    # --- end Commerce ------------------------------------------------------------------------------
     # cards.cards (issue 20)
     "card_register": loyalty_cards.card_register,
     "card_unregister": loyalty_cards.card_unregister,
@@ -339,7 +334,7 @@ def _apply(
     secret = {attr.name for attr in spec.attributes if attr.secret}
     stored = {key: value for key, value in data.items() if key not in secret} if secret else data
     # The ledger computes (and validates) the points and expiration date stored on the event row
-    # (loyalty.ledger.PREPARE; issue 4b).
+    # (loyalty.ledger.operations.PREPARE).
     points, expires_at = (custom.points if custom is not None else 0), None
     prepare = ledger.prepare_credit if custom is not None else ledger.PREPARE.get(spec.action)
     if prepare is not None:
@@ -391,9 +386,6 @@ def _apply(
     # through it), and the ledger has written its changes: no query needed.
     result.balances_after = snapshot_rows(ctx.balances.values())
     result.tiers_after = tiers.snapshot(tiers.rows(ctx)) if program.tiers else {}
-    if program.workflows and _workflow_runner_exists():
-        event_ids = [e.pk for e in result.events]
-        transaction.on_commit(lambda: _schedule_workflows(event_ids))
     return result
 
 
@@ -442,23 +434,6 @@ def _store_event(
     fastsql.insert(event)  # an insert is never an immutability breach; the ORM save costs ~1 ms CPU
     result.events.append(event)
     return event
-
-
-@functools.cache
-def _workflow_runner_exists() -> bool:
-    """Workflows land later (issue 7+); until `workflows.tasks.run_for_events` exists, schedule nothing."""
-    try:
-        if importlib.util.find_spec("workflows.tasks") is None:
-            return False
-        return callable(getattr(importlib.import_module("workflows.tasks"), "run_for_events", None))
-    except ImportError:
-        return False
-
-
-def _schedule_workflows(event_ids):
-    from django_q.tasks import async_task
-
-    async_task("workflows.tasks.run_for_events", event_ids)
 
 
 def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None:
@@ -518,10 +493,6 @@ def lock_customer(program, environment, customer_ref, external_id, spec, now) ->
 
 
 CUSTOMER_ID_PATTERN = re.compile(CUSTOMER_ID_RE)
-
-
-def balance_snapshot(customer: Customer) -> dict[str, dict[str, int]]:
-    return snapshot_rows(PointBalance.objects.filter(customer=customer))
 
 
 def snapshot_rows(rows) -> dict[str, dict[str, int]]:

@@ -12,9 +12,11 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 
+from loyalty import configcache
 from loyalty.choices import Environment
 
 from .choices import AttributeType, EventSource
+from .definitions import BUILTIN_ACTIONS
 from .immutability import EventImmutableError, change_allowed
 
 
@@ -126,23 +128,17 @@ class EventDefinition(models.Model):
     def __str__(self) -> str:
         return self.label or self.action
 
-    # The engine caches definitions (events.catalog); a change must reach the next event.
+    # The engine caches definitions (events.catalog, through loyalty.configcache); a change must reach the next event.
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        from .catalog import clear_cache
-
-        clear_cache()
+        configcache.changed()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        from .catalog import clear_cache
-
-        clear_cache()
+        configcache.changed()
         return result
 
     def clean(self):
-        from .definitions import BUILTIN_ACTIONS
-
         builtin = BUILTIN_ACTIONS.get(self.action)
         if self.builtin_extension:
             if builtin is None:
@@ -168,13 +164,9 @@ class EventAttribute(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        from .catalog import clear_cache
-
-        clear_cache()
+        configcache.changed()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        from .catalog import clear_cache
-
-        clear_cache()
+        configcache.changed()
         return result

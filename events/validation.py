@@ -19,7 +19,7 @@ def _number(value, name):
     if isinstance(value, bool):
         raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")
     if isinstance(value, int):
-        return value  # (API issue 5) float() of a huge int would raise OverflowError: a 500
+        return value  # float() of a huge int would raise OverflowError: a 500
     if isinstance(value, int | float):
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             raise ValidationError(f"Attribute {name!r} must be a finite number.", field=f"data.{name}")
@@ -33,7 +33,7 @@ def _number(value, name):
             raise ValidationError(f"Attribute {name!r} must be a finite number.", field=f"data.{name}")
         if number == number.to_integral_value() and abs(number) < 2**53:
             return int(number)
-        if abs(number) > Decimal("1e300"):  # (API issue 5) float() would be inf: invalid JSON in PostgreSQL
+        if abs(number) > Decimal("1e300"):  # float() would be inf: invalid JSON in PostgreSQL
             raise ValidationError(f"Attribute {name!r} is out of range.", field=f"data.{name}")
         return float(number)
     raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")

@@ -4,6 +4,7 @@
 from django.db import transaction
 from django.urls import reverse_lazy
 
+from loyalty.audit.log import record
 from loyalty.console.views import ObjectEditView, ObjectListView
 
 from . import catalog
@@ -22,7 +23,7 @@ class EventDefinitionListView(ObjectListView):
     filterset_class = EventDefinitionFilterSet
     table_class = EventDefinitionTable
     title = "Events"
-    actions = [("New event definition", "events:definition_create", MANAGE)]
+    actions = [("New event definition", "events:definition_add", MANAGE)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -75,7 +76,6 @@ class EventDefinitionEditView(ObjectEditView):
         catalog.clear_cache()
 
     def _log(self, form, definition, created):
-        from loyalty.audit.log import record
 
         record(
             user=self.request.user,

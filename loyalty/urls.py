@@ -12,17 +12,17 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("environment/", views.switch_environment, name="switch_environment"),
     path("api/", include("loyalty.api.urls")),
-    path("api-keys/", include("loyalty.api.console_urls")),  # API key console pages (issue 5)
+    path("api-keys/", include("loyalty.api.console_urls")),
     path("settings/", include("loyalty.program_settings.urls")),
     path("changes/", include("loyalty.audit.urls")),
     path("events/", include("events.urls")),
-    path("transactions/", include("transactions.urls")),
-    path("coupons/", include("coupons.urls")),
+    path("", include("transactions.urls")),
+    path("", include("coupons.urls")),
     path("segments/", include("segments.urls")),
     path("workflows/", include("workflows.urls")),
-    path("cards/", include("cards.urls")),  # issue 20
-    path("referrals/", include("referrals.urls")),  # issue 20
-    path("budgets/", include("budgets.urls")),  # issue 20
-    path("achievements/", include("achievements.urls")),  # issue 20
+    path("", include("cards.urls")),  # issue 20: /cards/... and /customers/<ref>/cards/
+    path("", include("referrals.urls")),  # issue 20: /referrals/... and /customers/<ref>/referrals/
+    path("", include("budgets.urls")),  # issue 20: /budgets/... and /customers/<ref>/budgets/
+    path("", include("achievements.urls")),  # issue 20: /achievements/... and /customers/<ref>/achievements/
     path("", include("customers.urls")),
 ]

@@ -23,6 +23,7 @@ import re
 import secrets
 
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
@@ -153,8 +154,6 @@ def redeem(ctx: HandlerContext, code: str, *, transaction_id: str = "", field: s
 
 
 def _schedule_reward(referral_pk: int) -> None:
-    from django_q.tasks import async_task
-
     async_task("referrals.tasks.reward_advocate", referral_pk)
 
 

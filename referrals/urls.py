@@ -4,10 +4,11 @@ from . import views
 
 app_name = "referrals"
 
-C = "customer/<str:ref>/"
+A = "referrals/"
+C = "customers/<str:ref>/referrals/"
 
 urlpatterns = [
-    path("export/", views.ExportCodesView.as_view(), name="export_codes"),
+    path(A + "export/", views.ExportCodesView.as_view(), name="export_codes"),
     path(C, views.CustomerReferralsView.as_view(), name="customer_referrals"),
     path(C + "create-code/", views.CreateCodeView.as_view(), name="customer_create_code"),
 ]

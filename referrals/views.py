@@ -9,9 +9,8 @@ from django.views.generic import View
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
-from customers.views.profile import pager_context
 from loyalty.audit.changes import register_change
-from loyalty.console.paging import keyset_page
+from loyalty.console.paging import keyset_page, pager_context
 from loyalty.console.views import ConsoleView
 from loyalty.models import Program
 

@@ -21,6 +21,9 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from customers.fields import custom_fields
+from customers.models import Customer
+
 OPERATORS = {
     "eq": "equals",
     "ne": "not equals",
@@ -118,7 +121,6 @@ class Attribute:
 
 def available_attributes() -> dict[str, Attribute]:
     """Every attribute a condition may use: built-in fields, then custom fields (one query)."""
-    from customers.fields import custom_fields  # cached; CustomField.save() clears it
 
     attributes = {
         name: Attribute(name, label, type_, path) for name, (label, type_, path) in BUILTIN_FIELDS.items()
@@ -213,7 +215,6 @@ def _custom_q(attribute: Attribute, lookup: str, value) -> Q:
 def _q(attribute: Attribute, lookup: str, value) -> Q:
     if attribute.name == "label":
         # A subquery per condition: no duplicate rows, and "label a AND label b" means both.
-        from customers.models import Customer
 
         through = Customer.labels.through.objects.filter(**{f"label__name__{lookup}": value})
         return Q(pk__in=through.values("customer_id"))

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from loyalty import configcache
 from loyalty.choices import Environment
 
 from .choices import EarningMode, RoundingMode, TransactionStatus
@@ -152,6 +153,5 @@ class EarningRule(models.Model):
         return result
 
     def clear_cache(self) -> None:
-        from loyalty import configcache
 
         configcache.changed()

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, MissingParameter, ValidationError
 
-from . import earning
+from . import earning, points
 from .checkout import TX_FIELD, S, find_locked, finish, refuse, take_back, unburn
 from .items import CENT, parse_money
 from .models import Transaction
@@ -131,7 +131,6 @@ def point_unburn(ctx: HandlerContext) -> None:
             f"Only {tx.burned_open} burned points of transaction {tx.transaction_id!r} are left to give back.",
             field="data.points",
         )
-    from . import points
 
     points.unburn(ctx, amount, tx.account)
     tx.points_unburned += amount

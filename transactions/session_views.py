@@ -9,10 +9,9 @@ from django.shortcuts import get_object_or_404
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
-from customers.views.profile import pager_context
 from loyalty.audit.changes import register_change
 from loyalty.console.forms import ReasonForm
-from loyalty.console.paging import keyset_page
+from loyalty.console.paging import keyset_page, pager_context
 from loyalty.errors import BusinessRuleError
 from loyalty.models import Program
 

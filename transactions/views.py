@@ -7,9 +7,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
 
-from customers.views.base import CustomerTabView
-from loyalty.audit.changes import register_change
-from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView, ReasonActionView
+from customers.views.base import CustomerChildrenView
+from loyalty.console.views import ConsoleView, EventActionView, ObjectEditView, ObjectListView
 from loyalty.errors import BusinessRuleError
 
 from .filtersets import CustomerTransactionFilterSet, EarningRuleFilterSet, TransactionFilterSet
@@ -64,7 +63,7 @@ ACTIONS = [
 ]
 
 
-class TransactionActionView(ReasonActionView):
+class TransactionActionView(EventActionView):
     """Accept / reject / refund: one event on the transaction's customer, with the reason."""
 
     permission_required = "loyalty.manage_transactions"
@@ -82,18 +81,10 @@ class TransactionActionView(ReasonActionView):
     def event_data(self, form) -> dict:
         return {"transaction_id": self.transaction.transaction_id}
 
-    def perform(self, form):
-        tx = self.transaction
-        if tx.customer is None:
+    def event_customer(self):
+        if self.transaction.customer is None:
             raise BusinessRuleError("A guest transaction must be claimed by a customer first.")
-        register_change(
-            user=self.request.user,
-            customer=tx.customer,
-            action=self.event_action,
-            data=self.event_data(form),
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
+        return self.transaction.customer
 
     def get_success_url(self):
         return reverse("transactions:transaction_detail", args=[self.transaction.pk])
@@ -137,18 +128,14 @@ class PartialRefundView(TransactionActionView):
         return {**super().event_data(form), "amount": str(form.cleaned_data["amount"])}
 
 
-class CustomerTransactionsView(CustomerTabView):
+class CustomerTransactionsView(CustomerChildrenView):
     active_tab = "transactions:customer_transactions"
     template_name = "transactions/customer_transactions.html"
+    table_class = CustomerTransactionTable
+    filterset_class = CustomerTransactionFilterSet
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        queryset = Transaction.objects.filter(customer=self.object).select_related("account").order_by("-id")
-        filterset = CustomerTransactionFilterSet(self.request.GET or None, queryset=queryset)
-        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-        context["filter"] = filterset
-        context["table"] = self.paginate_table(CustomerTransactionTable(rows))
-        return context
+    def get_children(self, customer):
+        return Transaction.objects.filter(customer=customer).select_related("account").order_by("-id")
 
 
 class EarningRuleListView(ObjectListView):

@@ -1,8 +1,7 @@
 """Data extensions of the Customer API (`fields=`): purchases over periods and expiring points.
 
 Purchases come from the transactions app (`transactions.stats.purchases`: checkouts that are
-pending or accepted, less refunds) when it is installed; `purchases_available()` says whether it
-is, so this module works (reading zeros) before and without that app.
+pending or accepted, less refunds).
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 
-from django.apps import apps
-
 from loyalty import clock
 from loyalty.errors import ValidationError
+from loyalty.models import LedgerEntry, PointLot
+from loyalty.models.ledger import EntryKind, LotStatus
+from transactions import stats
 
 PURCHASE_PERIODS = [
     "today",
@@ -56,34 +56,18 @@ def parse_fields(value: str | None) -> list[str]:
     return fields
 
 
-def _purchase_statistics():
-    """`transactions.stats.purchases` (the Commerce app's purchase figures), or None without it."""
-    if not apps.is_installed("transactions"):
-        return None
-    try:
-        from transactions import stats
-    except ImportError:
-        return None
-    return getattr(stats, "purchases", None)
-
-
-def purchases_available() -> bool:
-    return _purchase_statistics() is not None
-
-
 def purchases(customer, program, fields: list[str]) -> dict:
     """The `purchases` extension: `overall` always, plus each requested period or `history`.
-    Reads zeros when the transactions app is not there."""
+    A customer not stored yet (a dry run's new profile) reads zeros."""
     wanted = [f.split(".", 1)[1] for f in fields if f.startswith("purchases.")]
-    statistics = _purchase_statistics()
-    if statistics is None or not customer.pk:
+    if not customer.pk:
         empty = {"total": 0, "count": 0, "items": 0}
         result = {"overall": dict(empty)}
         for name in wanted:
             result[name] = {} if name == "history" else dict(empty)
         return result
     periods = [name for name in wanted if name != "history"]
-    return statistics(customer, periods=periods, history="history" in wanted)
+    return stats.purchases(customer, periods=periods, history="history" in wanted)
 
 
 def _zone(program) -> dt.tzinfo:
@@ -108,8 +92,6 @@ def _local_start(day: dt.date, zone) -> dt.datetime:
 
 def expiring_points(customer, program, *, account=None, history=False) -> dict:
     """Points that will expire today / this month / this year / next month / next year."""
-    from loyalty.models import PointLot
-    from loyalty.models.ledger import LotStatus
 
     zone = _zone(program)
     now = clock.now()
@@ -149,8 +131,6 @@ def expiring_points(customer, program, *, account=None, history=False) -> dict:
 
 def _expiration_history(customer, zone, upcoming) -> list[dict]:
     """Past expirations (ledger) and scheduled ones (active lots), one line per date."""
-    from loyalty.models import LedgerEntry
-    from loyalty.models.ledger import EntryKind
 
     days: dict[str, int] = defaultdict(int)
     past = LedgerEntry.objects.filter(customer=customer, kind=EntryKind.EXPIRE).values_list(

@@ -5,6 +5,7 @@
 - profile / personal: the profile tabs
 - actions: the header actions (each a ReasonActionView)
 - labels: labels
+- fields: the custom field definitions (a Settings section)
 """
 
 from .actions import (
@@ -22,6 +23,7 @@ from .actions import (
     UnsuspendView,
 )
 from .base import CustomerMixin, CustomerTabView, resolve_customer
+from .fields import CustomFieldEditView, CustomFieldListView
 from .labels import LabelCustomersView, LabelEditView, LabelListView
 from .lists import CustomerListView
 from .personal import CustomerPersonalView
@@ -50,6 +52,8 @@ __all__ = [
     "CustomerMixin",
     "CustomerTabView",
     "resolve_customer",
+    "CustomFieldEditView",
+    "CustomFieldListView",
     "LabelCustomersView",
     "LabelEditView",
     "LabelListView",

@@ -1,6 +1,6 @@
-"""Profile actions: each a confirmation with a required reason, permission-checked on the server,
-registered through `register_event(source="platform", admin_user=..., reason=...)` and appended to
-the change log (loyalty.audit.changes). Point and event changes go through content approval."""
+"""Profile actions, each an EventActionView: a confirmation with a required reason, permission-checked
+on the server, registered through the engine with the console user and appended to the change log.
+Point and event changes go through content approval (`approval = True`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from customers.forms import AddEventForm, ChangeExpirationForm, ManagePointsForm
 from customers.models import Customer
 from events import definitions
 from events.engine import resolve_spec
-from loyalty.audit.changes import register_change, submit_change
-from loyalty.console.views import ReasonActionView
+from loyalty.console.views import EventActionView
 from loyalty.errors import EngineError
 from loyalty.models import PointBalance, Program
 
@@ -20,9 +19,9 @@ from .base import CustomerMixin, resolve_customer
 from .profile import action_choices
 
 
-class CustomerActionView(CustomerMixin, ReasonActionView):
-    """An action on the customer in the URL. Subclasses set `permission_required`, `title`,
-    `confirm_text`, optionally `module` and `success_tab`, and implement `perform(form)`."""
+class CustomerActionView(CustomerMixin, EventActionView):
+    """An event on the customer in the URL, with a reason. Subclasses set `permission_required`,
+    `event_action`, `title`, `confirm_text`, optionally `module`, `success_tab` and `event_data`."""
 
     template_name = "customers/customer_action.html"
     module: str | None = None
@@ -43,34 +42,16 @@ class CustomerActionView(CustomerMixin, ReasonActionView):
     def get_cancel_url(self):
         return self.customer_url()
 
+    def event_customer(self):
+        return self.customer
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["customer"] = self.customer
         return context
 
-    def outcome_message(self, outcome, done: str) -> str:
-        if outcome.queued:
-            return f"Sent for approval (request #{outcome.request.pk}); it takes effect once an approver accepts it."
-        return done
 
-
-class StatusActionView(CustomerActionView):
-    """suspend / unsuspend / ban / unban / opt_out: one event without attributes."""
-
-    event_action = ""
-
-    def perform(self, form):
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data={},
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
-
-
-class SuspendView(StatusActionView):
+class SuspendView(CustomerActionView):
     permission_required = "loyalty.manage_customer_status"
     event_action = "suspend"
     title = "Suspend customer"
@@ -78,14 +59,14 @@ class SuspendView(StatusActionView):
     danger = True
 
 
-class UnsuspendView(StatusActionView):
+class UnsuspendView(CustomerActionView):
     permission_required = "loyalty.manage_customer_status"
     event_action = "unsuspend"
     title = "Unsuspend customer"
     confirm_text = "The customer can spend points again."
 
 
-class BanView(StatusActionView):
+class BanView(CustomerActionView):
     permission_required = "loyalty.ban_customer"
     event_action = "ban"
     title = "Ban customer"
@@ -95,14 +76,14 @@ class BanView(StatusActionView):
     danger = True
 
 
-class UnbanView(StatusActionView):
+class UnbanView(CustomerActionView):
     permission_required = "loyalty.ban_customer"
     event_action = "unban"
     title = "Unban customer"
     confirm_text = "The customer becomes active again."
 
 
-class OptOutView(StatusActionView):
+class OptOutView(CustomerActionView):
     permission_required = "loyalty.manage_customer_status"
     event_action = "opt_out"
     title = "Opt out customer"
@@ -126,18 +107,20 @@ class ManagePointsView(CustomerActionView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "multi_accounts": Program.current().multi_accounts}
 
-    def perform(self, form):
-        operation = form.cleaned_data["operation"]
-        outcome = submit_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=operation,
-            data=form.event_data(),
-            reason=form.cleaned_data["reason"],
-            account=form.cleaned_data.get("account") or None,
-        )
-        verb = dict(ManagePointsForm.OPERATIONS)[operation]
-        return self.outcome_message(outcome, f"{verb}: {form.cleaned_data['points']} points.")
+    approval = True
+
+    def get_event_action(self, form):
+        return form.cleaned_data["operation"]
+
+    def event_data(self, form):
+        return form.event_data()
+
+    def event_account(self, form):
+        return form.cleaned_data.get("account") or None
+
+    def done_message(self, form):
+        verb = dict(ManagePointsForm.OPERATIONS)[form.cleaned_data["operation"]]
+        return f"{verb}: {form.cleaned_data['points']} points."
 
 
 class ChangeExpirationView(CustomerActionView):
@@ -151,19 +134,17 @@ class ChangeExpirationView(CustomerActionView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "customer": self.customer}
 
-    def perform(self, form):
-        data = {
+    event_action = "change_expiration"
+    approval = True
+
+    def event_data(self, form):
+        return {
             "lots": [lot.pk for lot in form.cleaned_data["lots"]],
             "expiration_date": form.cleaned_data["expiration_date"].isoformat(),
         }
-        outcome = submit_change(
-            user=self.request.user,
-            customer=self.customer,
-            action="change_expiration",
-            data=data,
-            reason=form.cleaned_data["reason"],
-        )
-        return self.outcome_message(outcome, f"Expiration changed for {len(data['lots'])} lot(s).")
+
+    def done_message(self, form):
+        return f"Expiration changed for {len(form.cleaned_data['lots'])} lot(s)."
 
 
 class AddEventView(CustomerActionView):
@@ -214,16 +195,16 @@ class AddEventView(CustomerActionView):
         context["chosen_action"] = chosen[0].action if chosen else ""
         return context
 
-    def perform(self, form):
-        spec = form.spec
-        outcome = submit_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=spec.action,
-            data=form.event_data(),
-            reason=form.cleaned_data["reason"],
-        )
-        return self.outcome_message(outcome, f"{spec.label} added.")
+    approval = True
+
+    def get_event_action(self, form):
+        return form.spec.action
+
+    def event_data(self, form):
+        return form.event_data()
+
+    def done_message(self, form):
+        return f"{form.spec.label} added."
 
 
 class MergeView(CustomerActionView):
@@ -275,16 +256,13 @@ class MergeView(CustomerActionView):
             "custom_copied": copied if full else {},
         }
 
-    def perform(self, form):
-        source = form.cleaned_data["source"].strip()
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action="merge",
-            data={"source": source, "mode": form.cleaned_data["mode"]},
-            reason=form.cleaned_data["reason"],
-        )
-        return f"Customer {source} was merged into {self.customer.customer_id}."
+    event_action = "merge"
+
+    def event_data(self, form):
+        return {"source": form.cleaned_data["source"].strip(), "mode": form.cleaned_data["mode"]}
+
+    def done_message(self, form):
+        return f"Customer {form.cleaned_data['source'].strip()} was merged into {self.customer.customer_id}."
 
 
 class TierActionView(CustomerActionView):
@@ -298,18 +276,11 @@ class TierActionView(CustomerActionView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "expiration_required": self.expiration_required}
 
-    def perform(self, form):
+    def event_data(self, form):
         data = {"structure": form.cleaned_data["structure"].code}
         if form.cleaned_data.get("expiration_date"):
             data["expiration_date"] = form.cleaned_data["expiration_date"].isoformat()
-        register_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data=data,
-            reason=form.cleaned_data["reason"],
-        )
-        return f"{self.title}: done."
+        return data
 
 
 class TierUpView(TierActionView):

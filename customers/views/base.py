@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from customers.lookup import find_customer
 from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
-from loyalty.console.views import TabbedDetailView
+from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 from transactions.sessions import profile_summary
@@ -41,10 +41,7 @@ def visible_actions(request, customer) -> list[dict]:
             continue
         if action.show_if and not action.show_if(customer):
             continue
-        try:
-            url = reverse(action.url_name, kwargs={"ref": customer.customer_id})
-        except NoReverseMatch:
-            continue  # its feature has not landed yet
+        url = reverse(action.url_name, kwargs={"ref": customer.customer_id})
         actions.append({"label": action.label, "url": url, "danger": action.danger, "group": action.group})
     return actions
 
@@ -94,3 +91,8 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
         if Program.current().transactions:
             context["profile_summary"] = profile_summary(self.object)
         return context
+
+
+class CustomerChildrenView(CustomerTabView, ObjectChildrenView):
+    """A profile tab listing the customer's children (coupons, transactions...) in a filtered
+    table: set `table_class`, `filterset_class` and implement `get_children(customer)`."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -11,23 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 
 from customers.filtersets import LabelCustomerFilterSet, LabelFilterSet
+from customers.forms import LabelForm
 from customers.models import Customer, Label
 from customers.tables import LabelCustomerTable, LabelTable
-from loyalty import audit
+from loyalty.audit import log as audit
 from loyalty.console.views import ObjectEditView, ObjectListView
-
-
-class LabelForm(forms.ModelForm):
-    class Meta:
-        model = Label
-        fields = ["name", "active"]
-        labels = {"name": "Identifier"}
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name or "\x00" in name:
-            raise forms.ValidationError("Enter a label identifier.")
-        return name
 
 
 class LabelListView(ObjectListView):

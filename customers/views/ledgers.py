@@ -10,15 +10,13 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from customers.ledger_forms import AddPointsForm, CreateSubledgerForm, DeductPointsForm, ExportLogForm
-from loyalty.audit.changes import submit_change
-from loyalty.console.paging import keyset_page
+from loyalty.console.paging import keyset_page, pager_context
 from loyalty.console.views import ConsolePageView
 from loyalty.ledger import log as ledger_log
 from loyalty.models import Program
 
 from .actions import CustomerActionView
 from .base import CustomerMixin, CustomerTabView
-from .profile import pager_context
 
 TAB = "customers:customer_loyalty_points"
 
@@ -71,6 +69,7 @@ class LedgerActionView(CustomerActionView):
     success_tab = TAB
     template_name = "customers/customer_ledger_action.html"
     event_action = ""
+    approval = True  # content approval applies to manual point changes
     verb = ""
 
     def get_form_kwargs(self):
@@ -85,17 +84,14 @@ class LedgerActionView(CustomerActionView):
     def get_cancel_url(self):
         return self.customer_url(TAB)
 
-    def perform(self, form):
-        account, data = form.event()
-        outcome = submit_change(
-            user=self.request.user,
-            customer=self.customer,
-            action=self.event_action,
-            data=data,
-            reason=form.cleaned_data["reason"],
-            account=account,
-        )
-        return self.outcome_message(outcome, f"{self.verb}: {data['points']} points.")
+    def event_account(self, form):
+        return form.event()[0]
+
+    def event_data(self, form):
+        return form.event()[1]
+
+    def done_message(self, form):
+        return f"{self.verb}: {form.cleaned_data['points']} points."
 
 
 class AddPointsView(LedgerActionView):

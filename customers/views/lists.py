@@ -9,7 +9,7 @@ from customers.choices import CustomerStatus
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.tables import CustomerTable, PreorderedData
-from loyalty.console.paging import capped_count, keyset_page, page_url
+from loyalty.console.paging import capped_count, keyset_page, pager_context
 from loyalty.console.views import MAX_PER_PAGE, ObjectListView
 from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
 
@@ -124,14 +124,7 @@ class CustomerListView(ObjectListView):
             clear.pop(key, None)
         context.update(
             {
-                "page": self.page,
-                "next_url": page_url(request, after=str(self.page.next_cursor), before=None)
-                if self.page.next_cursor
-                else None,
-                "prev_url": page_url(request, before=str(self.page.prev_cursor), after=None)
-                if self.page.prev_cursor
-                else None,
-                "first_url": page_url(request, after=None, before=None) if not self.page.is_first else None,
+                **pager_context(request, self.page),
                 "count": count,
                 "count_capped": capped,
                 "conditions": conditions,

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.apps import apps
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from coupons.models import Coupon, RewardClaim
+from coupons.rewards import claimable
 from customers.charts import balance_chart
 from customers.forms import EventFilterForm
 from events import catalog, definitions
 from events.models import Event
 from loyalty import clock
 from loyalty.audit.models import ChangeLogEntry
-from loyalty.console.paging import keyset_page, page_url
+from loyalty.console.paging import keyset_page, pager_context
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
 
@@ -27,14 +28,6 @@ from .base import CustomerTabView
 TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
 # Points about to expire "the next time the scheduled expiration service runs" (daily).
 EXPIRING_WINDOW = dt.timedelta(days=1)
-
-
-def pager_context(request, page) -> dict:
-    return {
-        "page": page,
-        "next_url": page_url(request, after=str(page.next_cursor), before=None) if page.next_cursor else None,
-        "prev_url": page_url(request, before=str(page.prev_cursor), after=None) if page.prev_cursor else None,
-    }
 
 
 def lot_labels(event_ids, now) -> dict[int, str]:
@@ -60,13 +53,6 @@ def action_choices() -> list[tuple[str, str]]:
         if not custom.builtin_extension and action not in definitions.BUILTIN_ACTIONS
     ]
     return sorted(choices, key=lambda c: c[1].lower())
-
-
-def _model(app_label, name):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
 
 
 class CustomerOverviewView(CustomerTabView):
@@ -102,15 +88,10 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def rewards(customer) -> dict | None:
-        """Claimed (latest 10) and available rewards, when the rewards feature exists (issue 7)."""
-        claim = _model("coupons", "RewardClaim")
-        try:
-            from coupons.rewards import claimable
-        except ImportError:
-            return None
-        if claim is None:
-            return None
-        claimed = list(claim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10])
+        """Claimed (latest 10) and available rewards."""
+        claimed = list(
+            RewardClaim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10]
+        )
         return {"claimed": claimed, "available": claimable(customer, clock.now())[:10]}
 
     @staticmethod
@@ -146,12 +127,9 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def coupon_stats(customer) -> list[tuple[str, int]] | None:
-        """Coupons by status, when the coupons app has its Coupon model (issue 7)."""
-        coupon = _model("coupons", "Coupon")
-        if coupon is None or not any(f.name == "customer" for f in coupon._meta.get_fields()):
-            return None
+        """Coupons by status."""
         rows = (
-            coupon.objects.filter(customer=customer)
+            Coupon.objects.filter(customer=customer)
             .values("status")
             .annotate(n=Count("id"))
             .order_by("status")

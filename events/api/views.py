@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 
 from customers.api.serializers import CustomerWithEventsSerializer, customer_object, point_events
+from customers.lookup import find_customer
 from events.choices import EventSource
 from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
@@ -177,7 +178,6 @@ class EventBulkView(ApiView):
 
 
 def find_or_404(request, ref: str):
-    from customers.lookup import find_customer
 
     customer = find_customer(request.auth.environment, ref)
     if customer is None:

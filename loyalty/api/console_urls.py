@@ -7,8 +7,8 @@ from . import console_views as views
 app_name = "api_keys"
 
 urlpatterns = [
-    path("", views.ApiKeyListView.as_view(), name="list"),
-    path("new/", views.ApiKeyCreateView.as_view(), name="create"),
-    path("<int:pk>/rotate/", views.ApiKeyRotateView.as_view(), name="rotate"),
-    path("<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="revoke"),
+    path("", views.ApiKeyListView.as_view(), name="api_key_list"),
+    path("add/", views.ApiKeyCreateView.as_view(), name="api_key_add"),
+    path("<int:pk>/rotate/", views.ApiKeyRotateView.as_view(), name="api_key_rotate"),
+    path("<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
 ]

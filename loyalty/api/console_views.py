@@ -6,14 +6,15 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 
-from loyalty import audit
-from loyalty.console.views import ConsoleView
+from loyalty.audit import log as audit
+from loyalty.console.views import ConsoleView, ObjectListView
 
 from . import keys
 from .forms import ApiKeyForm, ConfirmForm
 from .models import ApiKey
+from .tables import ApiKeyFilterSet, ApiKeyTable
 
 PERMISSION = "loyalty.manage_api_keys"
 
@@ -34,14 +35,17 @@ def _record(request, action, api_key):
     )
 
 
-class ApiKeyListView(ConsoleView, TemplateView):
+class ApiKeyListView(ObjectListView):
     permission_required = PERMISSION
     template_name = "api/apikey_list.html"
+    queryset = ApiKey.objects.select_related("created_by").order_by("-created_at", "-id")
+    filterset_class = ApiKeyFilterSet
+    table_class = ApiKeyTable
+    title = "API keys"
+    actions = [("New API key", "api_keys:api_key_add", PERMISSION)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["title"] = "API keys"
-        context["keys"] = ApiKey.objects.select_related("created_by")[:500]
         context["credential_scope"] = keys.credential_scope()
         return context
 
@@ -109,7 +113,7 @@ class ApiKeyActionView(ConsoleView, FormView):
                 "confirm_text": self.confirm_text,
                 "danger": self.danger,
                 "submit_label": self.title.split(" ")[0],
-                "cancel_url": reverse("api_keys:list"),
+                "cancel_url": reverse("api_keys:api_key_list"),
             }
         )
         return context
@@ -137,4 +141,4 @@ class ApiKeyRevokeView(ApiKeyActionView):
             keys.revoke(self.api_key)
             _record(self.request, "api_key_revoke", self.api_key)
         messages.success(self.request, f"API key “{self.api_key.name}” revoked.")
-        return HttpResponseRedirect(reverse("api_keys:list"))
+        return HttpResponseRedirect(reverse("api_keys:api_key_list"))

@@ -9,11 +9,12 @@ Every code is listed in docs/api.md; never renumber one.
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from loyalty.errors import EngineError
+from loyalty.errors import EngineError, MissingParameter, ValidationError
 
 log = logging.getLogger("loyalty.api")
 
@@ -162,7 +163,6 @@ def from_drf(exc: drf.APIException) -> EngineError:
 
 
 def _validation_error(detail):
-    from loyalty.errors import MissingParameter, ValidationError
 
     field, messages = _first_field(detail)
     text = _text(messages)
@@ -212,7 +212,6 @@ def exception_handler(exc, context):
         if isinstance(exc, drf.Throttled) and exc.wait:
             response["Retry-After"] = str(int(exc.wait))
         return response
-    from django.core.exceptions import RequestDataTooBig
 
     if isinstance(exc, RequestDataTooBig):
         return error_response(RequestTooLarge())

@@ -49,6 +49,6 @@ urlpatterns = [
     *referral_api.urlpatterns,  # issue 20: referral codes
     *budget_api.urlpatterns,  # issue 20: budgets
     *achievement_api.urlpatterns,  # issue 20: achievements
-    *coupon_api.urlpatterns,  # Commerce (issue 7): rewards, claims, coupons, redemption by code
+    *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

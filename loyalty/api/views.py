@@ -20,6 +20,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
@@ -143,7 +144,6 @@ class PingView(ApiView):
         ),
     )
     def get(self, request):
-        from rest_framework.response import Response
 
         return Response({"ok": True, "environment": request.auth.environment})
 

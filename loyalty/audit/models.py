@@ -1,6 +1,6 @@
 """The change log (append-only) and content-approval requests.
 
-Rows are written only by `loyalty.audit.record()` (ChangeLogEntry) and by
+Rows are written only by `loyalty.audit.log.record()` (ChangeLogEntry) and by
 `loyalty.audit.approval` (ChangeRequest); no signals: each console action calls them explicitly.
 """
 

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponseRedirect, JsonResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -37,13 +37,8 @@ def healthz(request, db: BaseDatabaseWrapper | None = None):
 @login_required
 @permission_required("loyalty.view_console", raise_exception=True)
 def home(request):
-    """The console's start page: the customer list once it exists, else the settings."""
-    for url_name in ("customers:customer_list", "settings:program"):
-        try:
-            return HttpResponseRedirect(reverse(url_name))
-        except NoReverseMatch:
-            continue
-    return HttpResponseRedirect(reverse("password_change"))
+    """The console's start page: the customer list."""
+    return HttpResponseRedirect(reverse("customers:customer_list"))
 
 
 @login_required

@@ -95,3 +95,14 @@ def page_url(request, **changes) -> str:
             params[key] = value
     query = params.urlencode()
     return f"{request.path}?{query}" if query else request.path
+
+
+def pager_context(request, page: KeysetPage) -> dict:
+    """What console/includes/pager.html needs: the page and the URLs of its neighbours (and of
+    the first page, when this is not it)."""
+    return {
+        "page": page,
+        "next_url": page_url(request, after=str(page.next_cursor), before=None) if page.next_cursor else None,
+        "prev_url": page_url(request, before=str(page.prev_cursor), after=None) if page.prev_cursor else None,
+        "first_url": page_url(request, after=None, before=None) if not page.is_first else None,
+    }

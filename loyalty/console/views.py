@@ -5,7 +5,10 @@
 - `ObjectListView`: FilterSet + filter form + django-tables2 table, column chooser, sorting,
   pagination that never runs an unbounded COUNT(*) (django-tables2's LazyPaginator).
 - `TabbedDetailView` and `Tab`: an object with tabs, each tab its own URL and view.
+- `ObjectChildrenView`: a tab listing the object's children in a filtered, paged table.
 - `ReasonActionView`: a confirmation form with a required reason that performs one action.
+- `EventActionView`: a `ReasonActionView` whose action is one event registered through the engine
+  (with the console user, the reason and the change log; content approval where asked).
 - `ObjectEditView`: a create-or-edit form page for configuration objects (settings, labels).
 """
 
@@ -19,12 +22,14 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
+from loyalty.audit.changes import Outcome, register_change, submit_change
+from loyalty.errors import EngineError
 from loyalty.models import Program
 
 from .forms import ReasonForm
@@ -129,16 +134,12 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
         return chosen
 
     def get_list_actions(self) -> list[dict]:
-        """The buttons above the list the user may use (and whose pages exist)."""
-        buttons = []
-        for label, url_name, permission in self.actions:
-            if not self.request.user.has_perm(permission):
-                continue
-            try:
-                buttons.append({"label": label, "url": reverse(url_name)})
-            except NoReverseMatch:
-                continue
-        return buttons
+        """The buttons above the list the user may use."""
+        return [
+            {"label": label, "url": reverse(url_name)}
+            for label, url_name, permission in self.actions
+            if self.request.user.has_perm(permission)
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -159,7 +160,6 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 class Tab:
     """One tab of a detail page: its own URL name (taking the object's URL kwargs), label,
     permission, module, order (`weight`), and an optional count badge `badge(obj) -> int | None`.
-    A tab whose URL name does not exist (yet) is left out, like a navigation item.
 
     Badges are computed once per page for the visible tabs; keep them to cheap, indexed counts
     scoped to the one object (never a count over a whole table)."""
@@ -192,10 +192,7 @@ class TabbedDetailView(ConsoleView, DetailView):
                 continue
             if not self.request.user.has_perm(tab.permission):
                 continue
-            try:
-                url = reverse(tab.url_name, kwargs=url_kwargs)
-            except NoReverseMatch:
-                continue  # the tab's feature has not landed (as in the side navigation)
+            url = reverse(tab.url_name, kwargs=url_kwargs)
             tabs.append(
                 {
                     "label": tab.label,
@@ -242,8 +239,6 @@ class ReasonActionView(ConsoleView, FormView):
         raise ImproperlyConfigured("ReasonActionView subclasses implement perform(form).")
 
     def form_valid(self, form):
-        from loyalty.errors import EngineError
-
         try:
             message = self.perform(form)
         except EngineError as error:
@@ -268,6 +263,83 @@ class ReasonActionView(ConsoleView, FormView):
             }
         )
         return context
+
+
+class ObjectChildrenView(TabbedDetailView):
+    """A tab listing the object's children in a filtered, sorted, lazily paged table (NetBox's
+    ObjectChildrenView). Subclasses set `table_class`, optionally `filterset_class`, and implement
+    `get_children(obj)` (a queryset scoped to the object); `table_kwargs()` adds table arguments.
+
+    A filter form with invalid values lists nothing and shows its errors (never silently the
+    unfiltered list). Context: `filter` (the FilterSet or None) and `table`."""
+
+    table_class: type | None = None
+    filterset_class: type | None = None
+    per_page = 25
+
+    def get_children(self, obj):
+        raise ImproperlyConfigured("ObjectChildrenView subclasses implement get_children(obj).")
+
+    def table_kwargs(self) -> dict:
+        return {}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = self.get_children(self.object)
+        filterset = None
+        if self.filterset_class is not None:
+            filterset = self.filterset_class(self.request.GET or None, queryset=rows)
+            if filterset.is_bound:
+                rows = filterset.qs if filterset.is_valid() else rows.none()
+        assert self.table_class is not None, "ObjectChildrenView subclasses set table_class"
+        table = self.table_class(rows, **self.table_kwargs())
+        context.update(filter=filterset, table=self.paginate_table(table, self.per_page))
+        return context
+
+
+class EventActionView(ReasonActionView):
+    """A page that registers one event with a required reason: every console "do X to this
+    customer" page (profile actions, coupon and transaction actions, Add event) is declared on it.
+
+    Subclasses set `event_action` (or override `get_event_action(form)`), `title` and
+    `confirm_text`, and implement `event_customer()` (the Customer the event is for); optionally
+    `event_data(form)` (the event's attributes), `event_account(form)` and `done_message(form)`.
+    The event goes through `loyalty.audit.changes`: registered with source "platform", the user and
+    the reason, and logged; with `approval = True` it is queued for an approver instead when the
+    program's content approval asks for it. Engine refusals are shown on the form."""
+
+    event_action = ""
+    approval = False
+
+    def get_event_action(self, form) -> str:
+        return self.event_action
+
+    def event_customer(self):
+        raise ImproperlyConfigured("EventActionView subclasses implement event_customer().")
+
+    def event_data(self, form) -> dict:
+        return {}
+
+    def event_account(self, form) -> str | None:
+        return None
+
+    def done_message(self, form) -> str:
+        return f"{self.title}: done."
+
+    def perform(self, form) -> str:
+        submit = submit_change if self.approval else register_change
+        outcome = submit(
+            user=self.request.user,
+            customer=self.event_customer(),
+            action=self.get_event_action(form),
+            data=self.event_data(form),
+            reason=form.cleaned_data["reason"],
+            account=self.event_account(form),
+        )
+        request = outcome.request if isinstance(outcome, Outcome) else None
+        if request is not None:
+            return f"Sent for approval (request #{request.pk}); it takes effect once an approver accepts it."
+        return self.done_message(form)
 
 
 class ObjectEditView(ConsoleView, UpdateView):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from customers.models import Customer
 from events.models import Event
+from loyalty.ledger.expiration import expiration_for
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, PointLot
 from loyalty.models.ledger import ExpirationRule, Rounding
 
@@ -59,7 +60,6 @@ class Expiry:
     """Expiration timestamps (epoch seconds) of the account's rule, memoized per quarter hour."""
 
     def __init__(self, plan: Plan):
-        from loyalty.ledger.expiration import expiration_for
 
         self.fn = expiration_for
         self.plan = plan

@@ -1,9 +1,9 @@
 """Point accounts, read often and changed rarely: kept in process memory (loyalty.configcache).
 
-Saving an account through the settings pages calls `clear_account_cache()`. Customers'
-subledgers (PointAccount.owner set) are not program accounts: `all_accounts()` leaves them out;
-`account_by_id` finds them too (kept in a small per-process map: a subledger never changes
-after it is created, but for its owner on a merge).
+`PointAccount.save()` and `delete()` clear the cache (loyalty.configcache), like every
+configuration model. Customers' subledgers (PointAccount.owner set, issue 20) are not program
+accounts: `all_accounts()` leaves them out; `account_by_id` finds them too (kept in a small
+per-process map: a subledger never changes after it is created, but for its owner on a merge).
 """
 
 from loyalty import configcache

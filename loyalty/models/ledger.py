@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from loyalty import configcache
+
 
 class ExpirationRule(models.TextChoices):
     NONE = "none", "Points never expire"
@@ -76,6 +78,16 @@ class PointAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # Accounts are kept in process memory (loyalty.ledger.accounts); a change must reach the next event.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        configcache.changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        configcache.changed()
+        return result
 
     @property
     def is_subledger(self) -> bool:

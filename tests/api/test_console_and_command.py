@@ -13,14 +13,14 @@ from .conftest import ApiClient
 def test_only_administrators_manage_api_keys(client, cast):
     client.force_login(cast["program_manager"])
     assert client.get("/api-keys/").status_code == 403
-    assert client.post("/api-keys/new/", {"name": "x"}).status_code == 403
+    assert client.post("/api-keys/add/", {"name": "x"}).status_code == 403
     client.logout()
     assert client.get("/api-keys/").status_code == 302  # to the login page
 
 
 def test_create_shows_the_secret_once_and_the_key_works(admin_client, client):
     response = admin_client.post(
-        "/api-keys/new/",
+        "/api-keys/add/",
         {
             "name": "Web shop",
             "environment": "sandbox",
@@ -42,7 +42,7 @@ def test_create_shows_the_secret_once_and_the_key_works(admin_client, client):
 
 def test_allowing_unsigned_access_warns_that_it_is_for_testing(admin_client):
     response = admin_client.post(
-        "/api-keys/new/",
+        "/api-keys/add/",
         {
             "name": "curl",
             "environment": "live",

@@ -1,7 +1,5 @@
 """POST /api/events and /api/events/bulk with the reference documents' examples, checked in the DB."""
 
-import pytest
-
 from customers.models import Customer, CustomField
 from events.models import Event
 
@@ -236,13 +234,6 @@ def test_bulk_needs_an_events_list(api):
     assert error_of(api.post("/api/events/bulk", {"events": "x"}))["code"] == 113400
 
 
-def _checkout_available():
-    from events.engine import HANDLERS
-
-    return "checkout" in HANDLERS
-
-
-@pytest.mark.skipif(not _checkout_available(), reason="the checkout handler has not landed")
 def test_checkout_example_records_the_transaction(api):
     from transactions.models import Transaction
 
@@ -255,7 +246,6 @@ def test_checkout_example_records_the_transaction(api):
     assert transaction.items.get().product_name == "Yellow T-Shirt"
 
 
-@pytest.mark.skipif(not _checkout_available(), reason="the checkout handler has not landed")
 def test_the_curl_example_is_accepted_form_encoded_and_unsigned(unsigned_api):
     from transactions.models import Transaction
 

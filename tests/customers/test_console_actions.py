@@ -312,19 +312,3 @@ def test_profile_edit_refused_for_analyst(client, cast, anna):
     assert page.status_code == 200 and all(f.disabled for f in page.context["form"].fields.values())
     assert c.post(profile("anna-1", "personal"), {"city": "X", "reason": "x"}).status_code == 403
     assert not Event.objects.filter(action="profile").exists()
-
-
-def test_actions_of_features_not_installed_yet_show_no_button(client, cast, anna, program, monkeypatch):
-    from customers import tabs
-    from customers.views import base
-
-    extra = tabs.ProfileAction(
-        "Resync", "customers:customer_resync", "loyalty.manage_customer_status", module="sync"
-    )
-    monkeypatch.setattr(base, "PROFILE_ACTIONS", [*tabs.PROFILE_ACTIONS, extra])
-    program.sync = True
-    program.save()
-    client.force_login(cast["administrator"])
-    response = client.get(profile("anna-1"))
-    labels = [a["label"] for a in response.context["more_actions"] + response.context["main_actions"]]
-    assert "Resync" not in labels and "Merge" in labels  # no URL yet: no button, no error

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from loyalty import audit
+from loyalty.audit import log as audit
 from loyalty.audit.models import AppendOnlyError, ChangeLogEntry
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 

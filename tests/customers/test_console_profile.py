@@ -179,7 +179,7 @@ def test_tab_query_count_does_not_grow_with_rows(admin_client, program, tab):
                 source=EventSource.PLATFORM,
             )
         from customers.models import Customer
-        from loyalty import audit
+        from loyalty.audit import log as audit
 
         customer = Customer.objects.get(customer_id=customer_id)
         for i in range(n):

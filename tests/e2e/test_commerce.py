@@ -88,14 +88,14 @@ def test_claim_a_reward_in_the_console_and_see_the_coupon(console_page, shop):
 def test_transfer_a_coupon(console_page, shop):
     event("ada-1", "reward", reward=Reward.objects.get().pk)
     page = console_page("support_agent")
-    page.goto(page.live_url("/coupons/customer/ada-1/"))
+    page.goto(page.live_url("/customers/ada-1/coupons/"))
     page.locator("[data-testid=coupons-table] details.row-actions summary").click()
     page.get_by_role("link", name="Transfer").click()
     page.fill("input[name=to]", "max.planck@EXAMPLE.com")
     page.fill("textarea[name=reason]", "Gift to a friend")
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("[data-testid=coupons-table]")).not_to_contain_text("TEN-AAAA")
-    page.goto(page.live_url("/coupons/customer/max-2/"))
+    page.goto(page.live_url("/customers/max-2/coupons/"))
     expect(page.locator("[data-testid=coupons-table]")).to_contain_text("TEN-AAAA")
     expect(page.locator("[data-testid=coupons-table]")).to_contain_text("Transferred")
     assert Coupon.objects.get(code="TEN-AAAA").customer.customer_id == "max-2"

@@ -52,7 +52,7 @@ def test_every_staff_role_sees_the_list_with_the_built_in_catalog(client, cast):
 
 
 def test_only_settings_managers_open_the_editor(client, cast):
-    assert_page_access(client, cast, reverse("events:definition_create"), allowed=managers(cast))
+    assert_page_access(client, cast, reverse("events:definition_add"), allowed=managers(cast))
 
 
 def test_creating_a_custom_event_makes_it_registrable_at_once(client, cast, program):
@@ -60,7 +60,7 @@ def test_creating_a_custom_event_makes_it_registrable_at_once(client, cast, prog
     enroll("Anna-1")
     with pytest.raises(UnknownAction):
         register("wishlist_add", "Anna-1", {"product": "SKU-1"})
-    response = client.post(reverse("events:definition_create"), form_data())
+    response = client.post(reverse("events:definition_add"), form_data())
     assert response.status_code == 302, response.content.decode()[:2000]
     definition = EventDefinition.objects.get(action="wishlist_add")
     assert [(a.name, a.type, a.required) for a in definition.attributes.all()] == [
@@ -106,7 +106,7 @@ def test_editing_keeps_the_action_name(client, cast, program):
 )
 def test_invalid_definitions_are_refused_with_a_message(client, cast, overrides, message):
     client.force_login(cast["administrator"])
-    response = client.post(reverse("events:definition_create"), form_data(**overrides))
+    response = client.post(reverse("events:definition_add"), form_data(**overrides))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not EventDefinition.objects.exists()
@@ -115,7 +115,7 @@ def test_invalid_definitions_are_refused_with_a_message(client, cast, overrides,
 def test_extending_a_built_in_action_with_its_own_attribute_is_refused(client, cast):
     client.force_login(cast["administrator"])
     data = form_data(action="profile", builtin_extension="on", points="0", **{"attributes-0-name": "email"})
-    response = client.post(reverse("events:definition_create"), data)
+    response = client.post(reverse("events:definition_add"), data)
     assert "already an attribute of the built-in action" in response.content.decode()
 
 
@@ -128,7 +128,7 @@ def test_a_built_in_extension_adds_a_required_attribute(client, cast, program):
         points="0",
         **{"attributes-0-name": "channel", "attributes-1-name": "", "attributes-1-type": "string"},
     )
-    assert client.post(reverse("events:definition_create"), data).status_code == 302
+    assert client.post(reverse("events:definition_add"), data).status_code == 302
     enroll("Anna-1")
     with pytest.raises(MissingParameter):
         register("login", "Anna-1")

@@ -6,7 +6,8 @@ from django.urls import path, reverse
 from loyalty.console.views import ObjectListView, ReasonActionView, Tab, TabbedDetailView
 from loyalty.errors import ValidationError
 from loyalty.models import PointAccount
-from loyalty.program_settings.tables import PointAccountFilterSet, PointAccountTable
+from loyalty.program_settings.filtersets import PointAccountFilterSet
+from loyalty.program_settings.tables import PointAccountTable
 from loyalty.urls import urlpatterns as project_urlpatterns
 
 
@@ -17,8 +18,7 @@ class SmallPageListView(ObjectListView):
     title = "Accounts, two a page"
     paginate_by = 2
     actions = [
-        ("New account", "settings:account_create", "loyalty.manage_settings"),
-        ("Not landed", "nowhere:page", "loyalty.view_console"),
+        ("New account", "settings:account_add", "loyalty.manage_settings"),
     ]
 
 
@@ -34,7 +34,6 @@ TABS = [
     Tab("First", "test_tab_first", weight=10, badge=count_badge),
     Tab("Secret", "test_tab_second", permission="loyalty.manage_settings", weight=30),
     Tab("Referrals", "test_tab_second", module="referrals", weight=40),
-    Tab("Not landed yet", "nowhere:tab", weight=50),
 ]
 
 

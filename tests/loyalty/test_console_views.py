@@ -146,7 +146,7 @@ def test_an_action_without_perform_is_a_programming_error(admin_client):
 def test_list_buttons_show_to_those_who_may_use_them_once_their_page_exists(client, cast):
     client.force_login(cast["administrator"])
     assert client.get(reverse("test_list")).context["list_actions"] == [
-        {"label": "New account", "url": reverse("settings:account_create")}
+        {"label": "New account", "url": reverse("settings:account_add")}
     ]
     client.force_login(cast["analyst"])
     assert client.get(reverse("test_list")).context["list_actions"] == []

@@ -30,11 +30,11 @@ def field(db):
     [
         "settings:program",
         "settings:account_list",
-        "settings:account_create",
+        "settings:account_add",
         "settings:tier_structure_list",
-        "settings:tier_structure_create",
-        "settings:custom_field_list",
-        "settings:custom_field_create",
+        "settings:tier_structure_add",
+        "customers:custom_field_list",
+        "customers:custom_field_add",
     ],
 )
 def test_settings_pages_are_for_administrators(client, cast, url_name):
@@ -45,7 +45,7 @@ def test_settings_edit_pages_are_for_administrators(client, cast, structure, fie
     for url in [
         reverse("settings:account_edit", args=[default_account().pk]),
         reverse("settings:tier_structure_edit", args=[structure.pk]),
-        reverse("settings:custom_field_edit", args=[field.pk]),
+        reverse("customers:custom_field_edit", args=[field.pk]),
     ]:
         assert_page_access(client, cast, url, allowed=["administrator"])
 
@@ -126,7 +126,7 @@ def account_data(**changes):
 
 def test_creating_an_account_clears_the_account_cache(admin_client):
     assert [a.code for a in all_accounts()] == ["points"]  # cached now
-    response = admin_client.post(reverse("settings:account_create"), account_data())
+    response = admin_client.post(reverse("settings:account_add"), account_data())
     assert response.status_code == 302
     assert [a.code for a in all_accounts()] == ["miles", "points"]
     miles = PointAccount.objects.get(code="miles")
@@ -135,7 +135,7 @@ def test_creating_an_account_clears_the_account_cache(admin_client):
 
 def test_making_another_account_the_default_demotes_the_old_one(admin_client):
     old = default_account()
-    admin_client.post(reverse("settings:account_create"), account_data(is_default="on"))
+    admin_client.post(reverse("settings:account_add"), account_data(is_default="on"))
     assert default_account().code == "miles"
     old.refresh_from_db()
     assert not old.is_default
@@ -174,7 +174,7 @@ def test_the_default_account_cannot_be_undefaulted_and_its_code_cannot_change(ad
     ],
 )
 def test_bad_account_input_is_refused_and_nothing_is_saved(admin_client, changes, field):
-    response = admin_client.post(reverse("settings:account_create"), account_data(**changes))
+    response = admin_client.post(reverse("settings:account_add"), account_data(**changes))
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not PointAccount.objects.filter(code="miles").exists()
@@ -182,7 +182,7 @@ def test_bad_account_input_is_refused_and_nothing_is_saved(admin_client, changes
 
 def test_the_absolute_rule_takes_a_month_and_day(admin_client):
     response = admin_client.post(
-        reverse("settings:account_create"), account_data(expiration_rule="absolute", expiration_date="12-31")
+        reverse("settings:account_add"), account_data(expiration_rule="absolute", expiration_date="12-31")
     )
     assert response.status_code == 302
     assert PointAccount.objects.get(code="miles").expiration_date == "12-31"
@@ -217,7 +217,7 @@ def tier_data(structure=None, tiers=(), **changes):
 
 def test_creating_a_structure_with_its_tiers(admin_client):
     response = admin_client.post(
-        reverse("settings:tier_structure_create"),
+        reverse("settings:tier_structure_add"),
         tier_data(
             tiers=[
                 {"code": "bronze", "name": "Bronze", "threshold": "0"},
@@ -265,7 +265,7 @@ def test_editing_tiers_and_deleting_an_unused_one(admin_client, structure):
 
 def test_two_tiers_with_one_threshold_are_refused(admin_client):
     response = admin_client.post(
-        reverse("settings:tier_structure_create"),
+        reverse("settings:tier_structure_add"),
         tier_data(
             tiers=[
                 {"code": "a", "name": "A", "threshold": "100"},
@@ -293,7 +293,7 @@ def field_data(**changes):
 
 def test_creating_a_choice_field(admin_client):
     response = admin_client.post(
-        reverse("settings:custom_field_create"),
+        reverse("customers:custom_field_add"),
         field_data(name="favourite", type="choice", choices="red\nblue\n\n", searchable="on"),
     )
     assert response.status_code == 302
@@ -314,17 +314,17 @@ def test_creating_a_choice_field(admin_client):
     ],
 )
 def test_bad_custom_fields_are_refused(admin_client, changes, field):
-    response = admin_client.post(reverse("settings:custom_field_create"), field_data(**changes))
+    response = admin_client.post(reverse("customers:custom_field_add"), field_data(**changes))
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not CustomField.objects.exists()
 
 
 def test_external_id_is_irreversible(admin_client):
-    admin_client.post(reverse("settings:custom_field_create"), field_data(external_id="on"))
+    admin_client.post(reverse("customers:custom_field_add"), field_data(external_id="on"))
     field = CustomField.objects.get(name="member_card")
     assert field.external_id
-    url = reverse("settings:custom_field_edit", args=[field.pk])
+    url = reverse("customers:custom_field_edit", args=[field.pk])
     response = admin_client.post(url, field_data(label="Card"))  # external_id unticked
     assert response.status_code == 200 and "external_id" in response.context["form"].errors
     response = admin_client.post(url, field_data(label="Card", type="number", external_id="on"))
@@ -336,7 +336,7 @@ def test_external_id_is_irreversible(admin_client):
 def test_an_existing_field_nobody_uses_can_become_an_external_id(admin_client):
     field = CustomField.objects.create(name="loyalty_card", label="Card", type="string")
     response = admin_client.post(
-        reverse("settings:custom_field_edit", args=[field.pk]),
+        reverse("customers:custom_field_edit", args=[field.pk]),
         field_data(name="ignored", label="Card", external_id="on"),
     )
     assert response.status_code == 302
@@ -348,7 +348,7 @@ def test_settings_changes_are_written_to_the_change_log(admin_client, program, a
     from loyalty.audit.models import ChangeLogEntry
 
     admin_client.post(reverse("settings:program"), program_data(program, name="Logged Club"))
-    admin_client.post(reverse("settings:account_create"), account_data())
+    admin_client.post(reverse("settings:account_add"), account_data())
     entries = list(ChangeLogEntry.objects.order_by("pk"))
     assert [e.action for e in entries] == ["settings_program_change", "settings_pointaccount_create"]
     assert entries[0].before == {"name": program.name} and entries[0].after == {"name": "Logged Club"}
@@ -371,3 +371,16 @@ def test_the_account_list_filters_by_default_with_any_yes_no(admin_client):
         '<option value="" selected>Any</option>'
         in admin_client.get(reverse("settings:account_list")).content.decode()
     )
+
+
+def test_saving_a_point_account_reaches_the_cached_accounts_without_a_manual_clear(program):
+    from loyalty.ledger.accounts import all_accounts
+    from loyalty.models import PointAccount
+
+    assert [a.code for a in all_accounts()] == ["points"]
+    PointAccount.objects.create(code="status", name="Status points")
+    assert sorted(a.code for a in all_accounts()) == ["points", "status"]
+    account = PointAccount.objects.get(code="status")
+    account.name = "Status"
+    account.save()
+    assert {a.code: a.name for a in all_accounts()}["status"] == "Status"

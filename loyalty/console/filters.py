@@ -1,0 +1,24 @@
+"""Filter building blocks shared by the console's FilterSets (django-filter)."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+
+def yes_no_filter(label: str) -> django_filters.BooleanFilter:
+    """A boolean filter whose select reads Any / Yes / No."""
+    choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+    return django_filters.BooleanFilter(label=label, widget=forms.Select(choices=choices))
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """A `q` box over `search_fields` (case-insensitive contains)."""
+
+    search_fields: tuple[str, ...] = ("code", "name")
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
