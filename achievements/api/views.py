@@ -3,7 +3,8 @@ GET /api/customers/{id}/achievements/{api_name}/history  every run (progress his
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from events.api.views import find_or_404
@@ -16,6 +17,45 @@ from loyalty.models import Program
 
 from ..models import Achievement, AchievementProgress
 from ..progress import customer_rows
+
+ACHIEVEMENTS = inline_serializer(
+    "CustomerAchievements",
+    {
+        "achievements": inline_serializer(
+            "CustomerAchievement",
+            {
+                "name": serializers.CharField(),
+                "title": serializers.CharField(),
+                "campaign": serializers.CharField(allow_null=True),
+                "target": serializers.CharField(),
+                "progress": serializers.CharField(),
+                "status": serializers.CharField(),
+                "startDate": serializers.CharField(allow_null=True),
+                "endDate": serializers.CharField(allow_null=True),
+                "completionDate": serializers.CharField(allow_null=True),
+            },
+            many=True,
+        )
+    },
+)
+HISTORY = inline_serializer(
+    "AchievementHistory",
+    {
+        "achievement": serializers.CharField(),
+        "history": inline_serializer(
+            "AchievementRun",
+            {
+                "progress": serializers.CharField(),
+                "status": serializers.CharField(),
+                "startDate": serializers.CharField(),
+                "endDate": serializers.CharField(allow_null=True),
+                "completionDate": serializers.CharField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+API_NAME = OpenApiParameter("api_name", str, OpenApiParameter.PATH, description="the achievement's API name")
 
 
 def _module():
@@ -38,6 +78,7 @@ class CustomerAchievementsView(ApiView):
 
     @extend_schema(
         operation_id="customer_achievements",
+        responses=schema.reads(ACHIEVEMENTS),
         summary="The customer's achievements and progress",
         parameters=[schema.CUSTOMER_REF],
         tags=["achievements"],
@@ -75,8 +116,9 @@ class CustomerAchievementHistoryView(ApiView):
 
     @extend_schema(
         operation_id="customer_achievement_history",
+        parameters=[schema.CUSTOMER_REF, API_NAME],
+        responses=schema.reads(HISTORY),
         summary="Every run of one achievement",
-        parameters=[schema.CUSTOMER_REF],
         tags=["achievements"],
     )
     def get(self, request, id, api_name):

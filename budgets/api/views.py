@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from events.api.views import find_or_404
@@ -15,12 +16,34 @@ from loyalty.models import Program
 
 from ..views import budget_rows
 
+BUDGETS = inline_serializer(
+    "CustomerBudgets",
+    {
+        "budgets": inline_serializer(
+            "CustomerBudget",
+            {
+                "id": serializers.IntegerField(),
+                "campaign": serializers.CharField(),
+                "action": serializers.CharField(),
+                "limit": serializers.IntegerField(),
+                "counter": serializers.IntegerField(),
+                "period": serializers.CharField(),
+                "periodStart": serializers.CharField(),
+                "periodEnd": serializers.CharField(),
+                "couponValue": serializers.CharField(allow_null=True),
+            },
+            many=True,
+        )
+    },
+)
+
 
 class CustomerBudgetsView(ApiView):
     required_scope = Scope.CUSTOMERS_READ
 
     @extend_schema(
         operation_id="customer_budgets",
+        responses=schema.reads(BUDGETS),
         summary="The customer's budgets and usage",
         parameters=[schema.CUSTOMER_REF],
         tags=["budgets"],

@@ -6,14 +6,15 @@ POST /api/cards/batch                    {numberOfCards, status?} -> {batchId, c
 GET  /api/cards/{code}                   the card with its profiles
 POST /api/cards/{code}/link_profile      {integrationId}  (card_register)
 POST /api/cards/{code}/unlink_profile    {integrationId}  (card_unregister)
-POST|PUT /api/cards/{code}/transfer      {newCardIdentifier, blockReason}  (card_transfer)
+PUT  /api/cards/{code}/transfer      {newCardIdentifier, blockReason}  (card_transfer)
 GET  /api/customers/{id}/cards           the customer's cards
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from events.api.views import find_or_404
@@ -26,6 +27,67 @@ from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, Not
 
 from .. import cards
 from ..models import CardRegistration, CardSettings, LoyaltyCard
+
+CARD = inline_serializer(
+    "LoyaltyCard",
+    {
+        "identifier": serializers.CharField(),
+        "status": serializers.CharField(),
+        "blockReason": serializers.CharField(allow_null=True),
+        "batchId": serializers.CharField(allow_null=True),
+        "created": serializers.CharField(),
+        "usersPerCardLimit": serializers.IntegerField(),
+        "profiles": inline_serializer(
+            "LoyaltyCardProfile",
+            {"integrationId": serializers.CharField(), "timestamp": serializers.CharField()},
+            many=True,
+        ),
+        "newCardIdentifier": serializers.CharField(allow_null=True),
+    },
+)
+CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="the card code (URL-encoded)")
+CREATE = inline_serializer(
+    "LoyaltyCardCreate",
+    {
+        "cardIdentifier": serializers.CharField(required=False, help_text="empty: generated"),
+        "status": serializers.ChoiceField(["active", "inactive"], required=False),
+        "customerProfileIds": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
+BATCH = inline_serializer(
+    "LoyaltyCardBatch",
+    {
+        "numberOfCards": serializers.IntegerField(min_value=1, max_value=20000),
+        "status": serializers.ChoiceField(["active", "inactive"], required=False),
+    },
+)
+BATCH_RESULT = inline_serializer(
+    "LoyaltyCardBatchResult",
+    {
+        "batchId": serializers.CharField(),
+        "numberOfCards": serializers.IntegerField(),
+        "cards": serializers.ListField(child=serializers.CharField()),
+    },
+)
+PROFILE = inline_serializer("LoyaltyCardLink", {"integrationId": serializers.CharField()})
+TRANSFER = inline_serializer(
+    "LoyaltyCardTransfer",
+    {"newCardIdentifier": serializers.CharField(), "blockReason": serializers.CharField(required=False)},
+)
+CUSTOMER_CARDS = inline_serializer(
+    "CustomerCards",
+    {
+        "cards": inline_serializer(
+            "CustomerCard",
+            {
+                "identifier": serializers.CharField(),
+                "status": serializers.CharField(),
+                "registered": serializers.CharField(),
+            },
+            many=True,
+        )
+    },
+)
 
 
 def _body(request) -> dict:
@@ -81,7 +143,13 @@ def _integration_id(body) -> str:
 class CardCreateView(ApiView):
     required_scope = Scope.EVENTS_WRITE
 
-    @extend_schema(operation_id="card_create", summary="Create one loyalty card", tags=["cards"])
+    @extend_schema(
+        operation_id="card_create",
+        summary="Create one loyalty card",
+        request=CREATE,
+        responses=schema.creates(CARD),
+        tags=["cards"],
+    )
     def post(self, request):
         body = _body(request)
         profiles = body.get("customerProfileIds") or []
@@ -113,7 +181,13 @@ class CardCreateView(ApiView):
 class CardBatchView(ApiView):
     required_scope = Scope.EVENTS_WRITE
 
-    @extend_schema(operation_id="card_batch", summary="Generate up to 20,000 loyalty cards", tags=["cards"])
+    @extend_schema(
+        operation_id="card_batch",
+        summary="Generate up to 20,000 loyalty cards",
+        request=BATCH,
+        responses=schema.creates(BATCH_RESULT),
+        tags=["cards"],
+    )
     def post(self, request):
         body = _body(request)
         batch_id, codes = cards.generate_batch(
@@ -125,7 +199,13 @@ class CardBatchView(ApiView):
 class CardDetailView(ApiView):
     required_scope = Scope.CUSTOMERS_READ
 
-    @extend_schema(operation_id="card_read", summary="A loyalty card with its profiles", tags=["cards"])
+    @extend_schema(
+        operation_id="card_read",
+        summary="A loyalty card with its profiles",
+        parameters=[CODE],
+        responses=schema.reads(CARD),
+        tags=["cards"],
+    )
     def get(self, request, code):
         return Response(card_object(_card(request, code)))
 
@@ -135,7 +215,12 @@ class CardLinkView(ApiView):
     action = "card_register"
 
     @extend_schema(
-        operation_id="card_link_profile", summary="Register a customer to the card", tags=["cards"]
+        operation_id="card_link_profile",
+        parameters=[CODE],
+        request=PROFILE,
+        responses=schema.writes(CARD),
+        summary="Register a customer to the card",
+        tags=["cards"],
     )
     def post(self, request, code):
         card = _card(request, code)
@@ -147,7 +232,12 @@ class CardUnlinkView(CardLinkView):
     action = "card_unregister"
 
     @extend_schema(
-        operation_id="card_unlink_profile", summary="Unregister a customer from the card", tags=["cards"]
+        operation_id="card_unlink_profile",
+        parameters=[CODE],
+        request=PROFILE,
+        responses=schema.writes(CARD),
+        summary="Unregister a customer from the card",
+        tags=["cards"],
     )
     def post(self, request, code):
         return super().post(request, code)
@@ -159,6 +249,9 @@ class CardTransferView(ApiView):
     @extend_schema(
         operation_id="card_transfer",
         summary="Move the card's profiles to a new card; the old card is blocked permanently",
+        parameters=[CODE],
+        request=TRANSFER,
+        responses=schema.writes(CARD),
         tags=["cards"],
     )
     def put(self, request, code):
@@ -189,14 +282,13 @@ class CardTransferView(ApiView):
         card.refresh_from_db()
         return Response(card_object(card.transferred_to))
 
-    post = put
-
 
 class CustomerCardsView(ApiView):
     required_scope = Scope.CUSTOMERS_READ
 
     @extend_schema(
         operation_id="customer_cards",
+        responses=schema.reads(CUSTOMER_CARDS),
         summary="The customer's loyalty cards",
         parameters=[schema.CUSTOMER_REF],
         tags=["cards"],

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from events.api.views import find_or_404
@@ -23,6 +24,46 @@ from loyalty.api.views import ApiView
 from loyalty.errors import MissingParameter, ValidationError
 from loyalty.ledger import log as ledger_log
 from loyalty.models import PointBalance
+
+LEDGERS = inline_serializer(
+    "CustomerLedgers",
+    {
+        "ledgers": inline_serializer(
+            "Ledger",
+            {
+                "ledger": serializers.CharField(),
+                "subledger": serializers.CharField(allow_null=True),
+                "activePoints": serializers.IntegerField(),
+                "pendingPoints": serializers.IntegerField(),
+                "spentPoints": serializers.IntegerField(),
+                "expiredPoints": serializers.IntegerField(),
+            },
+            many=True,
+        )
+    },
+)
+TRANSACTIONS = inline_serializer(
+    "LedgerTransactionPage",
+    {
+        "transactions": inline_serializer(
+            "LedgerTransaction",
+            {
+                "id": serializers.IntegerField(),
+                "created": serializers.CharField(),
+                "ledger": serializers.CharField(),
+                "type": serializers.CharField(),
+                "amount": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "startDate": serializers.CharField(allow_null=True),
+                "expiryDate": serializers.CharField(allow_null=True),
+                "customerSessionId": serializers.CharField(allow_null=True),
+                "event": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+        "next": serializers.CharField(allow_null=True),
+    },
+)
 
 
 def _ledger_param(customer, value):
@@ -39,6 +80,7 @@ class CustomerLedgersView(ApiView):
         operation_id="customer_ledgers",
         summary="The customer's ledgers (accounts and subledgers) with active and pending points",
         parameters=[schema.CUSTOMER_REF],
+        responses=schema.reads(LEDGERS),
         tags=["customers"],
     )
     def get(self, request, id):
@@ -97,6 +139,7 @@ class CustomerLedgerTransactionsView(ApiView):
             OpenApiParameter("ledger", str, description="account code, account/subledger, or all"),
             *schema.PAGE_PARAMETERS,
         ],
+        responses=schema.reads(TRANSACTIONS),
         tags=["customers"],
     )
     def get(self, request, id):
@@ -139,6 +182,7 @@ class CustomerLedgerExportView(ApiView):
             OpenApiParameter("rangeEnd", str),
             OpenApiParameter("dateFormat", str, enum=list(ledger_log.DATE_FORMATS)),
         ],
+        responses=schema.csv_read(),
         tags=["customers"],
     )
     def get(self, request, id):

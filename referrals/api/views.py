@@ -8,7 +8,8 @@ A friend redeems through the Events API: `referral_redeem`, or `referral_code` o
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from events.api.views import find_or_404
@@ -23,6 +24,49 @@ from loyalty.models import Program
 from ..models import Referral, ReferralCode
 
 FIELDS = {"code": "code", "startDate": "start_date", "expiryDate": "expiry_date", "usageLimit": "usage_limit"}
+
+
+CODE_FIELDS = {
+    "id": serializers.IntegerField(),
+    "code": serializers.CharField(),
+    "advocateProfileIntegrationId": serializers.CharField(),
+    "startDate": serializers.CharField(allow_null=True),
+    "expiryDate": serializers.CharField(allow_null=True),
+    "usageLimit": serializers.IntegerField(),
+    "usageCounter": serializers.IntegerField(),
+    "created": serializers.CharField(),
+}
+REFEREE = inline_serializer(
+    "Referee",
+    {
+        "sessionId": serializers.CharField(allow_null=True),
+        "advocateIntegrationId": serializers.CharField(),
+        "friendIntegrationId": serializers.CharField(allow_null=True),
+        "code": serializers.CharField(),
+        "created": serializers.CharField(),
+    },
+    many=True,
+)
+CODE = inline_serializer("ReferralCode", CODE_FIELDS)
+CREATE = inline_serializer(
+    "ReferralCodeCreate",
+    {
+        "advocateProfileIntegrationId": serializers.CharField(),
+        "code": serializers.CharField(required=False),
+        "startDate": serializers.DateTimeField(required=False),
+        "expiryDate": serializers.DateTimeField(required=False),
+        "usageLimit": serializers.IntegerField(required=False, min_value=0),
+    },
+)
+CUSTOMER_CODES = inline_serializer(
+    "CustomerReferralCodes",
+    {
+        "referrals": inline_serializer(
+            "ReferralCodeWithReferees", {**CODE_FIELDS, "referredCustomers": REFEREE}, many=True
+        )
+    },
+)
+FRIENDS = inline_serializer("Friends", {"friends": REFEREE, "next": serializers.CharField(allow_null=True)})
 
 
 def _module():
@@ -57,7 +101,11 @@ class ReferralCreateView(ApiView):
     required_scope = Scope.EVENTS_WRITE
 
     @extend_schema(
-        operation_id="referral_create", summary="Create a referral code for an advocate", tags=["referrals"]
+        operation_id="referral_create",
+        request=CREATE,
+        responses=schema.creates(CODE),
+        summary="Create a referral code for an advocate",
+        tags=["referrals"],
     )
     def post(self, request):
         _module()
@@ -98,6 +146,7 @@ class CustomerReferralsView(ApiView):
 
     @extend_schema(
         operation_id="customer_referrals",
+        responses=schema.reads(CUSTOMER_CODES),
         summary="The advocate's referral codes and redemptions",
         parameters=[schema.CUSTOMER_REF],
         tags=["referrals"],
@@ -121,6 +170,7 @@ class CustomerFriendsView(ApiView):
 
     @extend_schema(
         operation_id="customer_friends",
+        responses=schema.reads(FRIENDS),
         summary="Customers the advocate referred",
         parameters=[schema.CUSTOMER_REF, *schema.PAGE_PARAMETERS],
         tags=["referrals"],
