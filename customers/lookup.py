@@ -36,7 +36,8 @@ def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[st
     return None, customer_ref
 
 
-# `card:<code>` names the customer registered to an active loyalty card (issue 20).
+# `card:<code>` names the customer registered to an active loyalty card (issue 20), unless the
+# program has an external-ID custom field named "card", which keeps its meaning.
 CARD_FIELD = "card"
 
 # Instance attributes a locked lookup sets: the referrer's customer ID and how many customers name
@@ -69,9 +70,11 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
             lock=lock,
             extra=extra,
         )
-    if field == CARD_FIELD:
-        pk = customer_by_card(environment, value)  # issue 20: a loyalty card code names its customer
-    elif field not in external_id_fields():
+    external = external_id_fields()
+    if field == CARD_FIELD and field not in external:
+        # issue 20: a loyalty card code names its customer (an external-ID field named "card" wins)
+        pk = customer_by_card(environment, value)
+    elif field not in external:
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
     else:
         pk = (

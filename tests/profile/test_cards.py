@@ -157,3 +157,13 @@ def test_import_all_or_nothing(module):
     with pytest.raises(Conflict):
         cards.import_cards("live", "identifier\nC-21\nC-10\n")
     assert not LoyaltyCard.objects.filter(code__in=["C-20", "C-21"]).exists()
+
+
+def test_an_external_id_field_named_card_keeps_its_meaning(module):
+    from customers.models import CustomField
+
+    CustomField.objects.create(name="card", label="Card", type="string", external_id=True)
+    reg("profile", card="EXT-9")
+    reg("card_register", card="CARD-1")
+    assert find_customer("live", "card:EXT-9").customer_id == "alice"
+    assert find_customer("live", "card:CARD-1") is None  # not an external ID value
