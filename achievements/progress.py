@@ -24,9 +24,10 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, F, Sum
 
-from loyalty import configcache
+from loyalty import configcache, fastsql
 from loyalty.context import HandlerContext
 from loyalty.ledger.expiration import add_period, round_up
 from transactions.choices import TransactionStatus
@@ -71,8 +72,15 @@ def track(ctx: HandlerContext) -> None:
         return
     actions = {event.action for event in ctx.result.events}
     for achievement in definitions:
-        if _counts_for(achievement, actions):
-            advance(ctx, achievement)
+        if not _counts_for(achievement, actions):
+            continue
+        if achievement.counts == Counts.EVENTS and achievement.action != "checkout":
+            n = sum(1 for event in ctx.result.events if event.action == achievement.action)
+            if (achievement.end_date is None or ctx.now < achievement.end_date) and _increment(
+                ctx, achievement, n
+            ):
+                continue
+        advance(ctx, achievement)
 
 
 def window(achievement: Achievement, start: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -112,6 +120,43 @@ def _recount(ctx: HandlerContext, achievement: Achievement, run: AchievementProg
         total = txs.aggregate(total=Sum(F("total") - F("refunded_value")))["total"]
         return Decimal(total or 0)
     return Decimal(txs.aggregate(n=Count("pk"))["n"])
+
+
+_TABLE = AchievementProgress._meta.db_table
+_INCREMENT = (
+    f"UPDATE {_TABLE} SET progress = progress + %s, updated_at = %s "
+    "WHERE customer_id = %s AND achievement_id = %s AND status = 'in_progress' "
+    "AND (end_at IS NULL OR end_at > %s) AND progress + %s < %s RETURNING progress"
+)
+
+
+def _increment(ctx: HandlerContext, achievement: Achievement, n: int) -> bool:
+    """The hot path of a number-of-events achievement: one UPDATE of the customer's current run
+    when it stays in progress. False sends the caller to `advance` (no run, window over, target
+    reached)."""
+    ops = connection.ops
+    # Plain numbers: SQLite would compare a Decimal adapted to text as greater than any number.
+    amount = int(n)
+    cursor = fastsql.cursor()
+    cursor.execute(
+        _INCREMENT,
+        [
+            amount,
+            ops.adapt_datetimefield_value(ctx.now),
+            ctx.customer.pk,
+            achievement.pk,
+            ops.adapt_datetimefield_value(ctx.now),
+            amount,
+            float(achievement.target),
+        ],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return False
+    ctx.result.extra.setdefault("achievements", []).append(
+        {"achievement": achievement.api_name, "progress": str(row[0]), "status": ProgressStatus.IN_PROGRESS}
+    )
+    return True
 
 
 def advance(ctx: HandlerContext, achievement: Achievement) -> AchievementProgress | None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from loyalty import configcache
+from django.db import connection
+
+from loyalty import configcache, fastsql
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError
 
@@ -96,32 +98,54 @@ def enforce(ctx: HandlerContext) -> None:
 
 
 def _count(ctx: HandlerContext, budget: Budget, code: str, amount: int) -> None:
+    """Add `amount` to the customer's counter of `budget` for this period, or refuse.
+
+    One statement on the hot path: INSERT ... ON CONFLICT DO UPDATE ... WHERE within the limit
+    RETURNING (PostgreSQL, SQLite >= 3.35); no row back means the limit would be passed. The
+    customer's row lock serializes every counter of the customer."""
     start, _end = period_bounds(budget.period, ctx.now, ctx.program.time_zone)
-    row = (
-        BudgetCounter.objects.select_for_update()
-        .filter(customer=ctx.customer, budget=budget, period_start=start, coupon_code=code)
+    if amount <= budget.limit:
+        ops = connection.ops
+        cursor = fastsql.cursor()
+        cursor.execute(
+            _UPSERT,
+            [
+                budget.pk,
+                ctx.customer.pk,
+                ops.adapt_datefield_value(start),
+                code,
+                amount,
+                ops.adapt_datetimefield_value(ctx.now),
+                budget.limit,
+            ],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            ctx.result.extra.setdefault("budgets", []).append(
+                {"budget": budget.pk, "action": budget.action, "used": row[0], "limit": budget.limit}
+            )
+            return
+    current = (
+        BudgetCounter.objects.filter(
+            customer=ctx.customer, budget=budget, period_start=start, coupon_code=code
+        )
+        .values_list("counter", flat=True)
         .first()
+        or 0
     )
-    current = row.counter if row else 0
-    if current + amount > budget.limit:
-        what = budget.get_action_display().lower()
-        raise BusinessRuleError(
-            f"Budget of {budget.campaign!r} reached: {what} are limited to {budget.limit} per "
-            f"{PER[budget.period]} ({current} used, {amount} more asked).",
-            field="budget",
-        )
-    if row is None:
-        # Safe without get_or_create: every write of this customer's counters holds its row lock.
-        BudgetCounter.objects.create(
-            customer=ctx.customer,
-            budget=budget,
-            period_start=start,
-            coupon_code=code,
-            counter=amount,
-            updated_at=ctx.now,
-        )
-    else:
-        BudgetCounter.objects.filter(pk=row.pk).update(counter=current + amount, updated_at=ctx.now)
-    ctx.result.extra.setdefault("budgets", []).append(
-        {"budget": budget.pk, "action": budget.action, "used": current + amount, "limit": budget.limit}
+    what = budget.get_action_display().lower()
+    raise BusinessRuleError(
+        f"Budget of {budget.campaign!r} reached: {what} are limited to {budget.limit} per "
+        f"{PER[budget.period]} ({current} used, {amount} more asked).",
+        field="budget",
     )
+
+
+_TABLE = BudgetCounter._meta.db_table
+_UPSERT = (
+    f"INSERT INTO {_TABLE} (budget_id, customer_id, period_start, coupon_code, counter, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (customer_id, budget_id, period_start, coupon_code) DO UPDATE "
+    f"SET counter = {_TABLE}.counter + excluded.counter, updated_at = excluded.updated_at "
+    f"WHERE {_TABLE}.counter + excluded.counter <= %s RETURNING counter"
+)
