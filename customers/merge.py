@@ -53,6 +53,7 @@ def merge(ctx: HandlerContext) -> None:
             raise StatusForbids(
                 f"The {role} customer is {customer.status} and cannot be merged.",
                 field="customer" if role == "target" else "data.source",
+                code=120030 if role == "target" else 120031,  # the reference's numbers (§8.4)
             )
 
     with allow(Change.MERGE):

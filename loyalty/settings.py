@@ -128,6 +128,10 @@ if os.environ.get("TEST_DATABASE_NAME"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# Escher credential scope of signed API requests (docs/api.md): per installation, as the
+# reference's examples use `test/api/antavo_request` or `demo/api/antavo_request`.
+API_CREDENTIAL_SCOPE = os.environ.get("API_CREDENTIAL_SCOPE", "test/api/antavo_request")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

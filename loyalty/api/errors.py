@@ -97,6 +97,13 @@ IdempotencyMismatch = _error(
     "UnprocessableEntityException",
     "This Idempotency-Key was used with a different request.",
 )
+NotProcessed = _error(
+    "NotProcessed",
+    140424,
+    424,
+    "FailedDependencyException",
+    "Not processed because an earlier item failed.",
+)
 RateLimited = _error(
     "RateLimited", 140429, 429, "TooManyRequestsException", "Rate limit exceeded; retry later."
 )
@@ -122,6 +129,7 @@ API_ERRORS = [
     TooManyItems,
     UnsupportedMediaType,
     IdempotencyMismatch,
+    NotProcessed,
     RateLimited,
     InternalError,
 ]
@@ -142,7 +150,9 @@ def from_drf(exc: drf.APIException) -> EngineError:
     """Map DRF's own exceptions onto our codes, so even its parse errors use the envelope."""
     detail = exc.detail
     if isinstance(exc, drf.ParseError):
-        return MalformedRequest(f"The request body could not be parsed: {_text(detail)}")
+        return MalformedRequest(
+            f"The request body could not be parsed: {_text(detail)}", field=getattr(exc, "field", None)
+        )
     if isinstance(exc, drf.UnsupportedMediaType):
         return UnsupportedMediaType()
     if isinstance(exc, drf.MethodNotAllowed):

@@ -7,7 +7,8 @@ from customers.models import Customer, CustomField, ExternalId, Label
 from events.models import Event
 from loyalty.errors import CustomerNotFound, StatusForbids, ValidationError
 from loyalty.models import PointBalance, PointLot
-from tests.events.helpers import console, counts, enroll, find_everywhere, live, register
+from tests.events.helpers import find_everywhere
+from tests.factories import console, enroll, live, refused, register
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +32,6 @@ def pair(program):
     return target, source
 
 
-def refused(error_class, field, call):
-    before = counts()
-    with pytest.raises(error_class) as caught:
-        call()
-    assert caught.value.field == field, caught.value.message
-    assert counts() == before
-
-
 def test_a_partial_merge_moves_history_and_copies_no_custom_fields(pair):
     target, source = pair
     result = register("merge", "Main-1", {"source": "Dup-1"})
@@ -49,10 +42,11 @@ def test_a_partial_merge_moves_history_and_copies_no_custom_fields(pair):
         "opt_in",
         "opt_in",
         "login",
+        "daily_login",  # the first login of the day (issue 15)
         "merge",
     ]
     assert result.event.customer_id == merged.pk and result.event.data["source"] == "Dup-1"
-    assert result.extra["merge"]["events_moved"] == 2
+    assert result.extra["merge"]["events_moved"] == 3
     assert not merged.labels.exists()
 
 
