@@ -9,7 +9,7 @@ from cards.models import CardRegistration, LoyaltyCard
 from events.models import Event
 from loyalty.models import Program
 from tests.api.conftest import ApiClient
-from tests.customers.conftest import enroll
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
 pytestmark = pytest.mark.django_db

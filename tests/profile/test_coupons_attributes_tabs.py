@@ -6,7 +6,7 @@ from django.urls import reverse
 from coupons.models import Coupon, CouponPool
 from customers.models import CustomField
 from events.engine import register_event
-from tests.customers.conftest import enroll
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 from tests.transactions.helpers import rule
 

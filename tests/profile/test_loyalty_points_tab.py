@@ -13,7 +13,7 @@ from events.engine import register_event
 from events.models import Event
 from loyalty.audit.models import ChangeLogEntry
 from loyalty.models import PointAccount, PointBalance, PointLot, Program
-from tests.customers.conftest import enroll
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 from tests.transactions.helpers import rule
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from events.engine import register_event
 from loyalty.errors import ValidationError
 from tests.api.conftest import ApiClient
-from tests.customers.conftest import enroll
+from tests.factories import enroll
 
 pytestmark = pytest.mark.django_db
 

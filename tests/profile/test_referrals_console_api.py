@@ -10,7 +10,7 @@ from events.engine import register_event
 from loyalty.models import Program
 from referrals.models import ReferralCode
 from tests.api.conftest import ApiClient
-from tests.customers.conftest import enroll
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.urls import reverse
 from events.models import Event
 from loyalty.audit.models import ChangeLogEntry
 from loyalty.models import Program
+from tests.factories import enroll, register
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
-from tests.transactions.helpers import checkout, enroll, item, register, rule, spendable, tx
+from tests.transactions.helpers import checkout, item, rule, spendable, tx
 from transactions import sessions
 from transactions.models import Transaction
 
