@@ -50,7 +50,7 @@ CREATE = inline_serializer(
     "LoyaltyCardCreate",
     {
         "cardIdentifier": serializers.CharField(required=False, help_text="empty: generated"),
-        "status": serializers.ChoiceField(["active", "inactive"], required=False),
+        "status": serializers.CharField(required=False, help_text="active (default) or inactive"),
         "customerProfileIds": serializers.ListField(child=serializers.CharField(), required=False),
     },
 )
@@ -58,7 +58,7 @@ BATCH = inline_serializer(
     "LoyaltyCardBatch",
     {
         "numberOfCards": serializers.IntegerField(min_value=1, max_value=20000),
-        "status": serializers.ChoiceField(["active", "inactive"], required=False),
+        "status": serializers.CharField(required=False, help_text="active (default) or inactive"),
     },
 )
 BATCH_RESULT = inline_serializer(
