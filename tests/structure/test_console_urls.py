@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from django.urls import resolve, reverse
 
+from achievements.models import Achievement
+from budgets.models import Budget
 from coupons.pools import import_codes
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from events.models import Event
@@ -36,6 +38,8 @@ def world(program, anna):
     register("checkout", "Anna-1", {"transaction_id": "T-1", "total": 100})
     row = Program.objects.get(pk=program.pk)
     row.checkout_accept = True
+    # issue 20's modules, so that their pages answer by permission
+    row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.multi_accounts = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
     structure = factories.TierStructureFactory()
@@ -57,6 +61,8 @@ def world(program, anna):
         "definition": factories.EventDefinitionFactory(),
         "api_key": factories.ApiKeyFactory(),
         "change_request": factories.ChangeRequestFactory(customer=anna),
+        "budget": Budget.objects.create(campaign="Walk", action="points_awarded", limit=10),
+        "achievement": Achievement.objects.create(api_name="walk", title="Walk", action="login", target=2),
     }
 
 
