@@ -81,6 +81,12 @@ class CustomerCouponTable(tables.Table):
     redeemed_at = tables.DateTimeColumn(verbose_name="Redeemed at", format="Y-m-d H:i", orderable=False)
     status = tables.Column(orderable=False)
     usages = tables.Column(attrs=NUM, orderable=False)
+    # 003's columns (issue 20): created, campaign, session, redemptions "x of limit", attributes
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i", orderable=False)
+    campaign = tables.Column(accessor="pool__name", verbose_name="Campaign", orderable=False)
+    session = tables.Column(empty_values=(), verbose_name="Session", orderable=False)
+    redemptions = tables.Column(empty_values=(), verbose_name="Redemptions", attrs=NUM, orderable=False)
+    attributes = tables.Column(empty_values=(), verbose_name="Attributes", orderable=False)
     actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
 
     class Meta:
@@ -96,15 +102,21 @@ class CustomerCouponTable(tables.Table):
             "redeemed_at",
             "status",
             "usages",
+            "created_at",
+            "campaign",
+            "session",
+            "redemptions",
+            "attributes",
             "actions",
         )
         attrs = {"data-testid": "coupons-table"}
 
-    def __init__(self, *args, ref=None, allowed_actions=frozenset(), **kwargs):
+    def __init__(self, *args, ref=None, allowed_actions=frozenset(), sessions=None, **kwargs):
         """`allowed_actions`: the events the user may register (events.permissions.registrable_actions)."""
         super().__init__(*args, **kwargs)
         self.ref = ref
         self.allowed_actions = allowed_actions
+        self.sessions = sessions or {}  # coupon code -> transaction ID it was redeemed in (003's Session)
         if not any(COUPON_ACTION_EVENTS[name] in allowed_actions for _l, name, _s in COUPON_ACTIONS):
             self.columns.hide("actions")
 
@@ -113,6 +125,21 @@ class CustomerCouponTable(tables.Table):
 
     def render_type(self, record):
         return record.pool.get_type_display()
+
+    def render_session(self, record):
+        tid = self.sessions.get(record.code)
+        if not tid or not self.ref:
+            return "—"
+        url = reverse("transactions:customer_sessions", kwargs={"ref": self.ref})
+        return format_html('<a class="mono" href="{}">{}</a>', url, tid)
+
+    def render_redemptions(self, record):
+        return f"{record.usages} of {record.pool.usage_limit}"
+
+    def render_attributes(self, record):
+        pool = record.pool
+        value = f"{pool.value}{' ' + pool.currency if pool.currency else ''}"
+        return f"type: {pool.get_type_display()}, value: {value}"
 
     def render_amount(self, record):
         return "—" if record.amount is None else record.amount

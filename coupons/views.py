@@ -15,6 +15,7 @@ from events.permissions import registrable_actions
 from loyalty import clock
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
+from transactions.models import Transaction
 
 from . import pools, rewards
 from .filtersets import CouponFilterSet, CouponPoolFilterSet, RewardFilterSet
@@ -130,6 +131,21 @@ class RewardEditView(ObjectEditView):
 # --- the customer's Coupons tab and its actions -----------------------------------------------
 
 
+def coupon_sessions(customer, limit: int = 500) -> dict[str, str]:
+    """Coupon code -> the (latest) transaction of the customer it was used in (003's Session
+    column; one query over the customer's latest transactions)."""
+    sessions: dict[str, str] = {}
+    rows = (
+        Transaction.objects.filter(customer=customer)
+        .order_by("-id")
+        .values_list("transaction_id", "coupon_codes")
+    )
+    for tid, codes in rows[:limit]:
+        for code in codes or []:
+            sessions.setdefault(str(code), tid)  # newest first: the latest use wins
+    return sessions
+
+
 class CustomerCouponsView(CustomerChildrenView):
     active_tab = "coupons:customer_coupons"
     template_name = "coupons/customer_coupons.html"
@@ -143,6 +159,7 @@ class CustomerCouponsView(CustomerChildrenView):
         return {
             "ref": self.object.customer_id,
             "allowed_actions": registrable_actions(self.request.user),
+            "sessions": coupon_sessions(self.object),  # 003's Session column
         }
 
     def get_context_data(self, **kwargs):

@@ -29,7 +29,7 @@ from .lookup import find_customer
 from .models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES, Customer, ExternalId, Label
 
 # Keys an opt_in/profile event may carry that are not customer attributes.
-EVENT_KEYS = {"reason", "password", "confirm_password", "account"}
+EVENT_KEYS = {"reason", "password", "confirm_password", "account", "referral_code"}  # referral_code: issue 20
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 _email = EmailValidator()
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from django.db import connection
 
+from cards.choices import CardStatus
+from cards.models import CardRegistration
 from loyalty import fastsql
 from loyalty.errors import MissingParameter, ValidationError
+from loyalty.models import Program
 
 from .fields import external_id_fields
 from .models import Customer, ExternalId
@@ -17,7 +20,8 @@ from .queries import referral_columns
 
 
 def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[str | None, str]:
-    """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted."""
+    """(external field or None, value). `field:value` is an external ID anywhere an ID is accepted,
+    and `card:<code>` a loyalty card's customer."""
     if isinstance(customer_ref, int) and not isinstance(customer_ref, bool):
         customer_ref = str(customer_ref)  # JSON clients send numeric IDs as numbers
     if not isinstance(customer_ref, str) or not customer_ref.strip():
@@ -31,6 +35,10 @@ def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[st
         return field, value
     return None, customer_ref
 
+
+# `card:<code>` names the customer registered to an active loyalty card (issue 20), unless the
+# program has an external-ID custom field named "card", which keeps its meaning.
+CARD_FIELD = "card"
 
 # Instance attributes a locked lookup sets: the referrer's customer ID and how many customers name
 # this one as referrer (the Customer API's `referrer` and `referrals`, which every event response
@@ -62,13 +70,36 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
             lock=lock,
             extra=extra,
         )
-    if field not in external_id_fields():
+    external = external_id_fields()
+    if field == CARD_FIELD and field not in external:
+        # issue 20: a loyalty card code names its customer (an external-ID field named "card" wins)
+        pk = customer_by_card(environment, value)
+    elif field not in external:
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
-    pk = (
-        ExternalId.objects.filter(environment=environment, field=field, value=value)
-        .values_list("customer_id", flat=True)
-        .first()
-    )
+    else:
+        pk = (
+            ExternalId.objects.filter(environment=environment, field=field, value=value)
+            .values_list("customer_id", flat=True)
+            .first()
+        )
     if not pk:
         return None
     return fastsql.first(Customer, "id = %s AND anonymized_at IS NULL", [pk], lock=lock, extra=extra)
+
+
+def customer_by_card(environment: str, code: str) -> int | None:
+    """The customer pk an active loyalty card identifies (`card:<code>`, issue 20), or None.
+
+    Raises ValidationError when the loyalty-cards module is off or the card has several customers."""
+    if not Program.current().loyalty_cards:
+        raise ValidationError("The loyalty cards module is off.", field="customer")
+    pks = list(
+        CardRegistration.objects.filter(
+            card__environment=environment, card__code=code, card__status=CardStatus.ACTIVE
+        ).values_list("customer_id", flat=True)[:2]
+    )
+    if len(pks) > 1:
+        raise ValidationError(
+            f"Card {code!r} is registered to several customers; name the customer instead.", field="customer"
+        )
+    return pks[0] if pks else None

@@ -71,6 +71,14 @@ CUSTOMER_TABS: list[Tab] = [
         badge=_transaction_count,
     ),
     Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
+    # Issue 20 (Talon.One profile)
+    Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
+    Tab("Attributes", "customers:customer_attributes", weight=22),
+    Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),
+    Tab("Loyalty cards", "cards:customer_cards", module="loyalty_cards", weight=62),
+    Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
+    Tab("Budgets", "budgets:customer_budgets", module="budgets", weight=66),
+    Tab("Achievements", "achievements:customer_achievements", module="achievements", weight=68),
 ]
 
 

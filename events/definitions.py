@@ -79,13 +79,21 @@ ACTIVATION = Attr("activation_date", "datetime", help="points are pending until 
 TRANSACTION_ID = Attr("transaction_id", required=True, max_length=128)
 COUPON_CODE = Attr("code", required=True, max_length=64)
 MONEY = {"minimum": 0, "maximum": MONEY_MAX}
+REFERRAL_CODE = Attr("referral_code", help="a friend's referral code (issue 20: first purchase / opt-in)")
+# Issue 20 (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
+SUBLEDGER_ATTRS = (
+    Attr("subledger", help="the customer's subledger ID (created on the spot by point_add)"),
+    Attr("reward_start", help="default | immediate | relative (5D, 1W@last_sunday) | ISO date"),
+    Attr("reward_expiration", help="default | unlimited | relative (10m, 1M@last_day_of_month) | ISO date"),
+    Attr("create_subledger", "boolean", help="refuse when the subledger exists already"),
+)
 
 _SPECS = [
     # Lifecycle (customers.lifecycle)
     ActionSpec(
         "opt_in",
         "Opt-in",
-        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True)),
+        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True), REFERRAL_CODE),
     ),
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
@@ -113,8 +121,12 @@ _SPECS = [
         creates_customer=False,
     ),
     # Points ledger (loyalty.ledger)
-    ActionSpec("point_add", "Point add", (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON)),
-    ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON)),
+    ActionSpec(
+        "point_add",
+        "Point add",
+        (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON, *SUBLEDGER_ATTRS),  # issue 20: subledgers
+    ),
+    ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON, SUBLEDGER_ATTRS[0])),
     ActionSpec("point_spend", "Point spend", (POINTS, ACCOUNT, REASON)),
     ActionSpec(
         "point_unspend",
@@ -209,6 +221,7 @@ _SPECS = [
                 Attr("coupon_code", max_length=64),
                 Attr("coupon_codes", "list", max_length=64, max_items=100),
                 Attr("guest", max_length=254, help="guest checkout: the guest's identifier (e-mail)"),
+                REFERRAL_CODE,
             ),
             transactional=True,
         )
@@ -303,6 +316,51 @@ _SPECS = [
         "customer_list_remove",
         "Customer list remove",
         (Attr("list", "integer", required=True, help="list ID"), REASON),
+        creates_customer=False,
+    ),
+    # Loyalty cards (cards.cards, issue 20)
+    ActionSpec(
+        "card_register", "Card register", (Attr("card", required=True), REASON), creates_customer=False
+    ),
+    ActionSpec(
+        "card_unregister", "Card unregister", (Attr("card", required=True), REASON), creates_customer=False
+    ),
+    # Achievements (achievements.progress, issue 20): a follow-up of the completing event
+    ActionSpec(
+        "achievement_completed",
+        "Achievement completed",
+        (Attr("achievement", required=True), Attr("progress"), Attr("target")),
+        internal=True,
+    ),
+    # Referrals (referrals.referrals, issue 20)
+    ActionSpec(
+        "referral_code_create",
+        "Referral code create",
+        (
+            Attr("code", help="empty: generated"),
+            Attr("start_date", "datetime"),
+            Attr("expiry_date", "datetime"),
+            Attr("usage_limit", "integer", help="0 = unlimited"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "referral_redeem",
+        "Referral redeem",
+        (Attr("code", required=True), Attr("transaction_id"), REASON),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "referral_reward",
+        "Referral reward",
+        (Attr("referral", "integer", required=True), Attr("points", "integer"), Attr("friend")),
+        internal=True,
+    ),
+    ActionSpec(
+        "card_transfer",
+        "Card transfer",
+        (Attr("card", required=True), Attr("new_card", required=True), REASON),
         creates_customer=False,
     ),
 ]

@@ -25,6 +25,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
+from achievements import progress as achievements  # Talon.One profile (issue 20)
+from budgets import enforcement as budgets  # Talon.One profile (issue 20)
+from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
 from coupons import coupons as coupon_ops
 from coupons import rewards as coupon_rewards
 from customers import lifecycle
@@ -51,6 +54,7 @@ from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
+from referrals import referrals  # Talon.One profile (issue 20)
 from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
@@ -118,6 +122,16 @@ HANDLERS: dict[str, Handler] = {
     # segments.lists
     "customer_list_add": customer_lists.customer_list_add,
     "customer_list_remove": customer_lists.customer_list_remove,
+    # cards.cards (issue 20)
+    "card_register": loyalty_cards.card_register,
+    "card_unregister": loyalty_cards.card_unregister,
+    "card_transfer": loyalty_cards.card_transfer,
+    # referrals.referrals (issue 20)
+    "referral_code_create": referrals.referral_code_create,
+    "referral_redeem": referrals.referral_redeem,
+    "referral_reward": referrals.referral_reward,
+    # achievements.progress (issue 20)
+    "achievement_completed": achievements.achievement_completed,
 }
 
 
@@ -395,6 +409,8 @@ def _apply(
         tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
+    budgets.enforce(ctx)  # issue 20: per-customer budgets (nothing when none is touched)
+    achievements.track(ctx)  # issue 20: achievement progress (nothing when none counts this event)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)

@@ -81,6 +81,14 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     # Customer lists (segments.lists): manual membership, as the list pages
     "customer_list_add": "loyalty.change_customer_profile",
     "customer_list_remove": "loyalty.change_customer_profile",
+    # Talon.One profile features: loyalty cards and referral codes as their console pages
+    "card_register": STATUS,
+    "card_unregister": STATUS,
+    "card_transfer": STATUS,
+    "referral_code_create": COUPONS,
+    "referral_redeem": COUPONS,
+    "referral_reward": None,  # internal: the advocate's reward, registered after the friend's event
+    "achievement_completed": None,  # internal: a follow-up of the completing event
 }
 
 _missing = set(BUILTIN_ACTIONS) - set(ACTION_PERMISSIONS)

@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "coupons",
     "segments",
     "workflows",
+    "cards",  # issue 20: loyalty cards
+    "referrals",  # issue 20: referral codes
+    "budgets",  # issue 20: per-customer budgets
+    "achievements",  # issue 20: achievements
     "loyalty.api",
     "loyalty.audit",
 ]

@@ -29,6 +29,7 @@ from loyalty.bounds import POINTS_MAX
 from loyalty.context import GuestContext, HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import resolve_account
+from referrals import referrals  # issue 20
 
 from . import earning, points, stats
 from .choices import EarningMode, TransactionStatus
@@ -368,6 +369,7 @@ def checkout(ctx: HandlerContext) -> None:
         stats.add_purchase(ctx.customer, tx, rows)
     else:
         stats.refresh_customer(ctx.customer)
+    referrals.redeem_at_checkout(ctx, tx)  # issue 20: a friend's first purchase redeems a referral code
     ctx.result.extra["transaction"] = tx
 
 

@@ -12,7 +12,9 @@ class CustomerTransactionFilterSet(django_filters.FilterSet):
 
     transaction_id = django_filters.CharFilter(label="Transaction ID")
     status = django_filters.ChoiceFilter(choices=TransactionStatus.choices)
-    account = django_filters.ModelChoiceFilter(queryset=PointAccount.objects.all(), label="Account")
+    account = django_filters.ModelChoiceFilter(
+        queryset=PointAccount.objects.filter(owner__isnull=True), label="Account"
+    )
 
     class Meta:
         model = Transaction

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import session_views, views
 
 app_name = "transactions"
 
@@ -25,4 +25,15 @@ urlpatterns = [
     path(T + "earning-rules/", views.EarningRuleListView.as_view(), name="earning_rule_list"),
     path(T + "earning-rules/add/", views.EarningRuleEditView.as_view(), name="earning_rule_add"),
     path(T + "earning-rules/<int:pk>/", views.EarningRuleEditView.as_view(), name="earning_rule_edit"),
+    # Issue 20: 003's Sessions tab and Return items
+    path(
+        "customers/<str:ref>/sessions/",
+        session_views.CustomerSessionsView.as_view(),
+        name="customer_sessions",
+    ),
+    path(
+        "customers/<str:ref>/sessions/<int:pk>/return/",
+        session_views.ReturnItemsView.as_view(),
+        name="customer_return_items",
+    ),
 ]

@@ -14,6 +14,7 @@ from events.permissions import may_register
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
+from transactions.sessions import profile_summary
 
 
 def resolve_customer(request, ref: str) -> Customer:
@@ -90,6 +91,9 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
         context["main_actions"] = [a for a in actions if a.get("group") == "main"]
         context["more_actions"] = [a for a in actions if a.get("group") != "main"]
         context["title"] = self.object.name or self.object.customer_id
+        # 003's profile header (issue 20): orders and revenue of the closed sessions.
+        if Program.current().transactions:
+            context["profile_summary"] = profile_summary(self.object)
         return context
 
 

@@ -97,3 +97,13 @@ class EscherAuthenticationScheme(OpenApiAuthenticationExtension):
                 "with unsigned access allowed may instead send `?api_key=KEY` (testing only)."
             ),
         }
+
+
+def creates(success) -> dict:
+    """A write answering 201 Created (issue 20: cards, referral codes)."""
+    return {201: success, **WRITE}
+
+
+def csv_read() -> dict:
+    """A read answering a CSV file (exports)."""
+    return {(200, "text/csv"): OpenApiResponse(str, description="CSV, header line first"), **COMMON}

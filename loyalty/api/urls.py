@@ -3,11 +3,16 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from achievements.api import urls as achievement_api
+from budgets.api import urls as budget_api
+from cards.api import urls as card_api
 from coupons.api import urls as coupon_api
 from customers.api import display as customer_display
+from customers.api import ledgers
 from customers.api import views as customers
 from events.api import asynchronous as async_events
 from events.api import views as events
+from referrals.api import urls as referral_api
 from segments.api import views as segments
 from transactions.api import views as transactions
 
@@ -52,6 +57,18 @@ urlpatterns = [
     ),
     re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
+    # Issue 20: ledgers and subledgers (Talon.One profile)
+    re_path(rf"^customers/{REF}/ledgers/?$", ledgers.CustomerLedgersView.as_view(), name="customer_ledgers"),
+    re_path(
+        rf"^customers/{REF}/ledgers/transactions/?$",
+        ledgers.CustomerLedgerTransactionsView.as_view(),
+        name="customer_ledger_transactions",
+    ),
+    re_path(
+        rf"^customers/{REF}/ledgers/export_log/?$",
+        ledgers.CustomerLedgerExportView.as_view(),
+        name="customer_ledger_export_log",
+    ),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
     re_path(r"^sandbox/clock/?$", sandbox.SandboxClockView.as_view(), name="sandbox_clock"),
@@ -60,6 +77,10 @@ urlpatterns = [
     # The split view serves Swagger UI's start script as a file: no inline script, so the page
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    *card_api.urlpatterns,  # issue 20: loyalty cards
+    *referral_api.urlpatterns,  # issue 20: referral codes
+    *budget_api.urlpatterns,  # issue 20: budgets
+    *achievement_api.urlpatterns,  # issue 20: achievements
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (issue 17; reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),

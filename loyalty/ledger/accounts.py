@@ -1,6 +1,9 @@
 """Point accounts, read often and changed rarely: kept in process memory (loyalty.configcache).
 
-`PointAccount.save()` and `delete()` clear the cache (loyalty.configcache), like every configuration model.
+`PointAccount.save()` and `delete()` clear the cache (loyalty.configcache), like every
+configuration model. Customers' subledgers (PointAccount.owner set, issue 20) are not program
+accounts: `all_accounts()` leaves them out; `account_by_id` finds them too (kept in a small
+per-process map: a subledger never changes after it is created, but for its owner on a merge).
 """
 
 from loyalty import configcache
@@ -16,10 +19,15 @@ def all_accounts() -> list[PointAccount]:
 
 
 def _load() -> list[PointAccount]:
-    accounts = list(PointAccount.objects.order_by("code"))
+    def program_accounts():
+        return list(PointAccount.objects.filter(owner__isnull=True).order_by("code"))
+
+    accounts = program_accounts()
     if not any(a.is_default for a in accounts):
-        PointAccount.objects.get_or_create(code="points", defaults={"name": "Points", "is_default": True})
-        accounts = list(PointAccount.objects.order_by("code"))
+        PointAccount.objects.get_or_create(
+            code="points", owner=None, defaults={"name": "Points", "is_default": True}
+        )
+        accounts = program_accounts()
     return accounts
 
 
@@ -31,12 +39,25 @@ def default_account() -> PointAccount:
     return next(a for a in all_accounts() if a.is_default)
 
 
+_SUBLEDGERS: dict[int, PointAccount] = {}
+_SUBLEDGER_CACHE_SIZE = 10_000
+
+
 def account_by_id(pk: int) -> PointAccount:
     for account in all_accounts():
         if account.pk == pk:
             return account
-    clear_account_cache()
-    return PointAccount.objects.get(pk=pk)
+    known = _SUBLEDGERS.get(pk)
+    if known is not None:
+        return known
+    account = PointAccount.objects.get(pk=pk)
+    if account.owner_id is None:
+        clear_account_cache()  # a program account this process has not seen yet
+    else:
+        if len(_SUBLEDGERS) >= _SUBLEDGER_CACHE_SIZE:
+            _SUBLEDGERS.clear()
+        _SUBLEDGERS[pk] = account
+    return account
 
 
 def resolve_account(code: str | None, *, multi_accounts: bool) -> PointAccount:

@@ -13,10 +13,10 @@ from events.models import Event
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, ValidationError
 from loyalty.models import CustomerTier
-from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointBalance, PointLot
+from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
 from . import expiration
-from .accounts import all_accounts
+from .accounts import account_by_id, all_accounts
 from .operations import (
     TOTALS,
     account_for,
@@ -136,7 +136,7 @@ def merge_into(ctx: HandlerContext, source) -> None:
     if source.pk == ctx.customer.pk:
         raise ValidationError("A customer cannot be merged into itself.", field="data.source")
     for src in PointBalance.objects.select_for_update().filter(customer=source).order_by("account_id"):
-        account = next(a for a in all_accounts() if a.pk == src.account_id)
+        account = account_by_id(src.account_id)
         row = balance(ctx, account)
         moved = {name: getattr(src, name) for name in TOTALS}
         change(ctx, row, **moved)
@@ -147,6 +147,10 @@ def merge_into(ctx: HandlerContext, source) -> None:
         src.save()
         entry(ctx, account, src, EntryKind.MERGE_OUT, -moved["spendable"], customer=source)
     PointLot.objects.filter(customer=source).update(customer=ctx.customer)
+    # The source's subledgers become the target's (a clashing ID stays with the source's row,
+    # its balance and lots moved all the same).
+    taken = PointAccount.objects.filter(owner=ctx.customer).values_list("code", flat=True)
+    PointAccount.objects.filter(owner=source).exclude(code__in=list(taken)).update(owner=ctx.customer)
     CustomerTier.objects.filter(customer=source).delete()
     Customer.objects.filter(pk=source.pk).update(tier=None, **{total: 0 for total in TOTALS.values()})
     for total in TOTALS.values():  # the caller may save its `source` object afterwards

@@ -37,7 +37,7 @@ from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, InsufficientPoints, StatusForbids, ValidationError
 from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccount, PointBalance, PointLot
 
-from . import expiration, sql
+from . import expiration, reward_dates, sql, subledgers
 from .accounts import default_account
 
 # PointBalance field -> Customer field (the customer's totals over all accounts)
@@ -80,16 +80,37 @@ def _rule_expiration(program, account, earned_at, now) -> dt.datetime | None:
 
 
 def _point_add_dates(data, account, program, now, earned_at):
-    expires_at = date_attribute(data, "expiration_date")
-    activates_at = date_attribute(data, "activation_date")
-    if expires_at is None:
+    """(expires_at, activates_at) of point_add: `activation_date` / `expiration_date` (absolute),
+    or `reward_start` / `reward_expiration` (loyalty.ledger.reward_dates: default, immediate,
+    unlimited, relative, absolute), else the account rule. Raises ValidationError."""
+    for old, new in (("activation_date", "reward_start"), ("expiration_date", "reward_expiration")):
+        if data.get(old) not in (None, "") and data.get(new) not in (None, ""):
+            raise ValidationError(f"Give either {old} or {new}, not both.", field=f"data.{new}")
+    start = reward_dates.resolve(
+        data.get("reward_start"),
+        kind="start",
+        base=earned_at,
+        time_zone=program.time_zone,
+        field="data.reward_start",
+    )
+    activates_at = date_attribute(data, "activation_date") if start.default else start.moment
+    # A relative expiration counts from when the points become active (003's table assumes
+    # "the rewarded loyalty points are active immediately").
+    end = reward_dates.resolve(
+        data.get("reward_expiration"),
+        kind="expiration",
+        base=activates_at or earned_at,
+        time_zone=program.time_zone,
+        field="data.reward_expiration",
+    )
+    field = "data.expiration_date" if end.default else "data.reward_expiration"
+    expires_at = date_attribute(data, "expiration_date") if end.default else end.moment
+    if expires_at is None and end.default:
         expires_at = _rule_expiration(program, account, activates_at or earned_at, now)
-    elif expires_at <= now and earned_at >= now:
-        raise ValidationError("The expiration date must be in the future.", field="data.expiration_date")
+    elif expires_at is not None and expires_at <= now and earned_at >= now:
+        raise ValidationError("The expiration date must be in the future.", field=field)
     if activates_at is not None and expires_at is not None and expires_at <= activates_at:
-        raise ValidationError(
-            "The expiration date must be after the activation date.", field="data.expiration_date"
-        )
+        raise ValidationError("The expiration date must be after the activation date.", field=field)
     return expires_at, activates_at
 
 
@@ -404,17 +425,32 @@ def release(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Poi
 
 
 def point_add(ctx: HandlerContext) -> None:
+    """Add points to the account, or to the customer's subledger `data.subledger` (created on
+    the spot; `data.create_subledger` refuses an existing one)."""
     points = _positive(ctx.data)
     expires_at, activates_at = _point_add_dates(
         ctx.data, account_for(ctx, None), ctx.program, ctx.now, ctx.event.effective_at
     )
-    credit(ctx, points, expires_at=expires_at, activates_at=activates_at)
+    account = None
+    if ctx.data.get("subledger") not in (None, ""):
+        if not ctx.customer.can_earn:
+            raise StatusForbids(f"A {ctx.customer.status} customer cannot earn points.", field="customer")
+        account = subledgers.subledger_account(
+            ctx, create=True, must_be_new=bool(ctx.data.get("create_subledger"))
+        )
+    elif ctx.data.get("create_subledger"):
+        raise ValidationError("Name the subledger to create.", field="data.subledger")
+    credit(ctx, points, account=account, expires_at=expires_at, activates_at=activates_at)
 
 
 def point_sub(ctx: HandlerContext) -> None:
+    """Subtract points from the account, or from the customer's subledger `data.subledger`."""
     if ctx.customer.status == CustomerStatus.OPTED_OUT:
         raise StatusForbids("An opted-out customer has no points.", field="customer")
-    debit(ctx, _positive(ctx.data))
+    account = None
+    if ctx.data.get("subledger") not in (None, ""):
+        account = subledgers.subledger_account(ctx, create=False)
+    debit(ctx, _positive(ctx.data), account=account)
 
 
 def point_spend(ctx: HandlerContext) -> None:

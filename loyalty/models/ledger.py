@@ -31,8 +31,22 @@ class Rounding(models.TextChoices):
 class PointAccount(models.Model):
     """A points currency (Antavo multi-accounts / Talon.One ledger). One is the default."""
 
-    code = models.SlugField(max_length=64, unique=True)
+    code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
+    # A customer's subledger (Talon.One): an account of one customer inside a program account
+    # (`parent`), created on the spot by point_add with `subledger` (loyalty.ledger.subledgers).
+    # Program accounts have neither; only they are kept in the process cache.
+    owner = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subledgers",
+        help_text="the customer whose subledger this is",
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="subledgers"
+    )
     is_default = models.BooleanField(default=False)
     burn_rates = models.JSONField(
         default=list, blank=True, help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]'
@@ -51,7 +65,15 @@ class PointAccount(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=models.Q(is_default=True), name="one_default_point_account"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(owner__isnull=True), name="program_account_code_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "code"],
+                condition=models.Q(owner__isnull=False),
+                name="subledger_code_per_customer",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,6 +88,10 @@ class PointAccount(models.Model):
         result = super().delete(*args, **kwargs)
         configcache.changed()
         return result
+
+    @property
+    def is_subledger(self) -> bool:
+        return self.owner_id is not None
 
 
 class PointBalance(models.Model):

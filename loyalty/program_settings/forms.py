@@ -143,6 +143,15 @@ class PointAccountForm(forms.ModelForm):
         # checking it before that would refuse every change of default.
         return super()._get_validation_exclusions() | {"is_default"}
 
+    def clean_code(self):
+        # Codes are unique among program accounts (a partial unique index since customers'
+        # subledgers are accounts too, issue 20), which ModelForm's checks do not cover.
+        code = self.cleaned_data["code"]
+        taken = PointAccount.objects.filter(owner__isnull=True, code=code).exclude(pk=self.instance.pk)
+        if not self.instance.pk and taken.exists():
+            raise ValidationError("Point account with this Code already exists.")
+        return code
+
     def clean_is_default(self):
         value = self.cleaned_data["is_default"]
         if self.was_default and not value:

@@ -118,7 +118,7 @@ class ProgramSettingsView(SettingsMixin, ConsoleView, FormView):
 
 class PointAccountListView(SettingsMixin, ObjectListView):
     template_name = "settings/object_list.html"
-    queryset = PointAccount.objects.all()
+    queryset = PointAccount.objects.filter(owner__isnull=True)  # not customers' subledgers
     filterset_class = PointAccountFilterSet
     table_class = PointAccountTable
     title = "Point accounts"

@@ -10,7 +10,19 @@ import sys
 import grimp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PACKAGES = ("loyalty", "customers", "events", "transactions", "coupons", "segments", "workflows")
+PACKAGES = (
+    "loyalty",
+    "customers",
+    "events",
+    "transactions",
+    "coupons",
+    "segments",
+    "workflows",
+    "cards",
+    "referrals",
+    "budgets",
+    "achievements",
+)
 # Function-body imports with a reason other than a cycle: Django's app registry inside a data
 # migration helper (loyalty.roles), and imports for type checking only.
 ALLOWED_LOCAL_IMPORTS = {("loyalty/roles.py", "django.apps")}

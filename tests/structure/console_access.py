@@ -22,7 +22,8 @@ AGENTS = ("administrator", "program_manager", "support_agent")  # coupons, trans
 POINTS = ("administrator", "program_manager", "support_agent", "approver")  # points, manual events
 APPROVERS = ("administrator", "approver")  # approve_changes
 STAFF = ("administrator", "program_manager", "support_agent", "analyst", "approver")  # view_console
-EVERYONE = (*STAFF, "nobody")  # signed in, with or without a role
+EVERYONE = (*STAFF, "nobody")
+EXPORT = ("administrator", "program_manager", "analyst")  # export_data  # signed in, with or without a role
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,36 @@ ACCESS: dict[str, Access] = {
     "customers:label_add": Access(MANAGERS),
     "customers:label_customers": Access(STAFF, obj="label"),
     "customers:label_edit": Access(MANAGERS, obj="label"),
+    # Issue 20 (the world switches the modules on)
+    "customers:customer_attributes": Access(STAFF),
+    "customers:customer_loyalty_points": Access(STAFF),
+    "customers:customer_ledger_add": Access(POINTS),
+    "customers:customer_ledger_deduct": Access(POINTS),
+    "customers:customer_subledger_create": Access(POINTS),
+    "customers:customer_ledger_export": Access(EXPORT),
+    "transactions:customer_sessions": Access(STAFF),
+    "transactions:customer_return_items": Access(AGENTS, obj="transaction"),
+    "cards:card_list": Access(STAFF),
+    "cards:card_add": Access(MANAGERS),
+    "cards:card_generate": Access(MANAGERS),
+    "cards:card_import": Access(MANAGERS),
+    "cards:card_settings": Access(ADMIN),
+    "cards:customer_cards": Access(STAFF),
+    "cards:customer_card_register": Access(AGENTS),
+    # <code> is the world's coupon code: no such card of Anna's, so 404 for those allowed
+    "cards:customer_card_unregister": Access(AGENTS, status=404),
+    "cards:customer_card_transfer": Access(AGENTS, status=404),
+    "referrals:customer_referrals": Access(STAFF),
+    "referrals:customer_create_code": Access(AGENTS),
+    "referrals:export_codes": Access(EXPORT),
+    "budgets:budget_list": Access(STAFF),
+    "budgets:budget_add": Access(MANAGERS),
+    "budgets:budget_edit": Access(MANAGERS, obj="budget"),
+    "budgets:customer_budgets": Access(STAFF),
+    "achievements:achievement_list": Access(STAFF),
+    "achievements:achievement_add": Access(MANAGERS),
+    "achievements:achievement_edit": Access(MANAGERS, obj="achievement"),
+    "achievements:customer_achievements": Access(STAFF),
 }
 
 # Pages outside the console's roles: anyone may open them, signed in or not.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from django.urls import resolve, reverse
 
+from achievements.models import Achievement
+from budgets.models import Budget
 from coupons.pools import import_codes
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from events.models import Event
@@ -38,6 +40,8 @@ def world(program, anna):
     row = Program.objects.get(pk=program.pk)
     row.checkout_accept = True
     row.segments = True
+    # issue 20's modules, so that their pages answer by permission
+    row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.multi_accounts = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
     customer_list = CustomerList.objects.create(name="L")
@@ -65,6 +69,8 @@ def world(program, anna):
         "bulk": BulkOperation.objects.create(
             type="customer_add", customer_list=customer_list, customers=["x"]
         ),
+        "budget": Budget.objects.create(campaign="Walk", action="points_awarded", limit=10),
+        "achievement": Achievement.objects.create(api_name="walk", title="Walk", action="login", target=2),
     }
 
 

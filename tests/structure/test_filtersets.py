@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.db.models import Q
 from django.http import QueryDict
+from django.utils import timezone
 
 from coupons.pools import import_codes
 from loyalty.api.keys import revoke
@@ -122,6 +123,23 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "active": ("false", Q(active=False)),
         "gives": ("coupon", Q(gives="coupon")),
     },
+    # issue 20
+    "CardFilterSet": {
+        "code": ("CARD-1", Q(code="CARD-1")),
+        "status": ("blocked", Q(status="blocked")),
+        "batch_id": ("b1", Q(batch_id="b1")),
+    },
+    "BudgetFilterSet": {
+        "campaign": ("spring", Q(campaign__icontains="spring")),
+        "action": ("reward_claims", Q(action="reward_claims")),
+        "period": ("daily", Q(period="daily")),
+        "active": ("false", Q(active=False)),
+    },
+    "AchievementFilterSet": {
+        "title": ("login", Q(title__icontains="login")),
+        "counts": ("purchase_total", Q(counts="purchase_total")),
+        "active": ("false", Q(active=False)),
+    },
 }
 
 
@@ -176,6 +194,20 @@ def rows(program):
 
     factories.CustomFieldFactory(name="shoe_size", label="Shoe size", type="number")
     factories.CustomFieldFactory(name="member_no", label="Member number", external_id=True, searchable=True)
+    # issue 20: cards, budgets, achievements
+    from achievements.models import Achievement
+    from budgets.models import Budget
+    from cards.models import LoyaltyCard
+
+    now = timezone.now()
+    LoyaltyCard.objects.create(code="CARD-1", batch_id="b1", created_at=now, updated_at=now)
+    LoyaltyCard.objects.create(code="CARD-2", status="blocked", created_at=now, updated_at=now)
+    Budget.objects.create(campaign="Spring", action="points_awarded", limit=5, period="monthly")
+    Budget.objects.create(campaign="Autumn", action="reward_claims", limit=5, period="daily", active=False)
+    Achievement.objects.create(api_name="logins", title="Three logins", action="login", target=3)
+    Achievement.objects.create(
+        api_name="spend", title="Spend", counts="purchase_total", target=9, active=False
+    )
     factories.EventDefinitionFactory(action="review", label="Product review")
     factories.EventDefinitionFactory(action="old_action", active=False)
     factories.EventDefinitionFactory(action="opt_in", label="Opt-in", builtin_extension=True)

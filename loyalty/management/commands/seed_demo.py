@@ -25,6 +25,7 @@ from customers.models import CustomField, Label
 from events.models import EventAttribute, EventDefinition
 from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
+from loyalty.demo.profile_features import seed_profile_features
 from loyalty.demo.segments import seed_segments
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
@@ -79,6 +80,8 @@ class Command(BaseCommand):
                 log=self.stdout.write if options["verbosity"] > 1 else None,
             )
             seed_segments(users[DEMO_ADMIN])
+            # Issue 20: cards, referrals, subledgers, budgets, achievements.
+            seed_profile_features(users[DEMO_ADMIN])
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,118 @@
+"""Issue 20: what budgets and achievements cost an event, measured in one run.
+
+Three configurations, their rounds alternating so all see the same machine load, each registering
+`point_add` events through register_event in-process (1 process, its own customers):
+
+  off       the budgets and achievements modules off;
+  untouched modules on, one active budget (coupon redemptions) and one achievement (logins):
+            neither counts point_add — issue 20 says this must cost nothing;
+  touched   modules on, a budget on points awarded and an achievement counting point_add
+            events — issue 20's target is at most +10 % CPU.
+
+Client CPU (time.process_time: Python, Django, the driver) and wall time per event are printed
+with the ratios to `off`. PostgreSQL only, in the benchmark database (`bench_loyalty`, BENCH_DB).
+Knobs: BENCH_EVENTS (per configuration, default 3000), BENCH_ROUNDS (default 6).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+from django.conf import settings
+from django.core.management import call_command
+
+from bench.bench_engine import _ensure_database, _use_database, _vacuum
+
+CONFIGS = ("off", "untouched", "touched")
+
+
+def _configure(kind: str, objects: dict) -> None:
+    from loyalty.models import Program
+
+    program = Program.objects.order_by("pk").first()
+    program.budgets = program.achievements = kind != "off"
+    program.save()
+    touched = kind == "touched"
+    for key, active in (("budget_touch", touched), ("achievement_touch", touched)):
+        objects[key].active = active
+        objects[key].save()
+    for key in ("budget_other", "achievement_other"):
+        objects[key].active = kind != "off"
+        objects[key].save()
+
+
+def _setup() -> dict:
+    from achievements.models import Achievement
+    from budgets.models import Budget
+
+    tag = uuid.uuid4().hex[:6]
+    return {
+        "budget_touch": Budget.objects.create(campaign=f"bench-{tag}", action="points_awarded", limit=10**15),
+        "budget_other": Budget.objects.create(campaign=f"bench-{tag}", action="coupon_redemptions", limit=10),
+        "achievement_touch": Achievement.objects.create(
+            api_name=f"bench_touch_{tag}", title="bench", counts="events", action="point_add", target=10**9
+        ),
+        "achievement_other": Achievement.objects.create(
+            api_name=f"bench_other_{tag}", title="bench", counts="events", action="login", target=10
+        ),
+    }
+
+
+def _events(ids, count: int) -> tuple[float, float]:
+    from events.engine import register_event
+
+    cpu, began = time.process_time(), time.perf_counter()
+    for i in range(count):
+        register_event(
+            environment="live", customer=ids[i % len(ids)], action="point_add", data={"points": 10}
+        )
+    return time.perf_counter() - began, time.process_time() - cpu
+
+
+def run() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        print("bench_profile: needs PostgreSQL (set DATABASE_URL); skipped")
+        return
+    settings.DEBUG = False
+    name = os.environ.get("BENCH_DB", "bench_loyalty")
+    n = int(os.environ.get("BENCH_EVENTS", "3000"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "6"))
+    _ensure_database(name)
+    previous = _use_database(name)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        from events.engine import register_event
+
+        prefix = uuid.uuid4().hex[:8]
+        ids = {kind: [f"p{prefix}-{kind}-{i}" for i in range(100)] for kind in CONFIGS}
+        for kind in CONFIGS:
+            for customer_id in ids[kind]:
+                register_event(environment="live", customer=customer_id, action="opt_in", data={})
+        objects = _setup()
+        _vacuum(name)
+        totals = {kind: [0.0, 0.0] for kind in CONFIGS}
+        per_round = max(1, n // rounds)
+        for _ in range(rounds):
+            for kind in CONFIGS:
+                _configure(kind, objects)
+                _events(ids[kind], 20)  # warm the configuration cache after the switch (not timed)
+                wall, cpu = _events(ids[kind], per_round)
+                totals[kind][0] += wall
+                totals[kind][1] += cpu
+        for value in objects.values():  # leave the benchmark database as it was
+            value.active = False
+            value.save()
+    finally:
+        _use_database(previous)
+    events = per_round * rounds
+    base_wall, base_cpu = totals["off"]
+    print(f"point_add, {events} events per configuration, 1 process, DEBUG off")
+    for kind in CONFIGS:
+        wall, cpu = totals[kind]
+        print(
+            f"  {kind:9s}: CPU {cpu / events * 1000:.3f} ms/event ({cpu / base_cpu:.2f}x off),"
+            f" wall {wall / events * 1000:.3f} ms/event ({wall / base_wall:.2f}x off)"
+        )
+    print("  targets: untouched ~1.00x (nothing added), touched <= 1.10x CPU")

@@ -1,0 +1,311 @@
+"""Loyalty cards API (reference §7.2, Talon.One's shapes and names). Card codes in paths are
+URL-encoded (`%` is a valid code character). Customer changes go through register_event.
+
+POST /api/cards                          {cardIdentifier?, status?, customerProfileIds?[]} create one
+POST /api/cards/batch                    {numberOfCards, status?} -> {batchId, cards}
+GET  /api/cards/{code}                   the card with its profiles
+POST /api/cards/{code}/link_profile      {integrationId}  (card_register)
+POST /api/cards/{code}/unlink_profile    {integrationId}  (card_unregister)
+PUT  /api/cards/{code}/transfer      {newCardIdentifier, blockReason}  (card_transfer)
+GET  /api/customers/{id}/cards           the customer's cards
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from events.api.views import find_or_404
+from events.choices import EventSource
+from events.engine import register_event
+from loyalty.api import schema
+from loyalty.api.models import Scope
+from loyalty.api.views import ApiView
+from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
+
+from .. import cards
+from ..models import CardRegistration, CardSettings, LoyaltyCard
+
+CARD = inline_serializer(
+    "LoyaltyCard",
+    {
+        "identifier": serializers.CharField(),
+        "status": serializers.CharField(),
+        "blockReason": serializers.CharField(allow_null=True),
+        "batchId": serializers.CharField(allow_null=True),
+        "created": serializers.CharField(),
+        "usersPerCardLimit": serializers.IntegerField(),
+        "profiles": inline_serializer(
+            "LoyaltyCardProfile",
+            {"integrationId": serializers.CharField(), "timestamp": serializers.CharField()},
+            many=True,
+        ),
+        "newCardIdentifier": serializers.CharField(allow_null=True),
+    },
+)
+CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="the card code (URL-encoded)")
+CREATE = inline_serializer(
+    "LoyaltyCardCreate",
+    {
+        "cardIdentifier": serializers.CharField(required=False, help_text="empty: generated"),
+        "status": serializers.CharField(required=False, help_text="active (default) or inactive"),
+        "customerProfileIds": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
+BATCH = inline_serializer(
+    "LoyaltyCardBatch",
+    {
+        "numberOfCards": serializers.IntegerField(min_value=1, max_value=20000),
+        "status": serializers.CharField(required=False, help_text="active (default) or inactive"),
+    },
+)
+BATCH_RESULT = inline_serializer(
+    "LoyaltyCardBatchResult",
+    {
+        "batchId": serializers.CharField(),
+        "numberOfCards": serializers.IntegerField(),
+        "cards": serializers.ListField(child=serializers.CharField()),
+    },
+)
+PROFILE = inline_serializer("LoyaltyCardLink", {"integrationId": serializers.CharField()})
+TRANSFER = inline_serializer(
+    "LoyaltyCardTransfer",
+    {"newCardIdentifier": serializers.CharField(), "blockReason": serializers.CharField(required=False)},
+)
+CUSTOMER_CARDS = inline_serializer(
+    "CustomerCards",
+    {
+        "cards": inline_serializer(
+            "CustomerCard",
+            {
+                "identifier": serializers.CharField(),
+                "status": serializers.CharField(),
+                "registered": serializers.CharField(),
+            },
+            many=True,
+        )
+    },
+)
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError("The request body must be an object.")
+    return request.data
+
+
+def card_object(card: LoyaltyCard) -> dict:
+    profiles = [
+        {"integrationId": r.customer.customer_id, "timestamp": r.registered_at.isoformat()}
+        for r in card.registrations.select_related("customer").order_by("registered_at", "id")
+    ]
+    return {
+        "identifier": card.code,
+        "status": card.status,
+        "blockReason": card.block_reason or None,
+        "batchId": card.batch_id or None,
+        "created": card.created_at.isoformat(),
+        "usersPerCardLimit": CardSettings.current().users_per_card_limit,
+        "profiles": profiles,
+        "newCardIdentifier": card.transferred_to.code if card.transferred_to_id else None,
+    }
+
+
+def _card(request, code) -> LoyaltyCard:
+    cards.check_module("card")
+    card = LoyaltyCard.objects.filter(environment=request.auth.environment, code=code).first()
+    if card is None:
+        raise NotFound(f"No loyalty card {code[:120]!r}.", field="card")
+    return card
+
+
+def _register(request, customer, action, data):
+    return register_event(
+        environment=request.auth.environment,
+        customer=customer,
+        action=action,
+        data=data,
+        source=EventSource.API,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def _integration_id(body) -> str:
+    value = body.get("integrationId")
+    if not isinstance(value, str) or not value.strip():
+        raise MissingParameter("Missing required parameter 'integrationId'.", field="integrationId")
+    return value
+
+
+class CardCreateView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="card_create",
+        summary="Create one loyalty card",
+        request=CREATE,
+        responses=schema.creates(CARD),
+        tags=["cards"],
+    )
+    def post(self, request):
+        body = _body(request)
+        profiles = body.get("customerProfileIds") or []
+        if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+            raise ValidationError(
+                "'customerProfileIds' is a list of customer IDs.", field="customerProfileIds"
+            )
+        if len(profiles) > CardSettings.current().users_per_card_limit:
+            raise BusinessRuleError(
+                "More profiles than the users-per-card limit.", field="customerProfileIds"
+            )
+        code = body.get("cardIdentifier")
+        status = body.get("status") or "active"
+        with transaction.atomic():  # the card and every registration, or nothing
+            if code in (None, ""):
+                card = LoyaltyCard.objects.get(
+                    environment=request.auth.environment,
+                    code=cards.generate_batch(request.auth.environment, 1, status=status)[1][0],
+                )
+            else:
+                card = cards.create_card(
+                    request.auth.environment, cards.check_code(code, "cardIdentifier"), status=status
+                )
+            for profile in profiles:
+                _register(request, profile, "card_register", {"card": card.code})
+        return Response(card_object(card), status=201)
+
+
+class CardBatchView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="card_batch",
+        summary="Generate up to 20,000 loyalty cards",
+        request=BATCH,
+        responses=schema.creates(BATCH_RESULT),
+        tags=["cards"],
+    )
+    def post(self, request):
+        body = _body(request)
+        batch_id, codes = cards.generate_batch(
+            request.auth.environment, body.get("numberOfCards"), status=body.get("status") or "active"
+        )
+        return Response({"batchId": batch_id, "numberOfCards": len(codes), "cards": codes}, status=201)
+
+
+class CardDetailView(ApiView):
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="card_read",
+        summary="A loyalty card with its profiles",
+        parameters=[CODE],
+        responses=schema.reads(CARD),
+        tags=["cards"],
+    )
+    def get(self, request, code):
+        return Response(card_object(_card(request, code)))
+
+
+class CardLinkView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+    action = "card_register"
+
+    @extend_schema(
+        operation_id="card_link_profile",
+        parameters=[CODE],
+        request=PROFILE,
+        responses=schema.writes(CARD),
+        summary="Register a customer to the card",
+        tags=["cards"],
+    )
+    def post(self, request, code):
+        card = _card(request, code)
+        _register(request, _integration_id(_body(request)), self.action, {"card": card.code})
+        return Response(card_object(card))
+
+
+class CardUnlinkView(CardLinkView):
+    action = "card_unregister"
+
+    @extend_schema(
+        operation_id="card_unlink_profile",
+        parameters=[CODE],
+        request=PROFILE,
+        responses=schema.writes(CARD),
+        summary="Unregister a customer from the card",
+        tags=["cards"],
+    )
+    def post(self, request, code):
+        return super().post(request, code)
+
+
+class CardTransferView(ApiView):
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="card_transfer",
+        summary="Move the card's profiles to a new card; the old card is blocked permanently",
+        parameters=[CODE],
+        request=TRANSFER,
+        responses=schema.writes(CARD),
+        tags=["cards"],
+    )
+    def put(self, request, code):
+        card = _card(request, code)
+        body = _body(request)
+        new_code = body.get("newCardIdentifier")
+        if new_code in (None, ""):
+            raise MissingParameter(
+                "Missing required parameter 'newCardIdentifier'.", field="newCardIdentifier"
+            )
+        reason = body.get("blockReason") or ""
+        if not isinstance(reason, str):
+            raise ValidationError("'blockReason' is text.", field="blockReason")
+        holder = CardRegistration.objects.filter(card=card).select_related("customer").order_by("id").first()
+        if holder is None:
+            raise BusinessRuleError("The card has no customers to transfer.", field="card")
+        try:
+            _register(
+                request,
+                holder.customer,
+                "card_transfer",
+                {"card": card.code, "new_card": new_code, "reason": reason},
+            )
+        except EngineError as error:
+            if error.field == "data.new_card":
+                error.field = "newCardIdentifier"
+            raise
+        card.refresh_from_db()
+        return Response(card_object(card.transferred_to))
+
+
+class CustomerCardsView(ApiView):
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_cards",
+        responses=schema.reads(CUSTOMER_CARDS),
+        summary="The customer's loyalty cards",
+        parameters=[schema.CUSTOMER_REF],
+        tags=["cards"],
+    )
+    def get(self, request, id):
+        cards.check_module("card")
+        customer = find_or_404(request, id)
+        rows = CardRegistration.objects.filter(customer=customer).select_related("card")[:1000]
+        return Response(
+            {
+                "cards": [
+                    {
+                        "identifier": r.card.code,
+                        "status": r.card.status,
+                        "registered": r.registered_at.isoformat(),
+                    }
+                    for r in rows
+                ]
+            }
+        )
