@@ -79,7 +79,9 @@ ACTIVATION = Attr("activation_date", "datetime", help="points are pending until 
 TRANSACTION_ID = Attr("transaction_id", required=True, max_length=128)
 COUPON_CODE = Attr("code", required=True, max_length=64)
 MONEY = {"minimum": 0, "maximum": MONEY_MAX}
-REFERRAL_CODE = Attr("referral_code", help="a friend's referral code (issue 20: first purchase / opt-in)")
+REFERRAL_CODE = Attr(
+    "referral_code", max_length=64, help="a friend's referral code (issue 20: first purchase / opt-in)"
+)
 # Issue 20 (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
 SUBLEDGER_ATTRS = (
     Attr("subledger", help="the customer's subledger ID (created on the spot by point_add)"),
@@ -320,10 +322,16 @@ _SPECS = [
     ),
     # Loyalty cards (cards.cards, issue 20)
     ActionSpec(
-        "card_register", "Card register", (Attr("card", required=True), REASON), creates_customer=False
+        "card_register",
+        "Card register",
+        (Attr("card", required=True, max_length=108), REASON),
+        creates_customer=False,
     ),
     ActionSpec(
-        "card_unregister", "Card unregister", (Attr("card", required=True), REASON), creates_customer=False
+        "card_unregister",
+        "Card unregister",
+        (Attr("card", required=True, max_length=108), REASON),
+        creates_customer=False,
     ),
     # Achievements (achievements.progress, issue 20): a follow-up of the completing event
     ActionSpec(
@@ -337,7 +345,7 @@ _SPECS = [
         "referral_code_create",
         "Referral code create",
         (
-            Attr("code", help="empty: generated"),
+            Attr("code", help="empty: generated", max_length=64),
             Attr("start_date", "datetime"),
             Attr("expiry_date", "datetime"),
             Attr("usage_limit", "integer", help="0 = unlimited"),
@@ -348,7 +356,7 @@ _SPECS = [
     ActionSpec(
         "referral_redeem",
         "Referral redeem",
-        (Attr("code", required=True), Attr("transaction_id"), REASON),
+        (Attr("code", required=True, max_length=64), Attr("transaction_id", max_length=128), REASON),
         creates_customer=False,
     ),
     ActionSpec(
@@ -360,7 +368,11 @@ _SPECS = [
     ActionSpec(
         "card_transfer",
         "Card transfer",
-        (Attr("card", required=True), Attr("new_card", required=True), REASON),
+        (
+            Attr("card", required=True, max_length=108),
+            Attr("new_card", required=True, max_length=108),
+            REASON,
+        ),
         creates_customer=False,
     ),
 ]
