@@ -41,6 +41,17 @@ CUSTOMER_MERGERS = [
 ]
 
 
+UNMERGEABLE = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED)
+
+
+def refusal(customer: Customer, role: str) -> str | None:
+    """Why `customer` cannot take part in a merge as `role` ("target"/"source"), or None. The
+    console asks before its confirmation page; the handler enforces it."""
+    if customer.status in UNMERGEABLE:
+        return f"The {role} customer is {customer.status} and cannot be merged."
+    return None
+
+
 def merge(ctx: HandlerContext) -> None:
 
     target: Customer = ctx.customer
@@ -49,11 +60,9 @@ def merge(ctx: HandlerContext) -> None:
         raise ValidationError("The merge mode must be 'partial' or 'full'.", field="data.mode")
     source = _source(ctx)
     for role, customer in (("target", target), ("source", source)):
-        if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.BANNED):
-            raise StatusForbids(
-                f"The {role} customer is {customer.status} and cannot be merged.",
-                field="customer" if role == "target" else "data.source",
-            )
+        message = refusal(customer, role)
+        if message:
+            raise StatusForbids(message, field="customer" if role == "target" else "data.source")
 
     with allow(Change.MERGE):
         moved = Event.objects.filter(customer=source).update(customer=target)

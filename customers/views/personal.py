@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
+from customers.fields import attribute_labels
 from customers.forms import PersonalInfoForm
 from loyalty.audit.changes import register_change
 from loyalty.errors import EngineError
@@ -61,6 +62,7 @@ class CustomerPersonalView(CustomerTabView):
                 else:
                     form.add_error(None, error.message)
             else:
-                messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
+                labels = attribute_labels(sorted(changes))
+                messages.success(request, f"Saved: {', '.join(labels.values())}.")
                 return HttpResponseRedirect(request.path)
         return self.render_to_response(self.get_context_data(form=form))

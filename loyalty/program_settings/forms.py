@@ -107,7 +107,7 @@ class PointAccountForm(forms.ModelForm):
     burn_rates = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
-        help_text='What points are worth when spent, per currency: [{"amount": 1, "points": 100, "currency": "EUR"}]',
+        help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]: what points are worth when spent, per currency',
     )
 
     class Meta:
