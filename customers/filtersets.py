@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from customers.choices import CustomerStatus, FieldType, Gender
 from customers.models import Customer, CustomField, Label
+from customers.search import search
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
@@ -48,17 +48,15 @@ class ConditionFilter(django_filters.Filter):
 
 
 class QuickSearchFilter(django_filters.CharFilter):
-    """Customer ID, email or name, exact and case-sensitive, so every branch is an index lookup."""
+    """One search box: any part of name, e-mail, customer ID or external ID, case- and
+    accent-insensitive (customers.search; trigram indexes on PostgreSQL)."""
 
     def filter(self, qs, value):
         value = (value or "").strip()
         if not value:
             return qs
-        q = Q(customer_id=value) | Q(email=value) | Q(last_name=value) | Q(first_name=value)
-        first, _, last = value.partition(" ")
-        if last:
-            q |= Q(first_name=first, last_name=last.strip())
-        return qs.filter(q)
+        environment = getattr(getattr(self.parent, "request", None), "environment", None)
+        return search(qs, value, environment)
 
 
 def _no_nul(value):
@@ -69,7 +67,7 @@ def _no_nul(value):
 class CustomerFilterSet(django_filters.FilterSet):
     q = QuickSearchFilter(
         label="Search",
-        widget=forms.TextInput(attrs={"placeholder": "ID, email or name", "type": "search"}),
+        widget=forms.TextInput(attrs={"placeholder": "Name, e-mail, ID or external ID", "type": "search"}),
         validators=[_no_nul],
     )
     # distinct=False: one row per customer anyway, and DISTINCT would defeat the keyset index scan.
@@ -86,6 +84,22 @@ class CustomerFilterSet(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["q", "status", "gender", "country", "tier", "f"]
+
+    def filter_queryset(self, queryset):
+        """Valid filters apply; an invalid condition is left out (its error is shown) while the
+        valid conditions beside it still apply, so the list never widens silently (issue 16 §5)."""
+        queryset = super().filter_queryset(queryset)
+        if "f" in self.form.errors:
+            valid = []
+            for text in self.form.data.getlist("f") if hasattr(self.form.data, "getlist") else []:
+                try:
+                    compile_conditions([Condition.parse(text)], available_attributes())
+                except ConditionError:
+                    continue
+                valid.append(text)
+            if valid:
+                queryset = self.filters["f"].filter(queryset, valid)
+        return queryset
 
     def searches_inactive(self) -> bool:
         """Inactive customers are listed only when searched for or filtered by status (001)."""
