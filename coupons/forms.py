@@ -2,7 +2,7 @@ from django import forms
 
 from customers.choices import CustomerStatus
 from loyalty import clock
-from loyalty.console.forms import FutureDateTimeField, ReasonForm, check_future
+from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
 
 from .models import CouponPool, Reward
 
@@ -137,7 +137,7 @@ class TransferForm(ReasonForm):
 
 
 class ExpirationForm(ReasonForm):
-    expiration_date = FutureDateTimeField(required=False, help_text="empty: never expires")
+    expiration_date = PlausibleDateTimeField(required=False, help_text="empty: never expires")
     field_order = ["expiration_date", "reason"]
 
 

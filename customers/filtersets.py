@@ -101,6 +101,18 @@ class CustomerFilterSet(django_filters.FilterSet):
                 queryset = self.filters["f"].filter(queryset, valid)
         return queryset
 
+    def searches_status(self, status: str) -> bool:
+        """Whether the Filter button or a condition asks for `status` (opted-out customers are
+        listed only then: issue 16 §4)."""
+        data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}
+        if status in (data.get("status") or []):
+            return True
+        for text in data.get("f") or []:
+            field, _, rest = text.partition(":")
+            if field == "status" and status in rest.split(":", 1)[-1].split(","):
+                return True
+        return False
+
     def searches_inactive(self) -> bool:
         """Inactive customers are listed only when searched for or filtered by status (001)."""
         data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}

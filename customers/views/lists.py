@@ -35,9 +35,8 @@ class CustomerListView(ObjectListView):
     results_template_name = "customers/customer_list.html"
 
     def get_queryset(self):
-        return Customer.objects.filter(
-            environment=self.request.environment, anonymized_at__isnull=True
-        ).select_related("tier")
+        # Anonymized (opted-out) customers are listed only when filtered by that status.
+        return Customer.objects.filter(environment=self.request.environment).select_related("tier")
 
     def get(self, request, *args, **kwargs):
         # The filter bar's "add condition" row (nf/no/nv) becomes one more ?f=field:op:value, so
@@ -86,6 +85,8 @@ class CustomerListView(ObjectListView):
         qs = self.object_list
         if not self.filterset.searches_inactive():
             qs = qs.exclude(status=CustomerStatus.INACTIVE)
+        if not self.filterset.searches_status(CustomerStatus.OPTED_OUT):
+            qs = qs.filter(anonymized_at__isnull=True)
         return qs
 
     def get_table_data(self):

@@ -22,7 +22,7 @@ class CustomerPersonalView(CustomerTabView):
     template_name = "customers/customer_personal.html"
 
     def can_edit(self) -> bool:
-        return self.request.user.has_perm(EDIT_PERMISSION)
+        return self.request.user.has_perm(EDIT_PERMISSION) and not self.object.anonymized_at
 
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -34,9 +34,9 @@ class CustomerPersonalView(CustomerTabView):
         return context
 
     def post(self, request, *args, **kwargs):
+        self.object = customer = self.get_object()
         if not self.can_edit():
             raise PermissionDenied
-        self.object = customer = self.get_object()
         form = PersonalInfoForm(request.POST, customer=customer)
         if form.is_valid():
             changes = form.changes()

@@ -51,11 +51,17 @@ class FutureDateField(forms.DateField):
         check_future(value, clock.today())
 
 
-class FutureDateTimeField(forms.DateTimeField):
-    """A date-time after today, at most 100 years ahead (coupon expirations)."""
+class PlausibleDateTimeField(forms.DateTimeField):
+    """A date-time within 100 years of today either way (a coupon's expiration may lie in the
+    past: that expires it now; 0001-01-01 and 9999-12-31 are refused on the field)."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
     def validate(self, value):
         super().validate(value)
-        check_future(value, clock.today())
+        if value is not None and abs(value.year - clock.today().year) > MAX_YEARS_AHEAD:
+            raise forms.ValidationError(
+                "Give a date within %(years)s years of today.",
+                code="implausible",
+                params={"years": MAX_YEARS_AHEAD},
+            )

@@ -236,7 +236,9 @@ def test_tier_and_point_and_coupon_expirations_refuse_absurd_dates(program, day)
     assert "expiration_date" in TierForm({"structure": "", "expiration_date": day, "reason": "x"}).errors
     form = ManagePointsForm({"operation": "point_add", "points": 5, "expiration_date": day, "reason": "x"})
     assert "expiration_date" in form.errors
-    assert "expiration_date" in ExpirationForm({"expiration_date": f"{day}T10:00", "reason": "x"}).errors
+    coupon = ExpirationForm({"expiration_date": f"{day}T10:00", "reason": "x"})
+    # A coupon's date may lie in the past (that expires it now), but not centuries away.
+    assert ("expiration_date" in coupon.errors) is (day != "2001-12-31")
 
 
 def test_a_date_a_year_ahead_is_fine(program):
