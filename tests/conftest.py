@@ -1,11 +1,14 @@
-"""Shared fixtures: the fixed cast of console users, the program, and a clean cache per test."""
+"""Shared fixtures: the fixed cast of console users, the program, Anna, and a clean cache per test.
+
+Test data is made with tests/factories.py (factories for configuration, engine helpers for state)."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 
 from loyalty import configcache
+from tests import factories
 
 CAST = {
     "administrator": "administrator",
@@ -15,7 +18,7 @@ CAST = {
     "approver": "approver",
     "nobody": None,
 }
-PASSWORD = "correct-horse-battery"
+PASSWORD = factories.PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +32,7 @@ def _clean_cache():
 
 
 def make_user(username: str, role: str | None) -> User:
-    user = User.objects.create_user(username=username, password=PASSWORD, email=f"{username}@example.com")
-    if role:
-        if not Group.objects.filter(name=role).exists():
-            # A browser test (transactional_db) flushed the groups the data migration made.
-            from loyalty.roles import sync_roles
-
-            sync_roles()
-        user.groups.add(Group.objects.get(name=role))
-    return user
+    return factories.UserFactory(username=username, role=role)
 
 
 @pytest.fixture
@@ -62,6 +57,13 @@ def program(db):
     from loyalty.models import Program
 
     return Program.current()
+
+
+@pytest.fixture
+def anna(program):
+    """Anna-1 (Anna Smith, anna@example.com, DE), opted in through the engine, no points.
+    A folder that needs more (points, a coupon) extends it: `def anna(anna): ...; return anna`."""
+    return factories.anna()
 
 
 def is_postgres() -> bool:

@@ -28,7 +28,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
-from loyalty.audit.changes import register_change, submit_change
+from loyalty.audit.changes import Outcome, register_change, submit_change
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
@@ -336,11 +336,9 @@ class EventActionView(ReasonActionView):
             reason=form.cleaned_data["reason"],
             account=self.event_account(form),
         )
-        if getattr(outcome, "queued", False):
-            return (
-                f"Sent for approval (request #{outcome.request.pk}); "
-                "it takes effect once an approver accepts it."
-            )
+        request = outcome.request if isinstance(outcome, Outcome) else None
+        if request is not None:
+            return f"Sent for approval (request #{request.pk}); it takes effect once an approver accepts it."
         return self.done_message(form)
 
 

@@ -9,6 +9,7 @@ from customers.models import Customer, CustomField
 from events.engine import register_event
 from events.models import Event
 from loyalty.models import PointAccount, Program
+from tests.factories import enroll
 
 from .conftest import error_of
 
@@ -39,11 +40,6 @@ BUILT_IN_KEYS = {
     "referrer",
     "referrals",
 }
-
-
-def enroll(customer_id, environment="live", **data):
-    data.setdefault("email", f"{customer_id}@example.com")
-    return register_event(environment=environment, customer=customer_id, action="opt_in", data=data).customer
 
 
 def add_points(customer_id, points, environment="live", **data):

@@ -7,22 +7,18 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from events.engine import register_event
 from events.models import Event
 from loyalty.api import idempotency
 from loyalty.api.models import IdempotencyRecord
+from tests.factories import enroll
 
 from .conftest import ApiClient, error_of
 
 ADD = {"customer": "retry", "action": "point_add", "data": {"points": 10}}
 
 
-def enroll():
-    register_event(environment="live", customer="retry", action="opt_in", data={"email": "r@example.com"})
-
-
 def test_a_retry_replays_the_first_response(api):
-    enroll()
+    enroll("retry")
     first = api.post("/api/events", ADD, headers={"Idempotency-Key": "abc-1"})
     again = api.post("/api/events", ADD, headers={"Idempotency-Key": "abc-1"})
     assert first.status_code == again.status_code == 200
@@ -33,7 +29,7 @@ def test_a_retry_replays_the_first_response(api):
 
 
 def test_errors_below_500_are_replayed_too(api):
-    enroll()
+    enroll("retry")
     spend = {"customer": "retry", "action": "point_spend", "data": {"points": 10}}
     first = api.post("/api/events", spend, headers={"Idempotency-Key": "spend-1"})
     assert first.status_code == 422
@@ -44,7 +40,7 @@ def test_errors_below_500_are_replayed_too(api):
 
 
 def test_the_same_key_with_another_body_is_a_422(api):
-    enroll()
+    enroll("retry")
     api.post("/api/events", ADD, headers={"Idempotency-Key": "k"})
     other = api.post("/api/events", {**ADD, "data": {"points": 11}}, headers={"Idempotency-Key": "k"})
     assert other.status_code == 422
@@ -53,7 +49,7 @@ def test_the_same_key_with_another_body_is_a_422(api):
 
 
 def test_keys_are_per_api_key(api, unsigned_api):
-    enroll()
+    enroll("retry")
     api.post("/api/events", ADD, headers={"Idempotency-Key": "shared"})
     second = unsigned_api.post("/api/events", ADD, headers={"Idempotency-Key": "shared"})
     assert second.status_code == 200 and "Idempotent-Replayed" not in second
@@ -63,7 +59,7 @@ def test_keys_are_per_api_key(api, unsigned_api):
 def test_a_server_error_gives_the_key_back(api, monkeypatch):
     import events.api.views as views
 
-    enroll()
+    enroll("retry")
     real = views.register_from_request
     monkeypatch.setattr(views, "register_from_request", lambda *a, **k: 1 / 0)
     assert api.post("/api/events", ADD, headers={"Idempotency-Key": "flaky"}).status_code == 500
@@ -76,7 +72,7 @@ def test_a_server_error_gives_the_key_back(api, monkeypatch):
 def test_records_are_kept_at_least_a_day_and_then_cleaned_up(api):
     import time_machine
 
-    enroll()
+    enroll("retry")
     api.post("/api/events", ADD, headers={"Idempotency-Key": "old"})
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=24), tick=False):
         assert idempotency.cleanup() == 0
@@ -92,7 +88,7 @@ def test_two_concurrent_requests_with_one_key_register_one_event(live_key, monke
         pytest.skip("needs PostgreSQL row locking")
     import events.api.views as views
 
-    enroll()
+    enroll("retry")
     api_key, secret = live_key
     real = views.register_event
 

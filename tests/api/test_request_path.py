@@ -10,15 +10,11 @@ from escherauth import Escher
 
 from events.engine import register_event
 from loyalty.api.auth import credential_scope, escher_options
+from tests.factories import enroll
 
 from .conftest import ApiClient, error_of
 
 MID_MINUTE = dt.datetime.now(dt.UTC).replace(second=20, microsecond=0) + dt.timedelta(minutes=5)
-
-
-def enroll(customer_id, **data):
-    data.setdefault("email", f"{customer_id}@example.com")
-    return register_event(environment="live", customer=customer_id, action="opt_in", data=data).customer
 
 
 def test_a_customer_read_is_one_query(api, django_assert_num_queries):

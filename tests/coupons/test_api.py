@@ -5,7 +5,8 @@ import pytest
 from coupons.models import Coupon, CouponPool, Reward
 from coupons.pools import import_codes
 from loyalty.ledger.accounts import default_account
-from tests.transactions.helpers import add_points, enroll, register, rule
+from tests.factories import enroll, register
+from tests.transactions.helpers import add_points, rule
 from tests.transactions.test_guest_and_stats import CURL_BODY, JSON_BODY, _shape
 from transactions.models import Transaction
 

@@ -9,7 +9,8 @@ from coupons.models import Coupon, CouponPool, Reward, RewardClaim
 from coupons.pools import import_codes
 from loyalty.errors import EngineError
 from loyalty.ledger.accounts import default_account
-from tests.transactions.helpers import add_points, enroll, register, spendable
+from tests.factories import enroll, register
+from tests.transactions.helpers import add_points, spendable
 
 pytestmark = [
     pytest.mark.postgres,

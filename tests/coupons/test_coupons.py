@@ -10,7 +10,8 @@ from coupons.pools import generate_codes, import_codes
 from events.models import Event
 from loyalty import clock
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
-from tests.transactions.helpers import checkout, console, enroll, register, rule, tx
+from tests.factories import console, enroll, register
+from tests.transactions.helpers import checkout, rule, tx
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +21,6 @@ def pool(db):
     return CouponPool.objects.create(
         name="Ten off", type="amount", value=10, usage_limit=1, code_pattern="TEN-????"
     )
-
-
-@pytest.fixture
-def anna(program):
-    return enroll("Anna-1", email="Anna@Example.com")
 
 
 def coupon(code):

@@ -10,7 +10,8 @@ from coupons.pools import generate_codes
 from loyalty import clock
 from loyalty.errors import BusinessRuleError, InsufficientPoints, NotFound, StatusForbids
 from loyalty.ledger.accounts import default_account
-from tests.transactions.helpers import add_points, console, enroll, register, spendable
+from tests.factories import console, register
+from tests.transactions.helpers import add_points, spendable
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,10 @@ def make_reward(**fields):
 
 
 @pytest.fixture
-def anna(program):
-    customer = enroll("Anna-1")
+def anna(anna):
+    """The shared Anna with 250 points."""
     add_points(250)
-    return customer
+    return anna
 
 
 def claim(reward, customer="Anna-1"):

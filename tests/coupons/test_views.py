@@ -8,8 +8,9 @@ from coupons.models import Coupon, CouponPool, Reward
 from coupons.pools import import_codes
 from events.models import Event
 from loyalty.ledger.accounts import default_account
+from tests.factories import enroll, register
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
-from tests.transactions.helpers import add_points, enroll, register
+from tests.transactions.helpers import add_points
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +23,11 @@ def pool(db):
 
 
 @pytest.fixture
-def anna(program, pool):
-    customer = enroll("Anna-1")
+def anna(anna, pool):
+    """The shared Anna with 500 points and coupon AAA-1."""
     add_points(500)
     register("coupon_assign", data={"code": "AAA-1"})
-    return customer
+    return anna
 
 
 def test_pool_pages_and_permissions(client, cast, pool):

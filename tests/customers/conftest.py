@@ -3,17 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from customers.models import Customer
-from events.engine import register_event
-
-
-def enroll(customer_id: str, environment: str = "live", points: int = 0, **data) -> Customer:
-    register_event(environment=environment, customer=customer_id, action="opt_in", data=data)
-    if points:
-        register_event(
-            environment=environment, customer=customer_id, action="point_add", data={"points": points}
-        )
-    return Customer.objects.get(environment=environment, customer_id=customer_id, anonymized_at__isnull=True)
+from tests.factories import enroll, register
 
 
 def profile(customer_id: str, tab: str = "overview", **kwargs) -> str:
@@ -21,10 +11,11 @@ def profile(customer_id: str, tab: str = "overview", **kwargs) -> str:
 
 
 @pytest.fixture
-def anna(program):
-    return enroll(
-        "anna-1", first_name="Anna", last_name="Smith", email="anna@example.com", country="DE", points=500
-    )
+def anna(anna):
+    """The shared Anna (tests/conftest.py) with 500 points."""
+    register("point_add", anna.customer_id, {"points": 500})
+    anna.refresh_from_db()
+    return anna
 
 
 @pytest.fixture

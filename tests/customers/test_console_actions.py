@@ -8,9 +8,10 @@ from customers.models import Customer
 from events.models import Event
 from loyalty.audit.models import ChangeLogEntry
 from loyalty.models import Tier, TierStructure
+from tests.factories import enroll
 from tests.loyalty.helpers import assert_page_access
 
-from .conftest import enroll, profile
+from .conftest import profile
 
 POINTS = ("administrator", "program_manager", "support_agent", "approver")
 STATUS = ("administrator", "program_manager", "support_agent")
@@ -34,14 +35,14 @@ ACTIONS = [
 
 @pytest.mark.parametrize(("action", "allowed", "button"), ACTIONS)
 def test_action_pages_per_role(client, cast, anna, action, allowed, button):
-    responses = assert_page_access(client, cast, profile("anna-1", action), allowed=allowed)
+    responses = assert_page_access(client, cast, profile("Anna-1", action), allowed=allowed)
     if button:
         for role, user in cast.items():
             if role == "nobody":
                 continue
             client.force_login(user)
-            html = client.get(profile("anna-1")).content.decode()
-            assert (f'href="{profile("anna-1", action)}"' in html) == (role in allowed), (role, action)
+            html = client.get(profile("Anna-1")).content.decode()
+            assert (f'href="{profile("Anna-1", action)}"' in html) == (role in allowed), (role, action)
     assert responses["administrator"].status_code == 200
 
 
@@ -51,7 +52,7 @@ def test_refused_roles_cannot_post(client, cast, anna, action, allowed, button):
     for role in refused:
         client.force_login(cast[role])
         response = client.post(
-            profile("anna-1", action), {"reason": "try", "operation": "point_add", "points": 5}
+            profile("Anna-1", action), {"reason": "try", "operation": "point_add", "points": 5}
         )
         assert response.status_code == 403, role
     assert Event.objects.filter(source="platform").count() == 0
@@ -66,10 +67,10 @@ def login(client, cast, role):
 def test_add_points_with_reason(client, cast, anna):
     c = login(client, cast, "support_agent")
     response = c.post(
-        profile("anna-1", "manage_points"),
+        profile("Anna-1", "manage_points"),
         {"operation": "point_add", "points": 40, "reason": "apology", "expiration_date": "2031-01-31"},
     )
-    assert response.status_code == 302 and response["Location"] == profile("anna-1", "points")
+    assert response.status_code == 302 and response["Location"] == profile("Anna-1", "points")
     anna.refresh_from_db()
     assert anna.spendable == 540
     event = Event.objects.get(action="point_add", source="platform")
@@ -79,14 +80,14 @@ def test_add_points_with_reason(client, cast, anna):
     assert entry.reason == "apology"
     assert entry.before["balances"]["points"]["spendable"] == 500
     assert entry.after["balances"]["points"]["spendable"] == 540
-    history = c.get(profile("anna-1", "points")).content.decode()
+    history = c.get(profile("Anna-1", "points")).content.decode()
     assert "+40" in history and "540" in history and "apology" in history
 
 
 def test_reason_is_required(client, cast, anna):
     c = login(client, cast, "support_agent")
     response = c.post(
-        profile("anna-1", "manage_points"), {"operation": "point_add", "points": 40, "reason": "  "}
+        profile("Anna-1", "manage_points"), {"operation": "point_add", "points": 40, "reason": "  "}
     )
     assert response.status_code == 200 and "This field is required" in response.content.decode()
     assert not Event.objects.filter(source="platform").exists()
@@ -94,8 +95,8 @@ def test_reason_is_required(client, cast, anna):
 
 def test_sub_and_spend(client, cast, anna):
     c = login(client, cast, "program_manager")
-    c.post(profile("anna-1", "manage_points"), {"operation": "point_sub", "points": 100, "reason": "fix"})
-    c.post(profile("anna-1", "manage_points"), {"operation": "point_spend", "points": 50, "reason": "shop"})
+    c.post(profile("Anna-1", "manage_points"), {"operation": "point_sub", "points": 100, "reason": "fix"})
+    c.post(profile("Anna-1", "manage_points"), {"operation": "point_spend", "points": 50, "reason": "shop"})
     anna.refresh_from_db()
     assert (anna.spendable, anna.spent) == (350, 50)
 
@@ -103,7 +104,7 @@ def test_sub_and_spend(client, cast, anna):
 def test_engine_refusal_is_a_form_error(client, cast, anna):
     c = login(client, cast, "support_agent")
     response = c.post(
-        profile("anna-1", "manage_points"), {"operation": "point_spend", "points": 5000, "reason": "x"}
+        profile("Anna-1", "manage_points"), {"operation": "point_spend", "points": 5000, "reason": "x"}
     )
     assert response.status_code == 200
     assert response.context["form"].errors
@@ -113,16 +114,16 @@ def test_engine_refusal_is_a_form_error(client, cast, anna):
 
 def test_suspended_customer_cannot_spend_and_unsuspend(client, cast, anna):
     c = login(client, cast, "support_agent")
-    assert c.post(profile("anna-1", "suspend"), {"reason": "fraud check"}).status_code == 302
+    assert c.post(profile("Anna-1", "suspend"), {"reason": "fraud check"}).status_code == 302
     anna.refresh_from_db()
     assert anna.status == "suspended"
-    html = c.get(profile("anna-1")).content.decode()
-    assert profile("anna-1", "unsuspend") in html and profile("anna-1", "suspend") not in html
+    html = c.get(profile("Anna-1")).content.decode()
+    assert profile("Anna-1", "unsuspend") in html and profile("Anna-1", "suspend") not in html
     response = c.post(
-        profile("anna-1", "manage_points"), {"operation": "point_spend", "points": 5, "reason": "x"}
+        profile("Anna-1", "manage_points"), {"operation": "point_spend", "points": 5, "reason": "x"}
     )
     assert response.status_code == 200 and response.context["form"].errors
-    assert c.post(profile("anna-1", "unsuspend"), {"reason": "cleared"}).status_code == 302
+    assert c.post(profile("Anna-1", "unsuspend"), {"reason": "cleared"}).status_code == 302
     anna.refresh_from_db()
     assert anna.status == "active"
     assert list(ChangeLogEntry.objects.order_by("id").values_list("action", "reason")) == [
@@ -134,23 +135,23 @@ def test_suspended_customer_cannot_spend_and_unsuspend(client, cast, anna):
 
 def test_ban_and_unban(client, cast, anna):
     c = login(client, cast, "administrator")
-    c.post(profile("anna-1", "ban"), {"reason": "terms"})
+    c.post(profile("Anna-1", "ban"), {"reason": "terms"})
     anna.refresh_from_db()
     assert anna.status == "banned"
-    c.post(profile("anna-1", "unban"), {"reason": "appeal"})
+    c.post(profile("Anna-1", "unban"), {"reason": "appeal"})
     anna.refresh_from_db()
     assert anna.status == "active"
 
 
 def test_opt_out_explains_anonymization_and_removes_from_list(client, cast, anna):
     c = login(client, cast, "support_agent")
-    page = c.get(profile("anna-1", "opt_out")).content.decode()
+    page = c.get(profile("Anna-1", "opt_out")).content.decode()
     assert "anonymizes" in page
-    response = c.post(profile("anna-1", "opt_out"), {"reason": "customer asked"})
+    response = c.post(profile("Anna-1", "opt_out"), {"reason": "customer asked"})
     assert response.status_code == 302 and response["Location"] == "/customers/"
     listing = c.get("/customers/")
-    assert "anna-1" not in [x.customer_id for x in listing.context["table"].data.data]
-    assert c.get(profile("anna-1")).status_code == 404
+    assert "Anna-1" not in [x.customer_id for x in listing.context["table"].data.data]
+    assert c.get(profile("Anna-1")).status_code == 404
     assert ChangeLogEntry.objects.get(action="opt_out").reason == "customer asked"
 
 
@@ -158,29 +159,29 @@ def test_merge_reviews_then_merges(client, cast, anna):
     enroll("anna-old", first_name="Anna", email="old@example.com", points=70)
     c = login(client, cast, "program_manager")
     review = c.post(
-        profile("anna-1", "merge"), {"source": "anna-old", "mode": "partial", "reason": "duplicate"}
+        profile("Anna-1", "merge"), {"source": "anna-old", "mode": "partial", "reason": "duplicate"}
     )
     assert review.status_code == 200
     html = review.content.decode()
     assert 'data-testid="merge-review"' in html and "stays active" in html
     assert Customer.objects.filter(customer_id="anna-old", anonymized_at__isnull=True).exists()
     done = c.post(
-        profile("anna-1", "merge"),
+        profile("Anna-1", "merge"),
         {"source": "anna-old", "mode": "partial", "reason": "duplicate", "confirmed": "True"},
     )
     assert done.status_code == 302
     anna.refresh_from_db()
     assert anna.spendable == 570
     listed = [row.customer_id for row in c.get("/customers/").context["table"].data.data]
-    assert "anna-1" in listed and "anna-old" not in listed  # the merged profile is anonymized
+    assert "Anna-1" in listed and "anna-old" not in listed  # the merged profile is anonymized
     assert ChangeLogEntry.objects.get(action="merge").reason == "duplicate"
 
 
 def test_merge_refuses_unknown_and_self(client, cast, anna):
     c = login(client, cast, "administrator")
-    response = c.post(profile("anna-1", "merge"), {"source": "ghost", "mode": "full", "reason": "x"})
+    response = c.post(profile("Anna-1", "merge"), {"source": "ghost", "mode": "full", "reason": "x"})
     assert "No customer with this ID" in response.content.decode()
-    response = c.post(profile("anna-1", "merge"), {"source": "anna-1", "mode": "full", "reason": "x"})
+    response = c.post(profile("Anna-1", "merge"), {"source": "Anna-1", "mode": "full", "reason": "x"})
     assert "cannot be merged into itself" in response.content.decode()
 
 
@@ -218,10 +219,10 @@ def test_change_expiration_of_lots(client, cast, anna):
 
     lot = PointLot.objects.get(customer=anna)
     c = login(client, cast, "support_agent")
-    page = c.get(profile("anna-1", "change_expiration")).content.decode()
+    page = c.get(profile("Anna-1", "change_expiration")).content.decode()
     assert f"#{lot.pk} · Point add · 500 of 500 Points left" in page
     response = c.post(
-        profile("anna-1", "change_expiration"),
+        profile("Anna-1", "change_expiration"),
         {"lots": [lot.pk], "expiration_date": "2030-06-30", "reason": "extend"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -237,17 +238,17 @@ def test_add_event_builds_the_form_from_the_definition(client, cast, anna):
     EventAttribute.objects.create(definition=definition, name="store", type="string", required=True)
     EventAttribute.objects.create(definition=definition, name="minutes", type="integer")
     c = login(client, cast, "support_agent")
-    picker = c.get(profile("anna-1", "add_event"))
+    picker = c.get(profile("Anna-1", "add_event"))
     actions = dict(picker.context["actions"])
     assert "store_visit" in actions and "point_add" in actions and "point_expire" not in actions
-    form_page = c.get(profile("anna-1", "add_event"), {"action": "store_visit"})
+    form_page = c.get(profile("Anna-1", "add_event"), {"action": "store_visit"})
     assert {"attr_store", "attr_minutes", "reason"} <= set(form_page.context["form"].fields)
     missing = c.post(
-        profile("anna-1", "add_event") + "?action=store_visit", {"action": "store_visit", "reason": "x"}
+        profile("Anna-1", "add_event") + "?action=store_visit", {"action": "store_visit", "reason": "x"}
     )
     assert missing.status_code == 200 and "This field is required" in missing.content.decode()
     done = c.post(
-        profile("anna-1", "add_event"),
+        profile("Anna-1", "add_event"),
         {"action": "store_visit", "attr_store": "Berlin", "attr_minutes": "12", "reason": "walk-in"},
     )
     assert done.status_code == 302
@@ -264,7 +265,7 @@ def test_add_event_builds_the_form_from_the_definition(client, cast, anna):
 def test_internal_events_cannot_be_added(client, cast, anna):
     c = login(client, cast, "administrator")
     response = c.post(
-        profile("anna-1", "add_event"), {"action": "point_expire", "attr_points": 5, "reason": "x"}
+        profile("Anna-1", "add_event"), {"action": "point_expire", "attr_points": 5, "reason": "x"}
     )
     assert response.status_code == 200 and response.context["form"] is None
     assert not Event.objects.filter(action="point_expire").exists()
@@ -276,7 +277,7 @@ def test_profile_edit_registers_only_changed_attributes(client, cast, anna):
     CustomField.objects.create(name="shoe_size", label="Shoe size", type="number")
     Label.objects.create(name="vip")
     c = login(client, cast, "support_agent")
-    form = c.get(profile("anna-1", "personal")).context["form"]
+    form = c.get(profile("Anna-1", "personal")).context["form"]
     data = {
         name: ("" if value is None else value) for name, value in form.initial.items() if name != "labels"
     }
@@ -288,7 +289,7 @@ def test_profile_edit_registers_only_changed_attributes(client, cast, anna):
             "reason": "phone call",
         }
     )
-    response = c.post(profile("anna-1", "personal"), data)
+    response = c.post(profile("Anna-1", "personal"), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     event = Event.objects.get(action="profile")
     assert event.data == {"city": "Berlin", "shoe_size": 41, "labels": ["vip"]}
@@ -301,14 +302,14 @@ def test_profile_edit_registers_only_changed_attributes(client, cast, anna):
     data["labels"] = []
     data["city"] = "Berlin"
     data["custom_shoe_size"] = "41"
-    c.post(profile("anna-1", "personal"), data)
+    c.post(profile("Anna-1", "personal"), data)
     assert Event.objects.filter(action="profile").order_by("-id").first().data == {"labels": []}
     assert not anna.labels.exists()
 
 
 def test_profile_edit_refused_for_analyst(client, cast, anna):
     c = login(client, cast, "analyst")
-    page = c.get(profile("anna-1", "personal"))
+    page = c.get(profile("Anna-1", "personal"))
     assert page.status_code == 200 and all(f.disabled for f in page.context["form"].fields.values())
-    assert c.post(profile("anna-1", "personal"), {"city": "X", "reason": "x"}).status_code == 403
+    assert c.post(profile("Anna-1", "personal"), {"city": "X", "reason": "x"}).status_code == 403
     assert not Event.objects.filter(action="profile").exists()

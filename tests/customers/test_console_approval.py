@@ -21,7 +21,7 @@ def approval(program):
 def queue_points(client, user, points=30):
     client.force_login(user)
     return client.post(
-        profile("anna-1", "manage_points"), {"operation": "point_add", "points": points, "reason": "birthday"}
+        profile("Anna-1", "manage_points"), {"operation": "point_add", "points": points, "reason": "birthday"}
     )
 
 
@@ -72,7 +72,7 @@ def test_approvers_change_immediately(client, cast, anna, approval):
 
 def test_add_event_is_queued_too(client, cast, anna, approval):
     client.force_login(cast["support_agent"])
-    client.post(profile("anna-1", "add_event"), {"action": "point_add", "attr_points": "9", "reason": "x"})
+    client.post(profile("Anna-1", "add_event"), {"action": "point_add", "attr_points": "9", "reason": "x"})
     assert ChangeRequest.objects.get().action == "point_add"
     assert not Event.objects.filter(source="platform").exists()
 
@@ -88,7 +88,7 @@ def test_only_approvers_decide(client, cast, anna, approval):
 def test_a_failing_request_stays_pending_with_a_form_error(client, cast, anna, approval):
     client.force_login(cast["support_agent"])
     client.post(
-        profile("anna-1", "manage_points"), {"operation": "point_spend", "points": 9999, "reason": "x"}
+        profile("Anna-1", "manage_points"), {"operation": "point_spend", "points": 9999, "reason": "x"}
     )
     change = ChangeRequest.objects.get()
     client.force_login(cast["approver"])

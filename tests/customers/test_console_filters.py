@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from customers.models import CustomField
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
-
-from .conftest import enroll
+from tests.factories import enroll
 
 LIST = reverse("customers:customer_list")
 

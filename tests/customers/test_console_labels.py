@@ -6,9 +6,8 @@ from django.urls import reverse
 from customers.models import Label
 from events.engine import register_event
 from loyalty.audit.models import ChangeLogEntry
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
-
-from .conftest import enroll
 
 
 @pytest.fixture

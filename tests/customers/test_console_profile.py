@@ -7,38 +7,39 @@ from django.test.utils import CaptureQueriesContext
 from customers.tabs import CUSTOMER_TABS
 from events.engine import register_event
 from loyalty.models import Tier, TierStructure
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
-from .conftest import enroll, profile
+from .conftest import profile
 
 TABS = ["overview", "personal", "events", "points", "tiers", "changes"]
 
 
 @pytest.mark.parametrize("tab", TABS)
 def test_every_staff_role_opens_every_tab(client, cast, anna, tab):
-    responses = assert_page_access(client, cast, profile("anna-1", tab), allowed=STAFF_ROLES)
+    responses = assert_page_access(client, cast, profile("Anna-1", tab), allowed=STAFF_ROLES)
     html = responses["analyst"].content.decode()
     # The header on every tab: name, ID, status, spendable.
-    assert "Anna Smith" in html and 'data-testid="customer-id">anna-1<' in html
+    assert "Anna Smith" in html and 'data-testid="customer-id">Anna-1<' in html
     assert 'data-testid="customer-spendable">500<' in html and "Active" in html
 
 
 @pytest.mark.parametrize("tab", TABS)
 def test_unknown_and_anonymized_customers_are_404(admin_client, anna, tab):
     assert admin_client.get(profile("nobody-here", tab)).status_code == 404
-    register_event(environment="live", customer="anna-1", action="opt_out")
-    assert admin_client.get(profile("anna-1", tab)).status_code == 404
+    register_event(environment="live", customer="Anna-1", action="opt_out")
+    assert admin_client.get(profile("Anna-1", tab)).status_code == 404
 
 
 def test_customers_of_the_other_environment_are_404(admin_client, anna):
     session = admin_client.session
     session["console_environment"] = "sandbox"
     session.save()
-    assert admin_client.get(profile("anna-1")).status_code == 404
+    assert admin_client.get(profile("Anna-1")).status_code == 404
 
 
 def test_tabs_link_to_each_other_and_mark_the_active_one(admin_client, anna):
-    response = admin_client.get(profile("anna-1", "events"))
+    response = admin_client.get(profile("Anna-1", "events"))
     tabs = response.context["tabs"]
     mine = ["Overview", "Personal information", "Events", "Points history", "Tiers", "Changes"]
     labels = [t["label"] for t in tabs]
@@ -50,14 +51,14 @@ def test_tabs_link_to_each_other_and_mark_the_active_one(admin_client, anna):
 def test_tiers_tab_hidden_when_module_off(admin_client, anna, program):
     program.tiers = False
     program.save()
-    response = admin_client.get(profile("anna-1"))
+    response = admin_client.get(profile("Anna-1"))
     assert "Tiers" not in [t["label"] for t in response.context["tabs"]]
-    assert admin_client.get(profile("anna-1", "tiers")).status_code == 404
+    assert admin_client.get(profile("Anna-1", "tiers")).status_code == 404
 
 
 def test_overview_shows_statistics_latest_actions_and_chart(admin_client, anna):
-    register_event(environment="live", customer="anna-1", action="point_spend", data={"points": 120})
-    html = admin_client.get(profile("anna-1")).content.decode()
+    register_event(environment="live", customer="Anna-1", action="point_spend", data={"points": 120})
+    html = admin_client.get(profile("Anna-1")).content.decode()
     assert 'data-testid="point-statistics"' in html and ">380<" in html and ">120<" in html
     assert 'data-testid="balance-chart"' in html and "<polyline" in html
     assert 'data-testid="latest-actions"' in html and "Point spend" in html
@@ -76,10 +77,10 @@ def test_overview_tier_progress(admin_client, program):
 
 
 def test_events_tab_filters_by_type_and_transaction(admin_client, anna):
-    register_event(environment="live", customer="anna-1", action="point_spend", data={"points": 10})
-    response = admin_client.get(profile("anna-1", "events"), {"action": "point_spend"})
+    register_event(environment="live", customer="Anna-1", action="point_spend", data={"points": 10})
+    response = admin_client.get(profile("Anna-1", "events"), {"action": "point_spend"})
     assert [e.action for e in response.context["events"]] == ["point_spend"]
-    response = admin_client.get(profile("anna-1", "events"), {"action": "no_such_event"})
+    response = admin_client.get(profile("Anna-1", "events"), {"action": "no_such_event"})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
 
 
@@ -88,14 +89,14 @@ def test_events_tab_shows_source_user_and_points_labels(admin_client, cast, anna
 
     register_event(
         environment="live",
-        customer="anna-1",
+        customer="Anna-1",
         action="point_spend",
         data={"points": 500},
         source=EventSource.PLATFORM,
         admin_user=cast["support_agent"],
         reason="goodwill",
     )
-    html = admin_client.get(profile("anna-1", "events")).content.decode()
+    html = admin_client.get(profile("Anna-1", "events")).content.decode()
     assert "Platform · support_agent" in html and "goodwill" in html
     assert "POINTS EXHAUSTED" in html  # the 500 added points were all spent
 
@@ -103,22 +104,22 @@ def test_events_tab_shows_source_user_and_points_labels(admin_client, cast, anna
 def test_event_detail_shows_every_attribute(admin_client, anna):
     event = register_event(
         environment="live",
-        customer="anna-1",
+        customer="Anna-1",
         action="point_add",
         data={"points": 7, "reason": "bonus", "campaign": "spring"},
     ).event
-    response = admin_client.get(profile("anna-1", "event_detail", event_id=event.pk))
+    response = admin_client.get(profile("Anna-1", "event_detail", event_id=event.pk))
     html = response.content.decode()
     assert response.status_code == 200 and "Campaign" in html and "spring" in html and "bonus" in html
     other = enroll("other-1", points=3)
     foreign = other.events.first()
-    assert admin_client.get(profile("anna-1", "event_detail", event_id=foreign.pk)).status_code == 404
+    assert admin_client.get(profile("Anna-1", "event_detail", event_id=foreign.pk)).status_code == 404
 
 
 def test_points_history_has_running_balance(admin_client, anna):
-    register_event(environment="live", customer="anna-1", action="point_spend", data={"points": 50})
-    register_event(environment="live", customer="anna-1", action="point_add", data={"points": 25})
-    response = admin_client.get(profile("anna-1", "points"))
+    register_event(environment="live", customer="Anna-1", action="point_spend", data={"points": 50})
+    register_event(environment="live", customer="Anna-1", action="point_add", data={"points": 25})
+    response = admin_client.get(profile("Anna-1", "points"))
     assert [(e.amount, e.spendable_after) for e in response.context["entries"]] == [
         (25, 475),
         (-50, 450),
@@ -131,7 +132,7 @@ def test_personal_tab_shows_every_attribute(admin_client, anna):
 
     CustomField.objects.create(name="shoe_size", label="Shoe size", type="number")
     CustomField.objects.create(name="member_no", label="Member number", type="string", read_only=True)
-    response = admin_client.get(profile("anna-1", "personal"))
+    response = admin_client.get(profile("Anna-1", "personal"))
     form = response.context["form"]
     for name in (
         "first_name",
@@ -197,9 +198,9 @@ def test_event_detail_with_an_items_attribute(admin_client, anna):
     # A checkout's data has an "items" key; the template must not mistake it for dict.items.
     event = register_event(
         environment="live",
-        customer="anna-1",
+        customer="Anna-1",
         action="point_add",
         data={"points": 1, "items": [{"sku": "A1"}]},
     ).event
-    response = admin_client.get(profile("anna-1", "event_detail", event_id=event.pk))
+    response = admin_client.get(profile("Anna-1", "event_detail", event_id=event.pk))
     assert response.status_code == 200 and "A1" in response.content.decode()

@@ -16,18 +16,9 @@ from loyalty.errors import (
     UnknownAttribute,
     ValidationError,
 )
-from tests.events.helpers import console, counts, enroll, live, register
+from tests.factories import console, enroll, live, refused, register
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(error_class, field, call):
-    before = counts()
-    with pytest.raises(error_class) as caught:
-        call()
-    assert caught.value.field == field, caught.value.message
-    assert counts() == before
-    return caught.value
 
 
 # opt_in ----------------------------------------------------------------------------------------

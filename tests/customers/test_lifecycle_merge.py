@@ -7,7 +7,8 @@ from customers.models import Customer, CustomField, ExternalId, Label
 from events.models import Event
 from loyalty.errors import CustomerNotFound, StatusForbids, ValidationError
 from loyalty.models import PointBalance, PointLot
-from tests.events.helpers import console, counts, enroll, find_everywhere, live, register
+from tests.events.helpers import find_everywhere
+from tests.factories import console, enroll, live, refused, register
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +30,6 @@ def pair(program):
     )
     register("login", "Dup-1")
     return target, source
-
-
-def refused(error_class, field, call):
-    before = counts()
-    with pytest.raises(error_class) as caught:
-        call()
-    assert caught.value.field == field, caught.value.message
-    assert counts() == before
 
 
 def test_a_partial_merge_moves_history_and_copies_no_custom_fields(pair):

@@ -5,7 +5,8 @@ import pytest
 from customers.choices import CustomerStatus as S
 from customers.models import Customer, CustomField, ExternalId
 from events.models import Event
-from tests.events.helpers import console, enroll, find_everywhere, live, register
+from tests.events.helpers import find_everywhere
+from tests.factories import console, enroll, live, register
 
 pytestmark = pytest.mark.django_db
 

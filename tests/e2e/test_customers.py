@@ -6,19 +6,9 @@ from playwright.sync_api import expect
 
 from events.engine import register_event
 from tests.e2e.helpers import screenshot
+from tests.factories import enroll
 
 pytestmark = pytest.mark.browser
-
-
-def enroll(customer_id, points=0, **data):
-    register_event(environment="live", customer=customer_id, action="opt_in", data=data)
-    if points:
-        register_event(
-            environment="live",
-            customer=customer_id,
-            action="point_add",
-            data={"points": points, "reason": "welcome bonus"},
-        )
 
 
 @pytest.fixture
@@ -28,9 +18,11 @@ def people(transactional_db):
     structure = TierStructure.objects.create(code="main", name="Main")
     Tier.objects.create(structure=structure, code="bronze", name="Bronze", threshold=0)
     Tier.objects.create(structure=structure, code="silver", name="Silver", threshold=1000)
-    enroll("ada-1", 640, first_name="Ada", last_name="Lovelace", email="ada@example.com", country="GB")
-    enroll("max-2", 120, first_name="Max", last_name="Planck", email="max@example.com", country="DE")
-    enroll("emmy-3", 1400, first_name="Emmy", last_name="Noether", email="emmy@example.com", country="DE")
+    enroll("ada-1", points=640, first_name="Ada", last_name="Lovelace", email="ada@example.com", country="GB")
+    enroll("max-2", points=120, first_name="Max", last_name="Planck", email="max@example.com", country="DE")
+    enroll(
+        "emmy-3", points=1400, first_name="Emmy", last_name="Noether", email="emmy@example.com", country="DE"
+    )
     for n in range(3):
         register_event(environment="live", customer="ada-1", action="point_spend", data={"points": 20 + n})
 

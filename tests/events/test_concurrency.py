@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from customers.models import Customer
 from events.models import Event
-from tests.events.helpers import enroll, register
+from tests.factories import enroll, register
 
 pytestmark = [
     pytest.mark.postgres,

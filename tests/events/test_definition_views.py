@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from events.models import Event, EventAttribute, EventDefinition
 from loyalty.errors import MissingParameter, UnknownAction
-from tests.events.helpers import enroll, register
+from tests.factories import enroll, register
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
 pytestmark = pytest.mark.django_db

@@ -14,19 +14,9 @@ from loyalty.errors import (
     UnknownAction,
     ValidationError,
 )
-from tests.events.helpers import console, counts, enroll, live, register
+from tests.factories import console, counts, enroll, live, refused, register
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(error_class, field, call):
-    """Run `call`, expect `error_class` naming `field`, and check that nothing was stored."""
-    before = counts()
-    with pytest.raises(error_class) as caught:
-        call()
-    assert caught.value.field == field
-    assert counts() == before
-    return caught.value
 
 
 def test_opt_in_creates_an_active_customer(program):

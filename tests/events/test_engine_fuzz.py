@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from customers.models import CustomField
 from loyalty.errors import EngineError
-from tests.events.helpers import counts, enroll, register
+from tests.factories import counts, enroll, register
 
 pytestmark = pytest.mark.django_db
 

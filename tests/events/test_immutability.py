@@ -6,7 +6,7 @@ from django.db import DatabaseError, connection, transaction
 
 from events.immutability import Change, EventImmutableError, allow
 from events.models import Event
-from tests.events.helpers import enroll
+from tests.factories import enroll
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs the PostgreSQL trigger")

@@ -2,10 +2,9 @@
 
 from decimal import Decimal
 
-from events.choices import EventSource
-from events.engine import register_event
 from loyalty.ledger.accounts import default_account
 from loyalty.models import PointBalance
+from tests.factories import register
 from transactions.models import EarningRule, Transaction
 
 ITEM = {
@@ -17,20 +16,6 @@ ITEM = {
     "price": "200",
     "product_category": "t-shirts",
 }
-
-
-def register(action, customer="Anna-1", data=None, environment="live", **kwargs):
-    return register_event(
-        environment=environment, customer=customer, action=action, data=data or {}, **kwargs
-    )
-
-
-def console(action, customer="Anna-1", data=None, **kwargs):
-    return register(action, customer, data, source=EventSource.PLATFORM, **kwargs)
-
-
-def enroll(customer="Anna-1", environment="live", **data):
-    return register("opt_in", customer, data, environment=environment).customer
 
 
 def add_points(points, customer="Anna-1"):

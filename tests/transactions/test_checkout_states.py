@@ -4,17 +4,19 @@ import pytest
 
 from events.models import Event
 from loyalty.errors import BusinessRuleError, Conflict, NotFound
+from tests.factories import enroll, register
 from transactions.models import Transaction
 
-from .helpers import add_points, checkout, enroll, item, register, rule, spendable, tx
+from .helpers import add_points, checkout, item, rule, spendable, tx
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def anna(program):
+def anna(anna):
+    """The shared Anna with an earning rule of 1 point a unit."""
     rule()
-    return enroll("Anna-1", email="anna@example.com")
+    return anna
 
 
 @pytest.fixture

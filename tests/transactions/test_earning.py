@@ -8,11 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import enroll, register
 from transactions import earning
 from transactions.choices import EarningMode, RoundingMode
 from transactions.models import Transaction
 
-from .helpers import add_points, balance, checkout, enroll, item, register, rule, spendable, tx
+from .helpers import add_points, balance, checkout, item, rule, spendable, tx
 
 D = Decimal
 

@@ -13,10 +13,11 @@ from events.engine import register_event
 from events.models import Event
 from loyalty.api.parsers import parse_brackets
 from loyalty.errors import Conflict, NotFound, ValidationError
+from tests.factories import enroll, register
 from transactions import stats
 from transactions.models import Transaction
 
-from .helpers import ITEM, checkout, enroll, item, register, rule, spendable, tx
+from .helpers import ITEM, checkout, item, rule, spendable, tx
 
 pytestmark = pytest.mark.django_db
 

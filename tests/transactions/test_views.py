@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 
 from events.models import Event
+from tests.factories import enroll
 from tests.loyalty.helpers import STAFF_ROLES, assert_page_access
 
-from .helpers import checkout, enroll, rule, tx
+from .helpers import checkout, rule, tx
 
 pytestmark = pytest.mark.django_db
 
