@@ -22,7 +22,7 @@ from customers.choices import (
     language_choices,
 )
 from customers.fields import BUILTIN_LABELS
-from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label
+from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label, customer_id_validator
 from events.choices import AttributeType
 from events.definitions import ActionSpec
 from loyalty.console.forms import FutureDateField, ReasonForm
@@ -444,3 +444,41 @@ class LabelForm(forms.ModelForm):
         if not LABEL_RE.match(name):
             raise forms.ValidationError(LABEL_FORMAT)
         return name
+
+
+class CreateCustomerForm(ReasonForm):
+    """ "Create customer" on the Customers page (issue 16 §8): an `opt_in` through the engine with
+    the ID, the main built-in attributes and every custom field (those required on opt-in are
+    required here). `event_data()` is the opt_in's data: only the filled-in values."""
+
+    customer_id = forms.CharField(
+        label="Customer ID",
+        max_length=128,
+        validators=[customer_id_validator],
+        help_text="Latin letters, digits and dashes; how integrations will name this customer.",
+    )
+    first_name = forms.CharField(required=False, max_length=200, validators=[_no_nul])
+    last_name = forms.CharField(required=False, max_length=200, validators=[_no_nul])
+    email = forms.EmailField(required=False, max_length=254, label="Email")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for field in CustomField.objects.filter(read_only=False):
+            form_field = _custom_field(field)
+            form_field.required = field.required_on_opt_in
+            self.fields[f"custom_{field.name}"] = form_field
+        reason.required = False
+        reason.help_text = "Optional: why this customer is created by hand."
+        self.fields["reason"] = reason
+
+    def clean_reason(self):
+        return (self.cleaned_data.get("reason") or "").strip() or "Created in the console"
+
+    def event_data(self) -> dict:
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if name in ("customer_id", "reason") or value in (None, ""):
+                continue
+            data[name.removeprefix("custom_")] = _json_value(value)
+        return data

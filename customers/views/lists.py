@@ -33,6 +33,7 @@ class CustomerListView(ObjectListView):
     table_class = CustomerTable
     template_name = "customers/customer_list.html"
     results_template_name = "customers/customer_list.html"
+    actions = [("Create customer", "customers:customer_add", "loyalty.change_customer_profile")]
 
     def get_queryset(self):
         # Anonymized (opted-out) customers are listed only when filtered by that status.

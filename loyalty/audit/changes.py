@@ -51,11 +51,14 @@ def register_change(
     before: dict | None = None,
     after: dict | None = None,
     log_action: str | None = None,
+    environment: str | None = None,
 ) -> EventResult:
-    """Register one event for a console user and append it to the change log. Raises EngineError."""
+    """Register one event for a console user and append it to the change log. Raises EngineError.
+    `customer` is a Customer, or an ID with `environment` (an opt_in creating the customer)."""
+    environment = environment or customer.environment
     with transaction.atomic():
         result = register_event(
-            environment=customer.environment,
+            environment=environment,
             customer=customer,
             action=action,
             data=data or {},
@@ -80,8 +83,8 @@ def register_change(
         record(
             user=user,
             action=log_action or action,
-            environment=customer.environment,
-            customer=result.customer or customer,
+            environment=environment,
+            customer=result.customer,
             reason=reason,
             before=changed_before,
             after=changed_after,

@@ -276,3 +276,25 @@ def test_saved_message_names_fields_by_label(admin_client, world):
     messages = [str(m) for m in response.context["messages"]]
     assert any("Shoe size (EU)" in m and "First name" in m for m in messages), messages
     assert not any("shoe_size" in m or "first_name" in m for m in messages)
+
+
+def test_the_login_page_says_how_to_log_in_on_a_demo_install(client, db):
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+
+    assert b'data-testid="demo-hint"' not in client.get(reverse("login")).content
+    user = User.objects.create_user("admin", password="admin")
+    cache.clear()
+    html = client.get(reverse("login")).content.decode()
+    assert 'data-testid="demo-hint"' in html and "admin / admin" in html
+    user.set_password("a-real-password-now")
+    user.save()
+    cache.clear()
+    assert b'data-testid="demo-hint"' not in client.get(reverse("login")).content
+
+
+def test_every_page_has_a_favicon(client, db):
+    from django.contrib.staticfiles import finders
+
+    html = client.get(reverse("login")).content.decode()
+    assert 'rel="icon"' in html and finders.find("favicon.svg")
