@@ -4,7 +4,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
-export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
 .PHONY: run setup venv migrate seed test test-fast lint bench serve browser clean
 
@@ -39,7 +38,7 @@ run: seed
 
 serve: venv
 	$(PY) manage.py collectstatic --no-input --verbosity 0
-	$(VENV)/bin/gunicorn loyalty.wsgi:application --bind 127.0.0.1:$(PORT) --workers 4 --access-logfile -
+	BIND=127.0.0.1:$(PORT) $(VENV)/bin/gunicorn loyalty.wsgi:application -c gunicorn.conf.py
 
 test: venv
 	@if [ ! -x $(CHROMIUM) ]; then \
@@ -47,7 +46,9 @@ test: venv
 	  echo "or 'make test-fast' to skip the browser tests."; exit 1; fi
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not browser"
+	# Playwright's sync API runs an event loop in the test thread; only the browser tests need this.
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -q -m browser
 
 test-fast: venv
 	$(PY) manage.py makemigrations --check --dry-run

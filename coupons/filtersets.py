@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from .choices import CouponStatus, CouponType
 from .models import Coupon, CouponPool, Reward
@@ -28,3 +29,22 @@ class RewardFilterSet(django_filters.FilterSet):
     class Meta:
         model = Reward
         fields = ["name", "active", "gives"]
+
+
+def _no_nul(value):
+    if value and "\x00" in value:
+        raise forms.ValidationError("The value contains a NUL character.")
+
+
+class CustomerCouponFilterSet(CouponFilterSet):
+    """The Display API's coupon filters (`GET /api/customers/{id}/coupons`, reference §8.2):
+    `code` (case-insensitive), `name` (the pool's, contains), `status`, `type`, `value` (the
+    pool's face value). An unknown status or type is a validation error, not an empty list."""
+
+    code = django_filters.CharFilter(lookup_expr="iexact", strip=False, validators=[_no_nul])
+    name = django_filters.CharFilter(field_name="pool__name", lookup_expr="icontains", validators=[_no_nul])
+    type = django_filters.ChoiceFilter(field_name="pool__type", choices=CouponType.choices)
+    value = django_filters.NumberFilter(field_name="pool__value")
+
+    class Meta(CouponFilterSet.Meta):
+        fields = ["code", "name", "status", "type", "value"]

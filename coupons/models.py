@@ -152,6 +152,8 @@ class RewardClaim(models.Model):
     coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     points = models.BigIntegerField(default=0)
     created_at = models.DateTimeField()
+    # Set by a `reward_revoke` event (Display API .../revoke): the points went back.
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

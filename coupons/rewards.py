@@ -13,12 +13,12 @@ import datetime as dt
 
 from customers.choices import CustomerStatus
 from loyalty.context import HandlerContext
-from loyalty.errors import BusinessRuleError, MissingParameter, NotFound, StatusForbids
+from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, StatusForbids
 from loyalty.models import CustomerTier
 from transactions import points
 
 from . import coupons
-from .choices import RewardGives
+from .choices import CouponStatus, RewardGives
 from .models import Reward, RewardClaim
 
 BLOCKED = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED, CustomerStatus.OPTED_OUT)
@@ -30,26 +30,51 @@ def _tier_ids(customer) -> set[int]:
     return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
 
 
+# The reference's numbers (reference-behaviour.md §8.4) for a refused claim.
+CLAIM_LIMIT, OUT_OF_STOCK, NOT_ELIGIBLE = 120211, 120212, 120213
+NOT_ACTIVE = 160321  # "reward is not active"
+MAY_NOT_SPEND = 110003
+
+
+class Refusal(str):
+    """Why a reward cannot be claimed: the message, with the error code it is raised with."""
+
+    code: int
+
+    def __new__(cls, message: str, code: int):
+        value = super().__new__(cls, message)
+        value.code = code
+        return value
+
+
 def availability(
     reward: Reward, customer, now: dt.datetime, *, claims: int | None = None, tier_ids: set[int] | None = None
 ) -> tuple[bool, str]:
     """(True, "") when `customer` may claim `reward` now, else (False, why). Points are not checked."""
     if not reward.active:
-        return False, f"Reward {reward.name!r} is not available."
+        return False, Refusal(f"Reward {reward.name!r} is not available.", NOT_ACTIVE)
     if reward.valid_from and now < reward.valid_from:
-        return False, f"Reward {reward.name!r} cannot be claimed before {reward.valid_from:%Y-%m-%d %H:%M}."
+        return False, Refusal(
+            f"Reward {reward.name!r} cannot be claimed before {reward.valid_from:%Y-%m-%d %H:%M}.", NOT_ACTIVE
+        )
     if reward.valid_until and now >= reward.valid_until:
-        return False, f"Reward {reward.name!r} could be claimed until {reward.valid_until:%Y-%m-%d %H:%M}."
+        return False, Refusal(
+            f"Reward {reward.name!r} could be claimed until {reward.valid_until:%Y-%m-%d %H:%M}.", NOT_ACTIVE
+        )
     if customer.status in BLOCKED:
-        return False, f"A {customer.get_status_display().lower()} customer cannot claim rewards."
+        return False, Refusal(
+            f"A {customer.get_status_display().lower()} customer cannot claim rewards.", MAY_NOT_SPEND
+        )
     statuses = reward.eligible_statuses or DEFAULT_STATUSES
     if customer.status not in statuses:
-        return False, f"Reward {reward.name!r} is not available to {customer.status} customers."
+        return False, Refusal(
+            f"Reward {reward.name!r} is not available to {customer.status} customers.", NOT_ELIGIBLE
+        )
     eligible_tiers = {tier.pk for tier in reward.eligible_tiers.all()}
     if eligible_tiers and not eligible_tiers & (tier_ids if tier_ids is not None else _tier_ids(customer)):
-        return False, f"Reward {reward.name!r} is for customers in other tiers."
+        return False, Refusal(f"Reward {reward.name!r} is for customers in other tiers.", NOT_ELIGIBLE)
     if reward.stock is not None and reward.claimed_count >= reward.stock:
-        return False, f"Reward {reward.name!r} is out of stock."
+        return False, Refusal(f"Reward {reward.name!r} is out of stock.", OUT_OF_STOCK)
     if reward.per_customer_limit is not None:
         count = (
             claims
@@ -57,7 +82,9 @@ def availability(
             else RewardClaim.objects.filter(reward=reward, customer=customer).count()
         )
         if count >= reward.per_customer_limit:
-            return False, f"The customer has already claimed {reward.name!r} {count} times (the limit)."
+            return False, Refusal(
+                f"The customer has already claimed {reward.name!r} {count} times (the limit).", CLAIM_LIMIT
+            )
     return True, ""
 
 
@@ -93,14 +120,16 @@ def reward(ctx: HandlerContext) -> None:
     customer = ctx.customer
     if customer.status in BLOCKED:
         raise StatusForbids(
-            f"A {customer.get_status_display().lower()} customer cannot claim rewards.", field="customer"
+            f"A {customer.get_status_display().lower()} customer cannot claim rewards.",
+            field="customer",
+            code=MAY_NOT_SPEND,
         )
     item = Reward.objects.select_for_update(of=("self",)).filter(pk=_reward_id(ctx)).first()
     if item is None:
         raise NotFound(f"Reward {ctx.data.get('reward')!r} does not exist.", field="data.reward")
     ok, why = availability(item, customer, ctx.now)
     if not ok:
-        raise BusinessRuleError(why, field="data.reward")
+        raise BusinessRuleError(why, field="data.reward", code=why.code)
     points.burn(ctx, item.points, item.account)
     coupon = None
     if item.gives == RewardGives.COUPON:
@@ -120,3 +149,46 @@ def reward(ctx: HandlerContext) -> None:
     ctx.result.extra["reward_claim"] = claim
     if coupon is not None:
         ctx.result.extra["coupon"] = coupon
+
+
+CLAIM_EVENT_NOT_FOUND = 160340  # reference §8.2: "Event not found"
+CLAIM_ALREADY_REVOKED = 160344  # reference §8.2: "Claim event already revoked"
+
+
+def reward_revoke(ctx: HandlerContext) -> None:
+    """The `reward_revoke` event (Display API `POST .../rewards/{reward}/revoke`, body `event`):
+    undo one claim of this customer. The spent points come back as a new lot, an unused coupon it
+    handed out is invalidated, the reward's stock is freed. A redeemed coupon stays redeemed (the
+    customer used it) and is reported in the result's notes. Errors: 160340 no such claim event of
+    this customer (`data.event`), 160344 already revoked; `data.reward`, when given, must match."""
+    event_id = ctx.data.get("event")
+    claim = (
+        RewardClaim.objects.select_for_update(of=("self",))
+        .select_related("reward", "coupon")
+        .filter(customer=ctx.customer, event_id=event_id)
+        .first()
+    )
+    if claim is None or (
+        ctx.data.get("reward") not in (None, "") and str(claim.reward_id) != str(ctx.data["reward"])
+    ):
+        raise NotFound(f"Claim event {event_id!r} not found.", field="data.event", code=CLAIM_EVENT_NOT_FOUND)
+    if claim.revoked_at is not None:
+        raise Conflict(
+            f"Claim event {event_id!r} is already revoked.", field="data.event", code=CLAIM_ALREADY_REVOKED
+        )
+    item = Reward.objects.select_for_update(of=("self",)).get(pk=claim.reward_id)
+    points.unburn(ctx, claim.points, item.account)
+    coupon = claim.coupon
+    if coupon is not None:
+        if coupon.status in (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED):
+            coupon.status = CouponStatus.INVALID
+            coupon.save(update_fields=["status"])
+        else:
+            ctx.result.notes.append(f"Coupon {coupon.code!r} is {coupon.status} and was left as it is.")
+    if item.gives == RewardGives.POINTS and item.points_given:
+        ctx.result.notes.append(f"The {item.points_given} points the reward gave are not taken back.")
+    item.claimed_count = max(item.claimed_count - 1, 0)
+    item.save(update_fields=["claimed_count"])
+    claim.revoked_at = ctx.now
+    claim.save(update_fields=["revoked_at"])
+    ctx.result.extra["reward_claim"] = claim

@@ -60,6 +60,14 @@ COUPON_ACTIONS = [
     ("Transfer", "coupon_transfer", ("claimed", "transferred")),
     ("Change expiration", "coupon_expiration", ("claimed", "transferred", "expired")),
 ]
+# URL name -> the event it registers (whose permission events.permissions decides).
+COUPON_ACTION_EVENTS = {
+    "coupon_redeem": "coupon_redeem",
+    "coupon_invalidate": "coupon_invalidate",
+    "coupon_unassign": "coupon_unassign",
+    "coupon_transfer": "coupon_transfer",
+    "coupon_expiration": "coupon_expiration_change",
+}
 
 
 class CustomerCouponTable(tables.Table):
@@ -93,11 +101,12 @@ class CustomerCouponTable(tables.Table):
         )
         attrs = {"data-testid": "coupons-table"}
 
-    def __init__(self, *args, ref=None, can_manage=False, **kwargs):
+    def __init__(self, *args, ref=None, allowed_actions=frozenset(), **kwargs):
+        """`allowed_actions`: the events the user may register (events.permissions.registrable_actions)."""
         super().__init__(*args, **kwargs)
         self.ref = ref
-        self.can_manage = can_manage
-        if not can_manage:
+        self.allowed_actions = allowed_actions
+        if not any(COUPON_ACTION_EVENTS[name] in allowed_actions for _l, name, _s in COUPON_ACTIONS):
             self.columns.hide("actions")
 
     def render_status(self, record):
@@ -116,7 +125,7 @@ class CustomerCouponTable(tables.Table):
         links = [
             (reverse(f"coupons:{name}", kwargs={"ref": self.ref, "code": record.code}), label)
             for label, name, statuses in COUPON_ACTIONS
-            if record.status in statuses
+            if record.status in statuses and COUPON_ACTION_EVENTS[name] in self.allowed_actions
         ]
         if not links:
             return ""

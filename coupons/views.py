@@ -11,6 +11,7 @@ from django.views.generic import FormView
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerChildrenView
+from events.permissions import registrable_actions
 from loyalty import clock
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
@@ -141,7 +142,7 @@ class CustomerCouponsView(CustomerChildrenView):
     def table_kwargs(self):
         return {
             "ref": self.object.customer_id,
-            "can_manage": self.request.user.has_perm("loyalty.manage_coupons"),
+            "allowed_actions": registrable_actions(self.request.user),
         }
 
     def get_context_data(self, **kwargs):
@@ -155,13 +156,12 @@ class CustomerCouponsView(CustomerChildrenView):
 class CouponActionView(CustomerActionView):
     """One coupon event on the customer holding the coupon in the URL, with a reason."""
 
-    permission_required = "loyalty.manage_coupons"
     module = "coupons"
     success_tab = "coupons:customer_coupons"
-    event_action = ""
+    event_action = ""  # who may: events.permissions.ACTION_PERMISSIONS
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.has_perm(self.permission_required):
+        if request.user.is_authenticated and self.has_permission():
             self.coupon  # noqa: B018  (a 404 for a code this customer does not hold, before the form)
         return super().dispatch(request, *args, **kwargs)
 
@@ -235,7 +235,6 @@ class CouponExpirationView(CouponActionView):
 class ClaimRewardView(CustomerActionView):
     """Claim a reward for the customer (000 "Claim a reward")."""
 
-    permission_required = "loyalty.manage_coupons"
     module = "rewards"
     success_tab = "coupons:customer_coupons"
     form_class = ClaimRewardForm

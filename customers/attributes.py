@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 
 from events.validation import coerce
 from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, ValidationError
+from loyalty.safe_urls import check_url
 
 from .choices import (
     IMAGE_URL_RE,
@@ -88,6 +89,10 @@ def missing_required_fields(customer: Customer) -> list[str]:
     ]
 
 
+# Built-in attributes that are web addresses: http(s) only (loyalty.safe_urls).
+URL_ATTRIBUTES = {"image_url"}
+
+
 def _builtin_value(name: str, value):
     if value is None or value == "":
         return None if name == "birth_date" else ""
@@ -107,6 +112,8 @@ def _builtin_value(name: str, value):
             _email(value)
         except DjangoValidationError:
             raise ValidationError("Enter a valid email address.", field="data.email") from None
+    elif name in URL_ATTRIBUTES:
+        check_url(value, f"data.{name}")
     elif name == "gender":
         value = value.lower()
         if value not in Gender.values:

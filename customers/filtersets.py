@@ -9,6 +9,7 @@ from django import forms
 from customers.choices import CustomerStatus, FieldType, Gender
 from customers.models import Customer, CustomField, Label
 from customers.search import search
+from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
 from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
@@ -146,3 +147,38 @@ class CustomFieldFilterSet(SearchFilterSet):
     class Meta:
         model = CustomField
         fields = ["q", "type", "external_id", "searchable"]
+
+
+class CustomerSearchFilterSet(django_filters.FilterSet):
+    """`GET /api/customers` (Customer API search, the reference's "searchable fields only, exact,
+    case-sensitive"): `_id`, `email`, `updated_at.gt|gte|lt|lte` (ISO 8601 or Unix seconds) and
+    every custom field marked searchable. Names with a dot or a leading underscore are added in
+    `get_filters`; the searchable custom fields per instance, since they change at run time."""
+
+    email = django_filters.CharFilter(strip=False, validators=[_no_nul])
+
+    class Meta:
+        model = Customer
+        fields = ["email"]
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        filters["_id"] = django_filters.CharFilter(
+            field_name="customer_id", strip=False, validators=[_no_nul], help_text="customer ID"
+        )
+        for lookup, meaning in TIMESTAMP_LOOKUPS.items():
+            filters[f"updated_at.{lookup}"] = TimestampFilter(
+                field_name="updated_at",
+                lookup_expr=lookup,
+                help_text=f"customers updated {meaning} this time: ISO 8601 date-time or Unix seconds",
+            )
+        return filters
+
+    def __init__(self, *args, searchable=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in searchable:
+            if name not in self.filters:
+                self.filters[name] = django_filters.CharFilter(
+                    field_name=f"custom__{name}", strip=False, validators=[_no_nul]
+                )

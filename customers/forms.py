@@ -191,8 +191,13 @@ class ManagePointsForm(ReasonForm):
 
     field_order = ["operation", "points", "expiration_date", "account", "reason"]
 
-    def __init__(self, *args, multi_accounts: bool = False, **kwargs):
+    def __init__(self, *args, multi_accounts: bool = False, operations=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if operations is not None:
+            # Only the operations the user may register (events.permissions).
+            cast(forms.ChoiceField, self.fields["operation"]).choices = [
+                (op, label) for op, label in self.OPERATIONS if op in operations
+            ]
         if multi_accounts:
             cast(forms.ChoiceField, self.fields["account"]).choices = [
                 (a.code, a.name) for a in all_accounts()
@@ -279,7 +284,11 @@ _ATTR_FIELDS = {
     AttributeType.DATETIME: lambda **kw: forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **kw
     ),
-    AttributeType.LIST: lambda **kw: forms.CharField(help_text="comma-separated", validators=[_no_nul], **kw),
+    AttributeType.LIST: lambda help_text="", **kw: forms.CharField(
+        help_text=f"{help_text} (comma-separated)" if help_text else "comma-separated",
+        validators=[_no_nul],
+        **kw,
+    ),
     AttributeType.OBJECT: lambda **kw: forms.JSONField(**kw),
 }
 
@@ -290,6 +299,7 @@ class AddEventForm(ReasonForm):
     def __init__(self, *args, spec: ActionSpec, extra_attrs=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.spec = spec
+        self.extra_attrs = tuple(extra_attrs)
         reason = self.fields.pop("reason")
         self.attr_names: list[str] = []
         for attr in (*spec.attributes, *extra_attrs):
@@ -308,7 +318,7 @@ class AddEventForm(ReasonForm):
             value = self.cleaned_data.get(f"attr_{name}")
             if value in (None, ""):
                 continue
-            attr = next((a for a in self.spec.attributes if a.name == name), None)
+            attr = next((a for a in (*self.spec.attributes, *self.extra_attrs) if a.name == name), None)
             if attr is not None and attr.type == AttributeType.LIST and isinstance(value, str):
                 value = [part.strip() for part in value.split(",") if part.strip()]
             data[name] = _json_value(value) if not isinstance(value, dt.datetime) else value.isoformat()

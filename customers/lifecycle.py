@@ -13,6 +13,8 @@ Statuses and transitions (001; docs/engine.md has the table):
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
 from transactions.checkout import claim_guest_transactions
@@ -39,7 +41,7 @@ __all__ = [
 
 # The statuses each status-changing action starts from; any other is refused (StatusForbids).
 ALLOWED_FROM = {
-    "opt_in": {S.INACTIVE, S.PENDING, S.ACTIVE, S.SUSPENDED},
+    "opt_in": {S.INACTIVE},
     "verify": {S.PENDING, S.ACTIVE},
     "suspend": {S.ACTIVE, S.PENDING},
     "unsuspend": {S.SUSPENDED},
@@ -48,11 +50,33 @@ ALLOWED_FROM = {
 }
 
 
+# The reference's numbers (reference-behaviour.md §8.4) for a status that refuses the action.
+REFERENCE_CODES = {"suspend": 114400, "unsuspend": 114600}
+ALREADY_OPTED_IN = 112101  # "customer already opted in" (400)
+
+
 def _require(ctx: HandlerContext, action: str) -> None:
     status = ctx.customer.status
     if status not in ALLOWED_FROM[action]:
+        if action == "opt_in" and status in (S.PENDING, S.ACTIVE, S.SUSPENDED):
+            raise ValidationError(
+                "The customer has already opted in; send a profile event to change attributes.",
+                field="customer",
+                code=ALREADY_OPTED_IN,
+            )
         error = Conflict if status in _TARGET.get(action, ()) else StatusForbids
-        raise error(f"A customer with status {status!r} cannot be sent {action!r}.", field="customer")
+        raise error(
+            f"A customer with status {status!r} cannot be sent {action!r}.",
+            field="customer",
+            code=REFERENCE_CODES.get(action),
+        )
+
+
+def check_password_confirmation(data: dict) -> None:
+    """Display API opt-in (001): `password` and `confirm_password` must match when either is sent."""
+    password, confirm = data.get("password"), data.get("confirm_password")
+    if (password or confirm) and password != confirm:
+        raise ValidationError("'confirm_password' does not match 'password'.", field="data.confirm_password")
 
 
 # Repeating an action on a customer already in its target status is a conflict, not a rule breach.
@@ -66,9 +90,11 @@ def _set_status(ctx: HandlerContext, status: str) -> None:
 def opt_in(ctx: HandlerContext) -> None:
     """Enroll (inactive -> active, or pending until verified) and write the attributes given.
 
-    Opting in again while enrolled only updates the attributes. An opted-out customer's row is
+    Opting in again while enrolled (pending, active, suspended) is refused with the reference's
+    112101 "already opted in"; attributes change with `profile`. An opted-out customer's row is
     anonymized and never found, so the engine handed us a new profile that may reuse the ID.
     """
+    check_password_confirmation(ctx.data)
     _require(ctx, "opt_in")
     customer = ctx.customer
     apply_attributes(ctx)
@@ -93,7 +119,14 @@ def profile(ctx: HandlerContext) -> None:
 
 
 def login(ctx: HandlerContext) -> None:
+    """Record the login; the first login of a calendar day (in the program's time zone) also
+    registers a `daily_login` event, as the reference's `/customers/-/login` does (§8.2). "First
+    of the day" is read from the previous `last_login_at`, which only this handler sets: no query,
+    and the customer's row is locked, so two concurrent logins write one daily_login."""
+    previous = ctx.customer.last_login_at
     ctx.customer.last_login_at = ctx.now
+    if previous is None or timezone.localdate(previous) < timezone.localdate(ctx.now):
+        ctx.emit("daily_login", parent=ctx.event)
 
 
 def verify(ctx: HandlerContext) -> None:

@@ -26,19 +26,12 @@ from loyalty.ledger import lots as ledger_lots
 from .attributes import set_external_id
 from .choices import CustomerStatus
 from .fields import custom_fields
+from .hooks import CUSTOMER_MERGERS, call_hooks
 from .lookup import REFERRAL_COUNT, find_customer
 from .models import Customer, ExternalId
-from .privacy import anonymize, call_hooks
+from .privacy import anonymize
 
 MODES = ("partial", "full")
-
-# Functions `(source, target) -> None` that move another app's rows (transactions, coupons,
-# list memberships) from the source customer to the target, called by dotted path when present.
-CUSTOMER_MERGERS = [
-    "transactions.privacy.merge_customer",
-    "coupons.privacy.merge_customer",
-    "segments.privacy.merge_customer",
-]
 
 
 UNMERGEABLE = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED)
@@ -62,7 +55,11 @@ def merge(ctx: HandlerContext) -> None:
     for role, customer in (("target", target), ("source", source)):
         message = refusal(customer, role)
         if message:
-            raise StatusForbids(message, field="customer" if role == "target" else "data.source")
+            raise StatusForbids(
+                message,
+                field="customer" if role == "target" else "data.source",
+                code=120030 if role == "target" else 120031,  # the reference's numbers (§8.4)
+            )
 
     with allow(Change.MERGE):
         moved = Event.objects.filter(customer=source).update(customer=target)

@@ -2,7 +2,7 @@
 
 The customer ID is replaced by a keyed hash, every personal value is scrubbed from the customer
 row and from the data, reason, user agent and IP address of all their events, and the other
-apps' tables are scrubbed by the functions named in PERSONAL_DATA_SCRUBBERS. The ID becomes free:
+apps' tables are scrubbed by the functions named in customers.hooks.PERSONAL_DATA_SCRUBBERS. The ID becomes free:
 a later opt_in with it enrolls a completely new profile.
 
 Events change here inside `allow(Change.ANONYMIZE)`, one of the three documented changes to a
@@ -14,31 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
-import importlib.util
-import inspect
 import re
 
 from django.conf import settings
 
 from events.immutability import Change, allow
 from events.models import Event
+from loyalty.audit.models import ChangeLogEntry
+from transactions.models import Transaction
 
 from .choices import CustomerStatus
+from .hooks import PERSONAL_DATA_SCRUBBERS, call_hooks
 from .models import BUILTIN_ATTRIBUTES, Customer, ExternalId
-
-# Functions `(customer, original_values: dict) -> None` that scrub one customer's personal data
-# from another app's tables, called in this order on opt-out, by dotted path, when the module
-# exists. An app that stores personal data (addresses on transactions, request bodies of the
-# idempotency store, change-log diffs, workflow step logs) adds its function to this list.
-PERSONAL_DATA_SCRUBBERS = [
-    "transactions.privacy.scrub_customer",
-    "coupons.privacy.scrub_customer",
-    "segments.privacy.scrub_customer",
-    "workflows.privacy.scrub_customer",
-    "loyalty.audit.privacy.scrub_customer",
-    "loyalty.api.privacy.scrub_customer",
-]
 
 # Event data keys whose values are not personal and that the ledger history keeps after opt-out.
 SAFE_DATA_KEYS = {
@@ -68,7 +55,11 @@ def anonymous_id(customer: Customer) -> str:
 
 
 def original_values(customer: Customer) -> dict:
-    """What the scrubbers must remove: the ID and every personal value, before scrubbing."""
+    """What the scrubbers must remove: the ID and every personal value, before scrubbing.
+
+    `values` holds the current values and every earlier one (`earlier_values`): what the profile
+    held before an edit, what merged-away profiles held (their events moved here), guest
+    identifiers of claimed checkouts. Scrubbers match free text against all of them."""
     attributes = {name: getattr(customer, name) for name in BUILTIN_ATTRIBUTES}
     external_ids = dict(ExternalId.objects.filter(customer=customer).values_list("field", "value"))
     identifying = [customer.customer_id]
@@ -78,6 +69,7 @@ def original_values(customer: Customer) -> dict:
     for value in list((customer.custom or {}).values()) + list(external_ids.values()):
         if isinstance(value, str) and value:
             identifying.append(value)
+    identifying.extend(earlier_values(customer))
     return {
         "environment": customer.environment,
         "customer_id": customer.customer_id,
@@ -87,6 +79,47 @@ def original_values(customer: Customer) -> dict:
         # Longest first, so "Anna Smith" is replaced before "Anna".
         "values": sorted(set(identifying), key=len, reverse=True),
     }
+
+
+# Event actions whose data carries profile attributes (current or earlier values).
+_PROFILE_ACTIONS = ("opt_in", "profile", "merge")
+# Keys of those events' data that are no personal values.
+_NOT_PERSONAL_KEYS = {"labels", "mode", "password", "confirm_password", *_GENERIC_ATTRIBUTES}
+
+
+def earlier_values(customer: Customer) -> list[str]:
+    """Every value the customer's profile held before (and the IDs of profiles merged into it):
+    string values of its opt_in / profile / merge events and of its change-log diffs, and the
+    guest identifiers of its transactions. Read in chunks (bounded memory)."""
+    found: set[str] = set()
+
+    def collect(value, key: str = "") -> None:
+        if key in _NOT_PERSONAL_KEYS or key in SAFE_DATA_KEYS:
+            return
+        if isinstance(value, str):
+            if value.strip():
+                found.add(value.strip())
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                collect(item, name)
+
+    events = Event.objects.filter(customer=customer, action__in=_PROFILE_ACTIONS).only("id", "data")
+    for event in events.order_by().iterator(chunk_size=1000):
+        collect(event.data)
+    entries = ChangeLogEntry.objects.filter(customer=customer).only("id", "before", "after")
+    for entry in entries.order_by().iterator(chunk_size=1000):
+        for diff in (entry.before, entry.after):
+            if isinstance(diff, dict):
+                for name, value in diff.items():
+                    if name not in ("status", "balances", "tiers"):
+                        collect(value, name if name != "data" else "")
+    found.update(
+        g for g in Transaction.objects.filter(customer=customer).values_list("guest", flat=True) if g
+    )
+    return sorted(found)
 
 
 def anonymize(customer: Customer, *, now, events=(), merged_into: Customer | None = None) -> dict:
@@ -205,31 +238,3 @@ def _replace_referrer_mentions(environment: str, customer_id: str, new_id: str) 
         batch.append(event)
     if batch:
         Event.objects.bulk_update(batch, ["data"], batch_size=500)
-
-
-def call_hooks(paths: list[str], *args) -> None:
-    """Call each `module.function` path whose module exists (apps land at different times).
-
-    A hook may take fewer arguments than offered (a scrubber that needs only the customer):
-    it gets the leading ones."""
-    for path in paths:
-        module_path, name = path.rsplit(".", 1)
-        try:
-            if importlib.util.find_spec(module_path) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        function = getattr(importlib.import_module(module_path), name, None)
-        if function is not None:
-            function(*args[: _arity(function, len(args))])
-
-
-def _arity(function, offered: int) -> int:
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return offered
-    if any(p.kind in (p.VAR_POSITIONAL,) for p in parameters):
-        return offered
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return min(offered, len(positional))

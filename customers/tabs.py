@@ -80,7 +80,10 @@ class ProfileAction:
 
     label: str
     url_name: str
-    permission: str
+    # The events the page registers: the button shows when the user may register any of them
+    # (events.permissions); `permission` is for a page that registers none of its own.
+    actions: tuple[str, ...] = ()
+    permission: str = ""
     module: str | None = None
     show_if: Callable | None = None
     danger: bool = False
@@ -94,53 +97,54 @@ def _status_in(*statuses):
 _LIVE = (CustomerStatus.INACTIVE, CustomerStatus.PENDING, CustomerStatus.ACTIVE, CustomerStatus.SUSPENDED)
 
 PROFILE_ACTIONS: list[ProfileAction] = [
-    ProfileAction("Manage points", "customers:customer_manage_points", "loyalty.manage_points", group="main"),
-    ProfileAction("Add action", "customers:customer_add_event", "loyalty.add_customer_events", group="main"),
+    ProfileAction(
+        "Manage points",
+        "customers:customer_manage_points",
+        ("point_add", "point_sub", "point_spend"),
+        group="main",
+    ),
+    ProfileAction(
+        "Add action", "customers:customer_add_event", permission="loyalty.add_customer_events", group="main"
+    ),
     ProfileAction(
         "Merge",
         "customers:customer_merge",
-        "loyalty.merge_customers",
+        ("merge",),
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
     ProfileAction(
         "Claim a reward",
         "coupons:customer_claim_reward",
-        "loyalty.manage_coupons",
+        ("reward",),
         module="rewards",
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
     ProfileAction(
         "Suspend",
         "customers:customer_suspend",
-        "loyalty.manage_customer_status",
+        ("suspend",),
         show_if=_status_in(CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING),
     ),
     ProfileAction(
         "Unsuspend",
         "customers:customer_unsuspend",
-        "loyalty.manage_customer_status",
+        ("unsuspend",),
         show_if=_status_in(CustomerStatus.SUSPENDED),
     ),
-    ProfileAction("Tier up", "customers:customer_tier_up", "loyalty.manage_customer_tiers", module="tiers"),
-    ProfileAction(
-        "Tier down", "customers:customer_tier_down", "loyalty.manage_customer_tiers", module="tiers"
-    ),
+    ProfileAction("Tier up", "customers:customer_tier_up", ("tier_up",), module="tiers"),
+    ProfileAction("Tier down", "customers:customer_tier_down", ("tier_down",), module="tiers"),
     ProfileAction(
         "Change tier expiration",
         "customers:customer_tier_expiration",
-        "loyalty.manage_customer_tiers",
+        ("tier_expiration_change",),
         module="tiers",
     ),
-    ProfileAction(
-        "Ban", "customers:customer_ban", "loyalty.ban_customer", show_if=_status_in(*_LIVE), danger=True
-    ),
-    ProfileAction(
-        "Unban", "customers:customer_unban", "loyalty.ban_customer", show_if=_status_in(CustomerStatus.BANNED)
-    ),
+    ProfileAction("Ban", "customers:customer_ban", ("ban",), show_if=_status_in(*_LIVE), danger=True),
+    ProfileAction("Unban", "customers:customer_unban", ("unban",), show_if=_status_in(CustomerStatus.BANNED)),
     ProfileAction(
         "Opt out",
         "customers:customer_opt_out",
-        "loyalty.manage_customer_status",
+        ("opt_out",),
         show_if=_status_in(*_LIVE, CustomerStatus.BANNED),
         danger=True,
     ),

@@ -75,6 +75,8 @@ _SPECS = [
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
     ActionSpec("profile", "Profile update", PROFILE_ATTRS),
     ActionSpec("login", "Login"),
+    # Emitted by `login` at most once per calendar day (program time zone): reference §8.2
+    ActionSpec("daily_login", "Daily login", internal=True),
     ActionSpec("verify", "Verification", creates_customer=False),
     ActionSpec("suspend", "Suspend", (REASON,), creates_customer=False),
     ActionSpec("unsuspend", "Unsuspend", (REASON,), creates_customer=False),
@@ -206,7 +208,28 @@ _SPECS = [
         (Attr("code", required=True), Attr("expiration_date", "datetime"), REASON),
     ),
     ActionSpec("reward", "Reward", (Attr("reward", required=True, help="reward ID"), REASON)),
+    ActionSpec(
+        "reward_revoke",
+        "Reward revoke",
+        (Attr("event", "integer", required=True, help="the claim's reward event ID"), REASON),
+        creates_customer=False,
+    ),
     # --- end Commerce ------------------------------------------------------------------------------
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}
+
+# Built-in actions of the reference (reference-behaviour.md §8.3) whose module this engine does not
+# have: refused with the reference's "module disabled" answer (404, code 113408), not "unknown
+# action", so an integration can tell "not here" from a typo. A custom event of the same name wins.
+MODULE_DISABLED: dict[str, str] = {
+    "challenge_reset": "Challenges",
+    "checkout_update_item": "Checkout item",
+    "checkout_accept_item": "Checkout item",
+    "point_fix": "Point fix",
+    "profiling_answer": "Profiling",
+    "profiling_flow": "Profiling",
+    "offer_claim": "Offers",
+    "contest_enter": "Contests",
+    "prize_wheel_spin": "Prize wheels",
+}

@@ -41,6 +41,7 @@ from loyalty.errors import (
     InternalAction,
     InvalidCustomerId,
     MissingParameter,
+    ModuleDisabled,
     UnknownAction,
     ValidationError,
 )
@@ -108,6 +109,7 @@ HANDLERS: dict[str, Handler] = {
     "coupon_transfer": coupon_ops.coupon_transfer,
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
+    "reward_revoke": coupon_rewards.reward_revoke,
 }
 
 
@@ -133,6 +135,11 @@ def resolve_spec(action) -> tuple[definitions.ActionSpec, catalog.CustomSpec | N
         return spec, None, catalog.extension_attrs(action) if not spec.internal else ()
     custom = catalog.custom_specs().get(action)
     if custom is None or custom.builtin_extension:
+        module = definitions.MODULE_DISABLED.get(action)
+        if module is not None:  # the reference's answer for a module that is off: a 404
+            raise ModuleDisabled(
+                f"The {module} module is disabled; {action!r} cannot be registered.", field="action"
+            )
         raise UnknownAction(f"Unknown action {action!r}.", field="action")
     return custom.spec, custom, ()
 

@@ -72,9 +72,25 @@ class EventHistoryFilterSet(django_filters.FilterSet):
         strip=False, validators=[no_nul], help_text="only events of this transaction"
     )
 
+    actions = django_filters.CharFilter(
+        method="filter_actions", validators=[no_nul], help_text="comma-separated actions (any of them)"
+    )
+    points_only = django_filters.ChoiceFilter(
+        method="filter_points_only",
+        choices=[("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")],
+        help_text="true: only events that changed points",
+    )
+
     class Meta:
         model = Event
-        fields = ["action", "transaction_id"]
+        fields = ["action", "actions", "transaction_id", "points_only"]
+
+    def filter_actions(self, queryset, name, value):
+        names = [item.strip() for item in value.split(",") if item.strip()]
+        return queryset.filter(action__in=names[:100]) if names else queryset
+
+    def filter_points_only(self, queryset, name, value):
+        return queryset.exclude(points=0) if value in ("true", "1") else queryset
 
     @classmethod
     def get_filters(cls):

@@ -1,10 +1,12 @@
 """Validation and coercion of event data against an action's attribute list."""
 
 import datetime as dt
+import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -25,6 +27,8 @@ def _number(value, name):
             raise ValidationError(f"Attribute {name!r} must be a finite number.", field=f"data.{name}")
         return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
     if isinstance(value, str):
+        if not value.isascii():  # Decimal() reads Arabic-Indic and other digits as numbers
+            raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
@@ -39,10 +43,21 @@ def _number(value, name):
     raise ValidationError(f"Attribute {name!r} must be a number.", field=f"data.{name}")
 
 
+_ASCII_INT_RE = re.compile(r"^-?[0-9]+$")
+
+
 def _integer(value, name):
-    number = _number(value, name)
-    if not isinstance(number, int):
-        raise ValidationError(f"Attribute {name!r} must be a whole number.", field=f"data.{name}")
+    """An integer, or a string of ASCII digits with an optional minus sign (issue 15): "1e3",
+    "12.0", " 7 ", Arabic-Indic digits and JSON floats are refused, never reinterpreted."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and len(value) <= 20 and _ASCII_INT_RE.match(value):
+        number = int(value)
+    else:
+        raise ValidationError(
+            f"Attribute {name!r} must be a whole number (an integer or a string of ASCII digits).",
+            field=f"data.{name}",
+        )
     if abs(number) > 10**15:
         raise ValidationError(f"Attribute {name!r} is out of range.", field=f"data.{name}")
     return number
@@ -142,8 +157,35 @@ def coerce(type_name: str, value, name: str):
     return COERCE[type_name](value, name)
 
 
-def _reject_nul(value, path):
-    """Refuse what no database stores in JSON: NUL characters (PostgreSQL) and NaN/Infinity."""
+MAX_DATA_DEPTH = 32  # the API's JSON parser has the same limit (loyalty.api.strictjson)
+MAX_DATA_BYTES = 64 * 1024  # settings.EVENT_DATA_MAX_BYTES overrides
+
+
+def max_data_bytes() -> int:
+    return getattr(settings, "EVENT_DATA_MAX_BYTES", MAX_DATA_BYTES)
+
+
+def check_size(data: dict) -> None:
+    """Event data is stored forever (events are immutable): at most MAX_DATA_BYTES of JSON
+    (64 KiB, `EVENT_DATA_MAX_BYTES`), whatever the attributes. Unknown attributes of built-in
+    actions are kept (integrations send extra context) but bounded by this limit."""
+    size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > max_data_bytes():
+        raise ValidationError(
+            f"Event data may be at most {max_data_bytes()} bytes of JSON ({size} given).", field="data"
+        )
+
+
+def _reject_nul(value, path, depth=0):
+    """Refuse what no database stores in JSON: NUL characters (PostgreSQL), NaN/Infinity, lone
+    surrogates; and nesting deeper than MAX_DATA_DEPTH."""
+    if depth > MAX_DATA_DEPTH:
+        raise ValidationError(f"Event data may be nested at most {MAX_DATA_DEPTH} levels deep.", field=path)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Strings may not contain lone UTF-16 surrogates.", field=path) from None
     if isinstance(value, str) and "\x00" in value:
         raise ValidationError("Values may not contain NUL characters.", field=path)
     if isinstance(value, float) and not math.isfinite(value):
@@ -152,10 +194,10 @@ def _reject_nul(value, path):
         for key, item in value.items():
             if "\x00" in str(key):
                 raise ValidationError("Keys may not contain NUL characters.", field=path)
-            _reject_nul(item, f"{path}.{key}")
+            _reject_nul(item, f"{path}.{key}", depth + 1)
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_nul(item, f"{path}.{index}")
+            _reject_nul(item, f"{path}.{index}", depth + 1)
 
 
 def validate_data(spec: ActionSpec, data: dict, extra_attrs=()) -> dict:
@@ -163,6 +205,7 @@ def validate_data(spec: ActionSpec, data: dict, extra_attrs=()) -> dict:
     if not isinstance(data, dict):
         raise ValidationError("`data` must be an object.", field="data")
     _reject_nul(data, "data")
+    check_size(data)
     clean = dict(data)
     for attr in tuple(spec.attributes) + tuple(extra_attrs):
         value = clean.get(attr.name)

@@ -13,6 +13,15 @@ the loaded objects here, for as long as the shared *generation* number is unchan
   (settings.CONFIG_CACHE_CHECK_SECONDS, 1 s; 0 in tests), so a change reaches every worker within a
   second. A cleared shared cache counts as a change too.
 
+Where the shared generation lives (settings.CONFIG_GENERATION_STORE): "cache" — the Django cache,
+when it is shared by all processes (Redis: REDIS_URL); "database" — one row of the table
+`loyalty_configgeneration` (the database is shared in every setup), read with one indexed SELECT
+per check and bumped with an UPDATE in the saving transaction; "auto" (the default) picks "cache"
+when REDIS_URL is set and "database" otherwise, so a change made by one runserver, gunicorn worker
+or q cluster process reaches the others without Redis too (issue 14 §6). The test settings use
+"cache" (one process; every check would otherwise cost a query); tests/loyalty/test_configcache.py
+runs two real processes on the database store.
+
 Loaded objects are shared by the threads of a process: treat them as read-only.
 """
 
@@ -26,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 GENERATION_KEY = "loyalty:config-generation"
 
@@ -74,9 +83,45 @@ def reset() -> None:
         _state.checked_at = float("-inf")
 
 
+def store() -> str:
+    """ "cache" or "database": where the shared generation lives (see the module docstring)."""
+    chosen = getattr(settings, "CONFIG_GENERATION_STORE", "auto")
+    if chosen == "auto":
+        return "cache" if getattr(settings, "REDIS_URL", "") else "database"
+    return chosen
+
+
+TABLE = "loyalty_configgeneration"
+
+
+def _database_generation() -> str:
+    """The shared generation; "db-unavailable" before the table exists (early migrations)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a failure aborts nothing
+            cursor.execute(f"SELECT generation FROM {TABLE} WHERE id = 1")  # noqa: S608 (constant)
+            row = cursor.fetchone()
+    except DatabaseError:
+        return "db-unavailable"
+    return f"db-{row[0] if row else 0}"
+
+
+def _database_bump() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET generation = generation + 1 WHERE id = 1")  # noqa: S608
+        if cursor.rowcount == 0:
+            cursor.execute(
+                f"INSERT INTO {TABLE} (id, generation) SELECT 1, 1 WHERE NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {TABLE} WHERE id = 1)"
+            )
+    return _database_generation()
+
+
 def _bump() -> None:
-    generation = uuid.uuid4().hex
-    cache.set(GENERATION_KEY, generation, None)
+    if store() == "database":
+        generation = _database_bump()
+    else:
+        generation = uuid.uuid4().hex
+        cache.set(GENERATION_KEY, generation, None)
     with _lock:
         _values.clear()
         _state.epoch += 1
@@ -89,11 +134,14 @@ def _check() -> None:
     if now - _state.checked_at < _state.interval:
         return
     _state.interval = getattr(settings, "CONFIG_CACHE_CHECK_SECONDS", 1.0)
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:  # never set, or the shared cache was cleared: start a new generation
-        generation = uuid.uuid4().hex
-        if not cache.add(GENERATION_KEY, generation, None):
-            generation = cache.get(GENERATION_KEY)
+    if store() == "database":
+        generation = _database_generation()
+    else:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:  # never set, or the shared cache was cleared: start a new generation
+            generation = uuid.uuid4().hex
+            if not cache.add(GENERATION_KEY, generation, None):
+                generation = cache.get(GENERATION_KEY)
     with _lock:
         if generation != _state.generation:
             _values.clear()

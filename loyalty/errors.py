@@ -65,6 +65,16 @@ class UnknownAttribute(ValidationError):
     default_message = "Unknown customer attribute."
 
 
+class ModuleDisabled(EngineError):
+    """A built-in action of the reference whose module this engine does not have (reference §8.1:
+    "404 also returned when a module is disabled")."""
+
+    code = 113408
+    status = 404
+    type = "NotFoundException"
+    default_message = "The module of this action is disabled."
+
+
 class CustomerNotFound(EngineError):
     code = 160212
     status = 404

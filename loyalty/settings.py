@@ -5,6 +5,7 @@ DATABASE_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, REDIS_URL,
 With DEBUG off the development secret key is refused, so production cannot start with it.
 """
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "django_q",
+    "axes",
+    "csp",
     "loyalty",
     "customers",
     "events",
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "loyalty.console.middleware.ConsoleEnvironmentMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -117,6 +124,10 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+# A persistent connection is checked before each request reuses it (issue 14 §5): a connection
+# the server dropped (restart, failover, pg_terminate_backend) is replaced instead of failing the
+# request. A request that still meets a dead database gets 503 + Retry-After (loyalty.middleware).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     # lets several test runs share one PostgreSQL server without clashing
@@ -124,6 +135,10 @@ if os.environ.get("TEST_DATABASE_NAME"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# Escher credential scope of signed API requests (docs/api.md): per installation, as the
+# reference's examples use `test/api/antavo_request` or `demo/api/antavo_request`.
+API_CREDENTIAL_SCOPE = os.environ.get("API_CREDENTIAL_SCOPE", "test/api/antavo_request")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -131,6 +146,9 @@ else:
 # Configuration (program, accounts, custom fields, event definitions) is kept in each process and
 # re-checked against the shared cache this often (loyalty.configcache); tests check every time.
 CONFIG_CACHE_CHECK_SECONDS = 0.0 if TESTING else float(os.environ.get("CONFIG_CACHE_CHECK_SECONDS", "1"))
+# Where the configuration generation is shared: "auto" = the cache with REDIS_URL, else the
+# database (shared by every process in every setup). Tests run one process: "cache".
+CONFIG_GENERATION_STORE = os.environ.get("CONFIG_GENERATION_STORE", "cache" if TESTING else "auto")
 
 Q_CLUSTER = {
     "name": "loyalty",
@@ -153,6 +171,56 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Console login protection (django-axes; docs/security.md): after AXES_FAILURE_LIMIT failed logins
+# for one username from one IP address, that pair is locked for AXES_COOLOFF_MINUTES; a
+# successful login resets the count. Attempts live in the database (shared by every process).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy, the client address is the last X-Forwarded-For hop it adds:
+# set AXES_BEHIND_PROXY=1 (and make sure the proxy overwrites the header).
+if env_bool("AXES_BEHIND_PROXY", False):
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Password reset e-mails (staff): printed on the console by default; SMTP when EMAIL_HOST is set.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "loyalty@localhost")
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(60 * 60 * 3)))
+
+# Content-Security-Policy (django-csp): scripts only from this site (no inline scripts or event
+# handlers: console.js binds them), no plugins, no framing. Inline styles stay allowed (htmx's
+# indicator style, Swagger UI); they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -214,11 +282,19 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Every record carries the request ID (loyalty.observability). `django.request` logs each
+# unhandled error once with its traceback (also with DEBUG off); API errors are logged once by
+# loyalty.api.errors and marked so Django does not log them again.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "loyalty.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+    },
     "loggers": {
         "loyalty": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
         "loyalty.api.access": {
@@ -226,5 +302,11 @@ LOGGING = {
             "level": "WARNING" if TESTING else "INFO",
             "propagate": False,
         },
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Idempotency-Key records (loyalty.api.idempotency): kept this long; on SQLite (no advisory locks) an
+# in-progress record older than the lease belongs to a request that died and is taken over.
+API_IDEMPOTENCY_RETENTION_HOURS = int(os.environ.get("API_IDEMPOTENCY_RETENTION_HOURS", "48"))
+API_IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("API_IDEMPOTENCY_LEASE_SECONDS", "30"))

@@ -10,6 +10,19 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # Staff password reset by e-mail (console e-mail backend by default, SMTP with EMAIL_HOST).
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("environment/", views.switch_environment, name="switch_environment"),
     path("api/", include("loyalty.api.urls")),
     path("api-keys/", include("loyalty.api.console_urls")),
@@ -22,3 +35,5 @@ urlpatterns = [
     path("workflows/", include("workflows.urls")),
     path("", include("customers.urls")),
 ]
+
+handler500 = "loyalty.console.pages.server_error"

@@ -88,8 +88,15 @@ def _create(
             tx.save(force_insert=True)
     except IntegrityError:
         # A concurrent checkout with the same ID committed first.
-        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD) from None
+        raise Conflict(
+            f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED
+        ) from None
     return tx
+
+
+# The reference's numbers (reference-behaviour.md §8.4).
+TX_ALREADY_USED = 5003  # transaction ID already used
+REFUND_NOT_ACCEPTED = 112201  # only accepted transactions can be refunded
 
 
 def refuse(tx: Transaction, action: str, allowed: tuple[str, ...]) -> None:
@@ -107,7 +114,9 @@ def refuse(tx: Transaction, action: str, allowed: tuple[str, ...]) -> None:
         raise BusinessRuleError(f"{name} is a draft; send its checkout first.", field=TX_FIELD)
     if action in ("refund", "partial_refund", "refund_item"):
         raise BusinessRuleError(
-            f"Only accepted transactions can be refunded; {name} is {tx.status}.", field=TX_FIELD
+            f"Only accepted transactions can be refunded; {name} is {tx.status}.",
+            field=TX_FIELD,
+            code=REFUND_NOT_ACCEPTED,
         )
     raise BusinessRuleError(f"{name} is {tx.status}; {action} is not allowed.", field=TX_FIELD)
 
@@ -288,7 +297,7 @@ def checkout(ctx: HandlerContext) -> None:
         .first()
     )
     if tx is not None and (tx.status != S.DRAFT or tx.customer_id != ctx.customer.pk):
-        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
+        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED)
     status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
     new = tx is None
     if tx is None:
@@ -320,7 +329,9 @@ def checkout(ctx: HandlerContext) -> None:
             tx.save(force_insert=True)
         except IntegrityError:
             # A concurrent checkout with the same ID committed first; the event rolls back whole.
-            raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD) from None
+            raise Conflict(
+                f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED
+            ) from None
     else:
         tx.save()
         tx.items.all().delete()
@@ -435,7 +446,7 @@ def guest_checkout(ctx: GuestContext) -> None:
     """A checkout with no customer (001): the transaction is stored with customer NULL and earns no
     points until it is claimed. Raises Conflict for a transaction ID already used."""
     if Transaction.objects.filter(environment=ctx.environment, transaction_id=_tid(ctx)).exists():
-        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD)
+        raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED)
     status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
     tx = _create(ctx, status, guest=ctx.data["guest"])
     tx.checkout_at = ctx.now

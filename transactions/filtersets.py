@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 
 from loyalty.models import PointAccount
 
@@ -31,3 +32,19 @@ class EarningRuleFilterSet(django_filters.FilterSet):
     class Meta:
         model = EarningRule
         fields = ["active"]
+
+
+def _no_nul(value):
+    if value and "\x00" in value:
+        raise forms.ValidationError("The value contains a NUL character.")
+
+
+class ApiTransactionFilterSet(CustomerTransactionFilterSet):
+    """`GET /api/customers/{id}/transactions`: the profile tab's filters, the account by its code
+    (as the API names accounts everywhere). An unknown status or account is a 400."""
+
+    transaction_id = django_filters.CharFilter(strip=False, validators=[_no_nul])
+    account = django_filters.ModelChoiceFilter(queryset=PointAccount.objects.all(), to_field_name="code")
+
+    class Meta(CustomerTransactionFilterSet.Meta):
+        pass

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from loyalty.errors import ValidationError
+from loyalty.safe_urls import check_url
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -70,6 +71,7 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
         for name, length in TEXT_FIELDS.items():
             value = row.get(name)
             item[name] = "" if value is None else str(value)[:length]
+        check_url(item["product_url"], f"{path}.product_url")
         item["quantity"] = _quantity(row.get("quantity"), f"{path}.quantity")
         item["price"] = parse_money(row.get("price") or 0, f"{path}.price")
         item["discount"] = parse_money(row.get("discount") or 0, f"{path}.discount")

@@ -61,12 +61,19 @@ def partial_refund(ctx: HandlerContext) -> None:
         raise MissingParameter("Missing required attribute 'amount'.", field="data.amount")
     amount = parse_money(ctx.data["amount"], "data.amount")
     if amount <= 0:
-        raise ValidationError("The refunded amount must be more than 0.", field="data.amount")
+        raise ValidationError("The refunded amount must be more than 0.", field="data.amount", code=112202)
     left = tx.total - tx.refunded_value
     if amount > left:
         raise BusinessRuleError(
             f"Only {left} of transaction {tx.transaction_id!r} is left to refund; {amount} is too much.",
             field="data.amount",
+            code=112203,  # the reference's "amount is more than the transaction total"
+        )
+    if amount > ctx.customer.purchase_total:
+        raise BusinessRuleError(
+            f"The refunded amount {amount} is more than the customer's purchase total.",
+            field="data.amount",
+            code=112204,
         )
     tx.refunded_value += amount
     _settle(ctx, tx)
@@ -92,7 +99,9 @@ def refund_item(ctx: HandlerContext) -> None:
         raise ValidationError("quantity must be a whole number, 1 or more.", field="data.quantity")
     if quantity > open_quantity:
         raise BusinessRuleError(
-            f"Only {open_quantity} of item {product_id!r} are left to refund.", field="data.quantity"
+            f"Only {open_quantity} of item {product_id!r} are left to refund.",
+            field="data.quantity",
+            code=112203,
         )
     value = Decimal("0")
     item_points = 0

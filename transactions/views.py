@@ -8,6 +8,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
 
 from customers.views.base import CustomerChildrenView
+from events.permissions import may_register
 from loyalty.console.views import ConsoleView, EventActionView, ObjectEditView, ObjectListView
 from loyalty.errors import BusinessRuleError
 
@@ -43,11 +44,10 @@ class TransactionDetailView(ConsoleView, TemplateView):
             pk=self.kwargs["pk"],
             environment=self.request.environment,
         )
-        can = self.request.user.has_perm("loyalty.manage_transactions") and tx.customer is not None
         actions = []
-        if can:
+        if tx.customer is not None:
             for label, name, statuses in ACTIONS:
-                if tx.status in statuses:
+                if tx.status in statuses and may_register(self.request.user, ACTION_EVENTS[name]):
                     actions.append(
                         {"label": label, "url": reverse(f"transactions:transaction_{name}", args=[tx.pk])}
                     )
@@ -61,13 +61,18 @@ ACTIONS = [
     ("Refund", "refund", ("accepted",)),
     ("Partial refund", "partial_refund", ("accepted",)),
 ]
+ACTION_EVENTS = {
+    "accept": "checkout_accept",
+    "reject": "checkout_reject",
+    "refund": "refund",
+    "partial_refund": "partial_refund",
+}
 
 
 class TransactionActionView(EventActionView):
     """Accept / reject / refund: one event on the transaction's customer, with the reason."""
 
-    permission_required = "loyalty.manage_transactions"
-    event_action = ""
+    event_action = ""  # who may: events.permissions.ACTION_PERMISSIONS
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:

@@ -2,12 +2,32 @@
 
 from django.urls import re_path
 
-from . import views
+from . import display, views
 
 REF = r"(?P<id>[^/]+)"
 
 urlpatterns = [
-    re_path(rf"^customers/{REF}/rewards/?$", views.CustomerRewardsView.as_view(), name="customer_rewards"),
+    re_path(rf"^customers/{REF}/rewards/?$", display.ClaimedRewardsView.as_view(), name="customer_rewards"),
+    re_path(
+        rf"^customers/{REF}/activities/rewards/?$",
+        display.ActivityRewardsView.as_view(),
+        name="activity_rewards",
+    ),
+    re_path(
+        rf"^customers/{REF}/activities/rewards/(?P<reward>[^/]+)/?$",
+        display.ActivityRewardView.as_view(),
+        name="activity_reward",
+    ),
+    re_path(
+        rf"^customers/{REF}/activities/rewards/(?P<reward>[^/]+)/claim/?$",
+        display.RewardClaimView.as_view(),
+        name="activity_reward_claim",
+    ),
+    re_path(
+        rf"^customers/{REF}/activities/rewards/(?P<reward>[^/]+)/revoke/?$",
+        display.RewardRevokeView.as_view(),
+        name="activity_reward_revoke",
+    ),
     re_path(
         rf"^customers/{REF}/rewards/(?P<reward>[^/]+)/claim/?$",
         views.CustomerRewardClaimView.as_view(),

@@ -6,49 +6,28 @@ writes go through register_event only (the `reward` and `coupon_redeem` events).
 
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from coupons import rewards
+from coupons.filtersets import CustomerCouponFilterSet
 from coupons.models import Coupon
 from events.api.views import event_response, find_or_404, register_from_request
-from loyalty import clock
 from loyalty.api import paging, schema
+from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.errors import NotFound, ValidationError
-from loyalty.models import PointBalance
 
 from .serializers import (
     CouponSerializer,
     RedeemRequestSerializer,
-    RewardSerializer,
     coupon_object,
-    reward_object,
 )
 
 REWARD_REF = OpenApiParameter("reward", int, OpenApiParameter.PATH, description="reward ID")
 CODE_REF = OpenApiParameter("code", str, OpenApiParameter.PATH, description="coupon code")
-
-
-class CustomerRewardsView(ApiView):
-    required_scope = Scope.CUSTOMERS_READ
-
-    @extend_schema(
-        operation_id="customer_rewards",
-        summary="Rewards this customer may claim now (with whether they can afford each)",
-        parameters=[schema.CUSTOMER_REF],
-        responses=schema.reads(inline_serializer("RewardList", {"rewards": RewardSerializer(many=True)})),
-        tags=["rewards"],
-    )
-    def get(self, request, id):
-        customer = find_or_404(request, id)
-        spendable = dict(
-            PointBalance.objects.filter(customer=customer).values_list("account_id", "spendable")
-        )
-        items = rewards.claimable(customer, clock.now())
-        return Response({"rewards": [reward_object(reward, spendable) for reward in items]})
 
 
 class CustomerRewardClaimView(ApiView):
@@ -79,17 +58,23 @@ class CustomerRewardClaimView(ApiView):
 
 
 class CustomerCouponsView(ApiView):
+    """Filters: `coupons.filtersets.CustomerCouponFilterSet` (code, name, status, type, value)."""
+
     required_scope = Scope.CUSTOMERS_READ
+    queryset = Coupon.objects.all()  # names the model for the schema's filter parameters
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerCouponFilterSet
 
     @extend_schema(
         operation_id="customer_coupons",
         summary="The customer's coupons, newest first",
-        parameters=[schema.CUSTOMER_REF, OpenApiParameter("status", str), *schema.PAGE_PARAMETERS],
+        parameters=[schema.CUSTOMER_REF, *schema.PAGE_PARAMETERS],
+        filters=True,
         responses=schema.reads(
             inline_serializer(
                 "CouponPage",
                 {
-                    "coupons": CouponSerializer(many=True),
+                    "data": CouponSerializer(many=True),
                     "next": serializers.CharField(allow_null=True),
                 },
             )
@@ -101,15 +86,13 @@ class CustomerCouponsView(ApiView):
         params = request.query_params
         limit = paging.page_limit(params)
         cursor = paging.decode_cursor(params, 1)
-        queryset = Coupon.objects.filter(customer=customer).select_related("pool")
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        queryset = filtered(
+            CustomerCouponFilterSet, params, Coupon.objects.filter(customer=customer).select_related("pool")
+        )
         if cursor is not None:
-            if not isinstance(cursor[0], int):
-                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(id__lt=cursor[0])
+            queryset = queryset.filter(id__lt=paging.cursor_id(cursor[0]))
         rows, next_cursor = paging.page(list(queryset.order_by("-id")[: limit + 1]), limit, lambda c: (c.pk,))
-        return Response({"coupons": [coupon_object(c) for c in rows], "next": next_cursor})
+        return Response({"data": [coupon_object(c) for c in rows], "next": next_cursor})
 
 
 class CouponRedeemView(ApiView):

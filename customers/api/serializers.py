@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from customers import queries
@@ -164,17 +165,30 @@ def read_customer(environment: str, ref: str) -> tuple[Customer | None, tuple[st
 
 
 def point_events(result) -> list[dict]:
-    """The response's `events[]`: the events that changed spendable points."""
-    return [
-        {
-            "id": event.pk,
-            "action": event.action,
-            "points": event.points,
-            "expdate": event.expires_at.isoformat() if event.expires_at else None,
-            "account": event.account.code if event.account_id and event.account else None,
-        }
-        for event in result.point_events()
-    ]
+    """The response's `events[]` (reference §8.3): the events that changed spendable points, each
+    `{id, action, points, expdate, account: {id, name}}`; `expdate` is the expiry's calendar date
+    in the program's time zone (YYYY-MM-DD), null when the points never expire."""
+    items = []
+    for event in result.point_events():
+        account = event.account if event.account_id else None
+        items.append(
+            {
+                "id": event.pk,
+                "action": event.action,
+                "points": event.points,
+                "expdate": timezone.localdate(event.expires_at).isoformat() if event.expires_at else None,
+                "account": {"id": account.code, "name": account.name} if account is not None else None,
+            }
+        )
+    return items
+
+
+def event_customer(customer: Customer, *, balances=None) -> dict:
+    """The customer object of an Events API response (reference §8.3): the Customer API object with
+    `id` (not `_id`) and `created_at` (Unix seconds)."""
+    body = customer_object(customer, balances=balances)
+    body = {"id": body.pop("_id"), "created_at": unix(customer.created_at), **body}
+    return body
 
 
 # Schema description ----------------------------------------------------------------------------
@@ -272,16 +286,31 @@ class CustomerSerializer(serializers.Serializer):
         return customer_object(instance, fields=self.context.get("fields", ()))
 
 
+class AccountRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
 class PointEventSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     action = serializers.CharField()
     points = serializers.IntegerField()
-    expdate = serializers.DateTimeField(allow_null=True)
-    account = serializers.CharField(allow_null=True)
+    expdate = serializers.DateField(allow_null=True)
+    account = AccountRefSerializer(allow_null=True)
 
 
 class CustomerWithEventsSerializer(CustomerSerializer):
-    """The response of POST /api/events: the customer after processing, and its point events."""
+    """The response of POST /api/events: the customer after processing (`id` instead of `_id`,
+    plus `created_at`), and its point events."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.pop("_id", None)
+        return {
+            "id": serializers.CharField(help_text="customer ID"),
+            "created_at": serializers.IntegerField(help_text="Unix seconds"),
+            **fields,
+        }
 
     events = PointEventSerializer(many=True)
     explain = serializers.DictField(required=False, help_text="only with ?dry_run=true")

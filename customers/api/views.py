@@ -10,15 +10,21 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from customers.choices import CustomerStatus
+from customers.filtersets import CustomerSearchFilterSet
 from customers.lookup import find_customer
 from customers.models import Customer, CustomField
+from customers.verification import make_token
 from events.api.views import bulk_items, event_response, find_or_404, register_from_request
+from events.filtersets import TIMESTAMP_LOOKUPS
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
+from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.ledger.accounts import account_by_id
+from loyalty.ledger.filtersets import PointLotFilterSet
 from loyalty.models import PointLot
 
 from . import extensions
@@ -56,7 +62,24 @@ class CustomerDetailView(ApiView):
         return Response(customer_object(customer, fields=fields, referral=referral))
 
 
+def search_limit(params) -> int:
+    raw = params.get("limit")
+    if raw in (None, ""):
+        return MAX_SEARCH_RESULTS
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SEARCH_RESULTS:
+        raise ValidationError(
+            f"'limit' must be a whole number from 1 to {MAX_SEARCH_RESULTS}.", field="limit"
+        )
+    return int(raw)
+
+
+SEARCH_CRITERIA = ("_id", "email")
+
+
 class CustomerSearchView(ApiView):
+    """The parameters are `customers.filtersets.CustomerSearchFilterSet`'s: an unknown name, a bad
+    value or a NUL character is a 400 naming the parameter."""
+
     required_scope = Scope.CUSTOMERS_READ
 
     @extend_schema(
@@ -65,6 +88,16 @@ class CustomerSearchView(ApiView):
         parameters=[
             OpenApiParameter("_id", str, description="customer ID"),
             OpenApiParameter("email", str, description="e-mail address (exact, case-sensitive)"),
+            *[
+                OpenApiParameter(
+                    f"updated_at.{lookup}", str, description=f"updated {meaning} (ISO 8601 or Unix s)"
+                )
+                for lookup, meaning in TIMESTAMP_LOOKUPS.items()
+            ],
+            OpenApiParameter(
+                "limit", int, description=f"1-{MAX_SEARCH_RESULTS} (default {MAX_SEARCH_RESULTS})"
+            ),
+            OpenApiParameter("offset", int, description="rows to skip"),
         ],
         responses=schema.reads(
             inline_serializer("CustomerList", {"customers": CustomerSerializer(many=True)})
@@ -73,27 +106,40 @@ class CustomerSearchView(ApiView):
     )
     def get(self, request):
         params = request.query_params
-        queryset = Customer.objects.filter(environment=request.auth.environment, anonymized_at__isnull=True)
-        searchable = set(CustomField.objects.filter(searchable=True).values_list("name", flat=True))
-        used = False
-        for name, value in params.items():
-            if name == "_id":
-                queryset = queryset.filter(customer_id=value)
-            elif name == "email":
-                queryset = queryset.filter(email=value)
-            elif name in searchable:
-                queryset = queryset.filter(**{f"custom__{name}": value})
-            elif name in ("api_key",):
-                continue
-            else:
-                raise ValidationError(f"{name[:100]!r} is not a searchable attribute.", field=name[:100])
-            used = True
+        limit, offset = search_limit(params), paging.page_offset(params)
+        searchable = list(CustomField.objects.filter(searchable=True).values_list("name", flat=True))
+        queryset = filtered(
+            CustomerSearchFilterSet,
+            params,
+            Customer.objects.filter(environment=request.auth.environment, anonymized_at__isnull=True),
+            strict_names=True,
+            searchable=searchable,
+        )
+        used = [name for name in params if name not in NON_FILTERS and params.get(name) != ""]
         if not used:
             raise MissingParameter(
-                "Give _id, email or a searchable custom field to search by.", field="email"
+                "Give _id, email, updated_at.gt or a searchable custom field to search by.", field="email"
             )
-        rows = queryset.select_related("referrer").order_by("id")[:MAX_SEARCH_RESULTS]
+        rows = queryset.select_related("referrer").order_by("id")[offset : offset + limit]
         return Response({"customers": [customer_object(c) for c in rows]})
+
+
+class CustomerCountView(ApiView):
+    """`GET /customers/-/count`: the number of active customers (the reference's definition)."""
+
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_count",
+        summary="The number of active customers",
+        responses=schema.reads(inline_serializer("CustomerCount", {"count": serializers.IntegerField()})),
+        tags=["customers"],
+    )
+    def get(self, request):
+        count = Customer.objects.filter(
+            environment=request.auth.environment, status=CustomerStatus.ACTIVE, anonymized_at__isnull=True
+        ).count()
+        return Response({"count": count})
 
 
 class LotSerializer(serializers.Serializer):
@@ -150,13 +196,9 @@ class CustomerPointsView(ApiView):
         params = request.query_params
         limit = paging.page_limit(params)
         cursor = paging.decode_cursor(params, 1)
-        queryset = PointLot.objects.filter(customer=customer)
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        queryset = filtered(PointLotFilterSet, params, PointLot.objects.filter(customer=customer))
         if cursor is not None:
-            if not isinstance(cursor[0], int):
-                raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-            queryset = queryset.filter(id__lt=cursor[0])
+            queryset = queryset.filter(id__lt=paging.cursor_id(cursor[0]))
         rows, next_cursor = paging.page(
             list(queryset.order_by("-id")[: limit + 1]), limit, lambda lot: (lot.pk,)
         )
@@ -164,16 +206,26 @@ class CustomerPointsView(ApiView):
 
 
 class MergeRequestSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="the customer merged into {id} (alias: customer)")  # type: ignore[assignment]
+    target = serializers.CharField(  # type: ignore[assignment]
+        required=False, help_text="the reference's form: {id} is merged into this customer"
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        required=False, help_text="the older form, kept because it names the other side: merged into {id}"
+    )
+    mode = serializers.CharField(required=False, help_text="partial (default) or full")
     reason = serializers.CharField(required=False)
 
 
 class CustomerMergeView(ApiView):
+    """`POST /customers/{id}/merge` with `{"target": T}` merges {id} into T, as the reference does:
+    the `merge` event is registered on T with `data.source` = {id}. `{"source": S}` (this API's
+    first form) still merges S into {id}; naming both, or neither, is a 400."""
+
     required_scope = Scope.EVENTS_WRITE
 
     @extend_schema(
         operation_id="customer_merge",
-        summary="Merge another customer into this one (registers a merge event)",
+        summary="Merge this customer into `target` (registers a merge event on the target)",
         parameters=[schema.CUSTOMER_REF, schema.IDEMPOTENCY_KEY],
         request=MergeRequestSerializer,
         responses=schema.writes(CustomerWithEventsSerializer),
@@ -183,9 +235,21 @@ class CustomerMergeView(ApiView):
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
             raise ValidationError("The request body must be an object.")
-        data = {k: v for k, v in body.items() if k != "customer"}
-        data.setdefault("source", body.get("customer"))
-        result = register_from_request(request, {"data": data}, action="merge", customer=id)
+        target, source = body.get("target"), body.get("source")
+        if target not in (None, "") and source not in (None, ""):
+            raise ValidationError("Give either 'target' or 'source', not both.", field="target")
+        if target in (None, "") and source in (None, ""):
+            raise MissingParameter("Missing required parameter 'target'.", field="target")
+        for name, value in (("target", target), ("source", source)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"Parameter {name!r} must be a string.", field=name)
+        data = {k: v for k, v in body.items() if k in ("mode", "reason")}
+        if target:
+            data["source"] = id
+            result = register_from_request(request, {"data": data}, action="merge", customer=target)
+        else:
+            data["source"] = source
+            result = register_from_request(request, {"data": data}, action="merge", customer=id)
         return Response(event_response(result))
 
 
@@ -218,7 +282,10 @@ class CustomerOptInView(ApiView):
         if not isinstance(request.data, dict):
             raise ValidationError("The request body must be an object.")
         result = register_from_request(request, {"data": dict(request.data)}, action="opt_in", customer=id)
-        return Response(customer_object(result.customer))
+        body = customer_object(result.customer)
+        if result.customer.status == CustomerStatus.PENDING:
+            body["verification_token"] = make_token(result.customer)  # for GET /customers/-/verify
+        return Response(body)
 
 
 class EntityRequestSerializer(serializers.Serializer):
@@ -231,9 +298,13 @@ class EntityRequestSerializer(serializers.Serializer):
 ENTITY_TYPE = "core/customer"
 
 
-def apply_entity(request, entity) -> dict:
+ERROR_HANDLING = ("skip", "pre-check", "fail")
+
+
+def apply_entity(request, entity, *, dry_run: bool = False) -> dict:
     """One entity operation: GET reads, PUT updates the profile (a `profile` event, which creates
-    an inactive customer when anonymous registration is on), POST enrolls (`opt_in`)."""
+    an inactive customer when anonymous registration is on), POST enrolls (`opt_in`). With
+    `dry_run`, the event is validated and explained but nothing is stored."""
     if not isinstance(entity, dict):
         raise ValidationError("Each entity must be an object.", field="entities")
     method = str(entity.get("method") or "").upper()
@@ -243,50 +314,104 @@ def apply_entity(request, entity) -> dict:
     if not isinstance(ref, str) or not ref:
         raise MissingParameter("Missing required parameter 'id'.", field="id")
     if method == "GET":
-        return {"status": 200, "data": customer_object(find_or_404(request, ref))}
+        return {"status": 200, "entity": customer_object(find_or_404(request, ref))}
     if method not in ("PUT", "POST"):
         raise ValidationError("'method' must be GET, PUT or POST.", field="method")
     action = "profile" if method == "PUT" else "opt_in"
     existed = find_customer(request.auth.environment, ref) is not None
-    result = register_from_request(request, {"data": entity.get("data") or {}}, action=action, customer=ref)
+    result = register_from_request(
+        request, {"data": entity.get("data") or {}}, action=action, customer=ref, dry_run=dry_run
+    )
     return {
         "status": 201 if result.customer_created and not existed else 200,
-        "data": customer_object(result.customer),
+        "entity": customer_object(result.customer),
     }
 
 
-class EntitiesView(ApiView):
-    required_scope = Scope.ENTITIES
+def error_handling_mode(request) -> str:
+    body = request.data if isinstance(request.data, dict) else {}
+    mode = body.get("error_handling", request.query_params.get("error_handling")) or "skip"
+    if mode not in ERROR_HANDLING:
+        raise ValidationError("'error_handling' must be skip, pre-check or fail.", field="error_handling")
+    return mode
 
-    @extend_schema(
-        operation_id="entities",
-        summary="Entities API: GET / PUT / POST core/customer entities, each with its own result",
-        request=inline_serializer("EntitiesRequest", {"entities": EntityRequestSerializer(many=True)}),
-        parameters=[schema.IDEMPOTENCY_KEY],
-        responses=schema.writes(
-            inline_serializer(
-                "EntitiesResponse",
-                {
-                    "entities": serializers.ListField(child=serializers.DictField()),
-                    "total": serializers.IntegerField(),
-                    "errors": serializers.IntegerField(),
-                },
-            )
-        ),
-        tags=["customers"],
-    )
+
+ENTITIES_SCHEMA = dict(
+    operation_id="entities",
+    summary="Entities API: GET / PUT / POST core/customer entities, each with its own result",
+    request=inline_serializer(
+        "EntitiesRequest",
+        {
+            "entities": EntityRequestSerializer(many=True),
+            "error_handling": serializers.ChoiceField(choices=ERROR_HANDLING, required=False),
+        },
+    ),
+    parameters=[
+        OpenApiParameter("error_handling", str, enum=list(ERROR_HANDLING)),
+        schema.IDEMPOTENCY_KEY,
+    ],
+    responses=schema.writes(
+        inline_serializer(
+            "EntitiesResponse",
+            {
+                "results": serializers.ListField(child=serializers.DictField()),
+                "total": serializers.IntegerField(),
+                "errors": serializers.IntegerField(),
+            },
+        )
+    ),
+    tags=["customers"],
+)
+
+
+class EntitiesView(ApiView):
+    """`error_handling` (body or query): `skip` (default) applies every entity it can and reports
+    each failure; `pre-check` first validates every entity (a dry run of each) and applies none if
+    any fails; `fail` stops at the first failure: earlier entities stay applied, later ones are
+    reported as not processed (`status` 424, code 140424)."""
+
+    required_scope = Scope.ENTITIES
+    atomic_post = False  # each entity operation commits on its own
+
+    @extend_schema(**ENTITIES_SCHEMA)
     def post(self, request):
         items = bulk_items(request.data, "entities")
-        results, failed = [], 0
+        mode = error_handling_mode(request)
+        if mode == "pre-check":
+            checked = [self.run(request, entity, dry_run=True) for entity in items]
+            if any("error" in result for result in checked):
+                return Response(self.envelope(checked, applied=False))
+        results = []
         for entity in items:
-            head = {k: entity.get(k) for k in ("method", "type", "id")} if isinstance(entity, dict) else {}
-            try:
-                results.append({**head, **apply_entity(request, entity)})
-            except EngineError as error:
-                failed += 1
-                results.append({**head, "status": error.status, "error": error.as_dict()})
-            except Exception:
-                log.exception("Unexpected error in an entity operation")
-                failed += 1
-                results.append({**head, "status": 500, "error": api_errors.InternalError().as_dict()})
-        return Response({"entities": results, "total": len(items), "errors": failed})
+            if mode == "fail" and any("error" in result for result in results):
+                error = api_errors.NotProcessed(
+                    "Not processed: an earlier entity failed (error_handling=fail)."
+                )
+                results.append({**self.head(entity), "status": error.status, "error": error.as_dict()})
+                continue
+            results.append(self.run(request, entity))
+        return Response(self.envelope(results, applied=True))
+
+    @extend_schema(**{**ENTITIES_SCHEMA, "operation_id": "entities_put"})
+    def put(self, request):
+        """001: "Bulk submission of customers using a PUT request to /entities" - the same operation."""
+        return self.post(request)
+
+    @staticmethod
+    def head(entity) -> dict:
+        return {k: entity.get(k) for k in ("method", "type", "id")} if isinstance(entity, dict) else {}
+
+    def run(self, request, entity, *, dry_run=False) -> dict:
+        head = self.head(entity)
+        try:
+            return {**head, **apply_entity(request, entity, dry_run=dry_run)}
+        except EngineError as error:
+            return {**head, "status": error.status, "error": error.as_dict()}
+        except Exception:
+            log.exception("Unexpected error in an entity operation")
+            return {**head, "status": 500, "error": api_errors.InternalError().as_dict()}
+
+    @staticmethod
+    def envelope(results, *, applied: bool) -> dict:
+        failed = sum(1 for result in results if "error" in result)
+        return {"results": results, "total": len(results), "errors": failed, "applied": applied}

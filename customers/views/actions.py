@@ -4,6 +4,7 @@ Point and event changes go through content approval (`approval = True`)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
@@ -13,6 +14,7 @@ from customers.merge import refusal as merge_refusal
 from customers.models import Customer
 from events import definitions
 from events.engine import resolve_spec
+from events.permissions import may_register, registrable_actions
 from loyalty.console.formatting import plain
 from loyalty.console.views import EventActionView
 from loyalty.errors import EngineError
@@ -23,8 +25,9 @@ from .profile import action_choices
 
 
 class CustomerActionView(CustomerMixin, EventActionView):
-    """An event on the customer in the URL, with a reason. Subclasses set `permission_required`,
-    `event_action`, `title`, `confirm_text`, optionally `module`, `success_tab` and `event_data`."""
+    """An event on the customer in the URL, with a reason. Subclasses set `event_action` (who may
+    register it: events.permissions.ACTION_PERMISSIONS), `title`, `confirm_text`, optionally
+    `module`, `success_tab` and `event_data`."""
 
     template_name = "customers/customer_action.html"
     module: str | None = None
@@ -55,7 +58,6 @@ class CustomerActionView(CustomerMixin, EventActionView):
 
 
 class SuspendView(CustomerActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "suspend"
     title = "Suspend customer"
     confirm_text = "A suspended customer keeps earning points but cannot spend them until unsuspended."
@@ -63,14 +65,12 @@ class SuspendView(CustomerActionView):
 
 
 class UnsuspendView(CustomerActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "unsuspend"
     title = "Unsuspend customer"
     confirm_text = "The customer can spend points again."
 
 
 class BanView(CustomerActionView):
-    permission_required = "loyalty.ban_customer"
     event_action = "ban"
     title = "Ban customer"
     confirm_text = (
@@ -80,14 +80,12 @@ class BanView(CustomerActionView):
 
 
 class UnbanView(CustomerActionView):
-    permission_required = "loyalty.ban_customer"
     event_action = "unban"
     title = "Unban customer"
     confirm_text = "The customer becomes active again."
 
 
 class OptOutView(CustomerActionView):
-    permission_required = "loyalty.manage_customer_status"
     event_action = "opt_out"
     title = "Opt out customer"
     confirm_text = (
@@ -102,13 +100,26 @@ class OptOutView(CustomerActionView):
 
 
 class ManagePointsView(CustomerActionView):
-    permission_required = "loyalty.manage_points"
     form_class = ManagePointsForm
     title = "Manage points"
     success_tab = "customers:customer_points"
 
+    def registered_actions(self) -> list[str]:
+        return [op for op, _label in ManagePointsForm.OPERATIONS]
+
+    def has_permission(self) -> bool:
+        # Opens for a user who may register any of its operations; the form offers only those.
+        user = self.request.user
+        return super(EventActionView, self).has_permission() and any(
+            may_register(user, op) for op in self.registered_actions()
+        )
+
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "multi_accounts": Program.current().multi_accounts}
+        return {
+            **super().get_form_kwargs(),
+            "multi_accounts": Program.current().multi_accounts,
+            "operations": [op for op in self.registered_actions() if may_register(self.request.user, op)],
+        }
 
     approval = True
 
@@ -127,7 +138,6 @@ class ManagePointsView(CustomerActionView):
 
 
 class ChangeExpirationView(CustomerActionView):
-    permission_required = "loyalty.manage_points"
     module = "expiring_points"
     form_class = ChangeExpirationForm
     title = "Modify point expiration"
@@ -159,15 +169,23 @@ class AddEventView(CustomerActionView):
     success_tab = "customers:customer_events"
 
     def selectable_actions(self) -> list[tuple[str, str]]:
+        """The actions this user may register from the console (events.permissions)."""
+        allowed = registrable_actions(self.request.user)
         return [
             (a, label)
             for a, label in action_choices()
-            if not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)
+            if a in allowed
+            and not (a in definitions.BUILTIN_ACTIONS and definitions.BUILTIN_ACTIONS[a].internal)
         ]
 
     def chosen(self):
         action = self.request.GET.get("action") or self.request.POST.get("action")
-        if not action or action not in dict(self.selectable_actions()):
+        if not action:
+            return None
+        known = action in definitions.BUILTIN_ACTIONS or action in dict(action_choices())
+        if known and not may_register(self.request.user, action):
+            raise PermissionDenied(f"You may not register {action!r} from the console.")
+        if action not in dict(self.selectable_actions()):
             return None
         try:
             return resolve_spec(action)
@@ -213,7 +231,6 @@ class AddEventView(CustomerActionView):
 class MergeView(CustomerActionView):
     """Enter the other ID, review which profile stays and what moves, confirm."""
 
-    permission_required = "loyalty.merge_customers"
     form_class = MergeForm
     template_name = "customers/customer_merge.html"
     title = "Merge customers"
@@ -283,7 +300,6 @@ class MergeView(CustomerActionView):
 
 
 class TierActionView(CustomerActionView):
-    permission_required = "loyalty.manage_customer_tiers"
     module = "tiers"
     form_class = TierForm
     success_tab = "customers:customer_tiers"

@@ -10,6 +10,7 @@ from django.urls import reverse
 from customers.lookup import find_customer
 from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
+from events.permissions import may_register
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
@@ -45,7 +46,10 @@ def visible_actions(request, customer) -> list[dict]:
     for action in PROFILE_ACTIONS:
         if action.module and not program.module_enabled(action.module):
             continue
-        if not request.user.has_perm(action.permission):
+        if action.actions:
+            if not any(may_register(request.user, event) for event in action.actions):
+                continue
+        elif not request.user.has_perm(action.permission):
             continue
         if action.show_if and not action.show_if(customer):
             continue

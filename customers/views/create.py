@@ -11,11 +11,9 @@ from loyalty.audit.changes import register_change
 from loyalty.console.views import ReasonActionView
 from loyalty.errors import ValidationError
 
-from .personal import EDIT_PERMISSION
-
 
 class CustomerCreateView(ReasonActionView):
-    permission_required = EDIT_PERMISSION
+    permission_required = "loyalty.change_customer_profile"
     form_class = CreateCustomerForm
     title = "Create customer"
     submit_label = "Create customer"

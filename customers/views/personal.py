@@ -9,12 +9,11 @@ from django.http import HttpResponseRedirect
 
 from customers.fields import attribute_labels
 from customers.forms import PersonalInfoForm
+from events.permissions import may_register
 from loyalty.audit.changes import register_change
 from loyalty.errors import EngineError
 
 from .base import CustomerTabView
-
-EDIT_PERMISSION = "loyalty.change_customer_profile"
 
 
 class CustomerPersonalView(CustomerTabView):
@@ -22,7 +21,7 @@ class CustomerPersonalView(CustomerTabView):
     template_name = "customers/customer_personal.html"
 
     def can_edit(self) -> bool:
-        return self.request.user.has_perm(EDIT_PERMISSION) and not self.object.anonymized_at
+        return may_register(self.request.user, "profile") and not self.object.anonymized_at
 
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -17,6 +17,7 @@ from customers.charts import balance_chart
 from customers.forms import EventFilterForm
 from events import catalog, definitions
 from events.models import Event
+from events.permissions import may_register
 from loyalty import clock
 from loyalty.audit.models import ChangeLogEntry
 from loyalty.console.paging import keyset_page, pager_context
@@ -201,6 +202,7 @@ class CustomerPointsView(CustomerTabView):
                 "balances": balances,
                 "entries": page.rows,
                 "account": account,
+                "can_change_expiration": may_register(self.request.user, "change_expiration"),
                 **pager_context(self.request, page),
             }
         )

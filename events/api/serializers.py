@@ -19,9 +19,9 @@ def event_request(payload) -> dict:
         if value is None or value == "":
             clean[name] = None
             continue
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if not isinstance(value, str):  # a JSON number 12345 is refused, not read as "12345"
             raise ValidationError(f"Parameter {name!r} must be a string.", field=name)
-        clean[name] = str(value)
+        clean[name] = value
     data = payload.get("data")
     if data is None or data == "":
         data = {}
@@ -77,6 +77,7 @@ class BulkResponseSerializer(serializers.Serializer):
     results = BulkResultSerializer(many=True)
     total = serializers.IntegerField()
     errors = serializers.IntegerField()  # type: ignore[assignment]
+    dry_run = serializers.BooleanField(required=False, help_text="present (true) with ?dry_run=true")
 
 
 class EventSerializer(serializers.Serializer):
@@ -97,5 +98,8 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventPageSerializer(serializers.Serializer):
-    events = EventSerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="cursor for `after`; null on the last page")
+    """The reference's list envelope."""
+
+    data = EventSerializer(many=True)
+    prev = serializers.CharField(allow_null=True, help_text="URL of the previous page; null on the first")
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page; null on the last")

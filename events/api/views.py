@@ -9,12 +9,11 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from customers.api.serializers import CustomerWithEventsSerializer, customer_object, point_events
+from customers.api.serializers import CustomerWithEventsSerializer, event_customer, point_events
 from customers.lookup import find_customer
 from events.choices import EventSource
 from events.engine import register_event
@@ -76,7 +75,7 @@ def register_from_request(request, payload, *, dry_run=False, action=None, custo
 
 
 def event_response(result, *, explain=False) -> dict:
-    body = customer_object(result.customer, balances=result.balances_after if result.dry_run else None)
+    body = event_customer(result.customer, balances=result.balances_after if result.dry_run else None)
     body["events"] = point_events(result)
     if explain:
         body["explain"] = result.explain()
@@ -130,14 +129,53 @@ class EventCreateView(ApiView):
         return Response(event_response(result, explain=dry_run))
 
 
-def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
-    """A checkout with `data.guest` and no customer is a guest transaction (001), stored by the
-    engine without a profile and claimed later with `checkout_claim` or at enrollment. None for
-    any other request."""
-    fields = event_request(payload)
-    if fields["action"] != "checkout" or fields["customer"] or not fields["data"].get("guest"):
+def guest_identifier(payload: dict, fields: dict) -> str | None:
+    """The guest of a guest checkout, or None when the request is not one. Two forms:
+
+    - the reference's (§8.3): top-level `"guest": "true"`; the guest is `customer` (e.g. an
+      e-mail), else `data.email`;
+    - this API's first form: no `customer` and `data.guest` naming the guest.
+    """
+    flag = payload.get("guest") if isinstance(payload, dict) else None
+    data = fields["data"]
+    if flag not in (None, "", False):
+        if not truthy(flag):
+            if str(flag).strip().lower() in {"0", "false", "no", "off"}:
+                return None
+            raise ValidationError("'guest' must be true or false.", field="guest")
+        guest = fields["customer"] or data.get("email") or data.get("guest")
+        if not guest or not isinstance(guest, str):
+            raise MissingParameter(
+                "A guest checkout needs 'customer' (the guest's e-mail or ID).", field="customer"
+            )
+        return guest
+    if fields["customer"] or not data.get("guest"):
         return None
-    result = register_from_request(request, payload, dry_run=dry_run)
+    return str(data["guest"])
+
+
+def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
+    """A guest checkout (001, reference §8.3) is a guest transaction, stored by the engine without
+    a profile and claimed later with `checkout_claim` or at enrollment. None for any other request."""
+    fields = event_request(payload)
+    if fields["action"] != "checkout":
+        if isinstance(payload, dict) and truthy(payload.get("guest", "")):
+            raise ValidationError("Only a checkout can be a guest event.", field="guest")
+        return None
+    guest_id = guest_identifier(payload, fields)
+    if guest_id is None:
+        return None
+    result = register_event(
+        environment=request.auth.environment,
+        customer=None,
+        action="checkout",
+        account=fields["account"],
+        data={**fields["data"], "guest": guest_id},
+        source=EventSource.API,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        dry_run=dry_run,
+    )
     tx = result.extra["transaction"]
     return {
         "customer": None,
@@ -151,21 +189,31 @@ def guest_checkout(request, payload, *, dry_run=False) -> dict | None:
 
 class EventBulkView(ApiView):
     required_scope = Scope.EVENTS_WRITE
+    atomic_post = False  # each event commits on its own (one failing does not undo the others)
 
     @extend_schema(
         operation_id="events_bulk",
         summary="Register a batch of events, each in its own transaction",
         request={"application/json": BulkRequestSerializer},
-        parameters=[schema.IDEMPOTENCY_KEY],
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="validate and explain each event, store nothing"),
+            schema.IDEMPOTENCY_KEY,
+        ],
         responses=schema.writes(BulkResponseSerializer),
         tags=["events"],
     )
     def post(self, request):
         items = bulk_items(request.data, "events")
+        dry_run = truthy(request.query_params.get("dry_run", ""))
         results, failed = [], 0
         for item in items:
             try:
-                result = register_from_request(request, item)
+                if isinstance(item, dict) and truthy(item.get("guest", "")):
+                    # reference §8.3: the bulk API is not for guest checkouts
+                    raise ValidationError(
+                        "Guest checkouts cannot be sent in bulk; use POST /events.", field="guest"
+                    )
+                result = register_from_request(request, item, dry_run=dry_run)
                 results.append({"events": point_events(result)})
             except EngineError as error:
                 failed += 1
@@ -174,7 +222,10 @@ class EventBulkView(ApiView):
                 log.exception("Unexpected error in a bulk event")
                 failed += 1
                 results.append({"error": api_errors.InternalError().as_dict()})
-        return Response({"results": results, "total": len(items), "errors": failed})
+        body = {"results": results, "total": len(items), "errors": failed}
+        if dry_run:
+            body["dry_run"] = True
+        return Response(body)
 
 
 def find_or_404(request, ref: str):
@@ -200,12 +251,6 @@ class EventHistoryView(ApiView):
         return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
 
 
-def cursor_id(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-    return value
-
-
 def cursor_time(value) -> dt.datetime:
     if isinstance(value, str):
         try:
@@ -216,50 +261,68 @@ def cursor_time(value) -> dt.datetime:
 
 
 class CustomerEventsView(EventHistoryView):
-    """One customer's events, newest first."""
+    """One customer's events, newest first by default, in the reference's `{data, prev, next}`."""
 
     @extend_schema(
         operation_id="customer_events",
-        summary="A customer's events (newest first)",
-        parameters=[schema.CUSTOMER_REF, *schema.PAGE_PARAMETERS],
+        summary="A customer's events (newest first by default)",
+        parameters=[schema.CUSTOMER_REF, *schema.ENVELOPE_PARAMETERS],
         filters=True,
         responses=schema.reads(EventPageSerializer),
         tags=["customers"],
     )
     def get(self, request, id):
         customer = find_or_404(request, id)
-        params = request.query_params
-        limit = paging.page_limit(params)
-        cursor = paging.decode_cursor(params, 1)
         queryset = self.filter_events(Event.objects.filter(customer=customer))
-        if cursor is not None:
-            queryset = queryset.filter(id__lt=cursor_id(cursor[0]))
-        rows = list(queryset.order_by("-id")[: limit + 1])
-        rows, next_cursor = paging.page(rows, limit, lambda e: (e.pk,))
         return Response(
-            {"events": [event_object(e, customer.customer_id) for e in rows], "next": next_cursor}
+            paging.keyset_envelope(
+                request,
+                queryset,
+                keys=("id",),
+                parse_cursor=lambda values: [paging.cursor_id(values[0])],
+                cursor_of=lambda e: (e.pk,),
+                render=lambda e: event_object(e, customer.customer_id),
+                default_order="desc",
+            )
         )
 
 
+class CustomerHistoryView(CustomerEventsView):
+    """`/customers/{id}/history`: the reference's alias of `/customers/{id}/events`."""
+
+    @extend_schema(
+        operation_id="customer_history",
+        summary="Alias of /customers/{id}/events (the reference's /history)",
+        parameters=[schema.CUSTOMER_REF, *schema.ENVELOPE_PARAMETERS],
+        filters=True,
+        responses=schema.reads(EventPageSerializer),
+        tags=["customers"],
+    )
+    def get(self, request, id):
+        return super().get(request, id)
+
+
 class EnvironmentEventsView(EventHistoryView):
-    """Every customer's events since a time, oldest first: for systems that sync."""
+    """Every customer's events since a time, oldest first by default: for systems that sync."""
 
     @extend_schema(
         operation_id="environment_events",
-        summary="All customers' events since a time (oldest first)",
-        parameters=schema.PAGE_PARAMETERS,
+        summary="All customers' events since a time (oldest first by default)",
+        parameters=schema.ENVELOPE_PARAMETERS,
         filters=True,
         responses=schema.reads(EventPageSerializer),
         tags=["customers"],
     )
     def get(self, request):
-        params = request.query_params
-        limit = paging.page_limit(params)
-        cursor = paging.decode_cursor(params, 2)
         queryset = self.filter_events(Event.objects.filter(environment=request.auth.environment))
-        if cursor is not None:
-            after_time, after_id = cursor_time(cursor[0]), cursor_id(cursor[1])
-            queryset = queryset.filter(Q(timestamp__gt=after_time) | Q(timestamp=after_time, id__gt=after_id))
-        rows = list(queryset.select_related("customer").order_by("timestamp", "id")[: limit + 1])
-        rows, next_cursor = paging.page(rows, limit, lambda e: (e.timestamp.isoformat(), e.pk))
-        return Response({"events": [event_object(e) for e in rows], "next": next_cursor})
+        return Response(
+            paging.keyset_envelope(
+                request,
+                queryset.select_related("customer"),
+                keys=("timestamp", "id"),
+                parse_cursor=lambda values: [cursor_time(values[0]), paging.cursor_id(values[1])],
+                cursor_of=lambda e: (e.timestamp.isoformat(), e.pk),
+                render=event_object,
+                default_order="asc",
+            )
+        )

@@ -15,6 +15,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from loyalty.errors import EngineError, MissingParameter, ValidationError
+from loyalty.observability import RETRY_AFTER_SECONDS, current_request_id, database_unavailable
 
 log = logging.getLogger("loyalty.api")
 
@@ -97,10 +98,24 @@ IdempotencyMismatch = _error(
     "UnprocessableEntityException",
     "This Idempotency-Key was used with a different request.",
 )
+NotProcessed = _error(
+    "NotProcessed",
+    140424,
+    424,
+    "FailedDependencyException",
+    "Not processed because an earlier item failed.",
+)
 RateLimited = _error(
     "RateLimited", 140429, 429, "TooManyRequestsException", "Rate limit exceeded; retry later."
 )
 InternalError = _error("InternalError", 150000, 500, "InternalServerErrorException", "Internal server error.")
+ServiceUnavailable = _error(
+    "ServiceUnavailable",
+    150503,
+    503,
+    "ServiceUnavailableException",
+    "The database is unavailable; nothing was stored. Retry after the Retry-After seconds.",
+)
 
 API_ERRORS = [
     MissingAuthorization,
@@ -122,13 +137,19 @@ API_ERRORS = [
     TooManyItems,
     UnsupportedMediaType,
     IdempotencyMismatch,
+    NotProcessed,
     RateLimited,
     InternalError,
+    ServiceUnavailable,
 ]
 
 
 def envelope(error: EngineError) -> dict:
-    return {"error": error.as_dict()}
+    """`{"error": {type, code, message, field, request_id}}`: request_id is the request's ID (the
+    X-Request-ID response header; loyalty.observability), the one its log lines carry."""
+    body = error.as_dict()
+    body["request_id"] = current_request_id()
+    return {"error": body}
 
 
 def error_response(error: EngineError, response_class=Response):
@@ -142,7 +163,9 @@ def from_drf(exc: drf.APIException) -> EngineError:
     """Map DRF's own exceptions onto our codes, so even its parse errors use the envelope."""
     detail = exc.detail
     if isinstance(exc, drf.ParseError):
-        return MalformedRequest(f"The request body could not be parsed: {_text(detail)}")
+        return MalformedRequest(
+            f"The request body could not be parsed: {_text(detail)}", field=getattr(exc, "field", None)
+        )
     if isinstance(exc, drf.UnsupportedMediaType):
         return UnsupportedMediaType()
     if isinstance(exc, drf.MethodNotAllowed):
@@ -216,8 +239,22 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return error_response(RequestTooLarge())
     request = context.get("request")
-    log.exception("Unexpected error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
-    return error_response(InternalError())
+    if database_unavailable(exc):
+        log.warning(
+            "Database unavailable in %s %s: %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc,
+        )
+        response = error_response(ServiceUnavailable())
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    else:
+        log.exception(
+            "Unexpected error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?")
+        )
+        response = error_response(InternalError())
+    response._has_been_logged = True  # logged once, here, with the traceback and request ID
+    return response
 
 
 def json_error(error: EngineError) -> JsonResponse:

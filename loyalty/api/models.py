@@ -94,3 +94,42 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class AsyncEventStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSED = "processed", "Processed"
+    ERROR = "error", "Error"
+
+
+class AsyncEvent(models.Model):
+    """An event sent to `POST /api/v1/async/events` (reference §8.3), processed by a django-q2
+    task (loyalty.api.asyncevents). The correlation ID is unique per environment: the client may
+    choose it (a retry with the same ID and body answers the same row), else one is generated.
+    The task registers the event and records the outcome in one transaction, so the event is
+    registered exactly once however often the task runs."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    environment = models.CharField(max_length=10, choices=Environment.choices)
+    correlation_id = models.CharField(max_length=128)
+    payload = models.JSONField(help_text="the event as sent: customer, external_id, action, account, data")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical payload")
+    status = models.CharField(
+        max_length=10, choices=AsyncEventStatus.choices, default=AsyncEventStatus.QUEUED
+    )
+    response = models.JSONField(
+        null=True, blank=True, help_text="the customer response, or the error envelope"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "correlation_id"], name="async_event_correlation")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="async_event_due")]
+
+    def __str__(self) -> str:
+        return f"{self.correlation_id} ({self.status})"

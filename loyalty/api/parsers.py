@@ -27,6 +27,11 @@ def split_name(name: str) -> list[str]:
     return [match.group(1), *_SEGMENT_RE.findall(match.group(2))]
 
 
+def _is_index(segment: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true of "²" and "١", which int() refuses."""
+    return segment.isascii() and segment.isdigit()
+
+
 def parse_brackets(pairs) -> dict:
     root: dict = {}
     for name, value in pairs:
@@ -38,7 +43,7 @@ def parse_brackets(pairs) -> dict:
             last = depth == len(path) - 1
             if segment == "":
                 segment = str(len(node))  # `a[]=x` appends
-            if segment.isdigit() and int(segment) > MAX_INDEX:
+            if _is_index(segment) and int(segment) > MAX_INDEX:
                 raise ParseError(f"Parameter {name[:100]!r} has too large an index.")
             if last:
                 if isinstance(node.get(segment), dict):
@@ -56,7 +61,7 @@ def _listify(node):
     if not isinstance(node, dict):
         return node
     items = {key: _listify(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items):
+    if items and all(_is_index(key) for key in items):
         return [items[key] for key in sorted(items, key=int)]
     return items
 

@@ -58,6 +58,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 CUSTOMER_REF = OpenApiParameter(
     "id", str, OpenApiParameter.PATH, description="customer ID, or `field:value` for an external ID"
 )
+ENVELOPE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="page size, 1 to 500 (default 50)"),
+    OpenApiParameter("offset", int, description="rows to skip (after the cursor, if any)"),
+    OpenApiParameter("order", str, enum=["asc", "desc"]),
+    OpenApiParameter("after", str, description="cursor: what `next` carries"),
+    OpenApiParameter("before", str, description="cursor: what `prev` carries"),
+]
+
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="page size, 1 to 500 (default 50)"),
     OpenApiParameter("after", str, description="the `next` cursor of the previous page"),

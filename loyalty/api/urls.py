@@ -1,11 +1,14 @@
 """The integration API under /api/. Paths are the reference's; a trailing slash is optional."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from coupons.api import urls as coupon_api
+from customers.api import display as customer_display
 from customers.api import views as customers
+from events.api import asynchronous as async_events
 from events.api import views as events
+from transactions.api import views as transactions
 
 from . import views
 
@@ -16,18 +19,45 @@ REF = r"(?P<id>[^/]+)"
 urlpatterns = [
     re_path(r"^events/?$", events.EventCreateView.as_view(), name="events"),
     re_path(r"^events/bulk/?$", events.EventBulkView.as_view(), name="events_bulk"),
+    re_path(r"^v1/async/events/?$", async_events.AsyncEventCreateView.as_view(), name="async_events"),
+    re_path(
+        r"^v1/async/events/(?P<correlation_id>[^/]+)/?$",
+        async_events.AsyncEventStatusView.as_view(),
+        name="async_event",
+    ),
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
+    re_path(r"^customers/-/login/?$", customer_display.LoginView.as_view(), name="customer_login"),
+    re_path(r"^customers/-/verify/?$", customer_display.VerifyView.as_view(), name="customer_verify"),
+    re_path(r"^customers/-/count/?$", customers.CustomerCountView.as_view(), name="customer_count"),
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
     re_path(rf"^customers/{REF}/events/?$", events.CustomerEventsView.as_view(), name="customer_events"),
+    re_path(rf"^customers/{REF}/history/?$", events.CustomerHistoryView.as_view(), name="customer_history"),
     re_path(rf"^customers/{REF}/points/?$", customers.CustomerPointsView.as_view(), name="customer_points"),
+    re_path(
+        rf"^customers/{REF}/transactions/?$",
+        transactions.CustomerTransactionsView.as_view(),
+        name="transactions",
+    ),
+    re_path(
+        rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/?$",
+        transactions.CustomerTransactionView.as_view(),
+        name="transaction",
+    ),
+    re_path(
+        rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/events/?$",
+        transactions.CustomerTransactionEventsView.as_view(),
+        name="transaction_events",
+    ),
     re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
     path("status", views.trivial_view, name="status"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start script as a file: no inline script, so the page
+    # works under the Content-Security-Policy (script-src 'self').
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
 ]

@@ -7,31 +7,68 @@ error leaves as the reference envelope and every request as one access-log line.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty.errors import ValidationError
+
 from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
 from .auth import EscherAuthentication, touch
 from .parsers import BracketFormParser
+from .strictjson import StrictJSONParser
 
 access_log = logging.getLogger("loyalty.api.access")
 
 
 def max_body_bytes() -> int:
     return getattr(settings, "API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
+
+def read_chunked_body(django_request) -> None:
+    """A body sent with `Transfer-Encoding: chunked` has no Content-Length, and Django then reads
+    it as empty. The WSGI server (gunicorn) de-chunks `wsgi.input`: read it here, before the
+    signature check and the parsers, under the same size limit (one byte more than allowed is
+    enough to answer 413), and let the rest of the request see a body of known length."""
+    meta = django_request.META
+    if "chunked" not in meta.get("HTTP_TRANSFER_ENCODING", "").lower() or meta.get("CONTENT_LENGTH"):
+        return
+    stream = meta.get("wsgi.input")
+    limit = max_body_bytes()
+    chunks, size = [], 0
+    while stream is not None and size <= limit:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise errors.RequestTooLarge(f"The request body may be at most {limit} bytes.")
+    body = b"".join(chunks)
+    django_request._stream = io.BytesIO(body)
+    meta["CONTENT_LENGTH"] = str(len(body))
+
+
+def refuse_nul_parameters(request) -> None:
+    """No query parameter may hold a NUL character (PostgreSQL cannot compare text with one): a
+    400 naming the parameter, for every endpoint, before any FilterSet or lookup sees it."""
+    for name, values in request.query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            field = name.replace("\x00", "")[:100]
+            raise ValidationError(f"Parameter {field!r} contains a NUL character.", field=field)
 
 
 class JsonOnlyNegotiation(BaseContentNegotiation):
@@ -52,14 +89,15 @@ class HasScope(BasePermission):
     def has_permission(self, request, view):
         scope = getattr(view, "required_scope", None)
         if scope and not request.auth.has_scope(scope):
-            raise errors.MissingScope(f"The API key lacks the {scope!r} scope.")
+            name = getattr(scope, "value", scope)  # the docs' name, `events:write`, not the enum's repr
+            raise errors.MissingScope(f"The API key lacks the '{name}' scope.")
         return True
 
 
 class ApiView(APIView):
     authentication_classes = [EscherAuthentication]
     permission_classes = [HasScope]
-    parser_classes = [JSONParser, BracketFormParser]
+    parser_classes = [StrictJSONParser, BracketFormParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnlyNegotiation
     throttle_classes: list = []
@@ -70,17 +108,46 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         request._api_started = time.perf_counter()
+        read_chunked_body(request._request)
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             raise errors.MalformedRequest("Invalid Content-Length header.")
         if int(length) > max_body_bytes():
             raise errors.RequestTooLarge(f"The request body may be at most {max_body_bytes()} bytes.")
         super().initial(request, *args, **kwargs)
+        refuse_nul_parameters(request)
         if int(length) and request.method in ("POST", "PUT", "PATCH"):
             if self.get_content_negotiator().select_parser(request, self.get_parsers()) is None:
                 raise errors.UnsupportedMediaType()
         if request.method == "POST" and request.META.get(idempotency.HEADER) is not None:
             request._idempotency = idempotency.begin(request.auth, request.META[idempotency.HEADER], request)
+        if request.method == "POST" and self.atomic_post and hasattr(self, "post"):
+            # The handler's own attribute, for this request only: see run_atomically.
+            self.post = self.run_atomically(self.post)  # type: ignore[method-assign]
+
+    # POST handlers run in one transaction that also stores the idempotent response (issue 14
+    # §3): everything the response needs is read before the commit, and the event and its key's
+    # response commit together. A view whose events must commit one by one (bulk) sets False.
+    atomic_post = True
+
+    def run_atomically(self, handler):
+        def run(request, *args, **kwargs):
+            with transaction.atomic():
+                response = handler(request, *args, **kwargs)
+                record = getattr(request, "_idempotency", None)
+                if record is not None and response.status_code < 500:
+                    body = (
+                        JSONRenderer().render(response.data)
+                        if hasattr(response, "data")
+                        else response.content
+                    )
+                    idempotency.complete(record, response.status_code, bytes(body))
+                    response = HttpResponse(
+                        body, status=response.status_code, content_type="application/json"
+                    )
+            return response
+
+        return run
 
     def check_throttles(self, request):
         api_key = request.auth
@@ -109,6 +176,7 @@ class ApiView(APIView):
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
             idempotency.finish(record, response)
+            request._idempotency = None
         log_access(request, response)
         return response
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from events.choices import EventSource
 from events.engine import register_event
+from events.permissions import may_register
 from loyalty import clock
 from loyalty.context import EventResult
+from loyalty.errors import BusinessRuleError
 from loyalty.models import Program
 
 from .log import record
@@ -53,8 +56,12 @@ def register_change(
     log_action: str | None = None,
     environment: str | None = None,
 ) -> EventResult:
-    """Register one event for a console user and append it to the change log. Raises EngineError.
+    """Register one event for a console user and append it to the change log. Raises EngineError;
+    PermissionDenied when `user` may not register `action` from the console (events.permissions:
+    the last line behind every console path, approvals included, which register as the requester).
     `customer` is a Customer, or an ID with `environment` (an opt_in creating the customer)."""
+    if not may_register(user, action):
+        raise PermissionDenied(f"{user} may not register {action!r} from the console.")
     environment = environment or customer.environment
     with transaction.atomic():
         result = register_event(
@@ -100,7 +107,10 @@ def needs_approval(user) -> bool:
 def submit_change(
     *, user, customer, action: str, data: dict | None = None, reason: str, account: str | None = None
 ) -> Outcome:
-    """A manual point or event change: queued when content approval applies, else registered."""
+    """A manual point or event change: queued when content approval applies, else registered.
+    PermissionDenied when `user` may not register `action` (events.permissions)."""
+    if not may_register(user, action):
+        raise PermissionDenied(f"{user} may not register {action!r} from the console.")
     if needs_approval(user):
         with transaction.atomic():
             change = ChangeRequest.objects.create(
@@ -140,6 +150,10 @@ def accept(change: ChangeRequest, *, approver, note: str = "") -> EventResult:
         change = ChangeRequest.objects.select_for_update().get(pk=change.pk)
         if change.status != RequestStatus.PENDING:
             raise AlreadyDecided(f"This request was already {change.get_status_display().lower()}.")
+        if not may_register(change.requested_by, change.action):
+            raise BusinessRuleError(
+                f"{change.requested_by} may no longer register {change.action}; reject the request."
+            )
         result = register_change(
             user=change.requested_by,
             customer=change.customer,

@@ -1,4 +1,6 @@
-"""Project-level pages: health check, home, environment switch."""
+"""Project-level pages: health check, home, environment switch, the server-error page."""
+
+import sys
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
@@ -6,14 +8,17 @@ from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from loyalty.api import errors
 from loyalty.choices import Environment
 from loyalty.console.middleware import SESSION_KEY
+from loyalty.observability import RETRY_AFTER_SECONDS, current_request_id, database_unavailable
 
 
 def database_error(db: BaseDatabaseWrapper | None = None) -> str | None:
@@ -86,3 +91,28 @@ class ConsoleLoginView(LoginView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "demo_hint": demo_login_hint()}
+
+
+def server_error(request, *args, **kwargs):
+    """handler500 (loyalty.urls), for any exception no view handled, after Django logged it once: the JSON envelope under /api/, the HTML page elsewhere; 503 + Retry-After when the
+    database connection is what failed. Touches no database."""
+    exc = sys.exc_info()[1]
+    request_id = getattr(request, "request_id", None) or current_request_id()
+    unavailable = database_unavailable(exc)
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        error = errors.ServiceUnavailable() if unavailable else errors.InternalError()
+        response: HttpResponse = JsonResponse(errors.envelope(error), status=status)
+    else:
+        try:
+            body = loader.get_template("500.html").render(
+                {"request_id": request_id, "unavailable": unavailable}
+            )
+        except Exception:  # the page must not fail in turn
+            body = f"<h1>Server error</h1><p>Request ID: {request_id}</p>"
+        response = HttpResponse(body, status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if request_id:
+        response["X-Request-ID"] = request_id
+    return response

@@ -28,6 +28,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
+from events.permissions import may_register
 from loyalty.audit.changes import Outcome, register_change, submit_change
 from loyalty.errors import EngineError
 from loyalty.models import Program
@@ -310,6 +311,19 @@ class EventActionView(ReasonActionView):
 
     event_action = ""
     approval = False
+
+    def registered_actions(self) -> list[str]:
+        """The actions this page may register (override when it registers one of several)."""
+        return [self.event_action] if self.event_action else []
+
+    def has_permission(self) -> bool:
+        """The page's own permission (`permission_required`, view_console by default) and, for
+        every action it registers, `events.permissions.may_register`: the one table of who may
+        register what from the console (issue 14 §1)."""
+        user = self.request.user
+        return super().has_permission() and all(
+            may_register(user, action) for action in self.registered_actions()
+        )
 
     def get_event_action(self, form) -> str:
         return self.event_action

@@ -1,4 +1,5 @@
-"""Consistency checks of the points ledger, for tests and operators (`verify_customer`).
+"""Consistency checks of the points ledger, for tests and operators (`verify_customer` for one
+customer; `iter_problems` / `check_invariants` for every customer, in chunks: `manage.py check_ledger`).
 
 Returns human-readable problems; an empty list means the customer's books balance:
 - per account: spendable == sum(remaining of ACTIVE lots), pending == sum(points of PENDING lots),
@@ -10,7 +11,9 @@ Returns human-readable problems; an empty list means the customer's books balanc
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
+from customers.models import Customer
 from loyalty.models import PointBalance, PointLot
 from loyalty.models.ledger import LotStatus
 
@@ -67,4 +70,74 @@ def verify_customer(customer) -> list[str]:
     for name, total in TOTALS.items():
         if getattr(customer, total) != sums[name]:
             problems.append(f"customer {total} {getattr(customer, total)} != default account {sums[name]}")
+    return problems
+
+
+LOT_FIELDS = ("customer_id", "account_id", "pk", "status", "points", "used", "expired_points", "reserved")
+
+
+def iter_problems(chunk_size: int = 500) -> Iterator[str]:
+    """Every ledger invariant violation of every customer, walking customers by primary key in
+    chunks of `chunk_size` (memory bounded by one chunk's lots and balances, whatever the number
+    of events or customers). The checks are those of `verify_customer`, done set-wise per chunk:
+    3 queries per chunk."""
+    last = 0
+    totals = list(TOTALS.values())
+    while True:
+        customers = list(
+            Customer.objects.filter(pk__gt=last).order_by("pk").values_list("pk", *totals)[:chunk_size]
+        )
+        if not customers:
+            return
+        last = customers[-1][0]
+        ids = [row[0] for row in customers]
+        lots: dict[tuple[int, int], dict] = defaultdict(lambda: {"spendable": 0, "pending": 0, "reserved": 0})
+        for customer_id, account_id, pk, status, points, used, expired, reserved in (
+            PointLot.objects.filter(customer_id__in=ids).values_list(*LOT_FIELDS).iterator(chunk_size=5000)
+        ):
+            row = lots[(customer_id, account_id)]
+            remaining = points - used - expired - reserved
+            if status == LotStatus.ACTIVE:
+                row["spendable"] += remaining
+            elif status == LotStatus.PENDING:
+                row["pending"] += points
+            elif remaining != 0:
+                yield f"customer {customer_id}: lot {pk} is {status} with {remaining} points left"
+            row["reserved"] += reserved
+            if min(used, expired, reserved, remaining) < 0:
+                yield f"customer {customer_id}: lot {pk} has a negative count"
+        sums: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+        seen: set[tuple[int, int]] = set()
+        for balance in PointBalance.objects.filter(customer_id__in=ids).iterator(chunk_size=5000):
+            where = (balance.customer_id, balance.account_id)
+            seen.add(where)
+            expected = lots.get(where, {"spendable": 0, "pending": 0, "reserved": 0})
+            prefix = f"customer {balance.customer_id} account {balance.account_id}"
+            for name in ("spendable", "pending", "reserved"):
+                if getattr(balance, name) != expected[name]:
+                    yield f"{prefix}: {name} {getattr(balance, name)} != lots {expected[name]}"
+            parts = balance.spendable + balance.pending + balance.reserved + balance.spent + balance.expired
+            if balance.earned != parts:
+                yield f"{prefix}: earned {balance.earned} != {parts}"
+            for name in TOTALS:
+                if getattr(balance, name) < 0:
+                    yield f"{prefix}: {name} is negative"
+                sums[balance.customer_id][name] += getattr(balance, name)
+        for where, expected in lots.items():
+            if where not in seen and any(expected[k] for k in ("spendable", "pending", "reserved")):
+                yield f"customer {where[0]} account {where[1]}: lots without a balance row"
+        for row in customers:
+            customer_id, values = row[0], dict(zip(totals, row[1:], strict=True))
+            for name, total in TOTALS.items():
+                if values[total] != sums[customer_id][name]:
+                    yield f"customer {customer_id}: {total} {values[total]} != accounts {sums[customer_id][name]}"
+
+
+def check_invariants(chunk_size: int = 500, limit: int = 1000) -> list[str]:
+    """The first `limit` problems of `iter_problems` (an empty list: the whole ledger balances)."""
+    problems = []
+    for problem in iter_problems(chunk_size):
+        problems.append(problem)
+        if len(problems) >= limit:
+            break
     return problems

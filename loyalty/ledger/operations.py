@@ -58,6 +58,8 @@ BATCH = 50
 # ---------------------------------------------------------------------------------------------
 # Event preparation: the points and expiration date stored on the event row itself.
 
+MAY_NOT_SPEND = 110003  # the reference's "customer is not allowed to spend points" (§8.4)
+
 
 def _positive(data) -> int:
     points = data.get("points")
@@ -306,7 +308,9 @@ def spend(
     if points <= 0:
         raise ValidationError("Points to spend must be positive.", field="data.points")
     if not ctx.customer.can_spend:
-        raise StatusForbids(f"A {ctx.customer.status} customer cannot spend points.", field="customer")
+        raise StatusForbids(
+            f"A {ctx.customer.status} customer cannot spend points.", field="customer", code=MAY_NOT_SPEND
+        )
     account = account_for(ctx, account)
     row = balance(ctx, account)
     if from_reserved:
@@ -354,7 +358,9 @@ def debit(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[Point
 def reserve(ctx: HandlerContext, points: int, *, account=None) -> list[tuple[PointLot, int]]:
     """Hold spendable points (a pending checkout): spendable -> reserved, lot by lot."""
     if not ctx.customer.can_spend:
-        raise StatusForbids(f"A {ctx.customer.status} customer cannot reserve points.", field="customer")
+        raise StatusForbids(
+            f"A {ctx.customer.status} customer cannot reserve points.", field="customer", code=MAY_NOT_SPEND
+        )
     account = account_for(ctx, account)
     row = balance(ctx, account)
     _check_spendable(row, points, "reserve")
@@ -429,7 +435,9 @@ def point_unspend(ctx: HandlerContext) -> None:
     row = balance(ctx, account)
     if points > row.spent:
         raise BusinessRuleError(
-            f"Cannot give back {points} points: only {row.spent} were spent.", field="data.points"
+            f"Cannot give back {points} points: only {row.spent} were spent.",
+            field="data.points",
+            code=112900,  # the reference's "cannot unspend more than spent"
         )
     spend_event = ctx.data.get("spend_event")
     if spend_event:

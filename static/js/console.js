@@ -36,8 +36,17 @@
     });
   }
 
+  // A select with data-autosubmit submits its form when changed (no inline handlers: the
+  // Content-Security-Policy allows scripts from this site only).
+  function enhanceAutosubmit(root) {
+    root.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () { el.form.submit(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-column-chooser]").forEach(enhanceColumnChooser);
+    enhanceAutosubmit(document);
     enhanceConfirm(document);
     fadeMessages(document);
   });

@@ -91,8 +91,9 @@ def unsigned_api(client, db):
 def error_of(response) -> dict:
     body = response.json()
     assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"type", "code", "message", "field"}, body
-    return body["error"]
+    assert set(body["error"]) == {"type", "code", "message", "field", "request_id"}, body
+    assert body["error"]["request_id"] == response["X-Request-ID"], body
+    return {k: v for k, v in body["error"].items() if k != "request_id"}
 
 
 @pytest.fixture(autouse=True)

@@ -201,7 +201,7 @@ def test_a_key_only_sees_its_own_environment(api, sandbox_api):
     sandbox_api.post("/api/events", {"customer": "twin", "action": "point_add", "data": {"points": 9}})
     assert Customer.objects.get(customer_id="twin", environment="sandbox").spendable == 9
     assert Customer.objects.get(customer_id="twin", environment="live").spendable == 0
-    events = sandbox_api.get("/api/customers/-/events").json()["events"]
+    events = sandbox_api.get("/api/customers/-/events").json()["data"]
     assert events and all(e["customer"] == "twin" for e in events)
 
 
@@ -223,12 +223,12 @@ def test_customer_events_are_keyset_paged_and_filtered(api):
     for points in range(1, 6):
         add_points("pager", points)
     first = api.get("/api/customers/pager/events?limit=2").json()
-    assert [e["points"] for e in first["events"]] == [5, 4]
-    second = api.get(f"/api/customers/pager/events?limit=2&after={first['next']}").json()
-    assert [e["points"] for e in second["events"]] == [3, 2]
-    third = api.get(f"/api/customers/pager/events?limit=2&after={second['next']}").json()
-    assert [e["action"] for e in third["events"]] == ["point_add", "opt_in"] and third["next"] is None
-    only = api.get("/api/customers/pager/events?action=opt_in").json()["events"]
+    assert [e["points"] for e in first["data"]] == [5, 4]
+    second = api.get(first["next"]).json()
+    assert [e["points"] for e in second["data"]] == [3, 2]
+    third = api.get(second["next"]).json()
+    assert [e["action"] for e in third["data"]] == ["point_add", "opt_in"] and third["next"] is None
+    only = api.get("/api/customers/pager/events?action=opt_in").json()["data"]
     assert [e["action"] for e in only] == ["opt_in"]
     assert api.get("/api/customers/pager/events?after=garbage").status_code == 400
     assert api.get("/api/customers/pager/events?limit=0").status_code == 400
@@ -241,14 +241,12 @@ def test_environment_events_since_a_time(api):
         enroll("new1")
         enroll("new2")
     body = api.get("/api/customers/-/events?timestamp.gt=2024-03-01T00:00:00Z&limit=1").json()
-    assert [e["customer"] for e in body["events"]] == ["new1"]
-    body = api.get(
-        f"/api/customers/-/events?timestamp.gt=2024-03-01T00:00:00Z&limit=1&after={body['next']}"
-    ).json()
-    assert [e["customer"] for e in body["events"]] == ["new2"]
+    assert [e["customer"] for e in body["data"]] == ["new1"]
+    body = api.get(body["next"]).json()
+    assert [e["customer"] for e in body["data"]] == ["new2"]
     assert body["next"] is None
     unix = int(dt.datetime(2024, 3, 1, tzinfo=dt.UTC).timestamp())
-    assert len(api.get(f"/api/customers/-/events?timestamp.gt={unix}").json()["events"]) == 2
+    assert len(api.get(f"/api/customers/-/events?timestamp.gt={unix}").json()["data"]) == 2
     assert api.get("/api/customers/-/events?timestamp.gt=yesterday").status_code == 400
 
 
@@ -317,12 +315,12 @@ def test_entities_example_each_with_its_own_result(api):
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    results = body["entities"]
+    results = body["results"]
     assert (body["total"], body["errors"]) == (5, 2), [r.get("error") for r in results]
-    assert results[0]["status"] == 201 and results[0]["data"]["loyalty_barcode"] == "1234-5678-9123"
-    assert results[1]["status"] == 200 and results[1]["data"]["first_name"] == "Test"
-    assert results[1]["data"]["status"] == "Active"
-    assert results[2]["data"]["first_name"] == "Getter"
+    assert results[0]["status"] == 201 and results[0]["entity"]["loyalty_barcode"] == "1234-5678-9123"
+    assert results[1]["status"] == 200 and results[1]["entity"]["first_name"] == "Test"
+    assert results[1]["entity"]["status"] == "Active"
+    assert results[2]["entity"]["first_name"] == "Getter"
     assert results[3]["error"]["code"] == 160212
     assert results[4]["error"]["field"] == "method"
     customer = Customer.objects.get(customer_id="280e674c-c4ea-4a30-987a-d9267d1a5018")

@@ -30,7 +30,7 @@ def history(db):
 
 def actions(response):
     assert response.status_code == 200, response.content
-    return [(e["customer"], e["action"]) for e in response.json()["events"]]
+    return [(e["customer"], e["action"]) for e in response.json()["data"]]
 
 
 def test_action_and_transaction_id(api, history):
@@ -64,11 +64,9 @@ def test_timestamp_bounds(api, history, query, expected):
 
 def test_timestamp_filters_on_one_customer_keep_the_keyset_paging(api, history):
     first = api.get("/api/customers/ann/events?timestamp.gte=2024-03-01T00:00:00Z&limit=1").json()
-    assert [e["action"] for e in first["events"]] == ["point_add"] and first["next"]
-    rest = api.get(
-        f"/api/customers/ann/events?timestamp.gte=2024-03-01T00:00:00Z&limit=500&after={first['next']}"
-    ).json()
-    assert "opt_in" not in [e["action"] for e in rest["events"]] and rest["next"] is None
+    assert [e["action"] for e in first["data"]] == ["point_add"] and first["next"]
+    rest = api.get(first["next"]).json()
+    assert "opt_in" not in [e["action"] for e in rest["data"]] and rest["next"] is None
 
 
 @pytest.mark.parametrize("path", ["/api/customers/ann/events", "/api/customers/-/events"])

@@ -2,6 +2,7 @@
 
 from customers.models import Customer, CustomField
 from events.models import Event
+from loyalty.models import PointAccount
 
 from .conftest import error_of
 
@@ -60,7 +61,8 @@ def test_opt_in_example_enrolls_the_customer(api):
     response = api.post("/api/events", OPT_IN)
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["_id"] == OPT_IN["customer"]
+    assert body["id"] == OPT_IN["customer"] and "_id" not in body  # the Events API's shape (§8.3)
+    assert isinstance(body["created_at"], int)
     assert body["status"] == "Active"
     assert body["referrer"] == "e4ff6e29-9af0-428c-a4e6-2908f9e07305"
     assert body["events"] == []
@@ -126,7 +128,27 @@ def test_point_add_returns_the_point_events(api):
     body = response.json()
     assert body["spendable"] == 150 and body["score"] == 150
     assert [(e["action"], e["points"]) for e in body["events"]] == [("point_add", 150)]
+    (event,) = body["events"]
+    assert set(event) == {"id", "action", "points", "expdate", "account"}
+    assert event["account"] == {"id": "points", "name": PointAccount.objects.get(code="points").name}
+    assert event["expdate"] is None or len(event["expdate"]) == 10  # a date, YYYY-MM-DD
     assert Customer.objects.get(customer_id="earner").spendable == 150
+
+
+def test_expdate_is_the_calendar_date_of_the_expiry(api):
+    import datetime as dt
+
+    opt_in(api, "earner", email="earner@example.com")
+    response = api.post(
+        "/api/events",
+        {
+            "customer": "earner",
+            "action": "point_add",
+            "data": {"points": 5, "expiration_date": "2030-06-30T23:59:59Z"},
+        },
+    )
+    (event,) = response.json()["events"]
+    assert dt.date.fromisoformat(event["expdate"]) in (dt.date(2030, 6, 30), dt.date(2030, 7, 1))
 
 
 def test_form_encoded_bracket_syntax_is_parsed(api):

@@ -36,3 +36,8 @@ def test_blank_values_are_kept_and_the_last_duplicate_wins():
 def test_conflicts_and_abuse_are_parse_errors(text):
     with pytest.raises(ParseError):
         parse(text)
+
+
+def test_non_ascii_digit_segments_are_plain_keys_not_indices():
+    """Found by the signed fuzzer: "²".isdigit() is true but int("²") fails (was a 500)."""
+    assert parse("a[%C2%B2]=1&b[%D9%A1]=2") == {"a": {"\u00b2": "1"}, "b": {"\u0661": "2"}}

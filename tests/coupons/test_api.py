@@ -26,9 +26,9 @@ def shop(program):
 
 
 def test_list_claimable_rewards(api, shop):
-    response = api.get("/api/customers/Anna-1/rewards")
+    response = api.get("/api/customers/Anna-1/activities/rewards")
     assert response.status_code == 200
-    rewards = {r["name"]: r for r in response.json()["rewards"]}
+    rewards = {r["name"]: r for r in response.json()["data"]}
     assert (
         set(rewards) == {"Mug", "Dear"} and rewards["Mug"]["affordable"] and not rewards["Dear"]["affordable"]
     )
@@ -47,7 +47,7 @@ def test_claim_a_reward_and_list_the_coupons(api, shop):
     assert again.json()["coupon"]["code"] == code and Coupon.objects.exclude(customer=None).count() == 1
     refused = api.post(f"/api/customers/Anna-1/rewards/{shop.pk}/claim", json={})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == 160423
-    coupons = api.get("/api/customers/Anna-1/coupons").json()["coupons"]
+    coupons = api.get("/api/customers/Anna-1/coupons").json()["data"]
     assert [c["code"] for c in coupons] == [code] and coupons[0]["status"] == "claimed"
 
 

@@ -10,6 +10,7 @@ from customers.models import Customer, CustomField, ExternalId, Label
 from events.models import Event
 from loyalty.errors import (
     Conflict,
+    EngineError,
     MissingParameter,
     ReadOnlyAttribute,
     StatusForbids,
@@ -43,12 +44,17 @@ def test_opt_in_writes_attributes_and_sets_optin_at(program):
     assert sorted(anna.labels.values_list("name", flat=True)) == ["newsletter", "vip"]
 
 
-def test_opting_in_again_updates_attributes_and_keeps_the_first_optin_time(program):
+@pytest.mark.parametrize("status", [S.ACTIVE, S.PENDING, S.SUSPENDED])
+def test_opting_in_again_is_refused_with_the_reference_code_and_changes_nothing(program, status):
+    """Reference §8.4: a second opt-in of the same ID is 112101 "customer already opted in"."""
     enroll("Anna-1", first_name="Anna")
+    Customer.objects.filter(customer_id="Anna-1").update(status=status)
     first = live("Anna-1").optin_at
-    enroll("Anna-1", first_name="Hanna")
+    with pytest.raises(EngineError) as refused:
+        enroll("Anna-1", first_name="Hanna")
+    assert (refused.value.code, refused.value.status, refused.value.field) == (112101, 400, "customer")
     anna = live("Anna-1")
-    assert (anna.first_name, anna.optin_at, anna.status) == ("Hanna", first, S.ACTIVE)
+    assert (anna.first_name, anna.optin_at, anna.status) == ("Anna", first, status)
 
 
 def test_an_inactive_customer_becomes_active_on_opt_in(program):

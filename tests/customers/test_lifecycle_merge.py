@@ -42,10 +42,11 @@ def test_a_partial_merge_moves_history_and_copies_no_custom_fields(pair):
         "opt_in",
         "opt_in",
         "login",
+        "daily_login",  # the first login of the day (issue 15)
         "merge",
     ]
     assert result.event.customer_id == merged.pk and result.event.data["source"] == "Dup-1"
-    assert result.extra["merge"]["events_moved"] == 2
+    assert result.extra["merge"]["events_moved"] == 3
     assert not merged.labels.exists()
 
 

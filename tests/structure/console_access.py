@@ -126,7 +126,17 @@ ACCESS: dict[str, Access] = {
 }
 
 # Pages outside the console's roles: anyone may open them, signed in or not.
-PUBLIC = {"login", "logout", "healthz"}
+PUBLIC = {
+    "login",
+    "logout",
+    "healthz",
+    # Staff password reset by e-mail (docs/security.md): for users who cannot sign in.
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+PUBLIC_KWARGS = {"password_reset_confirm": {"uidb64": "MQ", "token": "set-password"}}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Display API transactions endpoints (transactions.api.views)."""
