@@ -34,6 +34,7 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "opt_out": STATUS,
     "profile": "loyalty.change_customer_profile",
     "login": CUSTOM_EVENT_PERMISSION,
+    "daily_login": None,  # emitted by login (engine-internal)
     "verify": STATUS,
     "suspend": STATUS,
     "unsuspend": STATUS,
@@ -74,6 +75,7 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "coupon_transfer": COUPONS,
     "coupon_expiration_change": COUPONS,
     "reward": COUPONS,
+    "reward_revoke": COUPONS,
 }
 
 _missing = set(BUILTIN_ACTIONS) - set(ACTION_PERMISSIONS)
