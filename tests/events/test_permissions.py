@@ -125,7 +125,8 @@ def prepare(action: str) -> None:
 
 
 # Actions whose precondition the world does not meet: a valid form gets the engine's refusal.
-REFUSED_IN_THIS_WORLD = {"checkout_claim", "point_unburn"}
+# reward_revoke: no claimed reward to revoke here (its `event` is required and must name a claim).
+REFUSED_IN_THIS_WORLD = {"checkout_claim", "point_unburn", "reward_revoke"}
 
 
 def dedicated_page(action: str, world) -> tuple[str, dict]:
