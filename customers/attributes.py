@@ -24,7 +24,6 @@ from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, Valida
 from loyalty.safe_urls import check_url
 
 from .choices import (
-    IMAGE_URL_RE,
     LABEL_FORMAT,
     LABEL_RE,
     FieldType,
@@ -133,11 +132,6 @@ def _builtin_value(name: str, value):
                 field="data.language",
             )
         value = code
-    elif name == "image_url":
-        if not IMAGE_URL_RE.match(value):
-            raise ValidationError(
-                "The image URL must be an http:// or https:// address.", field="data.image_url"
-            )
     elif name == "currency":
         if not _CURRENCY_RE.match(value):
             raise ValidationError("The currency must be a 3-letter ISO code.", field="data.currency")

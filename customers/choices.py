@@ -72,6 +72,3 @@ LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 LABEL_FORMAT = (
     "1 to 100 characters: letters A-Z, digits, _ . and -, starting with a letter or digit (no spaces)."
 )
-
-# Image URLs: http(s) only, so a `javascript:` or `data:` URL never reaches an <img> or a link.
-IMAGE_URL_RE = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)

@@ -13,7 +13,6 @@ from django.db import models
 from django.db.models import F
 
 from customers.choices import (
-    IMAGE_URL_RE,
     LABEL_FORMAT,
     LABEL_RE,
     FieldType,
@@ -29,6 +28,7 @@ from loyalty.console.forms import FutureDateField, ReasonForm
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import PointLot, TierStructure
 from loyalty.models.ledger import LotStatus
+from loyalty.safe_urls import is_safe_url
 
 
 def _no_nul(value):
@@ -56,8 +56,9 @@ ISO_CHOICES = {"country": country_choices, "language": language_choices}
 
 
 def _http_url(value):
-    if value and not IMAGE_URL_RE.match(value):
-        raise forms.ValidationError("Give an http:// or https:// address.")
+    # The engine's rule (loyalty.safe_urls), said on the field before anything is registered.
+    if value and not is_safe_url(value):
+        raise forms.ValidationError("The image URL must be an http or https address.")
 
 
 def _custom_field(field: CustomField) -> forms.Field:
@@ -120,12 +121,8 @@ class PersonalInfoForm(ReasonForm):
                     choices = [(current, f"{current} (not an ISO code)"), *choices]
                 fields[name] = forms.ChoiceField(required=False, label=label, choices=[("", "—"), *choices])
             elif name == "image_url":
-                fields[name] = forms.URLField(
-                    required=False,
-                    label=label,
-                    max_length=500,
-                    validators=[_no_nul, _http_url],
-                    assume_scheme="https",
+                fields[name] = forms.CharField(
+                    required=False, label=label, max_length=500, validators=[_no_nul, _http_url]
                 )
             else:
                 max_length = cast(models.CharField, Customer._meta.get_field(name)).max_length

@@ -173,6 +173,8 @@ def console_pages(world) -> list[str]:
                 params = list(pattern.pattern.converters)
                 kwargs = {}
                 for param in params:
+                    if param not in args_for and param != "pk":
+                        break  # a public page with a token (password reset): not a console page
                     if param == "pk":
                         if name not in pks:
                             break
