@@ -1,8 +1,9 @@
 from django import forms
 
 from customers.choices import CustomerStatus
+from loyalty import clock
 from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
-from loyalty.console.forms import ReasonForm
+from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
 
 from .models import CouponPool, Reward
 
@@ -36,6 +37,33 @@ class CouponPoolForm(forms.ModelForm):
             "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+
+    def clean_value(self):
+        # Issue 16 §6: no pool of amount -10, no 250 % coupon.
+        value = self.cleaned_data.get("value")
+        kind = self.data.get("type") if self.is_bound else None
+        if value is None:
+            return value
+        if kind == "percentage" and not 0 < value <= 100:
+            raise forms.ValidationError("A percentage is more than 0 and at most 100.")
+        if kind in ("amount", "gift_card") and value <= 0:
+            raise forms.ValidationError("Give an amount above 0.")
+        if value < 0:
+            raise forms.ValidationError("The value cannot be negative.")
+        return value
+
+    def clean_currency(self):
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+            raise forms.ValidationError("A three-letter ISO 4217 code, such as EUR.")
+        return currency
+
+    def clean_valid_until(self):
+        value = self.cleaned_data.get("valid_until")
+        changed = "valid_until" in self.changed_data
+        if value is not None and changed:
+            check_future(value, clock.today())
+        return value
 
     def clean(self):
         data = super().clean()
@@ -128,11 +156,7 @@ class TransferForm(ReasonForm):
 
 
 class ExpirationForm(ReasonForm):
-    expiration_date = forms.DateTimeField(
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="empty: never expires",
-    )
+    expiration_date = PlausibleDateTimeField(required=False, help_text="empty: never expires")
     field_order = ["expiration_date", "reason"]
 
 

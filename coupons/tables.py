@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from loyalty import clock
+from loyalty.console.columns import DayColumn, WhenColumn
 
 from .choices import CouponStatus
 from .models import Coupon, CouponPool, Reward
@@ -19,7 +20,7 @@ class CouponPoolTable(tables.Table):
     type = tables.Column(orderable=False)
     value = tables.Column(attrs=NUM, orderable=False)
     usage_limit = tables.Column(verbose_name="Uses per coupon", attrs=NUM, orderable=False)
-    valid_until = tables.DateTimeColumn(format="Y-m-d", orderable=False)
+    valid_until = DayColumn(orderable=False)
     active = tables.BooleanColumn(orderable=False)
     links = tables.Column(empty_values=(), verbose_name="", orderable=False)
 
@@ -41,8 +42,8 @@ class PoolCouponTable(tables.Table):
     code = tables.Column(attrs={"td": {"class": "mono"}}, orderable=False)
     status = tables.Column(orderable=False)
     customer = tables.Column(accessor="customer__customer_id", verbose_name="Customer", orderable=False)
-    claimed_at = tables.DateTimeColumn(format="Y-m-d H:i", orderable=False)
-    expires_at = tables.DateTimeColumn(verbose_name="Expiration date", format="Y-m-d", orderable=False)
+    claimed_at = WhenColumn(orderable=False)
+    expires_at = DayColumn(verbose_name="Expiration date", orderable=False)
     usages = tables.Column(attrs=NUM, orderable=False)
     balance = tables.Column(attrs=NUM, orderable=False)
 
@@ -72,13 +73,13 @@ COUPON_ACTION_EVENTS = {
 class CustomerCouponTable(tables.Table):
     """000 "Coupons": claimed at, code, type, amount, balance, expiration, redeemed at, status, usages."""
 
-    claimed_at = tables.DateTimeColumn(verbose_name="Claimed at", format="Y-m-d H:i", orderable=False)
+    claimed_at = WhenColumn(verbose_name="Claimed at", orderable=False)
     code = tables.Column(attrs={"td": {"class": "mono"}}, orderable=False)
     type = tables.Column(accessor="pool__type", verbose_name="Type", orderable=False)
     amount = tables.Column(empty_values=(), verbose_name="Amount", attrs=NUM, orderable=False)
     balance = tables.Column(attrs=NUM, orderable=False)
-    expires_at = tables.DateTimeColumn(verbose_name="Expiration date", format="Y-m-d", orderable=False)
-    redeemed_at = tables.DateTimeColumn(verbose_name="Redeemed at", format="Y-m-d H:i", orderable=False)
+    expires_at = DayColumn(verbose_name="Expiration date", orderable=False)
+    redeemed_at = WhenColumn(verbose_name="Redeemed at", orderable=False)
     status = tables.Column(orderable=False)
     usages = tables.Column(attrs=NUM, orderable=False)
     # 003's columns (issue 20): created, campaign, session, redemptions "x of limit", attributes
@@ -169,7 +170,7 @@ class RewardTable(tables.Table):
     gives = tables.Column(orderable=False)
     stock = tables.Column(empty_values=(), verbose_name="Stock left", attrs=NUM, orderable=False)
     claimed_count = tables.Column(verbose_name="Claimed", attrs=NUM, orderable=False)
-    valid_until = tables.DateTimeColumn(format="Y-m-d", orderable=False)
+    valid_until = DayColumn(orderable=False)
     active = tables.BooleanColumn(orderable=False)
     edit = tables.Column(empty_values=(), verbose_name="", orderable=False)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -23,7 +24,14 @@ from loyalty.bounds import NUMBER_MAX
 from loyalty.errors import Conflict, ReadOnlyAttribute, UnknownAttribute, ValidationError
 from loyalty.safe_urls import check_url
 
-from .choices import FieldType, Gender
+from .choices import (
+    LABEL_FORMAT,
+    LABEL_RE,
+    FieldType,
+    Gender,
+    normalize_country,
+    normalize_language,
+)
 from .fields import custom_fields
 from .lookup import find_customer
 from .models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES, Customer, ExternalId, Label
@@ -110,6 +118,21 @@ def _builtin_value(name: str, value):
         value = value.lower()
         if value not in Gender.values:
             raise ValidationError(f"Gender must be one of {', '.join(Gender.values)}.", field="data.gender")
+    elif name == "country":
+        code = normalize_country(value)
+        if code is None:
+            raise ValidationError(
+                "The country must be an ISO 3166-1 alpha-2 code, such as HU or DE.", field="data.country"
+            )
+        value = code
+    elif name == "language":
+        code = normalize_language(value)
+        if code is None:
+            raise ValidationError(
+                "The language must be an ISO 639-1 code, such as en or hu (optionally en-GB).",
+                field="data.language",
+            )
+        value = code
     elif name == "currency":
         if not _CURRENCY_RE.match(value):
             raise ValidationError("The currency must be a 3-letter ISO code.", field="data.currency")
@@ -128,14 +151,15 @@ def custom_value(field, value):
             raise ValidationError(
                 f"Attribute {name!r} must be between -{NUMBER_MAX} and {NUMBER_MAX}.", field=f"data.{name}"
             )
-        return number
+        return _within_bounds(field, number)
     if field.type == FieldType.BOOLEAN:
         return coerce("boolean", value, name)
     if field.type == FieldType.DATE:
         return coerce("date", value, name)
     value = coerce("string", value, name)
-    if len(value) > 1000:
-        raise ValidationError(f"Attribute {name!r} is longer than 1000 characters.", field=f"data.{name}")
+    limit = min(field.max_length or CUSTOM_STRING_LIMIT, CUSTOM_STRING_LIMIT)
+    if len(value) > limit:
+        raise ValidationError(f"Attribute {name!r} is longer than {limit} characters.", field=f"data.{name}")
     if field.type == FieldType.CHOICE:
         allowed = [_choice_value(choice) for choice in field.choices or []]
         if value not in allowed:
@@ -156,6 +180,28 @@ def custom_value(field, value):
     return value
 
 
+CUSTOM_STRING_LIMIT = 1000
+
+
+def _within_bounds(field, number):
+    """A custom number within the field's optional min_value / max_value (issue 16 §6: a shoe
+    size of 10^20 or -5 is refused). Raises ValidationError naming `data.<field>`."""
+    low, high = field.min_value, field.max_value
+    if low is not None and Decimal(str(number)) < low:
+        raise ValidationError(
+            f"Attribute {field.name!r} must be at least {_bound(low)}.", field=f"data.{field.name}"
+        )
+    if high is not None and Decimal(str(number)) > high:
+        raise ValidationError(
+            f"Attribute {field.name!r} must be at most {_bound(high)}.", field=f"data.{field.name}"
+        )
+    return number
+
+
+def _bound(value: Decimal) -> str:
+    return str(value.normalize()) if value != value.to_integral_value() else str(int(value))
+
+
 def _choice_value(choice):
     if isinstance(choice, dict):
         return str(choice.get("value", ""))
@@ -172,6 +218,8 @@ def _label_names(value) -> list[str]:
             raise ValidationError("Labels must be non-empty strings.", field="data.labels")
         if len(name.strip()) > 100:
             raise ValidationError("A label is longer than 100 characters.", field="data.labels")
+        if not LABEL_RE.match(name.strip()):
+            raise ValidationError(f"Label {name.strip()!r}: {LABEL_FORMAT}", field="data.labels")
         clean.append(name.strip())
     return list(dict.fromkeys(clean))
 

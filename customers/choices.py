@@ -1,4 +1,8 @@
+import re
+
+from django.conf.locale import LANG_INFO
 from django.db import models
+from django_countries import countries
 
 
 class CustomerStatus(models.TextChoices):
@@ -22,3 +26,49 @@ class Gender(models.TextChoices):
     FEMALE = "female", "Female"
     MALE = "male", "Male"
     OTHER = "other", "Other"
+
+
+# --- ISO codes for the country and language attributes (issue 16 §6) -------------------------
+# Countries: ISO 3166-1 alpha-2 from django-countries. Languages: ISO 639-1 two-letter codes
+# (Django's own language table), optionally with a region (`en-GB`, BCP 47 style).
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """[(code, name)] of every ISO 3166-1 country, by name."""
+    return [(code, str(name)) for code, name in countries]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """[(code, name)] of the ISO 639-1 languages Django knows, by name."""
+    return sorted(
+        ((code, info["name"]) for code, info in LANG_INFO.items() if len(code) == 2 and "name" in info),
+        key=lambda choice: choice[1],
+    )
+
+
+LANGUAGE_RE = re.compile(r"^([a-z]{2})(?:-([A-Z]{2}))?$")
+
+
+def normalize_country(value: str) -> str | None:
+    """`hu` -> `HU`; None when the value is no ISO 3166-1 alpha-2 code."""
+    code = value.strip().upper()
+    return code if len(code) == 2 and code in countries else None
+
+
+def normalize_language(value: str) -> str | None:
+    """`EN` -> `en`, `en-gb` -> `en-GB`; None when the language is no ISO 639-1 code."""
+    text = value.strip()
+    head, _, region = text.partition("-")
+    candidate = head.lower() + (f"-{region.upper()}" if region else "")
+    match = LANGUAGE_RE.match(candidate)
+    if not match or match.group(1) not in dict(language_choices()):
+        return None
+    return candidate
+
+
+# Label identifiers (issue 16 §6): 1-100 characters, ASCII letters, digits, `_`, `.` and `-`,
+# starting with a letter or digit; no spaces, markup or emoji. docs/user-guide/customers.md.
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+LABEL_FORMAT = (
+    "1 to 100 characters: letters A-Z, digits, _ . and -, starting with a letter or digit (no spaces)."
+)

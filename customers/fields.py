@@ -29,3 +29,31 @@ def external_id_fields() -> set[str]:
 
 def clear_cache() -> None:
     configcache.changed()
+
+
+# Built-in attributes whose label is not just the name with spaces, capitalized.
+BUILTIN_LABELS = {
+    "customer_id": "ID",
+    "zip": "ZIP",
+    "birth_date": "Birth date",
+    "image_url": "Image URL",
+    "mobile_phone": "Mobile phone",
+    "email": "Email",
+}
+
+
+def attribute_label(name: str) -> str:
+    """What a person reads for an attribute name: the custom field's label, a built-in's label,
+    else the name with spaces, capitalized (`shoe_size` -> the field's label "Shoe size (EU)")."""
+    field = custom_fields().get(name)
+    if field is not None and field.label:
+        return field.label
+    if name in BUILTIN_LABELS:
+        return BUILTIN_LABELS[name]
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else str(name)
+
+
+def attribute_labels(names) -> dict[str, str]:
+    """{name: label} for the given attribute names."""
+    return {name: attribute_label(name) for name in names}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from customers.choices import CustomerStatus, FieldType, Gender
 from customers.models import Customer, CustomField, Label
+from customers.search import search
 from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
@@ -50,17 +50,15 @@ class ConditionFilter(django_filters.Filter):
 
 
 class QuickSearchFilter(django_filters.CharFilter):
-    """Customer ID, email or name, exact and case-sensitive, so every branch is an index lookup."""
+    """One search box: any part of name, e-mail, customer ID or external ID, case- and
+    accent-insensitive (customers.search; trigram indexes on PostgreSQL)."""
 
     def filter(self, qs, value):
         value = (value or "").strip()
         if not value:
             return qs
-        q = Q(customer_id=value) | Q(email=value) | Q(last_name=value) | Q(first_name=value)
-        first, _, last = value.partition(" ")
-        if last:
-            q |= Q(first_name=first, last_name=last.strip())
-        return qs.filter(q)
+        environment = getattr(getattr(self.parent, "request", None), "environment", None)
+        return search(qs, value, environment)
 
 
 def _no_nul(value):
@@ -71,7 +69,7 @@ def _no_nul(value):
 class CustomerFilterSet(django_filters.FilterSet):
     q = QuickSearchFilter(
         label="Search",
-        widget=forms.TextInput(attrs={"placeholder": "ID, email or name", "type": "search"}),
+        widget=forms.TextInput(attrs={"placeholder": "Name, e-mail, ID or external ID", "type": "search"}),
         validators=[_no_nul],
     )
     # distinct=False: one row per customer anyway, and DISTINCT would defeat the keyset index scan.
@@ -113,6 +111,34 @@ class CustomerFilterSet(django_filters.FilterSet):
         return queryset.filter(
             pk__in=CustomerListMember.objects.filter(customer_list=value).values("customer_id")
         )
+
+    def filter_queryset(self, queryset):
+        """Valid filters apply; an invalid condition is left out (its error is shown) while the
+        valid conditions beside it still apply, so the list never widens silently (issue 16 §5)."""
+        queryset = super().filter_queryset(queryset)
+        if "f" in self.form.errors:
+            valid = []
+            for text in self.form.data.getlist("f") if hasattr(self.form.data, "getlist") else []:
+                try:
+                    compile_conditions([Condition.parse(text)], available_attributes())
+                except ConditionError:
+                    continue
+                valid.append(text)
+            if valid:
+                queryset = self.filters["f"].filter(queryset, valid)
+        return queryset
+
+    def searches_status(self, status: str) -> bool:
+        """Whether the Filter button or a condition asks for `status` (opted-out customers are
+        listed only then: issue 16 §4)."""
+        data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}
+        if status in (data.get("status") or []):
+            return True
+        for text in data.get("f") or []:
+            field, _, rest = text.partition(":")
+            if field == "status" and status in rest.split(":", 1)[-1].split(","):
+                return True
+        return False
 
     def searches_inactive(self) -> bool:
         """Inactive customers are listed only when searched for or filtered by status (001)."""

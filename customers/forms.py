@@ -12,14 +12,23 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 
-from customers.choices import FieldType, Gender
-from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label
+from customers.choices import (
+    LABEL_FORMAT,
+    LABEL_RE,
+    FieldType,
+    Gender,
+    country_choices,
+    language_choices,
+)
+from customers.fields import BUILTIN_LABELS
+from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label, customer_id_validator
 from events.choices import AttributeType
 from events.definitions import ActionSpec
-from loyalty.console.forms import ReasonForm
+from loyalty.console.forms import FutureDateField, ReasonForm
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import PointLot, TierStructure
 from loyalty.models.ledger import LotStatus
+from loyalty.safe_urls import is_safe_url
 
 
 def _no_nul(value):
@@ -40,12 +49,16 @@ class EventFilterForm(forms.Form):
 
 # --- Personal information -------------------------------------------------------------------
 
-_BUILTIN_LABELS = {
-    "zip": "ZIP",
-    "birth_date": "Birth date",
-    "image_url": "Image URL",
-    "mobile_phone": "Mobile phone",
-}
+_BUILTIN_LABELS = BUILTIN_LABELS
+
+
+ISO_CHOICES = {"country": country_choices, "language": language_choices}
+
+
+def _http_url(value):
+    # The engine's rule (loyalty.safe_urls), said on the field before anything is registered.
+    if value and not is_safe_url(value):
+        raise forms.ValidationError("The image URL must be an http or https address.")
 
 
 def _custom_field(field: CustomField) -> forms.Field:
@@ -55,14 +68,14 @@ def _custom_field(field: CustomField) -> forms.Field:
         "disabled": field.read_only,
     }
     if field.type == FieldType.NUMBER:
-        return forms.DecimalField(**common)
+        return forms.DecimalField(min_value=field.min_value, max_value=field.max_value, **common)
     if field.type == FieldType.BOOLEAN:
         return forms.NullBooleanField(**common)
     if field.type == FieldType.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     if field.type == FieldType.CHOICE:
         return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in field.choices or []]], **common)
-    return forms.CharField(max_length=1000, validators=[_no_nul], **common)
+    return forms.CharField(max_length=min(field.max_length or 1000, 1000), validators=[_no_nul], **common)
 
 
 def _json_value(value):
@@ -99,6 +112,17 @@ class PersonalInfoForm(ReasonForm):
             elif name == "gender":
                 fields[name] = forms.ChoiceField(
                     required=False, label=label, choices=[("", "—"), *Gender.choices]
+                )
+            elif name in ISO_CHOICES:
+                # ISO 3166 / ISO 639 choices; a stored value outside them stays choosable until changed.
+                choices = ISO_CHOICES[name]()
+                current = getattr(customer, name)
+                if current and current not in dict(choices):
+                    choices = [(current, f"{current} (not an ISO code)"), *choices]
+                fields[name] = forms.ChoiceField(required=False, label=label, choices=[("", "—"), *choices])
+            elif name == "image_url":
+                fields[name] = forms.CharField(
+                    required=False, label=label, max_length=500, validators=[_no_nul, _http_url]
                 )
             else:
                 max_length = cast(models.CharField, Customer._meta.get_field(name)).max_length
@@ -156,9 +180,8 @@ class ManagePointsForm(ReasonForm):
 
     operation = forms.ChoiceField(choices=OPERATIONS, widget=forms.RadioSelect, initial="point_add")
     points = forms.IntegerField(min_value=1, max_value=10**12)
-    expiration_date = forms.DateField(
+    expiration_date = FutureDateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Only for added points; empty: the program's expiration rule.",
     )
     account = forms.ChoiceField(required=False, help_text="Multi-accounts: the account to change.")
@@ -196,9 +219,7 @@ class ChangeExpirationForm(ReasonForm):
     lots = forms.ModelMultipleChoiceField(
         queryset=PointLot.objects.none(), widget=forms.CheckboxSelectMultiple, label="Point lots"
     )
-    expiration_date = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label="New expiration date"
-    )
+    expiration_date = FutureDateField(label="New expiration date")
 
     field_order = ["lots", "expiration_date", "reason"]
 
@@ -230,7 +251,7 @@ class ChangeExpirationForm(ReasonForm):
 
 class TierForm(ReasonForm):
     structure = forms.ModelChoiceField(queryset=TierStructure.objects.all(), to_field_name="code")
-    expiration_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiration_date = FutureDateField(required=False)
     field_order = ["structure", "expiration_date", "reason"]
 
     def __init__(self, *args, expiration_required: bool = False, **kwargs):
@@ -316,13 +337,22 @@ class CustomFieldForm(forms.ModelForm):
             "type",
             "choices",
             "regex",
+            "min_value",
+            "max_value",
+            "max_length",
             "required_on_opt_in",
             "read_only",
             "searchable",
             "external_id",
             "position",
         ]
-        labels = {"external_id": "External ID", "required_on_opt_in": "Required on opt-in"}
+        labels = {
+            "external_id": "External ID",
+            "required_on_opt_in": "Required on opt-in",
+            "min_value": "Minimum",
+            "max_value": "Maximum",
+            "max_length": "Maximum length",
+        }
         help_texts = {
             "name": "The attribute name in events and the API (letters, digits, _ and -). Cannot be changed later.",
             "regex": "For strings: values must match this regular expression.",
@@ -392,6 +422,18 @@ class CustomFieldForm(forms.ModelForm):
             self.add_error("choices", "Only choice fields have values to choose from.")
         if cleaned.get("regex") and field_type != FieldType.STRING:
             self.add_error("regex", "Only string fields are checked against a regular expression.")
+        low, high = cleaned.get("min_value"), cleaned.get("max_value")
+        for name in ("min_value", "max_value"):
+            if cleaned.get(name) is not None and field_type != FieldType.NUMBER:
+                self.add_error(name, "Only number fields have a minimum and a maximum.")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_value", "The maximum must not be below the minimum.")
+        length = cleaned.get("max_length")
+        if length is not None:
+            if field_type != FieldType.STRING:
+                self.add_error("max_length", "Only string fields have a maximum length.")
+            elif not 1 <= length <= 1000:
+                self.add_error("max_length", "Give a length from 1 to 1000 characters.")
         return cleaned
 
 
@@ -400,9 +442,50 @@ class LabelForm(forms.ModelForm):
         model = Label
         fields = ["name", "active"]
         labels = {"name": "Identifier"}
+        help_texts = {"name": LABEL_FORMAT}
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name or "\x00" in name:
             raise forms.ValidationError("Enter a label identifier.")
+        if not LABEL_RE.match(name):
+            raise forms.ValidationError(LABEL_FORMAT)
         return name
+
+
+class CreateCustomerForm(ReasonForm):
+    """ "Create customer" on the Customers page (issue 16 §8): an `opt_in` through the engine with
+    the ID, the main built-in attributes and every custom field (those required on opt-in are
+    required here). `event_data()` is the opt_in's data: only the filled-in values."""
+
+    customer_id = forms.CharField(
+        label="Customer ID",
+        max_length=128,
+        validators=[customer_id_validator],
+        help_text="Latin letters, digits and dashes; how integrations will name this customer.",
+    )
+    first_name = forms.CharField(required=False, max_length=200, validators=[_no_nul])
+    last_name = forms.CharField(required=False, max_length=200, validators=[_no_nul])
+    email = forms.EmailField(required=False, max_length=254, label="Email")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for field in CustomField.objects.filter(read_only=False):
+            form_field = _custom_field(field)
+            form_field.required = field.required_on_opt_in
+            self.fields[f"custom_{field.name}"] = form_field
+        reason.required = False
+        reason.help_text = "Optional: why this customer is created by hand."
+        self.fields["reason"] = reason
+
+    def clean_reason(self):
+        return (self.cleaned_data.get("reason") or "").strip() or "Created in the console"
+
+    def event_data(self) -> dict:
+        data = {}
+        for name, value in self.cleaned_data.items():
+            if name in ("customer_id", "reason") or value in (None, ""):
+                continue
+            data[name.removeprefix("custom_")] = _json_value(value)
+        return data

@@ -34,6 +34,17 @@ from .privacy import anonymize
 MODES = ("partial", "full")
 
 
+UNMERGEABLE = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED)
+
+
+def refusal(customer: Customer, role: str) -> str | None:
+    """Why `customer` cannot take part in a merge as `role` ("target"/"source"), or None. The
+    console asks before its confirmation page; the handler enforces it."""
+    if customer.status in UNMERGEABLE:
+        return f"The {role} customer is {customer.status} and cannot be merged."
+    return None
+
+
 def merge(ctx: HandlerContext) -> None:
 
     target: Customer = ctx.customer
@@ -42,9 +53,10 @@ def merge(ctx: HandlerContext) -> None:
         raise ValidationError("The merge mode must be 'partial' or 'full'.", field="data.mode")
     source = _source(ctx)
     for role, customer in (("target", target), ("source", source)):
-        if customer.status in (CustomerStatus.SUSPENDED, CustomerStatus.BANNED):
+        message = refusal(customer, role)
+        if message:
             raise StatusForbids(
-                f"The {role} customer is {customer.status} and cannot be merged.",
+                message,
                 field="customer" if role == "target" else "data.source",
                 code=120030 if role == "target" else 120031,  # the reference's numbers (§8.4)
             )

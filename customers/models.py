@@ -202,6 +202,21 @@ class CustomField(models.Model):
     external_id = models.BooleanField(default=False, help_text="irreversible: usable as field:value IDs")
     searchable = models.BooleanField(default=False, help_text="exact search in GET /api/customers")
     position = models.PositiveIntegerField(default=0)
+    # Optional bounds (issue 16 §6): numbers between min_value and max_value, strings at most
+    # max_length characters (never more than 1000, the engine's limit for any custom string).
+    min_value = models.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="numbers: the smallest value allowed",
+    )
+    max_value = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True, help_text="numbers: the largest value allowed"
+    )
+    max_length = models.PositiveIntegerField(
+        null=True, blank=True, help_text="strings: the most characters allowed (at most 1000)"
+    )
 
     class Meta:
         ordering = ["position", "name"]

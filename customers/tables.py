@@ -6,11 +6,12 @@ from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils import dateformat, timezone
 from django.utils.html import conditional_escape, format_html
 from django_tables2.data import TableListData
 
 from customers.models import Customer, CustomField, Label
+from loyalty.console.columns import NumberColumn
+from loyalty.console.formatting import number_text, time_html
 
 
 class PreorderedData(TableListData):
@@ -32,8 +33,9 @@ def profile_url(customer) -> str:
 _PROFILE_URL: str | None = None
 
 
-def _local(value, fmt="Y-m-d H:i") -> str:
-    return dateformat.format(timezone.localtime(value), fmt) if value else "—"
+def _local(value) -> str:
+    """The console's one date-time format, in the program's zone, full timestamp on hover."""
+    return time_html(value)
 
 
 class CustomerTable(tables.Table):
@@ -47,6 +49,8 @@ class CustomerTable(tables.Table):
     # Plain columns rendered in Python: a TemplateColumn (DateTimeColumn) renders a template with
     # the request's context processors for every cell, which costs more than the whole page's SQL.
     last_login_at = tables.Column(verbose_name="Last login", orderable=False, empty_values=())
+    last_activity_at = tables.Column(verbose_name="Last activity", orderable=False, empty_values=())
+    created_at = tables.Column(verbose_name="Created", orderable=False, empty_values=())
     customer_id = tables.Column(verbose_name="ID", attrs={"td": {"class": "mono"}})
     status = tables.Column(orderable=False)
     tier = tables.Column(accessor="tier__name", orderable=False, verbose_name="Tier")
@@ -63,6 +67,8 @@ class CustomerTable(tables.Table):
             "expired",
             "spendable",
             "last_login_at",
+            "last_activity_at",
+            "created_at",
             "customer_id",
             "status",
             "tier",
@@ -88,11 +94,13 @@ class CustomerTable(tables.Table):
         renderers = {
             "name": self.render_name,
             "email": lambda r: conditional_escape(r.email),
-            "score": lambda r: r.score,
-            "spent": lambda r: r.spent,
-            "expired": lambda r: r.expired,
-            "spendable": lambda r: r.spendable,
+            "score": lambda r: number_text(r.score),
+            "spent": lambda r: number_text(r.spent),
+            "expired": lambda r: number_text(r.expired),
+            "spendable": lambda r: number_text(r.spendable),
             "last_login_at": self.render_last_login_at,
+            "last_activity_at": lambda r: _local(r.last_activity_at),
+            "created_at": lambda r: _local(r.created_at),
             "customer_id": lambda r: conditional_escape(r.customer_id),
             "status": self.render_status,
             "tier": lambda r: conditional_escape(r.tier.name) if r.tier_id else "—",
@@ -114,6 +122,12 @@ class CustomerTable(tables.Table):
         )
         return format_html('<a href="{}">{}</a>{}', profile_url(record), label, flag)
 
+    def render_last_activity_at(self, record):
+        return _local(record.last_activity_at)
+
+    def render_created_at(self, record):
+        return _local(record.created_at)
+
     def render_last_login_at(self, record):
         return _local(record.last_login_at)
 
@@ -133,7 +147,7 @@ class LabelTable(tables.Table):
         verbose_name="Identifier", linkify=("customers:label_customers", {"pk": tables.A("pk")})
     )
     active = tables.BooleanColumn(verbose_name="Status", yesno="Active,Inactive")
-    customer_count = tables.Column(verbose_name="Customers", orderable=False, attrs={"td": {"class": "num"}})
+    customer_count = NumberColumn(verbose_name="Customers", orderable=False)
     actions = tables.TemplateColumn(
         '<a class="button secondary small" href="{% url "customers:label_customers" record.pk %}">View</a>'
         '{% if perms.loyalty.manage_labels %} <a class="button secondary small" '

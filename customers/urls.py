@@ -11,6 +11,8 @@ C = "customers/<str:ref>/"
 
 urlpatterns = [
     path("customers/", views.CustomerListView.as_view(), name="customer_list"),
+    # "-" is no customer ID (the API uses /customers/-/ the same way).
+    path("customers/-/add/", views.CustomerCreateView.as_view(), name="customer_add"),
     # Profile tabs
     path(C, views.CustomerOverviewView.as_view(), name="customer_overview"),
     path(C + "personal/", views.CustomerPersonalView.as_view(), name="customer_personal"),

@@ -55,6 +55,12 @@ class EventAttributeForm(forms.ModelForm):
     class Meta:
         model = EventAttribute
         fields = ["name", "type", "required"]
+        # The formset shows its rows as a table under one header row: each control is named.
+        widgets = {
+            "name": forms.TextInput(attrs={"aria-label": "Attribute name"}),
+            "type": forms.Select(attrs={"aria-label": "Attribute type"}),
+            "required": forms.CheckboxInput(attrs={"aria-label": "Required"}),
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"]

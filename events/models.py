@@ -138,7 +138,12 @@ class EventDefinition(models.Model):
         configcache.changed()
         return result
 
+    # Points a definition may award each time (issue 16 §6: -100 made every later event fail).
+    MAX_POINTS = 10**12
+
     def clean(self):
+        if self.points is not None and not 0 <= self.points <= self.MAX_POINTS:
+            raise ValidationError({"points": "Give 0 or more points (at most 1,000,000,000,000)."})
         builtin = BUILTIN_ACTIONS.get(self.action)
         if self.builtin_extension:
             if builtin is None:

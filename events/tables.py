@@ -5,6 +5,8 @@ import django_tables2 as tables
 from django.db.models import Q
 from django_filters.widgets import BooleanWidget
 
+from loyalty.console.columns import NumberColumn, WhenColumn
+
 from .models import EventDefinition
 
 
@@ -32,6 +34,8 @@ class EventDefinitionTable(tables.Table):
     attribute_list = tables.Column(empty_values=(), orderable=False, verbose_name="Attributes")
     builtin_extension = tables.BooleanColumn(verbose_name="Extends built-in")
     active = tables.BooleanColumn()
+    points = NumberColumn()
+    created_at = WhenColumn(verbose_name="Created at")
 
     class Meta:
         model = EventDefinition

@@ -234,6 +234,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
+# The console's one date and date-time format (loyalty/formats/en/formats.py) wherever a template
+# prints a date without the console_format filters (issue 16 §2).
+FORMAT_MODULE_PATH = ["loyalty.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -2,6 +2,8 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from loyalty.console.columns import MoneyColumn, NumberColumn, WhenColumn
+
 from .models import EarningRule, Transaction
 
 
@@ -13,14 +15,10 @@ class TransactionTable(tables.Table):
         verbose_name="Transaction ID", attrs={"td": {"class": "mono"}}, orderable=False
     )
     customer = tables.Column(accessor="customer__customer_id", verbose_name="Customer", orderable=False)
-    checkout_at = tables.DateTimeColumn(verbose_name="Checkout date", format="d/m/Y, H:i", orderable=False)
-    total = tables.Column(attrs={"td": {"class": "num"}}, orderable=False)
-    points_earned = tables.Column(
-        verbose_name="Points rewarded", attrs={"td": {"class": "num"}}, orderable=False
-    )
-    points_burned = tables.Column(
-        verbose_name="Points burned", attrs={"td": {"class": "num"}}, orderable=False
-    )
+    checkout_at = WhenColumn(verbose_name="Checkout date", orderable=False)
+    total = MoneyColumn(currency_accessor="currency", orderable=False)
+    points_earned = NumberColumn(verbose_name="Points rewarded", orderable=False)
+    points_burned = NumberColumn(verbose_name="Points burned", orderable=False)
     status = tables.Column(orderable=False)
     details = tables.Column(empty_values=(), verbose_name="", orderable=False)
 

@@ -23,6 +23,7 @@ from .actions import (
     UnsuspendView,
 )
 from .base import CustomerMixin, CustomerTabView, resolve_customer
+from .create import CustomerCreateView
 from .fields import CustomFieldEditView, CustomFieldListView
 from .labels import LabelCustomersView, LabelEditView, LabelListView
 from .lists import CustomerListView
@@ -37,6 +38,7 @@ from .profile import (
 )
 
 __all__ = [
+    "CustomerCreateView",
     "AddEventView",
     "BanView",
     "ChangeExpirationView",

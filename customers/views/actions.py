@@ -8,11 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
+from customers.fields import attribute_label
 from customers.forms import AddEventForm, ChangeExpirationForm, ManagePointsForm, MergeForm, TierForm
+from customers.merge import refusal as merge_refusal
 from customers.models import Customer
 from events import definitions
 from events.engine import resolve_spec
 from events.permissions import may_register, registrable_actions
+from loyalty.console.formatting import plain
 from loyalty.console.views import EventActionView
 from loyalty.errors import EngineError
 from loyalty.models import PointBalance, Program
@@ -241,6 +244,10 @@ class MergeView(CustomerActionView):
         if source.pk == self.customer.pk:
             form.add_error("source", "A customer cannot be merged into itself.")
             return self.form_invalid(form)
+        refused = merge_refusal(source, "source")
+        if refused:
+            form.add_error("source", refused)
+            return self.form_invalid(form)
         if not form.cleaned_data.get("confirmed"):
             data = form.data.copy()
             data["confirmed"] = "True"
@@ -266,11 +273,21 @@ class MergeView(CustomerActionView):
         copied = {
             k: v for k, v in (source.custom or {}).items() if (target.custom or {}).get(k) in (None, "")
         }
+        names = list(target.custom or {}) + [k for k in source.custom or {} if k not in (target.custom or {})]
+        custom_rows = [
+            {
+                "label": attribute_label(name),
+                "target": plain((target.custom or {}).get(name)),
+                "source": plain((source.custom or {}).get(name)),
+            }
+            for name in names
+        ]
         return {
             "target": figures(target),
             "source": figures(source),
             "full": full,
             "custom_copied": copied if full else {},
+            "custom_rows": custom_rows,
         }
 
     event_action = "merge"

@@ -17,15 +17,24 @@ from loyalty.models import Program
 from transactions.sessions import profile_summary
 
 
-def resolve_customer(request, ref: str) -> Customer:
+def resolve_customer(request, ref: str, *, anonymized: bool = False) -> Customer:
     """The live customer `ref` names (customer ID or `field:value`) in the console's environment.
 
-    Anonymized (opted-out) and unknown customers are a 404, as is a `field:value` whose field is
-    not an external ID."""
+    Unknown customers are a 404, as is a `field:value` whose field is not an external ID. An
+    opted-out customer is found by its anonymized ID only when `anonymized` is asked for (the
+    read-only profile tabs, issue 16 §4); by its old ID it stays a 404."""
     try:
         customer = find_customer(request.environment, ref)
     except EngineError:
         raise Http404("No such customer.") from None
+    if customer is None and anonymized and "\x00" not in ref:
+        customer = (
+            Customer.objects.filter(
+                environment=request.environment, customer_id=ref, anonymized_at__isnull=False
+            )
+            .order_by("-anonymized_at")
+            .first()
+        )
     if customer is None:
         raise Http404("No such customer.")
     return customer
@@ -58,11 +67,15 @@ class CustomerMixin:
     kwargs: dict[str, Any]
 
     _customer: Customer | None = None
+    # Read-only pages show an opted-out customer's anonymized profile; actions never act on one.
+    shows_anonymized = False
 
     @property
     def customer(self) -> Customer:
         if self._customer is None:
-            self._customer = resolve_customer(self.request, self.kwargs["ref"])
+            self._customer = resolve_customer(
+                self.request, self.kwargs["ref"], anonymized=self.shows_anonymized
+            )
         return self._customer
 
     def customer_url(self, url_name: str = "customers:customer_overview", **kwargs) -> str:
@@ -78,6 +91,7 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
 
     tabs = CUSTOMER_TABS
     context_object_name = "customer"
+    shows_anonymized = True
 
     def get_object(self, queryset=None):
         return self.customer
@@ -87,7 +101,7 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        actions = visible_actions(self.request, self.object)
+        actions = [] if self.object.anonymized_at else visible_actions(self.request, self.object)
         context["main_actions"] = [a for a in actions if a.get("group") == "main"]
         context["more_actions"] = [a for a in actions if a.get("group") != "main"]
         context["title"] = self.object.name or self.object.customer_id

@@ -34,6 +34,7 @@ class CustomerListView(ObjectListView):
     table_class = CustomerTable
     template_name = "customers/customer_list.html"
     results_template_name = "customers/customer_list.html"
+    actions = [("Create customer", "customers:customer_add", "loyalty.change_customer_profile")]
 
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
@@ -41,9 +42,8 @@ class CustomerListView(ObjectListView):
         return kwargs
 
     def get_queryset(self):
-        return Customer.objects.filter(
-            environment=self.request.environment, anonymized_at__isnull=True
-        ).select_related("tier")
+        # Anonymized (opted-out) customers are listed only when filtered by that status.
+        return Customer.objects.filter(environment=self.request.environment).select_related("tier")
 
     def get(self, request, *args, **kwargs):
         # The filter bar's "add condition" row (nf/no/nv) becomes one more ?f=field:op:value, so
@@ -92,6 +92,8 @@ class CustomerListView(ObjectListView):
         qs = self.object_list
         if not self.filterset.searches_inactive():
             qs = qs.exclude(status=CustomerStatus.INACTIVE)
+        if not self.filterset.searches_status(CustomerStatus.OPTED_OUT):
+            qs = qs.filter(anonymized_at__isnull=True)
         return qs
 
     def get_table_data(self):

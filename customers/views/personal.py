@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
+from customers.fields import attribute_labels
 from customers.forms import PersonalInfoForm
 from events.permissions import may_register
 from loyalty.audit.changes import register_change
@@ -20,7 +21,7 @@ class CustomerPersonalView(CustomerTabView):
     template_name = "customers/customer_personal.html"
 
     def can_edit(self) -> bool:
-        return may_register(self.request.user, "profile")
+        return may_register(self.request.user, "profile") and not self.object.anonymized_at
 
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -32,9 +33,9 @@ class CustomerPersonalView(CustomerTabView):
         return context
 
     def post(self, request, *args, **kwargs):
+        self.object = customer = self.get_object()
         if not self.can_edit():
             raise PermissionDenied
-        self.object = customer = self.get_object()
         form = PersonalInfoForm(request.POST, customer=customer)
         if form.is_valid():
             changes = form.changes()
@@ -60,6 +61,7 @@ class CustomerPersonalView(CustomerTabView):
                 else:
                     form.add_error(None, error.message)
             else:
-                messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
+                labels = attribute_labels(sorted(changes))
+                messages.success(request, f"Saved: {', '.join(labels.values())}.")
                 return HttpResponseRedirect(request.path)
         return self.render_to_response(self.get_context_data(form=form))

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from loyalty.choices import Environment
+from loyalty.console.columns import WhenColumn
 from loyalty.console.filters import SearchFilterSet
 
 from .models import ApiKey
@@ -32,8 +33,8 @@ class ApiKeyTable(tables.Table):
     environment = tables.Column()
     scopes = tables.Column(orderable=False)
     rate_limit = tables.Column(verbose_name="Rate limit")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
-    last_used_at = tables.DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i")
+    created_at = WhenColumn(verbose_name="Created")
+    last_used_at = WhenColumn(verbose_name="Last used")
     status = tables.Column(empty_values=(), orderable=False, accessor="revoked_at")
     manage = tables.Column(empty_values=(), orderable=False, verbose_name="")
 

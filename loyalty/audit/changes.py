@@ -54,15 +54,18 @@ def register_change(
     before: dict | None = None,
     after: dict | None = None,
     log_action: str | None = None,
+    environment: str | None = None,
 ) -> EventResult:
     """Register one event for a console user and append it to the change log. Raises EngineError;
     PermissionDenied when `user` may not register `action` from the console (events.permissions:
-    the last line behind every console path, approvals included, which register as the requester)."""
+    the last line behind every console path, approvals included, which register as the requester).
+    `customer` is a Customer, or an ID with `environment` (an opt_in creating the customer)."""
     if not may_register(user, action):
         raise PermissionDenied(f"{user} may not register {action!r} from the console.")
+    environment = environment or customer.environment
     with transaction.atomic():
         result = register_event(
-            environment=customer.environment,
+            environment=environment,
             customer=customer,
             action=action,
             data=data or {},
@@ -87,8 +90,8 @@ def register_change(
         record(
             user=user,
             action=log_action or action,
-            environment=customer.environment,
-            customer=result.customer or customer,
+            environment=environment,
+            customer=result.customer,
             reason=reason,
             before=changed_before,
             after=changed_after,

@@ -2,6 +2,8 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from loyalty.console.columns import ChangesColumn, WhenColumn
+
 from .models import ChangeLogEntry, ChangeRequest
 
 
@@ -15,13 +17,13 @@ def _customer_link(customer):
 
 
 class ChangeLogTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s")
+    created_at = WhenColumn(verbose_name="When")
     user = tables.Column(verbose_name="Who", default="system")
     action = tables.Column(verbose_name="What")
     customer = tables.Column(empty_values=(), verbose_name="Customer")
     reason = tables.Column()
-    before = tables.JSONColumn()
-    after = tables.JSONColumn()
+    before = ChangesColumn(verbose_name="Change")
+    after = tables.Column(visible=False)
 
     class Meta:
         model = ChangeLogEntry
@@ -35,7 +37,7 @@ class ChangeLogTable(tables.Table):
 
 
 class ChangeRequestTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Requested", format="Y-m-d H:i")
+    created_at = WhenColumn(verbose_name="Requested")
     requested_by = tables.Column(verbose_name="By")
     customer = tables.Column(empty_values=())
     action = tables.Column()

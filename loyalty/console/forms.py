@@ -1,5 +1,7 @@
 from django import forms
 
+from loyalty import clock
+
 
 class ReasonForm(forms.Form):
     """Every console action that changes a customer asks for a reason."""
@@ -15,3 +17,51 @@ class ReasonForm(forms.Form):
         if not reason:
             raise forms.ValidationError("A reason is required.")
         return reason
+
+
+# The furthest ahead a console date may lie (issue 16 §6: 9999-12-31 is refused on the field, not
+# by the database).
+MAX_YEARS_AHEAD = 100
+
+
+def check_future(value, today):
+    """Raise forms.ValidationError unless `value` (a date, or a datetime's date) lies after `today`
+    and within MAX_YEARS_AHEAD years."""
+    if value is None:
+        return
+    day = value.date() if hasattr(value, "date") and callable(value.date) else value
+    if day <= today:
+        raise forms.ValidationError(
+            "Give a date after today (%(today)s).", code="past", params={"today": today.isoformat()}
+        )
+    if day.year > today.year + MAX_YEARS_AHEAD:
+        raise forms.ValidationError(
+            "Give a date within %(years)s years.", code="too_far", params={"years": MAX_YEARS_AHEAD}
+        )
+
+
+class FutureDateField(forms.DateField):
+    """An expiration date: after today in the program's calendar, at most 100 years ahead
+    (0001-01-01, 2001-12-31 and 9999-12-31 are refused with a message on the field)."""
+
+    widget = forms.DateInput(attrs={"type": "date"})
+
+    def validate(self, value):
+        super().validate(value)
+        check_future(value, clock.today())
+
+
+class PlausibleDateTimeField(forms.DateTimeField):
+    """A date-time within 100 years of today either way (a coupon's expiration may lie in the
+    past: that expires it now; 0001-01-01 and 9999-12-31 are refused on the field)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and abs(value.year - clock.today().year) > MAX_YEARS_AHEAD:
+            raise forms.ValidationError(
+                "Give a date within %(years)s years of today.",
+                code="implausible",
+                params={"years": MAX_YEARS_AHEAD},
+            )

@@ -3,6 +3,9 @@
 import sys
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -58,6 +61,36 @@ def switch_environment(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     return HttpResponseRedirect(target)
+
+
+# The demo's administrator (loyalty/management/commands/seed_demo.py); its weak password is on
+# purpose, and the login page says so while it is unchanged (issue 16 §7).
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = "admin"
+_DEMO_CACHE_KEY = "loyalty:login:demo-hint"
+
+
+def demo_login_hint() -> str | None:
+    """ "Demo install: log in as admin / admin …" while the demo administrator still has the demo
+    password; None otherwise. Checked at most once a minute (a password hash is slow)."""
+    cached = cache.get(_DEMO_CACHE_KEY)
+    if cached is None:
+        user = User.objects.filter(username=DEMO_USERNAME, is_active=True).first()
+        cached = "yes" if user is not None and user.check_password(DEMO_PASSWORD) else "no"
+        cache.set(_DEMO_CACHE_KEY, cached, 60)
+    if cached != "yes":
+        return None
+    return (
+        f"Demo install: log in as {DEMO_USERNAME} / {DEMO_PASSWORD} (administrator), or manager, agent, "
+        "analyst or approver with their name as the password. Change these passwords before real use."
+    )
+
+
+class ConsoleLoginView(LoginView):
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "demo_hint": demo_login_hint()}
 
 
 def server_error(request, *args, **kwargs):

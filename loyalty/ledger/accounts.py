@@ -6,6 +6,8 @@ accounts: `all_accounts()` leaves them out; `account_by_id` finds them too (kept
 per-process map: a subledger never changes after it is created, but for its owner on a merge).
 """
 
+from django.db import connection
+
 from loyalty import configcache
 from loyalty.errors import ValidationError
 from loyalty.models import PointAccount
@@ -72,3 +74,29 @@ def resolve_account(code: str | None, *, multi_accounts: bool) -> PointAccount:
                 )
             return account
     raise ValidationError(f"Unknown account {code!r}.", field="account")
+
+
+# customers_customer column <- loyalty_pointbalance column (operations.TOTALS, reversed).
+_TOTAL_COLUMNS = {
+    "score": "earned",
+    "spent": "spent",
+    "spendable": "spendable",
+    "pending": "pending",
+    "reserved": "reserved",
+    "expired": "expired",
+}
+
+
+def refresh_customer_totals() -> int:
+    """Set every customer's top-level figures to its default account's balance (zeros without
+    one): after the default account changes, and by the migration that gave the figures this
+    meaning (issue 16 §3). One UPDATE; run inside the caller's transaction. Returns rows updated."""
+    sets = ", ".join(
+        f"{total} = COALESCE((SELECT b.{figure} FROM loyalty_pointbalance b "
+        "WHERE b.customer_id = customers_customer.id AND b.account_id = "
+        "(SELECT a.id FROM loyalty_pointaccount a WHERE a.is_default)), 0)"
+        for total, figure in _TOTAL_COLUMNS.items()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE customers_customer SET {sets}")
+        return cursor.rowcount

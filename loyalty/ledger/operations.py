@@ -40,7 +40,9 @@ from loyalty.models.ledger import EntryKind, LedgerEntry, LotStatus, PointAccoun
 from . import expiration, reward_dates, sql, subledgers
 from .accounts import default_account
 
-# PointBalance field -> Customer field (the customer's totals over all accounts)
+# PointBalance field -> Customer field. The customer's top-level figures are its DEFAULT account's
+# (issue 16 §3, as the reference's single-account case): other accounts ("Status points") are
+# shown and served separately, never added to real points.
 TOTALS = {
     "earned": "score",
     "spent": "spent",
@@ -186,11 +188,14 @@ def balance(ctx: HandlerContext, account: PointAccount) -> PointBalance:
 
 
 def change(ctx: HandlerContext, row: PointBalance, **deltas: int) -> None:
-    """Add `deltas` ({figure: points}) to a balance row and to the customer's totals."""
+    """Add `deltas` ({figure: points}) to a balance row, and to the customer's top-level figures
+    when the row is the default account's."""
+    default = row.account_id == default_account().pk
     for name, delta in deltas.items():
         setattr(row, name, getattr(row, name) + delta)
-        total = TOTALS[name]
-        setattr(ctx.customer, total, getattr(ctx.customer, total) + delta)
+        if default:
+            total = TOTALS[name]
+            setattr(ctx.customer, total, getattr(ctx.customer, total) + delta)
     ctx.dirty_balances.add(row.account_id)
 
 

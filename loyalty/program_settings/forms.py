@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from loyalty.choices import Module
+from loyalty.ledger.accounts import refresh_customer_totals
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule
 from loyalty.models.tiers import CustomerTier
@@ -107,7 +108,7 @@ class PointAccountForm(forms.ModelForm):
     burn_rates = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
-        help_text='What points are worth when spent, per currency: [{"amount": 1, "points": 100, "currency": "EUR"}]',
+        help_text='[{"amount": 1, "points": 100, "currency": "EUR"}]: what points are worth when spent, per currency',
     )
 
     class Meta:
@@ -223,8 +224,15 @@ class PointAccountForm(forms.ModelForm):
                 # the current default makes two admins changing it at once take turns instead of
                 # the second one failing on the constraint. Callers wrap this in a transaction.
                 list(PointAccount.objects.select_for_update().filter(is_default=True))
-                PointAccount.objects.filter(is_default=True).exclude(pk=account.pk).update(is_default=False)
+                demoted = (
+                    PointAccount.objects.filter(is_default=True)
+                    .exclude(pk=account.pk)
+                    .update(is_default=False)
+                )
             account.save()
+            if account.is_default and demoted:
+                # The customers' top-level figures are the default account's (issue 16 §3).
+                refresh_customer_totals()
         return account
 
 

@@ -2,6 +2,8 @@
 
 import django_tables2 as tables
 
+from loyalty.console.columns import WhenColumn
+from loyalty.console.formatting import number_text
 from loyalty.models import PointAccount, TierStructure
 from loyalty.models.ledger import ExpirationRule
 
@@ -10,6 +12,7 @@ class PointAccountTable(tables.Table):
     code = tables.LinkColumn("settings:account_edit", args=[tables.A("pk")])
     is_default = tables.BooleanColumn(verbose_name="Default")
     expiration = tables.Column(empty_values=(), orderable=False, verbose_name="Expiration")
+    created_at = WhenColumn(verbose_name="Created at")
 
     class Meta:
         model = PointAccount
@@ -36,4 +39,4 @@ class TierStructureTable(tables.Table):
         empty_text = "No tier structures yet."
 
     def render_tier_list(self, record):
-        return ", ".join(f"{tier.name} ({tier.threshold})" for tier in record.tiers.all()) or "—"
+        return ", ".join(f"{tier.name} ({number_text(tier.threshold)})" for tier in record.tiers.all()) or "—"

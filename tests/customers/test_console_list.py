@@ -46,6 +46,8 @@ def test_columns_and_open_button(admin_client, anna):
         "Expired",
         "Spendable",
         "Last login",
+        "Last activity",
+        "Created",
         "ID",
         "Status",
         "Tier",

@@ -110,7 +110,7 @@ def test_event_detail_shows_every_attribute(admin_client, anna):
     ).event
     response = admin_client.get(profile("Anna-1", "event_detail", event_id=event.pk))
     html = response.content.decode()
-    assert response.status_code == 200 and "campaign" in html and "spring" in html and "bonus" in html
+    assert response.status_code == 200 and "Campaign" in html and "spring" in html and "bonus" in html
     other = enroll("other-1", points=3)
     foreign = other.events.first()
     assert admin_client.get(profile("Anna-1", "event_detail", event_id=foreign.pk)).status_code == 404

@@ -303,7 +303,9 @@ def test_change_expiration_refuses_lots_of_other_customers_and_spent_lots(clock,
         reg("change_expiration", lots=["x"], expiration_date="2026-01-01T00:00:00+00:00")
 
 
-def test_accounts_keep_separate_balances_and_customer_totals_sum_them(clock, program):
+def test_accounts_keep_separate_balances_and_customer_figures_are_the_default_accounts(clock, program):
+    """Issue 16 §3: "Spendable 8772" added Status points (8000) to real points (772); the
+    customer's top-level figures are the default account's, other accounts stay separate."""
     program.multi_accounts = True
     program.save()
     PointAccount.objects.create(code="miles", name="Miles")
@@ -312,7 +314,7 @@ def test_accounts_keep_separate_balances_and_customer_totals_sum_them(clock, pro
     reg("point_spend", account="miles", points=3)
     balances = {b.account.code: b.spendable for b in PointBalance.objects.select_related("account")}
     assert balances == {"points": 10, "miles": 2}
-    assert figures()["spendable"] == 12 and figures()["spent"] == 3
+    assert figures()["spendable"] == 10 and figures()["spent"] == 0
     with pytest.raises(InsufficientPoints):
         reg("point_spend", account="miles", points=3)
     assert consistent()

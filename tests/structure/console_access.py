@@ -113,6 +113,7 @@ ACCESS: dict[str, Access] = {
     "coupons:reward_edit": Access(MANAGERS, obj="reward"),
     # Customers: list, profile tabs, header and coupon actions
     "customers:customer_list": Access(STAFF),
+    "customers:customer_add": Access(POINTS),  # change_customer_profile
     "customers:customer_overview": Access(STAFF),
     "customers:customer_personal": Access(STAFF),
     "customers:customer_events": Access(STAFF),

@@ -1,0 +1,67 @@
+"""Template filters for the console's one look (loyalty.console.formatting):
+
+{% load console_format %}
+{{ event.timestamp|when }}      <time title="2026-11-29 08:40:12 CET (UTC+0100)">2026-11-29 08:40</time>
+{{ customer.birth_date|day }}   <time ...>1985-11-18</time>
+{{ balance|number }}            8,772
+{{ transaction.total|money }}   1,234.50 EUR   ({{ x|money:"USD" }} for another currency)
+{{ anything|plain }}            dicts and lists as readable text, never a Python repr
+{% changes before after labels as rows %}  before -> after rows
+"""
+
+from django import template
+
+from customers.fields import attribute_label as _attribute_label
+from loyalty.console import formatting
+
+register = template.Library()
+
+
+@register.filter
+def when(value, empty=formatting.EMPTY):
+    """A date-time; `{{ x|when:"never" }}` names what nothing means."""
+    return formatting.time_html(value, with_time=True) if value else empty
+
+
+@register.filter
+def day(value, empty=formatting.EMPTY):
+    return formatting.time_html(value, with_time=False) if value else empty
+
+
+@register.filter
+def number(value):
+    return formatting.number_text(value)
+
+
+@register.filter
+def money(value, currency=None):
+    return formatting.money_text(value, currency)
+
+
+@register.filter
+def plain(value):
+    """Readable text; dict keys named by their attribute labels."""
+    return formatting.plain(value, _attribute_label)
+
+
+@register.filter
+def attribute_label(name):
+    """`shoe_size` -> its custom field's label; built-ins by their label."""
+    return _attribute_label(name)
+
+
+@register.filter
+def as_table(value):
+    """(headers, rows) for a list of dicts, or None."""
+    return formatting.table(value)
+
+
+@register.simple_tag
+def changes(before, after):
+    """`{% changes change.before change.after as rows %}`: [{key, label, before, after}]."""
+    return formatting.changes(before, after, _attribute_label)
+
+
+@register.simple_tag
+def time_zone():
+    return formatting.zone_name()
