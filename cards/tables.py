@@ -1,6 +1,8 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from loyalty.console.columns import WhenColumn
+
 from .models import CardRegistration, LoyaltyCard
 
 
@@ -9,7 +11,7 @@ class CardTable(tables.Table):
     status = tables.Column(orderable=False)
     batch_id = tables.Column(verbose_name="Batch", orderable=False)
     block_reason = tables.Column(verbose_name="Block reason", orderable=False)
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i", orderable=False)
+    created_at = WhenColumn(verbose_name="Created", orderable=False)
 
     class Meta:
         model = LoyaltyCard
@@ -29,7 +31,7 @@ class CustomerCardTable(tables.Table):
         accessor="card__code", verbose_name="Code", attrs={"td": {"class": "mono"}}, orderable=False
     )
     status = tables.Column(accessor="card__status", verbose_name="Status", orderable=False)
-    registered_at = tables.DateTimeColumn(verbose_name="Registered", format="Y-m-d H:i:s", orderable=False)
+    registered_at = WhenColumn(verbose_name="Registered", orderable=False)
 
     class Meta:
         model = CardRegistration

@@ -83,7 +83,7 @@ class CustomerCouponTable(tables.Table):
     status = tables.Column(orderable=False)
     usages = tables.Column(attrs=NUM, orderable=False)
     # 003's columns (issue 20): created, campaign, session, redemptions "x of limit", attributes
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i", orderable=False)
+    created_at = WhenColumn(verbose_name="Created", orderable=False)
     campaign = tables.Column(accessor="pool__name", verbose_name="Campaign", orderable=False)
     session = tables.Column(empty_values=(), verbose_name="Session", orderable=False)
     redemptions = tables.Column(empty_values=(), verbose_name="Redemptions", attrs=NUM, orderable=False)

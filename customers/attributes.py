@@ -146,12 +146,12 @@ def custom_value(field, value):
     if value is None or value == "":
         return None
     if field.type == FieldType.NUMBER:
-        number = coerce("number", value, name)
-        if abs(number) > NUMBER_MAX:  # the declared bound of numbers (issue 13 §6)
+        number = _within_bounds(field, coerce("number", value, name))  # the field's own min / max first
+        if abs(number) > NUMBER_MAX:  # then the declared bound of every number
             raise ValidationError(
                 f"Attribute {name!r} must be between -{NUMBER_MAX} and {NUMBER_MAX}.", field=f"data.{name}"
             )
-        return _within_bounds(field, number)
+        return number
     if field.type == FieldType.BOOLEAN:
         return coerce("boolean", value, name)
     if field.type == FieldType.DATE:

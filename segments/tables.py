@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_tables2 as tables
 
+from loyalty.console.columns import WhenColumn
+
 from .models import BulkOperation, CustomerList, Segment
 
 
@@ -12,14 +14,14 @@ class SegmentTable(tables.Table):
     status = tables.Column()
     kind = tables.Column(verbose_name="Type")
     member_count = tables.Column(verbose_name="Members", attrs={"td": {"class": "num"}})
-    last_built_at = tables.DateTimeColumn(verbose_name="Last built", format="Y-m-d H:i")
+    last_built_at = WhenColumn(verbose_name="Last built")
     build_seconds = tables.TemplateColumn(
         "{% if record.build_seconds is not None %}{{ record.build_seconds|floatformat:2 }} s{% else %}—{% endif %}",
         verbose_name="Build time",
         attrs={"td": {"class": "num"}},
     )
     created_by = tables.Column(verbose_name="Created by")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = WhenColumn(verbose_name="Created")
 
     class Meta:
         model = Segment
@@ -43,7 +45,7 @@ class CustomerListTable(tables.Table):
     status = tables.Column()
     member_count = tables.Column(verbose_name="Members", orderable=False, attrs={"td": {"class": "num"}})
     created_by = tables.Column(verbose_name="Created by")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = WhenColumn(verbose_name="Created")
 
     class Meta:
         model = CustomerList
@@ -62,7 +64,7 @@ class BulkOperationTable(tables.Table):
     customer_list = tables.Column(verbose_name="Customer list")
     number_of_customers = tables.Column(verbose_name="Number of customers", attrs={"td": {"class": "num"}})
     number_of_errors = tables.Column(verbose_name="Errors", attrs={"td": {"class": "num"}})
-    created_at = tables.DateTimeColumn(verbose_name="Queued", format="Y-m-d H:i")
+    created_at = WhenColumn(verbose_name="Queued")
 
     class Meta:
         model = BulkOperation

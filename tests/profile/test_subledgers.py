@@ -34,7 +34,9 @@ def test_point_add_creates_the_subledger_on_the_spot(multi):
     assert PointAccount.objects.filter(code="store-12").count() == 1
     assert PointBalance.objects.get(account=sub).spendable == 55
     alice = Customer.objects.get(customer_id="alice")
-    assert alice.spendable == 55  # the customer's totals include subledgers
+    # The customer's top-level figures are the default account's (issue 16 §3): a subledger is
+    # shown on its own (Loyalty points tab, `accounts` in the Customer API).
+    assert alice.spendable == 0
     assert verify_customer(alice) == []
 
 
