@@ -109,5 +109,5 @@ urlpatterns = [
         segments.BulkErrorsView.as_view(),
         name="customer_list_bulk_errors",
     ),
-    re_path(r"^(?P<path>.*)$", views.not_found, name="not_found"),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found, name="not_found"),  # any path, newlines too
 ]

@@ -460,3 +460,11 @@ def api_client_factory(client, db):
         return api
 
     return make
+
+
+def test_an_unknown_api_path_with_a_newline_is_the_json_404(api):
+    """Found by the signed stateful fuzzer: `.` in the catch-all did not match a newline, so
+    Django's HTML 404 answered instead of the envelope."""
+    response = api.get("/api/v1/bulk-operation/customer-list/x/%0A")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
