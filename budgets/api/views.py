@@ -7,9 +7,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from events.api.views import find_or_404
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import ValidationError
 from loyalty.models import Program

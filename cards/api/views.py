@@ -17,11 +17,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from events.api.views import find_or_404
 from events.choices import EventSource
 from events.engine import register_event
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
 

@@ -17,9 +17,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from events.api.views import find_or_404
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import MissingParameter, ValidationError
 from loyalty.ledger import log as ledger_log

@@ -15,12 +15,13 @@ from customers.filtersets import CustomerSearchFilterSet
 from customers.lookup import find_customer
 from customers.models import Customer, CustomField
 from customers.verification import make_token
-from events.api.views import bulk_items, event_response, find_or_404, register_from_request
+from events.api.views import event_response, register_from_request
 from events.filtersets import TIMESTAMP_LOOKUPS
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
 from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
+from loyalty.api.requests import bulk_items, find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.ledger.accounts import account_by_id

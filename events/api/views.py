@@ -8,13 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from customers.api.serializers import CustomerWithEventsSerializer, event_customer, point_events
-from customers.lookup import find_customer
 from events.choices import EventSource
 from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
@@ -22,8 +20,9 @@ from events.models import Event
 from loyalty.api import errors as api_errors
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import bulk_items, find_or_404, truthy
 from loyalty.api.views import ApiView
-from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
+from loyalty.errors import EngineError, MissingParameter, ValidationError
 
 from .serializers import (
     BulkRequestSerializer,
@@ -35,26 +34,6 @@ from .serializers import (
 )
 
 log = logging.getLogger("loyalty.api")
-
-
-def bulk_max() -> int:
-    return getattr(settings, "API_BULK_MAX_EVENTS", 500)
-
-
-def bulk_items(data, name: str) -> list:
-    """The list under `name` of a bulk request body, checked: present, a list, not too long."""
-    items = data.get(name) if isinstance(data, dict) else None
-    if items is None:
-        raise MissingParameter(f"Missing required parameter {name!r}.", field=name)
-    if not isinstance(items, list):
-        raise ValidationError(f"{name!r} must be a list.", field=name)
-    if len(items) > bulk_max():
-        raise api_errors.TooManyItems(f"At most {bulk_max()} {name} per request.", field=name)
-    return items
-
-
-def truthy(value) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def register_from_request(request, payload, *, dry_run=False, action=None, customer=None):
@@ -228,14 +207,6 @@ class EventBulkView(ApiView):
         if dry_run:
             body["dry_run"] = True
         return Response(body)
-
-
-def find_or_404(request, ref: str):
-
-    customer = find_customer(request.auth.environment, ref)
-    if customer is None:
-        raise CustomerNotFound(f"Customer {ref[:200]!r} not found.", field="customer")
-    return customer
 
 
 class EventHistoryView(ApiView):

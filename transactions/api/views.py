@@ -10,11 +10,11 @@ from rest_framework.response import Response
 
 from customers.api.serializers import AccountRefSerializer
 from events.api.serializers import EventSerializer, event_object
-from events.api.views import find_or_404
 from events.models import Event
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
+from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import NotFound
 from transactions.filtersets import ApiTransactionFilterSet
