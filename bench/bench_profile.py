@@ -1,13 +1,13 @@
-"""Issue 20: what budgets and achievements cost an event, measured in one run.
+"""What budgets and achievements cost an event, measured in one run.
 
 Three configurations, their rounds alternating so all see the same machine load, each registering
 `point_add` events through register_event in-process (1 process, its own customers):
 
   off       the budgets and achievements modules off;
   untouched modules on, one active budget (coupon redemptions) and one achievement (logins):
-            neither counts point_add — issue 20 says this must cost nothing;
+            neither counts point_add: this must cost nothing;
   touched   modules on, a budget on points awarded and an achievement counting point_add
-            events — issue 20's target is at most +10 % CPU.
+            events: the target is at most +10 % CPU.
 
 Client CPU (time.process_time: Python, Django, the driver) and wall time per event are printed
 with the ratios to `off`. PostgreSQL only, in the benchmark database (`bench_loyalty`, BENCH_DB).

@@ -27,7 +27,7 @@ CENT = Decimal("0.01")
 
 
 def lock(code: str) -> Coupon:
-    """The coupon with this code, whatever its letter case (issue 13 §3), row-locked."""
+    """The coupon with this code, whatever its letter case, row-locked."""
     coupon = Coupon.objects.with_code(code).select_for_update(of=("self",)).select_related("pool").first()
     if coupon is None:
         raise NotFound(f"Coupon {code!r} does not exist.", field=CODE)
@@ -121,7 +121,7 @@ def refusal_of(coupon: Coupon, ctx: HandlerContext) -> tuple[str, BusinessRuleEr
     if coupon.pool.valid_from and ctx.now < coupon.pool.valid_from:
         return "coupon_not_yet_valid", BusinessRuleError(f"{name} is not valid yet.", field=CODE)
     if gift and (coupon.status == C.REDEEMED or (coupon.balance is not None and coupon.balance <= 0)):
-        # A gift card has a balance, not a use count (issue 13 §2).
+        # A gift card has a balance, not a use count.
         return "gift_card_empty", BusinessRuleError(
             f"Gift card {coupon.code!r} has no balance left.", field=CODE
         )
@@ -221,7 +221,7 @@ def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> dict | None:
 
     The shop has already sold the goods: a coupon that is unknown, expired, invalid, used up or
     another customer's does not refuse the purchase. Nothing is applied to any coupon and a
-    warning `{"code": <stable code>, "coupon": code, "message": ...}` is returned (issue 13 §3)."""
+    warning `{"code": <stable code>, "coupon": code, "message": ...}` is returned."""
     coupon = Coupon.objects.with_code(code).select_for_update(of=("self",)).select_related("pool").first()
     if coupon is None:
         return {"code": "coupon_not_found", "coupon": code, "message": f"Coupon {code!r} does not exist."}

@@ -15,7 +15,7 @@ class CouponPoolFilterSet(django_filters.FilterSet):
 
 
 class CouponFilterSet(django_filters.FilterSet):
-    # Whatever the letter case, through the unique index on UPPER(code) (issue 13 §3).
+    # Whatever the letter case, through the unique index on UPPER(code).
     code = django_filters.CharFilter(method="filter_code")
     status = django_filters.ChoiceFilter(choices=CouponStatus.choices)
 

@@ -7,7 +7,7 @@ from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_futu
 
 from .models import CouponPool, Reward
 
-VALIDITY_DAYS_MAX = 36500  # a century: coupon expiry arithmetic stays in the columns (issue 13 §6)
+VALIDITY_DAYS_MAX = 36500  # a century: coupon expiry arithmetic stays in the columns
 
 
 def _dates_in_bounds(form, data) -> None:
@@ -39,7 +39,7 @@ class CouponPoolForm(forms.ModelForm):
         }
 
     def clean_value(self):
-        # Issue 16 §6: no pool of amount -10, no 250 % coupon.
+        # no pool of amount -10, no 250 % coupon.
         value = self.cleaned_data.get("value")
         kind = self.data.get("type") if self.is_bound else None
         if value is None:

@@ -47,7 +47,7 @@ class CouponPool(models.Model):
 
 class CouponQuerySet(models.QuerySet):
     def with_code(self, code) -> "CouponQuerySet":
-        """The coupon with `code`, whatever its letter case (issue 13 §3): compared upper-cased,
+        """The coupon with `code`, whatever its letter case: compared upper-cased,
         which the unique index `coupon_code_upper` serves."""
         return self.alias(code_upper=Upper("code")).filter(code_upper=str(code).strip().upper())
 
@@ -59,7 +59,7 @@ class CouponQuerySet(models.QuerySet):
 
 class Coupon(models.Model):
     pool = models.ForeignKey(CouponPool, on_delete=models.PROTECT, related_name="coupons")
-    # Unique regardless of letter case: the index on UPPER(code) below (issue 13 §3).
+    # Unique regardless of letter case: the index on UPPER(code) below.
     code = models.CharField(max_length=64)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons"
@@ -115,7 +115,7 @@ class CouponRedemption(models.Model):
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Of a gift card's `amount`, what partial refunds of its transaction have given back so far
-    # (issue 13 §2, docs/reversals.md); never more than `amount`.
+    # (docs/reversals.md); never more than `amount`.
     returned = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     transaction_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField()

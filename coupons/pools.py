@@ -53,7 +53,7 @@ def generate_codes(pool: CouponPool, count: int, pattern: str | None = None) -> 
             wanted = count - len(made)
             if wanted <= 0:
                 break
-            # Unique regardless of letter case (issue 13 §3): compare upper-cased.
+            # Unique regardless of letter case: compare upper-cased.
             made_upper = {code.upper() for code in made}
             batch = {code.upper(): code for code in (random_code(pattern) for _ in range(wanted))}
             taken = {code.upper() for code in Coupon.objects.with_codes(batch).values_list("code", flat=True)}
@@ -86,7 +86,7 @@ def import_codes(pool: CouponPool, text: str) -> list[str]:
         codes.append(code)
     if len(codes) > MAX_IMPORT:
         raise ValidationError(f"Import at most {MAX_IMPORT} codes at a time.", field="file")
-    # Codes are unique regardless of letter case (issue 13 §3): `abc-123` and `ABC-123` are one.
+    # Codes are unique regardless of letter case: `abc-123` and `ABC-123` are one.
     seen: dict[str, str] = {}
     for code in codes:
         if code.upper() in seen:

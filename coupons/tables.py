@@ -82,7 +82,7 @@ class CustomerCouponTable(tables.Table):
     redeemed_at = WhenColumn(verbose_name="Redeemed at", orderable=False)
     status = tables.Column(orderable=False)
     usages = tables.Column(attrs=NUM, orderable=False)
-    # 003's columns (issue 20): created, campaign, session, redemptions "x of limit", attributes
+    # 003's columns: created, campaign, session, redemptions "x of limit", attributes
     created_at = WhenColumn(verbose_name="Created", orderable=False)
     campaign = tables.Column(accessor="pool__name", verbose_name="Campaign", orderable=False)
     session = tables.Column(empty_values=(), verbose_name="Session", orderable=False)

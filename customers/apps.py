@@ -8,5 +8,5 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # Opt-out must reach every table holding personal data: a scrubber or merger named in
-        # customers.hooks that does not exist stops the start (issue 14 §2).
+        # customers.hooks that does not exist stops the start.
         check_hooks()

@@ -37,7 +37,13 @@ from .lookup import find_customer
 from .models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES, Customer, ExternalId, Label
 
 # Keys an opt_in/profile event may carry that are not customer attributes.
-EVENT_KEYS = {"reason", "password", "confirm_password", "account", "referral_code"}  # referral_code: issue 20
+EVENT_KEYS = {
+    "reason",
+    "password",
+    "confirm_password",
+    "account",
+    "referral_code",
+}  # referral_code: a referral redeemed at opt-in
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 _email = EmailValidator()
 
@@ -184,7 +190,7 @@ CUSTOM_STRING_LIMIT = 1000
 
 
 def _within_bounds(field, number):
-    """A custom number within the field's optional min_value / max_value (issue 16 §6: a shoe
+    """A custom number within the field's optional min_value / max_value (a shoe
     size of 10^20 or -5 is refused). Raises ValidationError naming `data.<field>`."""
     low, high = field.min_value, field.max_value
     if low is not None and Decimal(str(number)) < low:

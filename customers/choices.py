@@ -28,7 +28,7 @@ class Gender(models.TextChoices):
     OTHER = "other", "Other"
 
 
-# --- ISO codes for the country and language attributes (issue 16 §6) -------------------------
+# --- ISO codes for the country and language attributes -------------------------
 # Countries: ISO 3166-1 alpha-2 from django-countries. Languages: ISO 639-1 two-letter codes
 # (Django's own language table), optionally with a region (`en-GB`, BCP 47 style).
 
@@ -66,7 +66,7 @@ def normalize_language(value: str) -> str | None:
     return candidate
 
 
-# Label identifiers (issue 16 §6): 1-100 characters, ASCII letters, digits, `_`, `.` and `-`,
+# Label identifiers: 1-100 characters, ASCII letters, digits, `_`, `.` and `-`,
 # starting with a letter or digit; no spaces, markup or emoji. docs/user-guide/customers.md.
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 LABEL_FORMAT = (

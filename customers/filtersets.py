@@ -114,7 +114,7 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         """Valid filters apply; an invalid condition is left out (its error is shown) while the
-        valid conditions beside it still apply, so the list never widens silently (issue 16 §5)."""
+        valid conditions beside it still apply, so the list never widens silently."""
         queryset = super().filter_queryset(queryset)
         if "f" in self.form.errors:
             valid = []
@@ -130,7 +130,7 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def searches_status(self, status: str) -> bool:
         """Whether the Filter button or a condition asks for `status` (opted-out customers are
-        listed only then: issue 16 §4)."""
+        listed only then)."""
         data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}
         if status in (data.get("status") or []):
             return True

@@ -454,7 +454,7 @@ class LabelForm(forms.ModelForm):
 
 
 class CreateCustomerForm(ReasonForm):
-    """ "Create customer" on the Customers page (issue 16 §8): an `opt_in` through the engine with
+    """ "Create customer" on the Customers page: an `opt_in` through the engine with
     the ID, the main built-in attributes and every custom field (those required on opt-in are
     required here). `event_data()` is the opt_in's data: only the filled-in values."""
 

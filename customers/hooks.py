@@ -2,7 +2,7 @@
 (customers.privacy) and mergers on merge (customers.merge). Apps register here, not by import, so
 the lifecycle (a domain module) depends on no other app's code; every path must resolve:
 `check_hooks()` runs at startup (customers.apps) and a missing hook is ImproperlyConfigured,
-never a silent skip (issue 14 §2).
+never a silent skip.
 """
 
 from __future__ import annotations

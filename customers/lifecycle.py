@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from loyalty.context import HandlerContext
 from loyalty.errors import Conflict, MissingParameter, StatusForbids, ValidationError
-from referrals import referrals  # issue 20
+from referrals import referrals
 from transactions.checkout import claim_guest_transactions
 
 from .attributes import apply_attributes, missing_required_fields
@@ -112,7 +112,7 @@ def opt_in(ctx: HandlerContext) -> None:
         # Guest checkouts under this e-mail or ID become the customer's (001).
 
         claim_guest_transactions(ctx)
-    referrals.redeem_if_given(ctx)  # issue 20: the friend's referral code at opt-in
+    referrals.redeem_if_given(ctx)  # the friend's referral code at opt-in
 
 
 def profile(ctx: HandlerContext) -> None:

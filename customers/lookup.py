@@ -36,7 +36,7 @@ def parse_customer_ref(customer_ref, external_id: str | None = None) -> tuple[st
     return None, customer_ref
 
 
-# `card:<code>` names the customer registered to an active loyalty card (issue 20), unless the
+# `card:<code>` names the customer registered to an active loyalty card, unless the
 # program has an external-ID custom field named "card", which keeps its meaning.
 CARD_FIELD = "card"
 
@@ -72,7 +72,7 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
         )
     external = external_id_fields()
     if field == CARD_FIELD and field not in external:
-        # issue 20: a loyalty card code names its customer (an external-ID field named "card" wins)
+        # a loyalty card code names its customer (an external-ID field named "card" wins)
         pk = customer_by_card(environment, value)
     elif field not in external:
         raise ValidationError(f"{field!r} is not an external ID field.", field="external_id")
@@ -88,7 +88,7 @@ def find_customer(environment: str, customer_ref, external_id: str | None = None
 
 
 def customer_by_card(environment: str, code: str) -> int | None:
-    """The customer pk an active loyalty card identifies (`card:<code>`, issue 20), or None.
+    """The customer pk an active loyalty card identifies (`card:<code>`), or None.
 
     Raises ValidationError when the loyalty-cards module is off or the card has several customers."""
     if not Program.current().loyalty_cards:

@@ -12,7 +12,7 @@ from .choices import CustomerStatus, FieldType
 CUSTOMER_ID_RE = r"^[A-Za-z0-9-]{1,128}$"
 customer_id_validator = RegexValidator(CUSTOMER_ID_RE, "Latin letters, digits and dashes only.")
 # Opt-out replaces a customer's ID with `anon-<hash>` (customers.privacy.anonymous_id): the prefix
-# is reserved for the engine, so no event can create a customer with such an ID (issue 13 §7).
+# is reserved for the engine, so no event can create a customer with such an ID.
 ANONYMIZED_PREFIX = "anon-"
 
 # Built-in attributes an integration may write with opt_in / profile events (001).
@@ -202,7 +202,7 @@ class CustomField(models.Model):
     external_id = models.BooleanField(default=False, help_text="irreversible: usable as field:value IDs")
     searchable = models.BooleanField(default=False, help_text="exact search in GET /api/customers")
     position = models.PositiveIntegerField(default=0)
-    # Optional bounds (issue 16 §6): numbers between min_value and max_value, strings at most
+    # Optional bounds: numbers between min_value and max_value, strings at most
     # max_length characters (never more than 1000, the engine's limit for any custom string).
     min_value = models.DecimalField(
         max_digits=20,

@@ -1,4 +1,4 @@
-"""URLs of the Loyalty points and Attributes tabs (issue 20), included by customers/urls.py."""
+"""URLs of the Loyalty points and Attributes tabs, included by customers/urls.py."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""The customer list's search box (issue 16 §5): any part of the name, e-mail, customer ID or an
+"""The customer list's search box: any part of the name, e-mail, customer ID or an
 external ID, case- and accent-insensitive ("simon" finds "Simon", "Simón" and "SIMONE";
 "jozsef" finds "József").
 

@@ -71,7 +71,7 @@ CUSTOMER_TABS: list[Tab] = [
         badge=_transaction_count,
     ),
     Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
-    # Issue 20 (Talon.One profile)
+    # (Talon.One profile)
     Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
     Tab("Attributes", "customers:customer_attributes", weight=22),
     Tab("Sessions", "transactions:customer_sessions", module="transactions", weight=52),

@@ -38,7 +38,7 @@ urlpatterns = [
     path("settings/fields/", views.CustomFieldListView.as_view(), name="custom_field_list"),
     path("settings/fields/add/", views.CustomFieldEditView.as_view(), name="custom_field_add"),
     path("settings/fields/<int:pk>/", views.CustomFieldEditView.as_view(), name="custom_field_edit"),
-    *profile_urls.urlpatterns,  # issue 20: Loyalty points and Attributes tabs
+    *profile_urls.urlpatterns,  # Loyalty points and Attributes tabs
     # Labels
     path("labels/", views.LabelListView.as_view(), name="label_list"),
     path("labels/add/", views.LabelEditView.as_view(), name="label_add"),

@@ -25,7 +25,7 @@ class Attr:
     max_items: int | None = None
     minimum: int | Decimal | None = None
     maximum: int | Decimal | None = None
-    # A date-time given as a bare date names a whole local day (issue 13 §1): "start" reads it
+    # A date-time given as a bare date names a whole local day: "start" reads it
     # as 00:00:00 of that day in the program's time zone, "end" as 23:59:59 (expiration dates).
     day: str = "start"
 
@@ -80,9 +80,9 @@ TRANSACTION_ID = Attr("transaction_id", required=True, max_length=128)
 COUPON_CODE = Attr("code", required=True, max_length=64)
 MONEY = {"minimum": 0, "maximum": MONEY_MAX}
 REFERRAL_CODE = Attr(
-    "referral_code", max_length=64, help="a friend's referral code (issue 20: first purchase / opt-in)"
+    "referral_code", max_length=64, help="a friend's referral code (first purchase / opt-in)"
 )
-# Issue 20 (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
+# (Talon.One ledgers): loyalty.ledger.subledgers and loyalty.ledger.reward_dates.
 SUBLEDGER_ATTRS = (
     Attr("subledger", help="the customer's subledger ID (created on the spot by point_add)"),
     Attr("reward_start", help="default | immediate | relative (5D, 1W@last_sunday) | ISO date"),
@@ -126,7 +126,7 @@ _SPECS = [
     ActionSpec(
         "point_add",
         "Point add",
-        (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON, *SUBLEDGER_ATTRS),  # issue 20: subledgers
+        (POINTS, ACCOUNT, EXPIRATION, ACTIVATION, REASON, *SUBLEDGER_ATTRS),  # subledgers
     ),
     ActionSpec("point_sub", "Point sub", (POINTS, ACCOUNT, REASON, SUBLEDGER_ATTRS[0])),
     ActionSpec("point_spend", "Point spend", (POINTS, ACCOUNT, REASON)),
@@ -190,7 +190,7 @@ _SPECS = [
             REASON,
         ),
     ),
-    # The scheduled tier review (loyalty.tasks.review_tiers; issue 13 §4).
+    # The scheduled tier review (loyalty.tasks.review_tiers).
     ActionSpec("tier_review", "Tier review", (REASON,), internal=True, creates_customer=False),
     ActionSpec(
         "tier_expiration_change",
@@ -270,7 +270,7 @@ _SPECS = [
             transactional=True,
         )
         # checkout_update_item: the items of a checkout_update, superseding the earlier ones
-        # (Antavo's name; issue 13 §5).
+        # (Antavo's name).
         for action, label in (
             ("checkout_item", "Checkout item"),
             ("checkout_update_item", "Checkout update item"),
@@ -320,7 +320,7 @@ _SPECS = [
         (Attr("list", "integer", required=True, help="list ID"), REASON),
         creates_customer=False,
     ),
-    # Loyalty cards (cards.cards, issue 20)
+    # Loyalty cards (cards.cards)
     ActionSpec(
         "card_register",
         "Card register",
@@ -333,14 +333,14 @@ _SPECS = [
         (Attr("card", required=True, max_length=108), REASON),
         creates_customer=False,
     ),
-    # Achievements (achievements.progress, issue 20): a follow-up of the completing event
+    # Achievements (achievements.progress): a follow-up of the completing event
     ActionSpec(
         "achievement_completed",
         "Achievement completed",
         (Attr("achievement", required=True), Attr("progress"), Attr("target")),
         internal=True,
     ),
-    # Referrals (referrals.referrals, issue 20)
+    # Referrals (referrals.referrals)
     ActionSpec(
         "referral_code_create",
         "Referral code create",

@@ -25,9 +25,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
 
-from achievements import progress as achievements  # Talon.One profile (issue 20)
-from budgets import enforcement as budgets  # Talon.One profile (issue 20)
-from cards import cards as loyalty_cards  # Talon.One profile (issue 20)
+from achievements import progress as achievements  # Talon.One profile
+from budgets import enforcement as budgets  # Talon.One profile
+from cards import cards as loyalty_cards  # Talon.One profile
 from coupons import coupons as coupon_ops
 from coupons import rewards as coupon_rewards
 from customers import lifecycle
@@ -54,7 +54,7 @@ from loyalty.ledger import lots as ledger_lots
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import account_by_id, resolve_account
 from loyalty.models import PointAccount, PointBalance, Program
-from referrals import referrals  # Talon.One profile (issue 20)
+from referrals import referrals  # Talon.One profile
 from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
@@ -122,15 +122,15 @@ HANDLERS: dict[str, Handler] = {
     # segments.lists
     "customer_list_add": customer_lists.customer_list_add,
     "customer_list_remove": customer_lists.customer_list_remove,
-    # cards.cards (issue 20)
+    # cards.cards
     "card_register": loyalty_cards.card_register,
     "card_unregister": loyalty_cards.card_unregister,
     "card_transfer": loyalty_cards.card_transfer,
-    # referrals.referrals (issue 20)
+    # referrals.referrals
     "referral_code_create": referrals.referral_code_create,
     "referral_redeem": referrals.referral_redeem,
     "referral_reward": referrals.referral_reward,
-    # achievements.progress (issue 20)
+    # achievements.progress
     "achievement_completed": achievements.achievement_completed,
 }
 
@@ -263,7 +263,7 @@ def _effective_timestamp(
 ) -> dt.datetime | None:
     """The moment the event counts from (a bare date: the start of that local day), or None.
 
-    Bounded like every date attribute (years 1900..2999, issue 13 §6) and never in the future:
+    Bounded like every date attribute (years 1900..2999) and never in the future:
     an event cannot count from a moment that has not happened yet."""
     if value in (None, ""):
         return None
@@ -409,8 +409,8 @@ def _apply(
         tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
-    budgets.enforce(ctx)  # issue 20: per-customer budgets (nothing when none is touched)
-    achievements.track(ctx)  # issue 20: achievement progress (nothing when none counts this event)
+    budgets.enforce(ctx)  # per-customer budgets (nothing when none is touched)
+    achievements.track(ctx)  # achievement progress (nothing when none counts this event)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
@@ -430,7 +430,7 @@ def _apply(
 
 
 def settle_event_points(result: EventResult) -> None:
-    """Make every event's `points` what it changed (issue 13 §5): the sum of its ledger entries
+    """Make every event's `points` what it changed: the sum of its ledger entries
     for its own customer (earned +, spent / taken back -, pending credits +), its `account` the
     account those entries are in (when one), and its `expires_at` the expiry of the lots it
     created. An event whose stored figures already agree (point events, prepared by

@@ -32,8 +32,8 @@ def no_nul(value: str) -> None:
 
 
 def parse_timestamp(text: str) -> dt.datetime:
-    """Unix seconds or an ISO 8601 date-time (program-local time when it names no offset, issue 13
-    §1); ValueError otherwise."""
+    """Unix seconds or an ISO 8601 date-time (program-local time when it names no offset);
+    ValueError otherwise."""
     text = text.strip()
     if text.lstrip("-").isdigit() and len(text) <= 12:
         try:

@@ -1,6 +1,6 @@
 """The documented changes to stored events, and the guard that refuses any other.
 
-SETTLE (issue 13 §5): within the transaction that stores an event, the engine sets the event's
+SETTLE: within the transaction that stores an event, the engine sets the event's
 `points` (and `expires_at`) to what its ledger entries changed, once the handler has run.
 
 Use `with allow(Change.EXPIRATION): ...` inside the one function that owns the change. On

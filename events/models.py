@@ -138,7 +138,7 @@ class EventDefinition(models.Model):
         configcache.changed()
         return result
 
-    # Points a definition may award each time (issue 16 §6: -100 made every later event fail).
+    # Points a definition may award each time (-100 made every later event fail).
     MAX_POINTS = 10**12
 
     def clean(self):

@@ -1,6 +1,6 @@
 """Who may register which action from the console: one table, asked by every console path.
 
-The permission belongs to the action, not to the page (issue 14 §1): a support agent who may not
+The permission belongs to the action, not to the page: a support agent who may not
 ban on the Ban page may not ban through "Add event", a bulk action, an import or an approval
 either. Every console path that registers an event asks `may_register(user, action)`; the
 Add-event form offers `registrable_actions(user)` only; `loyalty.audit.changes.register_change`

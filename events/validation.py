@@ -1,7 +1,7 @@
 """Validation and coercion of event data against an action's attribute list.
 
 Each attribute is coerced to its type (`COERCE`), then checked against its declared bounds
-(events.definitions: max_length, minimum, maximum; the type's default otherwise; issue 13 §6).
+(events.definitions: max_length, minimum, maximum; the type's default otherwise).
 Dates and date-times follow the program's calendar (loyalty.clock): a bare date is a whole local
 day (`Attr.day`: its start, or its end for expiration dates), a naive date-time is local time,
 and anything outside years YEAR_MIN..YEAR_MAX (UTC) is refused, so that expiry arithmetic never
@@ -60,7 +60,7 @@ _ASCII_INT_RE = re.compile(r"^-?[0-9]+$")
 
 
 def _integer(value, name):
-    """An integer, or a string of ASCII digits with an optional minus sign (issue 15): "1e3",
+    """An integer, or a string of ASCII digits with an optional minus sign: "1e3",
     "12.0", " 7 ", Arabic-Indic digits and JSON floats are refused, never reinterpreted."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -113,7 +113,7 @@ def parse_moment(value, name, day: str = "start") -> dt.datetime:
     """An aware UTC date-time from a date-time, an ISO 8601 string or a Unix timestamp.
 
     A bare date (a `date`, or "YYYY-MM-DD") is the start (day="start") or the end (day="end")
-    of that day in the program's time zone; a naive date-time is read in that zone (issue 13 §1).
+    of that day in the program's time zone; a naive date-time is read in that zone.
     Raises ValidationError (field `data.<name>`) for anything else or outside the years
     YEAR_MIN..YEAR_MAX, including offsets (+14:00) that carry a moment past them."""
     day_only = None

@@ -1,4 +1,4 @@
-"""Declared bounds of what the engine accepts (issue 13 §6).
+"""Declared bounds of what the engine accepts.
 
 Every attribute the engine accepts fits the column it is stored in and the aggregates built
 from it; beyond these the event is refused with a 400 naming the attribute (events.validation,

@@ -1,6 +1,6 @@
 """The one clock every rule reads, and the program's calendar. Tests move it with time-machine.
 
-Calendar rules (issue 13 §1), used wherever a date or a naive date-time enters the engine (event
+Calendar rules, used wherever a date or a naive date-time enters the engine (event
 attributes, effective_timestamp, console date pickers, report and filter ranges):
 - a date without a time names a whole calendar day in the program's time zone: an expiration
   date runs through the end of that local day (23:59:59, as the expiration rules round), an

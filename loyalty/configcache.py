@@ -18,7 +18,7 @@ when it is shared by all processes (Redis: REDIS_URL); "database" — one row of
 `loyalty_configgeneration` (the database is shared in every setup), read with one indexed SELECT
 per check and bumped with an UPDATE in the saving transaction; "auto" (the default) picks "cache"
 when REDIS_URL is set and "database" otherwise, so a change made by one runserver, gunicorn worker
-or q cluster process reaches the others without Redis too (issue 14 §6). The test settings use
+or q cluster process reaches the others without Redis too. The test settings use
 "cache" (one process; every check would otherwise cost a query); tests/loyalty/test_configcache.py
 runs two real processes on the database store.
 

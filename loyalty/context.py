@@ -39,7 +39,7 @@ class EventResult:
     status_after: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. refund shortfall recorded
     # Problems reported without refusing the event, with stable codes (a checkout's unusable
-    # coupon: {"code": "coupon_not_found", "coupon": "...", "message": "..."}; issue 13 §3).
+    # coupon: {"code": "coupon_not_found", "coupon": "...", "message": "..."}).
     warnings: list[dict] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # handler-specific facts (transaction, coupon...)
 

@@ -1,4 +1,4 @@
-"""Request IDs, error pages and log redaction (issue 14 §5, §8).
+"""Request IDs, error pages and log redaction.
 
 - `RequestIdMiddleware` (outermost): every request gets an ID — the caller's `X-Request-ID` when it
   is a plain token of at most 64 characters, else a new one — kept in a context variable for the

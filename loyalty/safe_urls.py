@@ -1,5 +1,5 @@
 """URL attributes (a customer's `image_url`, an item's `product_url`, ...) hold web addresses only
-(issue 14 §7): a value with a scheme other than http or https — `javascript:`, `data:`,
+: a value with a scheme other than http or https — `javascript:`, `data:`,
 `vbscript:`, `file:` — is refused wherever it is accepted (API, console, imports: they all pass
 the engine), so no page that renders it as a link or image can run it.
 

@@ -1,4 +1,4 @@
-"""The sandbox's test clock (issue 13 §8), in the spirit of Stripe's test clocks.
+"""The sandbox's test clock, in the spirit of Stripe's test clocks.
 
 The sandbox's time is real time plus an offset (loyalty.clock.now("sandbox")); events registered
 in the sandbox take their time from it. `advance` moves it forward (never backwards; live has no

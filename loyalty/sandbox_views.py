@@ -1,4 +1,4 @@
-"""The console page of the sandbox's test clock (issue 13 §8): see the sandbox's time and advance
+"""The console page of the sandbox's test clock: see the sandbox's time and advance
 it (administrators, `loyalty.manage_settings`; only while working in the sandbox)."""
 
 import datetime as dt

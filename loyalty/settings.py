@@ -62,10 +62,10 @@ INSTALLED_APPS = [
     "coupons",
     "segments",
     "workflows",
-    "cards",  # issue 20: loyalty cards
-    "referrals",  # issue 20: referral codes
-    "budgets",  # issue 20: per-customer budgets
-    "achievements",  # issue 20: achievements
+    "cards",  # loyalty cards
+    "referrals",  # referral codes
+    "budgets",  # per-customer budgets
+    "achievements",  # achievements
     "loyalty.api",
     "loyalty.audit",
 ]
@@ -129,7 +129,7 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
-# A persistent connection is checked before each request reuses it (issue 14 §5): a connection
+# A persistent connection is checked before each request reuses it: a connection
 # the server dropped (restart, failover, pg_terminate_backend) is replaced instead of failing the
 # request. A request that still meets a dead database gets 503 + Retry-After (loyalty.middleware).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -235,7 +235,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 # The console's one date and date-time format (loyalty/formats/en/formats.py) wherever a template
-# prints a date without the console_format filters (issue 16 §2).
+# prints a date without the console_format filters.
 FORMAT_MODULE_PATH = ["loyalty.formats"]
 USE_TZ = True
 

@@ -77,7 +77,7 @@ def _process_customer(customer_pk: int, kind: str, now) -> tuple[int, int]:
 def expire_and_activate(batch: int = BATCH, environments=None) -> dict[str, int]:
     """Activate due pending lots, then expire due active ones. Safe to run twice or concurrently.
 
-    Each environment runs up to its own time: the sandbox's test clock (issue 13 §8)."""
+    Each environment runs up to its own time: the sandbox's test clock."""
     counts = {"customers": 0, "events": 0, "activated_lots": 0, "expired_lots": 0, "errors": 0}
     for environment in environments or Environment.values:
         _expire_and_activate(batch, environment, clock.now(environment), counts)
@@ -119,7 +119,7 @@ def _expire_and_activate(batch, environment, now, counts) -> None:
 
 def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
     """Re-evaluate every customer whose tier expired, whose manual lock ended, or whose qualifying
-    points left the window since the last runs (issue 13 §4; hourly, data migration
+    points left the window since the last runs (hourly, data migration
     loyalty/0007_tier_review_schedule). Each change is an internal `tier_review` event (source
     automation, its reasons on the event) with the resulting tier_up / tier_down follow-ups.
     Safe to run twice or concurrently: the review re-checks under the customer's lock and is

@@ -219,7 +219,7 @@ def evaluate(ctx: HandlerContext) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tiers change with time (issue 13 §4): the scheduled review, and the check before every event
+# Tiers change with time: the scheduled review, and the check before every event
 
 
 def review_reasons(customer, tier_rows: dict[int, CustomerTier], now) -> list[str]:

@@ -35,10 +35,10 @@ urlpatterns = [
     path("", include("coupons.urls")),
     path("segments/", include("segments.urls")),
     path("workflows/", include("workflows.urls")),
-    path("", include("cards.urls")),  # issue 20: /cards/... and /customers/<ref>/cards/
-    path("", include("referrals.urls")),  # issue 20: /referrals/... and /customers/<ref>/referrals/
-    path("", include("budgets.urls")),  # issue 20: /budgets/... and /customers/<ref>/budgets/
-    path("", include("achievements.urls")),  # issue 20: /achievements/... and /customers/<ref>/achievements/
+    path("", include("cards.urls")),  # /cards/... and /customers/<ref>/cards/
+    path("", include("referrals.urls")),  # /referrals/... and /customers/<ref>/referrals/
+    path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/
+    path("", include("achievements.urls")),  # /achievements/... and /customers/<ref>/achievements/
     path("", include("customers.urls")),
 ]
 

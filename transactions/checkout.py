@@ -29,7 +29,7 @@ from loyalty.bounds import POINTS_MAX
 from loyalty.context import GuestContext, HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import resolve_account
-from referrals import referrals  # issue 20
+from referrals import referrals
 
 from . import earning, points, stats
 from .choices import EarningMode, TransactionStatus
@@ -137,7 +137,7 @@ def _fill(ctx: HandlerContext | GuestContext, tx: Transaction, data: dict) -> li
         if data.get(name):
             value = str(data[name])
             max_length = cast(models.CharField, Transaction._meta.get_field(name)).max_length
-            if max_length is not None and len(value) > max_length:  # never cut (issue 13 §6)
+            if max_length is not None and len(value) > max_length:  # never cut
                 raise ValidationError(
                     f"Attribute {name!r} is longer than {max_length} characters.", field=f"data.{name}"
                 )
@@ -334,7 +334,7 @@ def checkout(ctx: HandlerContext) -> None:
         )
     tx.status = status
     # The purchase counts from the event's effective time (effective_timestamp backdates it, as
-    # it does its points' expiration and tier window; issue 13 §1); registration stays now.
+    # it does its points' expiration and tier window); registration stays now.
     tx.checkout_at = ctx.event.effective_at
     tx.checkout_event = ctx.event
     if status == S.ACCEPTED:
@@ -369,7 +369,7 @@ def checkout(ctx: HandlerContext) -> None:
         stats.add_purchase(ctx.customer, tx, rows)
     else:
         stats.refresh_customer(ctx.customer)
-    referrals.redeem_at_checkout(ctx, tx)  # issue 20: a friend's first purchase redeems a referral code
+    referrals.redeem_at_checkout(ctx, tx)  # a friend's first purchase redeems a referral code
     ctx.result.extra["transaction"] = tx
 
 

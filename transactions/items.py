@@ -14,7 +14,7 @@ from loyalty.errors import ValidationError
 from loyalty.safe_urls import check_url
 
 CENT = Decimal("0.01")
-MAX_MONEY = MONEY_MAX  # one purchase, item price or subtotal (issue 13 §6)
+MAX_MONEY = MONEY_MAX  # one purchase, item price or subtotal
 MAX_ITEMS = 500
 TEXT_FIELDS = {"product_id": 200, "product_name": 300, "product_url": 500, "product_category": 200}
 
@@ -74,7 +74,7 @@ def parse_items(raw, transaction_id: str) -> list[dict]:
         for name, length in TEXT_FIELDS.items():
             value = row.get(name)
             item[name] = "" if value is None else str(value)
-            if len(item[name]) > length:  # refused, never cut (issue 13 §6)
+            if len(item[name]) > length:  # refused, never cut
                 raise ValidationError(f"{name} is longer than {length} characters.", field=f"{path}.{name}")
         check_url(item["product_url"], f"{path}.product_url")
         item["quantity"] = _quantity(row.get("quantity"), f"{path}.quantity")

@@ -34,7 +34,7 @@ class Transaction(models.Model):
     channel = models.CharField(max_length=64, blank=True)
     coupon_codes = models.JSONField(default=list, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="other attributes of the last checkout event")
-    # Problems a checkout reported without refusing the purchase (issue 13 §3), e.g.
+    # Problems a checkout reported without refusing the purchase, e.g.
     # [{"code": "coupon_expired", "coupon": "SAVE-E73H", "message": "..."}].
     warnings = models.JSONField(default=list, blank=True)
 

@@ -70,7 +70,7 @@ def add_purchase(customer, tx, rows) -> None:
 
 def _set_figures(customer, total: Decimal, count: int, items: int) -> None:
     """Set the customer's purchase figures, refusing (400) sums their columns cannot hold
-    (purchase_total numeric(14,2), purchase_count/items int4; issue 13 §6): the purchase is
+    (purchase_total numeric(14,2), purchase_count/items int4): the purchase is
     refused rather than every later event of the customer failing."""
     if total > PURCHASE_TOTAL_MAX:
         raise ValidationError(

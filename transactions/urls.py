@@ -25,7 +25,7 @@ urlpatterns = [
     path(T + "earning-rules/", views.EarningRuleListView.as_view(), name="earning_rule_list"),
     path(T + "earning-rules/add/", views.EarningRuleEditView.as_view(), name="earning_rule_add"),
     path(T + "earning-rules/<int:pk>/", views.EarningRuleEditView.as_view(), name="earning_rule_edit"),
-    # Issue 20: 003's Sessions tab and Return items
+    # 003's Sessions tab and Return items
     path(
         "customers/<str:ref>/sessions/",
         session_views.CustomerSessionsView.as_view(),

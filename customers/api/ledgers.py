@@ -1,4 +1,4 @@
-"""Ledger API (issue 20, Talon.One's profile balances / transactions / export_log), read-only:
+"""Ledger API (Talon.One's profile balances / transactions / export_log), read-only:
 points are added and deducted through the Events API (`point_add` / `point_sub` with
 `subledger`, `reward_start`, `reward_expiration`).
 

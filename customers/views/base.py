@@ -22,7 +22,7 @@ def resolve_customer(request, ref: str, *, anonymized: bool = False) -> Customer
 
     Unknown customers are a 404, as is a `field:value` whose field is not an external ID. An
     opted-out customer is found by its anonymized ID only when `anonymized` is asked for (the
-    read-only profile tabs, issue 16 §4); by its old ID it stays a 404."""
+    read-only profile tabs); by its old ID it stays a 404."""
     try:
         customer = find_customer(request.environment, ref)
     except EngineError:
@@ -105,7 +105,7 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
         context["main_actions"] = [a for a in actions if a.get("group") == "main"]
         context["more_actions"] = [a for a in actions if a.get("group") != "main"]
         context["title"] = self.object.name or self.object.customer_id
-        # 003's profile header (issue 20): orders and revenue of the closed sessions.
+        # 003's profile header: orders and revenue of the closed sessions.
         if Program.current().transactions:
             context["profile_summary"] = profile_summary(self.object)
         return context

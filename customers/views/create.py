@@ -1,4 +1,4 @@
-""" "Create customer" on the Customers page (issue 16 §8): an `opt_in` registered through the
+""" "Create customer" on the Customers page: an `opt_in` registered through the
 engine by the console user (source platform, change log), with the custom fields."""
 
 from __future__ import annotations

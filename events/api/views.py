@@ -56,7 +56,7 @@ def register_from_request(request, payload, *, dry_run=False, action=None, custo
 def event_response(result, *, explain=False) -> dict:
     body = event_customer(result.customer, balances=result.balances_after if result.dry_run else None)
     body["events"] = point_events(result)
-    if result.warnings:  # e.g. a checkout's coupon that could not be applied (issue 13 §3)
+    if result.warnings:  # e.g. a checkout's coupon that could not be applied
         body["warnings"] = result.warnings
     if explain:
         body["explain"] = result.explain()

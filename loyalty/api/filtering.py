@@ -1,5 +1,5 @@
 """Every API query parameter is validated by a django-filter FilterSet of the app that owns the
-data (issue 12 item 7): an invalid value (an unknown status, a bad time, a NUL character) is a
+data: an invalid value (an unknown status, a bad time, a NUL character) is a
 `400`, code 113400, with `field` naming the parameter, never an empty list or a 500."""
 
 from __future__ import annotations

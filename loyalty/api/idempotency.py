@@ -1,5 +1,5 @@
 """Idempotent retries: `Idempotency-Key` on a POST returns the first response and never applies
-the request twice — even when the process handling it dies (issue 14 §3, §4).
+the request twice — even when the process handling it dies.
 
 Claiming a key
     PostgreSQL: a session advisory lock on (API key, key) is the mutex. It is taken before the

@@ -1,4 +1,4 @@
-"""GET/POST /api/sandbox/clock: see and advance the sandbox's test clock (issue 13 §8; sandbox keys
+"""GET/POST /api/sandbox/clock: see and advance the sandbox's test clock (sandbox keys
 only; docs/api.md "Sandbox test clock"). The work is loyalty.sandbox's."""
 
 from __future__ import annotations

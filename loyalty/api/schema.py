@@ -100,7 +100,7 @@ class EscherAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 def creates(success) -> dict:
-    """A write answering 201 Created (issue 20: cards, referral codes)."""
+    """A write answering 201 Created (cards, referral codes)."""
     return {201: success, **WRITE}
 
 

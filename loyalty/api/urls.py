@@ -57,7 +57,7 @@ urlpatterns = [
     ),
     re_path(rf"^customers/{REF}/merge/?$", customers.CustomerMergeView.as_view(), name="customer_merge"),
     re_path(rf"^customers/{REF}/opt-in/?$", customers.CustomerOptInView.as_view(), name="customer_opt_in"),
-    # Issue 20: ledgers and subledgers (Talon.One profile)
+    # ledgers and subledgers (Talon.One profile)
     re_path(rf"^customers/{REF}/ledgers/?$", ledgers.CustomerLedgersView.as_view(), name="customer_ledgers"),
     re_path(
         rf"^customers/{REF}/ledgers/transactions/?$",
@@ -77,12 +77,12 @@ urlpatterns = [
     # The split view serves Swagger UI's start script as a file: no inline script, so the page
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    *card_api.urlpatterns,  # issue 20: loyalty cards
-    *referral_api.urlpatterns,  # issue 20: referral codes
-    *budget_api.urlpatterns,  # issue 20: budgets
-    *achievement_api.urlpatterns,  # issue 20: achievements
+    *card_api.urlpatterns,  # loyalty cards
+    *referral_api.urlpatterns,  # referral codes
+    *budget_api.urlpatterns,  # budgets
+    *achievement_api.urlpatterns,  # achievements
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
-    # Segments and customer lists (issue 17; reference paths for lists and bulk operations)
+    # Segments and customer lists (reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),
     re_path(r"^segments/(?P<id>[^/]+)/?$", segments.SegmentDetailView.as_view(), name="segment"),
     re_path(

@@ -125,8 +125,7 @@ class ApiView(APIView):
             # The handler's own attribute, for this request only: see run_atomically.
             self.post = self.run_atomically(self.post)  # type: ignore[method-assign]
 
-    # POST handlers run in one transaction that also stores the idempotent response (issue 14
-    # §3): everything the response needs is read before the commit, and the event and its key's
+    # POST handlers run in one transaction that also stores the idempotent response: everything the response needs is read before the commit, and the event and its key's
     # response commit together. A view whose events must commit one by one (bulk) sets False.
     atomic_post = True
 

@@ -1,5 +1,5 @@
 """How the console shows values to a person: one date format, one date-time format, grouped
-numbers, amounts with their currency, structured data as readable text (issue 16 §1, §2).
+numbers, amounts with their currency, structured data as readable text.
 
 - Dates: ISO `2026-11-29`; date-times: `2026-11-29 08:40`, both in the program's time zone
   (`Program.time_zone`, stated in the page header); the full timestamp with seconds and zone is

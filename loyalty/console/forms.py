@@ -19,7 +19,7 @@ class ReasonForm(forms.Form):
         return reason
 
 
-# The furthest ahead a console date may lie (issue 16 §6: 9999-12-31 is refused on the field, not
+# The furthest ahead a console date may lie (9999-12-31 is refused on the field, not
 # by the database).
 MAX_YEARS_AHEAD = 100
 

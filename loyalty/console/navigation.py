@@ -22,9 +22,9 @@ NAVIGATION = [
     NavItem("Transactions", "transactions:transaction_list", module="transactions", icon="¤"),
     NavItem("Coupons", "coupons:pool_list", module="coupons", icon="✂"),
     NavItem("Rewards", "coupons:reward_list", module="rewards", icon="★"),
-    NavItem("Loyalty cards", "cards:card_list", module="loyalty_cards", icon="▭"),  # issue 20
-    NavItem("Budgets", "budgets:budget_list", module="budgets", icon="◫"),  # issue 20
-    NavItem("Achievements", "achievements:achievement_list", module="achievements", icon="✪"),  # issue 20
+    NavItem("Loyalty cards", "cards:card_list", module="loyalty_cards", icon="▭"),
+    NavItem("Budgets", "budgets:budget_list", module="budgets", icon="◫"),
+    NavItem("Achievements", "achievements:achievement_list", module="achievements", icon="✪"),
     NavItem("Changes", "audit:change_list", icon="☰"),
     NavItem("API keys", "api_keys:api_key_list", permission="loyalty.manage_api_keys", icon="⚿"),
     NavItem("Settings", "settings:program", permission="loyalty.manage_settings", icon="⚒"),

@@ -64,7 +64,7 @@ def switch_environment(request):
 
 
 # The demo's administrator (loyalty/management/commands/seed_demo.py); its weak password is on
-# purpose, and the login page says so while it is unchanged (issue 16 §7).
+# purpose, and the login page says so while it is unchanged.
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"
 _DEMO_CACHE_KEY = "loyalty:login:demo-hint"

@@ -1,4 +1,4 @@
-"""Console dates in the program's time zone (issue 13 §1).
+"""Console dates in the program's time zone.
 
 With the program's zone active, Django reads the console's date and date-time pickers (naive
 values: point expiration, pools, rewards, report and filter ranges) in that zone and templates

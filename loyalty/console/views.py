@@ -319,7 +319,7 @@ class EventActionView(ReasonActionView):
     def has_permission(self) -> bool:
         """The page's own permission (`permission_required`, view_console by default) and, for
         every action it registers, `events.permissions.may_register`: the one table of who may
-        register what from the console (issue 14 §1)."""
+        register what from the console."""
         user = self.request.user
         return super().has_permission() and all(
             may_register(user, action) for action in self.registered_actions()

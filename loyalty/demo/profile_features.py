@@ -1,4 +1,4 @@
-"""Demo data for the Talon.One profile features (issue 20), added by seed_demo after the history:
+"""Demo data for the Talon.One profile features, added by seed_demo after the history:
 loyalty cards (a generated batch, some registered, one transferred), referral codes with friends
 who joined through them, subledgers with points starting and expiring later, budgets and
 achievements with progress. Everything goes through the engine (source platform, the demo admin)."""

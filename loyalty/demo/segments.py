@@ -1,4 +1,4 @@
-"""Demo segments and customer lists for `seed_demo` (issue 17): a handful of realistic segments
+"""Demo segments and customer lists for `seed_demo`: a handful of realistic segments
 over tiers, purchases, event history, birthdays and balances, built once; two lists, one with
 members added through `customer_list_add` events as a support agent would."""
 

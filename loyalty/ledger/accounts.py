@@ -1,7 +1,7 @@
 """Point accounts, read often and changed rarely: kept in process memory (loyalty.configcache).
 
 `PointAccount.save()` and `delete()` clear the cache (loyalty.configcache), like every
-configuration model. Customers' subledgers (PointAccount.owner set, issue 20) are not program
+configuration model. Customers' subledgers (PointAccount.owner set) are not program
 accounts: `all_accounts()` leaves them out; `account_by_id` finds them too (kept in a small
 per-process map: a subledger never changes after it is created, but for its owner on a merge).
 """
@@ -90,7 +90,7 @@ _TOTAL_COLUMNS = {
 def refresh_customer_totals() -> int:
     """Set every customer's top-level figures to its default account's balance (zeros without
     one): after the default account changes, and by the migration that gave the figures this
-    meaning (issue 16 §3). One UPDATE; run inside the caller's transaction. Returns rows updated."""
+    meaning. One UPDATE; run inside the caller's transaction. Returns rows updated."""
     sets = ", ".join(
         f"{total} = COALESCE((SELECT b.{figure} FROM loyalty_pointbalance b "
         "WHERE b.customer_id = customers_customer.id AND b.account_id = "

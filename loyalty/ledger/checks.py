@@ -59,7 +59,7 @@ def verify_customer(customer) -> list[str]:
         for name in TOTALS:
             if getattr(balance, name) < 0:
                 problems.append(f"account {balance.account_id}: {name} is negative")
-            if balance.account_id == default_account().pk:  # the top-level figures (issue 16 §3)
+            if balance.account_id == default_account().pk:  # the top-level figures
                 sums[name] += getattr(balance, name)
     accounts_with_rows = set(
         PointBalance.objects.filter(customer=customer).values_list("account_id", flat=True)
@@ -77,7 +77,7 @@ def verify_customer(customer) -> list[str]:
 
 
 def verify_event_points(customer) -> list[str]:
-    """The events tell the truth about points (issue 13 §5): each event of the customer carries
+    """The events tell the truth about points: each event of the customer carries
     the sum of its ledger entries for the customer, in the account they are in; so per account,
     the events' points add up to the ledger's. Returns problems; empty when they reconcile."""
     problems: list[str] = []

@@ -41,7 +41,7 @@ from . import expiration, reward_dates, sql, subledgers
 from .accounts import default_account
 
 # PointBalance field -> Customer field. The customer's top-level figures are its DEFAULT account's
-# (issue 16 §3, as the reference's single-account case): other accounts ("Status points") are
+# (as the reference's single-account case): other accounts ("Status points") are
 # shown and served separately, never added to real points.
 TOTALS = {
     "earned": "score",

@@ -4,7 +4,7 @@ from django.db import models
 
 
 class SandboxClock(models.Model):
-    """The sandbox environment's test clock (issue 13 §8), one row: the sandbox's time is the real
+    """The sandbox environment's test clock, one row: the sandbox's time is the real
     time plus `offset`, which only grows (loyalty.sandbox.advance). Live never reads it."""
 
     offset = models.DurationField(default=dt.timedelta(0))

@@ -146,7 +146,7 @@ class PointAccountForm(forms.ModelForm):
 
     def clean_code(self):
         # Codes are unique among program accounts (a partial unique index since customers'
-        # subledgers are accounts too, issue 20), which ModelForm's checks do not cover.
+        # subledgers are accounts too), which ModelForm's checks do not cover.
         code = self.cleaned_data["code"]
         taken = PointAccount.objects.filter(owner__isnull=True, code=code).exclude(pk=self.instance.pk)
         if not self.instance.pk and taken.exists():
@@ -231,7 +231,7 @@ class PointAccountForm(forms.ModelForm):
                 )
             account.save()
             if account.is_default and demoted:
-                # The customers' top-level figures are the default account's (issue 16 §3).
+                # The customers' top-level figures are the default account's.
                 refresh_customer_totals()
         return account
 
@@ -263,7 +263,7 @@ class TierStructureForm(forms.ModelForm):
         return _positive_or_empty(self.cleaned_data["tier_validity_months"])
 
 
-PERIOD_MAX = 1000  # days, weeks, months or years: at most a thousand of them (issue 13 §6)
+PERIOD_MAX = 1000  # days, weeks, months or years: at most a thousand of them
 MONTHS_MAX = 1200
 
 

@@ -1,4 +1,4 @@
-"""The console's date formats for English (issue 16 §2): ISO dates, date-times to the minute.
+"""The console's date formats for English: ISO dates, date-times to the minute.
 Input formats stay Django's defaults (ISO is among them)."""
 
 DATE_FORMAT = "Y-m-d"

@@ -80,7 +80,7 @@ class Command(BaseCommand):
                 log=self.stdout.write if options["verbosity"] > 1 else None,
             )
             seed_segments(users[DEMO_ADMIN])
-            # Issue 20: cards, referrals, subledgers, budgets, achievements.
+            # cards, referrals, subledgers, budgets, achievements.
             seed_profile_features(users[DEMO_ADMIN])
         elapsed = time.monotonic() - started
         self.stdout.write(
