@@ -39,13 +39,20 @@ def run_together(count, work):
 
 
 def test_concurrent_first_events_create_one_customer(program):
-    results, errors = run_together(16, lambda i: register("login" if i % 2 else "opt_in", "Brand-New-1"))
+    # One opt_in and fifteen point_adds race for a customer nobody has created yet. A second opt_in
+    # of the same customer would be refused (112101, already opted in), so only one is sent.
+    results, errors = run_together(
+        16,
+        lambda i: register(
+            "opt_in" if i == 0 else "point_add", "Brand-New-1", None if i == 0 else {"points": 1}
+        ),
+    )
     assert errors == []
     assert Customer.objects.filter(customer_id="Brand-New-1").count() == 1
     assert sum(result.customer_created for result in results) == 1
     customer = Customer.objects.get(customer_id="Brand-New-1")
-    assert Event.objects.filter(customer=customer).count() == 16
-    assert customer.status == "active"
+    assert Event.objects.filter(customer=customer, action__in=("opt_in", "point_add")).count() == 16
+    assert customer.status == "active" and customer.spendable == 15
 
 
 def test_crossing_merges_do_not_deadlock(program, monkeypatch):
