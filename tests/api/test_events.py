@@ -5,38 +5,8 @@ from events.models import Event
 from loyalty.models import PointAccount
 
 from .conftest import error_of
+from .test_contract_seeds import CHECKOUT, OPT_IN  # 001/002's request examples, kept once there
 
-OPT_IN = {
-    "customer": "09d9e415-521b-48ef-9b44-fbdc8dc0189c",
-    "action": "opt_in",
-    "data": {
-        "email": "alyson.nash@example.com",
-        "first_name": "Alyson",
-        "last_name": "Nash",
-        "handler": "alyson-nash",
-        "referrer": "e4ff6e29-9af0-428c-a4e6-2908f9e07305",
-    },
-}
-CHECKOUT = {
-    "customer": "374397439743",
-    "action": "checkout",
-    "data": {
-        "total": "200",
-        "transaction_id": "5475-4343-4343-4343-3333",
-        "items": [
-            {
-                "transaction_id": "5475-4343-4343-4343-3333",
-                "product_id": "UFA-8888-94394-EN/38/YELLOW",
-                "product_name": "Yellow T-Shirt",
-                "product_url": "https://example.com/yellow-t-shirt",
-                "quantity": "1",
-                "subtotal": "200",
-                "price": "200",
-                "product_category": "t-shirts",
-            }
-        ],
-    },
-}
 # 002's cURL example, byte for byte.
 CURL_BODY = (
     "customer=374397439743&action=checkout&data%5Btransaction_id%5D=5475-4343-4343-4343-3333&data%5Btotal%5D=200"
