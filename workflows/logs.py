@@ -76,17 +76,18 @@ def start_run(
 ) -> tuple[WorkflowRun, bool]:
     """The run of this trigger, created once: (run, created). A redelivered task gets the same row."""
     lookup = {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
+    fields = {"customer": customer} if event is not None else {}
     try:
         with transaction.atomic():
             run = WorkflowRun.objects.create(
                 environment=workflow.environment,
                 workflow=workflow,
                 version=version,
-                customer=customer,
                 trigger=trigger[:200],
                 depth=depth,
                 vars=variables or {},
                 started_at=now,
+                **fields,
                 **lookup,
             )
             if modifier_steps:

@@ -74,13 +74,13 @@ def run_for_events(environment, event_ids, depth=0, origin=None, main_event_id=N
     return walked
 
 
-def tick() -> dict:
+def tick(environments=None) -> dict:
     """Everything time-driven, per environment on its own clock. Returns counts (for the logs)."""
     started = time.monotonic()
     done = {"resumed": 0, "date_runs": 0}
     if not Program.current().workflows:
         return done
-    for environment in Environment.values:
+    for environment in environments or Environment.values:
         done["resumed"] += resume_waiting(environment)
         for workflow in Workflow.objects.filter(
             environment=environment, status=WorkflowStatus.ACTIVE, version__isnull=False
