@@ -34,7 +34,7 @@ urlpatterns = [
     path("", include("transactions.urls")),
     path("", include("coupons.urls")),
     path("segments/", include("segments.urls")),
-    path("workflows/", include("workflows.urls")),
+    path("", include("workflows.urls")),  # /workflows/... and /customers/<ref>/workflow-logs/
     path("", include("cards.urls")),  # /cards/... and /customers/<ref>/cards/
     path("", include("referrals.urls")),  # /referrals/... and /customers/<ref>/referrals/
     path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/

@@ -176,6 +176,24 @@ ACCESS: dict[str, Access] = {
     "achievements:achievement_add": Access(MANAGERS),
     "achievements:achievement_edit": Access(MANAGERS, obj="achievement"),
     "achievements:customer_achievements": Access(STAFF),
+    # Workflows (module on in the world); manage_workflows: administrators and program managers
+    "workflows:workflow_list": Access(STAFF),
+    "workflows:workflow_add": Access(MANAGERS),
+    "workflows:workflow_import": Access(MANAGERS),
+    "workflows:node_form": Access(MANAGERS, status=404),  # no ?type=: 404 for those allowed
+    "workflows:node_reference": Access(STAFF),
+    "workflows:campaign_list": Access(STAFF),
+    "workflows:campaign_add": Access(MANAGERS),
+    "workflows:campaign_edit": Access(MANAGERS, obj="campaign"),
+    "workflows:run_detail": Access(STAFF, obj="workflow_run"),
+    "workflows:run_cancel": Access(MANAGERS, obj="workflow_run", status=405),  # POST only
+    "workflows:workflow_detail": Access(STAFF, obj="workflow"),
+    "workflows:workflow_waiting": Access(STAFF, obj="workflow"),
+    "workflows:workflow_edit": Access(MANAGERS, obj="workflow"),
+    "workflows:workflow_export": Access(STAFF, obj="workflow"),
+    "workflows:workflow_test": Access(MANAGERS, obj="workflow"),
+    "workflows:workflow_status": Access(MANAGERS, obj="workflow", status=405),  # POST only
+    "workflows:customer_workflow_logs": Access(STAFF),
 }
 
 # Pages outside the console's roles: anyone may open them, signed in or not.

@@ -25,6 +25,7 @@ from tests import factories
 from tests.factories import register
 from transactions.models import Transaction
 
+from .workflow_world import workflow_world
 from .console_access import ACCESS, PUBLIC, PUBLIC_KWARGS, console_urls
 
 
@@ -42,6 +43,7 @@ def world(program, anna):
     row.segments = True
     # issue 20's modules, so that their pages answer by permission
     row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.multi_accounts = True
+    row.workflows = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
     customer_list = CustomerList.objects.create(name="L")
@@ -71,6 +73,7 @@ def world(program, anna):
         ),
         "budget": Budget.objects.create(campaign="Walk", action="points_awarded", limit=10),
         "achievement": Achievement.objects.create(api_name="walk", title="Walk", action="login", target=2),
+        **workflow_world(anna),
     }
 
 

@@ -31,6 +31,7 @@ from tests import factories
 from tests.factories import enroll, register
 
 from .console_access import console_urls
+from .workflow_world import workflow_rows
 
 
 def pk(name):
@@ -135,6 +136,15 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "period": ("daily", Q(period="daily")),
         "active": ("false", Q(active=False)),
     },
+    # Workflows (rows from tests/structure/workflow_world.workflow_rows)
+    "WorkflowFilterSet": {
+        "q": ("birth", Q(name__icontains="birth")),
+        "status": ("active", Q(status="active")),
+        "trigger_type": ("date", Q(trigger_type="date")),
+        "kind": ("campaign", Q(campaign__isnull=False)),
+    },
+    "CampaignFilterSet": {"q": ("week", Q(name__icontains="week"))},
+    "RunFilterSet": {"status": ("no_action", Q(status="no_action"))},
     "AchievementFilterSet": {
         "title": ("login", Q(title__icontains="login")),
         "counts": ("purchase_total", Q(counts="purchase_total")),
@@ -235,6 +245,7 @@ def rows(program):
         type="customer_add", customer_list=newsletter, status="done", customers=["x"]
     )
     BulkOperation.objects.create(type="customer_remove", customer_list=other, customers=["y"])
+    workflow_rows(anna)
     return {
         "silver": silver,
         "bonus": bonus,
