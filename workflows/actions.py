@@ -128,12 +128,18 @@ def list_remove(ctx: ActionContext) -> Event | None:
 
 
 def change_tier(ctx: ActionContext) -> Event | None:
-    data = {"tier": ctx.config["tier"], **({"structure": ctx.config["structure"]} if ctx.config.get("structure") else {})}
+    data = {
+        "tier": ctx.config["tier"],
+        **({"structure": ctx.config["structure"]} if ctx.config.get("structure") else {}),
+    }
     return ctx.register("tier_change", data, ctx.render("reason"))
 
 
 def trigger_event(ctx: ActionContext) -> Event | None:
-    data = {key: expressions.render(value, ctx.state.namespace()) for key, value in (ctx.config.get("data") or {}).items()}
+    data = {
+        key: expressions.render(value, ctx.state.namespace())
+        for key, value in (ctx.config.get("data") or {}).items()
+    }
     return ctx.register(ctx.config["action"], data)
 
 

@@ -53,7 +53,9 @@ def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.dat
     participant, created = CampaignParticipant.objects.select_for_update().get_or_create(
         campaign=campaign, customer=customer
     )
-    total_left = None if campaign.max_bonus_points is None else campaign.max_bonus_points - campaign.distributed_points
+    total_left = (
+        None if campaign.max_bonus_points is None else campaign.max_bonus_points - campaign.distributed_points
+    )
     customer_left = (
         None if campaign.max_customer_points is None else campaign.max_customer_points - participant.points
     )

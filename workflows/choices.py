@@ -33,4 +33,10 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-FINISHED = (RunStatus.SUCCESS, RunStatus.NO_ACTION, RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CANCELLED)
+FINISHED = (
+    RunStatus.SUCCESS,
+    RunStatus.NO_ACTION,
+    RunStatus.ERROR,
+    RunStatus.INTERRUPTED,
+    RunStatus.CANCELLED,
+)

@@ -13,7 +13,7 @@ from django.db import transaction
 from loyalty import clock
 
 from .choices import TriggerType, WorkflowStatus
-from .graph import InvalidGraph, GraphError, trigger_of, validate_graph
+from .graph import GraphError, InvalidGraph, trigger_of, validate_graph
 from .models import Workflow, WorkflowVersion
 
 TRIGGER_TYPES = {

@@ -182,7 +182,9 @@ def _period_start(period: str, now: dt.datetime) -> dt.datetime:
 
 def earned_since(customer: Customer, since: dt.datetime) -> int:
     """Points earned (positive point events) by the customer since `since` (its history index)."""
-    total = Event.objects.filter(customer=customer, timestamp__gte=since, points__gt=0).aggregate(s=Sum("points"))
+    total = Event.objects.filter(customer=customer, timestamp__gte=since, points__gt=0).aggregate(
+        s=Sum("points")
+    )
     return int(total["s"] or 0)
 
 
@@ -250,5 +252,9 @@ class State:
 
     def namespace(self) -> dict:
         return namespace(
-            event=self.event, customer=self.customer, variables=self.vars, workflow=self.workflow, now=self.now
+            event=self.event,
+            customer=self.customer,
+            variables=self.vars,
+            workflow=self.workflow,
+            now=self.now,
         )

@@ -70,7 +70,7 @@ class TestRunForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
         initial="{}",
         required=False,
-        help_text="The sample event's attributes as JSON, e.g. {\"points\": 100}.",
+        help_text='The sample event\'s attributes as JSON, e.g. {"points": 100}.',
     )
 
     def clean_data(self):
@@ -87,7 +87,9 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     label = prop.get("title") or name.replace("_", " ").capitalize()
     help_text = prop.get("description", "")
     if prop.get("x-expression"):
-        help_text = (help_text + " " if help_text else "") + f"({prop['x-expression']}: {{event.points}}, {{customer.first_name}}…)"
+        help_text = (
+            help_text + " " if help_text else ""
+        ) + f"({prop['x-expression']}: {{event.points}}, {{customer.first_name}}…)"
     common = {"label": label, "required": required, "help_text": help_text}
     kind = prop.get("type")
     if "enum" in prop:
@@ -99,7 +101,9 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     if kind == "boolean":
         return forms.BooleanField(**{**common, "required": False})
     if kind in ("object", "array"):
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "data-json": ""}), **common)
+        return forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "data-json": ""}), **common
+        )
     return forms.CharField(max_length=prop.get("maxLength"), **common)
 
 
@@ -114,6 +118,7 @@ def node_form_class(kind: str) -> type[forms.Form]:
 def node_form(kind: str, config: dict | None = None) -> forms.Form:
     """The unbound form showing `config` (objects and lists as JSON text)."""
     initial = {
-        key: json.dumps(value) if isinstance(value, dict | list) else value for key, value in (config or {}).items()
+        key: json.dumps(value) if isinstance(value, dict | list) else value
+        for key, value in (config or {}).items()
     }
     return node_form_class(kind)(initial=initial, prefix="cfg")

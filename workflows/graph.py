@@ -77,7 +77,9 @@ class Graph:
 def trigger_of(data: dict) -> tuple[str, str]:
     """(trigger type name, event action or "") of a valid graph."""
     trigger = Graph(data).trigger or {"type": "", "config": {}}
-    return trigger["type"], (trigger.get("config") or {}).get("action", "") if trigger["type"] == "event_trigger" else ""
+    return trigger["type"], (trigger.get("config") or {}).get("action", "") if trigger[
+        "type"
+    ] == "event_trigger" else ""
 
 
 def wait_delta(config: dict) -> dt.timedelta | None:
@@ -89,8 +91,10 @@ def wait_delta(config: dict) -> dt.timedelta | None:
 def validate_graph(data, *, in_campaign: bool = False) -> dict:
     """The graph, normalized (ids, types, configs, positions). Raises InvalidGraph listing every error."""
     errors: list[GraphError] = []
-    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not isinstance(
-        data.get("edges", []), list
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("nodes"), list)
+        or not isinstance(data.get("edges", []), list)
     ):
         raise InvalidGraph([GraphError('A graph is an object with a "nodes" list and an "edges" list.')])
     nodes_in, edges_in = data["nodes"], data.get("edges", [])
@@ -147,7 +151,9 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
         seen.add((source, output, target))
         fan_out[(source, output)] = fan_out.get((source, output), 0) + 1
         if fan_out[(source, output)] > MAX_FAN_OUT:
-            errors.append(GraphError(f"At most {MAX_FAN_OUT} connections leave one output.", source, "output"))
+            errors.append(
+                GraphError(f"At most {MAX_FAN_OUT} connections leave one output.", source, "output")
+            )
             continue
         edges.append({"from": source, "output": output, "to": target})
     graph = {"nodes": list(nodes.values()), "edges": edges}
@@ -191,11 +197,15 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
     if kind.name in ("event_trigger", "historical_trigger", "trigger_event") and not _action_exists(
         config.get("action")
     ):
-        found.append(GraphError(f"{kind.label}: there is no event {config.get('action')!r}.", node["id"], "action"))
+        found.append(
+            GraphError(f"{kind.label}: there is no event {config.get('action')!r}.", node["id"], "action")
+        )
     if kind.name == "wait":
         delta = wait_delta(config)
         if (delta is None) == (not config.get("until")):
-            found.append(GraphError("Wait: give an amount and unit, or a date (not both).", node["id"], "amount"))
+            found.append(
+                GraphError("Wait: give an amount and unit, or a date (not both).", node["id"], "amount")
+            )
         elif delta is not None and delta > MAX_WAIT:
             found.append(GraphError("Wait: at most 5 years.", node["id"], "amount"))
     if kind.name == "ab_test":
@@ -220,7 +230,11 @@ def _check_tree(node: dict, kind, tree) -> list[GraphError]:
                     raise cond.ConditionError(f"Unknown operator {leaf.operator!r}.", "operator")
     except cond.ConditionError as error:
         field = "prefilter" if kind.name == "date_trigger" else "conditions"
-        return [GraphError(f"{kind.label}: {error.message}", node["id"], f"{field}.{error.field or ''}".rstrip("."))]
+        return [
+            GraphError(
+                f"{kind.label}: {error.message}", node["id"], f"{field}.{error.field or ''}".rstrip(".")
+            )
+        ]
     return []
 
 

@@ -19,7 +19,12 @@ from .choices import RunStatus
 from .models import RunStep, Workflow, WorkflowRun, WorkflowVersion
 
 
-def store_interrupted_run(run: dict) -> WorkflowRun | None:
+def run_exists(pk: int) -> bool:
+    return WorkflowRun.objects.filter(pk=pk).exists()
+
+
+def store_interrupted_run(run: dict) -> int | None:
+    """The interrupted run's row (its pk), logged after the event's transaction rolled back."""
     workflow = Workflow.objects.filter(pk=run["workflow"]).first()
     if workflow is None:
         return None
@@ -39,7 +44,7 @@ def store_interrupted_run(run: dict) -> WorkflowRun | None:
             duration_ms=0,
         )
         add_steps(row, run["steps"], branch="modifier", now=now)
-    return row
+    return row.pk
 
 
 def add_steps(run: WorkflowRun, steps: list[dict], *, branch: str, now: dt.datetime) -> None:
@@ -75,7 +80,9 @@ def start_run(
     modifier_steps: list[dict] | None = None,
 ) -> tuple[WorkflowRun, bool]:
     """The run of this trigger, created once: (run, created). A redelivered task gets the same row."""
-    lookup = {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
+    lookup = (
+        {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
+    )
     fields = {"customer": customer} if event is not None else {}
     try:
         with transaction.atomic():

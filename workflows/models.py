@@ -38,7 +38,9 @@ class Campaign(models.Model):
     max_customer_points = models.BigIntegerField(
         null=True, blank=True, help_text="cap on bonus points per customer; empty: unlimited"
     )
-    limit_behavior = models.CharField(max_length=10, choices=LimitBehavior.choices, default=LimitBehavior.DYNAMIC)
+    limit_behavior = models.CharField(
+        max_length=10, choices=LimitBehavior.choices, default=LimitBehavior.DYNAMIC
+    )
     # Counters, changed only under this row's lock (workflows.campaigns.grant_bonus).
     distributed_points = models.BigIntegerField(default=0)
     participants = models.IntegerField(default=0)
@@ -65,6 +67,9 @@ class CampaignParticipant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="one_participant_row")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.customer_id}"
 
 
 class Workflow(models.Model):
@@ -165,7 +170,9 @@ class WorkflowRun(models.Model):
         indexes = [
             models.Index(fields=["workflow", "-id"], name="run_by_workflow"),
             models.Index(fields=["customer", "-id"], name="run_by_customer"),
-            models.Index(fields=["trigger_event"], condition=Q(trigger_event__isnull=False), name="run_by_event"),
+            models.Index(
+                fields=["trigger_event"], condition=Q(trigger_event__isnull=False), name="run_by_event"
+            ),
             models.Index(fields=["resume_at"], condition=Q(status="waiting"), name="run_waiting"),
             models.Index(fields=["started_at"], name="run_started"),
         ]
@@ -192,6 +199,9 @@ class RunStep(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "node"], name="one_step_per_node")]
         indexes = [models.Index(fields=["event"], condition=Q(event__isnull=False), name="step_by_event")]
 
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.node}"
+
     @property
     def idempotency_key(self) -> str:
         """The key of the effect: run, version and node (docs/workflows.md, "Exactly once")."""
@@ -208,3 +218,6 @@ class DateOccurrence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workflow", "key"], name="one_occurrence")]
+
+    def __str__(self) -> str:
+        return self.key

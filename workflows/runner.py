@@ -139,7 +139,9 @@ def _run_action(run: WorkflowRun, node: dict, customer, state: evaluate.State, n
     if customer is None:
         step = _new_step(run, node, now, output="failure", error="There is no customer.")
         return _save_step(run, step)
-    ctx = ActionContext(run=run, node=node, config=node["config"], customer=customer, state=state, detail=detail)
+    ctx = ActionContext(
+        run=run, node=node, config=node["config"], customer=customer, state=state, detail=detail
+    )
     try:
         with transaction.atomic():
             event: Event | None = ACTIONS[node["type"]](ctx)

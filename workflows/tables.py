@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-
 from django.urls import reverse
 
 from loyalty.console.columns import WhenColumn
 
 from .models import Campaign, Workflow, WorkflowRun
 
-_RUN_STATUS = (
-    '<span class="badge run-{{ record.status }}" data-testid="run-status">{{ record.get_status_display }}</span>'
-)
+_RUN_STATUS = '<span class="badge run-{{ record.status }}" data-testid="run-status">{{ record.get_status_display }}</span>'
 
 
 def _customer_url(record) -> str | None:
@@ -25,17 +22,30 @@ class WorkflowTable(tables.Table):
     name = tables.Column(linkify=("workflows:workflow_detail", {"pk": tables.A("pk")}))
     status = tables.Column()
     campaign = tables.Column(
-        linkify=lambda record: reverse("workflows:campaign_edit", args=[record.campaign_id]) if record.campaign_id else None
+        linkify=lambda record: (
+            reverse("workflows:campaign_edit", args=[record.campaign_id]) if record.campaign_id else None
+        )
     )
     trigger_type = tables.Column(verbose_name="Trigger")
     trigger_action = tables.Column(verbose_name="Event type")
     priority = tables.Column(attrs={"td": {"class": "num"}})
-    version = tables.TemplateColumn("{% if record.version %}v{{ record.version.number }}{% else %}—{% endif %}")
+    version = tables.TemplateColumn(
+        "{% if record.version %}v{{ record.version.number }}{% else %}—{% endif %}"
+    )
     updated_at = WhenColumn(verbose_name="Changed")
 
     class Meta:
         model = Workflow
-        fields = ("name", "status", "campaign", "trigger_type", "trigger_action", "priority", "version", "updated_at")
+        fields = (
+            "name",
+            "status",
+            "campaign",
+            "trigger_type",
+            "trigger_action",
+            "priority",
+            "version",
+            "updated_at",
+        )
         always_visible = ("name",)
         attrs = {"data-testid": "workflow-table"}
         empty_text = "No workflows yet."
@@ -46,7 +56,9 @@ class CampaignTable(tables.Table):
     starts_at = WhenColumn(verbose_name="Start")
     ends_at = WhenColumn(verbose_name="End")
     participants = tables.Column(verbose_name="Participants", attrs={"td": {"class": "num"}})
-    distributed_points = tables.Column(verbose_name="Distributed bonus points", attrs={"td": {"class": "num"}})
+    distributed_points = tables.Column(
+        verbose_name="Distributed bonus points", attrs={"td": {"class": "num"}}
+    )
     cap_share = tables.TemplateColumn(
         "{% if record.cap_share is not None %}{% widthratio record.distributed_points record.max_bonus_points 100 %} %"
         "{% else %}—{% endif %}",
@@ -85,7 +97,17 @@ class RunTable(tables.Table):
 
     class Meta:
         model = WorkflowRun
-        fields = ("id", "status", "workflow", "customer", "trigger", "started_at", "duration_ms", "resume_at", "version")
+        fields = (
+            "id",
+            "status",
+            "workflow",
+            "customer",
+            "trigger",
+            "started_at",
+            "duration_ms",
+            "resume_at",
+            "version",
+        )
         always_visible = ("id",)
         attrs = {"data-testid": "run-table"}
         empty_text = "No runs."

@@ -133,7 +133,10 @@ def due_occurrence(config: dict, now: dt.datetime, zone) -> dt.datetime | None:
         candidates.append(at(_clamped(previous.year, previous.month, int(config.get("day", 1)))))
     else:  # yearly
         anchor = dt.date.fromisoformat(config["date"]) if config.get("date") else dt.date(2000, 1, 1)
-        candidates = [at(_clamped(today.year, anchor.month, anchor.day)), at(_clamped(today.year - 1, anchor.month, anchor.day))]
+        candidates = [
+            at(_clamped(today.year, anchor.month, anchor.day)),
+            at(_clamped(today.year - 1, anchor.month, anchor.day)),
+        ]
     return next((moment for moment in candidates if moment <= local), None)
 
 
@@ -158,9 +161,9 @@ def run_scheduled(workflow: Workflow, started: float) -> int:
         if due is None or (workflow.activated_at and due < workflow.activated_at - dt.timedelta(minutes=1)):
             return 0
         key = due.strftime("%Y-%m-%dT%H:%M")
-        customers = Customer.objects.filter(environment=workflow.environment, anonymized_at__isnull=True).exclude(
-            status=CustomerStatus.OPTED_OUT
-        )
+        customers = Customer.objects.filter(
+            environment=workflow.environment, anonymized_at__isnull=True
+        ).exclude(status=CustomerStatus.OPTED_OUT)
         if config.get("prefilter"):
             customers = customers.filter(cond.compile_tree(config["prefilter"], ctx=cond.make_context(now)))
         return _chunks(workflow, key, due, customers, f"On a date {key}", started)
@@ -224,7 +227,12 @@ def _segment_changes(workflow, config, now) -> int:
     ).select_related("customer")
     walked = 0
     for member in changes.order_by(column, "pk")[:CHUNK]:
-        walked += _run_for(workflow, member.customer, f"seg-{member.pk}-{config['direction']}", f"Segment {config['direction']}")
+        walked += _run_for(
+            workflow,
+            member.customer,
+            f"seg-{member.pk}-{config['direction']}",
+            f"Segment {config['direction']}",
+        )
         occurrence.due_at = getattr(member, column)
     if walked < CHUNK:
         occurrence.due_at = now

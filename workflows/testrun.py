@@ -23,6 +23,7 @@ from loyalty.errors import EngineError, NotFound
 from . import logs, runner, triggers
 from .graph import Graph
 from .models import RunStep, Workflow
+from .nodes import REGISTRY
 
 
 @dataclass
@@ -57,12 +58,19 @@ def test_run(workflow: Workflow, customer_ref: str, data: dict) -> TestResult:
                 if trigger.get("type") == "event_trigger":
                     action = trigger["config"]["action"]
                     spec, _custom, extra = engine.resolve_spec(action)
-                    active = triggers.Active(workflow.pk, workflow.name, workflow.priority, version.pk, graph, trigger["id"])
+                    active = triggers.Active(
+                        workflow.pk, workflow.name, workflow.priority, version.pk, graph, trigger["id"]
+                    )
                     try:
-                        data, modifier = triggers._modifier_branch(active, customer, action, spec, extra, data, now)
+                        data, modifier = triggers._modifier_branch(
+                            active, customer, action, spec, extra, data, now
+                        )
                     except triggers.WorkflowInterrupt as interrupt:
                         outcome.interrupted = {"code": interrupt.code, "message": interrupt.message}
-                        outcome.steps = [dict(s, branch="modifier") for s in interrupt.run["steps"]]
+                        outcome.steps = [
+                            dict(s, branch="modifier", label=REGISTRY[s["type"]].label, event_id=None)
+                            for s in interrupt.run["steps"]
+                        ]
                         outcome.status = "interrupted"
                         raise _Rollback from None
                     event = engine.register_event(
@@ -92,14 +100,22 @@ def test_run(workflow: Workflow, customer_ref: str, data: dict) -> TestResult:
             outcome.status = run.status
             outcome.error = run.error
             outcome.steps = [
-                {"node": s.node, "type": s.node_type, "branch": s.branch, "output": s.output, "detail": s.detail, "error": s.error}
+                {
+                    "node": s.node,
+                    "type": s.node_type,
+                    "branch": s.branch,
+                    "output": s.output,
+                    "detail": s.detail,
+                    "error": s.error,
+                }
                 for s in RunStep.objects.filter(run=run).order_by("id")
             ]
             made = Event.objects.filter(workflow_id=workflow.pk, customer=customer, timestamp__gte=now)
             if event is not None:
                 made = made | Event.objects.filter(pk=event.pk)
             outcome.events = [
-                {"action": e.action, "points": e.points, "data": e.data, "source": e.source} for e in made.order_by("id")
+                {"action": e.action, "points": e.points, "data": e.data, "source": e.source}
+                for e in made.order_by("id")
             ]
             raise _Rollback
     except _Rollback:

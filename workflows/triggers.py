@@ -70,6 +70,13 @@ class WorkflowInterrupt(EngineError):
     def __init__(self, message: str, *, code: int, run: dict):
         super().__init__(message, code=code)
         self.run = run
+        self.logged: int | None = None  # the run logged for it (gone if a caller rolled it back)
+
+    def after_rollback(self) -> None:
+        """Log the interrupted run again when a caller's rollback took the first log with it (the
+        API's error handler calls this after the request's transaction rolled back)."""
+        if self.logged is not None and not logs.run_exists(self.logged):
+            self.logged = logs.store_interrupted_run(self.run)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,9 @@ class Active:
 def _load() -> dict[tuple[str, str], list[Active]]:
     table: dict[tuple[str, str], list[Active]] = {}
     rows = (
-        Workflow.objects.filter(status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.EVENT, version__isnull=False)
+        Workflow.objects.filter(
+            status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.EVENT, version__isnull=False
+        )
         .select_related("version")
         .order_by("priority", "id")
     )
@@ -129,7 +138,11 @@ def before_store(result, *, program, environment, customer, action, spec, extra,
 
 def _modifier_branch(wf: Active, customer: Customer, action, spec, extra, data, now) -> tuple[dict, dict]:
     state = evaluate.State(
-        event=evaluate.event_namespace(action, data), customer_row=customer, variables={}, workflow=wf, now=now
+        event=evaluate.event_namespace(action, data),
+        customer_row=customer,
+        variables={},
+        workflow=wf,
+        now=now,
     )
     steps: list[dict] = []
     queue, seen = list(wf.graph.targets(wf.trigger_id, "modifier")), set()
@@ -224,6 +237,7 @@ def _enqueue(result, environment: str, depth: int, origin: int | None, logs: dic
 
 def record_interrupt(interrupt: WorkflowInterrupt, *, dry_run: bool) -> None:
     """Log the interrupted run once the event's transaction has rolled back (its event is not
-    stored; the run is, with the customer when the customer row still exists)."""
+    stored; the run is, with the customer when the customer row still exists). Inside a caller's
+    transaction (an API request's), that caller's rollback comes first: `after_rollback`."""
     if not dry_run:
-        logs.store_interrupted_run(interrupt.run)
+        interrupt.logged = logs.store_interrupted_run(interrupt.run)

@@ -18,10 +18,16 @@ urlpatterns = [
     path("workflows/runs/<int:pk>/", views.RunDetailView.as_view(), name="run_detail"),
     path("workflows/runs/<int:pk>/cancel/", views.RunCancelView.as_view(), name="run_cancel"),
     path("workflows/<int:pk>/", views.WorkflowRunsView.as_view(), name="workflow_detail"),
-    path("workflows/<int:pk>/running/", views.WorkflowRunsView.as_view(waiting=True), name="workflow_waiting"),
+    path(
+        "workflows/<int:pk>/running/", views.WorkflowRunsView.as_view(waiting=True), name="workflow_waiting"
+    ),
     path("workflows/<int:pk>/edit/", views.WorkflowEditView.as_view(), name="workflow_edit"),
     path("workflows/<int:pk>/export/", views.WorkflowExportView.as_view(), name="workflow_export"),
     path("workflows/<int:pk>/test/", views.WorkflowTestView.as_view(), name="workflow_test"),
     path("workflows/<int:pk>/<str:action>/", views.WorkflowStatusView.as_view(), name="workflow_status"),
-    path("customers/<str:ref>/workflow-logs/", views.CustomerWorkflowLogsView.as_view(), name="customer_workflow_logs"),
+    path(
+        "customers/<str:ref>/workflow-logs/",
+        views.CustomerWorkflowLogsView.as_view(),
+        name="customer_workflow_logs",
+    ),
 ]

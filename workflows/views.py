@@ -46,13 +46,16 @@ class ModuleMixin:
 
 
 def _workflow(request, pk) -> Workflow:
-    return get_object_or_404(Workflow.objects.select_related("version", "campaign"), pk=pk, environment=request.environment)
+    return get_object_or_404(
+        Workflow.objects.select_related("version", "campaign"), pk=pk, environment=request.environment
+    )
 
 
 def palette() -> list[dict]:
     """The node types by family, for the editor's palette (from the registry)."""
     return [
-        {"family": family, "nodes": [n for n in REGISTRY.values() if n.family == family]} for family in FAMILIES
+        {"family": family, "nodes": [n for n in REGISTRY.values() if n.family == family]}
+        for family in FAMILIES
     ]
 
 
@@ -67,7 +70,9 @@ class WorkflowListView(ModuleMixin, ObjectListView):
     ]
 
     def get_queryset(self):
-        return Workflow.objects.filter(environment=self.request.environment).select_related("version", "campaign")
+        return Workflow.objects.filter(environment=self.request.environment).select_related(
+            "version", "campaign"
+        )
 
 
 class CampaignListView(ModuleMixin, ObjectListView):
@@ -160,7 +165,9 @@ class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
 
 def _starter_graph() -> dict:
     return {
-        "nodes": [{"id": "trigger", "type": "event_trigger", "config": {"action": "opt_in"}, "x": 40, "y": 120}],
+        "nodes": [
+            {"id": "trigger", "type": "event_trigger", "config": {"action": "opt_in"}, "x": 40, "y": 120}
+        ],
         "edges": [],
     }
 
@@ -195,7 +202,9 @@ class WorkflowRunsView(ModuleMixin, ObjectListView):
 
     def get_queryset(self):
         self.workflow = _workflow(self.request, self.kwargs["pk"])
-        runs = WorkflowRun.objects.filter(workflow=self.workflow).select_related("customer", "version", "workflow")
+        runs = WorkflowRun.objects.filter(workflow=self.workflow).select_related(
+            "customer", "version", "workflow"
+        )
         if self.waiting:
             return runs.filter(status=RunStatus.WAITING).order_by("resume_at", "id")
         return runs.order_by("-id")
@@ -236,7 +245,9 @@ class WorkflowStatusView(ModuleMixin, ConsoleView, View):
                 before={},
                 after={"status": workflow.status},
             )
-            messages.success(request, f"Workflow “{workflow.name}” is {workflow.get_status_display().lower()}.")
+            messages.success(
+                request, f"Workflow “{workflow.name}” is {workflow.get_status_display().lower()}."
+            )
         return HttpResponseRedirect(reverse("workflows:workflow_detail", args=[workflow.pk]))
 
 
@@ -300,7 +311,9 @@ class WorkflowTestView(ModuleMixin, ConsoleView, TemplateView):
 
     def get(self, request, *args, **kwargs):
         workflow = _workflow(request, self.kwargs["pk"])
-        return self.render_to_response(self.get_context_data(form=TestRunForm(), workflow=workflow, title=f"Test run: {workflow}"))
+        return self.render_to_response(
+            self.get_context_data(form=TestRunForm(), workflow=workflow, title=f"Test run: {workflow}")
+        )
 
     def post(self, request, *args, **kwargs):
         workflow = _workflow(request, self.kwargs["pk"])
@@ -370,7 +383,9 @@ class CustomerWorkflowLogsView(CustomerTabView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        runs = WorkflowRun.objects.filter(customer=self.object).select_related("workflow", "version", "customer")
+        runs = WorkflowRun.objects.filter(customer=self.object).select_related(
+            "workflow", "version", "customer"
+        )
         table = RunTable(runs.order_by("-id"), exclude=("customer",))
         context["table"] = self.paginate_table(table)
         return context
@@ -386,7 +401,14 @@ class NodeReferenceView(ModuleMixin, ConsoleView, View):
 
     def get(self, request):
         body = {
-            name: {"label": n.label, "family": n.family, "outputs": list(n.outputs), "branches": list(n.branches), "schema": n.schema, "help": n.help}
+            name: {
+                "label": n.label,
+                "family": n.family,
+                "outputs": list(n.outputs),
+                "branches": list(n.branches),
+                "schema": n.schema,
+                "help": n.help,
+            }
             for name, n in REGISTRY.items()
         }
         return HttpResponse(json.dumps(body), content_type="application/json")

@@ -188,7 +188,9 @@ class CustomerEventDetailView(CustomerTabView):
             WorkflowRun.objects.filter(trigger_event=event).select_related("workflow").order_by("id")[:50]
         )
         context["made_by_step"] = (
-            RunStep.objects.filter(event=event).select_related("run__workflow").first() if event.workflow_id else None
+            RunStep.objects.filter(event=event).select_related("run__workflow").first()
+            if event.workflow_id
+            else None
         )
         return context
 

@@ -15,6 +15,7 @@ from events.api import views as events
 from referrals.api import urls as referral_api
 from segments.api import views as segments
 from transactions.api import views as transactions
+from workflows.api import urls as workflow_api
 
 from . import sandbox, views
 
@@ -80,6 +81,7 @@ urlpatterns = [
     *card_api.urlpatterns,  # loyalty cards
     *referral_api.urlpatterns,  # referral codes
     *budget_api.urlpatterns,  # budgets
+    *workflow_api.urlpatterns,  # workflows
     *achievement_api.urlpatterns,  # achievements
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (reference paths for lists and bulk operations)

@@ -25,8 +25,8 @@ from tests import factories
 from tests.factories import register
 from transactions.models import Transaction
 
-from .workflow_world import workflow_world
 from .console_access import ACCESS, PUBLIC, PUBLIC_KWARGS, console_urls
+from .workflow_world import workflow_world
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests import factories
+from tests.api.conftest import api, live_key  # noqa: F401  (fixtures)
 from workflows import editing
 from workflows.models import Campaign, Workflow
 
@@ -47,8 +48,12 @@ def on_event(action: str) -> dict:
     return {"type": "event_trigger", "config": {"action": action}}
 
 
-def make_workflow(graph: dict, *, name="Test workflow", campaign=None, active=True, environment="live", priority=100):
-    workflow = Workflow.objects.create(name=name, campaign=campaign, environment=environment, priority=priority)
+def make_workflow(
+    graph: dict, *, name="Test workflow", campaign=None, active=True, environment="live", priority=100
+):
+    workflow = Workflow.objects.create(
+        name=name, campaign=campaign, environment=environment, priority=priority
+    )
     editing.save_graph(workflow, graph)
     if active:
         editing.set_status(workflow, True)
@@ -58,7 +63,11 @@ def make_workflow(graph: dict, *, name="Test workflow", campaign=None, active=Tr
 
 def make_campaign(**fields) -> Campaign:
     now = timezone.now()
-    values = {"name": "Weekend", "starts_at": now - dt.timedelta(days=1), "ends_at": now + dt.timedelta(days=1)}
+    values = {
+        "name": "Weekend",
+        "starts_at": now - dt.timedelta(days=1),
+        "ends_at": now + dt.timedelta(days=1),
+    }
     return Campaign.objects.create(**{**values, **fields})
 
 

@@ -18,8 +18,18 @@ def _campaign_workflow(campaign, points="{event.points}"):
     return make_workflow(
         chain(
             on_event("point_add"),
-            {"id": "only_api", "type": "filter_event", "config": {"conditions": {"conditions": [{"field": "points", "operator": "gt", "value": "0"}]}}},
-            {"id": "bonus", "type": "campaign_bonus", "config": {"points": points, "description": "Double points"}},
+            {
+                "id": "only_api",
+                "type": "filter_event",
+                "config": {
+                    "conditions": {"conditions": [{"field": "points", "operator": "gt", "value": "0"}]}
+                },
+            },
+            {
+                "id": "bonus",
+                "type": "campaign_bonus",
+                "config": {"points": points, "description": "Double points"},
+            },
         ),
         campaign=campaign,
     )

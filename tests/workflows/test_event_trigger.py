@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 def test_a_welcome_bonus_is_registered_by_automation_after_the_opt_in(program, on_commit):
     workflow = make_workflow(
-        chain(on_event("opt_in"), {"id": "bonus", "type": "point_add", "config": {"points": 100, "reason": "Welcome"}})
+        chain(
+            on_event("opt_in"),
+            {"id": "bonus", "type": "point_add", "config": {"points": 100, "reason": "Welcome"}},
+        )
     )
     on_commit(lambda: factories.register("opt_in", "Bob-1", {"first_name": "Bob"}))
     bob = factories.live("Bob-1")
@@ -34,7 +37,13 @@ def test_a_filter_that_fails_gives_no_action_taken_not_success(program, anna, on
     workflow = make_workflow(
         chain(
             on_event("point_add"),
-            {"id": "big", "type": "filter_event", "config": {"conditions": {"conditions": [{"field": "points", "operator": "ge", "value": "500"}]}}},
+            {
+                "id": "big",
+                "type": "filter_event",
+                "config": {
+                    "conditions": {"conditions": [{"field": "points", "operator": "ge", "value": "500"}]}
+                },
+            },
             {"id": "tag", "type": "add_label", "config": {"label": "big-earner"}},
         )
     )
@@ -53,8 +62,16 @@ def test_an_interrupt_refuses_the_event_with_its_code_and_stores_nothing(program
     make_workflow(
         chain(
             on_event("opt_in"),
-            {"id": "minor", "type": "filter_event", "config": {"conditions": {"conditions": [{"field": "age", "operator": "lt", "value": "18"}]}}},
-            {"id": "stop", "type": "interrupt", "config": {"code": 12345, "message": "Members must be 18, not {event.age}."}},
+            {
+                "id": "minor",
+                "type": "filter_event",
+                "config": {"conditions": {"conditions": [{"field": "age", "operator": "lt", "value": "18"}]}},
+            },
+            {
+                "id": "stop",
+                "type": "interrupt",
+                "config": {"code": 12345, "message": "Members must be 18, not {event.age}."},
+            },
             branch="modifier",
         )
     )
@@ -88,7 +105,10 @@ def test_modify_event_changes_the_event_before_it_is_stored(program, anna, on_co
 
 def test_a_broken_expression_fails_the_node_and_never_the_event(program, anna, on_commit):
     workflow = make_workflow(
-        chain(on_event("point_add"), {"id": "bonus", "type": "point_add", "config": {"points": "{event.nothing} + 1"}})
+        chain(
+            on_event("point_add"),
+            {"id": "bonus", "type": "point_add", "config": {"points": "{event.nothing} + 1"}},
+        )
     )
     on_commit(lambda: factories.register("point_add", data={"points": 5}))
     assert factories.live().spendable == 5
@@ -96,4 +116,3 @@ def test_a_broken_expression_fails_the_node_and_never_the_event(program, anna, o
     assert run.status == RunStatus.ERROR
     step = RunStep.objects.get(run=run, node="bonus")
     assert step.output == "failure" and "'nothing'" in step.error
-

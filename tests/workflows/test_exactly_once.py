@@ -58,16 +58,22 @@ def test_replaying_a_finished_run_changes_nothing(program, anna, on_commit):
 
 def test_a_workflow_never_triggers_itself_and_depth_is_bounded(program, anna, on_commit, settings):
     settings.WORKFLOW_MAX_DEPTH = 3
-    self_loop = make_workflow(chain(on_event("point_add"), {"id": "again", "type": "point_add", "config": {"points": 1}}))
+    self_loop = make_workflow(
+        chain(on_event("point_add"), {"id": "again", "type": "point_add", "config": {"points": 1}})
+    )
     on_commit(lambda: factories.register("point_add", data={"points": 5}))
     assert Event.objects.filter(workflow_id=self_loop.pk).count() == 1  # not re-triggered by its own event
     # Two workflows feeding each other stop at the configured depth.
     ping = make_workflow(
-        chain(on_event("login"), {"id": "p", "type": "trigger_event", "config": {"action": "profile", "data": {"city": "A"}}}),
+        chain(
+            on_event("login"),
+            {"id": "p", "type": "trigger_event", "config": {"action": "profile", "data": {"city": "A"}}},
+        ),
         name="ping",
     )
     pong = make_workflow(
-        chain(on_event("profile"), {"id": "q", "type": "trigger_event", "config": {"action": "login"}}), name="pong"
+        chain(on_event("profile"), {"id": "q", "type": "trigger_event", "config": {"action": "login"}}),
+        name="pong",
     )
     on_commit(lambda: factories.register("login"))
     made = Event.objects.filter(workflow_id__in=[ping.pk, pong.pk]).count()

@@ -23,7 +23,9 @@ def _messages(graph, **kwargs) -> str:
 
 
 def test_a_valid_graph_is_returned_normalized(program):
-    graph = chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 5}, "x": 10.7, "junk": 1})
+    graph = chain(
+        on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 5}, "x": 10.7, "junk": 1}
+    )
     clean = validate_graph(graph)
     assert clean["nodes"][1] == {"id": "a", "type": "point_add", "config": {"points": 5}, "x": 10}
 
@@ -33,17 +35,66 @@ def test_a_valid_graph_is_returned_normalized(program):
     [
         ("nope", "is an object"),
         ({"nodes": [], "edges": []}, "exactly one trigger"),
-        (chain(on_event("no_such_action"), {"id": "a", "type": "point_add", "config": {"points": 1}}), "no event 'no_such_action'"),
-        (chain(on_event("login"), {"id": "a", "type": "point_add", "config": {}}), "'points' is a required property"),
+        (
+            chain(on_event("no_such_action"), {"id": "a", "type": "point_add", "config": {"points": 1}}),
+            "no event 'no_such_action'",
+        ),
+        (
+            chain(on_event("login"), {"id": "a", "type": "point_add", "config": {}}),
+            "'points' is a required property",
+        ),
         (chain(on_event("login"), {"id": "a", "type": "teleport", "config": {}}), "Unknown node type"),
-        (chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": "{{ 1 + }}"}}), "does not parse"),
-        (chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": "''.__class__"}}), "outside the sandbox"),
-        (chain(on_event("login"), {"id": "a", "type": "interrupt", "config": {"code": 12345, "message": "x"}}), "cannot run after"),
-        (chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}, branch="modifier"), "cannot run before"),
-        (chain(on_event("login"), {"id": "w", "type": "wait", "config": {"amount": 100 * 365, "unit": "days"}}, {"id": "a", "type": "point_add", "config": {"points": 1}}), "at most 5 years"),
-        (chain(on_event("login"), {"id": "f", "type": "filter_random", "config": {"percent": 50}}), "lead nowhere"),
-        (chain(on_event("login"), {"id": "b", "type": "campaign_bonus", "config": {"points": 1}}), "only a campaign"),
-        (chain(on_event("login"), {"id": "c", "type": "filter_customer", "config": {"conditions": {"conditions": [{"field": "nonsense", "operator": "eq", "value": "1"}]}}}), "nonsense"),
+        (
+            chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": "{{ 1 + }}"}}),
+            "does not parse",
+        ),
+        (
+            chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": "''.__class__"}}),
+            "outside the sandbox",
+        ),
+        (
+            chain(
+                on_event("login"), {"id": "a", "type": "interrupt", "config": {"code": 12345, "message": "x"}}
+            ),
+            "cannot run after",
+        ),
+        (
+            chain(
+                on_event("login"),
+                {"id": "a", "type": "point_add", "config": {"points": 1}},
+                branch="modifier",
+            ),
+            "cannot run before",
+        ),
+        (
+            chain(
+                on_event("login"),
+                {"id": "w", "type": "wait", "config": {"amount": 100 * 365, "unit": "days"}},
+                {"id": "a", "type": "point_add", "config": {"points": 1}},
+            ),
+            "at most 5 years",
+        ),
+        (
+            chain(on_event("login"), {"id": "f", "type": "filter_random", "config": {"percent": 50}}),
+            "lead nowhere",
+        ),
+        (
+            chain(on_event("login"), {"id": "b", "type": "campaign_bonus", "config": {"points": 1}}),
+            "only a campaign",
+        ),
+        (
+            chain(
+                on_event("login"),
+                {
+                    "id": "c",
+                    "type": "filter_customer",
+                    "config": {
+                        "conditions": {"conditions": [{"field": "nonsense", "operator": "eq", "value": "1"}]}
+                    },
+                },
+            ),
+            "nonsense",
+        ),
     ],
 )
 def test_a_bad_graph_is_refused_with_the_reason_on_the_node(program, graph, expected):
@@ -76,9 +127,15 @@ def test_huge_graphs_and_fan_outs_are_refused(program):
 
 def test_every_save_of_a_changed_graph_is_a_new_version_and_an_unchanged_one_is_not(program):
     workflow = Workflow.objects.create(name="W")
-    first = editing.save_graph(workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}))
-    same = editing.save_graph(workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}))
-    second = editing.save_graph(workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 2}}))
+    first = editing.save_graph(
+        workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}})
+    )
+    same = editing.save_graph(
+        workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}})
+    )
+    second = editing.save_graph(
+        workflow, chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 2}})
+    )
     assert (first.number, same.pk, second.number) == (1, first.pk, 2)
     workflow.refresh_from_db()
     assert workflow.version == second and workflow.trigger_action == "login"
@@ -94,7 +151,13 @@ def test_activation_needs_a_saved_graph(program):
 
 @pytest.mark.parametrize(
     "text",
-    ["{{ ''.__class__ }}", "''.__class__.__mro__", "event.__init__", "{{ cycler.__init__.__globals__ }}", "range(10**9)|list"],
+    [
+        "{{ ''.__class__ }}",
+        "''.__class__.__mro__",
+        "event.__init__",
+        "{{ cycler.__init__.__globals__ }}",
+        "range(10**9)|list",
+    ],
 )
 def test_expressions_cannot_leave_the_sandbox(text):
     with pytest.raises(expressions.ExpressionError):
@@ -114,4 +177,3 @@ def test_every_node_type_has_a_schema_the_registry_can_check_and_docs_for():
         assert node.schema["type"] == "object", node.name
         assert node.label and node.family in ("trigger", "filter", "action", "modifier", "flow")
         assert isinstance(node.schema.get("properties"), dict), node.name
-

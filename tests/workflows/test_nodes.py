@@ -22,14 +22,20 @@ def _fire(on_commit, *nodes, trigger="login", data=None):
 
 
 def _made(run) -> list[str]:
-    return list(Event.objects.filter(workflow_id=run.workflow_id).order_by("id").values_list("action", flat=True))
+    return list(
+        Event.objects.filter(workflow_id=run.workflow_id).order_by("id").values_list("action", flat=True)
+    )
 
 
 def test_point_add_and_point_sub(program, anna, on_commit):
     run, _ = _fire(
         on_commit,
         {"id": "add", "type": "point_add", "config": {"points": "{event.points} + 30"}},
-        {"id": "sub", "type": "point_sub", "config": {"points": 10, "reason": "fee for {customer.first_name}"}},
+        {
+            "id": "sub",
+            "type": "point_sub",
+            "config": {"points": 10, "reason": "fee for {customer.first_name}"},
+        },
         trigger="point_add",
         data={"points": 20},
     )
@@ -56,7 +62,9 @@ def test_transfer_coupon(program, anna, on_commit):
     factories.enroll("Ben-1")
     code = pools.generate_codes(pool, 1)[0]
     factories.register("coupon_assign", data={"code": code})
-    run, _ = _fire(on_commit, {"id": "give", "type": "transfer_coupon", "config": {"code": code, "to": "Ben-1"}})
+    run, _ = _fire(
+        on_commit, {"id": "give", "type": "transfer_coupon", "config": {"code": code, "to": "Ben-1"}}
+    )
     assert _made(run) == ["coupon_transfer"]
     assert Coupon.objects.get(code=code).customer == factories.live("Ben-1")
 
@@ -96,7 +104,14 @@ def test_change_tier(program, anna, on_commit):
 
 
 def test_trigger_event_with_templated_attributes(program, anna, on_commit):
-    run, _ = _fire(on_commit, {"id": "t", "type": "trigger_event", "config": {"action": "profile", "data": {"city": "{customer.country}-town"}}})
+    run, _ = _fire(
+        on_commit,
+        {
+            "id": "t",
+            "type": "trigger_event",
+            "config": {"action": "profile", "data": {"city": "{customer.country}-town"}},
+        },
+    )
     assert factories.live().city == "DE-town"
     assert _made(run) == ["profile"]
 
@@ -115,7 +130,10 @@ def test_suspend(program, anna, on_commit):
 
 
 def test_modify_customer(program, anna, on_commit):
-    _fire(on_commit, {"id": "m", "type": "modify_customer", "config": {"set": {"nickname": "{customer.first_name}!"}}})
+    _fire(
+        on_commit,
+        {"id": "m", "type": "modify_customer", "config": {"set": {"nickname": "{customer.first_name}!"}}},
+    )
     assert factories.live().nickname == "Anna!"
 
 
@@ -123,7 +141,11 @@ def test_variables_and_the_variable_filter(program, anna, on_commit):
     run, steps = _fire(
         on_commit,
         {"id": "v", "type": "variable_assign", "config": {"name": "double", "value": "{event.points} * 2"}},
-        {"id": "f", "type": "filter_variable", "config": {"conditions": {"conditions": [{"field": "double", "operator": "eq", "value": "40"}]}}},
+        {
+            "id": "f",
+            "type": "filter_variable",
+            "config": {"conditions": {"conditions": [{"field": "double", "operator": "eq", "value": "40"}]}},
+        },
         {"id": "a", "type": "point_add", "config": {"points": "vars.double"}},
         trigger="point_add",
         data={"points": 20},
@@ -135,7 +157,16 @@ def test_variables_and_the_variable_filter(program, anna, on_commit):
 def test_customer_filter_uses_the_condition_language(program, anna, on_commit):
     run, steps = _fire(
         on_commit,
-        {"id": "f", "type": "filter_customer", "config": {"conditions": {"match": "all", "conditions": [{"field": "country", "operator": "eq", "value": "AT"}]}}},
+        {
+            "id": "f",
+            "type": "filter_customer",
+            "config": {
+                "conditions": {
+                    "match": "all",
+                    "conditions": [{"field": "country", "operator": "eq", "value": "AT"}],
+                }
+            },
+        },
         {"id": "a", "type": "point_add", "config": {"points": 1}},
     )
     assert steps["f"].output == "failure" and "a" not in steps
@@ -145,7 +176,11 @@ def test_aggregated_earning_fraud_check_suspends(program, anna, on_commit):
     factories.register("point_add", data={"points": 900})
     run, steps = _fire(
         on_commit,
-        {"id": "agg", "type": "filter_aggregate", "config": {"period": "today", "operator": "ge", "threshold": 1000}},
+        {
+            "id": "agg",
+            "type": "filter_aggregate",
+            "config": {"period": "today", "operator": "ge", "threshold": 1000},
+        },
         {"id": "s", "type": "suspend", "config": {}},
         trigger="point_add",
         data={"points": 200},
@@ -157,7 +192,11 @@ def test_aggregated_earning_fraud_check_suspends(program, anna, on_commit):
 def test_random_split_and_sticky_ab_test(program, anna, on_commit):
     graph = chain(
         on_event("login"),
-        {"id": "ab", "type": "ab_test", "config": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}]}},
+        {
+            "id": "ab",
+            "type": "ab_test",
+            "config": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}]},
+        },
     )
     graph["nodes"] += [
         {"id": "la", "type": "add_label", "config": {"label": "got-a"}},

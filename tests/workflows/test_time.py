@@ -44,8 +44,11 @@ def test_a_wait_parks_the_run_and_the_sandbox_clock_resumes_it(program, on_commi
 
 def test_a_waiting_run_can_be_cancelled(program, anna, on_commit):
     workflow = make_workflow(
-        chain(on_event("login"), {"id": "w", "type": "wait", "config": {"amount": 5, "unit": "minutes"}},
-              {"id": "b", "type": "point_add", "config": {"points": 1}})
+        chain(
+            on_event("login"),
+            {"id": "w", "type": "wait", "config": {"amount": 5, "unit": "minutes"}},
+            {"id": "b", "type": "point_add", "config": {"points": 1}},
+        )
     )
     on_commit(lambda: factories.register("login"))
     run = WorkflowRun.objects.get(workflow=workflow)
@@ -70,7 +73,9 @@ def test_a_daily_birthday_workflow_visits_only_todays_birthdays_once(program):
                 "config": {
                     "repeat": "daily",
                     "time": "00:00",
-                    "prefilter": {"conditions": [{"field": "birth_date", "operator": "this_day", "value": ""}]},
+                    "prefilter": {
+                        "conditions": [{"field": "birth_date", "operator": "this_day", "value": ""}]
+                    },
                 },
             },
             {"id": "gift", "type": "assign_coupon", "config": {"pool": pool.pk}},

@@ -54,7 +54,8 @@ def _expression_fields(schema: dict, prefix: str = "") -> tuple[tuple[str, str],
 
 
 REGISTRY: dict[str, NodeType] = {
-    spec["name"]: NodeType(**spec, expression_fields=_expression_fields(spec["schema"])) for spec in NODE_TYPES
+    spec["name"]: NodeType(**spec, expression_fields=_expression_fields(spec["schema"]))
+    for spec in NODE_TYPES
 }
 TRIGGERS = {name: node for name, node in REGISTRY.items() if node.family == "trigger"}
 FAMILIES = ("trigger", "filter", "action", "modifier", "flow")

@@ -23,11 +23,20 @@ _ID = {"type": "integer", "minimum": 1}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64}
 _ACTION = ("action",)
 _MODIFIER = ("modifier",)
-_CRON_TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "title": "Time (HH:MM, program time zone)"}
+_CRON_TIME = {
+    "type": "string",
+    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "title": "Time (HH:MM, program time zone)",
+}
 
 
 def _obj(required, **properties):
-    return {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(required),
+        "properties": properties,
+    }
 
 
 NODE_TYPES = [
@@ -40,7 +49,9 @@ NODE_TYPES = [
         "branches": (),
         "help": "Any built-in or custom action. The modifier output runs before the event is stored "
         "(Interrupt, Modify event); the action output after it is stored.",
-        "schema": _obj(["action"], action={"type": "string", "title": "Event type", "minLength": 1, "maxLength": 64}),
+        "schema": _obj(
+            ["action"], action={"type": "string", "title": "Event type", "minLength": 1, "maxLength": 64}
+        ),
     },
     {
         "name": "date_trigger",
@@ -142,14 +153,18 @@ NODE_TYPES = [
         "label": "Point add",
         "family": "action",
         "branches": _ACTION,
-        "schema": _obj(["points"], points=_POINTS, account={"type": "string", "maxLength": 64}, reason=_REASON),
+        "schema": _obj(
+            ["points"], points=_POINTS, account={"type": "string", "maxLength": 64}, reason=_REASON
+        ),
     },
     {
         "name": "point_sub",
         "label": "Point sub",
         "family": "action",
         "branches": _ACTION,
-        "schema": _obj(["points"], points=_POINTS, account={"type": "string", "maxLength": 64}, reason=_REASON),
+        "schema": _obj(
+            ["points"], points=_POINTS, account={"type": "string", "maxLength": 64}, reason=_REASON
+        ),
     },
     {
         "name": "assign_coupon",
