@@ -162,14 +162,19 @@
           });
         });
       });
-      var counter = 1;
       root.querySelectorAll("[data-add-node]").forEach(function (button) {
         button.addEventListener("click", function () {
-          var type = button.dataset.addNode, existing = exportGraph(editor, reference).nodes.map(function (n) { return n.id; });
-          var id = reference[type].family === "trigger" ? "trigger" : type.replace(/_/g, "-") + "-" + counter;
-          while (existing.indexOf(id) >= 0) { counter += 1; id = type.replace(/_/g, "-") + "-" + counter; }
-          counter += 1;
-          draw(editor, reference, { nodes: [{ id: id, type: type, config: {}, x: 80 + existing.length * 30, y: 60 + existing.length * 30 }], edges: [] });
+          var type = button.dataset.addNode, isTrigger = reference[type].family === "trigger";
+          if (isTrigger) {  // one trigger per workflow: a new one replaces the old
+            var data = editor.export().drawflow.Home.data;
+            Object.keys(data).forEach(function (key) {
+              if ((reference[data[key].data.type] || {}).family === "trigger") { editor.removeNodeId("node-" + key); }
+            });
+          }
+          var existing = exportGraph(editor, reference).nodes.map(function (n) { return n.id; });
+          var number = 1, id = isTrigger ? "trigger" : type.replace(/_/g, "-") + "-1";
+          while (existing.indexOf(id) >= 0) { number += 1; id = type.replace(/_/g, "-") + "-" + number; }
+          draw(editor, reference, { nodes: [{ id: id, type: type, config: {}, x: 40 + (existing.length % 4) * 240, y: 60 + Math.floor(existing.length / 4) * 150 }], edges: [] });
           sync();
         });
       });
