@@ -42,7 +42,15 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
             False,
             _graph(
                 {"type": "event_trigger", "config": {"action": "opt_in"}},
-                [{"id": "bonus", "type": "point_add", "config": {"points": 100, "reason": "Welcome bonus"}, "x": 300, "y": 160}],
+                [
+                    {
+                        "id": "bonus",
+                        "type": "point_add",
+                        "config": {"points": 100, "reason": "Welcome bonus"},
+                        "x": 300,
+                        "y": 160,
+                    }
+                ],
                 [("trigger", "action", "bonus")],
             ),
         ),
@@ -53,11 +61,33 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
             _graph(
                 {"type": "event_trigger", "config": {"action": "point_add"}},
                 [
-                    {"id": "weekend", "type": "variable_assign", "config": {"name": "weekday", "value": "now.weekday()"}, "x": 300, "y": 160},
-                    {"id": "is_weekend", "type": "filter_variable", "config": {"conditions": _cond("weekday", "ge", "5")}, "x": 560, "y": 160},
-                    {"id": "double", "type": "campaign_bonus", "config": {"points": "{event.points}", "description": "Weekend double points"}, "x": 820, "y": 160},
+                    {
+                        "id": "weekend",
+                        "type": "variable_assign",
+                        "config": {"name": "weekday", "value": "now.weekday()"},
+                        "x": 300,
+                        "y": 160,
+                    },
+                    {
+                        "id": "is_weekend",
+                        "type": "filter_variable",
+                        "config": {"conditions": _cond("weekday", "ge", "5")},
+                        "x": 560,
+                        "y": 160,
+                    },
+                    {
+                        "id": "double",
+                        "type": "campaign_bonus",
+                        "config": {"points": "{event.points}", "description": "Weekend double points"},
+                        "x": 820,
+                        "y": 160,
+                    },
                 ],
-                [("trigger", "action", "weekend"), ("weekend", "success", "is_weekend"), ("is_weekend", "success", "double")],
+                [
+                    ("trigger", "action", "weekend"),
+                    ("weekend", "success", "is_weekend"),
+                    ("is_weekend", "success", "double"),
+                ],
             ),
         ),
         (
@@ -67,9 +97,21 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
             _graph(
                 {
                     "type": "date_trigger",
-                    "config": {"repeat": "daily", "time": "07:00", "prefilter": _cond("birth_date", "this_day")},
+                    "config": {
+                        "repeat": "daily",
+                        "time": "07:00",
+                        "prefilter": _cond("birth_date", "this_day"),
+                    },
                 },
-                [{"id": "gift", "type": "assign_coupon", "config": {"pool": pool_id, "pattern": "BDAY-????"}, "x": 300, "y": 160}],
+                [
+                    {
+                        "id": "gift",
+                        "type": "assign_coupon",
+                        "config": {"pool": pool_id, "pattern": "BDAY-????"},
+                        "x": 300,
+                        "y": 160,
+                    }
+                ],
                 [("trigger", "on", "gift")],
             ),
         ),
@@ -80,8 +122,20 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
             _graph(
                 {"type": "event_trigger", "config": {"action": "tier_up"}},
                 [
-                    {"id": "gold", "type": "filter_event", "config": {"conditions": _cond("tier", "eq", "gold")}, "x": 300, "y": 160},
-                    {"id": "reward", "type": "point_add", "config": {"points": 500, "reason": "Welcome to Gold"}, "x": 560, "y": 160},
+                    {
+                        "id": "gold",
+                        "type": "filter_event",
+                        "config": {"conditions": _cond("tier", "eq", "gold")},
+                        "x": 300,
+                        "y": 160,
+                    },
+                    {
+                        "id": "reward",
+                        "type": "point_add",
+                        "config": {"points": 500, "reason": "Welcome to Gold"},
+                        "x": 560,
+                        "y": 160,
+                    },
                 ],
                 [("trigger", "action", "gold"), ("gold", "success", "reward")],
             ),
@@ -93,8 +147,20 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
             _graph(
                 {"type": "event_trigger", "config": {"action": "point_add"}},
                 [
-                    {"id": "too_much", "type": "filter_aggregate", "config": {"period": "today", "operator": "ge", "threshold": 20000}, "x": 300, "y": 160},
-                    {"id": "suspend", "type": "suspend", "config": {"reason": "Fraud check: 20,000 points or more in one day"}, "x": 560, "y": 160},
+                    {
+                        "id": "too_much",
+                        "type": "filter_aggregate",
+                        "config": {"period": "today", "operator": "ge", "threshold": 20000},
+                        "x": 300,
+                        "y": 160,
+                    },
+                    {
+                        "id": "suspend",
+                        "type": "suspend",
+                        "config": {"reason": "Fraud check: 20,000 points or more in one day"},
+                        "x": 560,
+                        "y": 160,
+                    },
                 ],
                 [("trigger", "action", "too_much"), ("too_much", "success", "suspend")],
             ),
@@ -109,12 +175,27 @@ def demo_graphs(pool_id: int) -> list[tuple[str, str, bool, dict]]:
                     {
                         "id": "age",
                         "type": "variable_assign",
-                        "config": {"name": "age", "value": "now.year - (event.birth_date|default('1900')|string)[:4]|int"},
+                        "config": {
+                            "name": "age",
+                            "value": "now.year - (event.birth_date|default('1900')|string)[:4]|int",
+                        },
                         "x": 300,
                         "y": 40,
                     },
-                    {"id": "minor", "type": "filter_variable", "config": {"conditions": _cond("age", "lt", "18")}, "x": 560, "y": 40},
-                    {"id": "stop", "type": "interrupt", "config": {"code": 12345, "message": "Members must be 18 or older."}, "x": 820, "y": 40},
+                    {
+                        "id": "minor",
+                        "type": "filter_variable",
+                        "config": {"conditions": _cond("age", "lt", "18")},
+                        "x": 560,
+                        "y": 40,
+                    },
+                    {
+                        "id": "stop",
+                        "type": "interrupt",
+                        "config": {"code": 12345, "message": "Members must be 18 or older."},
+                        "x": 820,
+                        "y": 40,
+                    },
                 ],
                 [("trigger", "modifier", "age"), ("age", "success", "minor"), ("minor", "success", "stop")],
             ),
@@ -148,7 +229,11 @@ def seed_workflows(admin, *, environment: str = "live") -> dict:
         workflow, _ = Workflow.objects.get_or_create(
             name=name,
             environment=environment,
-            defaults={"description": description, "priority": priority * 10, "campaign": campaign if in_campaign else None},
+            defaults={
+                "description": description,
+                "priority": priority * 10,
+                "campaign": campaign if in_campaign else None,
+            },
         )
         editing.save_graph(workflow, graph, admin)
         editing.set_status(workflow, True)

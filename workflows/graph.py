@@ -295,7 +295,7 @@ def _check_structure(graph: Graph, nodes: dict[str, dict]) -> list[GraphError]:
                 where = "before the event is stored" if branch == "modifier" else "after the event is stored"
                 errors.append(GraphError(f"{kind.label} cannot run {where}.", node_id))
         outputs = kind.outputs_for(node["config"])
-        if kind.family in ("filter", "flow") or kind.name == "ab_test":
+        if kind.family == "filter" or kind.name in ("wait", "ab_test"):
             if outputs and not any(graph.targets(node_id, o) for o in outputs):
                 errors.append(GraphError(f"{kind.label}: its outputs lead nowhere.", node_id, "output"))
     return errors

@@ -27,7 +27,10 @@ def birthday_world(transactional_db):
     pool = CouponPool.objects.create(name="Birthday gifts", value=10)
     pools.generate_codes(pool, 5, "GIFT-????")
     tomorrow = (clock.now("sandbox").astimezone(clock.zone()) + dt.timedelta(days=1)).date()
-    for cid, birth in (("bea-1", tomorrow.replace(year=1990)), ("carl-2", tomorrow.replace(year=1985) - dt.timedelta(days=40))):
+    for cid, birth in (
+        ("bea-1", tomorrow.replace(year=1990)),
+        ("carl-2", tomorrow.replace(year=1985) - dt.timedelta(days=40)),
+    ):
         register_event(
             environment="sandbox",
             customer=cid,
