@@ -1,11 +1,14 @@
 """Saving a graph validates all of it; expressions stay in the sandbox."""
 
+from pathlib import Path
+
 import pytest
 
 from workflows import editing, expressions
 from workflows.graph import MAX_NODES, InvalidGraph, validate_graph
 from workflows.models import Workflow
 from workflows.nodes import REGISTRY
+from workflows.nodes.docs import markdown
 
 from .conftest import chain, on_event
 
@@ -177,3 +180,10 @@ def test_every_node_type_has_a_schema_the_registry_can_check_and_docs_for():
         assert node.schema["type"] == "object", node.name
         assert node.label and node.family in ("trigger", "filter", "action", "modifier", "flow")
         assert isinstance(node.schema.get("properties"), dict), node.name
+
+
+def test_the_node_reference_page_is_generated_from_the_schemas():
+    page = Path(__file__).resolve().parents[2] / "docs" / "workflow-nodes.md"
+    assert page.read_text() == markdown(), "regenerate docs/workflow-nodes.md (workflows.nodes.docs)"
+    for node in REGISTRY.values():
+        assert f"(`{node.name}`)" in page.read_text()
