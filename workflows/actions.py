@@ -157,6 +157,12 @@ def modify_customer(ctx: ActionContext) -> Event | None:
     return ctx.register("profile", data)
 
 
+def modify_coupon(ctx: ActionContext) -> Event | None:
+    data = {"code": ctx.render("code"), "expiration_date": ctx.render("expiration_date")}
+    ctx.detail["set"] = data
+    return ctx.register("coupon_expiration_change", data)
+
+
 ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "campaign_bonus": campaign_bonus,
     "point_add": point_add,
@@ -172,4 +178,5 @@ ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "reward_claim": reward_claim,
     "suspend": suspend,
     "modify_customer": modify_customer,
+    "modify_coupon": modify_coupon,
 }

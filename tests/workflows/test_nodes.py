@@ -214,3 +214,15 @@ def test_random_split_and_sticky_ab_test(program, anna, on_commit):
         {"id": "x", "type": "add_label", "config": {"label": "lucky"}},
     )
     assert steps["r"].output == "success"
+
+
+def test_modify_coupon(program, anna, on_commit):
+    pool = factories.CouponPoolFactory()
+    code = pools.generate_codes(pool, 1)[0]
+    factories.register("coupon_assign", data={"code": code})
+    run, steps = _fire(
+        on_commit,
+        {"id": "c", "type": "modify_coupon", "config": {"code": code, "expiration_date": "2030-01-31"}},
+    )
+    assert _made(run) == ["coupon_expiration_change"], steps["c"].error
+    assert Coupon.objects.get(code=code).expires_at.date().isoformat() == "2030-01-31"

@@ -9,6 +9,8 @@ from django.utils import timezone
 from coupons import pools
 from coupons.models import Coupon
 from loyalty import clock, sandbox
+from segments.building import rebuild
+from segments.models import Segment
 from tests import factories
 from workflows import runner, tasks
 from workflows.choices import RunStatus
@@ -88,3 +90,55 @@ def test_a_daily_birthday_workflow_visits_only_todays_birthdays_once(program):
     assert list(WorkflowRun.objects.values_list("customer__customer_id", flat=True)) == ["Birthday-1"]
     assert Coupon.objects.filter(customer__customer_id="Birthday-1").count() == 1
     assert DateOccurrence.objects.get().done
+
+
+def test_a_historical_trigger_runs_each_customer_with_a_matching_event_once(program):
+    for customer in ("Hist-1", "Hist-2", "Never-3"):
+        factories.enroll(customer)
+    for customer in ("Hist-1", "Hist-1", "Hist-2"):
+        factories.register("login", customer)
+    today = clock.now().astimezone(clock.zone()).date().isoformat()
+    workflow = make_workflow(
+        chain(
+            {"type": "historical_trigger", "config": {"action": "login", "start": today, "end": today}},
+            {"id": "tag", "type": "add_label", "config": {"label": "came-back"}},
+            branch="on",
+        )
+    )
+    tasks.tick()
+    tasks.tick()
+    assert sorted(
+        WorkflowRun.objects.filter(workflow=workflow).values_list("customer__customer_id", flat=True)
+    ) == [
+        "Hist-1",
+        "Hist-2",
+    ]
+    assert not factories.live("Never-3").labels.exists()
+
+
+def test_a_segment_entered_trigger_follows_the_membership_changes(program):
+    program.segments = True
+    program.save()
+    factories.enroll("Rich-1", points=2000)
+    factories.enroll("Poor-2", points=10)
+    segment = Segment.objects.create(
+        name="Rich",
+        conditions={"match": "all", "conditions": [{"field": "score", "operator": "ge", "value": "1000"}]},
+    )
+    workflow = make_workflow(
+        chain(
+            {"type": "segment_trigger", "config": {"segment": segment.pk, "direction": "entered"}},
+            {"id": "bonus", "type": "point_add", "config": {"points": 5}},
+            branch="on",
+        )
+    )
+    tasks.tick()  # starts following from now
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=5)):
+        rebuild(segment)
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=10)):
+        tasks.tick()
+        tasks.tick()
+    assert list(
+        WorkflowRun.objects.filter(workflow=workflow).values_list("customer__customer_id", flat=True)
+    ) == ["Rich-1"]
+    assert factories.live("Rich-1").spendable == 2005

@@ -14,7 +14,12 @@ def _type(prop: dict) -> str:
     text = " or ".join(kind) if isinstance(kind, list) else kind
     if "enum" in prop:
         text += ": " + ", ".join(f"`{v}`" for v in prop["enum"])
-    for key, word in (("minimum", "min"), ("maximum", "max"), ("maxLength", "max length"), ("pattern", "pattern")):
+    for key, word in (
+        ("minimum", "min"),
+        ("maximum", "max"),
+        ("maxLength", "max length"),
+        ("pattern", "pattern"),
+    ):
         if key in prop:
             text += f"; {word} {prop[key]}"
     if prop.get("x-expression"):
@@ -35,14 +40,19 @@ def markdown() -> str:
         lines.append(f"## {family.capitalize()} nodes")
         lines.append("")
         for node in (n for n in REGISTRY.values() if n.family == family):
-            outputs = ", ".join(f"`{o}`" for o in node.outputs) or ("the variants' names" if node.name == "ab_test" else "none")
+            outputs = ", ".join(f"`{o}`" for o in node.outputs) or (
+                "the variants' names" if node.name == "ab_test" else "none"
+            )
             branches = ", ".join(node.branches) or "—"
             lines.append(f"### {node.label} (`{node.name}`)")
             lines.append("")
             if node.help:
                 lines.append(node.help)
                 lines.append("")
-            lines.append(f"Outputs: {outputs}. Branches: {branches}." + (f" Module: {node.module}." if node.module else ""))
+            lines.append(
+                f"Outputs: {outputs}. Branches: {branches}."
+                + (f" Module: {node.module}." if node.module else "")
+            )
             lines.append("")
             required = set(node.schema.get("required", ()))
             props = node.schema.get("properties", {})

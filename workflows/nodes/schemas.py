@@ -325,6 +325,23 @@ NODE_TYPES = [
             },
         ),
     },
+    {
+        "name": "modify_coupon",
+        "label": "Modify coupon",
+        "family": "modifier",
+        "branches": _ACTION,
+        "help": "Changes the expiration date of one of the customer's coupons (a coupon_expiration_change event).",
+        "schema": _obj(
+            ["code", "expiration_date"],
+            code={"type": "string", "maxLength": 200, "x-expression": "template"},
+            expiration_date={
+                "type": "string",
+                "maxLength": 200,
+                "x-expression": "template",
+                "title": "New expiration date",
+            },
+        ),
+    },
     # --- flow control ---------------------------------------------------------------------------------
     {
         "name": "wait",
