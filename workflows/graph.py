@@ -200,6 +200,14 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
         found.append(
             GraphError(f"{kind.label}: there is no event {config.get('action')!r}.", node["id"], "action")
         )
+    if kind.name == "date_trigger":
+        needs = {"once": "date", "yearly": "date", "weekly": "weekday", "monthly": "day"}.get(
+            config["repeat"]
+        )
+        if needs and config.get(needs) in (None, ""):
+            found.append(
+                GraphError(f"On a date: a {config['repeat']} trigger needs its {needs}.", node["id"], needs)
+            )
     if kind.name == "wait":
         delta = wait_delta(config)
         if (delta is None) == (not config.get("until")):
