@@ -179,6 +179,8 @@ class NodeFormView(ModuleMixin, ConsoleView, View):
 
     def get(self, request):
         kind = request.GET.get("type", "")
+        if not kind:
+            return HttpResponse('<p class="muted">Select a node to configure it.</p>')
         if kind not in REGISTRY:
             raise Http404("Unknown node type.")
         try:

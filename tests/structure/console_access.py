@@ -180,7 +180,7 @@ ACCESS: dict[str, Access] = {
     "workflows:workflow_list": Access(STAFF),
     "workflows:workflow_add": Access(MANAGERS),
     "workflows:workflow_import": Access(MANAGERS),
-    "workflows:node_form": Access(MANAGERS, status=404),  # no ?type=: 404 for those allowed
+    "workflows:node_form": Access(MANAGERS),  # the editor's node form (no ?type=: a hint)
     "workflows:node_reference": Access(STAFF),
     "workflows:campaign_list": Access(STAFF),
     "workflows:campaign_add": Access(MANAGERS),

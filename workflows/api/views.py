@@ -27,7 +27,87 @@ from ..graph import InvalidGraph
 from ..models import RunStep, Workflow, WorkflowRun
 
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
-ANY = inline_serializer("WorkflowObject", {"id": serializers.IntegerField()})
+_S = serializers
+_WORKFLOW_FIELDS = {
+    "id": _S.IntegerField(),
+    "name": _S.CharField(),
+    "status": _S.CharField(),
+    "type": _S.CharField(),
+    "campaign": _S.IntegerField(allow_null=True),
+    "priority": _S.IntegerField(),
+    "trigger": _S.CharField(),
+    "event_type": _S.CharField(allow_null=True),
+    "version": _S.IntegerField(allow_null=True),
+    "updated_at": _S.IntegerField(allow_null=True),
+}
+WORKFLOW = inline_serializer("Workflow", _WORKFLOW_FIELDS)
+WORKFLOW_DETAIL = inline_serializer(
+    "WorkflowDetail",
+    {**_WORKFLOW_FIELDS, "description": _S.CharField(), "graph": _S.JSONField(allow_null=True)},
+)
+WORKFLOW_LIST = inline_serializer(
+    "WorkflowList",
+    {
+        "workflows": inline_serializer("WorkflowItem", _WORKFLOW_FIELDS, many=True),
+        "next": _S.CharField(allow_null=True),
+    },
+)
+VERSIONS = inline_serializer(
+    "WorkflowVersions",
+    {
+        "versions": inline_serializer(
+            "WorkflowVersion",
+            {
+                "number": _S.IntegerField(),
+                "created_at": _S.IntegerField(allow_null=True),
+                "graph": _S.JSONField(),
+            },
+            many=True,
+        )
+    },
+)
+_RUN_FIELDS = {
+    "id": _S.IntegerField(),
+    "workflow": _S.IntegerField(),
+    "version": _S.IntegerField(),
+    "status": _S.CharField(),
+    "customer": _S.CharField(allow_null=True),
+    "trigger": _S.CharField(),
+    "event": _S.IntegerField(allow_null=True),
+    "started_at": _S.IntegerField(allow_null=True),
+    "finished_at": _S.IntegerField(allow_null=True),
+    "duration_ms": _S.IntegerField(allow_null=True),
+    "resume_at": _S.IntegerField(allow_null=True),
+    "error": _S.CharField(allow_null=True),
+}
+RUN_LIST = inline_serializer(
+    "WorkflowRunList",
+    {
+        "runs": inline_serializer("WorkflowRunItem", _RUN_FIELDS, many=True),
+        "next": _S.CharField(allow_null=True),
+    },
+)
+RUN_DETAIL = inline_serializer(
+    "WorkflowRunDetail",
+    {
+        **_RUN_FIELDS,
+        "vars": _S.JSONField(),
+        "steps": inline_serializer(
+            "WorkflowRunStep",
+            {
+                "node": _S.CharField(),
+                "type": _S.CharField(),
+                "branch": _S.CharField(),
+                "output": _S.CharField(allow_null=True),
+                "detail": _S.JSONField(),
+                "error": _S.CharField(allow_null=True),
+                "event": _S.IntegerField(allow_null=True),
+                "idempotency_key": _S.CharField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
 
 
 def _unix(moment) -> int | None:
@@ -124,7 +204,7 @@ class WorkflowListView(ApiView):
         operation_id="workflow_list",
         summary="Workflows of the key's environment, keyset-paged",
         parameters=[OpenApiParameter("status", str, enum=WorkflowStatus.values), *schema.PAGE_PARAMETERS],
-        responses=schema.reads(ANY),
+        responses=schema.reads(WORKFLOW_LIST),
         tags=["workflows"],
     )
     def get(self, request):
@@ -143,7 +223,7 @@ class WorkflowDetailView(ApiView):
         operation_id="workflow_read",
         summary="One workflow with its current graph",
         parameters=[ID],
-        responses=schema.reads(ANY),
+        responses=schema.reads(WORKFLOW_DETAIL),
         tags=["workflows"],
     )
     def get(self, request, id):
@@ -157,7 +237,7 @@ class WorkflowVersionsView(ApiView):
         operation_id="workflow_versions",
         summary="Every version of a workflow's graph, newest first",
         parameters=[ID],
-        responses=schema.reads(ANY),
+        responses=schema.reads(VERSIONS),
         tags=["workflows"],
     )
     def get(self, request, id):
@@ -176,7 +256,7 @@ class WorkflowRunsView(ApiView):
         operation_id="workflow_runs",
         summary="A workflow's runs (its log), keyset-paged",
         parameters=[ID, OpenApiParameter("status", str, enum=RunStatus.values), *schema.PAGE_PARAMETERS],
-        responses=schema.reads(ANY),
+        responses=schema.reads(RUN_LIST),
         tags=["workflows"],
     )
     def get(self, request, id):
@@ -196,7 +276,7 @@ class RunDetailView(ApiView):
         operation_id="workflow_run_read",
         summary="One run with its steps",
         parameters=[ID],
-        responses=schema.reads(ANY),
+        responses=schema.reads(RUN_DETAIL),
         tags=["workflows"],
     )
     def get(self, request, id):
@@ -223,7 +303,7 @@ class WorkflowStatusView(ApiView):
             OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["activate", "inactivate"]),
         ],
         request=None,
-        responses=schema.writes(ANY),
+        responses=schema.writes(WORKFLOW_DETAIL),
         tags=["workflows"],
     )
     def post(self, request, id, action):
