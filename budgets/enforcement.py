@@ -31,11 +31,11 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Case, F, Value, When
 
-from loyalty import configcache, fastsql
 from coupons.models import CouponRedemption
+from loyalty import configcache, fastsql
 from loyalty.context import HandlerContext
-from loyalty.models.ledger import EntryKind
 from loyalty.errors import BusinessRuleError
+from loyalty.models.ledger import EntryKind
 
 from .choices import BudgetAction, BudgetPeriod
 from .models import Budget, BudgetCounter
