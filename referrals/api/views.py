@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from events.choices import EventSource
@@ -196,11 +197,20 @@ class CustomerFriendsView(ApiView):
         return Response({"friends": [referee_object(r) for r in rows], "next": next_cursor})
 
 
+class CsvParser(BaseParser):
+    """A text/csv body, as bytes (decoded by the view, so a bad encoding is a 400 on `file`)."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
 class ReferralImportView(ApiView):
     """POST a CSV (Content-Type text/csv, UTF-8, at most 5 MB): every code or none."""
 
     required_scope = Scope.EVENTS_WRITE
-    parser_classes: list = []
+    parser_classes = [CsvParser]
 
     @extend_schema(
         operation_id="referral_import",
@@ -213,7 +223,7 @@ class ReferralImportView(ApiView):
     )
     def post(self, request):
         _module()
-        raw = request.body
+        raw = request.data if isinstance(request.data, bytes) else b""
         if len(raw) > 5 * 1024 * 1024:
             raise ValidationError("The file may be at most 5 MB.", field="file")
         try:
