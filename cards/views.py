@@ -201,6 +201,7 @@ class CardStatusView(CardActionView):
     form_class = CardStatusForm
     event_action = "card_status_change"
     title = "Change card status"
+    submit_label = "Change card status"
     confirm_text = "A blocked card stays blocked for good: it can no longer be registered or transferred."
 
     def get_context_data(self, **kwargs):
