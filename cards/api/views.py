@@ -5,6 +5,7 @@ POST /api/cards                          {cardIdentifier?, status?, customerProf
 POST /api/cards/batch                    {numberOfCards, status?} -> {batchId, cards}
 GET  /api/cards                          list: identifier, profileId, batchId, pageSize (≤ 1000), skip
 GET  /api/cards/export                   CSV: batchId, createdAfter, createdBefore, dateFormat
+POST /api/cards/import                   text/csv body: identifier[, status]; all rows or none
 GET  /api/cards/{code}                   the card with its profiles
 PUT  /api/cards/{code}                   {status, blockReason?}  (card_status_change when registered)
 POST /api/cards/{code}/link_profile      {integrationId}  (card_register)
@@ -27,6 +28,7 @@ from events.choices import EventSource
 from events.engine import register_event
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.parsers import CsvParser, csv_text
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
@@ -317,6 +319,26 @@ class CardExportView(ApiView):
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="loyalty-cards.csv"'
         return response
+
+
+class CardImportView(ApiView):
+    """POST a CSV (Content-Type text/csv, UTF-8, at most 20 MB; reference §7.2 import_cards)."""
+
+    required_scope = Scope.EVENTS_WRITE
+    parser_classes = [CsvParser]
+
+    @extend_schema(
+        operation_id="card_import",
+        request={"text/csv": str},
+        responses=schema.creates(
+            inline_serializer("LoyaltyCardImport", {"imported": serializers.IntegerField()})
+        ),
+        summary="Import loyalty cards from CSV (identifier, status); every card or none",
+        tags=["cards"],
+    )
+    def post(self, request):
+        count = cards.import_cards(request.auth.environment, csv_text(request, 20 * 1024 * 1024))
+        return Response({"imported": count}, status=201)
 
 
 class CardDetailView(ApiView):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from events.choices import EventSource
 from events.engine import register_event
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.parsers import CsvParser, csv_text
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import EngineError, MissingParameter, ValidationError
@@ -197,15 +197,6 @@ class CustomerFriendsView(ApiView):
         return Response({"friends": [referee_object(r) for r in rows], "next": next_cursor})
 
 
-class CsvParser(BaseParser):
-    """A text/csv body, as bytes (decoded by the view, so a bad encoding is a 400 on `file`)."""
-
-    media_type = "text/csv"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
-
-
 class ReferralImportView(ApiView):
     """POST a CSV (Content-Type text/csv, UTF-8, at most 5 MB): every code or none."""
 
@@ -223,12 +214,5 @@ class ReferralImportView(ApiView):
     )
     def post(self, request):
         _module()
-        raw = request.data if isinstance(request.data, bytes) else b""
-        if len(raw) > 5 * 1024 * 1024:
-            raise ValidationError("The file may be at most 5 MB.", field="file")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationError("The file is not UTF-8 text.", field="file") from None
-        count = import_codes(request.auth.environment, text, source=EventSource.API)
+        count = import_codes(request.auth.environment, csv_text(request), source=EventSource.API)
         return Response({"imported": count}, status=201)

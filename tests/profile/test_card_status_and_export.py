@@ -207,3 +207,33 @@ def test_api_card_export(api, module):
     response = api.get("/api/cards/export?dateFormat=excel")
     assert response.status_code == 400 and response.json()["error"]["field"] == "dateFormat"
     assert json.loads(rows[0]["attributes"]) == {}
+
+
+def test_api_card_import(api, module):
+    response = api.request(
+        "POST",
+        "/api/cards/import",
+        body="identifier,status\nIMP-1,active\nIMP-2,inactive\n",
+        content_type="text/csv",
+    )
+    assert response.status_code == 201 and response.json() == {"imported": 2}
+    assert LoyaltyCard.objects.get(code="IMP-2").status == "inactive"
+    response = api.request(
+        "POST", "/api/cards/import", body="identifier\nIMP-3\nbad code\n", content_type="text/csv"
+    )
+    assert response.status_code == 400 and "Line 3" in response.json()["error"]["message"]
+    assert not LoyaltyCard.objects.filter(code="IMP-3").exists()
+    response = api.request("POST", "/api/cards/import", body="identifier\nCARD-1\n", content_type="text/csv")
+    assert response.status_code == 409
+
+
+def test_csv_bodies_must_be_utf8_text():
+    from types import SimpleNamespace
+
+    from loyalty.api.parsers import csv_text
+
+    assert csv_text(SimpleNamespace(data="\ufeffidentifier\nA\n".encode())) == "identifier\nA\n"
+    for body, limit in ((b"identifier\n\xff\n", 100), (b"x" * 101, 100)):
+        with pytest.raises(ValidationError) as error:
+            csv_text(SimpleNamespace(data=body), limit)
+        assert error.value.field == "file"

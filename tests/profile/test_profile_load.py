@@ -24,7 +24,12 @@ def test_profile_features_for_generated_customers(admin_client):
     program.save()
     out = StringIO()
     call_command(
-        "generate_load_data", customers=45, events_per_customer=6, workers=1, profile_features=True, stdout=out
+        "generate_load_data",
+        customers=45,
+        events_per_customer=6,
+        workers=1,
+        profile_features=True,
+        stdout=out,
     )
     ids = list(Customer.objects.filter(customer_id__startswith="load-").values_list("id", flat=True))
     assert len(ids) == 45
@@ -46,6 +51,9 @@ def test_profile_features_for_generated_customers(admin_client):
     for name in ("cards:customer_cards", "budgets:customer_budgets", "achievements:customer_achievements"):
         response = admin_client.get(reverse(name, kwargs={"ref": holder.customer_id}))
         assert response.status_code == 200
-    assert f"LOAD-{holder.pk}" in admin_client.get(
-        reverse("cards:customer_cards", kwargs={"ref": holder.customer_id})
-    ).content.decode()
+    assert (
+        f"LOAD-{holder.pk}"
+        in admin_client.get(
+            reverse("cards:customer_cards", kwargs={"ref": holder.customer_id})
+        ).content.decode()
+    )

@@ -85,7 +85,9 @@ def test_api_export_filters(client, world):
     rows = read(api.get("/api/sessions/export"))
     assert [r["integrationid"] for r in rows] == ["T-1", "T-2", "T-3"]
     rows = read(api.get("/api/sessions/export?createdAfter=2024-10-13&dateFormat=dmy"))
-    assert [r["integrationid"] for r in rows] == ["T-2", "T-3"] and rows[0]["created"] == "13/10/2024 09:00:00"
+    assert [r["integrationid"] for r in rows] == ["T-2", "T-3"] and rows[0][
+        "created"
+    ] == "13/10/2024 09:00:00"
     rows = read(api.get("/api/sessions/export?profileIntegrationId=Ben-2"))
     assert [r["integrationid"] for r in rows] == ["T-3"]
     for query, field in (
