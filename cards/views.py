@@ -17,6 +17,7 @@ from loyalty.errors import EngineError
 from loyalty.models import Program
 
 from . import cards, exports
+from .choices import CardStatus
 from .filtersets import CardFilterSet
 from .forms import (
     CardForm,
@@ -139,7 +140,7 @@ class CustomerCardsView(CustomerTabView):
         context = super().get_context_data(**kwargs)
         registrations = CardRegistration.objects.filter(customer=self.object).select_related("card")
         context["table"] = self.paginate_table(CustomerCardTable(registrations))
-        context["registrations"] = list(registrations[:50])
+        context["registrations"] = [r for r in registrations[:50] if r.card.status != CardStatus.BLOCKED]
         return context
 
 

@@ -391,7 +391,6 @@ _SPECS = [
         (
             POINTS,
             Attr("friend", required=True, max_length=200, help="the referred customer's ID"),
-            Attr("description", max_length=200, help="shown in the points history"),
             REASON,
         ),
         creates_customer=False,
