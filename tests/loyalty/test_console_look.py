@@ -166,7 +166,7 @@ def console_pages(world) -> list[str]:
         "segments:segment_preview",  # POST only (the editor's live count)
         "workflows:node_form",  # an HTML fragment the workflow editor loads, not a page
         # take a card code; the world's customer holds no card
-        *("cards:customer_card_unregister", "cards:customer_card_transfer"),
+        *("cards:customer_card_unregister", "cards:customer_card_transfer", "cards:customer_card_status"),
     )
     urls = []
 
