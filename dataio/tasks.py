@@ -1,0 +1,27 @@
+"""django-q2 tasks of imports and exports (queued by dataio.running / dataio.exports)."""
+
+from __future__ import annotations
+
+from . import exports, running
+
+
+def validate_import(pk: int) -> None:
+    running.validate(pk)
+
+
+def run_import(pk: int) -> str:
+    return running.run(pk)
+
+
+def run_export(pk: int) -> None:
+    exports.run(pk)
+
+
+def run_repeated_exports() -> int:
+    """Hourly: start the runs of repeated exports that are due."""
+    return exports.run_due()
+
+
+def expire_exports() -> int:
+    """Daily: delete export files older than DATAIO_EXPORT_DAYS."""
+    return exports.expire()
