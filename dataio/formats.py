@@ -78,7 +78,8 @@ def check_text(handle, encoding: str) -> None:
         final = not block
         try:
             text = decoder.decode(block, final=final)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
+            line += block[: max(0, error.start)].count(b"\n")
             hint = (
                 ""
                 if encoding != "utf-8"

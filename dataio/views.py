@@ -235,7 +235,8 @@ class ImportTemplateView(ConsoleView, TemplateView):
 
     permission_required = "loyalty.import_data"
 
-    def get(self, request, model):
+    def get(self, request):
+        model = request.GET.get("model", ImportModel.CUSTOMERS)
         if model not in ImportModel.values:
             raise Http404
         buffer = io.StringIO()

@@ -17,7 +17,9 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def upload(model: str, content: str | bytes, name: str = "file.csv", user=None, target=None, **options) -> DataImport:
+def upload(
+    model: str, content: str | bytes, name: str = "file.csv", user=None, target=None, **options
+) -> DataImport:
     """Upload `content` as an import (the wizard's step 1)."""
     raw = content.encode() if isinstance(content, str) else content
     return wizard.upload(
@@ -32,7 +34,9 @@ def upload(model: str, content: str | bytes, name: str = "file.csv", user=None, 
     )
 
 
-def run_import(model: str, content: str | bytes, name: str = "file.csv", mapping=None, target=None, **options) -> DataImport:
+def run_import(
+    model: str, content: str | bytes, name: str = "file.csv", mapping=None, target=None, **options
+) -> DataImport:
     """Upload, map (by name unless given), validate and run an import to its end; the fresh row."""
     data_import = upload(model, content, name, target=target, **options)
     with TestCase.captureOnCommitCallbacks(execute=True):

@@ -39,7 +39,9 @@ def test_existing_customers_are_updated_with_profile_and_unchanged_rows_register
     data_import = run_import("customers", "customer_id,first_name\nC-1,Anna\nC-2,Bob\n")
     assert (data_import.created, data_import.updated, data_import.unchanged) == (0, 1, 1)
     assert Customer.objects.get(customer_id="C-1").first_name == "Anna"
-    assert list(Event.objects.filter(customer__customer_id="C-1").values_list("action", flat=True).order_by("id")) == [
+    assert list(
+        Event.objects.filter(customer__customer_id="C-1").values_list("action", flat=True).order_by("id")
+    ) == [
         "opt_in",
         "profile",
     ]
@@ -71,7 +73,16 @@ def test_every_row_error_kind_is_reported_and_changes_nothing_for_that_row(progr
     assert list(Customer.objects.values_list("customer_id", flat=True)) == ["ok-1"]
     # the error file: the failed rows as uploaded plus row, column, value, code and message
     rows = list(csv.reader(io.StringIO(data_import.error_file.read().decode())))
-    assert rows[0] == ["customer_id", "email", "gender", "row", "error_column", "error_value", "error_code", "error_message"]
+    assert rows[0] == [
+        "customer_id",
+        "email",
+        "gender",
+        "row",
+        "error_column",
+        "error_value",
+        "error_code",
+        "error_message",
+    ]
     assert [r[3] for r in rows[1:]] == ["3", "4", "5", "6", "7", "8"]
     assert rows[1][:3] == ["bad id!", "x@example.com", "male"]
 
@@ -94,4 +105,4 @@ def test_a_formula_payload_is_stored_as_text_and_neutralised_in_the_error_file(p
     )
     assert data_import.failed == 1
     rows = list(csv.reader(io.StringIO(data_import.error_file.read().decode())))
-    assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][1] == '\'=HYPERLINK("http://x")'
