@@ -64,7 +64,8 @@ class Row:
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[\s\-./]+", "_", name.strip().lower())
+    """Names compare without case, spaces, dashes, dots or underscores: "E-mail" is email."""
+    return re.sub(r"[\s\-./_]+", "", name.strip().lower())
 
 
 class DuplicateGuard:

@@ -47,13 +47,14 @@ class JobTable(tables.Table):
     def render_progress(self, record):
         done = record.done + record.failed
         if record.total:
+            failed = f" ({record.failed:,} failed)" if record.failed else ""
             return format_html(
-                '<progress max="{}" value="{}"></progress> {:,} / {:,}{}',
+                '<progress max="{}" value="{}"></progress> {} / {}{}',
                 record.total,
                 done,
-                done,
-                record.total,
-                format_html(" ({:,} failed)", record.failed) if record.failed else "",
+                f"{done:,}",
+                f"{record.total:,}",
+                failed,
             )
         return f"{done:,}" if done else "—"
 
