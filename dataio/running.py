@@ -25,7 +25,7 @@ import time
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django_q.tasks import async_task
 
 from loyalty import clock
@@ -253,7 +253,32 @@ def run(pk: int) -> str:
     return data_import.status
 
 
+DEADLOCK_RETRIES = 5
+
+
 def _apply_chunk(data_import: DataImport, importer, chunk: list[Row], position: int, reason: str) -> bool:
+    """Apply one chunk with its checkpoint. Two imports touching the same customers in different
+    orders can deadlock; PostgreSQL then rolls one chunk back entirely, and it is applied again
+    (its rows' outcomes from the failed attempt are forgotten first)."""
+    prepared = [(row.outcome, row.error) for row in chunk]
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return _apply_chunk_once(data_import, importer, chunk, position, reason)
+        except OperationalError as error:
+            if not _is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            for row, (outcome, row_error) in zip(chunk, prepared, strict=True):
+                row.outcome, row.error = outcome, row_error
+            time.sleep(0.05 * (attempt + 1))
+    return False
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    cause = getattr(error, "__cause__", None)
+    return getattr(cause, "sqlstate", None) in ("40P01", "40001") or "deadlock" in str(error).lower()
+
+
+def _apply_chunk_once(data_import: DataImport, importer, chunk: list[Row], position: int, reason: str) -> bool:
     started = time.monotonic()
     with transaction.atomic():
         locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
