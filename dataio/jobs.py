@@ -18,9 +18,18 @@ Any background work registers itself here so the Jobs page lists it::
 - `url`: the job's own page; `cancellable`: whether the page offers Cancel (the job's owner
   checks `cancel_requested()` and stops).
 Runs in its own statement (autocommit) or inside the caller's transaction, whichever is open.
+
+A job that is one function call can use the context manager instead::
+
+    with jobs.running(JobKind.POINT_EXPIRY, f"expiry:{now:%Y%m%d%H%M}", label="Point expiry") as job:
+        counts = do_the_work()
+        job.done = counts["events"]   # stored when the block ends (finished, or failed on an exception)
 """
 
 from __future__ import annotations
+
+import contextlib
+import datetime as dt
 
 from loyalty import clock
 
@@ -95,3 +104,31 @@ def request_cancel(job: Job) -> bool:
 
 def cancel_requested(kind: str, key: str) -> bool:
     return Job.objects.filter(kind=kind, key=key, cancel_requested=True).exists()
+
+
+@contextlib.contextmanager
+def running(kind: str, key: str, *, label: str = "", user=None, environment: str = ""):
+    """Track a block as a job: processing on entry; finished (with `job.done` / `job.failed` as
+    the block left them) or failed (the exception's type, re-raised) on exit."""
+    job = track(kind, key, label=label, status=JobStatus.PROCESSING, user=user, environment=environment)
+    try:
+        yield job
+    except Exception as error:
+        track(
+            kind, key, status=JobStatus.FAILED, message=type(error).__name__, done=job.done, failed=job.failed
+        )
+        raise
+    track(
+        kind,
+        key,
+        status=JobStatus.FINISHED_WITH_ERRORS if job.failed else JobStatus.FINISHED,
+        done=job.done,
+        failed=job.failed,
+    )
+
+
+def prune(days: int = 30) -> int:
+    """Forget finished jobs older than `days` (the import and export rows themselves stay)."""
+    cutoff = clock.now() - dt.timedelta(days=days)
+    deleted, _ = Job.objects.filter(status__in=list(TERMINAL), finished_at__lt=cutoff).delete()
+    return deleted

@@ -278,7 +278,9 @@ def _is_deadlock(error: OperationalError) -> bool:
     return getattr(cause, "sqlstate", None) in ("40P01", "40001") or "deadlock" in str(error).lower()
 
 
-def _apply_chunk_once(data_import: DataImport, importer, chunk: list[Row], position: int, reason: str) -> bool:
+def _apply_chunk_once(
+    data_import: DataImport, importer, chunk: list[Row], position: int, reason: str
+) -> bool:
     started = time.monotonic()
     with transaction.atomic():
         locked = DataImport.objects.select_for_update().get(pk=data_import.pk)

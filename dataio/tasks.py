@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import exports, running
+from . import exports, jobs, running
 
 
 def validate_import(pk: int) -> None:
@@ -23,5 +23,6 @@ def run_repeated_exports() -> int:
 
 
 def expire_exports() -> int:
-    """Daily: delete export files older than DATAIO_EXPORT_DAYS."""
+    """Hourly: delete export files past their expiry, and forget jobs finished 30+ days ago."""
+    jobs.prune()
     return exports.expire()

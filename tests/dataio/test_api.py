@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer
-from tests.api.conftest import ApiClient, api, live_key  # noqa: F401 (fixtures)
+from loyalty.api.keys import create_api_key
+from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(client, db):
+    api_key, secret = create_api_key(name="shop", environment="live")
+    return ApiClient(client, api_key, secret)
 
 
 def multipart(api, path, fields):
@@ -25,7 +32,12 @@ def test_import_through_the_api(api, program):
     response = multipart(
         api,
         "/api/imports",
-        {"model": "customers", "file": SimpleUploadedFile("p.csv", b"customer_id,email\nA-1,a@example.com\nbad id,b@example.com\n")},
+        {
+            "model": "customers",
+            "file": SimpleUploadedFile(
+                "p.csv", b"customer_id,email\nA-1,a@example.com\nbad id,b@example.com\n"
+            ),
+        },
     )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "pending"  # the validation pass runs after the commit
@@ -50,9 +62,17 @@ def test_api_import_errors_use_the_envelope(api, program):
     assert no_file.status_code == 400 and no_file.json()["error"]["field"] == "file"
     bad_model = multipart(api, "/api/imports", {"model": "x", "file": SimpleUploadedFile("p.csv", b"a\n1\n")})
     assert bad_model.json()["error"]["field"] == "model"
-    unknown = multipart(api, "/api/imports", {"model": "customers", "file": SimpleUploadedFile("p.csv", b"customer_id,colour\nA,red\n")})
+    unknown = multipart(
+        api,
+        "/api/imports",
+        {"model": "customers", "file": SimpleUploadedFile("p.csv", b"customer_id,colour\nA,red\n")},
+    )
     assert unknown.status_code == 400 and unknown.json()["error"]["field"] == "mapping"
-    encoding = multipart(api, "/api/imports", {"model": "customers", "file": SimpleUploadedFile("p.csv", "customer_id\nZoë\n".encode("latin-1"))})
+    encoding = multipart(
+        api,
+        "/api/imports",
+        {"model": "customers", "file": SimpleUploadedFile("p.csv", "customer_id\nZoë\n".encode("latin-1"))},
+    )
     assert encoding.status_code == 400 and "not utf-8" in encoding.json()["error"]["message"]
     assert api.get("/api/imports/999").status_code == 404
 
@@ -62,7 +82,10 @@ def test_export_through_the_api(api, program):
 
     enroll("A-1", email="a@example.com")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = api.post("/api/exports", {"model": "customers", "format": "json", "params": {"fields": ["customer_id", "email"]}})
+        response = api.post(
+            "/api/exports",
+            {"model": "customers", "format": "json", "params": {"fields": ["customer_id", "email"]}},
+        )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "pending"
     polled = api.get(f"/api/exports/{response.json()['id']}").json()

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def export(model="customers", fmt="csv", **params) -> DataExport:
-    row = DataExport.objects.create(model=model, environment="live", format=fmt, params=params, created_at=clock.now())
+    row = DataExport.objects.create(
+        model=model, environment="live", format=fmt, params=params, created_at=clock.now()
+    )
     with TestCase.captureOnCommitCallbacks(execute=True):
         exports.queue(row)
     row.refresh_from_db()
@@ -51,7 +53,15 @@ def people(program):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "f=country:eq:DE", "f=score:ge:1000", "status=suspended", "q=Cy", "f=status:eq:inactive", "list={list}"],
+    [
+        "",
+        "f=country:eq:DE",
+        "f=score:ge:1000",
+        "status=suspended",
+        "q=Cy",
+        "f=status:eq:inactive",
+        "list={list}",
+    ],
 )
 def test_customer_export_rows_equal_the_console_list(admin_client, people, query):
     query = query.format(list=people["list"].pk)
@@ -67,7 +77,10 @@ def test_customer_export_rows_equal_the_console_list(admin_client, people, query
 def test_customer_columns_balances_tiers_labels_and_custom_fields(people):
     factories.CustomFieldFactory(name="shoe_size", type="number")
     register("profile", "A-1", {"shoe_size": 41, "labels": ["vip", "early"]})
-    row = export(fields=["customer_id", "labels", "custom.shoe_size", "balance.points", "spendable"], query="f=country:eq:DE")
+    row = export(
+        fields=["customer_id", "labels", "custom.shoe_size", "balance.points", "spendable"],
+        query="f=country:eq:DE",
+    )
     rows = csv_rows(row)
     assert rows[0] == ["customer_id", "labels", "custom.shoe_size", "balance.points", "spendable"]
     assert ["A-1", "early,vip", "41", "1500", "1500"] in rows
@@ -83,7 +96,9 @@ def test_unknown_columns_and_bad_filters_are_refused_before_queueing(people):
 def test_formulas_are_neutralised_in_csv_and_xlsx_but_not_json(people):
     text = [r for r in csv_rows(export(fields=["customer_id", "first_name"])) if r[0] == "B-2"][0]
     assert text[1] == "'=cmd|' /C calc'!A0"
-    workbook = openpyxl.load_workbook(export(fmt="xlsx", fields=["customer_id", "first_name"]).file.open("rb"))
+    workbook = openpyxl.load_workbook(
+        export(fmt="xlsx", fields=["customer_id", "first_name"]).file.open("rb")
+    )
     cells = {r[0]: r[1] for r in workbook.active.iter_rows(values_only=True)}
     assert cells["B-2"] == "'=cmd|' /C calc'!A0"
     data = json.loads(export(fmt="json", fields=["customer_id", "first_name"]).file.read())
@@ -104,7 +119,15 @@ def test_event_transaction_coupon_and_ledger_exports(people):
 
     import_codes(pool, "CODE-1\nCODE-2\n")
     register("coupon_assign", "A-1", {"code": "CODE-1"})
-    register("checkout", "A-1", {"transaction_id": "T-1", "total": 30, "items": [{"product_id": "P1", "quantity": 2, "subtotal": 30}]})
+    register(
+        "checkout",
+        "A-1",
+        {
+            "transaction_id": "T-1",
+            "total": 30,
+            "items": [{"product_id": "P1", "quantity": 2, "subtotal": 30}],
+        },
+    )
     events = csv_rows(export("events", actions=["point_add"]))
     assert {r[3] for r in events[1:]} == {"A-1", "B-2", "C-3", "Z-9"}
     assert all(r[4] == "point_add" for r in events[1:])
@@ -140,7 +163,11 @@ def test_export_files_expire(people, settings):
 
 def test_repeated_exports_keep_their_runs(people):
     definition = DataExport.objects.create(
-        model="customers", environment="live", repeat="daily", repeat_time=dt.time(3, 0), created_at=clock.now()
+        model="customers",
+        environment="live",
+        repeat="daily",
+        repeat_time=dt.time(3, 0),
+        created_at=clock.now(),
     )
     start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
     definition.next_run_at = exports.next_run(definition, start)

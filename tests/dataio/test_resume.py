@@ -27,6 +27,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 N = 300
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if not is_postgres():
+        pytest.skip("PostgreSQL: another process and concurrent transactions on one database")
+
+
 def events_file(prefix: str, n: int = N, points=lambda i: i) -> str:
     lines = ["customer,action,points"]
     for i in range(1, n + 1):
@@ -59,8 +65,6 @@ run(int(sys.argv[1]))
 
 
 def test_a_worker_killed_mid_import_resumes_with_no_row_twice_and_none_skipped(settings):
-    if not is_postgres():
-        pytest.skip("the killed worker needs a database another process can reach (PostgreSQL)")
     data_import = ready(events_file("K"))
     db = connection.settings_dict
     env = {

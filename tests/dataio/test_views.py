@@ -20,15 +20,28 @@ def post(client, url, data=None, **kwargs):
 
 
 def test_the_wizard_upload_map_validate_run_and_error_file(admin_client, program):
-    response = post(admin_client, "/imports/new/", {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("people.csv", CSV)})
+    response = post(
+        admin_client,
+        "/imports/new/",
+        {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("people.csv", CSV)},
+    )
     assert response.status_code == 302, response.context["form"].errors
     data_import = DataImport.objects.get()
     assert data_import.status == "uploaded"
     page = admin_client.get(f"/imports/{data_import.pk}/")
     assert "Columns that match no field: shoe" in page.content.decode()
     # the auto-match read "First Name" and "e-mail"
-    assert data_import.mapping == {"customer_id": "customer_id", "First Name": "first_name", "e-mail": "email", "shoe": ""}
-    response = post(admin_client, f"/imports/{data_import.pk}/", {"col_0": "customer_id", "col_1": "first_name", "col_2": "email", "col_3": ""})
+    assert data_import.mapping == {
+        "customer_id": "customer_id",
+        "First Name": "first_name",
+        "e-mail": "email",
+        "shoe": "",
+    }
+    response = post(
+        admin_client,
+        f"/imports/{data_import.pk}/",
+        {"col_0": "customer_id", "col_1": "first_name", "col_2": "email", "col_3": ""},
+    )
     assert response.status_code == 302
     data_import.refresh_from_db()
     assert (data_import.status, data_import.total_rows, data_import.validation_errors) == ("validated", 2, 1)
@@ -51,9 +64,17 @@ def test_the_wizard_upload_map_validate_run_and_error_file(admin_client, program
 
 
 def test_a_bad_mapping_shows_its_problems_and_changes_nothing(admin_client, program):
-    post(admin_client, "/imports/new/", {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)})
+    post(
+        admin_client,
+        "/imports/new/",
+        {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)},
+    )
     data_import = DataImport.objects.get()
-    response = post(admin_client, f"/imports/{data_import.pk}/", {"col_0": "", "col_1": "first_name", "col_2": "email", "col_3": ""})
+    response = post(
+        admin_client,
+        f"/imports/{data_import.pk}/",
+        {"col_0": "", "col_1": "first_name", "col_2": "email", "col_3": ""},
+    )
     assert response.status_code == 200
     assert "A column for &#x27;customer_id&#x27; is required" in response.content.decode()
     data_import.refresh_from_db()
@@ -61,19 +82,39 @@ def test_a_bad_mapping_shows_its_problems_and_changes_nothing(admin_client, prog
 
 
 def test_a_bad_file_is_a_message_on_the_field_not_an_error_page(admin_client, program, settings):
-    response = post(admin_client, "/imports/new/", {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", "customer_id\nZoë\n".encode("latin-1"))})
+    response = post(
+        admin_client,
+        "/imports/new/",
+        {
+            "model": "customers",
+            "encoding": "utf-8",
+            "file": SimpleUploadedFile("p.csv", "customer_id\nZoë\n".encode("latin-1")),
+        },
+    )
     assert response.status_code == 200
     assert "not utf-8" in response.content.decode()
     settings.DATAIO_MAX_UPLOAD_BYTES = 5
-    response = post(admin_client, "/imports/new/", {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)})
+    response = post(
+        admin_client,
+        "/imports/new/",
+        {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)},
+    )
     assert "the limit is 5 bytes" in response.content.decode()
-    response = post(admin_client, "/imports/new/", {"model": "coupons", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)})
+    response = post(
+        admin_client,
+        "/imports/new/",
+        {"model": "coupons", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)},
+    )
     assert "Choose where the rows go." in response.content.decode()
     assert DataImport.objects.count() == 0
 
 
 def test_cancel_until_started(admin_client, program):
-    post(admin_client, "/imports/new/", {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)})
+    post(
+        admin_client,
+        "/imports/new/",
+        {"model": "customers", "encoding": "utf-8", "file": SimpleUploadedFile("p.csv", CSV)},
+    )
     data_import = DataImport.objects.get()
     post(admin_client, f"/imports/{data_import.pk}/cancel/")
     data_import.refresh_from_db()
@@ -95,7 +136,11 @@ def test_the_template_has_every_field_including_custom_fields(admin_client, prog
 def test_an_analyst_exports_and_downloads_but_cannot_import(client, cast, program):
     client.force_login(cast["analyst"])
     assert client.get("/imports/new/").status_code == 403
-    response = post(client, "/exports/new/", {"model": "customers", "format": "csv", "date_format": "iso", "fields": "customer_id,status"})
+    response = post(
+        client,
+        "/exports/new/",
+        {"model": "customers", "format": "csv", "date_format": "iso", "fields": "customer_id,status"},
+    )
     assert response.status_code == 302
     export = DataExport.objects.get()
     assert export.status == "finished"
@@ -115,6 +160,31 @@ def test_the_segment_page_export_lands_pre_filled(admin_client, program):
 
 
 def test_a_bad_export_filter_is_a_message_on_the_form(admin_client, program):
-    response = post(admin_client, "/exports/new/", {"model": "customers", "format": "csv", "date_format": "iso", "query": "f=nosuch:eq:1"})
+    response = post(
+        admin_client,
+        "/exports/new/",
+        {"model": "customers", "format": "csv", "date_format": "iso", "query": "f=nosuch:eq:1"},
+    )
     assert response.status_code == 200 and "The filter is not valid" in response.content.decode()
     assert DataExport.objects.count() == 0
+
+
+def test_expiry_and_tier_runs_are_listed_as_jobs(admin_client, program):
+    from loyalty.tasks import expire_and_activate, review_tiers
+
+    expire_and_activate()
+    review_tiers()
+    kinds = set(Job.objects.values_list("kind", "status"))
+    assert {("point_expiry", "finished"), ("tier_review", "finished")} <= kinds
+    page = admin_client.get("/jobs/?kind=point_expiry").content.decode()
+    assert "Point expiry and activation" in page and "Tier review" not in page
+
+
+def test_track_creates_and_updates_one_row_per_job(program, cast):
+    from dataio import jobs
+
+    job = jobs.track("segment_rebuild", "segment:1", label="Rebuild S", status="processing", total=10, user=cast["administrator"])
+    assert job.started_at is not None and job.finished_at is None
+    job = jobs.track("segment_rebuild", "segment:1", status="finished", done=10)
+    assert (Job.objects.count(), job.label, job.done, job.percent) == (1, "Rebuild S", 10, 100)
+    assert job.finished_at is not None and job.started_by == cast["administrator"]

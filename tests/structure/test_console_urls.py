@@ -16,10 +16,10 @@ from coupons.pools import import_codes
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from dataio.models import DataExport, DataImport, Job
 from events.models import Event
+from loyalty import clock
 from loyalty.api.console_views import ApiKeyListView
 from loyalty.console.navigation import NAVIGATION
 from loyalty.console.views import ObjectListView
-from loyalty import clock
 from loyalty.models import Program
 from loyalty.program_settings.views import SECTIONS
 from segments.models import BulkOperation, CustomerList, Segment
