@@ -35,7 +35,11 @@ def _import(model: str, content: bytes) -> tuple[float, object]:
     from dataio.models import DataImport
 
     data_import = wizard.upload(
-        model=model, handle=io.BytesIO(content), file_name=f"{model}.csv", size=len(content), environment="live"
+        model=model,
+        handle=io.BytesIO(content),
+        file_name=f"{model}.csv",
+        size=len(content),
+        environment="live",
     )
     mapping = data_import.mapping
     DataImport.objects.filter(pk=data_import.pk).update(mapping=mapping, status="pending")
@@ -63,16 +67,67 @@ def _copy_customers(conn, ids, now) -> float:
         ) as copy:
             for i, cid in enumerate(ids):
                 copy.write_row(
-                    ["live", cid, "active", "Ann", f"Raw{i}", "", f"{cid}@example.com", "female", "en", "", "+3612345",
-                     "", "", "", "DE", "Berlin", "", "", "{}", 0, 0, 0, 0, 0, 0, 0, 0, 0, now, now, now, now]
+                    [
+                        "live",
+                        cid,
+                        "active",
+                        "Ann",
+                        f"Raw{i}",
+                        "",
+                        f"{cid}@example.com",
+                        "female",
+                        "en",
+                        "",
+                        "+3612345",
+                        "",
+                        "",
+                        "",
+                        "DE",
+                        "Berlin",
+                        "",
+                        "",
+                        "{}",
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        now,
+                        now,
+                        now,
+                        now,
+                    ]
                 )
-        pks = dict(cur.execute("SELECT customer_id, id FROM customers_customer WHERE customer_id = ANY(%s)", [ids]).fetchall())
+        pks = dict(
+            cur.execute(
+                "SELECT customer_id, id FROM customers_customer WHERE customer_id = ANY(%s)", [ids]
+            ).fetchall()
+        )
         with cur.copy(
             "COPY events_event (environment, customer_id, action, label, timestamp, effective_at, points, transaction_id,"
             " data, source, reason, user_agent) FROM STDIN"
         ) as copy:
             for cid in ids:
-                copy.write_row(["live", pks[cid], "opt_in", "Opt-in", now, now, 0, "", '{"first_name": "Ann"}', "import", "raw", ""])
+                copy.write_row(
+                    [
+                        "live",
+                        pks[cid],
+                        "opt_in",
+                        "Opt-in",
+                        now,
+                        now,
+                        0,
+                        "",
+                        '{"first_name": "Ann"}',
+                        "import",
+                        "raw",
+                        "",
+                    ]
+                )
     return time.perf_counter() - started
 
 
@@ -80,15 +135,37 @@ def _copy_points(conn, ids, account_id, now) -> float:
     started = time.perf_counter()
     with conn.transaction():
         cur = conn.cursor()
-        pks = [pk for (pk,) in cur.execute("SELECT id FROM customers_customer WHERE customer_id = ANY(%s) ORDER BY id", [ids]).fetchall()]
+        pks = [
+            pk
+            for (pk,) in cur.execute(
+                "SELECT id FROM customers_customer WHERE customer_id = ANY(%s) ORDER BY id", [ids]
+            ).fetchall()
+        ]
         with cur.copy(
             "COPY events_event (environment, customer_id, action, label, timestamp, effective_at, points, account_id,"
             " transaction_id, data, source, reason, user_agent) FROM STDIN"
         ) as copy:
             for pk in pks:
-                copy.write_row(["live", pk, "point_add", "Add points", now, now, 10, account_id, "", '{"points": 10}', "import", "raw", ""])
+                copy.write_row(
+                    [
+                        "live",
+                        pk,
+                        "point_add",
+                        "Add points",
+                        now,
+                        now,
+                        10,
+                        account_id,
+                        "",
+                        '{"points": 10}',
+                        "import",
+                        "raw",
+                        "",
+                    ]
+                )
         events = cur.execute(
-            "SELECT id, customer_id FROM events_event WHERE reason = 'raw' AND action = 'point_add' AND customer_id = ANY(%s)", [pks]
+            "SELECT id, customer_id FROM events_event WHERE reason = 'raw' AND action = 'point_add' AND customer_id = ANY(%s)",
+            [pks],
         ).fetchall()
         with cur.copy(
             "COPY loyalty_pointlot (customer_id, account_id, event_id, points, used, expired_points, reserved, status,"
@@ -96,14 +173,18 @@ def _copy_points(conn, ids, account_id, now) -> float:
         ) as copy:
             for event_id, pk in events:
                 copy.write_row([pk, account_id, event_id, 10, 0, 0, 0, "active", now])
-        lots = cur.execute("SELECT id, event_id, customer_id FROM loyalty_pointlot WHERE event_id = ANY(%s)", [[e for e, _ in events]]).fetchall()
+        lots = cur.execute(
+            "SELECT id, event_id, customer_id FROM loyalty_pointlot WHERE event_id = ANY(%s)",
+            [[e for e, _ in events]],
+        ).fetchall()
         with cur.copy(
             "COPY loyalty_ledgerentry (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after, created_at) FROM STDIN"
         ) as copy:
             for lot_id, event_id, pk in lots:
                 copy.write_row([event_id, pk, account_id, lot_id, "earn", 10, 10, now])
         cur.execute(
-            "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10 WHERE id = ANY(%s)", [pks]
+            "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10 WHERE id = ANY(%s)",
+            [pks],
         )
     return time.perf_counter() - started
 
@@ -133,8 +214,24 @@ def run() -> None:
         run_id = uuid.uuid4().hex[:8]
         engine_ids = [f"imp-{run_id}-{i}" for i in range(n)]
         raw_ids = [f"raw-{run_id}-{i}" for i in range(n)]
-        header = ["customer_id", "first_name", "last_name", "email", "gender", "country", "city", "language", "phone"]
-        customers = _csv(header, [[c, "Ann", f"Imp{i}", f"{c}@example.com", "female", "DE", "Berlin", "en", "+3612345"] for i, c in enumerate(engine_ids)])
+        header = [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "gender",
+            "country",
+            "city",
+            "language",
+            "phone",
+        ]
+        customers = _csv(
+            header,
+            [
+                [c, "Ann", f"Imp{i}", f"{c}@example.com", "female", "DE", "Berlin", "en", "+3612345"]
+                for i, c in enumerate(engine_ids)
+            ],
+        )
         points = _csv(["customer", "action", "points"], [[c, "point_add", "10"] for c in engine_ids])
         with psycopg.connect(_conninfo(name)) as conn:
             conn.execute(f"SET synchronous_commit = {sync}")
@@ -145,7 +242,9 @@ def run() -> None:
             point_time, point_validate = _import("events", points)
             raw_point_time = _copy_points(conn, raw_ids, account_id, now)
         total = _count_customers()
-        export = DataExport.objects.create(model="customers", environment="live", params={}, created_at=timezone.now())
+        export = DataExport.objects.create(
+            model="customers", environment="live", params={}, created_at=timezone.now()
+        )
         started = time.perf_counter()
         exports.run(export.pk)
         export_time = time.perf_counter() - started

@@ -183,7 +183,14 @@ def test_expiry_and_tier_runs_are_listed_as_jobs(admin_client, program):
 def test_track_creates_and_updates_one_row_per_job(program, cast):
     from dataio import jobs
 
-    job = jobs.track("segment_rebuild", "segment:1", label="Rebuild S", status="processing", total=10, user=cast["administrator"])
+    job = jobs.track(
+        "segment_rebuild",
+        "segment:1",
+        label="Rebuild S",
+        status="processing",
+        total=10,
+        user=cast["administrator"],
+    )
     assert job.started_at is not None and job.finished_at is None
     job = jobs.track("segment_rebuild", "segment:1", status="finished", done=10)
     assert (Job.objects.count(), job.label, job.done, job.percent) == (1, "Rebuild S", 10, 100)
