@@ -272,8 +272,12 @@ def inspect(handle, file_name: str, delimiter: str = "", encoding: str = "utf-8"
     rows = open_rows(handle, fmt, delimiter or ",", encoding)
     try:
         header = next(iter(rows), None)
+    except FileProblem:
+        raise
     except csv.Error as error:
         raise FileProblem(f"Row 1: {error}.") from None
+    except Exception as error:  # a damaged workbook or JSON file: say so, never an error page
+        raise FileProblem(f"The file cannot be read ({type(error).__name__}).") from None
     if header is None:
         raise FileProblem("The file is empty.")
     columns = _check_header(header)

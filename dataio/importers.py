@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from coupons.choices import CouponStatus, CouponType
 from coupons.models import Coupon, CouponPool
+from customers.attributes import check_value
 from customers.fields import custom_fields
 from customers.models import BUILTIN_ATTRIBUTES, CUSTOMER_ID_RE, READ_ONLY_ATTRIBUTES, Customer
 from events.batch import BatchItem, register_batch
@@ -221,6 +222,8 @@ class CustomerImporter(Importer):
         spec, _custom, extra = resolve_spec("profile")
         try:
             validate_data(spec, data, extra)
+            for name, value in data.items():
+                check_value(name, value)
         except EngineError as error:
             self.refused(row, error)
             raise row.error from None

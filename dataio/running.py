@@ -154,6 +154,10 @@ def validate(pk: int) -> None:
     except formats.FileProblem as problem:
         _fail(data_import, problem.message)
         return
+    except Exception as error:  # a damaged file found mid-way: the import says so, never hangs
+        log.exception("validation of import %s stopped", pk)
+        _fail(data_import, f"The file could not be read past row {total + 1} ({type(error).__name__}).")
+        return
     DataImport.objects.filter(pk=pk, status=ImportStatus.VALIDATING).update(
         status=ImportStatus.VALIDATED,
         total_rows=total,

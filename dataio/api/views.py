@@ -22,11 +22,13 @@ import json
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from loyalty import clock
+from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
@@ -34,6 +36,80 @@ from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 from .. import exports, formats, running, wizard
 from ..choices import ExportModel, ExportStatus, FileFormat, ImportModel
 from ..models import DataExport, DataImport
+
+ImportSerializer = inline_serializer(
+    "DataImport",
+    {
+        name: serializers.JSONField(allow_null=True)
+        for name in (
+            "id",
+            "model",
+            "status",
+            "file_name",
+            "file_size",
+            "format",
+            "columns",
+            "mapping",
+            "total_rows",
+            "rows_done",
+            "created",
+            "updated",
+            "unchanged",
+            "failed",
+            "validation_errors",
+            "first_errors",
+            "message",
+            "error_file",
+            "created_at",
+            "started_at",
+            "finished_at",
+        )
+    },
+)
+ExportSerializer = inline_serializer(
+    "DataExport",
+    {
+        name: serializers.JSONField(allow_null=True)
+        for name in (
+            "id",
+            "model",
+            "format",
+            "params",
+            "status",
+            "rows",
+            "size",
+            "message",
+            "download",
+            "created_at",
+            "finished_at",
+            "expires_at",
+        )
+    },
+)
+UploadSerializer = inline_serializer(
+    "ImportUpload",
+    {
+        "file": serializers.FileField(),
+        "model": serializers.ChoiceField(choices=ImportModel.values),
+        "delimiter": serializers.CharField(required=False),
+        "encoding": serializers.CharField(required=False),
+        "target": serializers.CharField(required=False),
+        "mapping": serializers.CharField(required=False, help_text="JSON object {column: field}"),
+    },
+)
+ExportRequestSerializer = inline_serializer(
+    "ExportRequest",
+    {
+        "model": serializers.ChoiceField(choices=ExportModel.values),
+        "format": serializers.ChoiceField(choices=FileFormat.values, required=False),
+        "params": serializers.DictField(required=False),
+    },
+)
+FILE = {
+    (200, "application/octet-stream"): OpenApiResponse(str, description="the file (CSV, JSON or XLSX)"),
+    **schema.COMMON,
+}
+ID = OpenApiParameter("id", str, OpenApiParameter.PATH)
 
 
 def _unix(moment):
@@ -102,7 +178,11 @@ class ImportCreateView(ApiView):
         return int(getattr(settings, "DATAIO_API_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 
     @extend_schema(
-        operation_id="import_create", summary="Upload a file to import (multipart)", tags=["imports"]
+        operation_id="import_create",
+        summary="Upload a file to import (multipart)",
+        request={"multipart/form-data": UploadSerializer},
+        responses=schema.creates(ImportSerializer),
+        tags=["imports"],
     )
     def post(self, request):
         upload = request.FILES.get("file")
@@ -159,7 +239,13 @@ class ImportCreateView(ApiView):
 class ImportDetailView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="import_status", summary="An import's status and counts", tags=["imports"])
+    @extend_schema(
+        operation_id="import_status",
+        summary="An import's status and counts",
+        parameters=[ID],
+        responses=schema.reads(ImportSerializer),
+        tags=["imports"],
+    )
     def get(self, request, pk):
         return Response(import_object(_import(request, pk)))
 
@@ -167,7 +253,14 @@ class ImportDetailView(ApiView):
 class ImportActionView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="import_action", summary="Start or cancel an import", tags=["imports"])
+    @extend_schema(
+        operation_id="import_action",
+        summary="Start or cancel an import",
+        parameters=[ID, OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["start", "cancel"])],
+        request=None,
+        responses=schema.writes(ImportSerializer),
+        tags=["imports"],
+    )
     def post(self, request, pk, action):
         data_import = _import(request, pk)
         done = running.start(data_import) if action == "start" else running.cancel(data_import)
@@ -182,7 +275,13 @@ class ImportActionView(ApiView):
 class ImportErrorsView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="import_errors", summary="The error file (CSV)", tags=["imports"])
+    @extend_schema(
+        operation_id="import_errors",
+        summary="The error file (CSV)",
+        parameters=[ID],
+        responses=schema.csv_read(),
+        tags=["imports"],
+    )
     def get(self, request, pk):
         data_import = _import(request, pk)
         if not data_import.error_file:
@@ -206,7 +305,13 @@ def _export(request, pk: str) -> DataExport:
 class ExportCreateView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="export_create", summary="Start an export", tags=["exports"])
+    @extend_schema(
+        operation_id="export_create",
+        summary="Start an export",
+        request=ExportRequestSerializer,
+        responses=schema.creates(ExportSerializer),
+        tags=["exports"],
+    )
     def post(self, request):
         body = request.data if isinstance(request.data, dict) else {}
         model, fmt, params = body.get("model"), body.get("format", "csv"), body.get("params", {})
@@ -216,6 +321,13 @@ class ExportCreateView(ApiView):
             raise ValidationError("'format' must be csv, json or xlsx.", field="format")
         if not isinstance(params, dict):
             raise ValidationError("'params' must be an object.", field="params")
+        for name, value in params.items():
+            lists = name in ("fields", "actions")
+            if lists and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ValidationError(f"'params.{name}' must be a list of names.", field=f"params.{name}")
+            scalar = isinstance(value, (str, int)) and not isinstance(value, bool)
+            if not lists and not scalar:
+                raise ValidationError(f"'params.{name}' must be text or a number.", field=f"params.{name}")
         export = DataExport(
             model=model,
             environment=request.auth.environment,
@@ -237,7 +349,13 @@ class ExportCreateView(ApiView):
 class ExportDetailView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="export_status", summary="An export's status", tags=["exports"])
+    @extend_schema(
+        operation_id="export_status",
+        summary="An export's status",
+        parameters=[ID],
+        responses=schema.reads(ExportSerializer),
+        tags=["exports"],
+    )
     def get(self, request, pk):
         return Response(export_object(_export(request, pk)))
 
@@ -245,7 +363,13 @@ class ExportDetailView(ApiView):
 class ExportDownloadView(ApiView):
     required_scope = Scope.ENTITIES
 
-    @extend_schema(operation_id="export_download", summary="The export file", tags=["exports"])
+    @extend_schema(
+        operation_id="export_download",
+        summary="The export file",
+        parameters=[ID],
+        responses=FILE,
+        tags=["exports"],
+    )
     def get(self, request, pk):
         export = _export(request, pk)
         if export.status != ExportStatus.FINISHED or not export.file:

@@ -141,3 +141,17 @@ def test_a_row_with_the_wrong_number_of_cells_is_a_row_error(program):
     data_import = run_import("customers", "customer_id,first_name\nC-1,Ann,extra\nC-2,Bo\n")
     assert (data_import.created, data_import.failed) == (1, 1)
     assert ImportRowError.objects.get(data_import=data_import).code == "column_count"
+
+
+def test_a_damaged_workbook_is_a_message(program):
+    good = xlsx([["customer_id"], ["A-1"]])
+    archive = io.BytesIO(good)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(damaged, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data[: len(data) // 2]  # cut mid-XML
+            target.writestr(info, data)
+    message = refused_upload(damaged.getvalue(), "damaged.xlsx")
+    assert "cannot be read" in message

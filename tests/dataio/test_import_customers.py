@@ -106,3 +106,20 @@ def test_a_formula_payload_is_stored_as_text_and_neutralised_in_the_error_file(p
     assert data_import.failed == 1
     rows = list(csv.reader(io.StringIO(data_import.error_file.read().decode())))
     assert rows[1][1] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_validation_pass_checks_attribute_values_as_the_engine_does(program):
+    from dataio import running, wizard
+
+    from .conftest import upload
+
+    data_import = upload(
+        "customers",
+        "customer_id,gender,birth_date,email\nV-1,robot,2001-01-01,v@example.com\nV-2,female,2999-01-01,x@example.com\nV-3,male,,nope\n",
+    )
+    wizard.save_mapping(data_import, data_import.mapping)
+    running.validate(data_import.pk)
+    data_import.refresh_from_db()
+    assert data_import.validation_errors == 3
+    assert [e["column"] for e in data_import.preview["errors"]] == ["gender", "birth_date", "email"]
+    assert Customer.objects.count() == 0

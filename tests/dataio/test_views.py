@@ -195,3 +195,12 @@ def test_track_creates_and_updates_one_row_per_job(program, cast):
     job = jobs.track("segment_rebuild", "segment:1", status="finished", done=10)
     assert (Job.objects.count(), job.label, job.done, job.percent) == (1, "Rebuild S", 10, 100)
     assert job.finished_at is not None and job.started_by == cast["administrator"]
+
+
+def test_the_customer_list_export_button_carries_its_filter(admin_client, program):
+    page = admin_client.get("/customers/?f=country:eq:DE&status=active").content.decode()
+    assert (
+        'href="/exports/new/?model=customers&amp;query=f%3Dcountry%253Aeq%253ADE%26status%3Dactive"' in page
+    )
+    form = admin_client.get("/exports/new/?model=customers&query=f%3Dcountry%253Aeq%253ADE%26status%3Dactive")
+    assert form.context["form"].initial["query"] == "f=country%3Aeq%3ADE&status=active"
