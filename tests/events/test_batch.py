@@ -71,14 +71,29 @@ def state() -> dict:
             out.append(values)
         return out
 
-    return {
-        "customers": rows(Customer, ["customer_id", "pk"]),
-        "events": rows(Event, ["pk"]),
-        "lots": rows(PointLot, ["pk"]),
-        "balances": rows(PointBalance, ["customer__customer_id", "account_id"]),
-        "ledger": rows(LedgerEntry, ["pk"]),
-        "tiers": rows(CustomerTier, ["customer__customer_id", "structure_id"]),
-    }
+    return _anon(
+        {
+            # sorted after the anonymous IDs are masked: their hashes would order them differently
+            "customers": sorted(_anon(rows(Customer, ["customer_id", "pk"])), key=repr),
+            "events": rows(Event, ["pk"]),
+            "lots": rows(PointLot, ["pk"]),
+            "balances": rows(PointBalance, ["customer__customer_id", "account_id"]),
+            "ledger": rows(LedgerEntry, ["pk"]),
+            "tiers": rows(CustomerTier, ["customer__customer_id", "structure_id"]),
+        }
+    )
+
+
+def _anon(value):
+    """An opted-out customer's anonymous ID is a keyed hash of its surrogate key, which differs
+    between the two runs on PostgreSQL (sequences are not rolled back): compare it as a kind."""
+    if isinstance(value, str) and value.startswith("anon-"):
+        return "anon-*"
+    if isinstance(value, dict):
+        return {k: _anon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_anon(v) for v in value]
+    return value
 
 
 def one_by_one(items) -> list:
