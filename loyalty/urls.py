@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("referrals.urls")),  # /referrals/... and /customers/<ref>/referrals/
     path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/
     path("", include("achievements.urls")),  # /achievements/... and /customers/<ref>/achievements/
+    path("", include("dataio.urls")),  # /jobs/, /imports/, /exports/
     path("", include("customers.urls")),
 ]
 

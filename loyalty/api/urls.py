@@ -10,6 +10,7 @@ from coupons.api import urls as coupon_api
 from customers.api import display as customer_display
 from customers.api import ledgers
 from customers.api import views as customers
+from dataio.api import urls as dataio_api
 from events.api import asynchronous as async_events
 from events.api import views as events
 from referrals.api import urls as referral_api
@@ -80,6 +81,7 @@ urlpatterns = [
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *card_api.urlpatterns,  # loyalty cards
+    *dataio_api.urlpatterns,  # imports and exports
     *referral_api.urlpatterns,  # referral codes
     *budget_api.urlpatterns,  # budgets
     *workflow_api.urlpatterns,  # workflows

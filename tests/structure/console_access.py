@@ -61,6 +61,20 @@ ACCESS: dict[str, Access] = {
     "segments:list_member_remove": Access(PROFILE, obj="customer_list"),
     "segments:list_bulk": Access(PROFILE, obj="customer_list"),
     "segments:list_status": Access(MANAGERS, obj="customer_list", status=405),  # POST only
+    # Imports, exports and jobs (dataio); import_data: administrator and program manager
+    "dataio:job_list": Access(STAFF),
+    "dataio:job_cancel": Access(MANAGERS, obj="job", status=405),  # POST only
+    "dataio:import_list": Access(MANAGERS),
+    "dataio:import_add": Access(MANAGERS),
+    "dataio:import_template": Access(MANAGERS),
+    "dataio:import_detail": Access(MANAGERS, obj="data_import"),
+    "dataio:import_progress": Access(MANAGERS, obj="data_import"),
+    "dataio:import_errors": Access(MANAGERS, obj="data_import", status=404),  # no failed rows: no file
+    "dataio:import_action": Access(MANAGERS, obj="data_import", status=405),  # POST only
+    "dataio:export_list": Access(EXPORT),
+    "dataio:export_add": Access(EXPORT),
+    "dataio:export_detail": Access(EXPORT, obj="export"),
+    "dataio:export_download": Access(EXPORT, obj="export", status=404),  # not finished: no file
     # Shell
     "home": Access(STAFF, status=302),
     "password_change": Access(EVERYONE),

@@ -21,6 +21,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from coupons.pools import import_codes
+from dataio.models import DataExport, DataImport, Job
 from loyalty.api.keys import revoke
 from loyalty.audit.log import record
 from loyalty.ledger.accounts import default_account
@@ -62,6 +63,19 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "status": ("done", Q(status="done")),
         "type": ("customer_remove", Q(type="customer_remove")),
         "customer_list": (pk("customer_list"), Q(customer_list__name="Newsletter")),
+    },
+    "JobFilterSet": {
+        "kind": ("export", Q(kind="export")),
+        "status": ("failed", Q(status="failed")),
+    },
+    "ImportFilterSet": {
+        "model": ("events", Q(model="events")),
+        "status": ("finished", Q(status="finished")),
+    },
+    "ExportFilterSet": {
+        "model": ("ledger", Q(model="ledger")),
+        "status": ("finished", Q(status="finished")),
+        "format": ("xlsx", Q(format="xlsx")),
     },
     "LabelFilterSet": {
         "q": ("vi", Q(name__icontains="vi")),
@@ -246,6 +260,12 @@ def rows(program):
     )
     BulkOperation.objects.create(type="customer_remove", customer_list=other, customers=["y"])
     workflow_rows(anna)
+    Job.objects.create(kind="import", key="a", created_at=now)
+    Job.objects.create(kind="export", key="b", status="failed", created_at=now)
+    for model, status, fmt in (("customers", "uploaded", "csv"), ("events", "finished", "xlsx")):
+        DataImport.objects.create(model=model, status=status, format=fmt, environment="live", created_at=now)
+    for model, status, fmt in (("customers", "pending", "csv"), ("ledger", "finished", "xlsx")):
+        DataExport.objects.create(model=model, status=status, format=fmt, environment="live", created_at=now)
     return {
         "silver": silver,
         "bonus": bonus,
