@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "referrals",  # referral codes
     "budgets",  # per-customer budgets
     "achievements",  # achievements
+    "dashboard",  # the home page's daily rollups
     "loyalty.api",
     "loyalty.audit",
 ]

@@ -62,7 +62,7 @@ ACCESS: dict[str, Access] = {
     "segments:list_bulk": Access(PROFILE, obj="customer_list"),
     "segments:list_status": Access(MANAGERS, obj="customer_list", status=405),  # POST only
     # Shell
-    "home": Access(STAFF, status=302),
+    "home": Access(STAFF),  # the dashboard
     "password_change": Access(EVERYONE),
     "password_change_done": Access(EVERYONE),
     "switch_environment": Access(STAFF, status=405),  # POST only
