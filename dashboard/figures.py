@@ -56,7 +56,11 @@ class Chart:
 
     def config(self) -> dict:
         """What static/js/dashboard.js hands to Chart.js."""
-        return {"type": self.type, "labels": self.labels, "datasets": self.datasets}
+        datasets = [
+            {**d, "data": [float(v) if isinstance(v, Decimal) else v for v in d["data"]]}
+            for d in self.datasets
+        ]
+        return {"type": self.type, "labels": self.labels, "datasets": datasets}
 
 
 def bucket_of(start: dt.date, end: dt.date) -> str:
@@ -164,6 +168,7 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
     bucket = bucket_of(start, end)
     s = Series(environment, start, end, bucket)
     labels = s.labels()
+    period = {"day": "Day", "week": "Week starting", "month": "Month"}[bucket]
     accounts = {
         a.code: a for a in PointAccount.objects.filter(owner__isnull=True).order_by("-is_default", "code")
     }
@@ -200,7 +205,8 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
     kpi_liability = Kpi("Points liability", 0, hint="")
     liability_value = Decimal(0)
     has_value = False
-    for code in accounts.keys() | set(s.keys("points_issued")) | set(s.keys("spendable_delta")):
+    others = (set(s.keys("points_issued")) | set(s.keys("spendable_delta"))) - set(accounts)
+    for code in [*accounts, *sorted(others)]:
         account = accounts.get(code)
         name = account.name if account else code
         charts.append(
@@ -277,7 +283,7 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
                 {"label": "Purchases", "data": s.series("purchases")},
                 {
                     "label": f"Revenue ({currency})",
-                    "data": [float(a) for a in s.amounts.get(("purchases", ""), [Decimal(0)] * len(labels))],
+                    "data": list(s.amounts.get(("purchases", ""), [Decimal("0.00")] * len(labels))),
                     "type": "line",
                     "axis": "y1",
                 },
@@ -298,6 +304,9 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
             [{"label": "Events", "data": [n for n, _ in top]}],
         )
     )
+    names = {"tiers": "Tier", "rewards-by-reward": "Reward", "custom-events": "Event"}
+    for chart in charts:
+        chart.x_label = period if chart.labels is labels else names.get(chart.id, "")
     default_code = default.code if default else ""
     kpis = [
         Kpi("Members", members_end, hint=f"enrolled and not opted out at {end.isoformat()}"),

@@ -62,6 +62,7 @@ def page_types(world) -> dict[str, str]:
     """name -> URL: one page of every kind the console has."""
     ref = {"ref": "anna-1"}
     return {
+        "dashboard": reverse("home"),
         "customer-list": reverse("customers:customer_list") + "?q=anna",
         "customer-overview": reverse("customers:customer_overview", kwargs=ref),
         "customer-personal": reverse("customers:customer_personal", kwargs=ref),
