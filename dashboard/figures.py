@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Max, Sum
@@ -17,6 +17,7 @@ from django.db.models import Max, Sum
 from coupons.models import Reward
 from dashboard.models import ActiveMember, DailyFigure
 from events.models import EventDefinition
+from loyalty.charts import Chart
 from loyalty.models import PointAccount, Program, Tier
 
 CUMULATIVE = ("enrolled", "opted_out", "spendable_delta", "pending_delta")
@@ -30,37 +31,6 @@ class Kpi:
     value: object
     kind: str = "number"  # number | money
     hint: str = ""
-
-
-@dataclass
-class Chart:
-    """One chart and its numbers: `labels` along the x axis, one list of values per dataset."""
-
-    id: str
-    title: str
-    type: str  # line | bar
-    labels: list[str]
-    datasets: list[dict] = field(default_factory=list)  # {"label", "data", "type"?, "axis"?}
-    description: str = ""
-    x_label: str = "Day"  # the first column of the table and the CSV
-
-    @property
-    def script_id(self) -> str:
-        return f"chart-data-{self.id}"
-
-    def header(self) -> list[str]:
-        return [self.x_label, *[d["label"] for d in self.datasets]]
-
-    def rows(self) -> list[list]:
-        return [[label, *[d["data"][i] for d in self.datasets]] for i, label in enumerate(self.labels)]
-
-    def config(self) -> dict:
-        """What static/js/dashboard.js hands to Chart.js."""
-        datasets = [
-            {**d, "data": [float(v) if isinstance(v, Decimal) else v for v in d["data"]]}
-            for d in self.datasets
-        ]
-        return {"type": self.type, "labels": self.labels, "datasets": datasets}
 
 
 def bucket_of(start: dt.date, end: dt.date) -> str:

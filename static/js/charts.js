@@ -1,5 +1,5 @@
-// The dashboard's charts: each <canvas data-chart="ID"> is drawn by Chart.js (vendored, static/js/vendor)
-// from the JSON in <script type="application/json" id="ID"> (dashboard.figures.Chart.config).
+// The console's charts (dashboard, customer Overview): each <canvas data-chart="ID"> is drawn by Chart.js (vendored, static/js/vendor)
+// from the JSON in <script type="application/json" id="ID"> (loyalty.charts.Chart.config).
 // No inline scripts (the CSP refuses them); the same numbers are in the table under each chart.
 (function () {
   "use strict";
