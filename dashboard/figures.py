@@ -1,8 +1,8 @@
 """What the dashboard shows for one environment and date range, read from the daily rollups only.
 
 `dashboard_figures(environment, start, end)` -> {"kpis": [Kpi], "charts": [Chart], "bucket": ...}.
-Every query reads `DailyFigure` / `ActiveMember` by their (environment, metric, day) and
-(environment, day) indexes; nothing here touches the events, ledger or customers tables.
+Every query reads `DailyFigure` / `ActiveMemberSketch` by their (environment, metric, day) and
+(environment, period, start) indexes; nothing here touches the events, ledger or customers tables.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from decimal import Decimal
 from django.db.models import Max, Sum
 
 from coupons.models import Reward
-from dashboard.models import ActiveMember, DailyFigure
+from dashboard.models import DailyFigure
+from dashboard.rollups import active_members
 from events.models import EventDefinition
 from loyalty.charts import Chart
 from loyalty.models import PointAccount, Program, Tier
@@ -145,12 +146,7 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
     default = next(iter(accounts.values()), None)
     currency = program.base_currency
 
-    active = (
-        ActiveMember.objects.filter(environment=environment, day__gte=start, day__lte=end)
-        .values("customer_id")
-        .distinct()
-        .count()
-    )
+    active = active_members(environment, start, end)
     members_end = (s.running("enrolled") or [0])[-1] - (s.running("opted_out") or [0])[-1]
 
     charts = [

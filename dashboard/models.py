@@ -32,22 +32,24 @@ class DailyFigure(models.Model):
         return f"{self.day} {self.metric}[{self.key}] = {self.value}"
 
 
-class ActiveMember(models.Model):
-    """A customer who registered an active-member event (reference-behaviour.md §5.2) on `day`:
-    one row per customer and day, so "active members in a range" is a distinct count over an index
-    instead of a scan of the events."""
+class ActiveMemberSketch(models.Model):
+    """The customers who registered an active-member event (reference-behaviour.md §5.2) on one
+    day (`period` day) or in one month (`period` month, `start` its first day), as a HyperLogLog
+    sketch (dashboard.sketch): "active members in a range" is the estimate of the union of the
+    months inside the range and the days at its ends, never a scan of the events."""
 
     environment = models.CharField(max_length=10, choices=Environment.choices)
-    day = models.DateField()
-    customer_id = models.BigIntegerField()
+    period = models.CharField(max_length=5, choices=[("day", "Day"), ("month", "Month")])
+    start = models.DateField()
+    registers = models.BinaryField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["environment", "day", "customer_id"], name="active_member_unique")
+            models.UniqueConstraint(fields=["environment", "period", "start"], name="active_sketch_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} customer {self.customer_id}"
+        return f"{self.environment} {self.period} {self.start}"
 
 
 class RollupState(models.Model):

@@ -10,7 +10,7 @@ Metrics (`DailyFigure.metric`, per environment and day in the program's time zon
 | metric | key | value (amount) | from |
 | --- | --- | --- | --- |
 | enrolled / opted_out | "" | customers | `opt_in` / `opt_out` events |
-| active_members | "" | distinct customers that day | active-member events (`ActiveMember` rows) |
+| active_members | "" | distinct customers that day (HyperLogLog estimate, exact when small) | active-member events (`ActiveMemberSketch`) |
 | purchases | "" | checkouts by members (revenue: sum of `total`) | `checkout` events with a customer |
 | reward_claims | reward ID | claims | `reward` events |
 | coupon_redemptions | "" | redemptions | `coupon_redeem` events |
@@ -30,11 +30,12 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from dashboard.models import ActiveMember, DailyFigure, RollupState
+from dashboard import sketch
+from dashboard.models import ActiveMemberSketch, DailyFigure, RollupState
 from events.definitions import BUILTIN_ACTIONS
 from events.models import Event
 from loyalty import clock
@@ -94,7 +95,7 @@ def _account_codes() -> dict[int, str]:
 
 
 class Tally:
-    """Deltas for DailyFigure rows and new ActiveMember rows, collected before one write."""
+    """Deltas for DailyFigure rows and the active members seen, collected before one write."""
 
     def __init__(self) -> None:
         self.figures: dict[Key, list] = defaultdict(lambda: [0, Decimal(0)])
@@ -108,11 +109,11 @@ class Tally:
             row[1] += amount
 
 
-def count_events(tally: Tally, low: int, high: int) -> None:
-    """Add the events with low < id <= high."""
+def count_events(tally: Tally, low: int, high: int, where: Q | None = None) -> None:
+    """Add the events with low < id <= high (and matching `where`, for benchmarks)."""
     tz = clock.zone()
     rows = (
-        Event.objects.filter(id__gt=low, id__lte=high)
+        Event.objects.filter(where or Q(), id__gt=low, id__lte=high)
         .annotate(total=KeyTextTransform("total", "data"), reward_id=KeyTextTransform("reward", "data"))
         .values_list("environment", "customer_id", "action", "effective_at", "total", "reward_id")
         .order_by()
@@ -137,12 +138,12 @@ def count_events(tally: Tally, low: int, high: int) -> None:
             tally.active.add((environment, day, customer_id))
 
 
-def count_entries(tally: Tally, low: int, high: int) -> None:
-    """Add the ledger entries with low < id <= high."""
+def count_entries(tally: Tally, low: int, high: int, where: Q | None = None) -> None:
+    """Add the ledger entries with low < id <= high (and matching `where`, for benchmarks)."""
     tz = clock.zone()
     codes = _account_codes()
     rows = (
-        LedgerEntry.objects.filter(id__gt=low, id__lte=high)
+        LedgerEntry.objects.filter(where or Q(), id__gt=low, id__lte=high)
         .values_list("customer__environment", "account_id", "kind", "amount", "created_at")
         .order_by()
     )
@@ -163,14 +164,8 @@ def count_entries(tally: Tally, low: int, high: int) -> None:
 def write(tally: Tally) -> None:
     """Add the tally to the rollup rows (inside the caller's transaction, which holds the state lock)."""
     if tally.active:
-        ActiveMember.objects.bulk_create(
-            [ActiveMember(environment=e, day=d, customer_id=c) for e, d, c in tally.active],
-            ignore_conflicts=True,
-            batch_size=5000,
-        )
-        for environment, day in {(e, d) for e, d, _ in tally.active}:
-            active = ActiveMember.objects.filter(environment=environment, day=day).count()
-            tally.recounts[(environment, day, "active_members", "")] = active
+        for environment, day, count in add_to_sketches(tally.active):
+            tally.recounts[(environment, day, "active_members", "")] = count
     by_metric: dict[tuple[str, str], list[Key]] = defaultdict(list)
     for key in [*tally.figures, *tally.recounts]:
         by_metric[(key[0], key[2])].append(key)
@@ -198,6 +193,60 @@ def write(tally: Tally) -> None:
                 row.amount += amount
         DailyFigure.objects.bulk_create(new, batch_size=2000)
         DailyFigure.objects.bulk_update(changed, ["value", "amount"], batch_size=2000)
+
+
+def add_to_sketches(active: set[tuple[str, dt.date, int]]) -> list[tuple[str, dt.date, int]]:
+    """Add (environment, day, customer) to the day's and the month's sketches; returns each
+    touched day's new estimate."""
+    wanted: dict[tuple[str, str, dt.date], list[int]] = defaultdict(list)
+    for environment, day, customer_id in active:
+        wanted[(environment, "day", day)].append(customer_id)
+        wanted[(environment, "month", day.replace(day=1))].append(customer_id)
+    rows = {
+        (row.environment, row.period, row.start): row
+        for environment in {key[0] for key in wanted}
+        for row in ActiveMemberSketch.objects.filter(
+            environment=environment, start__in={key[2] for key in wanted if key[0] == environment}
+        )
+    }
+    new, changed, counts = [], [], []
+    for key, customers in wanted.items():
+        row = rows.get(key)
+        if row is None:
+            row = ActiveMemberSketch(
+                environment=key[0], period=key[1], start=key[2], registers=sketch.empty()
+            )
+            new.append(row)
+        else:
+            changed.append(row)
+        registers = bytearray(row.registers)
+        for customer_id in customers:
+            sketch.add(registers, customer_id)
+        row.registers = bytes(registers)
+        if key[1] == "day":
+            counts.append((key[0], key[2], sketch.estimate(registers)))
+    ActiveMemberSketch.objects.bulk_create(new, batch_size=500)
+    ActiveMemberSketch.objects.bulk_update(changed, ["registers"], batch_size=500)
+    return counts
+
+
+def active_members(environment: str, start: dt.date, end: dt.date) -> int:
+    """Distinct active members from `start` to `end` (both included): the union of the whole
+    months inside the range and the days outside them."""
+    months, days = [], []
+    day = start
+    while day <= end:
+        month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        if day.day == 1 and month_end <= end:
+            months.append(day)
+            day = month_end + dt.timedelta(days=1)
+        else:
+            days.append(day)
+            day += dt.timedelta(days=1)
+    rows = ActiveMemberSketch.objects.filter(environment=environment).filter(
+        Q(period="month", start__in=months) | Q(period="day", start__in=days)
+    )
+    return sketch.estimate(sketch.union(rows.values_list("registers", flat=True)))
 
 
 def snapshot_tiers(today: dt.date) -> None:
@@ -266,7 +315,7 @@ def rebuild_rollups() -> dict:
     with transaction.atomic():
         state = _state()
         DailyFigure.objects.all().delete()
-        ActiveMember.objects.all().delete()
+        ActiveMemberSketch.objects.all().delete()
         events_max = Event.objects.aggregate(m=Max("id"))["m"] or 0
         entries_max = LedgerEntry.objects.aggregate(m=Max("id"))["m"] or 0
         state.events_done = state.entries_done = 0
