@@ -127,9 +127,10 @@ def run() -> None:
         f"full rebuild: {result['events']:,} events in {rebuild:.1f} s ({result['events'] / rebuild:,.0f} events/s); "
         f"{DailyFigure.objects.count():,} daily figures, {ActiveMemberSketch.objects.count():,} active-member sketches"
     )
-    seconds, n_events, n_entries = _one_day(day_events)
+    seconds, n_events, _, days = _one_day(day_events)
     print(
-        f"one day's rollup: {n_events:,} events + {n_entries:,} ledger entries in {seconds:.2f} s (budget 5 s)"
+        f"one day's rollup: the newest {n_events:,} events and their ledger entries (over {days} days) "
+        f"in {seconds:.2f} s (budget 5 s)"
     )
 
     sync_roles()
