@@ -36,10 +36,12 @@ def add(registers: bytearray, value: int) -> None:
 
 def union(sketches) -> bytearray:
     """The register-wise maximum of several sketches (bytes-like, M long)."""
-    out = empty()
-    for sketch in sketches:
-        out = bytearray(map(max, out, sketch))
-    return out
+    sketches = [bytes(sketch) for sketch in sketches]
+    if not sketches:
+        return empty()
+    if len(sketches) == 1:
+        return bytearray(sketches[0])
+    return bytearray(map(max, *sketches))  # one max() per register over all sketches
 
 
 def estimate(registers: bytes) -> int:
