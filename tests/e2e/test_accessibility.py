@@ -35,6 +35,7 @@ def build_world() -> dict:
         data={"first_name": "Anna", "last_name": "Smith", "email": "anna.smith@example.com", "shoe_size": 38},
     )
     register_event(environment="live", customer="anna-1", action="point_add", data={"points": 12345})
+    register_event(environment="live", customer="anna-1", action="point_spend", data={"points": 2345})
     register_event(
         environment="live",
         customer="anna-1",
