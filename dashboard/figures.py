@@ -202,7 +202,7 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
             has_value = True
         if account is default:
             kpi_liability.value = outstanding
-            kpi_liability.hint = f"{name}, spendable + pending at {end.isoformat()}"
+            kpi_liability.hint = f"{name}, spendable + pending at the end of the range"
     charts.sort(key=lambda c: c.id != "members")
     charts.append(
         Chart(
@@ -275,7 +275,7 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
         chart.x_label = period if chart.labels is labels else names.get(chart.id, "")
     default_code = default.code if default else ""
     kpis = [
-        Kpi("Members", members_end, hint=f"enrolled and not opted out at {end.isoformat()}"),
+        Kpi("Members", members_end, hint="enrolled and not opted out at the end of the range"),
         Kpi("Enrolled", s.total("enrolled")),
         Kpi("Opted out", s.total("opted_out")),
         Kpi("Active members", active, hint="registered an active-member event in the range"),
@@ -323,5 +323,7 @@ def _tier_chart(environment: str, end: dt.date) -> Chart:
         "bar",
         names,
         [{"label": "Customers", "data": [value for _, value in rows]}],
-        f"Customers per tier on {day.isoformat()}." if day else "No tier snapshot yet.",
+        "Customers per tier, from the latest daily snapshot in the range."
+        if day
+        else "No tier snapshot yet.",
     )
