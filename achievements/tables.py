@@ -16,6 +16,7 @@ class AchievementTable(tables.Table):
 
     class Meta:
         model = Achievement
+        empty_text = "No achievements yet."
         fields = ()
         sequence = ("title", "api_name", "campaign", "counts", "target", "active", "edit")
         attrs = {"data-testid": "achievements-table"}

@@ -15,6 +15,7 @@ class BudgetTable(tables.Table):
 
     class Meta:
         model = Budget
+        empty_text = "No budgets yet."
         fields = ()
         sequence = ("campaign", "action", "limit", "period", "active", "edit")
         attrs = {"data-testid": "budgets-table"}

@@ -15,6 +15,7 @@ class CardTable(tables.Table):
 
     class Meta:
         model = LoyaltyCard
+        empty_text = "No loyalty cards yet."
         fields = ()
         sequence = ("code", "status", "batch_id", "block_reason", "created_at")
         always_visible = ("code",)
@@ -35,6 +36,7 @@ class CustomerCardTable(tables.Table):
 
     class Meta:
         model = CardRegistration
+        empty_text = "No cards registered to this customer."
         fields = ()
         sequence = ("code", "status", "registered_at")
         attrs = {"data-testid": "customer-cards-table"}

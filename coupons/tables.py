@@ -26,6 +26,7 @@ class CouponPoolTable(tables.Table):
 
     class Meta:
         model = CouponPool
+        empty_text = "No coupon pools yet."
         fields = ()
         sequence = ("name", "type", "value", "usage_limit", "valid_until", "active", "links")
         always_visible = ("name", "links")
@@ -49,6 +50,7 @@ class PoolCouponTable(tables.Table):
 
     class Meta:
         model = Coupon
+        empty_text = "No codes in this pool yet: import or generate some."
         fields = ()
         sequence = ("code", "status", "customer", "claimed_at", "expires_at", "usages", "balance")
 
@@ -92,6 +94,7 @@ class CustomerCouponTable(tables.Table):
 
     class Meta:
         model = Coupon
+        empty_text = "No coupons for this customer."
         fields = ()
         sequence = (
             "claimed_at",
@@ -166,7 +169,7 @@ class CustomerCouponTable(tables.Table):
 class RewardTable(tables.Table):
     name = tables.Column(orderable=False)
     points = tables.Column(verbose_name="Cost", attrs=NUM, orderable=False)
-    account = tables.Column(accessor="account__name", orderable=False)
+    account = tables.Column(accessor="account__name", verbose_name="Account", orderable=False)
     gives = tables.Column(orderable=False)
     stock = tables.Column(empty_values=(), verbose_name="Stock left", attrs=NUM, orderable=False)
     claimed_count = tables.Column(verbose_name="Claimed", attrs=NUM, orderable=False)
@@ -176,6 +179,7 @@ class RewardTable(tables.Table):
 
     class Meta:
         model = Reward
+        empty_text = "No rewards yet."
         fields = ()
         sequence = (
             "name",

@@ -172,6 +172,7 @@ class LabelCustomerTable(tables.Table):
 
     class Meta:
         model = Customer
+        empty_text = "No customers carry this label."
         fields = ("customer_id", "status", "first_name", "last_name")
         orderable = False
 

@@ -41,6 +41,7 @@ class EventDefinitionTable(tables.Table):
         model = EventDefinition
         fields = ["action", "label", "attribute_list", "points", "builtin_extension", "active", "created_at"]
         always_visible = ("action",)
+        empty_text = "No custom events yet."
 
     def render_attribute_list(self, record):
         return (

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "budgets",  # per-customer budgets
     "achievements",  # achievements
     "dataio",  # imports, exports and the jobs page
+    "dashboard",  # the home page's daily rollups
     "loyalty.api",
     "loyalty.audit",
 ]

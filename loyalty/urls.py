@@ -1,11 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.views import DashboardView
 from loyalty import sandbox_views
 from loyalty.console import pages as views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", DashboardView.as_view(), name="home"),  # the dashboard
     path("healthz", views.healthz, name="healthz"),
     path("login/", views.ConsoleLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -24,6 +24,7 @@ class TransactionTable(tables.Table):
 
     class Meta:
         model = Transaction
+        empty_text = "No transactions match."
         fields = ()
         sequence = (
             "account",
@@ -55,6 +56,7 @@ class TransactionTable(tables.Table):
 
 class CustomerTransactionTable(TransactionTable):
     class Meta(TransactionTable.Meta):
+        empty_text = "No transactions for this customer."
         exclude = ("customer",)
 
 
@@ -70,6 +72,7 @@ class EarningRuleTable(tables.Table):
 
     class Meta:
         model = EarningRule
+        empty_text = "No earning rules yet."
         fields = ()
         sequence = (
             "account",

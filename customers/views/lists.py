@@ -11,9 +11,12 @@ from customers.tables import CustomerTable, PreorderedData
 from loyalty.console.paging import capped_count, keyset_page, pager_context
 from loyalty.console.views import MAX_PER_PAGE, ObjectListView
 from loyalty.models import Program
-from segments.conditions import OPERATORS, Condition, ConditionError, available_attributes
+from segments.conditions import NO_VALUE, OPERATORS, Condition, ConditionError, available_attributes
 
 from .base import resolve_customer
+
+# The condition row's attribute to start with: e-mail, what an agent most often looks a customer up by.
+DEFAULT_ATTRIBUTE = "email"
 
 # ?sort= value -> the indexed column it sorts on (customers migration 0003/console indexes).
 SORTS = {
@@ -56,7 +59,9 @@ class CustomerListView(ObjectListView):
             params = request.GET.copy()
             for key in ("nf", "no", "nv", "after", "before"):
                 params.pop(key, None)
-            if field:
+            # The one filter form sends the condition row with every search: an empty value adds
+            # no condition (unless the operator takes none).
+            if field and (value.strip() or op in NO_VALUE):
                 params.appendlist("f", str(Condition(field, op, value)))
             query = params.urlencode()
             return HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
@@ -140,6 +145,8 @@ class CustomerListView(ObjectListView):
                     if k not in ("after", "before", "nf", "no", "nv")
                 ],
                 "filter_form_fields": ["q", "status", "gender", "country", "tier", "segment", "list"],
+                # The condition row starts on the attribute people look customers up by.
+                "default_attribute": DEFAULT_ATTRIBUTE,
             }
         )
         return context

@@ -11,15 +11,16 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from coupons.choices import CouponStatus
 from coupons.models import Coupon, RewardClaim
 from coupons.rewards import claimable
-from customers.charts import balance_chart
 from customers.forms import EventFilterForm
 from events import catalog, definitions
 from events.models import Event
 from events.permissions import may_register
 from loyalty import clock
 from loyalty.audit.models import ChangeLogEntry
+from loyalty.charts import Chart
 from loyalty.console.paging import keyset_page, pager_context
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
@@ -85,7 +86,7 @@ class CustomerOverviewView(CustomerTabView):
                 (b.account_id for b in balances if b.account.is_default), balances[0].account_id
             )
             entries = [e for e in entries if e[2] == account_id]
-        context["chart"] = balance_chart([(created, value) for created, value, _ in reversed(entries)])
+        context["chart"] = self.balance_chart([(created, value) for created, value, _ in reversed(entries)])
         context["coupon_stats"] = self.coupon_stats(customer) if program.coupons else None
         context["rewards"] = self.rewards(customer) if program.rewards else None
         if program.segments:  # "Segments that the customer is a part of" (000), and lists
@@ -133,15 +134,39 @@ class CustomerOverviewView(CustomerTabView):
         return progress
 
     @staticmethod
-    def coupon_stats(customer) -> list[tuple[str, int]] | None:
-        """Coupons by status."""
-        rows = (
-            Coupon.objects.filter(customer=customer)
-            .values("status")
-            .annotate(n=Count("id"))
-            .order_by("status")
+    def balance_chart(points: list[tuple[dt.datetime, int]]) -> Chart | None:
+        """The spendable balance after each of the latest ledger entries (labelled by their local
+        date and time); None with fewer than two entries."""
+        if len(points) < 2:
+            return None
+        zone = clock.zone()
+        return Chart(
+            "balance",
+            "Spendable balance over time",
+            "line",
+            [moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") for moment, _ in points],
+            [{"label": "Spendable", "data": [value for _, value in points]}],
+            x_label="Date and time",
         )
-        return [(row["status"], row["n"]) for row in rows]
+
+    @staticmethod
+    def coupon_stats(customer) -> dict:
+        """000's coupon statistics: coupons held, by status (every status, in the choices' order),
+        and the share redeemed."""
+        counts = dict(
+            Coupon.objects.filter(customer=customer).values_list("status").annotate(n=Count("id")).order_by()
+        )
+        total = sum(counts.values())
+        redeemed = counts.get(CouponStatus.REDEEMED, 0)
+        return {
+            "total": total,
+            "by_status": [
+                (label, counts.get(value, 0))
+                for value, label in CouponStatus.choices
+                if value != "unassigned"
+            ],
+            "redeemed_percent": round(100 * redeemed / total) if total else None,
+        }
 
 
 class CustomerEventsView(CustomerTabView):

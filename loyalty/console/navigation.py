@@ -16,6 +16,7 @@ class NavItem:
 
 
 NAVIGATION = [
+    NavItem("Dashboard", "home", icon="▦"),
     NavItem("Customers", "customers:customer_list", icon="◉"),
     NavItem("Labels", "customers:label_list", icon="#"),
     NavItem("Events", "events:definition_list", icon="⚡"),
@@ -30,9 +31,23 @@ NAVIGATION = [
     NavItem("Import", "dataio:import_list", permission="loyalty.import_data", icon="⇪"),
     NavItem("Export", "dataio:export_list", permission="loyalty.export_data", icon="⇩"),
     NavItem("Jobs", "dataio:job_list", icon="↻"),
-    NavItem("API keys", "api_keys:api_key_list", permission="loyalty.manage_api_keys", icon="⚿"),
+    NavItem("API keys", "api_keys:api_key_list", permission="loyalty.manage_api_keys", icon="⚷"),
     NavItem("Settings", "settings:program", permission="loyalty.manage_settings", icon="⚒"),
 ]
+
+
+def active_url(path: str, urls: list[str]) -> str | None:
+    """The one item a page belongs to: the longest item URL the path starts with (Rewards,
+    /coupons/rewards/, over Coupons, /coupons/; a customer's /customers/<ref>/coupons/ tab under
+    Customers), else the item in the same first path segment (/events/123/ under Events,
+    /events/definitions/). The home page "/" is active only on itself."""
+    if path in urls:
+        return path
+    prefixed = [url for url in urls if url != "/" and path.startswith(url)]
+    if prefixed:
+        return max(prefixed, key=len)
+    section = "/" + path.strip("/").split("/")[0] + "/"
+    return next((url for url in urls if url != "/" and url.startswith(section)), None)
 
 
 def visible_items(request, program) -> list[dict]:
@@ -42,8 +57,8 @@ def visible_items(request, program) -> list[dict]:
             continue
         if not request.user.has_perm(item.permission):
             continue
-        url = reverse(item.url_name)
-        items.append(
-            {"label": item.label, "url": url, "icon": item.icon, "active": request.path.startswith(url)}
-        )
+        items.append({"label": item.label, "url": reverse(item.url_name), "icon": item.icon})
+    active = active_url(request.path, [item["url"] for item in items])
+    for item in items:
+        item["active"] = item["url"] == active
     return items

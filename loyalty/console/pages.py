@@ -1,4 +1,5 @@
-"""Project-level pages: health check, home, environment switch, the server-error page."""
+"""Project-level pages: health check, environment switch, login, the server-error page (the home
+page is the dashboard, dashboard.views)."""
 
 import sys
 
@@ -10,7 +11,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template import loader
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -40,13 +40,6 @@ def healthz(request, db: BaseDatabaseWrapper | None = None):
     if error:
         return JsonResponse({"status": "error", "database": error}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-@login_required
-@permission_required("loyalty.view_console", raise_exception=True)
-def home(request):
-    """The console's start page: the customer list."""
-    return HttpResponseRedirect(reverse("customers:customer_list"))
 
 
 @login_required

@@ -43,6 +43,24 @@ def always_visible(table) -> tuple[str, ...]:
     return tuple(getattr(getattr(table, "Meta", None), "always_visible", ()))
 
 
+# Query parameters that do not filter a list: an empty page under them is still "nothing yet".
+NOT_FILTERS = frozenset({"sort", "per_page", "columns", "col", "page", "after", "before", "reset_columns"})
+
+
+def empty_text(text: str | None, filtered: bool) -> str:
+    """What an empty table says: its `Meta.empty_text` ("No rewards yet."), or, when filters are
+    on, the same objects "match these filters" ("No rewards match these filters.")."""
+    if not text:
+        return "Nothing matches these filters." if filtered else "Nothing here yet."
+    if filtered and text.endswith(" yet."):
+        return text[: -len(" yet.")] + " match these filters."
+    return text
+
+
+def is_filtered(request) -> bool:
+    return any(value for key, value in request.GET.items() if key not in NOT_FILTERS)
+
+
 class ConsoleView(LoginRequiredMixin, PermissionRequiredMixin):
     """Anonymous users go to the login page; signed-in users without the permission get 403."""
 
@@ -99,8 +117,7 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
-        if not table.empty_text:
-            table.empty_text = "Nothing matches." if self.request.GET else "Nothing here yet."
+        table.empty_text = empty_text(table.empty_text, is_filtered(self.request))
         chosen = self.chosen_columns(table)
         if chosen:
             always = always_visible(table)
@@ -211,7 +228,8 @@ class TabbedDetailView(ConsoleView, DetailView):
         return context
 
     def paginate_table(self, table, per_page: int = 25):
-        """Sort and page a tab's table from the request, lazily (no COUNT(*))."""
+        """Sort and page a tab's table from the request, lazily (no COUNT(*)); its empty text."""
+        table.empty_text = empty_text(table.empty_text, is_filtered(self.request))
         RequestConfig(
             self.request, paginate={"per_page": per_page, "paginator_class": LazyPaginator}
         ).configure(table)

@@ -9,9 +9,13 @@
 {% changes before after labels as rows %}  before -> after rows
 """
 
+import datetime as dt
+
 from django import template
+from django.utils.html import format_html_join
 
 from customers.fields import attribute_label as _attribute_label
+from loyalty import clock
 from loyalty.console import formatting
 
 register = template.Library()
@@ -65,3 +69,37 @@ def changes(before, after):
 @register.simple_tag
 def time_zone():
     return formatting.zone_name()
+
+
+@register.filter
+def chart_rows(chart):
+    """A loyalty.charts.Chart's table body rows (<tr>…</tr>), the figures as `number` shows them;
+    one call per table instead of a filter per cell (the dashboard has thousands of cells)."""
+    return format_html_join(
+        "",
+        "<tr><td>{}</td>{}</tr>",
+        (
+            (
+                _label_html(row[0]),
+                format_html_join(
+                    "", '<td class="num">{}</td>', ((formatting.number_text(v),) for v in row[1:])
+                ),
+            )
+            for row in chart.rows()
+        ),
+    )
+
+
+def _label_html(label):
+    """A chart's x label: a day ("2026-11-29") or a local date-time ("2026-11-29 08:40") as a
+    <time> element like every date on the console; anything else as text."""
+    text = str(label)
+    try:
+        if len(text) == 10:
+            return formatting.time_html(dt.date.fromisoformat(text), with_time=False)
+        if len(text) == 16:
+            moment = dt.datetime.fromisoformat(text).replace(tzinfo=clock.zone())
+            return formatting.time_html(moment, with_time=True)
+    except ValueError:
+        pass
+    return text

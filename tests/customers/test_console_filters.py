@@ -293,3 +293,24 @@ def test_custom_equality_uses_the_gin_index_on_postgres(people):
         assert cursor.fetchone()
     sql = str(Customer.objects.filter(compile_conditions([Condition.parse("club:eq:Blue")])).query)
     assert "@>" in sql
+
+
+def test_there_is_one_filter_form_holding_search_quick_filters_and_the_condition_row(admin_client, people):
+    html = admin_client.get(LIST).content.decode()
+    assert "filter-popover" not in html and html.count('role="search"') == 1
+    form = html.split('data-testid="filter-bar"', 1)[1].split("</form>", 1)[0]
+    for name in ("q", "status", "gender", "country", "nf", "no", "nv"):
+        assert f'name="{name}"' in form, name
+
+
+def test_the_attribute_select_starts_on_email(admin_client, people):
+    html = admin_client.get(LIST).content.decode()
+    select = html.split('data-testid="condition-field"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="email" selected>' in select and select.count(" selected") == 1
+
+
+def test_a_search_with_an_empty_condition_value_adds_no_condition(admin_client, people):
+    response = admin_client.get(LIST, {"q": "bob", "country": "AT", "nf": "email", "no": "eq", "nv": " "})
+    assert response.status_code == 302 and response["Location"] == f"{LIST}?q=bob&country=AT"
+    response = admin_client.get(LIST, {"nf": "email", "no": "is_not_empty", "nv": ""})
+    assert response["Location"] == f"{LIST}?f=email%3Ais_not_empty%3A"

@@ -60,7 +60,11 @@ def test_overview_shows_statistics_latest_actions_and_chart(admin_client, anna):
     register_event(environment="live", customer="Anna-1", action="point_spend", data={"points": 120})
     html = admin_client.get(profile("Anna-1")).content.decode()
     assert 'data-testid="point-statistics"' in html and ">380<" in html and ">120<" in html
-    assert 'data-testid="balance-chart"' in html and "<polyline" in html
+    assert 'data-testid="balance-chart"' in html and 'data-chart="chart-data-balance"' in html
+    assert "js/vendor/chart.umd.min.js" in html
+    chart = admin_client.get(profile("Anna-1")).context["chart"]
+    assert chart.datasets[0]["data"] == [500, 380] and len(chart.labels) == 2
+    assert chart.rows()[-1][1:] == [380]
     assert 'data-testid="latest-actions"' in html and "Point spend" in html
     assert 'data-testid="statistic-cards"' in html
 
@@ -204,3 +208,35 @@ def test_event_detail_with_an_items_attribute(admin_client, anna):
     ).event
     response = admin_client.get(profile("Anna-1", "event_detail", event_id=event.pk))
     assert response.status_code == 200 and "A1" in response.content.decode()
+
+
+def test_overview_coupon_statistics_count_every_status(admin_client, anna):
+    from coupons.pools import import_codes
+    from tests.factories import CouponPoolFactory
+
+    pool = CouponPoolFactory()
+    import_codes(pool, "OV-1\nOV-2\nOV-3\n")
+    for code in ("OV-1", "OV-2"):
+        register_event(environment="live", customer="Anna-1", action="coupon_assign", data={"code": code})
+    register_event(environment="live", customer="Anna-1", action="coupon_redeem", data={"code": "OV-1"})
+    response = admin_client.get(profile("Anna-1"))
+    stats = response.context["coupon_stats"]
+    assert stats["total"] == 2 and stats["redeemed_percent"] == 50
+    assert dict(stats["by_status"]) == {
+        "Claimed": 1,
+        "Redeemed": 1,
+        "Expired": 0,
+        "Invalid": 0,
+        "Transferred": 0,
+    }
+    html = response.content.decode()
+    assert (
+        "Redemption rate" in html
+        and "50%" in html
+        and "redeemed" not in html.split("coupon-statistics")[1][:200]
+    )
+
+
+def test_overview_says_when_there_are_no_coupons(admin_client, anna):
+    html = admin_client.get(profile("Anna-1")).content.decode()
+    assert "No coupons yet." in html.split('data-testid="coupon-statistics"')[1]

@@ -35,6 +35,7 @@ def build_world() -> dict:
         data={"first_name": "Anna", "last_name": "Smith", "email": "anna.smith@example.com", "shoe_size": 38},
     )
     register_event(environment="live", customer="anna-1", action="point_add", data={"points": 12345})
+    register_event(environment="live", customer="anna-1", action="point_spend", data={"points": 2345})
     register_event(
         environment="live",
         customer="anna-1",
@@ -62,6 +63,7 @@ def page_types(world) -> dict[str, str]:
     """name -> URL: one page of every kind the console has."""
     ref = {"ref": "anna-1"}
     return {
+        "dashboard": reverse("home"),
         "customer-list": reverse("customers:customer_list") + "?q=anna",
         "customer-overview": reverse("customers:customer_overview", kwargs=ref),
         "customer-personal": reverse("customers:customer_personal", kwargs=ref),

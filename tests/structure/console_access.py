@@ -76,7 +76,7 @@ ACCESS: dict[str, Access] = {
     "dataio:export_detail": Access(EXPORT, obj="export"),
     "dataio:export_download": Access(EXPORT, obj="export", status=404),  # not finished: no file
     # Shell
-    "home": Access(STAFF, status=302),
+    "home": Access(STAFF),  # the dashboard
     "password_change": Access(EVERYONE),
     "password_change_done": Access(EVERYONE),
     "switch_environment": Access(STAFF, status=405),  # POST only

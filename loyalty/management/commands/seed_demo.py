@@ -22,6 +22,7 @@ from django.db import transaction
 from coupons.models import Reward
 from customers.choices import FieldType
 from customers.models import CustomField, Label
+from dashboard.rollups import rebuild_rollups
 from events.models import EventAttribute, EventDefinition
 from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
@@ -84,6 +85,8 @@ class Command(BaseCommand):
             # cards, referrals, subledgers, budgets, achievements.
             seed_profile_features(users[DEMO_ADMIN])
             seed_workflows(users[DEMO_ADMIN])  # demo workflows and their run history
+            # The dashboard's daily rollups of all that history; the scheduled task keeps them up.
+            rebuild_rollups()
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
