@@ -79,6 +79,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
     Tab("Budgets", "budgets:customer_budgets", module="budgets", weight=66),
     Tab("Achievements", "achievements:customer_achievements", module="achievements", weight=68),
+    Tab("Sync", "webhooks:customer_sync", module="sync", weight=85),  # 000: requests sent to other systems
 ]
 
 
@@ -147,6 +148,7 @@ PROFILE_ACTIONS: list[ProfileAction] = [
         ("tier_expiration_change",),
         module="tiers",
     ),
+    ProfileAction("Resync", "webhooks:customer_resync", permission="loyalty.change_customer_profile", module="sync"),
     ProfileAction("Ban", "customers:customer_ban", ("ban",), show_if=_status_in(*_LIVE), danger=True),
     ProfileAction("Unban", "customers:customer_unban", ("unban",), show_if=_status_in(CustomerStatus.BANNED)),
     ProfileAction(

@@ -15,6 +15,7 @@ from events.api import views as events
 from referrals.api import urls as referral_api
 from segments.api import views as segments
 from transactions.api import views as transactions
+from webhooks import api as webhook_api
 
 from . import sandbox, views
 
@@ -81,6 +82,7 @@ urlpatterns = [
     *referral_api.urlpatterns,  # referral codes
     *budget_api.urlpatterns,  # budgets
     *achievement_api.urlpatterns,  # achievements
+    re_path(r"^hooks/(?P<name>[-a-zA-Z0-9_]+)/?$", webhook_api.receive, name="incoming_webhook"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),
