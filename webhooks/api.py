@@ -26,6 +26,7 @@ from loyalty.api import ratelimit
 from loyalty.api.strictjson import BodyError, loads
 from loyalty.api.views import max_body_bytes, read_chunked_body
 from loyalty.errors import EngineError
+from loyalty.models import Program
 
 from . import incoming, secrets
 from .choices import IncomingStatus
@@ -82,7 +83,8 @@ def _error(endpoint, request, raw, secret, error: EngineError, status=IncomingSt
 
 @csrf_exempt
 def receive(request, name: str):
-    endpoint = IncomingEndpoint.objects.filter(name=name, active=True).first()
+    program_on = Program.current().incoming_webhooks
+    endpoint = IncomingEndpoint.objects.filter(name=name, active=True).first() if program_on else None
     if endpoint is None:
         return api_errors.json_error(api_errors.EndpointNotFound(f"No active incoming webhook {name!r}."))
     if request.method != endpoint.method:
