@@ -51,6 +51,8 @@ from .models import (
 
 log = logging.getLogger("loyalty.webhooks")
 
+SCRUBBED = "[anonymized]"  # webhooks.privacy writes it over an opted-out customer's messages
+
 DEFAULT_RETRY_DELAYS = [10, 30, 120, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600]
 BUSY_DELAY = dt.timedelta(seconds=2)
 
@@ -414,6 +416,7 @@ def replay(ids: Iterable[int]) -> int:
         rows = (
             Delivery.objects.select_for_update()
             .filter(pk__in=list(ids), status__in=[DeliveryStatus.FAILED, DeliveryStatus.DONE])
+            .exclude(body=SCRUBBED)  # an opted-out customer's messages are never sent again
             .select_related("subscription", "event__customer")
         )
         for delivery in rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from .choices import PENDING, DeliveryStatus
 from .models import Delivery, DeliveryAttempt, IncomingRequest
 
 SCRUBBED = "[anonymized]"
@@ -26,6 +27,10 @@ def scrub_customer(customer, original_values: dict) -> None:
     deliveries = Delivery.objects.filter(Q(customer=customer) | _mentions("body", values))
     DeliveryAttempt.objects.filter(delivery__in=deliveries).update(response=SCRUBBED, url="")
     deliveries.update(body=SCRUBBED, path="", last_response=SCRUBBED, last_error="")
+    # What was still waiting is not sent: it would carry nothing but the placeholder.
+    deliveries.filter(status__in=PENDING).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="Not sent: the customer opted out."
+    )
     IncomingRequest.objects.filter(
         Q(customer=customer) | _mentions("body", values) | _mentions("reason", values)
     ).update(body=SCRUBBED, headers={}, reason=SCRUBBED, remote_addr=None)
