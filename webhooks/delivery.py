@@ -1,19 +1,12 @@
-"""Outgoing webhooks: what to send (subscriptions, workflows' Webhook message, Resync) and getting
-it delivered, at least once, through outages of hours.
+"""Outgoing webhooks: what to send (subscriptions, the workflows' Webhook message, Resync), and
+the dead-letter replay, the retention cleanup and Resync. Sending is webhooks.worker.
 
-    engine (on commit) ─► dispatch_events(event ids) ─► Delivery rows (queued) ─► kick ─► attempt()
-    workflow action    ─► enqueue_message(site, path, body, customer, source) ──────────┘
-    every minute: deliver_due() picks the rows whose next_attempt_at has come (retries, and
-    anything a lost worker left behind)
+    engine (on commit) ─► dispatch_events(event ids) ─► Delivery rows (queued) ─► kick() ─► worker
+    workflow action    ─► enqueue_message(site, path, body, customer, source) ──┘
+    every minute: worker.deliver_due() sends the rows whose next_attempt_at has come
 
-One attempt (`attempt(delivery_id)`): claim the row (the site row locked, so the per-site
-concurrency limit holds across workers), send (webhooks.sending) outside any transaction, record
-the attempt and the outcome. A failure schedules the next attempt from settings.WEBHOOK_RETRY_DELAYS
-(seconds after the 1st, 2nd, ... failure; the default lasts ~16 h over 12 attempts); after the last
-one the delivery is `failed` (the dead-letter list) until someone replays it. A site failing
-WEBHOOK_BREAKER_FAILURES times in a row opens its circuit for WEBHOOK_BREAKER_SECONDS: its
-deliveries wait without spending attempts, then one probe decides. `msg_id` (the `webhook-id`
-header) never changes, so a receiver de-duplicates retries and replays.
+`msg_id` (the `webhook-id` header) is made once per message and never changes, so a receiver
+de-duplicates retries and replays.
 """
 
 from __future__ import annotations
@@ -52,18 +45,6 @@ from .models import (
 log = logging.getLogger("loyalty.webhooks")
 
 SCRUBBED = "[anonymized]"  # webhooks.privacy writes it over an opted-out customer's messages
-
-DEFAULT_RETRY_DELAYS = [10, 30, 120, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600]
-BUSY_DELAY = dt.timedelta(seconds=2)
-
-
-def retry_delays() -> list[int]:
-    return list(getattr(settings, "WEBHOOK_RETRY_DELAYS", DEFAULT_RETRY_DELAYS))
-
-
-def max_attempts() -> int:
-    return len(retry_delays()) + 1
-
 
 # --- what to send ---------------------------------------------------------------------------------
 
@@ -270,137 +251,6 @@ def kick(ids: list[int]) -> None:
     by deliver_due() at its next_attempt_at."""
     if ids:
         async_task("webhooks.tasks.deliver", ids, task_name="webhook delivery")
-
-
-# --- getting it there -----------------------------------------------------------------------------
-
-
-def _claim(delivery_id: int, now) -> tuple[Delivery | None, str]:
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update().filter(pk=delivery_id, status__in=PENDING).first()
-        )
-        if delivery is None:
-            return None, "not pending"
-        if delivery.next_attempt_at and delivery.next_attempt_at > now:
-            return None, "not due"
-        if delivery.claimed_until and delivery.claimed_until > now:
-            return None, "in flight"
-        # The site row lock makes the in-flight count and the claim one step across workers.
-        site = TrustedSite.objects.select_for_update().get(pk=delivery.site_id)
-        if not site.active:
-            delivery.next_attempt_at = now + dt.timedelta(minutes=5)
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
-            return None, "site inactive"
-        if site.circuit_open_until and site.circuit_open_until > now:
-            delivery.next_attempt_at = site.circuit_open_until
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
-            return None, "circuit open"
-        in_flight = Delivery.objects.filter(site=site, claimed_until__gt=now).count()
-        if in_flight >= max(site.max_concurrency, 1):
-            delivery.next_attempt_at = now + BUSY_DELAY
-            delivery.save(update_fields=["next_attempt_at", "updated_at"])
-            return None, "site busy"
-        delivery.claimed_until = now + dt.timedelta(seconds=site.timeout_seconds + 30)
-        delivery.save(update_fields=["claimed_until", "updated_at"])
-        delivery.site = site
-        return delivery, "claimed"
-
-
-def attempt(delivery_id: int) -> str:
-    """Send one due delivery once and record the outcome; returns what happened ("done",
-    "retrying", "failed", or why it was not sent now: "not due", "site busy", "circuit open", ...)."""
-    now = timezone.now()
-    delivery, why = _claim(delivery_id, now)
-    if delivery is None:
-        return why
-    site = delivery.site
-    try:
-        url = sending.join_url(site.url, delivery.path)
-        body = sending.encode_body(site, delivery.body)
-        headers = {
-            "Content-Type": site.content_type,
-            "webhook-id": delivery.msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            **sending.auth_headers(site, secrets.decrypt(site.secret_encrypted), delivery.msg_id, now, body),
-        }
-        result = sending.post(url, body, headers, float(site.timeout_seconds))
-    except sending.SendRefused as error:
-        result = sending.SendResult(url=site.url, error=str(error)[:500])
-    except Exception as error:  # a broken JWT key, an undecryptable secret: logged, retried
-        log.exception("webhook %s could not be prepared", delivery.msg_id)
-        result = sending.SendResult(url=site.url, error=f"{type(error).__name__}: {str(error)[:400]}")
-    return _record(delivery, result, timezone.now())
-
-
-def _record(delivery: Delivery, result: sending.SendResult, now) -> str:
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        site = TrustedSite.objects.select_for_update().get(pk=delivery.site_id)
-        delivery.attempts += 1
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
-            at=now,
-            url=result.url[:1000],
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            response=result.response[:EXCERPT_CHARS],
-            error=result.error[:500],
-        )
-        delivery.claimed_until = None
-        delivery.last_status_code = result.status_code
-        delivery.last_response = result.response[:EXCERPT_CHARS]
-        delivery.last_error = result.error[:500]
-        delivery.duration_ms = result.duration_ms
-        if result.ok:
-            delivery.status = DeliveryStatus.DONE
-            delivery.next_attempt_at = None
-            delivery.completed_at = now
-            site.consecutive_failures = 0
-            site.circuit_open_until = None
-        else:
-            delays = retry_delays()
-            if delivery.attempts > len(delays):
-                delivery.status = DeliveryStatus.FAILED
-                delivery.next_attempt_at = None
-                delivery.completed_at = now
-            else:
-                delivery.status = DeliveryStatus.RETRYING
-                delivery.next_attempt_at = now + dt.timedelta(seconds=delays[delivery.attempts - 1])
-            if not result.error and result.status_code is not None and not delivery.last_error:
-                delivery.last_error = f"HTTP {result.status_code}"
-            site.consecutive_failures += 1
-            if site.consecutive_failures >= getattr(settings, "WEBHOOK_BREAKER_FAILURES", 5):
-                seconds = getattr(settings, "WEBHOOK_BREAKER_SECONDS", 60)
-                site.circuit_open_until = now + dt.timedelta(seconds=seconds)
-        delivery.save()
-        site.save(update_fields=["consecutive_failures", "circuit_open_until"])
-    return delivery.status
-
-
-def deliver(ids: Iterable[int]) -> dict[str, int]:
-    """Attempt each delivery once; a count per outcome."""
-    outcomes: dict[str, int] = {}
-    for pk in ids:
-        outcome = attempt(pk)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
-
-
-def due_ids(limit: int = 500) -> list[int]:
-    now = timezone.now()
-    return list(
-        Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
-        .exclude(claimed_until__gt=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def deliver_due(limit: int = 500) -> dict[str, int]:
-    """The periodic sweep: attempt every due delivery (up to `limit`)."""
-    return deliver(due_ids(limit))
 
 
 # --- dead letters, replay, retention --------------------------------------------------------------

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from . import delivery
+from . import delivery, worker
 
 
 def deliver(ids: list[int]) -> dict[str, int]:
     """Attempt the given deliveries once (queued by dispatch, enqueue_message or replay)."""
-    return delivery.deliver(ids)
+    return worker.deliver(ids)
 
 
 def deliver_due() -> dict[str, int]:
     """Every minute (a Schedule from the webhooks migration): retries whose time has come, and
     anything a lost worker left behind. Loops while full batches come back, within a minute."""
-    return delivery.deliver_due()
+    return worker.deliver_due()
 
 
 def cleanup() -> int:

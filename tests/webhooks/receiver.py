@@ -22,6 +22,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one segment per answer: no 40 ms delayed-ACK stall per request
 
             def log_message(self, *args):
                 pass

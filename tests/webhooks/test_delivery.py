@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.factories import anna as make_anna
 from tests.factories import register
-from webhooks import delivery
+from webhooks import delivery, worker
 from webhooks.choices import DeliveryStatus
 from webhooks.models import Delivery, TrustedSite
 
@@ -124,18 +124,18 @@ def test_the_retry_schedule_follows_the_settings_with_the_clock_moved(modules, s
             assert row.next_attempt_at == start + dt.timedelta(seconds=10)
             # Not due yet: the sweep leaves it alone.
             clock.shift(dt.timedelta(seconds=9))
-            assert delivery.deliver_due() == {}
+            assert worker.deliver_due() == {}
             clock.shift(dt.timedelta(seconds=1))
-            delivery.deliver_due()
+            worker.deliver_due()
             row.refresh_from_db()
             assert row.attempts == 2
             assert row.next_attempt_at == start + dt.timedelta(seconds=10 + 60)
             clock.shift(dt.timedelta(seconds=60))
-            delivery.deliver_due()
+            worker.deliver_due()
             row.refresh_from_db()
             assert row.next_attempt_at == start + dt.timedelta(seconds=10 + 60 + 3600)
             clock.shift(dt.timedelta(seconds=3600))
-            delivery.deliver_due()
+            worker.deliver_due()
             row.refresh_from_db()
             # 4 attempts = 3 delays + 1: then it is a dead letter.
             assert (row.status, row.attempts, row.next_attempt_at) == (DeliveryStatus.FAILED, 4, None)
@@ -164,13 +164,13 @@ def test_a_receiver_down_for_an_hour_then_back_loses_nothing_and_gets_each_messa
             # An hour of outage, swept (every 5 minutes here; the Schedule runs every minute).
             for _ in range(12):
                 clock.shift(dt.timedelta(minutes=5))
-                delivery.deliver_due()
+                worker.deliver_due()
             assert flaky.accepted == []
             assert Delivery.objects.filter(status=DeliveryStatus.FAILED).count() == 0
             state["up"] = True
             for _ in range(30):  # the longest remaining delay at this point is under 2 hours
                 clock.shift(dt.timedelta(minutes=5))
-                delivery.deliver_due()
+                worker.deliver_due()
                 if not Delivery.objects.exclude(status=DeliveryStatus.DONE).exists():
                     break
     assert Delivery.objects.filter(status=DeliveryStatus.DONE).count() == 20
@@ -224,7 +224,7 @@ def test_the_per_site_limit_defers_a_delivery_while_others_are_in_flight(site, s
         next_attempt_at=timezone.now() + dt.timedelta(hours=1),
     )
     other = delivery.enqueue_message(site, "", "{}", None)
-    assert delivery.attempt(other.pk) == "site busy"
+    assert worker.attempt(other.pk) == "site busy"
     other.refresh_from_db()
     assert other.attempts == 0 and other.next_attempt_at > timezone.now()
     assert row.status == "queued"
