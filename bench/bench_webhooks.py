@@ -95,8 +95,12 @@ def run() -> None:
     body = '{"type": "point_add", "data": {"customer": "Bench-1", "points": 10}}'
     site, _ = TrustedSite.objects.update_or_create(
         name="bench-receiver",
-        defaults={"url": url, "auth_method": "standard_webhooks", "max_concurrency": max(worker_counts) + 1,
-                  "secret_encrypted": secrets.encrypt(secrets.new_signing_secret())},
+        defaults={
+            "url": url,
+            "auth_method": "standard_webhooks",
+            "max_concurrency": max(worker_counts) + 1,
+            "secret_encrypted": secrets.encrypt(secrets.new_signing_secret()),
+        },
     )
     print(f"{n} deliveries per measurement, database {connections['default'].vendor}")
     try:
@@ -104,15 +108,21 @@ def run() -> None:
             Delivery.objects.filter(site=site).delete()
             now = timezone.now()
             rows = Delivery.objects.bulk_create(
-                Delivery(site=site, source="workflow", msg_id=f"msg_bench_{workers}_{i}", body=body,
-                         next_attempt_at=now, created_at=now)
+                Delivery(
+                    site=site,
+                    source="workflow",
+                    msg_id=f"msg_bench_{workers}_{i}",
+                    body=body,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
                 for i in range(n)
             )
             ids = [r.pk for r in rows]
             connections.close_all()
-            wall, cpu, outcomes = _run(workers, _deliver_worker, lambda i: (ids[i::workers],))
+            wall, cpu, outcomes = _run(workers, _deliver_worker, lambda i, ids=ids, w=workers: (ids[i::w],))
             done = outcomes.get("done", 0)
-            raw_wall, raw_cpu, _ = _run(workers, _raw_worker, lambda i: (url, n // workers, body))
+            raw_wall, raw_cpu, _ = _run(workers, _raw_worker, lambda i, w=workers: (url, n // w, body))
             rate, raw_rate = done / wall, n / raw_wall
             print(
                 f"workers={workers}: {rate:7.0f} deliveries/s ({done}/{n} done, {outcomes}), "

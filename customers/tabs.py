@@ -148,7 +148,9 @@ PROFILE_ACTIONS: list[ProfileAction] = [
         ("tier_expiration_change",),
         module="tiers",
     ),
-    ProfileAction("Resync", "webhooks:customer_resync", permission="loyalty.change_customer_profile", module="sync"),
+    ProfileAction(
+        "Resync", "webhooks:customer_resync", permission="loyalty.change_customer_profile", module="sync"
+    ),
     ProfileAction("Ban", "customers:customer_ban", ("ban",), show_if=_status_in(*_LIVE), danger=True),
     ProfileAction("Unban", "customers:customer_unban", ("unban",), show_if=_status_in(CustomerStatus.BANNED)),
     ProfileAction(

@@ -39,7 +39,9 @@ urlpatterns = [
     path("", include("referrals.urls")),  # /referrals/... and /customers/<ref>/referrals/
     path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/
     path("", include("achievements.urls")),  # /achievements/... and /customers/<ref>/achievements/
-    path("", include("webhooks.urls")),  # /settings/{trusted-sites,webhooks,incoming-webhooks}/, /customers/<ref>/sync/
+    path(
+        "", include("webhooks.urls")
+    ),  # /settings/{trusted-sites,webhooks,incoming-webhooks}/, /customers/<ref>/sync/
     path("", include("customers.urls")),
 ]
 

@@ -75,8 +75,14 @@ def _log(endpoint, request, raw: bytes, secret: str, **fields) -> IncomingReques
 
 def _error(endpoint, request, raw, secret, error: EngineError, status=IncomingStatus.REFUSED):
     _log(
-        endpoint, request, raw, secret,
-        status=status, http_status=error.status, code=error.code, reason=error.message[:1000],
+        endpoint,
+        request,
+        raw,
+        secret,
+        status=status,
+        http_status=error.status,
+        code=error.code,
+        reason=error.message[:1000],
     )
     return api_errors.json_error(error)
 
@@ -88,7 +94,9 @@ def receive(request, name: str):
     if endpoint is None:
         return api_errors.json_error(api_errors.EndpointNotFound(f"No active incoming webhook {name!r}."))
     if request.method != endpoint.method:
-        response = api_errors.json_error(api_errors.MethodNotAllowed(f"This webhook accepts {endpoint.method}."))
+        response = api_errors.json_error(
+            api_errors.MethodNotAllowed(f"This webhook accepts {endpoint.method}.")
+        )
         response["Allow"] = endpoint.method
         return response
     try:
@@ -116,8 +124,15 @@ def receive(request, name: str):
         return _error(endpoint, request, raw, secret, error)
     ctx = incoming.context(body, headers)
     if not incoming.passes_filters(endpoint, ctx):
-        _log(endpoint, request, raw, secret, status=IncomingStatus.FILTERED, http_status=200,
-             reason="The request did not match the filters.")
+        _log(
+            endpoint,
+            request,
+            raw,
+            secret,
+            status=IncomingStatus.FILTERED,
+            http_status=200,
+            reason="The request did not match the filters.",
+        )
         return JsonResponse({"status": "filtered"})
     try:
         mapped = incoming.map_request(endpoint, ctx)
@@ -126,8 +141,15 @@ def receive(request, name: str):
     key = (request.headers.get("Idempotency-Key") or request.headers.get("webhook-id") or "").strip()[:200]
     try:
         with transaction.atomic():
-            row = _log(endpoint, request, raw, secret, status=IncomingStatus.ACCEPTED, http_status=200,
-                       dedup_key=key.replace("\x00", ""))
+            row = _log(
+                endpoint,
+                request,
+                raw,
+                secret,
+                status=IncomingStatus.ACCEPTED,
+                http_status=200,
+                dedup_key=key.replace("\x00", ""),
+            )
             result = register_event(
                 environment=endpoint.environment,
                 customer=mapped.customer,
@@ -145,9 +167,17 @@ def receive(request, name: str):
         first = IncomingRequest.objects.filter(
             endpoint=endpoint, dedup_key=key, status=IncomingStatus.ACCEPTED
         ).first()
-        _log(endpoint, request, raw, secret, status=IncomingStatus.DUPLICATE, http_status=200,
-             dedup_key=key, event_id=getattr(first, "event_id", None),
-             reason="Already received with this key; nothing registered.")
+        _log(
+            endpoint,
+            request,
+            raw,
+            secret,
+            status=IncomingStatus.DUPLICATE,
+            http_status=200,
+            dedup_key=key,
+            event_id=getattr(first, "event_id", None),
+            reason="Already received with this key; nothing registered.",
+        )
         return JsonResponse({"status": "duplicate", "event": getattr(first, "event_id", None)})
     except EngineError as error:
         return _error(endpoint, request, raw, secret, error)

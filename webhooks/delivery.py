@@ -17,7 +17,6 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -29,13 +28,11 @@ from loyalty.errors import ModuleDisabled, NotFound, ValidationError
 from loyalty.jsonable import jsonable
 from loyalty.models import Program
 
-from . import secrets, sending
+from . import sending
 from .choices import PENDING, DeliverySource, DeliveryStatus
 from .models import (
-    EXCERPT_CHARS,
     SUBSCRIPTIONS_CACHE_KEY,
     Delivery,
-    DeliveryAttempt,
     IncomingRequest,
     Subscription,
     TrustedSite,
@@ -307,7 +304,9 @@ def cleanup(now=None) -> int:
             break
         deleted += Delivery.objects.filter(pk__in=batch).delete()[1].get("webhooks.Delivery", 0)
     while True:
-        batch = list(IncomingRequest.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:1000])
+        batch = list(
+            IncomingRequest.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:1000]
+        )
         if not batch:
             break
         deleted += IncomingRequest.objects.filter(pk__in=batch).delete()[0]

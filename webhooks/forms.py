@@ -29,8 +29,16 @@ class TrustedSiteForm(SecretMixin, forms.ModelForm):
     class Meta:
         model = TrustedSite
         fields = [
-            "name", "url", "content_type", "auth_method", "username", "jwt_algorithm", "jwt_claims",
-            "timeout_seconds", "max_concurrency", "active",
+            "name",
+            "url",
+            "content_type",
+            "auth_method",
+            "username",
+            "jwt_algorithm",
+            "jwt_claims",
+            "timeout_seconds",
+            "max_concurrency",
+            "active",
         ]
 
     def clean_url(self):
@@ -58,7 +66,7 @@ class TrustedSiteForm(SecretMixin, forms.ModelForm):
         if value in (None, ""):
             return {}
         if not isinstance(value, dict):
-            raise forms.ValidationError("The claims are a JSON object, e.g. {\"iss\": \"loyalty\"}.")
+            raise forms.ValidationError('The claims are a JSON object, e.g. {"iss": "loyalty"}.')
         return value
 
     def clean(self):
@@ -151,22 +159,36 @@ class IncomingEndpointForm(SecretMixin, forms.ModelForm):
     filters = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
-        help_text="one expression per line, e.g. headers.x_shop == \"main\"",
+        help_text='one expression per line, e.g. headers.x_shop == "main"',
         max_length=20000,
     )
 
     class Meta:
         model = IncomingEndpoint
         fields = [
-            "name", "method", "environment", "action", "customer_expression", "attributes", "filters",
-            "filter_mode", "auth_method", "auth_header", "hmac_algorithm", "hmac_encoding", "hmac_prefix",
-            "rate_limit", "active",
+            "name",
+            "method",
+            "environment",
+            "action",
+            "customer_expression",
+            "attributes",
+            "filters",
+            "filter_mode",
+            "auth_method",
+            "auth_header",
+            "hmac_algorithm",
+            "hmac_encoding",
+            "hmac_prefix",
+            "rate_limit",
+            "active",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["attributes"] = "\n".join(f"{k} = {v}" for k, v in (self.instance.attributes or {}).items())
+            self.initial["attributes"] = "\n".join(
+                f"{k} = {v}" for k, v in (self.instance.attributes or {}).items()
+            )
             self.initial["filters"] = "\n".join(self.instance.filters or [])
 
     def clean_customer_expression(self):
@@ -184,7 +206,11 @@ class IncomingEndpointForm(SecretMixin, forms.ModelForm):
         return mapping
 
     def clean_filters(self):
-        return [_expression(line.strip()) for line in (self.cleaned_data["filters"] or "").splitlines() if line.strip()]
+        return [
+            _expression(line.strip())
+            for line in (self.cleaned_data["filters"] or "").splitlines()
+            if line.strip()
+        ]
 
     def clean_rate_limit(self):
         value = self.cleaned_data["rate_limit"]

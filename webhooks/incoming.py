@@ -8,7 +8,6 @@ reachable as `_`, so `headers.x_shop_id` and `headers["x-shop-id"]` are the same
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from dataclasses import dataclass, field
 

@@ -93,7 +93,11 @@ class WebhookSettings(models.Model):
 
     retention_days = models.PositiveIntegerField(default=90, help_text="days a log entry is kept")
     sync_site = models.ForeignKey(
-        TrustedSite, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        TrustedSite,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="the marketing-automation site Resync sends to",
     )
     sync_path = models.CharField(max_length=500, blank=True, help_text="below the site URL; a template")
@@ -177,6 +181,9 @@ class DeliveryAttempt(models.Model):
     class Meta:
         ordering = ["number"]
 
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"
+
 
 class IncomingEndpoint(models.Model):
     """`POST|PUT /api/hooks/<name>`: a request that passes the authentication and the filters is
@@ -196,7 +203,9 @@ class IncomingEndpoint(models.Model):
     auth_header = models.CharField(
         max_length=100, blank=True, help_text="signature or token header (or body.<attribute> for a token)"
     )
-    hmac_algorithm = models.CharField(max_length=6, choices=HmacAlgorithm.choices, default=HmacAlgorithm.SHA256)
+    hmac_algorithm = models.CharField(
+        max_length=6, choices=HmacAlgorithm.choices, default=HmacAlgorithm.SHA256
+    )
     hmac_encoding = models.CharField(max_length=6, choices=HmacEncoding.choices, default=HmacEncoding.HEX)
     hmac_prefix = models.CharField(max_length=20, blank=True, help_text="e.g. sha256=")
     secret_encrypted = models.TextField(blank=True, editable=False)
@@ -244,3 +253,6 @@ class IncomingRequest(models.Model):
                 name="webhook_incoming_once",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint_id} {self.status}"

@@ -17,9 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 def _fernet() -> MultiFernet:
     keys = [k.strip() for k in (getattr(settings, "WEBHOOK_SECRET_KEYS", "") or "").split(",") if k.strip()]
     keys = keys or [settings.SECRET_KEY]
-    return MultiFernet(
-        [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in keys]
-    )
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in keys])
 
 
 def encrypt(plain: str) -> str:

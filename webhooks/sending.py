@@ -135,7 +135,9 @@ def post(url: str, body: str, headers: dict[str, str], timeout: float) -> SendRe
                 result.response += f"\n[response cut at {max_response_bytes()} bytes]"
             if 300 <= response.status_code < 400:
                 location = response.headers.get("Location", "")[:200]
-                result.error = f"Redirect to {location!r} not followed; set the site's URL to the final address."
+                result.error = (
+                    f"Redirect to {location!r} not followed; set the site's URL to the final address."
+                )
     except requests.Timeout:
         result.error = f"Timed out after {timeout:g} s."
     except requests.RequestException as error:

@@ -23,7 +23,9 @@ def _customer_link(customer):
     if customer.anonymized_at:
         return customer.customer_id
     return format_html(
-        '<a href="{}">{}</a>', reverse("customers:customer_overview", args=[customer.customer_id]), customer.customer_id
+        '<a href="{}">{}</a>',
+        reverse("customers:customer_overview", args=[customer.customer_id]),
+        customer.customer_id,
     )
 
 
@@ -64,7 +66,9 @@ class SubscriptionTable(tables.Table):
 
 class DeliveryTable(tables.Table):
     select = tables.CheckBoxColumn(accessor="pk", attrs={"input": {"name": "ids"}}, orderable=False)
-    created_at = WhenColumn(verbose_name="Created", linkify=("webhooks:delivery_detail", {"pk": tables.A("pk")}))
+    created_at = WhenColumn(
+        verbose_name="Created", linkify=("webhooks:delivery_detail", {"pk": tables.A("pk")})
+    )
     site = tables.Column()
     action = tables.Column()
     customer = tables.Column(orderable=False)
@@ -78,8 +82,16 @@ class DeliveryTable(tables.Table):
     class Meta:
         model = Delivery
         fields = [
-            "created_at", "site", "action", "customer", "attempts", "last_status_code", "last_response",
-            "duration_ms", "status", "next_attempt_at",
+            "created_at",
+            "site",
+            "action",
+            "customer",
+            "attempts",
+            "last_status_code",
+            "last_response",
+            "duration_ms",
+            "status",
+            "next_attempt_at",
         ]
         sequence = ("select", *fields)
         always_visible = ("created_at", "status")
@@ -90,7 +102,12 @@ class DeliveryTable(tables.Table):
         return _customer_link(value)
 
     def render_status(self, value, record):
-        return format_html('<span class="status status-{}">{} {}</span>', record.status, STATUS_ICON.get(record.status, ""), value)
+        return format_html(
+            '<span class="status status-{}">{} {}</span>',
+            record.status,
+            STATUS_ICON.get(record.status, ""),
+            value,
+        )
 
     def render_last_response(self, value, record):
         text = record.last_error or value
@@ -135,15 +152,28 @@ class IncomingRequestTable(tables.Table):
 
     class Meta:
         model = IncomingRequest
-        fields = ["received_at", "endpoint", "method", "status", "http_status", "code", "reason", "event", "customer", "body"]
+        fields = [
+            "received_at",
+            "endpoint",
+            "method",
+            "status",
+            "http_status",
+            "code",
+            "reason",
+            "event",
+            "customer",
+            "body",
+        ]
         always_visible = ("received_at", "status")
         attrs = {"data-testid": "incoming-log"}
         empty_text = "No requests received."
 
     def render_status(self, value, record):
-        icon = {IncomingStatus.ACCEPTED: "✅", IncomingStatus.DUPLICATE: "↺", IncomingStatus.FILTERED: "∅"}.get(
-            record.status, "⚠️"
-        )
+        icon = {
+            IncomingStatus.ACCEPTED: "✅",
+            IncomingStatus.DUPLICATE: "↺",
+            IncomingStatus.FILTERED: "∅",
+        }.get(record.status, "⚠️")
         return f"{icon} {value}"
 
     def render_event(self, record):

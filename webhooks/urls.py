@@ -5,7 +5,7 @@ from . import views
 app_name = "webhooks"
 
 S = "settings/webhooks/"
-I = "settings/incoming-webhooks/"
+IN = "settings/incoming-webhooks/"
 
 urlpatterns = [
     path("settings/trusted-sites/", views.SiteListView.as_view(), name="site_list"),
@@ -19,11 +19,11 @@ urlpatterns = [
     path(S + "log/<int:pk>/", views.DeliveryDetailView.as_view(), name="delivery_detail"),
     path(S + "dead-letters/", views.DeadLetterListView.as_view(), name="dead_letter_list"),
     path(S + "replay/", views.ReplayView.as_view(), name="delivery_replay"),
-    path(I, views.IncomingListView.as_view(), name="incoming_list"),
-    path(I + "add/", views.IncomingEditView.as_view(), name="incoming_add"),
-    path(I + "<int:pk>/", views.IncomingEditView.as_view(), name="incoming_edit"),
-    path(I + "<int:pk>/toggle/", views.IncomingToggleView.as_view(), name="incoming_toggle"),
-    path(I + "log/", views.IncomingLogView.as_view(), name="incoming_log"),
+    path(IN, views.IncomingListView.as_view(), name="incoming_list"),
+    path(IN + "add/", views.IncomingEditView.as_view(), name="incoming_add"),
+    path(IN + "<int:pk>/", views.IncomingEditView.as_view(), name="incoming_edit"),
+    path(IN + "<int:pk>/toggle/", views.IncomingToggleView.as_view(), name="incoming_toggle"),
+    path(IN + "log/", views.IncomingLogView.as_view(), name="incoming_log"),
     path("customers/<str:ref>/sync/", views.CustomerSyncView.as_view(), name="customer_sync"),
     path("customers/<str:ref>/resync/", views.ResyncView.as_view(), name="customer_resync"),
 ]

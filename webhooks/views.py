@@ -82,8 +82,12 @@ class SecretSaving:
             return render(
                 self.request,
                 "webhooks/secret.html",
-                {"title": self.secret_page_title, "object": self.object, "secret": self.generated,
-                 "back_url": self.back_url},
+                {
+                    "title": self.secret_page_title,
+                    "object": self.object,
+                    "secret": self.generated,
+                    "back_url": self.back_url,
+                },
             )
         return response
 
@@ -202,7 +206,9 @@ class ReplayView(ModuleRequired, ConsoleView, View):
     def post(self, request):
         if request.POST.get("all"):
             ids = list(
-                Delivery.objects.filter(status=DeliveryStatus.FAILED).order_by("id").values_list("pk", flat=True)[:10000]
+                Delivery.objects.filter(status=DeliveryStatus.FAILED)
+                .order_by("id")
+                .values_list("pk", flat=True)[:10000]
             )
         else:
             ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:10000]
@@ -212,7 +218,9 @@ class ReplayView(ModuleRequired, ConsoleView, View):
         count = delivery.replay(ids)
         messages.success(request, f"{count} message(s) queued again with their original webhook IDs.")
         back = request.POST.get("next", "")
-        return HttpResponseRedirect(back if back.startswith("/") and not back.startswith("//") else reverse("webhooks:delivery_list"))
+        return HttpResponseRedirect(
+            back if back.startswith("/") and not back.startswith("//") else reverse("webhooks:delivery_list")
+        )
 
 
 # --- incoming -------------------------------------------------------------------------------------
@@ -243,7 +251,12 @@ class IncomingEditView(IncomingModule, SecretSaving, SettingsEditView):
     success_url = reverse_lazy("webhooks:incoming_list")
     section = "webhooks:incoming_list"
     template_name = "webhooks/incoming_form.html"
-    generate_for = (IncomingAuth.STANDARD_WEBHOOKS, IncomingAuth.HEADER_HMAC, IncomingAuth.BEARER, IncomingAuth.STATIC_TOKEN)
+    generate_for = (
+        IncomingAuth.STANDARD_WEBHOOKS,
+        IncomingAuth.HEADER_HMAC,
+        IncomingAuth.BEARER,
+        IncomingAuth.STATIC_TOKEN,
+    )
     secret_page_title = "Incoming webhook secret"
     back_url = reverse_lazy("webhooks:incoming_list")
 
@@ -258,7 +271,9 @@ class IncomingToggleView(IncomingModule, ConsoleView, View):
         endpoint = get_object_or_404(IncomingEndpoint, pk=pk)
         endpoint.active = not endpoint.active
         endpoint.save(update_fields=["active", "updated_at"])
-        messages.success(request, f"Incoming webhook {endpoint.name} {'activated' if endpoint.active else 'inactivated'}.")
+        messages.success(
+            request, f"Incoming webhook {endpoint.name} {'activated' if endpoint.active else 'inactivated'}."
+        )
         return HttpResponseRedirect(reverse("webhooks:incoming_list"))
 
 
@@ -304,11 +319,12 @@ class ResyncView(CustomerActionView):
     form_class = ResyncForm
     success_tab = SYNC_TAB
     title = "Resync"
-    confirm_text = "Sends the customer fields chosen in the webhook settings to the marketing-automation site."
+    confirm_text = (
+        "Sends the customer fields chosen in the webhook settings to the marketing-automation site."
+    )
     submit_label = "Resync"
 
     def perform(self, form) -> str:
         with transaction.atomic():
             sent = delivery.resync(self.customer)
         return f"Resync queued to {sent.site.name} (webhook ID {sent.msg_id})."
-

@@ -64,10 +64,9 @@ def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[
         if site.circuit_open_until and site.circuit_open_until > now:
             due.update(next_attempt_at=site.circuit_open_until, updated_at=now)
             return None, [], "circuit open"
-        sending_now = (
-            Delivery.objects.filter(site=site, claimed_until__gt=now)
-            .aggregate(n=Count("claim", distinct=True))["n"]
-        )
+        sending_now = Delivery.objects.filter(site=site, claimed_until__gt=now).aggregate(
+            n=Count("claim", distinct=True)
+        )["n"]
         if sending_now >= max(site.max_concurrency, 1):
             due.update(next_attempt_at=now + BUSY_DELAY, updated_at=now)
             return None, [], "site busy"
@@ -114,7 +113,11 @@ def _apply(delivery: Delivery, result: sending.SendResult, now) -> DeliveryAttem
     else:
         delays = retry_delays()
         if delivery.attempts > len(delays):
-            delivery.status, delivery.next_attempt_at, delivery.completed_at = DeliveryStatus.FAILED, None, now
+            delivery.status, delivery.next_attempt_at, delivery.completed_at = (
+                DeliveryStatus.FAILED,
+                None,
+                now,
+            )
         else:
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = now + dt.timedelta(seconds=delays[delivery.attempts - 1])
@@ -131,8 +134,17 @@ def _apply(delivery: Delivery, result: sending.SendResult, now) -> DeliveryAttem
 
 
 _FIELDS = [
-    "attempts", "claim", "claimed_until", "last_status_code", "last_response", "last_error", "duration_ms",
-    "updated_at", "status", "next_attempt_at", "completed_at",
+    "attempts",
+    "claim",
+    "claimed_until",
+    "last_status_code",
+    "last_response",
+    "last_error",
+    "duration_ms",
+    "updated_at",
+    "status",
+    "next_attempt_at",
+    "completed_at",
 ]
 
 
@@ -161,7 +173,9 @@ def _send_batch(site: TrustedSite, claimed: list[Delivery], outcomes: dict[str, 
         if failures_in_a_row and failures >= breaker_failures():
             open_until = now + dt.timedelta(seconds=int(getattr(settings, "WEBHOOK_BREAKER_SECONDS", 60)))
         if (failures, open_until) != (locked.consecutive_failures, locked.circuit_open_until):
-            TrustedSite.objects.filter(pk=site.pk).update(consecutive_failures=failures, circuit_open_until=open_until)
+            TrustedSite.objects.filter(pk=site.pk).update(
+                consecutive_failures=failures, circuit_open_until=open_until
+            )
         DeliveryAttempt.objects.bulk_create(attempts)
         fastsql.update_many(sent, _FIELDS)
         if unsent:

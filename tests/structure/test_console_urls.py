@@ -83,7 +83,9 @@ def _webhook_world(anna) -> dict:
     return {
         "trusted_site": site,
         "subscription": Subscription.objects.create(name="Walk", site=site, actions=["login"]),
-        "delivery": Delivery.objects.create(site=site, source="resync", customer=anna, msg_id="msg_walk", created_at=anna.created_at),
+        "delivery": Delivery.objects.create(
+            site=site, source="resync", customer=anna, msg_id="msg_walk", created_at=anna.created_at
+        ),
         "incoming_endpoint": endpoint,
     }
 

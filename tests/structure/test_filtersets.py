@@ -241,7 +241,9 @@ def rows(program):
     from webhooks.models import Delivery, IncomingEndpoint, IncomingRequest, Subscription, TrustedSite
 
     crm = TrustedSite.objects.create(name="CRM", url="https://crm.example/hooks")
-    mail = TrustedSite.objects.create(name="Mailer", url="https://mail.example/", auth_method="bearer", active=False)
+    mail = TrustedSite.objects.create(
+        name="Mailer", url="https://mail.example/", auth_method="bearer", active=False
+    )
     Subscription.objects.create(name="Points", site=crm, actions=["point_add"])
     Subscription.objects.create(name="All", site=mail, actions=["*"], environment="sandbox", active=False)
     Delivery.objects.create(
@@ -252,7 +254,9 @@ def rows(program):
     other_hook = IncomingEndpoint.objects.create(
         name="crm-in", action="profile", customer_expression="body.id", environment="sandbox", active=False
     )
-    IncomingRequest.objects.create(endpoint=hook, received_at=now, method="POST", status="accepted", http_status=200)
+    IncomingRequest.objects.create(
+        endpoint=hook, received_at=now, method="POST", status="accepted", http_status=200
+    )
     IncomingRequest.objects.create(
         endpoint=other_hook, received_at=now, method="POST", status="refused", http_status=401
     )

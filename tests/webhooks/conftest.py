@@ -22,8 +22,17 @@ def receiver():
         yield server
 
 
-def make_site(url, *, name="CRM", auth="standard_webhooks", secret="whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", **fields):
-    site = TrustedSite(name=name, url=url, auth_method=auth, timeout_seconds=fields.pop("timeout_seconds", 5), **fields)
+def make_site(
+    url,
+    *,
+    name="CRM",
+    auth="standard_webhooks",
+    secret="whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    **fields,
+):
+    site = TrustedSite(
+        name=name, url=url, auth_method=auth, timeout_seconds=fields.pop("timeout_seconds", 5), **fields
+    )
     if secret:
         site.secret_encrypted = secrets.encrypt(secret)
         site.secret_hint = secrets.hint(secret)

@@ -39,7 +39,9 @@ def test_a_public_address_passes():
     addresses.check_url("http://93.184.215.14/hook")
 
 
-@pytest.mark.parametrize("url", ["ftp://93.184.215.14/", "file:///etc/passwd", "http://user:pw@93.184.215.14/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://93.184.215.14/", "file:///etc/passwd", "http://user:pw@93.184.215.14/"]
+)
 def test_other_schemes_and_credentials_in_the_url_are_refused(url):
     with pytest.raises(addresses.AddressRefused):
         addresses.check_url(url)
@@ -54,8 +56,16 @@ def test_an_allowed_network_opens_exactly_that_network(settings):
 
 def test_the_site_form_refuses_a_private_url(nothing_allowed, modules):
     form = TrustedSiteForm(
-        data={"name": "x", "url": "http://127.0.0.1:9/", "content_type": "application/json", "auth_method": "none",
-              "jwt_algorithm": "HS256", "jwt_claims": "{}", "timeout_seconds": 5, "max_concurrency": 2}
+        data={
+            "name": "x",
+            "url": "http://127.0.0.1:9/",
+            "content_type": "application/json",
+            "auth_method": "none",
+            "jwt_algorithm": "HS256",
+            "jwt_claims": "{}",
+            "timeout_seconds": 5,
+            "max_concurrency": 2,
+        }
     )
     assert not form.is_valid()
     assert "private or reserved" in form.errors["url"][0]

@@ -88,7 +88,11 @@ def test_bad_standard_webhooks_signatures_are_refused_and_logged(client, hook, t
         when -= dt.timedelta(minutes=6)  # a replayed request: outside the 5-minute tolerance
     if tamper == "future":
         when += dt.timedelta(minutes=6)
-    text, headers = signed(body, when=when, secret="whsec_" + base64.b64encode(b"x" * 24).decode() if tamper == "secret" else SECRET)
+    text, headers = signed(
+        body,
+        when=when,
+        secret="whsec_" + base64.b64encode(b"x" * 24).decode() if tamper == "secret" else SECRET,
+    )
     if tamper == "body":
         text = text.replace("1}", "100}")
     if tamper == "signature":
@@ -112,7 +116,10 @@ def test_the_same_webhook_id_registers_once(client, hook):
     assert first.status_code == second.status_code == 200
     assert second.json() == {"status": "duplicate", "event": first.json()["event"]}
     assert points_events().count() == 1
-    assert list(IncomingRequest.objects.order_by("pk").values_list("status", flat=True)) == ["accepted", "duplicate"]
+    assert list(IncomingRequest.objects.order_by("pk").values_list("status", flat=True)) == [
+        "accepted",
+        "duplicate",
+    ]
 
 
 def test_an_idempotency_key_de_duplicates_too(client, modules):
@@ -127,7 +134,12 @@ def test_an_idempotency_key_de_duplicates_too(client, modules):
 
 def test_header_hmac_with_a_prefix(client, modules):
     make_anna()
-    endpoint(auth_method="header_hmac", auth_header="X-Shop-Signature", hmac_prefix="sha256=", secret="s3cret-s3cret")
+    endpoint(
+        auth_method="header_hmac",
+        auth_header="X-Shop-Signature",
+        hmac_prefix="sha256=",
+        secret="s3cret-s3cret",
+    )
     text = json.dumps({"customer": {"id": "Anna-1"}, "amount": 3})
     good = "sha256=" + hmac.new(b"s3cret-s3cret", text.encode(), hashlib.sha256).hexdigest()
     assert post(client, text, {"HTTP_X_SHOP_SIGNATURE": good}).status_code == 200
@@ -138,7 +150,13 @@ def test_header_hmac_with_a_prefix(client, modules):
 
 def test_header_hmac_base64_sha512(client, modules):
     make_anna()
-    endpoint(auth_method="header_hmac", auth_header="X-Sig", hmac_algorithm="sha512", hmac_encoding="base64", secret="k" * 16)
+    endpoint(
+        auth_method="header_hmac",
+        auth_header="X-Sig",
+        hmac_algorithm="sha512",
+        hmac_encoding="base64",
+        secret="k" * 16,
+    )
     text = json.dumps({"customer": {"id": "Anna-1"}, "amount": 3})
     sig = base64.b64encode(hmac.new(b"k" * 16, text.encode(), hashlib.sha512).digest()).decode()
     assert post(client, text, {"HTTP_X_SIG": sig}).status_code == 200
@@ -159,7 +177,10 @@ def test_static_token_in_a_header_and_in_the_body_is_never_logged(client, module
     endpoint(name="h", auth_method="static_token", auth_header="X-Antavo-Token", secret="static-token-value")
     endpoint(name="b", auth_method="static_token", auth_header="body.token", secret="static-token-value")
     text = json.dumps({"customer": {"id": "Anna-1"}, "amount": 3})
-    assert post(client, text, {"HTTP_X_ANTAVO_TOKEN": "static-token-value"}, url="/api/hooks/h").status_code == 200
+    assert (
+        post(client, text, {"HTTP_X_ANTAVO_TOKEN": "static-token-value"}, url="/api/hooks/h").status_code
+        == 200
+    )
     with_token = json.dumps({"customer": {"id": "Anna-1"}, "amount": 3, "token": "static-token-value"})
     assert post(client, with_token, url="/api/hooks/b").status_code == 200
     assert post(client, text, url="/api/hooks/b").status_code == 401
@@ -182,9 +203,16 @@ def test_filters_on_headers_and_body_with_and_or(client, modules):
 
 def test_a_form_encoded_body_and_put(client, modules):
     make_anna()
-    endpoint(auth_method="none", secret="", method="PUT", customer_expression="body.customer",
-             attributes={"points": "body.amount | int"})
-    response = post(client, "customer=Anna-1&amount=4", content_type="application/x-www-form-urlencoded", method="put")
+    endpoint(
+        auth_method="none",
+        secret="",
+        method="PUT",
+        customer_expression="body.customer",
+        attributes={"points": "body.amount | int"},
+    )
+    response = post(
+        client, "customer=Anna-1&amount=4", content_type="application/x-www-form-urlencoded", method="put"
+    )
     assert response.status_code == 200, response.content
     assert points_events().get().points == 4
     assert post(client, "{}", content_type="application/json").status_code == 405

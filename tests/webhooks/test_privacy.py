@@ -12,10 +12,16 @@ from .conftest import subscribe
 
 
 def test_opt_out_scrubs_deliveries_attempts_and_received_requests(site, receiver, sent):
-    subscribe(site, actions=["*"], payload_template='{"email": {{ customer.email | tojson }}, "who": {{ customer.id | tojson }}}')
+    subscribe(
+        site,
+        actions=["*"],
+        payload_template='{"email": {{ customer.email | tojson }}, "who": {{ customer.id | tojson }}}',
+    )
     sent(make_anna)
     endpoint = factories.IncomingEndpointFactory()
-    refused = factories.IncomingRequestFactory(endpoint=endpoint, body='{"customer": "Anna-1", "email": "anna@example.com"}')
+    refused = factories.IncomingRequestFactory(
+        endpoint=endpoint, body='{"customer": "Anna-1", "email": "anna@example.com"}'
+    )
     unrelated = factories.IncomingRequestFactory(endpoint=endpoint, body='{"customer": "Bob-2"}')
     assert "anna@example.com" in Delivery.objects.get().body
     sent(register, "opt_out", "Anna-1")

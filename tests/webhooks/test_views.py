@@ -59,12 +59,13 @@ class TestLog(ModulesOn, ViewTestCases.ListView):
         return obj.action
 
 
+class FailedDeliveryFactory(factories.DeliveryFactory):
+    status = "failed"
+
+
 class TestDeadLetters(ModulesOn, ViewTestCases.ListView):
     url_name = "webhooks:dead_letter_list"
-    factory = factories.DeliveryFactory
-
-    class factory(factories.DeliveryFactory):  # noqa: N801
-        status = "failed"
+    factory = FailedDeliveryFactory
 
     def shown_as(self, obj):
         return obj.action
@@ -92,8 +93,15 @@ class TestSubscriptionEdit(ModulesOn, ViewTestCases.EditView):
     @property
     def form_data(self):
         site = TrustedSite.objects.first() or factories.TrustedSiteFactory()
-        return {"name": "Orders", "site": site.pk, "environment": "live", "actions": "checkout, refund",
-                "path": "orders/{{ customer.id }}", "payload_template": "", "active": "on"}
+        return {
+            "name": "Orders",
+            "site": site.pk,
+            "environment": "live",
+            "actions": "checkout, refund",
+            "path": "orders/{{ customer.id }}",
+            "payload_template": "",
+            "active": "on",
+        }
 
     def assert_saved(self, obj):
         assert obj.actions == ["checkout", "refund"] and obj.path == "orders/{{ customer.id }}"
@@ -110,9 +118,17 @@ def test_a_template_with_a_syntax_error_is_refused_on_the_field(admin_client, mo
 
 
 def _site_form(**changes):
-    data = {"name": "CRM", "url": "https://93.184.215.14/hooks", "content_type": "application/json",
-            "auth_method": "standard_webhooks", "jwt_algorithm": "HS256", "jwt_claims": "{}",
-            "timeout_seconds": 10, "max_concurrency": 4, "active": "on"}
+    data = {
+        "name": "CRM",
+        "url": "https://93.184.215.14/hooks",
+        "content_type": "application/json",
+        "auth_method": "standard_webhooks",
+        "jwt_algorithm": "HS256",
+        "jwt_claims": "{}",
+        "timeout_seconds": 10,
+        "max_concurrency": 4,
+        "active": "on",
+    }
     data.update(changes)
     return data
 
@@ -131,9 +147,13 @@ def test_a_standard_webhooks_site_gets_a_secret_shown_once_and_stored_encrypted(
 
 
 def test_a_typed_secret_is_kept_when_the_field_is_left_empty(admin_client, modules):
-    admin_client.post(reverse("webhooks:site_add"), _site_form(auth_method="bearer", secret="typed-token-1234"))
+    admin_client.post(
+        reverse("webhooks:site_add"), _site_form(auth_method="bearer", secret="typed-token-1234")
+    )
     site = TrustedSite.objects.get()
-    admin_client.post(reverse("webhooks:site_edit", args=[site.pk]), _site_form(auth_method="bearer", name="CRM 2"))
+    admin_client.post(
+        reverse("webhooks:site_edit", args=[site.pk]), _site_form(auth_method="bearer", name="CRM 2")
+    )
     site.refresh_from_db()
     assert site.name == "CRM 2" and secrets.decrypt(site.secret_encrypted) == "typed-token-1234"
     assert site.secret_hint == "…1234"
@@ -147,7 +167,9 @@ def test_basic_needs_a_username_and_a_password(admin_client, modules):
     assert not TrustedSite.objects.exists()
 
 
-def test_replay_many_from_the_dead_letter_list(admin_client, modules, receiver, django_capture_on_commit_callbacks):
+def test_replay_many_from_the_dead_letter_list(
+    admin_client, modules, receiver, django_capture_on_commit_callbacks
+):
     site = make_site(receiver.url)
     rows = [factories.DeliveryFactory(site=site, status="failed") for _ in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
@@ -174,12 +196,25 @@ def test_the_module_off_hides_the_pages(admin_client, program):
 def test_an_endpoint_is_created_with_a_generated_secret_and_toggled(admin_client, modules):
     response = admin_client.post(
         reverse("webhooks:incoming_add"),
-        {"name": "shop", "method": "POST", "environment": "live", "action": "point_add",
-         "customer_expression": "body.customer", "attributes": "points = body.amount * 2\nreason = body.note",
-         "filters": 'headers.x_topic == "paid"', "filter_mode": "all", "auth_method": "bearer",
-         "hmac_algorithm": "sha256", "hmac_encoding": "hex", "rate_limit": 600, "active": "on"},
+        {
+            "name": "shop",
+            "method": "POST",
+            "environment": "live",
+            "action": "point_add",
+            "customer_expression": "body.customer",
+            "attributes": "points = body.amount * 2\nreason = body.note",
+            "filters": 'headers.x_topic == "paid"',
+            "filter_mode": "all",
+            "auth_method": "bearer",
+            "hmac_algorithm": "sha256",
+            "hmac_encoding": "hex",
+            "rate_limit": 600,
+            "active": "on",
+        },
     )
-    assert response.status_code == 200, response.context["form"].errors if response.context.get("form") else ""
+    assert response.status_code == 200, (
+        response.context["form"].errors if response.context.get("form") else ""
+    )
     endpoint = IncomingEndpoint.objects.get()
     assert endpoint.attributes == {"points": "body.amount * 2", "reason": "body.note"}
     assert endpoint.filters == ['headers.x_topic == "paid"']
@@ -192,9 +227,18 @@ def test_an_endpoint_is_created_with_a_generated_secret_and_toggled(admin_client
 def test_a_bad_mapping_expression_is_refused_on_its_field(admin_client, modules):
     response = admin_client.post(
         reverse("webhooks:incoming_add"),
-        {"name": "shop", "method": "POST", "environment": "live", "action": "point_add",
-         "customer_expression": "body.(", "filter_mode": "all", "auth_method": "none",
-         "hmac_algorithm": "sha256", "hmac_encoding": "hex", "rate_limit": 600},
+        {
+            "name": "shop",
+            "method": "POST",
+            "environment": "live",
+            "action": "point_add",
+            "customer_expression": "body.(",
+            "filter_mode": "all",
+            "auth_method": "none",
+            "hmac_algorithm": "sha256",
+            "hmac_encoding": "hex",
+            "rate_limit": 600,
+        },
     )
     assert "customer_expression" in response.context["form"].errors
     assert not IncomingEndpoint.objects.exists()
@@ -205,21 +249,26 @@ def test_the_sync_tab_lists_what_was_sent_about_the_customer(admin_client, modul
     factories.DeliveryFactory(customer=anna, status="done", body='{"sent": "anna"}', last_status_code=200)
     factories.DeliveryFactory(status="failed", body='{"sent": "someone else"}')
     html = admin_client.get(reverse("webhooks:customer_sync", args=["Anna-1"])).content.decode()
-    assert '{&quot;sent&quot;: &quot;anna&quot;}' in html and "someone else" not in html
+    assert "{&quot;sent&quot;: &quot;anna&quot;}" in html and "someone else" not in html
     assert "✅" in html
 
 
-def test_resync_sends_the_configured_fields_to_the_marketing_site(admin_client, modules, receiver, django_capture_on_commit_callbacks):
+def test_resync_sends_the_configured_fields_to_the_marketing_site(
+    admin_client, modules, receiver, django_capture_on_commit_callbacks
+):
     make_anna()
     site = make_site(receiver.url, name="Marketing")
-    WebhookSettings.objects.create(sync_site=site, sync_path="contacts/{{ customer.id }}", sync_fields=["email", "first_name"])
+    WebhookSettings.objects.create(
+        sync_site=site, sync_path="contacts/{{ customer.id }}", sync_fields=["email", "first_name"]
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("webhooks:customer_resync", args=["Anna-1"]), {})
     assert response.status_code == 302
     headers, body, path = receiver.accepted[0]
     assert path == "/contacts/Anna-1"
     assert json.loads(body) == {
-        "type": "customer.sync", "data": {"customer": "Anna-1", "email": "anna@example.com", "first_name": "Anna"}
+        "type": "customer.sync",
+        "data": {"customer": "Anna-1", "email": "anna@example.com", "first_name": "Anna"},
     }
     assert Delivery.objects.get().status == DeliveryStatus.DONE
 
