@@ -10,10 +10,10 @@ from .choices import DeliveryStatus, IncomingStatus
 from .models import Delivery, IncomingEndpoint, IncomingRequest, Subscription, TrustedSite
 
 STATUS_ICON = {
-    DeliveryStatus.QUEUED: "⏳",
+    DeliveryStatus.QUEUED: "•",
     DeliveryStatus.RETRYING: "↻",
-    DeliveryStatus.FAILED: "⚠️",
-    DeliveryStatus.DONE: "✅",
+    DeliveryStatus.FAILED: "⚠",
+    DeliveryStatus.DONE: "✓",
 }
 
 
@@ -115,6 +115,9 @@ class DeliveryTable(tables.Table):
 
 
 class CustomerSyncTable(DeliveryTable):
+    # The detail page is an administrator's; the tab shows each request and answer itself.
+    created_at = WhenColumn(verbose_name="Created")
+
     class Meta(DeliveryTable.Meta):
         exclude = ("select", "customer")
         attrs = {"data-testid": "customer-sync"}
@@ -170,10 +173,10 @@ class IncomingRequestTable(tables.Table):
 
     def render_status(self, value, record):
         icon = {
-            IncomingStatus.ACCEPTED: "✅",
+            IncomingStatus.ACCEPTED: "✓",
             IncomingStatus.DUPLICATE: "↺",
             IncomingStatus.FILTERED: "∅",
-        }.get(record.status, "⚠️")
+        }.get(record.status, "⚠")
         return f"{icon} {value}"
 
     def render_event(self, record):
