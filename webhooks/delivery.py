@@ -261,7 +261,7 @@ def replay(ids: Iterable[int]) -> int:
     queued = []
     with transaction.atomic():
         rows = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .filter(pk__in=list(ids), status__in=[DeliveryStatus.FAILED, DeliveryStatus.DONE])
             .exclude(body=SCRUBBED)  # an opted-out customer's messages are never sent again
             .select_related("subscription", "event__customer")

@@ -286,3 +286,14 @@ def test_the_sync_tab_and_resync_button_show_only_with_the_module(admin_client, 
     html = admin_client.get(reverse("customers:customer_overview", args=["Anna-1"])).content.decode()
     assert reverse("webhooks:customer_sync", args=["Anna-1"]) not in html
     assert admin_client.get(reverse("webhooks:customer_sync", args=["Anna-1"])).status_code == 404
+
+
+def test_the_demo_data_fills_the_log_and_the_incoming_log(admin_client, program):
+    from loyalty.demo.webhooks import seed_webhooks
+
+    make_anna()
+    assert seed_webhooks(customers=5) == {"deliveries": 1}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"done"}
+    assert "Anna-1" in admin_client.get(reverse("webhooks:delivery_list")).content.decode()
+    assert "shop-orders" in admin_client.get(reverse("webhooks:incoming_log")).content.decode()
+    assert "Anna-1" in admin_client.get(reverse("webhooks:customer_sync", args=["Anna-1"])).content.decode()

@@ -27,6 +27,7 @@ from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
 from loyalty.demo.profile_features import seed_profile_features
 from loyalty.demo.segments import seed_segments
+from loyalty.demo.webhooks import seed_webhooks
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
@@ -82,6 +83,7 @@ class Command(BaseCommand):
             seed_segments(users[DEMO_ADMIN])
             # cards, referrals, subledgers, budgets, achievements.
             seed_profile_features(users[DEMO_ADMIN])
+            seed_webhooks()  # trusted site, log, incoming webhook
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
