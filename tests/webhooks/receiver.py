@@ -18,6 +18,7 @@ class Receiver:
         self.requests: list[tuple[dict, str, str]] = []
         self.accepted: list[tuple[dict, str, str]] = []
         self.lock = threading.Lock()
+        self.in_flight = self.max_in_flight = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,7 +35,15 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((headers, body, self.path))
                     number = len(receiver.requests)
-                what = receiver.behaviour(number)
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    self.answer(receiver.behaviour(number), headers, body)
+                finally:
+                    with receiver.lock:
+                        receiver.in_flight -= 1
+
+            def answer(self, what, headers, body):
                 if isinstance(what, int):
                     what = ("status", what, b"ok")
                 kind = what[0]
@@ -47,6 +56,9 @@ class Receiver:
                 if kind == "slow":
                     time.sleep(what[1])
                     what = ("status", 200, b"late")
+                if kind == "ok_after":  # answer 200 after a short pause (overlap is observable)
+                    time.sleep(what[1])
+                    what = ("status", 200, b"ok")
                 if kind == "huge":
                     self.send_response(200)
                     self.send_header("Content-Length", str(what[1]))
