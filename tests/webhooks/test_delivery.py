@@ -334,3 +334,40 @@ def test_cleanup_deletes_finished_rows_past_retention_and_keeps_pending_ones(sit
     assert set(Delivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
     assert not Delivery.objects.filter(pk=done.pk).exists()
     assert TrustedSite.objects.count() == 1
+
+
+def test_a_jwt_rs256_site_signs_with_its_private_key(modules, sent):
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with Receiver() as server:
+        site = make_site(server.url, auth="jwt", secret=pem, jwt_algorithm="RS256", jwt_claims={"aud": "crm"})
+        sent(delivery.enqueue_message, site, "", "{}")
+        token = server.accepted[0][0]["authorization"][7:]
+    claims = jwt.decode(token, key.public_key(), algorithms=["RS256"], audience="crm")
+    assert claims["jti"].startswith("msg_")
+
+
+def test_an_unusable_key_is_a_clear_error_in_the_log_not_a_crash(modules, sent):
+    with Receiver() as server:
+        site = make_site(server.url, auth="jwt", secret="not a pem key", jwt_algorithm="RS256")
+        row = sent(delivery.enqueue_message, site, "", "{}")
+        row.refresh_from_db()
+        assert row.status == "retrying" and row.last_error
+        assert server.requests == []
+
+
+def test_a_form_encoded_site_gets_the_payload_as_form_fields(modules, sent):
+    from urllib.parse import parse_qs
+
+    with Receiver() as server:
+        site = make_site(server.url, content_type="application/x-www-form-urlencoded")
+        sent(delivery.enqueue_message, site, "", '{"customer": "Anna-1", "points": 5}')
+        headers, body, _ = server.accepted[0]
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(body) == {"customer": ["Anna-1"], "points": ["5"]}
