@@ -24,6 +24,7 @@ PERSONAL_DATA_SCRUBBERS = [
     "loyalty.api.privacy.scrub_customer",
     "segments.privacy.scrub_customer",
     "workflows.privacy.scrub_customer",
+    "webhooks.privacy.scrub_customer",
 ]
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,

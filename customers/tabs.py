@@ -81,6 +81,7 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Achievements", "achievements:customer_achievements", module="achievements", weight=68),
     # (workflows)
     Tab("Workflow logs", "workflows:customer_workflow_logs", module="workflows", weight=85),
+    Tab("Sync", "webhooks:customer_sync", module="sync", weight=87),  # 000: requests sent to other systems
 ]
 
 
@@ -148,6 +149,9 @@ PROFILE_ACTIONS: list[ProfileAction] = [
         "customers:customer_tier_expiration",
         ("tier_expiration_change",),
         module="tiers",
+    ),
+    ProfileAction(
+        "Resync", "webhooks:customer_resync", permission="loyalty.change_customer_profile", module="sync"
     ),
     ProfileAction("Ban", "customers:customer_ban", ("ban",), show_if=_status_in(*_LIVE), danger=True),
     ProfileAction("Unban", "customers:customer_unban", ("unban",), show_if=_status_in(CustomerStatus.BANNED)),

@@ -7,6 +7,7 @@ class EventSource(models.TextChoices):
     AUTOMATION = "automation", "Automation"
     IMPORT = "import", "Import"
     SYSTEM = "system", "System"
+    WEBHOOK = "webhook", "Webhook"  # incoming webhooks (webhooks.api)
 
 
 class AttributeType(models.TextChoices):

@@ -58,6 +58,7 @@ from referrals import referrals  # Talon.One profile
 from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
+from webhooks import delivery as webhooks
 from workflows import triggers as workflow_triggers
 
 from . import catalog, definitions
@@ -242,6 +243,7 @@ def register_event(
                 },
                 effective=effective,
             )
+            webhooks.after_event(result)  # subscribed events are sent on commit (none on rollback)
             if dry_run:
                 result.dry_run = True
                 raise _DryRunRollback(result)

@@ -23,6 +23,8 @@ class Module(models.TextChoices):
     PASSES = "passes", "Passes (wallet)"
     TIERED_CAMPAIGNS = "tiered_campaigns", "Tiered campaigns"
     SYNC = "sync", "Sync"
+    WEBHOOKS = "webhooks", "Webhooks"
+    INCOMING_WEBHOOKS = "incoming_webhooks", "Incoming webhooks"
     REFERRALS = "referrals", "Referrals"
     ACHIEVEMENTS = "achievements", "Achievements"
     BUDGETS = "budgets", "Budgets"

@@ -118,6 +118,18 @@ def update(instance: models.Model, names: list[str]) -> None:
     cursor().execute(sql, params)
 
 
+def update_many(instances: list, names: list[str]) -> None:
+    """UPDATE the named fields of many existing rows of one model: one statement sent with
+    executemany (psycopg pipelines it), where the ORM's bulk_update compiles a CASE per field and
+    row (milliseconds of CPU per row)."""
+    if not instances or not names:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain = _update_sql(type(instances[0]), tuple(names), db.vendor)
+    rows = [[*_values(instance, fields, plain, False, db), instance.pk] for instance in instances]
+    cursor().executemany(sql, rows)
+
+
 @lru_cache(maxsize=64)
 def columns(model: Any, vendor: str, prefix: str = "") -> tuple[str, tuple, tuple]:
     """Every concrete column (prefixed with a table alias when given), the attribute names in that

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "achievements",  # achievements
     "dataio",  # imports, exports and the jobs page
     "dashboard",  # the home page's daily rollups
+    "webhooks",  # outgoing and incoming webhooks
     "loyalty.api",
     "loyalty.audit",
 ]
@@ -169,6 +170,21 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+
+# Webhooks (docs/user-guide/webhooks.md). Seconds to wait after the 1st, 2nd, ... failed attempt:
+# 12 attempts over ~16 hours by default; then the delivery is failed (dead-letter list, replayable).
+WEBHOOK_RETRY_DELAYS = [
+    int(s) for s in env_list("WEBHOOK_RETRY_DELAYS", "10,30,120,300,900,1800,3600,7200,10800,14400,21600")
+]
+# Circuit breaker: after this many failures in a row a site rests for WEBHOOK_BREAKER_SECONDS.
+WEBHOOK_BREAKER_FAILURES = int(os.environ.get("WEBHOOK_BREAKER_FAILURES", "5"))
+WEBHOOK_BREAKER_SECONDS = int(os.environ.get("WEBHOOK_BREAKER_SECONDS", "60"))
+WEBHOOK_MAX_RESPONSE_BYTES = int(os.environ.get("WEBHOOK_MAX_RESPONSE_BYTES", str(64 * 1024)))
+# SSRF guard: private, loopback and reserved addresses are refused unless listed here (CIDRs).
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if TESTING else "")
+# Keys encrypting the sites' and endpoints' secrets (comma-separated, first one encrypts; empty:
+# derived from SECRET_KEY). Rotating: put the new key first and keep the old one after it.
+WEBHOOK_SECRET_KEYS = os.environ.get("WEBHOOK_SECRET_KEYS", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -41,6 +41,9 @@ urlpatterns = [
     path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/
     path("", include("achievements.urls")),  # /achievements/... and /customers/<ref>/achievements/
     path("", include("dataio.urls")),  # /jobs/, /imports/, /exports/
+    path(
+        "", include("webhooks.urls")
+    ),  # /settings/{trusted-sites,webhooks,incoming-webhooks}/, /customers/<ref>/sync/
     path("", include("customers.urls")),
 ]
 

@@ -17,6 +17,7 @@ from referrals.api import urls as referral_api
 from segments.api import views as segments
 from transactions.api import sessions as session_api
 from transactions.api import views as transactions
+from webhooks import api as webhook_api
 from workflows.api import urls as workflow_api
 
 from . import sandbox, views
@@ -87,6 +88,7 @@ urlpatterns = [
     *workflow_api.urlpatterns,  # workflows
     *achievement_api.urlpatterns,  # achievements
     re_path(r"^sessions/export/?$", session_api.SessionExportView.as_view(), name="sessions_export"),
+    re_path(r"^hooks/(?P<name>[-a-zA-Z0-9_]+)/?$", webhook_api.receive, name="incoming_webhook"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),

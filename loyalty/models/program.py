@@ -30,6 +30,8 @@ class Program(models.Model):
     passes = models.BooleanField(default=False)
     tiered_campaigns = models.BooleanField(default=False)
     sync = models.BooleanField(default=False)
+    webhooks = models.BooleanField(default=False)
+    incoming_webhooks = models.BooleanField(default=False)
     referrals = models.BooleanField(default=False)
     achievements = models.BooleanField(default=False)
     budgets = models.BooleanField(default=False)

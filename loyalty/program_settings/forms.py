@@ -40,7 +40,14 @@ MODULE_GROUPS: list[tuple[str, list[Module]]] = [
     ),
     (
         "Integration and governance",
-        [Module.SYNC, Module.ANONYMOUS_REGISTRATION, Module.CUSTOMER_VERIFICATION, Module.CONTENT_APPROVAL],
+        [
+            Module.SYNC,
+            Module.WEBHOOKS,
+            Module.INCOMING_WEBHOOKS,
+            Module.ANONYMOUS_REGISTRATION,
+            Module.CUSTOMER_VERIFICATION,
+            Module.CONTENT_APPROVAL,
+        ],
     ),
 ]
 
@@ -52,10 +59,17 @@ MODULE_HELP = {
     Module.ANONYMOUS_REGISTRATION: "Events for unknown customer IDs create a customer instead of failing.",
     Module.CUSTOMER_VERIFICATION: "New customers start as pending until they verify.",
     Module.CONTENT_APPROVAL: "Content changes wait for an approver.",
+    Module.SYNC: "The profile's Sync tab and Resync button (needs Webhooks).",
+    Module.WEBHOOKS: "Trusted sites, subscriptions and the webhook log: tell other systems what happened.",
+    Module.INCOMING_WEBHOOKS: "Endpoints under /api/hooks/ that turn other systems' requests into events.",
 }
 
 # Modules that only make sense with another one on.
-MODULE_REQUIRES = {Module.CHECKOUT_ACCEPT: Module.TRANSACTIONS, Module.TIERED_CAMPAIGNS: Module.TIERS}
+MODULE_REQUIRES = {
+    Module.CHECKOUT_ACCEPT: Module.TRANSACTIONS,
+    Module.TIERED_CAMPAIGNS: Module.TIERS,
+    Module.SYNC: Module.WEBHOOKS,
+}
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MONTH_DAY_RE = re.compile(r"^(\d{2})-(\d{2})$")

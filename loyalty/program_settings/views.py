@@ -35,6 +35,9 @@ SECTIONS = [
     ("Custom fields", "customers:custom_field_list", PERMISSION),
     ("Events", "events:definition_list", PERMISSION),
     ("API keys", "api_keys:api_key_list", "loyalty.manage_api_keys"),
+    ("Trusted sites", "webhooks:site_list", PERMISSION),
+    ("Webhooks", "webhooks:subscription_list", PERMISSION),
+    ("Incoming webhooks", "webhooks:incoming_list", PERMISSION),
 ]
 
 

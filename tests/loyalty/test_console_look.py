@@ -93,6 +93,7 @@ def world(program, admin_user):
     # every module on: their pages answer 404 while their module is off
     row.segments = row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.workflows = True
     row.multi_accounts = True
+    row.webhooks = row.incoming_webhooks = row.sync = True
     row.save()
     structure = TierStructure.objects.create(code="main", name="Main")
     Tier.objects.create(structure=structure, code="silver", name="Silver", threshold=0)
@@ -167,6 +168,7 @@ def console_pages(world) -> list[str]:
         "workflows:node_form",  # an HTML fragment the workflow editor loads, not a page
         # take a card code; the world's customer holds no card
         *("cards:customer_card_unregister", "cards:customer_card_transfer", "cards:customer_card_status"),
+        "webhooks:delivery_replay",  # POST only
     )
     urls = []
 

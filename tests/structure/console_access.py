@@ -212,6 +212,25 @@ ACCESS: dict[str, Access] = {
     "workflows:workflow_test": Access(MANAGERS, obj="workflow"),
     "workflows:workflow_status": Access(MANAGERS, obj="workflow", status=405),  # POST only
     "workflows:customer_workflow_logs": Access(STAFF),
+    # webhooks (Webhooks, Incoming webhooks and Sync modules on in the world)
+    "webhooks:site_list": Access(ADMIN),
+    "webhooks:site_add": Access(ADMIN),
+    "webhooks:site_edit": Access(ADMIN, obj="trusted_site"),
+    "webhooks:subscription_list": Access(ADMIN),
+    "webhooks:subscription_add": Access(ADMIN),
+    "webhooks:subscription_edit": Access(ADMIN, obj="subscription"),
+    "webhooks:settings": Access(ADMIN),
+    "webhooks:delivery_list": Access(ADMIN),
+    "webhooks:delivery_detail": Access(ADMIN, obj="delivery"),
+    "webhooks:dead_letter_list": Access(ADMIN),
+    "webhooks:delivery_replay": Access(ADMIN, status=405),  # POST only
+    "webhooks:incoming_list": Access(ADMIN),
+    "webhooks:incoming_add": Access(ADMIN),
+    "webhooks:incoming_edit": Access(ADMIN, obj="incoming_endpoint"),
+    "webhooks:incoming_toggle": Access(ADMIN, obj="incoming_endpoint", status=405),  # POST only
+    "webhooks:incoming_log": Access(ADMIN),
+    "webhooks:customer_sync": Access(STAFF),
+    "webhooks:customer_resync": Access(PROFILE),
 }
 
 # Pages outside the console's roles: anyone may open them, signed in or not.

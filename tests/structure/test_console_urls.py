@@ -26,6 +26,7 @@ from segments.models import BulkOperation, CustomerList, Segment
 from tests import factories
 from tests.factories import register
 from transactions.models import Transaction
+from webhooks.models import Delivery, IncomingEndpoint, Subscription, TrustedSite
 
 from .console_access import ACCESS, PUBLIC, PUBLIC_KWARGS, console_urls
 from .workflow_world import workflow_world
@@ -46,6 +47,7 @@ def world(program, anna):
     # issue 20's modules, so that their pages answer by permission
     row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.multi_accounts = True
     row.workflows = True
+    row.webhooks = row.incoming_webhooks = row.sync = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
     customer_list = CustomerList.objects.create(name="L")
@@ -77,6 +79,20 @@ def world(program, anna):
         "achievement": Achievement.objects.create(api_name="walk", title="Walk", action="login", target=2),
         **workflow_world(anna),
         **dataio_world(),
+        **_webhook_world(anna),
+    }
+
+
+def _webhook_world(anna) -> dict:
+    site = TrustedSite.objects.create(name="Walk", url="https://walk.example/")
+    endpoint = IncomingEndpoint.objects.create(name="walk", action="login", customer_expression="body.id")
+    return {
+        "trusted_site": site,
+        "subscription": Subscription.objects.create(name="Walk", site=site, actions=["login"]),
+        "delivery": Delivery.objects.create(
+            site=site, source="resync", customer=anna, msg_id="msg_walk", created_at=anna.created_at
+        ),
+        "incoming_endpoint": endpoint,
     }
 
 

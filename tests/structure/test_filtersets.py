@@ -144,6 +144,35 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "status": ("blocked", Q(status="blocked")),
         "batch_id": ("b1", Q(batch_id="b1")),
     },
+    # webhooks
+    "TrustedSiteFilterSet": {
+        "q": ("crm", Q(name__icontains="crm") | Q(url__icontains="crm")),
+        "auth_method": ("bearer", Q(auth_method="bearer")),
+        "active": ("false", Q(active=False)),
+    },
+    "SubscriptionFilterSet": {
+        "q": ("points", Q(name__icontains="points") | Q(path__icontains="points")),
+        "site": (pk("crm"), Q(site__name="CRM")),
+        "environment": ("sandbox", Q(environment="sandbox")),
+        "active": ("false", Q(active=False)),
+    },
+    "DeliveryFilterSet": {
+        "status": ("failed", Q(status="failed")),
+        "site": (pk("crm"), Q(site__name="CRM")),
+        "source": ("resync", Q(source="resync")),
+        "action": ("point_add", Q(action="point_add")),
+        "customer": ("Anna-1", Q(customer__customer_id="Anna-1")),
+        "msg_id": ("msg_a", Q(msg_id="msg_a")),
+    },
+    "IncomingEndpointFilterSet": {
+        "q": ("shop", Q(name__icontains="shop") | Q(action__icontains="shop")),
+        "environment": ("sandbox", Q(environment="sandbox")),
+        "active": ("false", Q(active=False)),
+    },
+    "IncomingRequestFilterSet": {
+        "endpoint": (pk("hook"), Q(endpoint__name="shop")),
+        "status": ("refused", Q(status="refused")),
+    },
     "BudgetFilterSet": {
         "campaign": ("spring", Q(campaign__icontains="spring")),
         "action": ("reward_claims", Q(action="reward_claims")),
@@ -232,6 +261,29 @@ def rows(program):
     Achievement.objects.create(
         api_name="spend", title="Spend", counts="purchase_total", target=9, active=False
     )
+    # webhooks
+    from webhooks.models import Delivery, IncomingEndpoint, IncomingRequest, Subscription, TrustedSite
+
+    crm = TrustedSite.objects.create(name="CRM", url="https://crm.example/hooks")
+    mail = TrustedSite.objects.create(
+        name="Mailer", url="https://mail.example/", auth_method="bearer", active=False
+    )
+    Subscription.objects.create(name="Points", site=crm, actions=["point_add"])
+    Subscription.objects.create(name="All", site=mail, actions=["*"], environment="sandbox", active=False)
+    Delivery.objects.create(
+        site=crm, source="subscription", action="point_add", customer=anna, msg_id="msg_a", created_at=now
+    )
+    Delivery.objects.create(site=mail, source="resync", status="failed", msg_id="msg_b", created_at=now)
+    hook = IncomingEndpoint.objects.create(name="shop", action="point_add", customer_expression="body.id")
+    other_hook = IncomingEndpoint.objects.create(
+        name="crm-in", action="profile", customer_expression="body.id", environment="sandbox", active=False
+    )
+    IncomingRequest.objects.create(
+        endpoint=hook, received_at=now, method="POST", status="accepted", http_status=200
+    )
+    IncomingRequest.objects.create(
+        endpoint=other_hook, received_at=now, method="POST", status="refused", http_status=401
+    )
     factories.EventDefinitionFactory(action="review", label="Product review")
     factories.EventDefinitionFactory(action="old_action", active=False)
     factories.EventDefinitionFactory(action="opt_in", label="Opt-in", builtin_extension=True)
@@ -273,6 +325,8 @@ def rows(program):
         "default": default_account(),
         "segment": rich,
         "customer_list": newsletter,
+        "crm": crm,
+        "hook": hook,
     }
 
 

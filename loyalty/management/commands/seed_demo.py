@@ -28,6 +28,7 @@ from loyalty.demo.history import seed_history
 from loyalty.demo.people import COLORS
 from loyalty.demo.profile_features import seed_profile_features
 from loyalty.demo.segments import seed_segments
+from loyalty.demo.webhooks import seed_webhooks
 from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
@@ -87,6 +88,7 @@ class Command(BaseCommand):
             seed_workflows(users[DEMO_ADMIN])  # demo workflows and their run history
             # The dashboard's daily rollups of all that history; the scheduled task keeps them up.
             rebuild_rollups()
+            seed_webhooks()  # trusted site, log, incoming webhook
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

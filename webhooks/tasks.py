@@ -1,0 +1,21 @@
+"""django-q2 tasks of the webhooks: sending, the every-minute sweep and the daily cleanup."""
+
+from __future__ import annotations
+
+from . import delivery, worker
+
+
+def deliver(ids: list[int]) -> dict[str, int]:
+    """Attempt the given deliveries once (queued by dispatch, enqueue_message or replay)."""
+    return worker.deliver(ids)
+
+
+def deliver_due() -> dict[str, int]:
+    """Every minute (a Schedule from the webhooks migration): retries whose time has come, and
+    anything a lost worker left behind. Loops while full batches come back, within a minute."""
+    return worker.deliver_due()
+
+
+def cleanup() -> int:
+    """Daily: delete log rows past the retention period."""
+    return delivery.cleanup()
