@@ -23,6 +23,8 @@ PERSONAL_DATA_SCRUBBERS = [
     "loyalty.audit.privacy.scrub_customer",
     "loyalty.api.privacy.scrub_customer",
     "segments.privacy.scrub_customer",
+    "loyalty.queue_privacy.scrub_sessions",
+    "loyalty.queue_privacy.scrub_task_queue",
 ]
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,

@@ -33,7 +33,7 @@ def no_nul(value: str) -> None:
 
 def parse_timestamp(text: str) -> dt.datetime:
     """Unix seconds or an ISO 8601 date-time (program-local time when it names no offset);
-    ValueError otherwise."""
+    ValueError otherwise. A bare date is its local day's start (filters use parse_bound)."""
     text = text.strip()
     if text.lstrip("-").isdigit() and len(text) <= 12:
         try:
@@ -48,12 +48,18 @@ def parse_timestamp(text: str) -> dt.datetime:
 
 
 class TimestampField(forms.Field):
+    """A date-time, or a bare date (a `datetime.date`: the whole local day, clock.date_bound)."""
+
     default_error_messages = {"invalid": "Enter an ISO 8601 date-time or Unix seconds."}
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
         try:
+            if clock.is_bare_date(str(value)):
+                day = dt.date.fromisoformat(str(value).strip())
+                clock.date_bound("gte", day)  # OverflowError at the calendar's ends: invalid
+                return day
             return parse_timestamp(str(value))
         except (ValueError, OverflowError):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
@@ -64,6 +70,12 @@ class TimestampFilter(django_filters.CharFilter):
     Unix seconds as well as date-times, so `format: date-time` would be wrong."""
 
     field_class = TimestampField
+
+    def filter(self, qs, value):
+        if type(value) is dt.date:  # a bare date names the whole local day
+            lookup, moment = clock.date_bound(self.lookup_expr, value)
+            return self.get_method(qs)(**{f"{self.field_name}__{lookup}": moment})
+        return super().filter(qs, value)
 
 
 class EventHistoryFilterSet(django_filters.FilterSet):
@@ -103,6 +115,7 @@ class EventHistoryFilterSet(django_filters.FilterSet):
             filters[f"timestamp.{lookup}"] = TimestampFilter(
                 field_name="timestamp",
                 lookup_expr=lookup,
-                help_text=f"only events registered {meaning} this time: ISO 8601 date-time or Unix seconds",
+                help_text=f"only events registered {meaning} this time: ISO 8601 date-time or Unix seconds;"
+                " a date (YYYY-MM-DD) is the whole day in the program's time zone",
             )
         return filters

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -18,7 +19,7 @@ from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
 from events.models import Event
 from loyalty.api import errors as api_errors
-from loyalty.api import paging, schema
+from loyalty.api import idempotency, paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.requests import bulk_items, find_or_404, truthy
 from loyalty.api.views import ApiView
@@ -187,15 +188,25 @@ class EventBulkView(ApiView):
         items = bulk_items(request.data, "events")
         dry_run = truthy(request.query_params.get("dry_run", ""))
         results, failed = [], 0
-        for item in items:
+        # With an Idempotency-Key each item is applied exactly once, even when a retry follows a
+        # process that died mid-batch (loyalty.api.idempotency: the item records).
+        record = None if dry_run else getattr(request, "_idempotency", None)
+        applied = idempotency.applied_items(record)
+        for index, item in enumerate(items):
+            if index in applied:
+                results.append(applied[index])
+                continue
             try:
                 if isinstance(item, dict) and truthy(item.get("guest", "")):
                     # reference §8.3: the bulk API is not for guest checkouts
                     raise ValidationError(
                         "Guest checkouts cannot be sent in bulk; use POST /events.", field="guest"
                     )
-                result = register_from_request(request, item, dry_run=dry_run)
-                results.append({"events": point_events(result)})
+                with transaction.atomic():
+                    result = register_from_request(request, item, dry_run=dry_run)
+                    entry = {"events": point_events(result)}
+                    idempotency.complete_item(record, index, entry)
+                results.append(entry)
             except EngineError as error:
                 failed += 1
                 results.append({"error": error.as_dict()})
