@@ -23,6 +23,25 @@ class EngineError(Exception):
         return {"type": self.type, "code": self.code, "message": self.message, "field": self.field}
 
 
+class OneTimeActionRepeated(EngineError):
+    """The reference's 10001: a one-time (custom) action the customer already has."""
+
+    code = 10001
+    status = 400
+
+
+class WorkflowInterrupted(EngineError):
+    """The reference's 127201 (§1.6): a workflow's Interrupt modifier stopped the event before it
+    was stored. The node may give its own 5-digit code (`code=`); the envelope's type is the
+    reference's `InterruptException`. Raised from the pre-store (modifier) branch of a workflow,
+    inside register_event's transaction, so nothing of the event is stored."""
+
+    code = 127201
+    status = 400
+    type = "InterruptException"
+    default_message = "Workflow interruption"
+
+
 class ValidationError(EngineError):
     """Invalid input: bad type, bad format, unknown attribute value."""
 
