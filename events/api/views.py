@@ -13,6 +13,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from achievements.models import Achievement
+from coupons.models import Reward
 from customers.api.serializers import CustomerWithEventsSerializer, event_customer, point_events
 from events.choices import EventSource
 from events.engine import register_event
@@ -265,10 +267,43 @@ class CustomerEventsView(EventHistoryView):
                 keys=("id",),
                 parse_cursor=lambda values: [paging.cursor_id(values[0])],
                 cursor_of=lambda e: (e.pk,),
-                render=lambda e: event_object(e, customer.customer_id),
+                render=with_references(request, lambda e: event_object(e, customer.customer_id)),
                 default_order="desc",
             )
         )
+
+
+def with_references(request, render):
+    """`render`, plus `references` on each event when the request asks `references=true` (the
+    reference: "the ID and name of any associated challenges/rewards"): a reward claim, its
+    coupon and revocation name the reward; an achievement's events name the achievement."""
+    if request.query_params.get("references") not in ("true", "1"):
+        return render
+    names: dict[tuple[str, str], str | None] = {}
+
+    def name_of(kind, ref):
+        if (kind, ref) not in names:
+            if kind == "reward":
+                row = Reward.objects.filter(pk=int(ref)).only("name").first() if str(ref).isdigit() else None
+                names[(kind, ref)] = row.name if row else None
+            else:
+                row = Achievement.objects.filter(api_name=ref).only("title").first()
+                names[(kind, ref)] = row.title if row else None
+        return names[(kind, ref)]
+
+    def rendered(event):
+        body = render(event)
+        data = event.data or {}
+        references = []
+        for kind, key in (("reward", "reward"), ("challenge", "achievement")):
+            ref = data.get(key)
+            if isinstance(ref, str | int) and ref != "":
+                lookup = "reward" if kind == "reward" else "achievement"
+                references.append({"type": kind, "id": str(ref), "name": name_of(lookup, str(ref))})
+        body["references"] = references
+        return body
+
+    return rendered
 
 
 class CustomerHistoryView(CustomerEventsView):
@@ -306,7 +341,7 @@ class EnvironmentEventsView(EventHistoryView):
                 keys=("timestamp", "id"),
                 parse_cursor=lambda values: [cursor_time(values[0]), paging.cursor_id(values[1])],
                 cursor_of=lambda e: (e.timestamp.isoformat(), e.pk),
-                render=event_object,
+                render=with_references(request, event_object),
                 default_order="asc",
             )
         )

@@ -141,3 +141,43 @@ def test_a_utc_program_ends_the_day_at_utc_midnight(api, program):
 def test_a_date_at_the_calendars_end_is_a_400(api, program):
     response = api.get("/api/customers/-/events?timestamp.lte=9999-12-31")
     assert response.status_code == 400
+
+
+# The history's `date` filter (the reference's `date`, `date.gt` ...): the same table on the
+# event's date, and `date=D` is the whole local day.
+@pytest.mark.parametrize(("lookup", "value", "expected"), [row for row in TABLE if "T" not in row[1]])
+def test_history_date_filter(api, timeline, lookup, value, expected):
+    body = api.get(f"/api/customers/-/events?date.{lookup}={value}&limit=100").json()
+    assert labels(timeline, [e["customer"] for e in body["data"]]) == expected
+
+
+def test_history_date_names_one_local_day(api, timeline):
+    body = api.get("/api/customers/-/events?date=2025-03-10&limit=100").json()
+    assert labels(timeline, [e["customer"] for e in body["data"]]) == {
+        "10 Mar 00:00:01 NY",
+        "10 Mar 23:59:59.5 NY",
+    }
+    body = api.get("/api/customers/c1/events?date=2025-03-09").json()
+    assert [e["action"] for e in body["data"]] == ["opt_in"]
+    for bad in ("2025-03-10T00:00:00", "yesterday", "2025-02-30", "9999-12-31"):
+        response = api.get(f"/api/customers/-/events?date={bad}")
+        assert response.status_code == 400 and response.json()["error"]["field"] == "date", bad
+
+
+def test_history_references_name_the_reward_and_the_achievement(api, program):
+    from coupons.models import Reward
+    from loyalty.ledger.accounts import default_account
+
+    reward = Reward.objects.create(name="Tote bag", points=10, account=default_account())
+    register_event(environment="live", customer="r1", action="opt_in")
+    register_event(environment="live", customer="r1", action="point_add", data={"points": 50})
+    register_event(environment="live", customer="r1", action="reward", data={"reward": str(reward.pk)})
+    plain = api.get("/api/customers/r1/events").json()["data"]
+    assert all("references" not in e for e in plain)
+    body = api.get("/api/customers/r1/events?references=true").json()["data"]
+    by_action = {e["action"]: e["references"] for e in body}
+    assert by_action["reward"] == [{"type": "reward", "id": str(reward.pk), "name": "Tote bag"}]
+    assert by_action["point_add"] == [] and by_action["opt_in"] == []
+    everyone = api.get("/api/customers/-/events?references=1").json()["data"]
+    assert any(e["references"] for e in everyone)
+    assert api.get("/api/customers/r1/events?references=maybe").status_code == 400
