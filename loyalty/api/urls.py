@@ -46,6 +46,11 @@ urlpatterns = [
         name="transactions",
     ),
     re_path(
+        rf"^customers/{REF}/transactions/-/search/?$",
+        transactions.CustomerTransactionSearchView.as_view(),
+        name="transaction_search",
+    ),
+    re_path(
         rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/?$",
         transactions.CustomerTransactionView.as_view(),
         name="transaction",
