@@ -34,5 +34,6 @@ urlpatterns = [
         name="customer_reward_claim",
     ),
     re_path(rf"^customers/{REF}/coupons/?$", views.CustomerCouponsView.as_view(), name="customer_coupons"),
+    re_path(r"^coupons/?$", views.ProgramCouponsView.as_view(), name="coupons"),
     re_path(r"^coupons/(?P<code>[^/]+)/redeem/?$", views.CouponRedeemView.as_view(), name="coupon_redeem"),
 ]
