@@ -75,6 +75,11 @@ urlpatterns = [
         name="customer_ledger_export_log",
     ),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
+    re_path(
+        r"^extensions/automation/campaign-bonus/?$",
+        transactions.PointsPreviewView.as_view(),
+        name="points_preview",
+    ),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
     re_path(r"^sandbox/clock/?$", sandbox.SandboxClockView.as_view(), name="sandbox_clock"),
     path("status", views.trivial_view, name="status"),

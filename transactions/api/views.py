@@ -3,6 +3,8 @@ status, one transaction with its items, and the events of one transaction. Read-
 
 from __future__ import annotations
 
+import uuid
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -10,13 +12,15 @@ from rest_framework.response import Response
 
 from customers.api.serializers import AccountRefSerializer
 from events.api.serializers import EventSerializer, event_object
+from events.api.views import register_from_request
 from events.models import Event
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
-from loyalty.errors import NotFound, ValidationError
+from loyalty.errors import MissingParameter, NotFound, ValidationError
+from loyalty.models import Program
 from transactions.choices import TransactionStatus
 from transactions.filtersets import ApiTransactionFilterSet
 from transactions.models import Transaction
@@ -296,3 +300,57 @@ class CustomerTransactionSearchView(ApiView):
         total = rows.count()  # bounded: one customer's transactions
         page = list(rows.order_by("id")[offset : offset + limit])
         return Response({"data": [transaction_object(tx) for tx in page], "total": total})
+
+
+class PointsPreviewView(ApiView):
+    """`POST /extensions/automation/campaign-bonus` (the reference's Points Preview API): the
+    points a `checkout` would earn, computed by a dry run of it through the engine (nothing is
+    stored, the transaction ID need not be new). `{data: {campaigns, purchase: {base, bonus,
+    points}, accounts?}}`: `base` is what the earning rules give, `bonus` what campaign workflows
+    add (none yet: campaign bonuses come with workflows, so `campaigns` is empty and `bonus` 0);
+    `accounts` with the Multi-accounts module."""
+
+    required_scope = Scope.EVENTS_WRITE
+    atomic_post = False  # a dry run: the engine rolls it back itself
+
+    @extend_schema(
+        operation_id="points_preview",
+        summary="Preview the points a checkout would earn (dry run, nothing stored)",
+        request={
+            "application/json": inline_serializer(
+                "PointsPreviewRequest",
+                {
+                    "customer": serializers.CharField(),
+                    "action": serializers.CharField(help_text="`checkout`"),
+                    "account": serializers.CharField(required=False),
+                    "data": serializers.DictField(),
+                },
+            )
+        },
+        responses=schema.writes(inline_serializer("PointsPreview", {"data": serializers.DictField()})),
+        tags=["transactions"],
+    )
+    def post(self, request):
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None:
+            raise ValidationError("The body must be a JSON object.", field="body")
+        if body.get("action") != "checkout":
+            raise ValidationError("The Points Preview is for `checkout` events.", field="action")
+        data = body.get("data")
+        if not isinstance(data, dict) or data.get("transaction_id") in (None, ""):
+            raise MissingParameter(
+                "Missing required attribute 'transaction_id'.", field="data.transaction_id"
+            )
+        # A preview of an order already sent is still a preview: the dry run uses its own ID.
+        preview = {**body, "data": {**data, "transaction_id": f"preview-{uuid.uuid4().hex}"}}
+        result = register_from_request(request, preview, dry_run=True)
+        tx = result.extra.get("transaction")
+        points = int(tx.points_earned) if tx is not None else 0
+        purchase = {"base": points, "bonus": 0, "points": points}
+        payload = {"campaigns": [], "purchase": purchase}
+        if Program.current().multi_accounts and tx is not None:
+            account = tx.account
+            payload["accounts"] = [
+                {"id": account.code, "name": account.name, "campaigns": [], "purchase": dict(purchase)}
+            ]
+        return Response({"data": payload})
