@@ -98,7 +98,11 @@ _SPECS = [
         PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True), REFERRAL_CODE),
     ),
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
-    ActionSpec("profile", "Profile update", PROFILE_ATTRS),
+    ActionSpec(
+        "profile",
+        "Profile update",
+        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True)),
+    ),
     ActionSpec("login", "Login"),
     # Emitted by `login` at most once per calendar day (program time zone): reference §8.2
     ActionSpec("daily_login", "Daily login", internal=True),

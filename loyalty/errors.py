@@ -42,6 +42,15 @@ class WorkflowInterrupted(EngineError):
     default_message = "Workflow interruption"
 
 
+class InvalidCredentials(EngineError):
+    """The Custom login module: the password does not match the customer's (or none is set)."""
+
+    code = 101403
+    status = 403
+    type = "ForbiddenException"
+    default_message = "Invalid customer ID or password."
+
+
 class ValidationError(EngineError):
     """Invalid input: bad type, bad format, unknown attribute value."""
 

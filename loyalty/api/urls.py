@@ -34,6 +34,16 @@ urlpatterns = [
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
     re_path(r"^customers/-/login/?$", customer_display.LoginView.as_view(), name="customer_login"),
     re_path(r"^customers/-/verify/?$", customer_display.VerifyView.as_view(), name="customer_verify"),
+    re_path(
+        r"^customers/-/password/request/?$",
+        customer_display.PasswordRequestView.as_view(),
+        name="customer_password_request",
+    ),
+    re_path(
+        r"^customers/-/password/reset/?$",
+        customer_display.PasswordResetView.as_view(),
+        name="customer_password_reset",
+    ),
     re_path(r"^customers/-/count/?$", customers.CustomerCountView.as_view(), name="customer_count"),
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
