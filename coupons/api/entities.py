@@ -136,7 +136,19 @@ def _reward(entity_id: str) -> Reward:
     return reward
 
 
-ENTITY = inline_serializer("RewardEntity", {"id": serializers.CharField(), "name": serializers.CharField()})
+class RewardEntitySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price = serializers.IntegerField()
+    points = serializers.IntegerField()
+    account = serializers.CharField()
+    stock = serializers.IntegerField(allow_null=True)
+    type = serializers.CharField()
+    active = serializers.BooleanField()
+
+
+ENTITY = RewardEntitySerializer
 
 
 class RewardEntitiesView(ApiView):
@@ -146,7 +158,9 @@ class RewardEntitiesView(ApiView):
         operation_id="reward_entities",
         summary="List rewards (Entities API)",
         parameters=[*schema.PAGE_PARAMETERS],
-        responses=schema.reads(inline_serializer("RewardEntityList", {"data": ENTITY})),
+        responses=schema.reads(
+            inline_serializer("RewardEntityList", {"data": RewardEntitySerializer(many=True)})
+        ),
         tags=["entities"],
     )
     def get(self, request):
