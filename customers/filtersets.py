@@ -14,7 +14,13 @@ from loyalty import clock
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
 from loyalty.tiers import effective_tier_customers
-from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
+from segments.conditions import (
+    Condition,
+    ConditionError,
+    available_attributes,
+    compile_conditions,
+    make_context,
+)
 from segments.models import CustomerList, CustomerListMember, Segment, SegmentMember, Status
 
 
@@ -48,7 +54,9 @@ class ConditionFilter(django_filters.Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return qs.filter(compile_conditions([Condition.parse(text) for text in value]))
+        environment = getattr(getattr(self.parent, "request", None), "environment", None)
+        ctx = make_context(environment=environment)  # the console's environment and its clock
+        return qs.filter(compile_conditions([Condition.parse(text) for text in value], ctx=ctx))
 
 
 class QuickSearchFilter(django_filters.CharFilter):

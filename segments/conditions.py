@@ -492,12 +492,14 @@ class Context:
         return dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
 
 
-def make_context(now: dt.datetime | None = None) -> Context:
+def make_context(now: dt.datetime | None = None, environment: str | None = None) -> Context:
+    """The moment and zone a compilation reads; with `environment`, that environment's clock
+    (the sandbox's test clock) and its customers' due tiers."""
     try:
         zone = ZoneInfo(Program.current().time_zone or "UTC")
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
-    return Context(now=now or clock.now(), zone=zone)
+    return Context(now=now or clock.now(environment), zone=zone, environment=environment)
 
 
 def _has_key(attribute: Attribute) -> Q:
