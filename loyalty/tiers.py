@@ -278,7 +278,7 @@ def effective_rows(
         ct = held.get(structure.pk)
         if ct is None:
             continue
-        if ct.review_at is None or ct.review_at > now or not tiers:
+        if not expired_rows({structure.pk: ct}, now) or not tiers:
             out[structure.pk] = ct
             continue
         current = copy.copy(ct)
