@@ -73,11 +73,16 @@ class CustomerCouponFilterSet(CouponFilterSet):
 HELD = (CouponStatus.CLAIMED, CouponStatus.TRANSFERRED)
 
 
+def _pool_id(value):
+    if value and not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise forms.ValidationError("A coupon pool ID is a whole number.")
+
+
 class ProgramCouponFilterSet(CustomerCouponFilterSet):
     """`GET /api/coupons` (the reference's Coupons API, coupons independent of customers): the
     customer filters plus `pool` (its ID) and `customer` (the holder's ID)."""
 
-    pool = django_filters.NumberFilter(field_name="pool_id")
+    pool = django_filters.CharFilter(field_name="pool_id", validators=[_pool_id])
     customer = django_filters.CharFilter(
         field_name="customer__customer_id", strip=False, validators=[_no_nul]
     )

@@ -81,13 +81,14 @@ def check_password_confirmation(data: dict) -> None:
         raise ValidationError("'confirm_password' does not match 'password'.", field="data.confirm_password")
 
 
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
+PASSWORD_MIN, PASSWORD_MAX = 1, 128  # the reference's own examples send "string"
 
 
 def set_password(ctx: HandlerContext) -> None:
     """The Custom login module: `password` (with a matching `confirm_password`) of an opt_in or
     profile event becomes the customer's password hash (Django's hasher; the event stores
-    neither value: the attributes are secret). 8 to 128 characters."""
+    neither value: the attributes are secret). 1 to 128 characters (the reference sets no minimum:
+    its examples send "string"; a shop enforces its own policy on its sign-up form)."""
     check_password_confirmation(ctx.data)
     password = ctx.data.get("password")
     if password in (None, ""):

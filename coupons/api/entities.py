@@ -18,6 +18,8 @@ module or entity answers 404 (140404), as unknown paths do.
 from __future__ import annotations
 
 from django.db import transaction
+from drf_spectacular.plumbing import build_array_type, build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -171,7 +173,7 @@ class RewardEntitiesView(ApiView):
     @extend_schema(
         operation_id="reward_entity_create",
         summary="Create a reward (Entities API)",
-        request={"application/json": serializers.DictField()},
+        request=OpenApiTypes.OBJECT,
         responses=schema.writes(ENTITY),
         tags=["entities"],
     )
@@ -196,7 +198,7 @@ class RewardEntityView(ApiView):
         operation_id="reward_entity_update",
         summary="Update a reward's attributes (Entities API)",
         parameters=[ENTITY_ID],
-        request={"application/json": serializers.DictField()},
+        request=OpenApiTypes.OBJECT,
         responses=schema.writes(ENTITY),
         tags=["entities"],
     )
@@ -207,7 +209,7 @@ class RewardEntityView(ApiView):
         operation_id="reward_entity_archive",
         summary="Archive an inactive reward (Entities API)",
         parameters=[ENTITY_ID],
-        responses=schema.writes(serializers.ListField(child=serializers.CharField())),
+        responses=schema.writes(build_array_type(build_basic_type(OpenApiTypes.STR))),
         tags=["entities"],
     )
     def delete(self, request, entity_id):

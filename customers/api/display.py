@@ -149,7 +149,7 @@ class PasswordRequestView(ApiView):
 
 class PasswordResetView(ApiView):
     """`POST /customers/-/password/reset` `{token, password, confirm_password}`: sets the password
-    (a `profile` event with the secret attributes; 8-128 characters); the token is then used up.
+    (a `profile` event with the secret attributes; up to 128 characters); the token is then used up.
     Answers the Events API shape."""
 
     required_scope = Scope.EVENTS_WRITE

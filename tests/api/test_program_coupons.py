@@ -93,3 +93,9 @@ def test_the_status_filter_agrees_with_the_status_shown_before_the_expiry_task(a
 def test_a_sandbox_holders_coupons_are_not_listed_to_a_live_key(api, coupons):
     register_event(environment="sandbox", customer="Sandy", action="coupon_assign", data={"code": "TEN-3"})
     assert codes(api.get(f"/api/coupons?pool={coupons.pk}")) == ["TEN-1", "TEN-2"]
+
+
+@pytest.mark.parametrize("pool", ["-9.8e+241", "1.5", "abc", "9" * 19])
+def test_a_pool_that_is_not_an_id_is_a_400(api, coupons, pool):
+    response = api.get(f"/api/coupons?pool={pool.replace('+', '%2B')}")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "pool"

@@ -256,7 +256,7 @@ class CustomerTransactionSearchView(ApiView):
                 },
             )
         },
-        responses=schema.reads(
+        responses=schema.writes(
             inline_serializer(
                 "TransactionSearchPost",
                 {"data": TransactionSerializer(many=True), "total": serializers.IntegerField()},
