@@ -9,6 +9,8 @@
   The partial unique index `segment_member_current` and the lock (rebuilds of one segment are
   serialized) mean a membership is never duplicated; a customer changing during the build is
   caught by the next one (hourly schedule, and every save).
+- `request_rebuild(segment)`: what a save does: mark the segment "building" and queue
+  `segments.tasks.rebuild_segment` on django-q2 after commit (the console never waits for a build).
 - `rebuild_all()`: every active dynamic segment, referenced segments first (a segment-of-segment
   condition reads the materialized membership of the other segment).
 """
@@ -20,6 +22,7 @@ import time
 
 from django.db import connection, transaction
 from django.db.models import F
+from django_q.tasks import async_task
 
 from customers.models import Customer
 from loyalty import clock
@@ -33,7 +36,7 @@ from .conditions import (
     parse_tree,
     referenced_segments,
 )
-from .models import Segment, SegmentKind, SegmentMember, Status
+from .models import BuildStatus, Segment, SegmentKind, SegmentMember, Status
 
 log = logging.getLogger("loyalty.segments")
 
@@ -122,8 +125,10 @@ def rebuild(segment: Segment) -> Segment:
             tree = parse_tree(locked.conditions or {"match": "all", "conditions": []})
             select_sql, params = _select_sql(tree, ctx)
         except ConditionError as error:
-            Segment.objects.filter(pk=segment.pk).update(build_error=f"{error.field}: {error.message}")
-            segment.build_error = error.message
+            Segment.objects.filter(pk=segment.pk).update(
+                build_error=f"{error.field}: {error.message}", build_status=BuildStatus.FAILED
+            )
+            segment.build_error, segment.build_status = error.message, BuildStatus.FAILED
             return segment
         with connection.cursor() as cursor:
             # The matching IDs once, into a temporary table with a primary key; then entered and
@@ -148,17 +153,31 @@ def rebuild(segment: Segment) -> Segment:
             cursor.execute(f"DROP TABLE {MATCH_TABLE}")
         count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
         seconds = time.monotonic() - started
+        # A save that lands while this build holds the row lock waits for it, then marks the
+        # segment "building" again and queues the next build: "ready" is never set over a newer save.
         Segment.objects.filter(pk=segment.pk).update(
-            member_count=count, last_built_at=now, build_seconds=seconds, build_error=""
+            member_count=count,
+            last_built_at=now,
+            build_seconds=seconds,
+            build_error="",
+            build_status=BuildStatus.READY,
         )
-    segment.member_count, segment.last_built_at, segment.build_seconds, segment.build_error = (
-        count,
-        now,
-        seconds,
-        "",
-    )
+    segment.member_count, segment.last_built_at, segment.build_seconds = count, now, seconds
+    segment.build_error, segment.build_status = "", BuildStatus.READY
     log.info("segment %s rebuilt: %s members in %.2f s", segment.pk, count, seconds)
     return segment
+
+
+def request_rebuild(segment: Segment) -> None:
+    """Mark the segment "building" and queue its build on django-q2 once the caller's transaction
+    commits (a worker runs `segments.tasks.rebuild_segment`; tests run it inline). Static and
+    archived segments are never built."""
+    if not segment.is_dynamic or segment.status == Status.ARCHIVED:
+        return
+    Segment.objects.filter(pk=segment.pk).update(build_status=BuildStatus.BUILDING)
+    segment.build_status = BuildStatus.BUILDING
+    pk = segment.pk
+    transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk))
 
 
 def build_order(segments: list[Segment]) -> list[Segment]:

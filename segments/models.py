@@ -33,6 +33,15 @@ class SegmentKind(models.TextChoices):
     STATIC = "static", "Static (imported)"
 
 
+class BuildStatus(models.TextChoices):
+    """Where the materialized membership stands: a save queues a build (django-q2) and the page
+    shows "building" until the task has run; "failed" keeps the last membership and build_error."""
+
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Segment(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -43,6 +52,7 @@ class Segment(models.Model):
     last_built_at = models.DateTimeField(null=True, blank=True)
     build_seconds = models.FloatField(null=True, blank=True, help_text="duration of the last build")
     build_error = models.TextField(blank=True)
+    build_status = models.CharField(max_length=10, choices=BuildStatus.choices, default=BuildStatus.READY)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

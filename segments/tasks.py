@@ -16,7 +16,7 @@ from loyalty import clock
 from loyalty.errors import EngineError
 
 from .building import rebuild, rebuild_all
-from .models import BulkOperation, BulkOperationError, BulkStatus, BulkType, Segment
+from .models import BuildStatus, BulkOperation, BulkOperationError, BulkStatus, BulkType, Segment
 
 log = logging.getLogger("loyalty.segments")
 ERROR_BATCH = 500
@@ -28,9 +28,18 @@ def rebuild_segments() -> int:
 
 
 def rebuild_segment(pk: int) -> None:
+    """One queued build. An unexpected failure (a database error) marks the segment "failed" so the
+    console stops showing "building", and is raised again for django-q2's failed-task record."""
     segment = Segment.objects.filter(pk=pk).first()
-    if segment is not None:
+    if segment is None:
+        return
+    try:
         rebuild(segment)
+    except Exception:
+        Segment.objects.filter(pk=pk).update(
+            build_status=BuildStatus.FAILED, build_error="The build stopped with an internal error."
+        )
+        raise
 
 
 def run_bulk(pk: int) -> None:
