@@ -25,7 +25,7 @@ from django.db.models import F
 from django_q.tasks import async_task
 
 from customers.models import Customer
-from loyalty import clock
+from loyalty import clock, fastsql
 
 from .conditions import (
     ConditionError,
@@ -131,27 +131,20 @@ def rebuild(segment: Segment) -> Segment:
             segment.build_error, segment.build_status = error.message, BuildStatus.FAILED
             return segment
         with connection.cursor() as cursor:
-            # The matching IDs once, into a temporary table with a primary key; then entered and
-            # left are two anti-joins against it (never the predicate re-run per member row).
-            cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {MATCH_TABLE} (id bigint PRIMARY KEY)")
-            cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT m.member_id FROM ({select_sql}) m", params)
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {MATCH_TABLE}")
             cursor.execute(
-                f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
-                f"SELECT %s, m.id, %s, NULL FROM {MATCH_TABLE} m "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
-                f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
-                [segment.pk, now, segment.pk],
+                f"SELECT 1 FROM {table} WHERE segment_id = %s AND left_at IS NULL LIMIT 1", [segment.pk]
             )
-            cursor.execute(
-                f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
-                [now, segment.pk],
-            )
-            cursor.execute(f"DROP TABLE {MATCH_TABLE}")
-        count = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).count()
+            if cursor.fetchone() is None:
+                # No current members (a new or emptied segment): everyone matching enters, in one
+                # INSERT ... SELECT of the predicate, the count being its row count.
+                cursor.execute(
+                    f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
+                    f"SELECT %s, m.member_id, %s, NULL FROM ({select_sql}) m",
+                    [segment.pk, now, *params],
+                )
+                count = cursor.rowcount
+            else:
+                count = _update_members(cursor, segment.pk, now, select_sql, params)
         seconds = time.monotonic() - started
         # A save that lands while this build holds the row lock waits for it, then marks the
         # segment "building" again and queues the next build: "ready" is never set over a newer save.
@@ -178,6 +171,32 @@ def request_rebuild(segment: Segment) -> None:
     segment.build_status = BuildStatus.BUILDING
     pk = segment.pk
     transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk))
+
+
+def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> int:
+    """A rebuild over existing members: the current member count after entered and left."""
+    table = SegmentMember._meta.db_table
+    # The matching IDs once, into a temporary table with a primary key; then entered and left are
+    # two anti-joins against it (never the predicate re-run per member row).
+    cursor.execute(f"DROP TABLE IF EXISTS {MATCH_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {MATCH_TABLE} (id bigint PRIMARY KEY)")
+    cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT m.member_id FROM ({select_sql}) m", params)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {MATCH_TABLE}")
+    cursor.execute(
+        f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
+        f"SELECT %s, m.id, %s, NULL FROM {MATCH_TABLE} m "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
+        f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
+        [segment_pk, now, segment_pk],
+    )
+    cursor.execute(
+        f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
+        [now, segment_pk],
+    )
+    cursor.execute(f"DROP TABLE {MATCH_TABLE}")
+    return SegmentMember.objects.filter(segment_id=segment_pk, left_at__isnull=True).count()
 
 
 def build_order(segments: list[Segment]) -> list[Segment]:
@@ -223,17 +242,23 @@ def clear_members(segment: Segment) -> None:
 
 
 def is_member(customer_pk: int, segment_pk: int) -> bool:
-    """One index lookup (segment_member_customer)."""
-    return SegmentMember.objects.filter(
-        customer_id=customer_pk, segment_id=segment_pk, left_at__isnull=True
-    ).exists()
+    """One index lookup (segment_member_current), plain SQL through loyalty.fastsql: workflows and
+    reward claims ask it per event, where the ORM's query compilation would cost more than the read."""
+    cursor = fastsql.cursor()
+    cursor.execute(_IS_MEMBER_SQL, [segment_pk, customer_pk])
+    return cursor.fetchone() is not None
 
 
 def segments_of(customer_pk: int) -> list[Segment]:
-    """The customer's current segments (id, name, status, kind loaded), by name: one indexed join."""
+    """The customer's current segments, by name: an index-only lookup of segment_member_customer
+    and the segments' rows by primary key (plain SQL, as `is_member`)."""
     # Archived segments have no current members (clear_members), so no status filter is needed.
-    return list(
-        Segment.objects.filter(memberships__customer_id=customer_pk, memberships__left_at__isnull=True).only(
-            "id", "name", "status", "kind"
-        )
-    )
+    found = fastsql.select(Segment, _SEGMENTS_OF_WHERE, [customer_pk])
+    return sorted(found, key=lambda segment: (segment.name, segment.pk))
+
+
+_MEMBERS = SegmentMember._meta.db_table
+_IS_MEMBER_SQL = (
+    f"SELECT 1 FROM {_MEMBERS} WHERE segment_id = %s AND customer_id = %s AND left_at IS NULL LIMIT 1"
+)
+_SEGMENTS_OF_WHERE = f"id IN (SELECT segment_id FROM {_MEMBERS} WHERE customer_id = %s AND left_at IS NULL)"

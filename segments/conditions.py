@@ -590,7 +590,8 @@ def _grouped(attribute: Attribute, ctx: Context):
     if attribute.kind == "events":
         action, days = attribute.params
         since = ctx.now - dt.timedelta(days=days) if days is not None else None
-        return _event_rows(action, since).values("customer_id").annotate(v=Count("id")).order_by()
+        # count(*), not count(id): the covering index event_action_history answers it alone.
+        return _event_rows(action, since).values("customer_id").annotate(v=Count("*")).order_by()
     raise AssertionError(attribute.kind)
 
 
