@@ -44,6 +44,7 @@ MATCH_TABLE = "segment_build_match"  # per-connection temporary table of one bui
 SLOW_BUILD_SECONDS = 30.0  # the editor warns above this (Mautic's "> 30 s" warning; §2.4)
 SAMPLE_SIZE = 10
 COUNT_CAP = 100_000
+WORK_MEM = "64MB"
 
 
 def check_cycles(segment_pk: int | None, tree: Group) -> None:
@@ -92,14 +93,27 @@ def preview(tree, environment: str, cap: int = COUNT_CAP) -> dict:
     """{count, capped, sample, seconds} for the editor: a capped count and the newest members."""
     started = time.monotonic()
     qs = matching_customers(tree, environment)
-    count = qs.order_by().values("pk")[: cap + 1].count()
-    sample = list(qs.order_by("-id")[:SAMPLE_SIZE])
+    with transaction.atomic():
+        no_jit()
+        count = qs.order_by().values("pk")[: cap + 1].count()
+        sample = list(qs.order_by("-id")[:SAMPLE_SIZE])
     return {
         "count": min(count, cap),
         "capped": count > cap,
         "sample": sample,
         "seconds": time.monotonic() - started,
     }
+
+
+def no_jit() -> None:
+    """Planner settings for the rest of the current transaction (PostgreSQL) of a count or build:
+    JIT off (it compiled these plans for half a second: 0.54 s of a 7 s count, and saved less), and
+    WORK_MEM for the hash tables of the condition subqueries (one per condition, up to one row per
+    customer: with the server's default 4 MB they spill to disk in batches at 200,000 customers)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 
 def _select_sql(tree, ctx) -> tuple[str, list]:
@@ -121,6 +135,7 @@ def rebuild(segment: Segment) -> Segment:
     table = SegmentMember._meta.db_table
     with transaction.atomic():
         locked = Segment.objects.select_for_update().get(pk=segment.pk)
+        no_jit()
         try:
             tree = parse_tree(locked.conditions or {"match": "all", "conditions": []})
             select_sql, params = _select_sql(tree, ctx)
