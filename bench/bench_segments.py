@@ -144,6 +144,8 @@ def fresh_build(name: str, tree) -> tuple[float, int]:
     from segments.models import Segment, SegmentMember
 
     Segment.objects.filter(name=name).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM segments_segmentmember")  # the deleted members, as autovacuum would
     segment = Segment.objects.create(name=name, conditions=tree)
     started = time.perf_counter()
     rebuild(segment)

@@ -265,15 +265,26 @@ def is_member(customer_pk: int, segment_pk: int) -> bool:
 
 
 def segments_of(customer_pk: int) -> list[Segment]:
-    """The customer's current segments, by name: an index-only lookup of segment_member_customer
-    and the segments' rows by primary key (plain SQL, as `is_member`)."""
+    """The customer's current segments, by name: per segment, one probe of segment_member_current
+    (there is no index by customer: see SegmentMember.Meta), in plain SQL as `is_member`."""
     # Archived segments have no current members (clear_members), so no status filter is needed.
     found = fastsql.select(Segment, _SEGMENTS_OF_WHERE, [customer_pk])
     return sorted(found, key=lambda segment: (segment.name, segment.pk))
+
+
+def current_memberships_of(customer_pk: int):
+    """The customer's current SegmentMember rows, found the way `segments_of` finds them (a probe
+    per segment): what the opt-out and merge hooks end."""
+    return SegmentMember.objects.filter(
+        segment_id__in=Segment.objects.values("pk"), customer_id=customer_pk, left_at__isnull=True
+    )
 
 
 _MEMBERS = SegmentMember._meta.db_table
 _IS_MEMBER_SQL = (
     f"SELECT 1 FROM {_MEMBERS} WHERE segment_id = %s AND customer_id = %s AND left_at IS NULL LIMIT 1"
 )
-_SEGMENTS_OF_WHERE = f"id IN (SELECT segment_id FROM {_MEMBERS} WHERE customer_id = %s AND left_at IS NULL)"
+_SEGMENTS_OF_WHERE = (
+    f"EXISTS (SELECT 1 FROM {_MEMBERS} m WHERE m.segment_id = {Segment._meta.db_table}.id "
+    "AND m.customer_id = %s AND m.left_at IS NULL)"
+)

@@ -71,8 +71,12 @@ class Segment(models.Model):
 
 
 class SegmentMember(models.Model):
+    # Indexed (its history, whole-segment deletes); appended in order by a build, so it costs little.
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    # No index by customer (see Meta).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
 
@@ -86,14 +90,11 @@ class SegmentMember(models.Model):
                 name="segment_member_current",
             )
         ]
-        indexes = [
-            # "Segments of this customer" and "is this customer in S": index lookups.
-            models.Index(
-                fields=["customer", "segment"],
-                condition=Q(left_at__isnull=True),
-                name="segment_member_customer",
-            ),
-        ]
+        # No index leading with the customer: a build inserts members in customer order, and such
+        # an index takes each entry at a random place among the other segments' entries (measured:
+        # 200,000 members in 7.3 s with it and the customer FK index, 3.5 s without). "Is C in S" is
+        # one probe of segment_member_current; "segments of C" and the opt-out and merge updates
+        # probe it once per segment (segments.building.segments_of): tens of segments, not millions.
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
