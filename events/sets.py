@@ -28,9 +28,10 @@ is one transaction: callers pass chunks (segments.tasks.run_bulk: 2,000 customer
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from achievements import progress as achievements
@@ -148,31 +149,76 @@ def register_event_set(
             later += [position_of.pop(pk) for pk in ended]
         refusals = handler.refusals(target, list(position_of))
         outcome.refused += [(position_of.pop(pk), error) for pk, error in refusals.items()]
-        events = [
-            Event(
-                environment=environment,
-                customer_id=pk,
-                action=action,
-                label=catalog.label_for(action),
-                timestamp=now,
-                effective_at=now,
-                points=0,
-                account=account,
-                data=jsonable(clean),
-                source=source,
-                admin_user=admin_user,
-                reason=reason or "",
-            )
-            for pk in position_of
-        ]
-        Event.objects.bulk_create(events, batch_size=2000)
-        event_ids = {event.customer_id: event.pk for event in events}
+        event_ids = _insert_events(
+            list(position_of),
+            environment=environment,
+            action=action,
+            now=now,
+            account=account,
+            data=jsonable(clean),
+            source=source,
+            admin_user=admin_user,
+            reason=reason or "",
+        )
         handler.apply(target, event_ids, now)
         Customer.objects.filter(pk__in=list(event_ids)).update(last_activity_at=now, updated_at=now)
         outcome.applied.update({position_of[pk]: event_id for pk, event_id in event_ids.items()})
         for position in sorted(later):
             one(position, customers[position], outcome)
     return outcome
+
+
+def _insert_events(pks: list[int], *, environment, action, now, account, data, source, admin_user, reason):
+    """{customer pk: event ID}: one event per customer, as register_event stores it (points 0, no
+    expiry, no transaction ID, no parent, no IP or user agent). PostgreSQL: one INSERT ... SELECT
+    over the array of customer IDs (no model instance per row); SQLite: bulk_create."""
+    if not pks:
+        return {}
+    label = catalog.label_for(action)
+    admin_pk = admin_user.pk if admin_user is not None else None
+    if connection.vendor != "postgresql":
+        events = [
+            Event(
+                environment=environment,
+                customer_id=pk,
+                action=action,
+                label=label,
+                timestamp=now,
+                effective_at=now,
+                points=0,
+                account=account,
+                data=data,
+                source=source,
+                admin_user_id=admin_pk,
+                reason=reason,
+            )
+            for pk in pks
+        ]
+        Event.objects.bulk_create(events, batch_size=2000)
+        return {event.customer_id: event.pk for event in events}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (environment, customer_id, action, label, timestamp, "
+            "effective_at, points, account_id, expires_at, transaction_id, data, source, admin_user_id, "
+            "workflow_id, reason, ip_address, user_agent, parent_id) "
+            "SELECT %s, c.id, %s, %s, %s, %s, 0, %s, NULL, '', %s::jsonb, %s, %s, NULL, %s, NULL, '', NULL "
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, n) ORDER BY c.n "
+            "RETURNING customer_id, id",
+            [
+                environment,
+                action,
+                label,
+                now,
+                now,
+                account.pk,
+                json.dumps(data),
+                source,
+                admin_pk,
+                reason,
+                pks,
+            ],
+        )
+        return dict(cursor.fetchall())
 
 
 def _reacts_per_customer(program, action: str) -> bool:
