@@ -71,11 +71,18 @@ class Segment(models.Model):
 
 
 class SegmentMember(models.Model):
+    # Derived rows, written only by builds and imports from customer IDs selected in the same
+    # statement: no database-level foreign keys. Their deferred checks ran one query per member at
+    # commit and row-locked (KEY SHARE) every member customer, which blocked engine events on those
+    # customers meanwhile (measured: 200,000 members inserted in 13.6 s with the checks, 5.1 s
+    # without). Deleting a segment or a customer through the ORM still deletes its memberships.
     # Indexed (its history, whole-segment deletes); appended in order by a build, so it costs little.
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", db_constraint=False
+    )
     # No index by customer (see Meta).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)

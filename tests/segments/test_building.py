@@ -151,3 +151,17 @@ def test_concurrent_rebuilds_while_customers_change_never_duplicate(program):
     current = SegmentMember.objects.filter(segment=segment, left_at__isnull=True)
     assert current.count() == 30
     assert current.values("customer").distinct().count() == 30
+
+
+def test_deleting_a_segment_deletes_its_memberships_without_a_database_foreign_key(program, enroll_customer):
+    # SegmentMember has no database-level foreign keys (derived rows): the ORM's CASCADE removes them.
+    enroll_customer("a", points=100)
+    segment = Segment.objects.create(name="S", conditions=tree(leaf("score", "ge", "50")))
+    other = Segment.objects.create(name="T", conditions=tree(leaf("score", "ge", "50")))
+    rebuild(segment)
+    rebuild(other)
+    assert SegmentMember.objects.count() == 2
+    segment.delete()
+    assert list(SegmentMember.objects.values_list("segment_id", flat=True)) == [other.pk]
+    a = Customer.objects.get(customer_id="a")
+    assert [s.name for s in segments_of(a.pk)] == ["T"] and is_member(a.pk, other.pk)
