@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from events.sets import register_event_set
 from loyalty import clock
 
@@ -56,29 +58,33 @@ def run_bulk(pk: int) -> None:
     error_count = 0
     for start in range(0, len(refs), CHUNK):
         chunk = refs[start : start + CHUNK]
-        # One transaction per chunk, one event per customer, set-based SQL (events.sets).
-        outcome = register_event_set(
-            environment=operation.environment,
-            action=action,
-            customers=chunk,
-            data={"list": operation.customer_list_id},
-            source=operation.source,
-            admin_user=operation.created_by,
-            reason=operation.reason,
-        )
-        errors = [
-            BulkOperationError(
-                operation=operation,
-                position=start + position,
-                customer=chunk[position][:300],
-                code=error.code,
-                message=error.message,
+        # One transaction per chunk: its events (one per customer, set-based SQL: events.sets),
+        # its refusals and the progress commit together, so a crash never half-records a chunk.
+        with transaction.atomic():
+            outcome = register_event_set(
+                environment=operation.environment,
+                action=action,
+                customers=chunk,
+                data={"list": operation.customer_list_id},
+                source=operation.source,
+                admin_user=operation.created_by,
+                reason=operation.reason,
             )
-            for position, error in sorted(outcome.refused, key=lambda refused: refused[0])
-        ]
-        BulkOperationError.objects.bulk_create(errors, batch_size=ERROR_BATCH)
-        error_count += len(errors)
-        BulkOperation.objects.filter(pk=pk).update(processed=start + len(chunk), number_of_errors=error_count)
+            errors = [
+                BulkOperationError(
+                    operation=operation,
+                    position=start + position,
+                    customer=chunk[position][:300],
+                    code=error.code,
+                    message=error.message,
+                )
+                for position, error in sorted(outcome.refused, key=lambda refused: refused[0])
+            ]
+            BulkOperationError.objects.bulk_create(errors, batch_size=ERROR_BATCH)
+            error_count += len(errors)
+            BulkOperation.objects.filter(pk=pk).update(
+                processed=start + len(chunk), number_of_errors=error_count
+            )
     BulkOperation.objects.filter(pk=pk).update(
         status=BulkStatus.DONE,
         processed=len(refs),
