@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -93,7 +94,10 @@ def preview(tree, environment: str, cap: int = COUNT_CAP) -> dict:
     """{count, capped, sample, seconds} for the editor: a capped count and the newest members."""
     started = time.monotonic()
     qs = matching_customers(tree, environment)
-    with transaction.atomic():
+    # PostgreSQL: a read-only transaction for the planner settings. Not on SQLite, where the
+    # console's transactions take the database's write lock (BEGIN IMMEDIATE) and a live count
+    # would hold it while the user saves.
+    with transaction.atomic() if connection.vendor == "postgresql" else nullcontext():
         no_jit()
         count = qs.order_by().values("pk")[: cap + 1].count()
         sample = list(qs.order_by("-id")[:SAMPLE_SIZE])
