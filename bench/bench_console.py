@@ -8,7 +8,8 @@ events, one is generated with `generate_load_data --customers 1 --events-per-cus
 
 Server time is one request through the whole Django stack in-process (middleware, view, queries,
 template rendering), measured with the test client: BENCH_REPEAT runs (default 7) after one warm-up;
-the median and the worst are printed, with the number of SQL queries of one request and their
+the median and the worst are printed (003's Talon.One tabs too: the customer is given cards,
+referral codes with friends, a budget, an achievement and a subledger through the engine first), with the number of SQL queries of one request and their
 database time ("sql ms"; the rest is Python: view, forms and template rendering).
 
 No generated database yet? `BENCH_CONSOLE_DB=bench_console python -m bench.bench_console fill` bulk-loads
@@ -130,6 +131,43 @@ def _customer_with_history(events: int):
     return Customer.objects.filter(customer_id__startswith="load-").order_by("-id").first()
 
 
+def _profile_features(customer) -> None:
+    """Give the long-history customer the Talon.One profile features' data, through the engine
+    (once): the modules on, a budget and an achievement counting its events, two registered cards,
+    referral codes with 50 friends, a subledger with points. The tabs then read real rows."""
+    from achievements.models import Achievement
+    from budgets.models import Budget
+    from cards import cards
+    from cards.models import CardRegistration
+    from events.engine import register_event
+    from loyalty.models import Program
+
+    program = Program.objects.order_by("pk").first()
+    for module in ("loyalty_cards", "referrals", "budgets", "achievements", "multi_accounts"):
+        setattr(program, module, True)
+    program.save()
+    if CardRegistration.objects.filter(customer=customer).exists():
+        return
+    Budget.objects.get_or_create(campaign="bench", action="points_awarded", defaults={"limit": 10**12})
+    Achievement.objects.get_or_create(
+        api_name="bench_logins",
+        defaults={"title": "Bench logins", "counts": "events", "action": "login", "target": 10**6},
+    )
+
+    def reg(action, who=customer, **data):
+        return register_event(environment="live", customer=who, action=action, data=data)
+
+    for code in (f"BENCH-{customer.pk}-1", f"BENCH-{customer.pk}-2"):
+        cards.create_card("live", code)
+        reg("card_register", card=code)
+    reg("referral_code_create", code=f"BENCHREF-{customer.pk}", usage_limit=0)
+    for i in range(50):
+        reg("opt_in", who=f"bench-friend-{customer.pk}-{i}", referral_code=f"BENCHREF-{customer.pk}")
+    reg("point_add", points=100, subledger="bench-outlet")
+    for _ in range(20):
+        reg("login")
+
+
 def _measure(client: Client, url: str, repeat: int) -> tuple[float, float, int, int]:
     response = client.get(url)  # warm-up (caches, plans)
     status = response.status_code
@@ -182,6 +220,7 @@ def run() -> None:
     CustomField.objects.get_or_create(name="club", defaults={"label": "Club", "type": "string"})
     CustomField.objects.get_or_create(name="shoe_size", defaults={"label": "Shoe size", "type": "number"})
     customer = _customer_with_history(history)
+    _profile_features(customer)
     ref = customer.customer_id
     sample = (
         Customer.objects.filter(environment="live").exclude(country="").order_by("id")[1000:1001].first()
@@ -224,6 +263,15 @@ def run() -> None:
         ("tab: points history", f"/customers/{ref}/points/"),
         ("tab: tiers", f"/customers/{ref}/tiers/"),
         ("tab: changes", f"/customers/{ref}/changes/"),
+        # 003's Talon.One tabs
+        ("tab: loyalty points (all ledgers)", f"/customers/{ref}/loyalty-points/"),
+        ("tab: sessions", f"/customers/{ref}/sessions/"),
+        ("tab: loyalty cards", f"/customers/{ref}/cards/"),
+        ("tab: referred customers", f"/customers/{ref}/referrals/"),
+        ("tab: budgets", f"/customers/{ref}/budgets/"),
+        ("tab: achievements", f"/customers/{ref}/achievements/"),
+        ("tab: coupons", f"/customers/{ref}/coupons/"),
+        ("tab: attributes", f"/customers/{ref}/attributes/"),
         ("action: manage points form", f"/customers/{ref}/points/manage/"),
         ("action: modify expiration form", f"/customers/{ref}/points/expiration/"),
     ]

@@ -11,7 +11,16 @@ What counts, from the registration's effects (ctx.result):
 An event that would take a counter over its limit is refused (BusinessRuleError) and, like every
 refusal, rolls back whole. Cost: nothing when the module is off or no active budget exists; else
 the effects are scanned in memory and only budgets actually touched read and write a counter.
-Reversals (refunds, unredeems) do not give budget back; counters reset with their period.
+
+Reversals give budget back (reference §7.4: a cancelled session reverts its budget usage, a
+partial return adjusts it), to the counter of the period the usage was counted in:
+- points taken back by refund / partial_refund / refund_item / checkout_reject: the points the
+  ledger actually took back (a shortfall the customer kept stays used), to the period of the
+  transaction's checkout;
+- a coupon use given back (coupon_unredeem, alone or by a full reversal; not a gift card's
+  partial return of value, which keeps the use): 1, to the period of the undone redemption;
+- a revoked reward claim (reward_revoke): 1, to the period of the claim.
+A counter never goes below 0; a period without a counter (the budget came later) is untouched.
 """
 
 from __future__ import annotations
@@ -20,13 +29,20 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.db.models import Case, F, Value, When
 
+from coupons.models import CouponRedemption
 from loyalty import configcache, fastsql
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError
+from loyalty.models.ledger import EntryKind
 
 from .choices import BudgetAction, BudgetPeriod
 from .models import Budget, BudgetCounter
+
+# Events whose ledger debits are points of a transaction given back.
+TRANSACTION_REVERSALS = frozenset({"refund", "partial_refund", "refund_item", "checkout_reject"})
+REVERSALS = TRANSACTION_REVERSALS | {"coupon_unredeem", "reward_revoke"}
 
 CACHE_KEY = "budgets:active:v1"
 PER = {
@@ -86,6 +102,8 @@ def enforce(ctx: HandlerContext) -> None:
     budgets = active_budgets()
     if not budgets:
         return
+    if any(event.action in REVERSALS for event in ctx.result.events):
+        give_back(ctx, budgets)
     used = usage(ctx)
     if not used:
         return
@@ -95,6 +113,55 @@ def enforce(ctx: HandlerContext) -> None:
                 continue
             key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
             _count(ctx, budget, key, amount)
+
+
+def returned(ctx: HandlerContext) -> list[tuple[str, str, dt.datetime, int]]:
+    """[(action, coupon code or "", moment the usage was counted, amount)] this registration's
+    reversals give back (see the module docstring)."""
+    back: list[tuple[str, str, dt.datetime, int]] = []
+    tx = ctx.result.extra.get("transaction")
+    taken = sum(
+        -entry.amount
+        for entry in ctx.result.ledger_entries
+        if entry.amount < 0
+        and entry.kind == EntryKind.SUB
+        and getattr(entry.event, "action", "") in TRANSACTION_REVERSALS
+    )
+    if taken and tx is not None:
+        back.append((BudgetAction.POINTS_AWARDED, "", tx.checkout_at or tx.created_at, taken))
+    for event in ctx.result.events:
+        data = event.data or {}
+        if event.action == "coupon_unredeem" and "amount" not in data:
+            code = str(data.get("code") or "")
+            undone = (
+                CouponRedemption.objects.filter(coupon__code=code, undone_at=ctx.now)
+                .order_by("-pk")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            back.append((BudgetAction.COUPON_REDEMPTIONS, code, undone or ctx.now, 1))
+        elif event.action == "reward_revoke" and ctx.result.extra.get("reward_claim") is not None:
+            back.append((BudgetAction.REWARD_CLAIMS, "", ctx.result.extra["reward_claim"].created_at, 1))
+    return back
+
+
+def give_back(ctx: HandlerContext, budgets: list[Budget]) -> None:
+    """Lower the counters a reversal's usage was counted in (never below 0)."""
+    for action, code, moment, amount in returned(ctx):
+        for budget in budgets:
+            if budget.action != action:
+                continue
+            key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
+            start, _end = period_bounds(budget.period, moment, ctx.program.time_zone)
+            BudgetCounter.objects.filter(
+                budget=budget, customer=ctx.customer, period_start=start, coupon_code=key
+            ).update(
+                counter=Case(When(counter__gt=amount, then=F("counter") - amount), default=Value(0)),
+                updated_at=ctx.now,
+            )
+            ctx.result.extra.setdefault("budgets", []).append(
+                {"budget": budget.pk, "action": budget.action, "given_back": amount, "period": str(start)}
+            )
 
 
 def _count(ctx: HandlerContext, budget: Budget, code: str, amount: int) -> None:

@@ -1,4 +1,5 @@
-"""Loyalty cards: handlers (card_register, card_unregister, card_transfer; events.engine.HANDLERS)
+"""Loyalty cards: handlers (card_register, card_unregister, card_transfer, card_status_change;
+events.engine.HANDLERS)
 and catalog operations (create one card, generate a batch, import a CSV).
 
 Rules (reference §7.2, Talon.One):
@@ -128,8 +129,52 @@ def card_transfer(ctx: HandlerContext) -> None:
     ctx.result.extra["card"] = {"code": new.code, "status": new.status, "blocked": card.code}
 
 
+def _new_status(status, field: str) -> str:
+    if status not in CardStatus.values:
+        raise ValidationError("A card status is active, inactive or blocked.", field=field)
+    return status
+
+
+def apply_status(card: LoyaltyCard, status: str, reason: str, now, field: str = "data.status") -> None:
+    """Set a locked card's status: blocked is permanent (nothing changes a blocked card) and keeps
+    `reason` as its block reason; a change to the status it has is refused."""
+    status = _new_status(status, field)
+    if card.status == CardStatus.BLOCKED:
+        raise StatusForbids(f"Card {card.code!r} is blocked for good.", field=field)
+    if card.status == status:
+        raise Conflict(f"Card {card.code!r} is {status} already.", field=field)
+    card.status = status
+    if status == CardStatus.BLOCKED:
+        card.block_reason = reason[:1000]
+    card.updated_at = now
+    card.save(update_fields=["status", "block_reason", "updated_at"])
+
+
+def card_status_change(ctx: HandlerContext) -> None:
+    """Change the status of a card the customer is registered to (`data.status`: active, inactive
+    or blocked, e.g. lost or stolen; the event's reason is a blocked card's block reason)."""
+    card = _card(ctx)
+    if not CardRegistration.objects.filter(card=card, customer=ctx.customer).exists():
+        raise NotFound(f"The customer is not registered to card {card.code!r}.", field="data.card")
+    before = card.status
+    apply_status(card, ctx.data.get("status"), str(ctx.data.get("reason") or ctx.event.reason or ""), ctx.now)
+    ctx.result.extra["card"] = {"code": card.code, "status": card.status, "before": before}
+
+
 # ---------------------------------------------------------------------------------------------
 # Catalog operations (no customer state)
+
+
+def set_unregistered_status(environment: str, code: str, status, reason: str = "") -> LoyaltyCard:
+    """The status of a card nobody is registered to (no customer state, so no event; the API's
+    PUT /api/cards/{code}). A registered card changes through the `card_status_change` event."""
+    check_module("card")
+    with transaction.atomic():
+        card = lock_card(environment, code, "card")
+        if CardRegistration.objects.filter(card=card).exists():
+            raise Conflict("The card has customers: change it through card_status_change.", field="card")
+        apply_status(card, status, reason, clock.now(), field="status")
+    return card
 
 
 def create_card(

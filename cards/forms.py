@@ -70,3 +70,14 @@ class TransferCardForm(ReasonForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].help_text = "Why the old card is blocked (kept as its block reason)."
+
+
+class CardStatusForm(ReasonForm):
+    """Change a card's status; blocked is permanent (lost or stolen cards)."""
+
+    status = forms.ChoiceField(choices=CardStatus.choices)
+    field_order = ["status", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = "Why; kept as the block reason when the card is blocked."

@@ -5,10 +5,10 @@ Transfer, each with a required reason through the engine."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
-from django.views.generic import FormView
+from django.views.generic import FormView, View
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
@@ -16,11 +16,13 @@ from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
-from . import cards
+from . import cards, exports
+from .choices import CardStatus
 from .filtersets import CardFilterSet
 from .forms import (
     CardForm,
     CardSettingsForm,
+    CardStatusForm,
     GenerateCardsForm,
     ImportCardsForm,
     RegisterCardForm,
@@ -49,6 +51,7 @@ class CardListView(ModuleRequired, ObjectListView):
         ("Generate cards", "cards:card_generate", "loyalty.manage_catalog"),
         ("Import cards", "cards:card_import", "loyalty.manage_catalog"),
         ("Card settings", "cards:card_settings", "loyalty.manage_settings"),
+        ("Export cards", "cards:card_export", "loyalty.export_data"),
     ]
 
     def get_queryset(self):
@@ -137,7 +140,7 @@ class CustomerCardsView(CustomerTabView):
         context = super().get_context_data(**kwargs)
         registrations = CardRegistration.objects.filter(customer=self.object).select_related("card")
         context["table"] = self.paginate_table(CustomerCardTable(registrations))
-        context["registrations"] = list(registrations[:50])
+        context["registrations"] = [r for r in registrations[:50] if r.card.status != CardStatus.BLOCKED]
         return context
 
 
@@ -193,3 +196,35 @@ class TransferCardView(CardActionView):
 
     def event_data(self, form):
         return {"card": self.kwargs["code"], "new_card": form.cleaned_data["new_card"]}
+
+
+class CardStatusView(CardActionView):
+    form_class = CardStatusForm
+    event_action = "card_status_change"
+    title = "Change card status"
+    submit_label = "Change card status"
+    confirm_text = "A blocked card stays blocked for good: it can no longer be registered or transferred."
+
+    def get_context_data(self, **kwargs):
+        self.registration()
+        return super().get_context_data(**kwargs)
+
+    def get_initial(self):
+        return {"status": self.registration().card.status}
+
+    def event_data(self, form):
+        return {"card": self.kwargs["code"], "status": form.cleaned_data["status"]}
+
+
+class CardExportView(ModuleRequired, ConsoleView, View):
+    """The card list's CSV (cards.exports: Talon.One's card export columns, timestamps in UTC)."""
+
+    permission_required = "loyalty.export_data"
+
+    def get(self, request, *args, **kwargs):
+        response = StreamingHttpResponse(
+            exports.export_csv(request.environment, batch_id=request.GET.get("batch", "")[:64]),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="loyalty-cards.csv"'
+        return response

@@ -375,6 +375,26 @@ _SPECS = [
         ),
         creates_customer=False,
     ),
+    ActionSpec(
+        "card_status_change",
+        "Card status change",
+        (
+            Attr("card", required=True, max_length=108),
+            Attr("status", required=True, max_length=10, help="active | inactive | blocked (permanent)"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "referral_bonus",
+        "Referral bonus",
+        (
+            POINTS,
+            Attr("friend", required=True, max_length=200, help="the referred customer's ID"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
 ]
 
 BUILTIN_ACTIONS: dict[str, ActionSpec] = {spec.action: spec for spec in _SPECS}

@@ -126,10 +126,12 @@ HANDLERS: dict[str, Handler] = {
     "card_register": loyalty_cards.card_register,
     "card_unregister": loyalty_cards.card_unregister,
     "card_transfer": loyalty_cards.card_transfer,
+    "card_status_change": loyalty_cards.card_status_change,
     # referrals.referrals
     "referral_code_create": referrals.referral_code_create,
     "referral_redeem": referrals.referral_redeem,
     "referral_reward": referrals.referral_reward,
+    "referral_bonus": referrals.referral_bonus,
     # achievements.progress
     "achievement_completed": achievements.achievement_completed,
 }

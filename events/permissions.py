@@ -85,9 +85,11 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "card_register": STATUS,
     "card_unregister": STATUS,
     "card_transfer": STATUS,
+    "card_status_change": STATUS,
     "referral_code_create": COUPONS,
     "referral_redeem": COUPONS,
     "referral_reward": None,  # internal: the advocate's reward, registered after the friend's event
+    "referral_bonus": POINTS,  # points for the advocate (workflows' Referral bonus), as point_add
     "achievement_completed": None,  # internal: a follow-up of the completing event
 }
 

@@ -35,3 +35,11 @@ class CreateCodeForm(ReasonForm):
             if self.cleaned_data.get(name):
                 data[name] = self.cleaned_data[name].isoformat()
         return data
+
+
+class ImportCodesForm(ReasonForm):
+    file = forms.FileField(
+        help_text="CSV with the columns code, advocateprofileintegrationid and optionally startdate, "
+        "expirydate (ISO 8601) and limitval (empty: 1; 0 = unlimited)."
+    )
+    field_order = ["file", "reason"]

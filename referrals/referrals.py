@@ -201,3 +201,36 @@ def referral_reward(ctx: HandlerContext) -> None:
         ledger.credit(ctx, points)
     referral.advocate_rewarded = True
     referral.save(update_fields=["advocate_rewarded"])
+
+
+def advocate_of(friend) -> Referral | None:
+    """The referral through which `friend` (a Customer) joined, with its advocate, or None: whom a
+    workflow's Referral bonus rewards when the friend's event triggers it."""
+    return Referral.objects.select_related("advocate", "code").filter(friend=friend).first()
+
+
+def referral_bonus(ctx: HandlerContext) -> None:
+    """Referral bonus (Antavo's workflow action, reference §3 "Referral bonus"; its details are a GAP
+    designed here): `data.points` for ctx.customer, the advocate, because of `data.friend`, a
+    customer they referred. Workflows register it with
+    `register_event(customer=advocate_of(friend).advocate, action="referral_bonus",
+    data={"points": n, "friend": friend.customer_id}, source=automation)`; the API and the console
+    may too. Refused (404, data.friend) unless the friend was referred by this customer; the points
+    count against points-awarded budgets like any earning."""
+    _module(ctx, "data.friend")
+    friend = str(ctx.data.get("friend") or "")
+    referral = (
+        Referral.objects.filter(
+            environment=ctx.environment, advocate=ctx.customer, friend__customer_id=friend
+        )
+        .select_related("code")
+        .first()
+    )
+    if referral is None:
+        raise NotFound(f"Customer {friend!r} was not referred by this customer.", field="data.friend")
+    ledger.credit(ctx, ctx.data["points"])
+    ctx.result.extra["referral_bonus"] = {
+        "code": referral.code.code,
+        "friend": friend,
+        "points": ctx.data["points"],
+    }

@@ -4,18 +4,23 @@ code list and its CSV export."""
 
 from __future__ import annotations
 
-from django.http import Http404, StreamingHttpResponse
-from django.views.generic import View
+from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
+from django.views.generic import FormView, View
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
+from events.choices import EventSource
 from loyalty.audit.changes import register_change
 from loyalty.console.paging import keyset_page, pager_context
 from loyalty.console.views import ConsoleView
+from loyalty.errors import EngineError, ValidationError
 from loyalty.models import Program
 
 from .exports import export_codes
-from .forms import CreateCodeForm
+from .forms import CreateCodeForm, ImportCodesForm
+from .imports import import_codes
 from .models import Referral, ReferralCode
 
 TAB = "referrals:customer_referrals"
@@ -79,3 +84,43 @@ class ExportCodesView(ConsoleView, View):
         )
         response["Content-Disposition"] = 'attachment; filename="referral-codes.csv"'
         return response
+
+
+class ImportCodesView(ConsoleView, FormView):
+    """Import referral codes from a CSV (referrals.imports: all rows or none; errors name the line)."""
+
+    permission_required = "loyalty.manage_catalog"
+    template_name = "cards/card_form.html"
+    form_class = ImportCodesForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not Program.current().referrals:
+            raise Http404("The referrals module is off.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title="Import referral codes", cancel_url=reverse("customers:customer_list"))
+        return context
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > 5 * 1024 * 1024:
+                raise ValidationError("The file may be at most 5 MB.", field="file")
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise ValidationError("The file is not UTF-8 text.", field="file") from None
+            count = import_codes(
+                self.request.environment,
+                text,
+                source=EventSource.PLATFORM,
+                admin_user=self.request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except EngineError as error:
+            form.add_error("file", error.message)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{count} referral codes imported.")
+        return HttpResponseRedirect(reverse("referrals:import_codes"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
 from customers.views.actions import CustomerActionView
@@ -15,7 +15,7 @@ from loyalty.console.paging import keyset_page, pager_context
 from loyalty.errors import BusinessRuleError
 from loyalty.models import Program
 
-from . import sessions
+from . import session_export, sessions
 from .choices import TransactionStatus
 from .models import Transaction
 
@@ -153,3 +153,22 @@ class ReturnItemsView(CustomerActionView):
                 )
                 returned += quantity
         return f"{returned} item(s) returned."
+
+
+class CustomerSessionsExportView(CustomerTabView):
+    """The customer's sessions as CSV (transactions.session_export: Talon.One's session export
+    columns, timestamps in UTC)."""
+
+    active_tab = TAB
+    permission_required = "loyalty.export_data"
+
+    def get(self, request, *args, **kwargs):
+        if not Program.current().transactions:
+            raise Http404("The transactions module is off.")
+        customer = self.get_object()
+        response = StreamingHttpResponse(
+            session_export.export_csv(environment=customer.environment, customer=customer),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="sessions-{customer.pk}.csv"'
+        return response

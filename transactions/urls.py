@@ -32,6 +32,11 @@ urlpatterns = [
         name="customer_sessions",
     ),
     path(
+        "customers/<str:ref>/sessions/export/",
+        session_views.CustomerSessionsExportView.as_view(),
+        name="customer_sessions_export",
+    ),
+    path(
         "customers/<str:ref>/sessions/<int:pk>/return/",
         session_views.ReturnItemsView.as_view(),
         name="customer_return_items",

@@ -3,7 +3,11 @@ URL-encoded (`%` is a valid code character). Customer changes go through registe
 
 POST /api/cards                          {cardIdentifier?, status?, customerProfileIds?[]} create one
 POST /api/cards/batch                    {numberOfCards, status?} -> {batchId, cards}
+GET  /api/cards                          list: identifier, profileId, batchId, pageSize (≤ 1000), skip
+GET  /api/cards/export                   CSV: batchId, createdAfter, createdBefore, dateFormat
+POST /api/cards/import                   text/csv body: identifier[, status]; all rows or none
 GET  /api/cards/{code}                   the card with its profiles
+PUT  /api/cards/{code}                   {status, blockReason?}  (card_status_change when registered)
 POST /api/cards/{code}/link_profile      {integrationId}  (card_register)
 POST /api/cards/{code}/unlink_profile    {integrationId}  (card_unregister)
 PUT  /api/cards/{code}/transfer      {newCardIdentifier, blockReason}  (card_transfer)
@@ -12,7 +16,10 @@ GET  /api/customers/{id}/cards           the customer's cards
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -21,15 +28,16 @@ from events.choices import EventSource
 from events.engine import register_event
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.parsers import CsvParser, csv_text
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
+from loyalty.ledger.log import DATE_FORMATS
 
-from .. import cards
+from .. import cards, exports
 from ..models import CardRegistration, CardSettings, LoyaltyCard
 
-CARD = inline_serializer(
-    "LoyaltyCard",
+CARD_FIELDS = dict(
     {
         "identifier": serializers.CharField(),
         "status": serializers.CharField(),
@@ -45,6 +53,7 @@ CARD = inline_serializer(
         "newCardIdentifier": serializers.CharField(allow_null=True),
     },
 )
+CARD = inline_serializer("LoyaltyCard", CARD_FIELDS)
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="the card code (URL-encoded)")
 CREATE = inline_serializer(
     "LoyaltyCardCreate",
@@ -97,20 +106,7 @@ def _body(request) -> dict:
 
 
 def card_object(card: LoyaltyCard) -> dict:
-    profiles = [
-        {"integrationId": r.customer.customer_id, "timestamp": r.registered_at.isoformat()}
-        for r in card.registrations.select_related("customer").order_by("registered_at", "id")
-    ]
-    return {
-        "identifier": card.code,
-        "status": card.status,
-        "blockReason": card.block_reason or None,
-        "batchId": card.batch_id or None,
-        "created": card.created_at.isoformat(),
-        "usersPerCardLimit": CardSettings.current().users_per_card_limit,
-        "profiles": profiles,
-        "newCardIdentifier": card.transferred_to.code if card.transferred_to_id else None,
-    }
+    return card_objects([card])[0]
 
 
 def _card(request, code) -> LoyaltyCard:
@@ -140,8 +136,104 @@ def _integration_id(body) -> str:
     return value
 
 
+STATUS = inline_serializer(
+    "LoyaltyCardUpdate",
+    {
+        "status": serializers.CharField(help_text="active, inactive or blocked (permanent)"),
+        "blockReason": serializers.CharField(required=False),
+    },
+)
+CARD_LIST = inline_serializer(
+    "LoyaltyCards",
+    {
+        "data": inline_serializer("LoyaltyCardInList", CARD_FIELDS, many=True),
+        "hasMore": serializers.BooleanField(),
+    },
+)
+MAX_PAGE = 1000
+
+
+def _when(params, name):
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        raise ValidationError(f"{name!r} must be an ISO 8601 date or date-time.", field=name) from None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _whole(params, name, default, low, high) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    if not str(raw).isdigit() or not low <= int(raw) <= high:
+        raise ValidationError(f"{name!r} is a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
+def card_objects(rows: list[LoyaltyCard]) -> list[dict]:
+    """card_object for many cards with one query for their profiles."""
+    profiles: dict[int, list] = {}
+    for r in (
+        CardRegistration.objects.filter(card__in=rows)
+        .select_related("customer")
+        .order_by("registered_at", "id")
+    ):
+        profiles.setdefault(r.card_id, []).append(
+            {"integrationId": r.customer.customer_id, "timestamp": r.registered_at.isoformat()}
+        )
+    limit = CardSettings.current().users_per_card_limit
+    return [
+        {
+            "identifier": card.code,
+            "status": card.status,
+            "blockReason": card.block_reason or None,
+            "batchId": card.batch_id or None,
+            "created": card.created_at.isoformat(),
+            "usersPerCardLimit": limit,
+            "profiles": profiles.get(card.pk, []),
+            "newCardIdentifier": card.transferred_to.code if card.transferred_to_id else None,
+        }
+        for card in rows
+    ]
+
+
 class CardCreateView(ApiView):
-    required_scope = Scope.EVENTS_WRITE
+    @property
+    def required_scope(self):  # reads need customers:read, writes events:write
+        return Scope.CUSTOMERS_READ if self.request.method == "GET" else Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="card_list",
+        summary="List loyalty cards (newest first)",
+        parameters=[
+            OpenApiParameter("identifier", str, description="exact card code"),
+            OpenApiParameter("profileId", str, description="cards registered to this customer ID"),
+            OpenApiParameter("batchId", str),
+            OpenApiParameter("pageSize", int, description="1-1000, default 1000"),
+            OpenApiParameter("skip", int),
+        ],
+        responses=schema.reads(CARD_LIST),
+        tags=["cards"],
+    )
+    def get(self, request):
+        cards.check_module("card")
+        params = request.query_params
+        size = _whole(params, "pageSize", MAX_PAGE, 1, MAX_PAGE)
+        skip = _whole(params, "skip", 0, 0, 1_000_000)
+        rows = LoyaltyCard.objects.filter(environment=request.auth.environment).select_related(
+            "transferred_to"
+        )
+        if params.get("identifier"):
+            rows = rows.filter(code=params["identifier"])
+        if params.get("batchId"):
+            rows = rows.filter(batch_id=params["batchId"])
+        if params.get("profileId"):
+            rows = rows.filter(registrations__customer__customer_id=params["profileId"])
+        page = list(rows.order_by("-id")[skip : skip + size + 1])
+        return Response({"data": card_objects(page[:size]), "hasMore": len(page) > size})
 
     @extend_schema(
         operation_id="card_create",
@@ -196,8 +288,63 @@ class CardBatchView(ApiView):
         return Response({"batchId": batch_id, "numberOfCards": len(codes), "cards": codes}, status=201)
 
 
-class CardDetailView(ApiView):
+class CardExportView(ApiView):
     required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="card_export",
+        summary="Export loyalty cards as CSV (timestamps in UTC)",
+        parameters=[
+            OpenApiParameter("batchId", str),
+            OpenApiParameter("createdAfter", str),
+            OpenApiParameter("createdBefore", str),
+            OpenApiParameter("dateFormat", str, enum=list(DATE_FORMATS)),
+        ],
+        responses=schema.csv_read(),
+        tags=["cards"],
+    )
+    def get(self, request):
+        cards.check_module("card")
+        params = request.query_params
+        date_format = params.get("dateFormat") or "iso8601"
+        if date_format not in DATE_FORMATS:
+            raise ValidationError(f"'dateFormat' is one of {', '.join(DATE_FORMATS)}.", field="dateFormat")
+        lines = exports.export_csv(
+            request.auth.environment,
+            date_format=date_format,
+            batch_id=str(params.get("batchId") or ""),
+            created_after=_when(params, "createdAfter"),
+            created_before=_when(params, "createdBefore"),
+        )
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="loyalty-cards.csv"'
+        return response
+
+
+class CardImportView(ApiView):
+    """POST a CSV (Content-Type text/csv, UTF-8, at most 20 MB; reference §7.2 import_cards)."""
+
+    required_scope = Scope.EVENTS_WRITE
+    parser_classes = [CsvParser]
+
+    @extend_schema(
+        operation_id="card_import",
+        request={"text/csv": str},
+        responses=schema.creates(
+            inline_serializer("LoyaltyCardImport", {"imported": serializers.IntegerField()})
+        ),
+        summary="Import loyalty cards from CSV (identifier, status); every card or none",
+        tags=["cards"],
+    )
+    def post(self, request):
+        count = cards.import_cards(request.auth.environment, csv_text(request, 20 * 1024 * 1024))
+        return Response({"imported": count}, status=201)
+
+
+class CardDetailView(ApiView):
+    @property
+    def required_scope(self):  # reads need customers:read, writes events:write
+        return Scope.CUSTOMERS_READ if self.request.method == "GET" else Scope.EVENTS_WRITE
 
     @extend_schema(
         operation_id="card_read",
@@ -208,6 +355,44 @@ class CardDetailView(ApiView):
     )
     def get(self, request, code):
         return Response(card_object(_card(request, code)))
+
+    @extend_schema(
+        operation_id="card_update",
+        summary="Change the card's status (blocked is permanent; blockReason kept)",
+        parameters=[CODE],
+        request=STATUS,
+        responses=schema.writes(CARD),
+        tags=["cards"],
+    )
+    def put(self, request, code):
+        card = _card(request, code)
+        body = _body(request)
+        if body.get("status") in (None, ""):
+            raise MissingParameter("Missing required parameter 'status'.", field="status")
+        reason = body.get("blockReason") or ""
+        if not isinstance(reason, str):
+            raise ValidationError("'blockReason' is text.", field="blockReason")
+        holder = CardRegistration.objects.filter(card=card).select_related("customer").order_by("id").first()
+        if holder is None:
+            card = cards.set_unregistered_status(request.auth.environment, card.code, body["status"], reason)
+            return Response(card_object(card))
+        try:
+            register_event(
+                environment=request.auth.environment,
+                customer=holder.customer,
+                action="card_status_change",
+                data={"card": card.code, "status": body["status"]},
+                source=EventSource.API,
+                reason=reason,
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except EngineError as error:
+            if error.field == "data.status":
+                error.field = "status"
+            raise
+        card.refresh_from_db()
+        return Response(card_object(card))
 
 
 class CardLinkView(ApiView):

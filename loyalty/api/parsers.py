@@ -13,6 +13,8 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from loyalty.errors import ValidationError
+
 _NAME_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT_RE = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 12
@@ -82,3 +84,25 @@ class BracketFormParser(BaseParser):
         except ValueError as exc:
             raise ParseError(str(exc))
         return parse_brackets(pairs)
+
+
+class CsvParser(BaseParser):
+    """A `text/csv` body (imports), as bytes: the view decodes it, so a bad encoding is a 400 on
+    its `file` field rather than a parse error."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+def csv_text(request, limit: int = 5 * 1024 * 1024) -> str:
+    """The CSV body of `request` (parsed by CsvParser) as text; 400 `file` when it is too large
+    or not UTF-8."""
+    raw = request.data if isinstance(request.data, bytes) else b""
+    if len(raw) > limit:
+        raise ValidationError(f"The file may be at most {limit // (1024 * 1024)} MB.", field="file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text.", field="file") from None

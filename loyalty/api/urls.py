@@ -14,6 +14,7 @@ from events.api import asynchronous as async_events
 from events.api import views as events
 from referrals.api import urls as referral_api
 from segments.api import views as segments
+from transactions.api import sessions as session_api
 from transactions.api import views as transactions
 
 from . import sandbox, views
@@ -81,6 +82,7 @@ urlpatterns = [
     *referral_api.urlpatterns,  # referral codes
     *budget_api.urlpatterns,  # budgets
     *achievement_api.urlpatterns,  # achievements
+    re_path(r"^sessions/export/?$", session_api.SessionExportView.as_view(), name="sessions_export"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code
     # Segments and customer lists (reference paths for lists and bulk operations)
     re_path(r"^segments/?$", segments.SegmentListView.as_view(), name="segment_list"),

@@ -3,6 +3,7 @@
 POST /api/referrals                          {advocateProfileIntegrationId, code?, startDate?, expiryDate?, usageLimit?}
 GET  /api/customers/{id}/referrals           the advocate's codes with their redemptions
 GET  /api/customers/{id}/friends             the customers the advocate referred (ApplicationReferee)
+POST /api/referrals/import                   text/csv body (referrals.imports) -> {"imported": n}
 A friend redeems through the Events API: `referral_redeem`, or `referral_code` on opt_in / checkout.
 """
 
@@ -16,11 +17,13 @@ from events.choices import EventSource
 from events.engine import register_event
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.parsers import CsvParser, csv_text
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import EngineError, MissingParameter, ValidationError
 from loyalty.models import Program
 
+from ..imports import import_codes
 from ..models import Referral, ReferralCode
 
 FIELDS = {"code": "code", "startDate": "start_date", "expiryDate": "expiry_date", "usageLimit": "usage_limit"}
@@ -192,3 +195,24 @@ class CustomerFriendsView(ApiView):
             queryset = queryset.filter(id__lt=cursor[0])
         rows, next_cursor = paging.page(list(queryset[: limit + 1]), limit, lambda r: (r.pk,))
         return Response({"friends": [referee_object(r) for r in rows], "next": next_cursor})
+
+
+class ReferralImportView(ApiView):
+    """POST a CSV (Content-Type text/csv, UTF-8, at most 5 MB): every code or none."""
+
+    required_scope = Scope.EVENTS_WRITE
+    parser_classes = [CsvParser]
+
+    @extend_schema(
+        operation_id="referral_import",
+        request={"text/csv": str},
+        responses=schema.creates(
+            inline_serializer("ReferralImport", {"imported": serializers.IntegerField()})
+        ),
+        summary="Import referral codes from CSV (code, advocateprofileintegrationid, startdate, expirydate, limitval)",
+        tags=["referrals"],
+    )
+    def post(self, request):
+        _module()
+        count = import_codes(request.auth.environment, csv_text(request), source=EventSource.API)
+        return Response({"imported": count}, status=201)

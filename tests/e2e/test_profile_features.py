@@ -1,6 +1,7 @@
-"""Issue 20 in a real browser: the Loyalty points tab (ledger choice, Add points with a relative
-reward start and expiration, Create subledger, All ledgers) and the Sessions tab (Return items).
-Screenshots go to docs/user-guide/img/ for the guide."""
+"""003's Talon.One profile tabs in a real browser: the Loyalty points tab (ledger choice, Add
+points with a relative reward start and expiration, Create subledger, All ledgers), the Sessions
+tab (Return items), and the Loyalty cards (Change status), Referred customers, Budgets,
+Achievements, Coupons and Attributes tabs. Screenshots go to docs/user-guide/img/ for the guide."""
 
 import pytest
 from playwright.sync_api import expect
@@ -84,3 +85,66 @@ def test_sessions_tab_return_items(console_page, ada):
     page.get_by_role("button", name="Return items").click()
     expect(page.get_by_test_id("session-state")).to_have_text("Partially returned")
     expect(page.get_by_test_id("session-returned")).to_have_text("1")
+
+
+@pytest.fixture
+def talon(ada):
+    from achievements.models import Achievement
+    from budgets.models import Budget
+    from cards import cards
+    from coupons.models import Coupon
+    from tests.factories import CouponPoolFactory
+
+    program = Program.objects.get()
+    program.loyalty_cards = program.referrals = program.budgets = program.achievements = True
+    program.save()
+    Budget.objects.create(campaign="Welcome", action="points_awarded", limit=2000, period="monthly")
+    Achievement.objects.create(
+        api_name="five_logins", title="Five logins", counts="events", action="login", target=5
+    )
+    cards.create_card("live", "CARD-ADA-1")
+
+    def reg(action, who="ada-1", **data):
+        return register_event(environment="live", customer=who, action=action, data=data)
+
+    reg("card_register", card="CARD-ADA-1")
+    reg("referral_code_create", code="ADA-FRIENDS", usage_limit=5)
+    reg("opt_in", who="bo-2", first_name="Bo", referral_code="ADA-FRIENDS")
+    for _ in range(3):
+        reg("login")
+    pool = CouponPoolFactory(name="Spring 10%", type="percentage", value=10, usage_limit=3)
+    Coupon.objects.create(pool=pool, code="SPRING-ADA")
+    reg("coupon_assign", pool=pool.pk)
+    reg("point_add", points=40)
+
+
+def test_the_other_talon_tabs(console_page, talon):
+    page = console_page("support_agent")
+    page.goto(page.live_url("/customers/ada-1/cards/"))
+    expect(page.get_by_test_id("customer-cards-table")).to_contain_text("CARD-ADA-1")
+    page.get_by_test_id("card-status").click()
+    page.select_option("#id_status", "blocked")
+    page.fill("#id_reason", "reported stolen at the till")
+    page.get_by_role("button", name="Change card status").click()
+    expect(page.get_by_test_id("customer-cards-table")).to_contain_text("Blocked")
+    screenshot(page, "profile-cards")
+
+    page.goto(page.live_url("/customers/ada-1/referrals/"))
+    expect(page.get_by_test_id("referred-table")).to_contain_text("bo-2")
+    screenshot(page, "profile-referrals")
+
+    page.goto(page.live_url("/customers/ada-1/budgets/"))
+    expect(page.get_by_test_id("budget-used")).to_have_text("40 / 2000")
+    screenshot(page, "profile-budgets")
+
+    page.goto(page.live_url("/customers/ada-1/achievements/"))
+    expect(page.get_by_test_id("achievement-status")).to_have_text("In progress")
+    screenshot(page, "profile-achievements")
+
+    page.goto(page.live_url("/customers/ada-1/coupons/"))
+    expect(page.locator("main")).to_contain_text("SPRING-ADA")
+    screenshot(page, "profile-coupons")
+
+    page.goto(page.live_url("/customers/ada-1/attributes/"))
+    expect(page.locator("main")).to_contain_text("Ada")
+    screenshot(page, "profile-attributes")

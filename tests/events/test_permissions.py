@@ -103,6 +103,8 @@ def valid_data(action: str, world) -> dict:
         "coupon_expiration_change": {"attr_code": "AAA-1", "attr_expiration_date": "2031-01-01T00:00"},
         "reward": {"attr_reward": str(world["reward"].pk)},
         "reward_revoke": {"attr_event": str(claim_event_id(world)) if action == "reward_revoke" else ""},
+        "card_status_change": {"attr_card": "CARD-1", "attr_status": "inactive"},
+        "referral_bonus": {"attr_points": 5, "attr_friend": "Bob-1"},
     }.get(action, {})
 
 
@@ -144,6 +146,8 @@ REFUSED_IN_THIS_WORLD = {
     "card_transfer",
     "referral_code_create",
     "referral_redeem",
+    "card_status_change",
+    "referral_bonus",
 }
 
 

@@ -165,7 +165,7 @@ def console_pages(world) -> list[str]:
         *("api", "logout", "switch_environment", "healthz", "login"),
         "segments:segment_preview",  # POST only (the editor's live count)
         # take a card code; the world's customer holds no card
-        *("cards:customer_card_unregister", "cards:customer_card_transfer"),
+        *("cards:customer_card_unregister", "cards:customer_card_transfer", "cards:customer_card_status"),
     )
     urls = []
 

@@ -166,6 +166,10 @@ ACCESS: dict[str, Access] = {
     # <code> is the world's coupon code: no such card of Anna's, so 404 for those allowed
     "cards:customer_card_unregister": Access(AGENTS, status=404),
     "cards:customer_card_transfer": Access(AGENTS, status=404),
+    "cards:customer_card_status": Access(AGENTS, status=404),
+    "cards:card_export": Access(EXPORT),
+    "referrals:import_codes": Access(MANAGERS),
+    "transactions:customer_sessions_export": Access(EXPORT),
     "referrals:customer_referrals": Access(STAFF),
     "referrals:customer_create_code": Access(AGENTS),
     "referrals:export_codes": Access(EXPORT),

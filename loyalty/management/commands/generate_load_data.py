@@ -25,8 +25,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections, transaction
 
 from customers.models import Customer
+from loyalty import clock
 from loyalty.choices import Environment
-from loyalty.demo import bulk_load, load_rows
+from loyalty.demo import bulk_load, load_rows, profile_load
 from loyalty.ledger.accounts import clear_account_cache, default_account
 from loyalty.models import Program
 
@@ -51,6 +52,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE at the end")
         parser.add_argument(
             "--no-transactions", action="store_true", help="checkout events without Transaction rows (faster)"
+        )
+        parser.add_argument(
+            "--profile-features",
+            action="store_true",
+            help="also cards, referral codes and referrals, budget counters and achievement runs "
+            "(loyalty.demo.profile_load) for the generated customers",
         )
 
     def handle(
@@ -94,6 +101,17 @@ class Command(BaseCommand):
                 f"{totals['entries']:>10} entries  {elapsed:7.0f}s  {totals['events'] / elapsed:8.0f} events/s"
             )
             self.stdout.flush()
+        if options.get("profile_features"):
+            ids = Customer.objects.filter(
+                environment=environment,
+                customer_id__gte=f"{PREFIX}{first:09d}",
+                customer_id__lte=f"{PREFIX}{first + customers - 1:09d}",
+            ).values_list("id", flat=True)
+            if ids:
+                profile_load.add_profile_features(str(environment), min(ids), max(ids), clock.now())
+                self.stdout.write(
+                    "Profile features added (cards, referrals, budget counters, achievement runs)."
+                )
         if postgres and not options["no_analyze"]:
             with connection.cursor() as cursor:
                 for table in bulk_load.TABLES:
