@@ -86,6 +86,20 @@ def apply_attributes(ctx) -> list[str]:
     return [name for name, _ in changes]
 
 
+def check_value(name: str, value):
+    """One attribute's value checked as opt_in / profile would check it, without a customer (the
+    imports' validation pass): the stored form, or the same EngineError naming `data.<name>`.
+    Referrers and external-ID conflicts need the database and are checked only when applied."""
+    fields = custom_fields()
+    if name in BUILTIN_ATTRIBUTES:
+        return _builtin_value(name, value)
+    if name == "labels":
+        return _label_names(value)
+    if name in fields:
+        return custom_value(fields[name], value)
+    return value
+
+
 def missing_required_fields(customer: Customer) -> list[str]:
     """Custom fields marked required on opt-in that the customer has no value for."""
     return [

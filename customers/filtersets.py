@@ -140,6 +140,15 @@ class CustomerFilterSet(django_filters.FilterSet):
                 return True
         return False
 
+    def visible(self, qs):
+        """What the customer list shows of `qs` (this filter applied): inactive customers only when
+        searched for, opted-out ones only when filtered by that status. Exports use it too."""
+        if not self.searches_inactive():
+            qs = qs.exclude(status=CustomerStatus.INACTIVE)
+        if not self.searches_status(CustomerStatus.OPTED_OUT):
+            qs = qs.filter(anonymized_at__isnull=True)
+        return qs
+
     def searches_inactive(self) -> bool:
         """Inactive customers are listed only when searched for or filtered by status (001)."""
         data = self.form.cleaned_data if self.form.is_bound and hasattr(self.form, "cleaned_data") else {}

@@ -23,6 +23,7 @@ PERSONAL_DATA_SCRUBBERS = [
     "loyalty.audit.privacy.scrub_customer",
     "loyalty.api.privacy.scrub_customer",
     "segments.privacy.scrub_customer",
+    "workflows.privacy.scrub_customer",
 ]
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,
@@ -32,6 +33,7 @@ CUSTOMER_MERGERS = [
     "transactions.privacy.merge_customer",
     "coupons.privacy.merge_customer",
     "segments.privacy.merge_customer",
+    "workflows.privacy.merge_customer",
 ]
 
 

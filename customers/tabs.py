@@ -79,6 +79,8 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Referred customers", "referrals:customer_referrals", module="referrals", weight=64),
     Tab("Budgets", "budgets:customer_budgets", module="budgets", weight=66),
     Tab("Achievements", "achievements:customer_achievements", module="achievements", weight=68),
+    # (workflows)
+    Tab("Workflow logs", "workflows:customer_workflow_logs", module="workflows", weight=85),
 ]
 
 

@@ -58,6 +58,7 @@ from referrals import referrals  # Talon.One profile
 from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
+from workflows import triggers as workflow_triggers
 
 from . import catalog, definitions
 from .choices import EventSource
@@ -246,6 +247,10 @@ def register_event(
                 raise _DryRunRollback(result)
     except _DryRunRollback as rollback:
         return rollback.result
+    except workflow_triggers.WorkflowInterrupt as interrupt:
+        # Workflows: the event is not stored; the interrupted run is logged after the rollback.
+        workflow_triggers.record_interrupt(interrupt, dry_run=dry_run)
+        raise
     return result
 
 
@@ -367,6 +372,12 @@ def _apply(
             transaction_id=transaction_id,
         )
 
+    # Workflows: the modifier branch runs before the event is stored (Interrupt raises, Modify
+    # event returns changed data); the action branch is queued on commit (workflows.triggers).
+    data = workflow_triggers.before_store(
+        result, program=program, environment=environment, customer=customer, action=spec.action,
+        spec=spec, extra=extra, data=data, now=now, meta=meta,
+    )  # fmt: skip
     # Secret attributes (opt-in passwords) reach the handler but are never stored on the event.
     secret = {attr.name for attr in spec.attributes if attr.secret}
     stored = {key: value for key, value in data.items() if key not in secret} if secret else data

@@ -18,6 +18,7 @@ from loyalty import clock, configcache, tasks
 from loyalty.bounds import YEAR_MAX
 from loyalty.errors import ValidationError
 from loyalty.models import SandboxClock
+from workflows import tasks as workflow_tasks
 
 SANDBOX = clock.SANDBOX
 LATEST = dt.datetime(YEAR_MAX - 1, 1, 1, tzinfo=dt.UTC)  # room for expiry arithmetic after it
@@ -55,5 +56,6 @@ def advance(*, to: dt.datetime | None = None, by: dt.timedelta | None = None, fi
         "points": tasks.expire_and_activate(environments=[SANDBOX]),
         "tiers": tasks.review_tiers(environments=[SANDBOX]),
         "coupons_expired": coupon_tasks.expire_coupons(environments=[SANDBOX]),
+        "workflows": workflow_tasks.tick(environments=[SANDBOX]),  # waits and date triggers
     }
     return {**status(), "work": work}

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "referrals",  # referral codes
     "budgets",  # per-customer budgets
     "achievements",  # achievements
+    "dataio",  # imports, exports and the jobs page
     "loyalty.api",
     "loyalty.audit",
 ]
@@ -253,6 +254,15 @@ STORAGES = {
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
+
+# Imports and exports (dataio; docs/imports-and-exports.md). Files live in the default storage:
+# the file system locally, S3-compatible storage in production through django-storages.
+DATAIO_MAX_UPLOAD_BYTES = int(os.environ.get("DATAIO_MAX_UPLOAD_BYTES", str(500 * 1024 * 1024)))
+DATAIO_MAX_XLSX_UNPACKED = int(os.environ.get("DATAIO_MAX_XLSX_UNPACKED", str(1024 * 1024 * 1024)))
+DATAIO_CHUNK_ROWS = int(os.environ.get("DATAIO_CHUNK_ROWS", "500"))
+DATAIO_SLICE_SECONDS = float(os.environ.get("DATAIO_SLICE_SECONDS", "240"))
+DATAIO_CHUNK_PAUSE = float(os.environ.get("DATAIO_CHUNK_PAUSE", "0"))
+DATAIO_EXPORT_DAYS = int(os.environ.get("DATAIO_EXPORT_DAYS", "7"))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DJANGO_TABLES2_TEMPLATE = "console/table.html"

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from customers.models import Customer
+from dataio import jobs
+from dataio.choices import JobKind
 from events.choices import EventSource
 from events.engine import register_event
 from loyalty.errors import Conflict, EngineError
@@ -79,8 +81,11 @@ def expire_and_activate(batch: int = BATCH, environments=None) -> dict[str, int]
 
     Each environment runs up to its own time: the sandbox's test clock."""
     counts = {"customers": 0, "events": 0, "activated_lots": 0, "expired_lots": 0, "errors": 0}
-    for environment in environments or Environment.values:
-        _expire_and_activate(batch, environment, clock.now(environment), counts)
+    key = f"expiry:{clock.now():%Y%m%dT%H%M%S.%f}"
+    with jobs.running(JobKind.POINT_EXPIRY, key, label="Point expiry and activation") as job:
+        for environment in environments or Environment.values:
+            _expire_and_activate(batch, environment, clock.now(environment), counts)
+        job.done, job.failed = counts["events"], counts["errors"]
     log.info("expire_and_activate: %s", counts)
     return counts
 
@@ -127,8 +132,12 @@ def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
     counts = {"customers": 0, "changed": 0, "skipped": 0, "errors": 0}
     if not Program.current().tiers:
         return counts
-    for environment in environments or Environment.values:
-        _review_tiers(environment, clock.now(environment), counts)
+    with jobs.running(
+        JobKind.TIER_REVIEW, f"tiers:{clock.now():%Y%m%dT%H%M%S.%f}", label="Tier review"
+    ) as job:
+        for environment in environments or Environment.values:
+            _review_tiers(environment, clock.now(environment), counts)
+        job.done, job.failed = counts["changed"], counts["errors"]
     log.info("review_tiers: %s", counts)
     return counts
 

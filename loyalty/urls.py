@@ -34,11 +34,12 @@ urlpatterns = [
     path("", include("transactions.urls")),
     path("", include("coupons.urls")),
     path("segments/", include("segments.urls")),
-    path("workflows/", include("workflows.urls")),
+    path("", include("workflows.urls")),  # /workflows/... and /customers/<ref>/workflow-logs/
     path("", include("cards.urls")),  # /cards/... and /customers/<ref>/cards/
     path("", include("referrals.urls")),  # /referrals/... and /customers/<ref>/referrals/
     path("", include("budgets.urls")),  # /budgets/... and /customers/<ref>/budgets/
     path("", include("achievements.urls")),  # /achievements/... and /customers/<ref>/achievements/
+    path("", include("dataio.urls")),  # /jobs/, /imports/, /exports/
     path("", include("customers.urls")),
 ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
-from customers.choices import CustomerStatus
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.tables import CustomerTable, PreorderedData
@@ -89,12 +88,7 @@ class CustomerListView(ObjectListView):
         return "", "id", True
 
     def filtered_queryset(self):
-        qs = self.object_list
-        if not self.filterset.searches_inactive():
-            qs = qs.exclude(status=CustomerStatus.INACTIVE)
-        if not self.filterset.searches_status(CustomerStatus.OPTED_OUT):
-            qs = qs.filter(anonymized_at__isnull=True)
-        return qs
+        return self.filterset.visible(self.object_list)
 
     def get_table_data(self):
         _, column, descending = self.sort()

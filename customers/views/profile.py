@@ -25,6 +25,7 @@ from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Pr
 from loyalty.models.ledger import LotStatus
 from segments.building import segments_of
 from segments.lists import lists_of
+from workflows.models import RunStep, WorkflowRun
 
 from .base import CustomerTabView
 
@@ -182,6 +183,15 @@ class CustomerEventDetailView(CustomerTabView):
         context["children"] = list(event.children.order_by("id")[:50])
         context["lots"] = list(PointLot.objects.filter(event=event).select_related("account"))
         context["points_label"] = lot_labels([event.pk], clock.now()).get(event.pk, "")
+        # Workflows (000): the runs this event triggered, and the run step that made it.
+        context["workflow_runs"] = list(
+            WorkflowRun.objects.filter(trigger_event=event).select_related("workflow").order_by("id")[:50]
+        )
+        context["made_by_step"] = (
+            RunStep.objects.filter(event=event).select_related("run__workflow").first()
+            if event.workflow_id
+            else None
+        )
         return context
 
 

@@ -236,6 +236,8 @@ def _text(detail) -> str:
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER for API views: every error, expected or not, as the envelope."""
     if isinstance(exc, EngineError):
+        # An error that logs something once its transaction rolled back (a workflow Interrupt).
+        getattr(exc, "after_rollback", lambda: None)()
         return error_response(exc)
     if isinstance(exc, drf.APIException):
         response = error_response(from_drf(exc))

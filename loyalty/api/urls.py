@@ -10,12 +10,14 @@ from coupons.api import urls as coupon_api
 from customers.api import display as customer_display
 from customers.api import ledgers
 from customers.api import views as customers
+from dataio.api import urls as dataio_api
 from events.api import asynchronous as async_events
 from events.api import views as events
 from referrals.api import urls as referral_api
 from segments.api import views as segments
 from transactions.api import sessions as session_api
 from transactions.api import views as transactions
+from workflows.api import urls as workflow_api
 
 from . import sandbox, views
 
@@ -79,8 +81,10 @@ urlpatterns = [
     # works under the Content-Security-Policy (script-src 'self').
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *card_api.urlpatterns,  # loyalty cards
+    *dataio_api.urlpatterns,  # imports and exports
     *referral_api.urlpatterns,  # referral codes
     *budget_api.urlpatterns,  # budgets
+    *workflow_api.urlpatterns,  # workflows
     *achievement_api.urlpatterns,  # achievements
     re_path(r"^sessions/export/?$", session_api.SessionExportView.as_view(), name="sessions_export"),
     *coupon_api.urlpatterns,  # rewards, claims, coupons, redemption by code

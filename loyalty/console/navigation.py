@@ -25,7 +25,11 @@ NAVIGATION = [
     NavItem("Loyalty cards", "cards:card_list", module="loyalty_cards", icon="▭"),
     NavItem("Budgets", "budgets:budget_list", module="budgets", icon="◫"),
     NavItem("Achievements", "achievements:achievement_list", module="achievements", icon="✪"),
+    NavItem("Workflows", "workflows:workflow_list", module="workflows", icon="⇶"),
     NavItem("Changes", "audit:change_list", icon="☰"),
+    NavItem("Import", "dataio:import_list", permission="loyalty.import_data", icon="⇪"),
+    NavItem("Export", "dataio:export_list", permission="loyalty.export_data", icon="⇩"),
+    NavItem("Jobs", "dataio:job_list", icon="↻"),
     NavItem("API keys", "api_keys:api_key_list", permission="loyalty.manage_api_keys", icon="⚿"),
     NavItem("Settings", "settings:program", permission="loyalty.manage_settings", icon="⚒"),
 ]

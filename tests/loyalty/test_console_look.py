@@ -91,7 +91,7 @@ def world(program, admin_user):
     row = Program.objects.get(pk=program.pk)
     row.time_zone = "Europe/Budapest"
     # every module on: their pages answer 404 while their module is off
-    row.segments = row.loyalty_cards = row.referrals = row.budgets = row.achievements = True
+    row.segments = row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.workflows = True
     row.multi_accounts = True
     row.save()
     structure = TierStructure.objects.create(code="main", name="Main")
@@ -164,6 +164,7 @@ def console_pages(world) -> list[str]:
     skip = (
         *("api", "logout", "switch_environment", "healthz", "login"),
         "segments:segment_preview",  # POST only (the editor's live count)
+        "workflows:node_form",  # an HTML fragment the workflow editor loads, not a page
         # take a card code; the world's customer holds no card
         *("cards:customer_card_unregister", "cards:customer_card_transfer", "cards:customer_card_status"),
     )

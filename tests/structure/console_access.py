@@ -62,6 +62,20 @@ ACCESS: dict[str, Access] = {
     "segments:list_member_remove": Access(PROFILE, obj="customer_list"),
     "segments:list_bulk": Access(PROFILE, obj="customer_list"),
     "segments:list_status": Access(MANAGERS, obj="customer_list", status=405),  # POST only
+    # Imports, exports and jobs (dataio); import_data: administrator and program manager
+    "dataio:job_list": Access(STAFF),
+    "dataio:job_cancel": Access(MANAGERS, obj="job", status=405),  # POST only
+    "dataio:import_list": Access(MANAGERS),
+    "dataio:import_add": Access(MANAGERS),
+    "dataio:import_template": Access(MANAGERS),
+    "dataio:import_detail": Access(MANAGERS, obj="data_import"),
+    "dataio:import_progress": Access(MANAGERS, obj="data_import"),
+    "dataio:import_errors": Access(MANAGERS, obj="data_import", status=404),  # no failed rows: no file
+    "dataio:import_action": Access(MANAGERS, obj="data_import", status=405),  # POST only
+    "dataio:export_list": Access(EXPORT),
+    "dataio:export_add": Access(EXPORT),
+    "dataio:export_detail": Access(EXPORT, obj="export"),
+    "dataio:export_download": Access(EXPORT, obj="export", status=404),  # not finished: no file
     # Shell
     "home": Access(STAFF, status=302),
     "password_change": Access(EVERYONE),
@@ -181,6 +195,24 @@ ACCESS: dict[str, Access] = {
     "achievements:achievement_add": Access(MANAGERS),
     "achievements:achievement_edit": Access(MANAGERS, obj="achievement"),
     "achievements:customer_achievements": Access(STAFF),
+    # Workflows (module on in the world); manage_workflows: administrators and program managers
+    "workflows:workflow_list": Access(STAFF),
+    "workflows:workflow_add": Access(MANAGERS),
+    "workflows:workflow_import": Access(MANAGERS),
+    "workflows:node_form": Access(MANAGERS),  # the editor's node form (no ?type=: a hint)
+    "workflows:node_reference": Access(STAFF),
+    "workflows:campaign_list": Access(STAFF),
+    "workflows:campaign_add": Access(MANAGERS),
+    "workflows:campaign_edit": Access(MANAGERS, obj="campaign"),
+    "workflows:run_detail": Access(STAFF, obj="workflow_run"),
+    "workflows:run_cancel": Access(MANAGERS, obj="workflow_run", status=405),  # POST only
+    "workflows:workflow_detail": Access(STAFF, obj="workflow"),
+    "workflows:workflow_waiting": Access(STAFF, obj="workflow"),
+    "workflows:workflow_edit": Access(MANAGERS, obj="workflow"),
+    "workflows:workflow_export": Access(STAFF, obj="workflow"),
+    "workflows:workflow_test": Access(MANAGERS, obj="workflow"),
+    "workflows:workflow_status": Access(MANAGERS, obj="workflow", status=405),  # POST only
+    "workflows:customer_workflow_logs": Access(STAFF),
 }
 
 # Pages outside the console's roles: anyone may open them, signed in or not.

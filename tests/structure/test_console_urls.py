@@ -14,7 +14,9 @@ from achievements.models import Achievement
 from budgets.models import Budget
 from coupons.pools import import_codes
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
+from dataio.models import DataExport, DataImport, Job
 from events.models import Event
+from loyalty import clock
 from loyalty.api.console_views import ApiKeyListView
 from loyalty.console.navigation import NAVIGATION
 from loyalty.console.views import ObjectListView
@@ -26,6 +28,7 @@ from tests.factories import register
 from transactions.models import Transaction
 
 from .console_access import ACCESS, PUBLIC, PUBLIC_KWARGS, console_urls
+from .workflow_world import workflow_world
 
 
 @pytest.fixture
@@ -42,6 +45,7 @@ def world(program, anna):
     row.segments = True
     # issue 20's modules, so that their pages answer by permission
     row.loyalty_cards = row.referrals = row.budgets = row.achievements = row.multi_accounts = True
+    row.workflows = True
     row.save()
     register("checkout", "Anna-1", {"transaction_id": "T-2", "total": 50})
     customer_list = CustomerList.objects.create(name="L")
@@ -71,7 +75,27 @@ def world(program, anna):
         ),
         "budget": Budget.objects.create(campaign="Walk", action="points_awarded", limit=10),
         "achievement": Achievement.objects.create(api_name="walk", title="Walk", action="login", target=2),
+        **workflow_world(anna),
+        **dataio_world(),
     }
+
+
+def dataio_world() -> dict:
+    """An import (uploaded), an export (pending) and a job, for the dataio pages."""
+    now = clock.now()
+    data_import = DataImport.objects.create(
+        model="customers",
+        environment="live",
+        file="imports/x.csv",
+        file_name="x.csv",
+        format="csv",
+        columns=["customer_id"],
+        mapping={"customer_id": "customer_id"},
+        created_at=now,
+    )
+    job = Job.objects.create(kind="import", key=f"import:{data_import.pk}", created_at=now)
+    export = DataExport.objects.create(model="customers", environment="live", created_at=now)
+    return {"data_import": data_import, "export": export, "job": job}
 
 
 def url_kwargs(console_url, world) -> dict:

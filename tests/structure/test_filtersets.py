@@ -21,6 +21,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from coupons.pools import import_codes
+from dataio.models import DataExport, DataImport, Job
 from loyalty.api.keys import revoke
 from loyalty.audit.log import record
 from loyalty.ledger.accounts import default_account
@@ -31,6 +32,7 @@ from tests import factories
 from tests.factories import enroll, register
 
 from .console_access import console_urls
+from .workflow_world import workflow_rows
 
 
 def pk(name):
@@ -61,6 +63,19 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "status": ("done", Q(status="done")),
         "type": ("customer_remove", Q(type="customer_remove")),
         "customer_list": (pk("customer_list"), Q(customer_list__name="Newsletter")),
+    },
+    "JobFilterSet": {
+        "kind": ("export", Q(kind="export")),
+        "status": ("failed", Q(status="failed")),
+    },
+    "ImportFilterSet": {
+        "model": ("events", Q(model="events")),
+        "status": ("finished", Q(status="finished")),
+    },
+    "ExportFilterSet": {
+        "model": ("ledger", Q(model="ledger")),
+        "status": ("finished", Q(status="finished")),
+        "format": ("xlsx", Q(format="xlsx")),
     },
     "LabelFilterSet": {
         "q": ("vi", Q(name__icontains="vi")),
@@ -135,6 +150,15 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
         "period": ("daily", Q(period="daily")),
         "active": ("false", Q(active=False)),
     },
+    # Workflows (rows from tests/structure/workflow_world.workflow_rows)
+    "WorkflowFilterSet": {
+        "q": ("birth", Q(name__icontains="birth")),
+        "status": ("active", Q(status="active")),
+        "trigger_type": ("date", Q(trigger_type="date")),
+        "kind": ("campaign", Q(campaign__isnull=False)),
+    },
+    "CampaignFilterSet": {"q": ("week", Q(name__icontains="week"))},
+    "RunFilterSet": {"status": ("no_action", Q(status="no_action"))},
     "AchievementFilterSet": {
         "title": ("login", Q(title__icontains="login")),
         "counts": ("purchase_total", Q(counts="purchase_total")),
@@ -235,6 +259,13 @@ def rows(program):
         type="customer_add", customer_list=newsletter, status="done", customers=["x"]
     )
     BulkOperation.objects.create(type="customer_remove", customer_list=other, customers=["y"])
+    workflow_rows(anna)
+    Job.objects.create(kind="import", key="a", created_at=now)
+    Job.objects.create(kind="export", key="b", status="failed", created_at=now)
+    for model, status, fmt in (("customers", "uploaded", "csv"), ("events", "finished", "xlsx")):
+        DataImport.objects.create(model=model, status=status, format=fmt, environment="live", created_at=now)
+    for model, status, fmt in (("customers", "pending", "csv"), ("ledger", "finished", "xlsx")):
+        DataExport.objects.create(model=model, status=status, format=fmt, environment="live", created_at=now)
     return {
         "silver": silver,
         "bonus": bonus,

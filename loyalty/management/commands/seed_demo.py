@@ -31,6 +31,7 @@ from loyalty.ledger.accounts import clear_account_cache
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule, PeriodUnit, Rounding
 from transactions.models import EarningRule
+from workflows.demo import seed_workflows
 
 DEMO_ADMIN = "admin"
 # username, password, role, first name, last name. The passwords are intentionally weak: demo only.
@@ -82,6 +83,7 @@ class Command(BaseCommand):
             seed_segments(users[DEMO_ADMIN])
             # cards, referrals, subledgers, budgets, achievements.
             seed_profile_features(users[DEMO_ADMIN])
+            seed_workflows(users[DEMO_ADMIN])  # demo workflows and their run history
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,275 @@
+"""Imports and exports: rows/s of a customer import (opt_in rows with 8 attributes) and an event
+import (point_add rows) through the engine (dataio.running.run: chunks through
+events.batch.register_batch), each compared with a raw COPY of the same rows into the same tables
+in the same run; then a customer export (CSV) in rows/s. Peak RSS of this process is printed.
+
+PostgreSQL only (DATABASE_URL); its own database `bench_imports` (BENCH_DB), migrated on first
+use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_SYNCHRONOUS_COMMIT (default off, as
+bench_engine). The raw COPY writes what the import's rows end as: for customers the customer rows
+and their opt_in events; for point_add the events, lots and ledger entries (balance rows are
+updated by one UPDATE ... FROM per run, counted in the COPY time).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import time
+import uuid
+
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from bench.bench_engine import _conninfo, _ensure_database, _use_database
+
+
+def _csv(header, rows) -> bytes:
+    return ("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n").encode()
+
+
+def _import(model: str, content: bytes) -> tuple[float, object]:
+    from dataio import running, wizard
+    from dataio.models import DataImport
+
+    data_import = wizard.upload(
+        model=model,
+        handle=io.BytesIO(content),
+        file_name=f"{model}.csv",
+        size=len(content),
+        environment="live",
+    )
+    mapping = data_import.mapping
+    DataImport.objects.filter(pk=data_import.pk).update(mapping=mapping, status="pending")
+    started = time.perf_counter()
+    running.validate(data_import.pk)
+    validated = time.perf_counter() - started
+    DataImport.objects.filter(pk=data_import.pk).update(status="processing")
+    started = time.perf_counter()
+    running.run(data_import.pk)
+    elapsed = time.perf_counter() - started
+    data_import.refresh_from_db()
+    assert data_import.failed == 0, list(data_import.row_errors.values_list("message", flat=True)[:3])
+    return elapsed, validated
+
+
+def _copy_customers(conn, ids, now) -> float:
+    started = time.perf_counter()
+    with conn.transaction():
+        cur = conn.cursor()
+        with cur.copy(
+            "COPY customers_customer (environment, customer_id, status, first_name, last_name, nickname, email,"
+            " gender, language, currency, phone, mobile_phone, image_url, handler, country, city, zip, address,"
+            " custom, score, spent, spendable, pending, reserved, expired, purchase_total, purchase_count,"
+            " purchase_items, created_at, updated_at, optin_at, last_activity_at) FROM STDIN"
+        ) as copy:
+            for i, cid in enumerate(ids):
+                copy.write_row(
+                    [
+                        "live",
+                        cid,
+                        "active",
+                        "Ann",
+                        f"Raw{i}",
+                        "",
+                        f"{cid}@example.com",
+                        "female",
+                        "en",
+                        "",
+                        "+3612345",
+                        "",
+                        "",
+                        "",
+                        "DE",
+                        "Berlin",
+                        "",
+                        "",
+                        "{}",
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        now,
+                        now,
+                        now,
+                        now,
+                    ]
+                )
+        pks = dict(
+            cur.execute(
+                "SELECT customer_id, id FROM customers_customer WHERE customer_id = ANY(%s)", [ids]
+            ).fetchall()
+        )
+        with cur.copy(
+            "COPY events_event (environment, customer_id, action, label, timestamp, effective_at, points, transaction_id,"
+            " data, source, reason, user_agent) FROM STDIN"
+        ) as copy:
+            for cid in ids:
+                copy.write_row(
+                    [
+                        "live",
+                        pks[cid],
+                        "opt_in",
+                        "Opt-in",
+                        now,
+                        now,
+                        0,
+                        "",
+                        '{"first_name": "Ann"}',
+                        "import",
+                        "raw",
+                        "",
+                    ]
+                )
+    return time.perf_counter() - started
+
+
+def _copy_points(conn, ids, account_id, now) -> float:
+    started = time.perf_counter()
+    with conn.transaction():
+        cur = conn.cursor()
+        pks = [
+            pk
+            for (pk,) in cur.execute(
+                "SELECT id FROM customers_customer WHERE customer_id = ANY(%s) ORDER BY id", [ids]
+            ).fetchall()
+        ]
+        with cur.copy(
+            "COPY events_event (environment, customer_id, action, label, timestamp, effective_at, points, account_id,"
+            " transaction_id, data, source, reason, user_agent) FROM STDIN"
+        ) as copy:
+            for pk in pks:
+                copy.write_row(
+                    [
+                        "live",
+                        pk,
+                        "point_add",
+                        "Add points",
+                        now,
+                        now,
+                        10,
+                        account_id,
+                        "",
+                        '{"points": 10}',
+                        "import",
+                        "raw",
+                        "",
+                    ]
+                )
+        events = cur.execute(
+            "SELECT id, customer_id FROM events_event WHERE reason = 'raw' AND action = 'point_add' AND customer_id = ANY(%s)",
+            [pks],
+        ).fetchall()
+        with cur.copy(
+            "COPY loyalty_pointlot (customer_id, account_id, event_id, points, used, expired_points, reserved, status,"
+            " created_at) FROM STDIN"
+        ) as copy:
+            for event_id, pk in events:
+                copy.write_row([pk, account_id, event_id, 10, 0, 0, 0, "active", now])
+        lots = cur.execute(
+            "SELECT id, event_id, customer_id FROM loyalty_pointlot WHERE event_id = ANY(%s)",
+            [[e for e, _ in events]],
+        ).fetchall()
+        with cur.copy(
+            "COPY loyalty_ledgerentry (event_id, customer_id, account_id, lot_id, kind, amount, spendable_after, created_at) FROM STDIN"
+        ) as copy:
+            for lot_id, event_id, pk in lots:
+                copy.write_row([event_id, pk, account_id, lot_id, "earn", 10, 10, now])
+        cur.execute(
+            "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10 WHERE id = ANY(%s)",
+            [pks],
+        )
+    return time.perf_counter() - started
+
+
+def run() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        print("bench_imports: needs PostgreSQL (set DATABASE_URL); skipped")
+        return
+    settings.DEBUG = False
+    settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "bench-media"
+    name = os.environ.get("BENCH_DB", "bench_imports")
+    n = int(os.environ.get("BENCH_IMPORT_ROWS", "5000"))
+    sync = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "off")
+    _ensure_database(name)
+    previous = _use_database(name)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        from django.utils import timezone
+
+        from dataio import exports
+        from dataio.models import DataExport
+        from loyalty.ledger.accounts import default_account
+
+        account_id = default_account().pk
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET synchronous_commit = {sync}")
+        run_id = uuid.uuid4().hex[:8]
+        engine_ids = [f"imp-{run_id}-{i}" for i in range(n)]
+        raw_ids = [f"raw-{run_id}-{i}" for i in range(n)]
+        header = [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "gender",
+            "country",
+            "city",
+            "language",
+            "phone",
+        ]
+        customers = _csv(
+            header,
+            [
+                [c, "Ann", f"Imp{i}", f"{c}@example.com", "female", "DE", "Berlin", "en", "+3612345"]
+                for i, c in enumerate(engine_ids)
+            ],
+        )
+        points = _csv(["customer", "action", "points"], [[c, "point_add", "10"] for c in engine_ids])
+        with psycopg.connect(_conninfo(name)) as conn:
+            conn.execute(f"SET synchronous_commit = {sync}")
+            conn.commit()
+            now = timezone.now()
+            customer_time, customer_validate = _import("customers", customers)
+            raw_customer_time = _copy_customers(conn, raw_ids, now)
+            point_time, point_validate = _import("events", points)
+            raw_point_time = _copy_points(conn, raw_ids, account_id, now)
+        total = _count_customers()
+        export = DataExport.objects.create(
+            model="customers", environment="live", params={}, created_at=timezone.now()
+        )
+        started = time.perf_counter()
+        exports.run(export.pk)
+        export_time = time.perf_counter() - started
+        export.refresh_from_db()
+    finally:
+        _use_database(previous)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"synchronous_commit={sync}, {n} rows per import, {os.cpu_count()} cores, DEBUG off, one process")
+    for label, engine, validate, raw in (
+        ("customer import (opt_in, 8 attributes)", customer_time, customer_validate, raw_customer_time),
+        ("event import (point_add)", point_time, point_validate, raw_point_time),
+    ):
+        print(
+            f"{label}: engine {n / engine:,.0f} rows/s ({engine:.2f}s; validation pass {n / validate:,.0f} rows/s);"
+            f" raw COPY of the same rows {n / raw:,.0f} rows/s ({raw:.2f}s); ratio engine/COPY time {engine / raw:.1f}x"
+            f" (target >= 5,000 rows/s, <= 4x)"
+        )
+    print(
+        f"customer export (CSV, default columns): {export.rows:,} rows of {total:,} customers in {export_time:.2f}s"
+        f" = {export.rows / export_time:,.0f} rows/s, {export.size:,} bytes (target >= 50,000 rows/s)"
+    )
+    print(f"peak RSS of this process: {rss:,.0f} MB; load average {os.getloadavg()[0]:.1f}")
+
+
+def _count_customers() -> int:
+    from customers.models import Customer
+
+    return Customer.objects.count()

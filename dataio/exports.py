@@ -1,0 +1,547 @@
+"""Exports: customers, events, transactions with items, coupons and the points ledger, as CSV,
+JSON or XLSX, written row by row to a temporary file and then to the default storage (constant
+memory: keyset chunks of CHUNK rows, one query per chunk and per related table).
+
+- customers: the filter bar's query (`params["query"]`: the customer list's own query string, so
+  `f=` conditions, `segment=`, `list=`, status... select exactly the rows the list shows), columns
+  chosen from `customer_columns()`: attributes, custom fields (`custom.<name>`), balances per
+  account (`balance.<account>`), tiers per structure (`tier.<structure>`), labels.
+- events: `actions` (list), `date_from` / `date_to` (registration time, UTC), `customer` (ID).
+- transactions: one row per item (a transaction without items: one row), `date_from` / `date_to`.
+- coupons: `pool` (id), `status`.
+- ledger (the points transaction log): `date_from` / `date_to`, `account`.
+Timestamps are UTC; `date_format` is "iso" (default) or one of DATE_FORMATS.
+Files expire after DATAIO_EXPORT_DAYS days (default 7): `expire()` deletes them, the row stays.
+Repeated exports (`repeat` daily / weekly at `repeat_time`, UTC) keep each run as a child row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.http import QueryDict
+from django_q.tasks import async_task
+
+from coupons.models import Coupon
+from customers.fields import custom_fields
+from customers.filtersets import CustomerFilterSet
+from customers.models import BUILTIN_ATTRIBUTES, Customer
+from events.models import Event
+from loyalty import clock
+from loyalty.ledger.accounts import account_by_id
+from loyalty.models import LedgerEntry, PointAccount, PointBalance, Program
+from loyalty.models.tiers import CustomerTier, TierStructure
+from transactions.models import Transaction, TransactionItem
+
+from . import formats, jobs
+from .choices import ExportModel, ExportStatus, JobKind, JobStatus, Repeat
+from .models import DataExport
+
+log = logging.getLogger("loyalty.dataio")
+CHUNK = 2000
+DATE_FORMATS = {"iso": None, "ymd_hms": "%Y-%m-%d %H:%M:%S", "dmy_hms": "%d/%m/%Y %H:%M:%S", "unix": "unix"}
+DEFAULT_CUSTOMER_COLUMNS = [
+    "customer_id",
+    "status",
+    "email",
+    "first_name",
+    "last_name",
+    "score",
+    "spendable",
+    "tier",
+    "labels",
+    "created_at",
+]
+CUSTOMER_PLAIN = [
+    "customer_id",
+    "status",
+    *BUILTIN_ATTRIBUTES,
+    "score",
+    "spent",
+    "spendable",
+    "pending",
+    "reserved",
+    "expired",
+    "purchase_total",
+    "purchase_count",
+    "optin_at",
+    "last_login_at",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+]
+
+
+class ExportProblem(ValueError):
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def customer_columns() -> list[str]:
+    columns = list(CUSTOMER_PLAIN) + ["tier", "labels"]
+    columns += [f"custom.{name}" for name in custom_fields()]
+    columns += [
+        f"balance.{code}" for code in PointAccount.objects.order_by("id").values_list("code", flat=True)
+    ]
+    columns += [
+        f"tier.{code}" for code in TierStructure.objects.order_by("id").values_list("code", flat=True)
+    ]
+    return columns
+
+
+def customer_queryset(environment: str, query: str):
+    """The customers the console's list shows for `query` (its query string), or ExportProblem."""
+    filterset = CustomerFilterSet(
+        QueryDict(query or ""),
+        queryset=Customer.objects.filter(environment=environment),
+        segments_enabled=Program.current().segments,
+    )
+    if not filterset.is_valid():
+        raise ExportProblem(f"The filter is not valid: {filterset.errors.as_text()[:300]}", field="query")
+    return filterset.visible(filterset.qs)
+
+
+def _keyset(qs, chunk=CHUNK):
+    last = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last).order_by("pk")[:chunk])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1].pk
+
+
+def _moment(value, date_format):
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC)
+        fmt = DATE_FORMATS.get(date_format or "iso")
+        if fmt == "unix":
+            return int(value.timestamp())
+        return value.strftime(fmt) if fmt else value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def customer_rows(export: DataExport):
+    params = export.params
+    columns = params.get("fields") or DEFAULT_CUSTOMER_COLUMNS
+    known = set(customer_columns())
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise ExportProblem(f"Unknown columns: {', '.join(unknown)[:200]}.", field="fields")
+    qs = customer_queryset(export.environment, params.get("query", ""))
+    plain = [c for c in columns if c in CUSTOMER_PLAIN]
+    accounts = {a.code: a.pk for a in PointAccount.objects.all()}
+    structures = {s.code: s.pk for s in TierStructure.objects.all()}
+    fmt = params.get("date_format")
+
+    def rows():
+        for chunk in _keyset(qs.values("pk", "custom", "tier__name", *plain)):
+            pks = [r["pk"] for r in chunk]
+            labels: dict[int, list[str]] = {}
+            if "labels" in columns:
+                for pk, name in Customer.labels.through.objects.filter(customer_id__in=pks).values_list(
+                    "customer_id", "label__name"
+                ):
+                    labels.setdefault(pk, []).append(name)
+            balances = {}
+            if any(c.startswith("balance.") for c in columns):
+                balances = {
+                    (b, a): s
+                    for b, a, s in PointBalance.objects.filter(customer_id__in=pks).values_list(
+                        "customer_id", "account_id", "spendable"
+                    )
+                }
+            tiers = {}
+            if any(c.startswith("tier.") for c in columns):
+                tiers = {
+                    (c, s): n
+                    for c, s, n in CustomerTier.objects.filter(customer_id__in=pks).values_list(
+                        "customer_id", "structure_id", "tier__name"
+                    )
+                }
+            for r in chunk:
+                out = []
+                for c in columns:
+                    if c in plain:
+                        out.append(_moment(r[c], fmt))
+                    elif c == "tier":
+                        out.append(r["tier__name"] or "")
+                    elif c == "labels":
+                        out.append(",".join(sorted(labels.get(r["pk"], []))))
+                    elif c.startswith("custom."):
+                        out.append((r["custom"] or {}).get(c[7:], ""))
+                    elif c.startswith("balance."):
+                        out.append(balances.get((r["pk"], accounts.get(c[8:])), 0))
+                    else:
+                        out.append(tiers.get((r["pk"], structures.get(c[5:])), ""))
+                yield out
+
+    return columns, rows()
+
+
+def _range(qs, params, field):
+    for key, lookup in (("date_from", "gte"), ("date_to", "lt")):
+        raw = params.get(key)
+        if raw:
+            try:
+                moment = dt.datetime.fromisoformat(str(raw))
+            except ValueError:
+                raise ExportProblem(f"{key} is not an ISO 8601 date.", field=key) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+            qs = qs.filter(**{f"{field}__{lookup}": moment})
+    return qs
+
+
+EVENT_COLUMNS = [
+    "id",
+    "timestamp",
+    "effective_at",
+    "customer_id",
+    "action",
+    "points",
+    "account",
+    "source",
+    "reason",
+    "data",
+]
+
+
+def event_rows(export: DataExport):
+    params = export.params
+    qs = _range(Event.objects.filter(environment=export.environment), params, "timestamp")
+    if params.get("actions"):
+        qs = qs.filter(action__in=list(params["actions"]))
+    if params.get("customer"):
+        qs = qs.filter(customer__customer_id=params["customer"], customer__anonymized_at__isnull=True)
+    fmt = params.get("date_format")
+    values = qs.values(
+        "pk",
+        "timestamp",
+        "effective_at",
+        "customer__customer_id",
+        "action",
+        "points",
+        "account_id",
+        "source",
+        "reason",
+        "data",
+    )
+
+    def rows():
+        for chunk in _keyset(values):
+            for r in chunk:
+                yield [
+                    r["pk"],
+                    _moment(r["timestamp"], fmt),
+                    _moment(r["effective_at"], fmt),
+                    r["customer__customer_id"] or "",
+                    r["action"],
+                    r["points"],
+                    account_by_id(r["account_id"]).code if r["account_id"] else "",
+                    r["source"],
+                    r["reason"],
+                    r["data"],
+                ]
+
+    return EVENT_COLUMNS, rows()
+
+
+TRANSACTION_COLUMNS = [
+    "transaction_id",
+    "customer_id",
+    "status",
+    "total",
+    "currency",
+    "channel",
+    "checkout_at",
+    "points_earned",
+    "item_line",
+    "product_id",
+    "product_name",
+    "product_category",
+    "quantity",
+    "price",
+    "discount",
+    "subtotal",
+]
+
+
+def transaction_rows(export: DataExport):
+    params = export.params
+    qs = _range(Transaction.objects.filter(environment=export.environment), params, "created_at")
+    fmt = params.get("date_format")
+    values = qs.values(
+        "pk",
+        "transaction_id",
+        "customer__customer_id",
+        "status",
+        "total",
+        "currency",
+        "channel",
+        "checkout_at",
+        "points_earned",
+    )
+
+    def rows():
+        for chunk in _keyset(values):
+            items: dict[int, list] = {}
+            for item in (
+                TransactionItem.objects.filter(transaction_id__in=[r["pk"] for r in chunk])
+                .order_by("transaction_id", "line")
+                .values_list(
+                    "transaction_id",
+                    "line",
+                    "product_id",
+                    "product_name",
+                    "product_category",
+                    "quantity",
+                    "price",
+                    "discount",
+                    "subtotal",
+                )
+            ):
+                items.setdefault(item[0], []).append(list(item[1:]))
+            for r in chunk:
+                head = [
+                    r["transaction_id"],
+                    r["customer__customer_id"] or "",
+                    r["status"],
+                    r["total"],
+                    r["currency"],
+                    r["channel"],
+                    _moment(r["checkout_at"], fmt),
+                    r["points_earned"],
+                ]
+                for item in items.get(r["pk"]) or [[""] * 8]:
+                    yield head + item
+
+    return TRANSACTION_COLUMNS, rows()
+
+
+COUPON_COLUMNS = [
+    "code",
+    "pool",
+    "status",
+    "customer_id",
+    "balance",
+    "usages",
+    "claimed_at",
+    "redeemed_at",
+    "expires_at",
+    "created_at",
+]
+
+
+def coupon_rows(export: DataExport):
+    params = export.params
+    qs = Coupon.objects.all()
+    if params.get("pool"):
+        qs = qs.filter(pool_id=params["pool"])
+    if params.get("status"):
+        qs = qs.filter(status=params["status"])
+    fmt = params.get("date_format")
+    values = qs.values(
+        "pk",
+        "code",
+        "pool__name",
+        "status",
+        "customer__customer_id",
+        "balance",
+        "usages",
+        "claimed_at",
+        "redeemed_at",
+        "expires_at",
+        "created_at",
+    )
+
+    def rows():
+        for chunk in _keyset(values):
+            for r in chunk:
+                yield [
+                    r["code"],
+                    r["pool__name"],
+                    r["status"],
+                    r["customer__customer_id"] or "",
+                    r["balance"],
+                    r["usages"],
+                    *(_moment(r[k], fmt) for k in ("claimed_at", "redeemed_at", "expires_at", "created_at")),
+                ]
+
+    return COUPON_COLUMNS, rows()
+
+
+LEDGER_COLUMNS = ["date", "customer_id", "account", "kind", "amount", "spendable_after", "event_id", "action"]
+
+
+def ledger_rows(export: DataExport):
+    params = export.params
+    qs = _range(LedgerEntry.objects.filter(customer__environment=export.environment), params, "created_at")
+    if params.get("account"):
+        qs = qs.filter(account__code=params["account"])
+    fmt = params.get("date_format")
+    values = qs.values(
+        "pk",
+        "created_at",
+        "customer__customer_id",
+        "account_id",
+        "kind",
+        "amount",
+        "spendable_after",
+        "event_id",
+        "event__action",
+    )
+
+    def rows():
+        for chunk in _keyset(values):
+            for r in chunk:
+                yield [
+                    _moment(r["created_at"], fmt),
+                    r["customer__customer_id"],
+                    account_by_id(r["account_id"]).code,
+                    r["kind"],
+                    r["amount"],
+                    r["spendable_after"],
+                    r["event_id"],
+                    r["event__action"],
+                ]
+
+    return LEDGER_COLUMNS, rows()
+
+
+SOURCES = {
+    ExportModel.CUSTOMERS: customer_rows,
+    ExportModel.EVENTS: event_rows,
+    ExportModel.TRANSACTIONS: transaction_rows,
+    ExportModel.COUPONS: coupon_rows,
+    ExportModel.LEDGER: ledger_rows,
+}
+
+
+def check(export: DataExport) -> None:
+    """Refuse bad parameters before queueing (ExportProblem): the same checks the run makes."""
+    columns, _rows = SOURCES[export.model](export)
+    del columns
+
+
+def job_key(export: DataExport) -> str:
+    return f"export:{export.pk}"
+
+
+def _track(export: DataExport, status: str, **fields):
+    return jobs.track(
+        JobKind.EXPORT,
+        job_key(export),
+        label=f"Export {export.pk}: {export.get_model_display()} ({export.format.upper()})",
+        status=status,
+        environment=export.environment,
+        url=f"/exports/{export.pk}/",
+        user=export.created_by,
+        **fields,
+    )
+
+
+def queue(export: DataExport) -> DataExport:
+    """Store a pending export and queue its run after commit."""
+    _track(export, JobStatus.PENDING)
+    transaction.on_commit(lambda: async_task("dataio.tasks.run_export", export.pk))
+    return export
+
+
+def run(pk: int) -> None:
+    claimed = DataExport.objects.filter(pk=pk, status=ExportStatus.PENDING).update(
+        status=ExportStatus.PROCESSING
+    )
+    if not claimed:
+        return
+    export = DataExport.objects.get(pk=pk)
+    _track(export, JobStatus.PROCESSING)
+    try:
+        columns, rows = SOURCES[export.model](export)
+        with tempfile.TemporaryFile() as handle:
+            writer = formats.Writer(handle, export.format, columns)
+            for values in rows:
+                writer.write(values)
+                if writer.rows % 50_000 == 0:
+                    _track(export, JobStatus.PROCESSING, done=writer.rows)
+            writer.close()
+            handle.seek(0, 2)
+            export.size = handle.tell()
+            handle.seek(0)
+            stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+            export.file.save(f"{export.model}-{stamp}-{export.pk}.{export.format}", File(handle), save=False)
+        export.rows = writer.rows
+        export.status = ExportStatus.FINISHED
+        export.finished_at = clock.now()
+        export.expires_at = export.finished_at + dt.timedelta(days=export_days())
+        export.save(update_fields=["rows", "size", "file", "status", "finished_at", "expires_at"])
+        _track(export, JobStatus.FINISHED, done=export.rows, total=export.rows)
+    except ExportProblem as problem:
+        _failed(export, problem.message)
+    except Exception as error:
+        log.exception("export %s failed", pk)
+        _failed(export, f"The export failed ({type(error).__name__}).")
+
+
+def _failed(export: DataExport, message: str) -> None:
+    DataExport.objects.filter(pk=export.pk).update(
+        status=ExportStatus.FAILED, message=message, finished_at=clock.now()
+    )
+    _track(export, JobStatus.FAILED, message=message)
+
+
+def export_days() -> int:
+    return int(getattr(settings, "DATAIO_EXPORT_DAYS", 7))
+
+
+def expire(now: dt.datetime | None = None) -> int:
+    """Delete the files of finished exports past their expiry; the rows stay, status expired."""
+    now = now or clock.now()
+    count = 0
+    for export in DataExport.objects.filter(status=ExportStatus.FINISHED, expires_at__lte=now):
+        if export.file:
+            export.file.delete(save=False)
+        export.status = ExportStatus.EXPIRED
+        export.save(update_fields=["file", "status"])
+        count += 1
+    return count
+
+
+def next_run(export: DataExport, after: dt.datetime) -> dt.datetime:
+    at = export.repeat_time or dt.time(0, 0)
+    candidate = dt.datetime.combine(after.astimezone(dt.UTC).date(), at, tzinfo=dt.UTC)
+    step = dt.timedelta(days=7 if export.repeat == Repeat.WEEKLY else 1)
+    while candidate <= after:
+        candidate += step
+    return candidate
+
+
+def run_due(now: dt.datetime | None = None) -> int:
+    """Start a run of every active repeated export that is due; the runs keep their own rows."""
+    now = now or clock.now()
+    started = 0
+    for definition in DataExport.objects.filter(
+        parent__isnull=True, active=True, next_run_at__lte=now
+    ).exclude(repeat=""):
+        run_row = DataExport.objects.create(
+            name=definition.name,
+            model=definition.model,
+            environment=definition.environment,
+            format=definition.format,
+            params=definition.params,
+            parent=definition,
+            created_by=definition.created_by,
+            created_at=now,
+        )
+        DataExport.objects.filter(pk=definition.pk).update(next_run_at=next_run(definition, now))
+        queue(run_row)
+        started += 1
+    return started

@@ -1,0 +1,363 @@
+"""Running an import: the validation pass and the chunked, resumable run.
+
+upload (views/API) -> DataImport uploaded; mapping saved -> pending
+validate(pk)  status validating: every row through the importer's `prepare` (no writes), the
+              counts and the first errors kept in `preview`; -> validated (cancellable so far)
+run(pk)       status processing; rows are read in order, the first `rows_done` skipped, then
+              applied DATAIO_CHUNK_ROWS at a time. Each chunk is one transaction holding the
+              import row's lock: the chunk's events, its row errors, the counts and the new
+              checkpoint `rows_done` commit together or not at all. So a worker killed at any
+              point (kill -9) leaves the last committed chunk as the checkpoint, and the next
+              run starts right after it: no row applied twice, none skipped. Two workers
+              running the same import cannot both apply a chunk: the second finds the
+              checkpoint moved under the lock and stops.
+              A run works for DATAIO_SLICE_SECONDS, then queues its own continuation (a
+              django-q2 task has a timeout); at the end the error file is written and the
+              status is finished, finished_with_errors (any failed row) or failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+
+from django.conf import settings
+from django.core.files import File
+from django.db import OperationalError, transaction
+from django_q.tasks import async_task
+
+from loyalty import clock
+
+from . import formats, jobs
+from .choices import IMPORT_CANCELLABLE, ImportStatus, JobKind, JobStatus
+from .importers import Row, RowError, importer_for
+from .models import DataImport, ImportRowError
+
+log = logging.getLogger("loyalty.dataio")
+PREVIEW_ERRORS = 20
+
+
+def chunk_rows() -> int:
+    return int(getattr(settings, "DATAIO_CHUNK_ROWS", 500))
+
+
+def slice_seconds() -> float:
+    return float(getattr(settings, "DATAIO_SLICE_SECONDS", 240))
+
+
+def job_key(data_import: DataImport) -> str:
+    return f"import:{data_import.pk}"
+
+
+def track(data_import: DataImport, status: str | None = None, **fields):
+    """The import's row on the Jobs page."""
+    job_status = {
+        ImportStatus.PROCESSING: JobStatus.PROCESSING,
+        ImportStatus.VALIDATING: JobStatus.PROCESSING,
+        ImportStatus.FINISHED: JobStatus.FINISHED,
+        ImportStatus.FINISHED_WITH_ERRORS: JobStatus.FINISHED_WITH_ERRORS,
+        ImportStatus.FAILED: JobStatus.FAILED,
+        ImportStatus.CANCELLED: JobStatus.CANCELLED,
+    }.get(status or data_import.status, JobStatus.PENDING)
+    return jobs.track(
+        JobKind.IMPORT,
+        job_key(data_import),
+        label=f"Import {data_import.pk}: {data_import.get_model_display()} from {data_import.file_name}",
+        status=job_status,
+        environment=data_import.environment,
+        total=data_import.total_rows,
+        done=data_import.rows_done - data_import.failed if data_import.rows_done else 0,
+        failed=data_import.failed,
+        url=f"/imports/{data_import.pk}/",
+        cancellable=(status or data_import.status) in IMPORT_CANCELLABLE,
+        user=data_import.created_by,
+        **fields,
+    )
+
+
+def iter_mapped(data_import: DataImport):
+    """(row number, {column: value}, {field: value}) for every data row, or RowError rows."""
+    mapping = data_import.mapping
+    with data_import.file.open("rb") as handle:
+        rows = formats.open_rows(handle, data_import.format, data_import.delimiter, data_import.encoding)
+        number = 1
+        try:
+            header = next(iter(rows))
+            columns = [str(c).strip() for c in header]
+            for number, cells in enumerate(rows, start=2):
+                if cells is None:
+                    yield number, {}, None, RowError("not_an_object", "The row is not a JSON object.")
+                    continue
+                extra = cells.pop() if data_import.format == "json" else None
+                if not any(str(c).strip() for c in cells) and not extra:
+                    continue  # blank lines are not rows
+                raw = dict(zip(columns, cells, strict=False))
+                problem = None
+                if len(cells) != len(columns):
+                    problem = RowError(
+                        "column_count",
+                        f"The row has {len(cells)} cells; the header has {len(columns)} (is the delimiter right?).",
+                    )
+                if extra:
+                    problem = RowError("unknown_column", f"Unknown keys: {', '.join(map(str, extra))[:200]}.")
+                    raw.update(extra)
+                values = {}
+                for column, value in raw.items():
+                    target = mapping.get(column, "")
+                    if target and value not in (None, ""):
+                        values[target] = value.strip() if isinstance(value, str) else value
+                yield number, raw, values, problem
+        except csv.Error as error:
+            raise formats.FileProblem(f"Row {number + 1}: {error}.") from None
+
+
+def _prepare(importer, number, raw, values, problem) -> Row:
+    row = Row(number=number, raw=raw, values=values or {})
+    try:
+        if problem is not None:
+            raise problem
+        importer.prepare(row)
+    except RowError as error:
+        row.outcome, row.error = "failed", error
+    return row
+
+
+def validate(pk: int) -> None:
+    """The preload: read and check every row without storing anything."""
+    claimed = DataImport.objects.filter(pk=pk, status=ImportStatus.PENDING).update(
+        status=ImportStatus.VALIDATING
+    )
+    if not claimed:
+        return
+    data_import = DataImport.objects.get(pk=pk)
+    track(data_import, ImportStatus.VALIDATING)
+    importer = importer_for(data_import)
+    total = errors = 0
+    first_errors, first_rows = [], []
+    try:
+        for number, raw, values, problem in iter_mapped(data_import):
+            total += 1
+            row = _prepare(importer, number, raw, values, problem)
+            if row.error is not None:
+                errors += 1
+                if len(first_errors) < PREVIEW_ERRORS:
+                    first_errors.append(_error_dict(row, data_import))
+            elif len(first_rows) < 5:
+                first_rows.append({"row": number, "values": {k: str(v) for k, v in row.values.items()}})
+            if (
+                total % 10_000 == 0
+                and DataImport.objects.filter(pk=pk, status=ImportStatus.CANCELLED).exists()
+            ):
+                return
+    except formats.FileProblem as problem:
+        _fail(data_import, problem.message)
+        return
+    except Exception as error:  # a damaged file found mid-way: the import says so, never hangs
+        log.exception("validation of import %s stopped", pk)
+        _fail(data_import, f"The file could not be read past row {total + 1} ({type(error).__name__}).")
+        return
+    DataImport.objects.filter(pk=pk, status=ImportStatus.VALIDATING).update(
+        status=ImportStatus.VALIDATED,
+        total_rows=total,
+        validation_errors=errors,
+        preview={"errors": first_errors, "rows": first_rows},
+    )
+    data_import.refresh_from_db()
+    track(data_import)
+
+
+def _error_dict(row: Row, data_import: DataImport) -> dict:
+    """The error as the error file shows it: the column the user uploaded, not our field name."""
+    error = row.error
+    column = next((c for c, f in data_import.mapping.items() if f and f == error.field), error.field or "")
+    value = error.value if error.value not in (None, "") else row.raw.get(column, "")
+    return {
+        "row": row.number,
+        "column": column,
+        "value": str(value)[:300],
+        "code": error.code,
+        "message": error.message,
+    }
+
+
+def start(data_import: DataImport) -> bool:
+    """Queue the run (after commit); False when the import is not in a state that can start."""
+    moved = DataImport.objects.filter(
+        pk=data_import.pk, status__in=[ImportStatus.VALIDATED, ImportStatus.PENDING]
+    ).update(status=ImportStatus.PROCESSING, started_at=clock.now())
+    if moved:
+        data_import.refresh_from_db()
+        track(data_import)
+        transaction.on_commit(lambda: async_task("dataio.tasks.run_import", data_import.pk))
+    return bool(moved)
+
+
+def resume(data_import: DataImport) -> bool:
+    """Queue a stopped run again from its checkpoint (a worker died, or it failed on a fault)."""
+    moved = DataImport.objects.filter(
+        pk=data_import.pk, status__in=[ImportStatus.PROCESSING, ImportStatus.FAILED], total_rows__isnull=False
+    ).update(status=ImportStatus.PROCESSING, message="")
+    if moved:
+        transaction.on_commit(lambda: async_task("dataio.tasks.run_import", data_import.pk))
+    return bool(moved)
+
+
+def cancel(data_import: DataImport) -> bool:
+    moved = DataImport.objects.filter(pk=data_import.pk, status__in=list(IMPORT_CANCELLABLE)).update(
+        status=ImportStatus.CANCELLED, finished_at=clock.now()
+    )
+    if moved:
+        data_import.refresh_from_db()
+        track(data_import)
+    return bool(moved)
+
+
+def run(pk: int) -> str:
+    """Apply the import from its checkpoint; returns the status it left (see the module doc)."""
+    data_import = DataImport.objects.select_related("created_by").get(pk=pk)
+    if data_import.status != ImportStatus.PROCESSING:
+        return data_import.status
+    importer = importer_for(data_import)
+    reason = f"Import {data_import.pk}: {data_import.file_name}"[:500]
+    deadline = time.monotonic() + slice_seconds()
+    position = 0  # data rows read so far (the checkpoint counts the same rows)
+    chunk: list[Row] = []
+    try:
+        for number, raw, values, problem in iter_mapped(data_import):
+            row = _prepare(importer, number, raw, values, problem)  # also feeds the duplicate guard
+            position += 1
+            if position <= data_import.rows_done:
+                continue
+            chunk.append(row)
+            if len(chunk) >= chunk_rows():
+                if not _apply_chunk(data_import, importer, chunk, position, reason):
+                    return data_import.status
+                chunk = []
+                pause = float(getattr(settings, "DATAIO_CHUNK_PAUSE", 0))
+                if pause:
+                    time.sleep(pause)
+                if time.monotonic() > deadline:
+                    transaction.on_commit(lambda: async_task("dataio.tasks.run_import", pk))
+                    return ImportStatus.PROCESSING
+        if chunk and not _apply_chunk(data_import, importer, chunk, position, reason):
+            return data_import.status
+    except formats.FileProblem as problem:
+        _fail(data_import, problem.message)
+        return ImportStatus.FAILED
+    except Exception as error:  # a fault, not bad input: keep the checkpoint, say where it stopped
+        log.exception("import %s stopped", pk)
+        _fail(
+            data_import,
+            f"Stopped after row {data_import.rows_done} ({type(error).__name__}); resume to continue.",
+        )
+        return ImportStatus.FAILED
+    _finish(data_import)
+    return data_import.status
+
+
+DEADLOCK_RETRIES = 5
+
+
+def _apply_chunk(data_import: DataImport, importer, chunk: list[Row], position: int, reason: str) -> bool:
+    """Apply one chunk with its checkpoint. Two imports touching the same customers in different
+    orders can deadlock; PostgreSQL then rolls one chunk back entirely, and it is applied again
+    (its rows' outcomes from the failed attempt are forgotten first)."""
+    prepared = [(row.outcome, row.error) for row in chunk]
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return _apply_chunk_once(data_import, importer, chunk, position, reason)
+        except OperationalError as error:
+            if not _is_deadlock(error) or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            for row, (outcome, row_error) in zip(chunk, prepared, strict=True):
+                row.outcome, row.error = outcome, row_error
+            time.sleep(0.05 * (attempt + 1))
+    return False
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    cause = getattr(error, "__cause__", None)
+    return getattr(cause, "sqlstate", None) in ("40P01", "40001") or "deadlock" in str(error).lower()
+
+
+def _apply_chunk_once(
+    data_import: DataImport, importer, chunk: list[Row], position: int, reason: str
+) -> bool:
+    started = time.monotonic()
+    with transaction.atomic():
+        locked = DataImport.objects.select_for_update().get(pk=data_import.pk)
+        if locked.status != ImportStatus.PROCESSING or locked.rows_done != position - len(chunk):
+            data_import.status = locked.status
+            return False  # another worker moved the checkpoint, or the import stopped
+        importer.apply(chunk, data_import.created_by, reason)
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        errors = []
+        for row in chunk:
+            counts[row.outcome or "failed"] += 1
+            if row.error is not None:
+                info = _error_dict(row, data_import)
+                errors.append(
+                    ImportRowError(
+                        data_import=locked,
+                        row=row.number,
+                        column=info["column"][:200],
+                        value=info["value"],
+                        code=str(row.error.code)[:40],
+                        message=row.error.message,
+                        raw={
+                            k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                            for k, v in row.raw.items()
+                        },
+                    )
+                )
+        ImportRowError.objects.bulk_create(errors)
+        for name, count in counts.items():
+            setattr(locked, name, getattr(locked, name) + count)
+        locked.rows_done = position
+        locked.seconds += time.monotonic() - started
+        locked.save(update_fields=["created", "updated", "unchanged", "failed", "rows_done", "seconds"])
+        track(locked)
+    data_import.__dict__.update(
+        {k: getattr(locked, k) for k in ("created", "updated", "unchanged", "failed", "rows_done", "seconds")}
+    )
+    return True
+
+
+def _fail(data_import: DataImport, message: str) -> None:
+    DataImport.objects.filter(pk=data_import.pk).update(
+        status=ImportStatus.FAILED, message=message[:2000], finished_at=clock.now()
+    )
+    data_import.refresh_from_db()
+    track(data_import)
+
+
+def _finish(data_import: DataImport) -> None:
+    data_import.refresh_from_db()
+    if data_import.failed:
+        write_error_file(data_import)
+    data_import.status = ImportStatus.FINISHED_WITH_ERRORS if data_import.failed else ImportStatus.FINISHED
+    data_import.finished_at = clock.now()
+    data_import.save(update_fields=["status", "finished_at", "error_file"])
+    track(data_import)
+
+
+ERROR_COLUMNS = ["row", "error_column", "error_value", "error_code", "error_message"]
+
+
+def write_error_file(data_import: DataImport) -> None:
+    """The failed rows as uploaded, then row number, column, value, code and message (CSV;
+    formulas neutralised), ready to fix and upload again."""
+    columns = list(data_import.columns)
+    with tempfile.TemporaryFile() as handle:
+        writer = formats.Writer(handle, "csv", columns + ERROR_COLUMNS)
+        for error in data_import.row_errors.order_by("row", "id").iterator(chunk_size=2000):
+            raw = error.raw or {}
+            writer.write(
+                [raw.get(c, "") for c in columns]
+                + [error.row, error.column, error.value, error.code, error.message]
+            )
+        writer.close()
+        handle.seek(0)
+        data_import.error_file.save(f"import-{data_import.pk}-errors.csv", File(handle), save=False)

@@ -1,0 +1,152 @@
+"""The console pages: edit with graph validation, activate, runs, run detail, test run, export/import,
+the customer's Workflow logs tab and the event details' triggered workflows."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from events.models import Event
+from tests import factories
+from workflows.models import Campaign, Workflow, WorkflowRun
+
+from .conftest import chain, make_workflow, on_event
+
+pytestmark = pytest.mark.django_db
+
+GRAPH = chain(on_event("login"), {"id": "bonus", "type": "point_add", "config": {"points": 4}})
+
+
+def test_a_program_manager_creates_a_workflow_and_a_bad_graph_shows_errors_on_the_nodes(
+    client, cast, program
+):
+    client.force_login(cast["program_manager"])
+    bad = chain(on_event("login"), {"id": "bonus", "type": "point_add", "config": {"points": "{{ 1 + }}"}})
+    response = client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 10, "graph": json.dumps(bad)}
+    )
+    assert response.status_code == 400
+    assert "bonus" in response.content.decode() and "does not parse" in response.content.decode()
+    assert not Workflow.objects.exists()
+    response = client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 10, "graph": json.dumps(GRAPH)}
+    )
+    workflow = Workflow.objects.get()
+    assert response.status_code == 302 and workflow.version.number == 1 and workflow.status == "inactive"
+    client.post(reverse("workflows:workflow_status", args=[workflow.pk, "activate"]))
+    workflow.refresh_from_db()
+    assert workflow.status == "active"
+    response = client.post(
+        reverse("workflows:workflow_add"), {"name": "X", "priority": 1, "graph": "{not json"}
+    )
+    assert response.status_code == 200 and "not valid JSON" in response.content.decode()
+
+
+def test_pages_render_for_a_run(admin_client, program, anna, on_commit):
+    workflow = make_workflow(GRAPH)
+    on_commit(lambda: factories.register("login"))
+    run = WorkflowRun.objects.get()
+    pages = [
+        reverse("workflows:workflow_list"),
+        reverse("workflows:campaign_list"),
+        reverse("workflows:workflow_detail", args=[workflow.pk]),
+        reverse("workflows:workflow_waiting", args=[workflow.pk]),
+        reverse("workflows:workflow_edit", args=[workflow.pk]),
+        reverse("workflows:run_detail", args=[run.pk]),
+        reverse("workflows:customer_workflow_logs", args=["Anna-1"]),
+        reverse("workflows:node_form") + "?type=campaign_bonus",
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    assert (
+        "Success"
+        in admin_client.get(reverse("workflows:customer_workflow_logs", args=["Anna-1"])).content.decode()
+    )
+    login = Event.objects.get(action="login")
+    detail = admin_client.get(
+        reverse("customers:customer_event_detail", args=["Anna-1", login.pk])
+    ).content.decode()
+    assert reverse("workflows:run_detail", args=[run.pk]) in detail
+    bonus = Event.objects.get(action="point_add", workflow_id=workflow.pk)
+    made = admin_client.get(
+        reverse("customers:customer_event_detail", args=["Anna-1", bonus.pk])
+    ).content.decode()
+    assert 'data-testid="event-workflow"' in made and "node bonus" in made
+
+
+def test_the_module_switch_hides_the_pages(admin_client, program):
+    program.workflows = False
+    program.save()
+    assert admin_client.get(reverse("workflows:workflow_list")).status_code == 404
+
+
+def test_a_test_run_shows_the_path_and_stores_nothing(admin_client, program, anna):
+    workflow = make_workflow(GRAPH, active=False)
+    events = Event.objects.count()
+    response = admin_client.post(
+        reverse("workflows:workflow_test", args=[workflow.pk]), {"customer": "Anna-1", "data": "{}"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="test-result"' in body
+    assert "point_add" in body and "success" in body
+    assert Event.objects.count() == events and not WorkflowRun.objects.exists()
+    assert factories.live().spendable == 0
+    missing = admin_client.post(
+        reverse("workflows:workflow_test", args=[workflow.pk]), {"customer": "Nobody-9", "data": "{}"}
+    )
+    assert missing.status_code == 400
+
+
+def test_export_then_import_makes_an_inactive_copy(admin_client, program):
+    workflow = make_workflow(GRAPH)
+    exported = admin_client.get(reverse("workflows:workflow_export", args=[workflow.pk])).content
+    upload = SimpleUploadedFile("w.json", exported, content_type="application/json")
+    response = admin_client.post(reverse("workflows:workflow_import"), {"file": upload})
+    assert response.status_code == 302
+    copy = Workflow.objects.exclude(pk=workflow.pk).get()
+    assert copy.status == "inactive" and copy.version.graph == workflow.version.graph
+    junk = SimpleUploadedFile("w.json", b'{"format": "other"}', content_type="application/json")
+    assert admin_client.post(reverse("workflows:workflow_import"), {"file": junk}).status_code == 400
+
+
+def test_campaigns_are_created_with_checked_caps(admin_client, program):
+    response = admin_client.post(
+        reverse("workflows:campaign_add"),
+        {
+            "name": "Weekend",
+            "starts_at": "2026-01-01T00:00",
+            "ends_at": "2025-01-01T00:00",
+            "max_bonus_points": "-1",
+            "limit_behavior": "soft",
+        },
+    )
+    assert response.status_code == 200 and not Campaign.objects.exists()
+    response = admin_client.post(
+        reverse("workflows:campaign_add"),
+        {
+            "name": "Weekend",
+            "starts_at": "2026-01-01T00:00",
+            "ends_at": "2026-02-01T00:00",
+            "max_bonus_points": "1000",
+            "limit_behavior": "soft",
+        },
+    )
+    assert response.status_code == 302 and Campaign.objects.get().max_bonus_points == 1000
+
+
+def test_a_waiting_run_is_cancelled_from_its_page(admin_client, program, anna, on_commit):
+    make_workflow(
+        chain(
+            on_event("login"),
+            {"id": "w", "type": "wait", "config": {"amount": 1, "unit": "days"}},
+            {"id": "b", "type": "point_add", "config": {"points": 1}},
+        )
+    )
+    on_commit(lambda: factories.register("login"))
+    run = WorkflowRun.objects.get()
+    assert run.status == "waiting"
+    admin_client.post(reverse("workflows:run_cancel", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == "cancelled"

@@ -1,0 +1,80 @@
+"""Exactly-once effects under at-least-once delivery: the same task twice, and a worker killed mid-run."""
+
+import pytest
+
+from events.models import Event
+from tests import factories
+from workflows import runner, tasks
+from workflows.choices import RunStatus
+from workflows.models import RunStep, WorkflowRun
+
+from .conftest import chain, make_workflow, on_event
+
+pytestmark = pytest.mark.django_db
+
+
+def _bonus_graph():
+    return chain(
+        on_event("login"),
+        {"id": "first", "type": "point_add", "config": {"points": 10}},
+        {"id": "second", "type": "add_label", "config": {"label": "seen"}},
+    )
+
+
+def test_the_same_task_delivered_twice_applies_once(program, anna, on_commit):
+    workflow = make_workflow(_bonus_graph())
+    login = factories.register("login").event  # no on_commit: the task is delivered by hand below
+    for _delivery in range(2):
+        tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    assert WorkflowRun.objects.filter(workflow=workflow).count() == 1
+    assert Event.objects.filter(action="point_add", workflow_id=workflow.pk).count() == 1
+    assert factories.live().spendable == 10
+
+
+def test_a_run_killed_after_its_first_action_resumes_without_repeating_it(program, anna):
+    workflow = make_workflow(_bonus_graph())
+    login = factories.register("login").event
+    tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    run = WorkflowRun.objects.get(workflow=workflow)
+    # The worker "died" after the first node committed: the second node's step and the run's end are lost.
+    RunStep.objects.filter(run=run, node="second").delete()
+    WorkflowRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, finished_at=None)
+    factories.register("profile", data={"labels": []})  # undo the label so the replay has work to do
+    tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCESS
+    assert Event.objects.filter(action="point_add", workflow_id=workflow.pk).count() == 1
+    assert list(factories.live().labels.values_list("name", flat=True)) == ["seen"]
+
+
+def test_replaying_a_finished_run_changes_nothing(program, anna, on_commit):
+    workflow = make_workflow(_bonus_graph())
+    on_commit(lambda: factories.register("login"))
+    run = WorkflowRun.objects.get(workflow=workflow)
+    events = Event.objects.count()
+    runner.execute(run)
+    assert Event.objects.count() == events
+
+
+def test_a_workflow_never_triggers_itself_and_depth_is_bounded(program, anna, on_commit, settings):
+    settings.WORKFLOW_MAX_DEPTH = 3
+    self_loop = make_workflow(
+        chain(on_event("point_add"), {"id": "again", "type": "point_add", "config": {"points": 1}})
+    )
+    on_commit(lambda: factories.register("point_add", data={"points": 5}))
+    assert Event.objects.filter(workflow_id=self_loop.pk).count() == 1  # not re-triggered by its own event
+    # Two workflows feeding each other stop at the configured depth.
+    ping = make_workflow(
+        chain(
+            on_event("login"),
+            {"id": "p", "type": "trigger_event", "config": {"action": "profile", "data": {"city": "A"}}},
+        ),
+        name="ping",
+    )
+    pong = make_workflow(
+        chain(on_event("profile"), {"id": "q", "type": "trigger_event", "config": {"action": "login"}}),
+        name="pong",
+    )
+    on_commit(lambda: factories.register("login"))
+    made = Event.objects.filter(workflow_id__in=[ping.pk, pong.pk]).count()
+    assert made == 3  # login -> profile (1) -> login (2) -> profile (3), then the depth limit

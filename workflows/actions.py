@@ -1,0 +1,182 @@
+"""Action nodes: each registers events through `register_event` (source automation, the
+workflow named), on the task queue after the triggering event committed (workflows.runner).
+
+`ACTIONS[type](ctx) -> Event | None`; a refusal is an EngineError (or ExpressionError) and the
+node takes its failure output. `ctx` is an `ActionContext`: the run, the node's config, the
+customer row, the expression state and `register(action, data, reason)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coupons import pools
+from coupons.models import CouponPool
+from customers.models import Customer
+from events.choices import EventSource
+from events.engine import register_event
+from events.models import Event
+from loyalty.errors import NotFound, ValidationError
+
+from . import campaigns, evaluate, expressions
+from .models import WorkflowRun
+from .triggers import automation
+
+
+@dataclass
+class ActionContext:
+    run: WorkflowRun
+    node: dict
+    config: dict
+    customer: Customer
+    state: evaluate.State
+    detail: dict
+
+    def render(self, key: str, default: str = "") -> str:
+        value = self.config.get(key)
+        return expressions.render(value, self.state.namespace()) if value else default
+
+    def points(self, key: str = "points") -> int:
+        return expressions.evaluate_points(self.config[key], self.state.namespace())
+
+    def register(self, action: str, data: dict | None = None, reason: str = "") -> Event | None:
+        with automation(self.run.depth + 1, self.run.workflow_id):
+            result = register_event(
+                environment=self.run.environment,
+                customer=self.customer,
+                action=action,
+                data=data or {},
+                source=EventSource.AUTOMATION,
+                workflow_id=self.run.workflow_id,
+                reason=reason or f"Workflow: {self.run.workflow.name}"[:500],
+                internal=action in INTERNAL_OK,
+            )
+        self.detail["event_action"] = action
+        return result.event
+
+
+INTERNAL_OK = frozenset()
+
+
+def campaign_bonus(ctx: ActionContext) -> Event | None:
+    campaign_id = ctx.run.workflow.campaign_id
+    if campaign_id is None:
+        raise ValidationError("Only a campaign's workflows give a campaign bonus.", field="campaign")
+    wanted = ctx.points()
+    paid = campaigns.reserve_bonus(campaign_id, ctx.customer, wanted, ctx.state.now)
+    ctx.detail.update({"points_wanted": wanted, "points": paid})
+    description = ctx.render("description") or f"Campaign bonus: {ctx.run.workflow.campaign}"
+    return ctx.register("point_add", {"points": paid}, description)
+
+
+def point_add(ctx: ActionContext) -> Event | None:
+    points = ctx.points()
+    ctx.detail["points"] = points
+    data = {"points": points, **({"account": ctx.config["account"]} if ctx.config.get("account") else {})}
+    return ctx.register("point_add", data, ctx.render("reason"))
+
+
+def point_sub(ctx: ActionContext) -> Event | None:
+    points = ctx.points()
+    ctx.detail["points"] = points
+    data = {"points": points, **({"account": ctx.config["account"]} if ctx.config.get("account") else {})}
+    return ctx.register("point_sub", data, ctx.render("reason"))
+
+
+def assign_coupon(ctx: ActionContext) -> Event | None:
+    pool = CouponPool.objects.filter(pk=ctx.config["pool"]).first()
+    if pool is None:
+        raise NotFound(f"Coupon pool {ctx.config['pool']} does not exist.", field="pool")
+    if ctx.config.get("pattern"):
+        code = pools.generate_codes(pool, 1, ctx.config["pattern"])[0]
+        ctx.detail["generated"] = code
+        return ctx.register("coupon_assign", {"code": code})
+    return ctx.register("coupon_assign", {"pool": str(pool.pk)})
+
+
+def transfer_coupon(ctx: ActionContext) -> Event | None:
+    return ctx.register("coupon_transfer", {"code": ctx.render("code"), "to": ctx.render("to")})
+
+
+def _labels(customer: Customer) -> list[str]:
+    return list(customer.labels.order_by("name").values_list("name", flat=True))
+
+
+def add_label(ctx: ActionContext) -> Event | None:
+    labels = _labels(ctx.customer)
+    if ctx.config["label"] in labels:
+        ctx.detail["note"] = "already labelled"
+        return None
+    return ctx.register("profile", {"labels": [*labels, ctx.config["label"]]})
+
+
+def remove_label(ctx: ActionContext) -> Event | None:
+    labels = _labels(ctx.customer)
+    if ctx.config["label"] not in labels:
+        ctx.detail["note"] = "no such label on the customer"
+        return None
+    return ctx.register("profile", {"labels": [label for label in labels if label != ctx.config["label"]]})
+
+
+def list_add(ctx: ActionContext) -> Event | None:
+    return ctx.register("customer_list_add", {"list": ctx.config["list"]})
+
+
+def list_remove(ctx: ActionContext) -> Event | None:
+    return ctx.register("customer_list_remove", {"list": ctx.config["list"]})
+
+
+def change_tier(ctx: ActionContext) -> Event | None:
+    data = {
+        "tier": ctx.config["tier"],
+        **({"structure": ctx.config["structure"]} if ctx.config.get("structure") else {}),
+    }
+    return ctx.register("tier_change", data, ctx.render("reason"))
+
+
+def trigger_event(ctx: ActionContext) -> Event | None:
+    data = {
+        key: expressions.render(value, ctx.state.namespace())
+        for key, value in (ctx.config.get("data") or {}).items()
+    }
+    return ctx.register(ctx.config["action"], data)
+
+
+def reward_claim(ctx: ActionContext) -> Event | None:
+    return ctx.register("reward", {"reward": ctx.config["reward"]})
+
+
+def suspend(ctx: ActionContext) -> Event | None:
+    return ctx.register("suspend", {}, ctx.render("reason"))
+
+
+def modify_customer(ctx: ActionContext) -> Event | None:
+    data = {key: expressions.render(value, ctx.state.namespace()) for key, value in ctx.config["set"].items()}
+    ctx.detail["set"] = data
+    return ctx.register("profile", data)
+
+
+def modify_coupon(ctx: ActionContext) -> Event | None:
+    data = {"code": ctx.render("code"), "expiration_date": ctx.render("expiration_date")}
+    ctx.detail["set"] = data
+    return ctx.register("coupon_expiration_change", data)
+
+
+ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
+    "campaign_bonus": campaign_bonus,
+    "point_add": point_add,
+    "point_sub": point_sub,
+    "assign_coupon": assign_coupon,
+    "transfer_coupon": transfer_coupon,
+    "add_label": add_label,
+    "remove_label": remove_label,
+    "list_add": list_add,
+    "list_remove": list_remove,
+    "change_tier": change_tier,
+    "trigger_event": trigger_event,
+    "reward_claim": reward_claim,
+    "suspend": suspend,
+    "modify_customer": modify_customer,
+    "modify_coupon": modify_coupon,
+}

@@ -1,0 +1,72 @@
+"""Campaign caps (reference §1.1): the campaign bonus allowed now, under the campaign's row lock.
+
+`reserve_bonus` locks the campaign row (SELECT ... FOR UPDATE) and the customer's participant
+row, decides the points, and adds them to both counters; the caller registers the point event
+in the same transaction. The lock is what keeps 64 simultaneous qualifying events from paying
+past the cap: each reads the counters only after the previous one committed (or rolled back).
+Caps: empty = unlimited, 0 = no bonus at all. Behaviours for the bonus that would cross a cap:
+soft (paid in full while anything is left), dynamic (cut to what is left), hard (refused).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from customers.models import Customer
+from loyalty.errors import BusinessRuleError
+
+from .choices import LimitBehavior
+from .models import Campaign, CampaignParticipant
+
+
+class CapReached(BusinessRuleError):
+    code = 160430
+    default_message = "The campaign's bonus cap is reached."
+
+
+def _allowed(points: int, left: int | None, behavior: str) -> int:
+    if left is None:
+        return points
+    if left <= 0:
+        return 0
+    if points <= left:
+        return points
+    if behavior == LimitBehavior.SOFT:
+        return points
+    if behavior == LimitBehavior.DYNAMIC:
+        return left
+    return 0  # hard
+
+
+def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.datetime) -> int:
+    """Points to pay (> 0), counted on the campaign; CapReached / BusinessRuleError otherwise.
+    Call inside transaction.atomic() with the event registration that pays them."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("reserve_bonus must run inside the transaction that registers the bonus")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if not campaign.starts_at <= now <= campaign.ends_at:
+        raise BusinessRuleError(f"The campaign {campaign.name!r} is not running.", field="campaign")
+    if points <= 0:
+        raise BusinessRuleError("A campaign bonus is a positive number of points.", field="points")
+    participant, created = CampaignParticipant.objects.select_for_update().get_or_create(
+        campaign=campaign, customer=customer
+    )
+    total_left = (
+        None if campaign.max_bonus_points is None else campaign.max_bonus_points - campaign.distributed_points
+    )
+    customer_left = (
+        None if campaign.max_customer_points is None else campaign.max_customer_points - participant.points
+    )
+    allowed = _allowed(points, total_left, campaign.limit_behavior)
+    allowed = min(allowed, _allowed(allowed, customer_left, campaign.limit_behavior)) if allowed else 0
+    if allowed <= 0:
+        raise CapReached(f"The campaign {campaign.name!r} has reached its bonus cap.", field="points")
+    participant.points += allowed
+    participant.save(update_fields=["points"])
+    campaign.distributed_points += allowed
+    if participant.points == allowed:  # the first bonus of this customer
+        campaign.participants += 1
+    campaign.save(update_fields=["distributed_points", "participants"])
+    return allowed

@@ -1,0 +1,123 @@
+"""Writing runs and their steps (the Log tab, the customer's Workflow logs, the run page).
+
+A run's status at the end (`finish`): error when any node failed, success when an action
+registered an event, "no action taken" otherwise (reference §1.10 keeps it apart from success),
+waiting while a Wait holds it. Steps are unique per (run, node).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+
+from customers.models import Customer
+from events.models import Event
+from loyalty import clock
+
+from .choices import RunStatus
+from .models import RunStep, Workflow, WorkflowRun, WorkflowVersion
+
+
+def run_exists(pk: int) -> bool:
+    return WorkflowRun.objects.filter(pk=pk).exists()
+
+
+def store_interrupted_run(run: dict) -> int | None:
+    """The interrupted run's row (its pk), logged after the event's transaction rolled back."""
+    workflow = Workflow.objects.filter(pk=run["workflow"]).first()
+    if workflow is None:
+        return None
+    customer = Customer.objects.filter(pk=run["customer"]).first()
+    now = dt.datetime.fromisoformat(run["now"])
+    with transaction.atomic():
+        row = WorkflowRun.objects.create(
+            environment=workflow.environment,
+            workflow=workflow,
+            version_id=run["version"],
+            customer=customer,
+            trigger=f"{run['action']} (interrupted, not stored)",
+            status=RunStatus.INTERRUPTED,
+            vars=run.get("vars") or {},
+            started_at=now,
+            finished_at=now,
+            duration_ms=0,
+        )
+        add_steps(row, run["steps"], branch="modifier", now=now)
+    return row.pk
+
+
+def add_steps(run: WorkflowRun, steps: list[dict], *, branch: str, now: dt.datetime) -> None:
+    RunStep.objects.bulk_create(
+        [
+            RunStep(
+                run=run,
+                node=step["node"],
+                node_type=step["type"],
+                branch=branch,
+                output=step["output"],
+                detail=step.get("detail") or {},
+                error=step.get("error") or "",
+                at=now,
+            )
+            for step in steps
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def start_run(
+    *,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    customer: Customer | None,
+    trigger: str,
+    now: dt.datetime,
+    event: Event | None = None,
+    occurrence: str = "",
+    depth: int = 0,
+    variables: dict | None = None,
+    modifier_steps: list[dict] | None = None,
+) -> tuple[WorkflowRun, bool]:
+    """The run of this trigger, created once: (run, created). A redelivered task gets the same row."""
+    lookup = (
+        {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
+    )
+    fields = {"customer": customer} if event is not None else {}
+    try:
+        with transaction.atomic():
+            run = WorkflowRun.objects.create(
+                environment=workflow.environment,
+                workflow=workflow,
+                version=version,
+                trigger=trigger[:200],
+                depth=depth,
+                vars=variables or {},
+                started_at=now,
+                **fields,
+                **lookup,
+            )
+            if modifier_steps:
+                add_steps(run, modifier_steps, branch="modifier", now=now)
+            return run, True
+    except IntegrityError:
+        return WorkflowRun.objects.get(workflow=workflow, **lookup), False
+
+
+def finish(run: WorkflowRun, *, parked: list[dt.datetime]) -> None:
+    now = clock.now(run.environment)
+    if parked:
+        run.status, run.resume_at = RunStatus.WAITING, min(parked)
+    else:
+        steps = list(run.steps.all())
+        if any(step.error for step in steps):
+            run.status = RunStatus.ERROR
+            run.error = next(step.error for step in steps if step.error)[:2000]
+        elif any(step.event_id for step in steps):
+            run.status = RunStatus.SUCCESS
+        else:
+            run.status = RunStatus.NO_ACTION
+        run.resume_at = None
+        run.finished_at = now
+    run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
+    run.save(update_fields=["status", "resume_at", "finished_at", "duration_ms", "error", "vars"])

@@ -1,0 +1,113 @@
+"""Tables of the workflow pages (django-tables2)."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+
+from loyalty.console.columns import WhenColumn
+
+from .models import Campaign, Workflow, WorkflowRun
+
+_RUN_STATUS = '<span class="badge run-{{ record.status }}" data-testid="run-status">{{ record.get_status_display }}</span>'
+
+
+def _customer_url(record) -> str | None:
+    if not record.customer_id or record.customer.anonymized_at is not None:
+        return None
+    return reverse("customers:customer_overview", kwargs={"ref": record.customer.customer_id})
+
+
+class WorkflowTable(tables.Table):
+    name = tables.Column(linkify=("workflows:workflow_detail", {"pk": tables.A("pk")}))
+    status = tables.Column()
+    campaign = tables.Column(
+        linkify=lambda record: (
+            reverse("workflows:campaign_edit", args=[record.campaign_id]) if record.campaign_id else None
+        )
+    )
+    trigger_type = tables.Column(verbose_name="Trigger")
+    trigger_action = tables.Column(verbose_name="Event type")
+    priority = tables.Column(attrs={"td": {"class": "num"}})
+    version = tables.TemplateColumn(
+        "{% if record.version %}v{{ record.version.number }}{% else %}—{% endif %}"
+    )
+    updated_at = WhenColumn(verbose_name="Changed")
+
+    class Meta:
+        model = Workflow
+        fields = (
+            "name",
+            "status",
+            "campaign",
+            "trigger_type",
+            "trigger_action",
+            "priority",
+            "version",
+            "updated_at",
+        )
+        always_visible = ("name",)
+        attrs = {"data-testid": "workflow-table"}
+        empty_text = "No workflows yet."
+
+
+class CampaignTable(tables.Table):
+    name = tables.Column(linkify=("workflows:campaign_edit", {"pk": tables.A("pk")}))
+    starts_at = WhenColumn(verbose_name="Start")
+    ends_at = WhenColumn(verbose_name="End")
+    participants = tables.Column(verbose_name="Participants", attrs={"td": {"class": "num"}})
+    distributed_points = tables.Column(
+        verbose_name="Distributed bonus points", attrs={"td": {"class": "num"}}
+    )
+    cap_share = tables.TemplateColumn(
+        "{% if record.cap_share is not None %}{% widthratio record.distributed_points record.max_bonus_points 100 %} %"
+        "{% else %}—{% endif %}",
+        verbose_name="Distributed points %",
+        orderable=False,
+    )
+    max_bonus_points = tables.Column(verbose_name="Max bonus points")
+    max_customer_points = tables.Column(verbose_name="Max customer points")
+    limit_behavior = tables.Column(verbose_name="Limit")
+
+    class Meta:
+        model = Campaign
+        fields = (
+            "name", "starts_at", "ends_at", "participants", "distributed_points", "cap_share",
+            "max_bonus_points", "max_customer_points", "limit_behavior",
+        )  # fmt: skip
+        always_visible = ("name",)
+        attrs = {"data-testid": "campaign-table"}
+        empty_text = "No campaigns yet."
+
+
+class RunTable(tables.Table):
+    id = tables.Column(linkify=("workflows:run_detail", {"pk": tables.A("pk")}), verbose_name="Run")
+    status = tables.TemplateColumn(_RUN_STATUS, verbose_name="Type")
+    workflow = tables.Column(linkify=("workflows:workflow_detail", {"pk": tables.A("workflow_id")}))
+    customer = tables.Column(linkify=lambda record: _customer_url(record))
+    trigger = tables.Column(verbose_name="Triggered by")
+    started_at = WhenColumn(verbose_name="Timestamp")
+    duration_ms = tables.TemplateColumn(
+        "{% if record.duration_ms is not None %}{{ record.duration_ms }} ms{% else %}—{% endif %}",
+        verbose_name="Time",
+        attrs={"td": {"class": "num"}},
+    )
+    resume_at = WhenColumn(verbose_name="Waits until")
+    version = tables.TemplateColumn("v{{ record.version.number }}")
+
+    class Meta:
+        model = WorkflowRun
+        fields = (
+            "id",
+            "status",
+            "workflow",
+            "customer",
+            "trigger",
+            "started_at",
+            "duration_ms",
+            "resume_at",
+            "version",
+        )
+        always_visible = ("id",)
+        attrs = {"data-testid": "run-table"}
+        empty_text = "No runs."

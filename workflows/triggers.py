@@ -1,0 +1,257 @@
+"""The engine's hook for Event-triggered workflows (called by events.engine, below it).
+
+`before_store` runs inside register_event's transaction, after the customer is locked and
+before the event is stored:
+
+1. the **modifier branch** of each active workflow on this action (priority order): filters,
+   Variable assign, Modify event (changes the event's data, re-validated like the request's)
+   and Interrupt (raises `WorkflowInterrupt`, an EngineError carrying the configured 5-digit
+   code: nothing is stored and the API answers with it). Bounded: a graph has at most 100 nodes
+   and no loops; customer filters are one query each.
+2. on commit, the **action branch**: one django-q2 task (`workflows.tasks.run_for_events`, by
+   dotted path) for the event and its follow-ups (checkout items, tier changes...) that active
+   workflows trigger on. Nothing is queued when no workflow listens.
+
+Loop protection: events registered by a workflow run (`automation`, a context variable set by
+workflows.runner) carry its depth; at WORKFLOW_MAX_DEPTH no workflow triggers, and a workflow
+never triggers on its own events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django_q.brokers import get_broker
+from django_q.tasks import async_task
+
+from customers.models import Customer
+from events.validation import validate_data
+from loyalty import configcache
+from loyalty.errors import EngineError
+
+from . import evaluate, expressions, logs
+from .choices import TriggerType, WorkflowStatus
+from .graph import Graph
+from .models import Workflow
+
+log = logging.getLogger("loyalty.workflows")
+CACHE_KEY = "workflows:event-triggers"
+_automation: contextvars.ContextVar[tuple[int, int | None]] = contextvars.ContextVar(
+    "workflow_automation", default=(0, None)
+)
+
+
+def max_depth() -> int:
+    return int(getattr(settings, "WORKFLOW_MAX_DEPTH", 3))
+
+
+@contextlib.contextmanager
+def automation(depth: int, workflow_id: int):
+    """Events registered inside are a workflow's, `depth` levels below an outside event."""
+    token = _automation.set((depth, workflow_id))
+    try:
+        yield
+    finally:
+        _automation.reset(token)
+
+
+class WorkflowInterrupt(EngineError):
+    """An Interrupt node refused the event (reference: InterruptException)."""
+
+    type = "InterruptException"
+    status = 422
+    code = 127201
+    default_message = "Workflow interruption"
+
+    def __init__(self, message: str, *, code: int, run: dict):
+        super().__init__(message, code=code)
+        self.run = run
+        self.logged: int | None = None  # the run logged for it (gone if a caller rolled it back)
+
+    def after_rollback(self) -> None:
+        """Log the interrupted run again when a caller's rollback took the first log with it (the
+        API's error handler calls this after the request's transaction rolled back)."""
+        if self.logged is not None and not logs.run_exists(self.logged):
+            self.logged = logs.store_interrupted_run(self.run)
+
+
+@dataclass(frozen=True)
+class Active:
+    id: int
+    name: str
+    priority: int
+    version_id: int
+    graph: Graph
+    trigger_id: str
+
+    @property
+    def pk(self) -> int:  # expressions read workflow.pk / workflow.name
+        return self.id
+
+
+def _load() -> dict[tuple[str, str], list[Active]]:
+    table: dict[tuple[str, str], list[Active]] = {}
+    rows = (
+        Workflow.objects.filter(
+            status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.EVENT, version__isnull=False
+        )
+        .select_related("version")
+        .order_by("priority", "id")
+    )
+    for wf in rows:
+        graph = Graph(wf.version.graph)
+        if graph.trigger is None:
+            continue
+        table.setdefault((wf.environment, wf.trigger_action), []).append(
+            Active(wf.pk, wf.name, wf.priority, wf.version_id, graph, graph.trigger["id"])
+        )
+    return table
+
+
+def active_event_workflows() -> dict[tuple[str, str], list[Active]]:
+    """{(environment, action): active workflows, by priority}, kept in process memory."""
+    return configcache.get(CACHE_KEY, _load)
+
+
+def before_store(result, *, program, environment, customer, action, spec, extra, data, now, meta) -> dict:
+    """Run the modifier branches; queue the action branches on commit. Returns the event's data."""
+    if not program.workflows:
+        return data
+    table = active_event_workflows()
+    if not table or not any(key[0] == environment for key in table):
+        return data
+    depth, origin = _automation.get()
+    if depth >= max_depth():
+        return data
+    logs: dict[str, dict] = {}
+    for wf in table.get((environment, action), ()):
+        if wf.id == origin or not wf.graph.has_branch("modifier"):
+            continue
+        data, logs[str(wf.id)] = _modifier_branch(wf, customer, action, spec, extra, data, now)
+    transaction.on_commit(lambda: _enqueue(result, environment, depth, origin, logs))
+    return data
+
+
+def _modifier_branch(wf: Active, customer: Customer, action, spec, extra, data, now) -> tuple[dict, dict]:
+    state = evaluate.State(
+        event=evaluate.event_namespace(action, data),
+        customer_row=customer,
+        variables={},
+        workflow=wf,
+        now=now,
+    )
+    steps: list[dict] = []
+    queue, seen = list(wf.graph.targets(wf.trigger_id, "modifier")), set()
+    while queue:
+        node_id = queue.pop(0)
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node = wf.graph.nodes[node_id]
+        kind, config = node["type"], node["config"]
+        state.detail, error, output = {}, "", ""
+        try:
+            if kind.startswith("filter_"):
+                output = evaluate.run_filter(kind, config, state=state)
+            elif kind == "variable_assign":
+                evaluate.assign_variable(config, state)
+                output = "success"
+            elif kind == "modify_event":
+                data = _modify_event(config, state, spec, extra, data)
+                output = "success"
+            elif kind == "interrupt":
+                message = _render(config["message"], state)
+                steps.append(_step(node, "", {"code": config["code"], "message": message}, "", now))
+                raise WorkflowInterrupt(
+                    message,
+                    code=int(config["code"]),
+                    run={
+                        "workflow": wf.id,
+                        "version": wf.version_id,
+                        "customer": customer.pk,
+                        "action": action,
+                        "steps": steps,
+                        "vars": state.vars,
+                        "now": now.isoformat(),
+                    },
+                )
+        except evaluate.NodeFailed as failure:
+            error, output = failure.message, "failure"
+        steps.append(_step(node, output, state.detail, error, now))
+        queue.extend(wf.graph.targets(node_id, output))
+    return data, {"version": wf.version_id, "steps": steps, "vars": state.vars}
+
+
+def _render(text: str, state) -> str:
+    try:
+        return expressions.render(text, state.namespace())
+    except expressions.ExpressionError as error:
+        return f"{text} ({error.message})"
+
+
+def _modify_event(config: dict, state, spec, extra, data: dict) -> dict:
+    changed = dict(data)
+    for key, expression in config["set"].items():
+        try:
+            changed[key] = evaluate.plain(expressions.evaluate(expression, state.namespace()))
+        except expressions.ExpressionError as error:
+            raise evaluate.NodeFailed(f"{key}: {error.message}") from None
+    try:
+        clean = validate_data(spec, changed, extra)
+    except EngineError as error:
+        raise evaluate.NodeFailed(f"The modified event is not valid: {error.message}") from None
+    state.detail = {"set": {key: clean.get(key) for key in config["set"]}}
+    state.event = evaluate.event_namespace(state.event["action"], clean)
+    return clean
+
+
+def _step(node: dict, output: str, detail: dict, error: str, now) -> dict:
+    return {"node": node["id"], "type": node["type"], "output": output, "detail": detail, "error": error}
+
+
+def _enqueue(result, environment: str, depth: int, origin: int | None, logs: dict) -> None:
+    table = active_event_workflows()
+    wanted = [
+        event.pk
+        for event in result.events
+        if event.customer_id is not None
+        and any(wf.id != origin for wf in table.get((environment, event.action), ()))
+    ]
+    if not wanted:
+        return
+    async_task(
+        "workflows.tasks.run_for_events",
+        environment,
+        wanted,
+        depth,
+        origin,
+        result.event.pk if result.event is not None else None,
+        logs,
+        task_name=f"workflows-event-{wanted[0]}",
+        broker=_broker(),
+    )
+
+
+_brokers: dict[str, object] = {}
+
+
+def _broker():
+    """One django-q2 broker per process: building one per task opened a new Redis connection for
+    every event (about 4 ms of CPU)."""
+    broker = _brokers.get("default")
+    if broker is None:
+        broker = _brokers["default"] = get_broker()
+    return broker
+
+
+def record_interrupt(interrupt: WorkflowInterrupt, *, dry_run: bool) -> None:
+    """Log the interrupted run once the event's transaction has rolled back (its event is not
+    stored; the run is, with the customer when the customer row still exists). Inside a caller's
+    transaction (an API request's), that caller's rollback comes first: `after_rollback`."""
+    if not dry_run:
+        interrupt.logged = logs.store_interrupted_run(interrupt.run)
