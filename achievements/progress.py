@@ -64,6 +64,11 @@ def _counts_for(achievement: Achievement, actions: set[str]) -> bool:
     return achievement.action in actions
 
 
+def counts_action(action: str) -> bool:
+    """Whether an active achievement counts events of `action` (events.sets registers those one by one)."""
+    return any(_counts_for(achievement, {action}) for achievement in active_achievements())
+
+
 def track(ctx: HandlerContext) -> None:
     if not ctx.program.achievements:
         return

@@ -87,6 +87,15 @@ class Event(models.Model):
                 fields=["admin_user"], condition=Q(admin_user__isnull=False), name="event_admin_user"
             ),
             models.Index(fields=["parent"], condition=Q(parent__isnull=False), name="event_parent"),
+            # Segment conditions on event history ("performed X at least N times in the last D days",
+            # "last X more than D days ago": segments.conditions) read one action's rows in a time
+            # range and group them by customer: an index-only range scan with this covering index.
+            models.Index(
+                fields=["action", "effective_at"],
+                include=["customer"],
+                condition=Q(customer__isnull=False),
+                name="event_action_history",
+            ),
             # Opt-out scrubs the customer's ID from other customers' opt_in/profile events that name
             # them as referrer; this keeps that lookup off a full scan.
             models.Index(

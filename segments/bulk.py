@@ -2,8 +2,9 @@
 
 `queue_bulk` validates the request, stores a BulkOperation (status queued, a batch ID) and hands
 it to django-q2 after commit; `segments.tasks.run_bulk` then registers one `customer_list_add` /
-`customer_list_remove` event per customer through the engine, recording each refusal as a
-BulkOperationError (customer, code, message) and moving the batch to processing, then done.
+`customer_list_remove` event per customer (set-based, `events.sets.register_event_set`), recording
+each refusal as a BulkOperationError (customer, code, message) and moving the batch to processing,
+then done.
 """
 
 from __future__ import annotations

@@ -596,7 +596,8 @@ def _grouped(attribute: Attribute, ctx: Context):
     """(rows with one `v` per customer_id, zero-for-missing) for the aggregate attributes."""
     if attribute.kind == "balance":
         code, kind = attribute.params
-        return PointBalance.objects.filter(account__code=code).annotate(v=F(BALANCE_KINDS[kind]))
+        account = PointAccount.objects.filter(code=code).values_list("pk", flat=True).first()
+        return PointBalance.objects.filter(account_id=account).annotate(v=F(BALANCE_KINDS[kind]))
     if attribute.kind == "purchase":
         period, metric = attribute.params
         start, end = period_bounds(period, ctx.today)
@@ -623,18 +624,63 @@ def _grouped(attribute: Attribute, ctx: Context):
     if attribute.kind == "events":
         action, days = attribute.params
         since = ctx.now - dt.timedelta(days=days) if days is not None else None
-        return _event_rows(action, since).values("customer_id").annotate(v=Count("id")).order_by()
+        # count(*), not count(id): the covering index event_action_history answers it alone.
+        return _event_rows(action, since).values("customer_id").annotate(v=Count("*")).order_by()
     raise AssertionError(attribute.kind)
 
 
 def _aggregate_q(attribute: Attribute, op: str, value, ctx: Context) -> Q:
     """`v op value` where v is a per-customer figure and customers without rows have 0: rows that
     pass (pk IN ...), or, when 0 passes too, customers without a failing row (pk NOT IN ...)."""
+    existence = _existence_q(attribute, op, value, ctx)
+    if existence is not None:
+        return existence
     rows = _grouped(attribute, ctx)
     passes = Q(**{f"v__{'exact' if op == 'eq' else _LOOKUP[op]}": value})
     if _COMPARE[op](0, value):
         return ~Q(pk__in=rows.filter(~passes).values("customer_id"))
     return Q(pk__in=rows.filter(passes).values("customer_id"))
+
+
+ALWAYS, NEVER = Q(pk__isnull=False), Q(pk__isnull=True)
+
+
+def _existence_q(attribute: Attribute, op: str, value, ctx: Context) -> Q | None:
+    """An event count compared so that every count from 1 up gives the same answer ("at least
+    once", "> 0", "= 0", "< 1" in the last D days) asks only whether the customer has a row: a
+    plain semi-join over the covering index event_action_history, no GROUP BY. None otherwise."""
+    if attribute.kind != "events":
+        return None
+    compare = _COMPARE[op]
+    if len({compare(n, value) for n in (1, 2, value - 1, value, value + 1) if n >= 1}) != 1:
+        return None
+    any_passes, zero_passes = compare(1, value), compare(0, value)
+    if any_passes == zero_passes:
+        return ALWAYS if any_passes else NEVER
+    action, days = attribute.params
+    since = ctx.now - dt.timedelta(days=days) if days is not None else None
+    rows = Q(pk__in=_event_rows(action, since).values("customer_id"))
+    return rows if any_passes else ~rows
+
+
+def _in_q(attribute: Attribute, values: list, ctx: Context) -> Q:
+    """`in` of a non-aggregate attribute: one IN (or one subquery), not an OR of equalities."""
+    if attribute.kind == "tier":
+        return _tier_q(attribute, Q(code__in=values), ctx)
+    if attribute.kind == "label":
+        through = Customer.labels.through.objects.filter(label__name__in=values)
+        return Q(pk__in=through.values("customer_id"))
+    if attribute.kind == "list":
+        return Q(pk__in=CustomerListMember.objects.filter(customer_list_id__in=values).values("customer_id"))
+    if attribute.kind == "segment":
+        members = SegmentMember.objects.filter(segment_id__in=values, left_at__isnull=True)
+        return Q(pk__in=members.values("customer_id"))
+    if attribute.kind in ("custom", "last_event"):
+        q = NEVER
+        for value in values:
+            q |= _q(attribute, "exact", value, ctx)
+        return q
+    return Q(**{f"{attribute.path}__in": values})
 
 
 def _last_event_q(attribute: Attribute, lookup: str, value) -> Q:
@@ -721,9 +767,7 @@ def compile_condition(
             for value in values:
                 q |= _aggregate_q(attribute, "eq", value, ctx)
         else:
-            q = Q(pk__isnull=True)
-            for value in values:
-                q |= _q(attribute, "exact", value, ctx)
+            q = _in_q(attribute, values, ctx) if values else NEVER
         return ~q if op == "not_in" else q
     if isinstance(condition.value, list):
         raise ConditionError(f"{attribute.label}: give one value, not a list.", "value")

@@ -25,11 +25,15 @@ from .models import CustomerList, CustomerListMember, Status
 
 
 def _list(ctx: HandlerContext) -> CustomerList:
-    if not ctx.program.module_enabled("segments"):
+    return _list_for(ctx.program, ctx.data)
+
+
+def _list_for(program, data: dict) -> CustomerList:
+    if not program.module_enabled("segments"):
         raise BusinessRuleError(
             "The Segments module is off: customer lists are not available.", field="action"
         )
-    ref = ctx.data.get("list")
+    ref = data.get("list")
     if ref in (None, ""):
         raise MissingParameter("Missing required attribute 'list'.", field="data.list")
     text = str(ref).strip()
@@ -41,37 +45,102 @@ def _list(ctx: HandlerContext) -> CustomerList:
     return found
 
 
-def customer_list_add(ctx: HandlerContext) -> None:
-    """Add the (locked) customer to data.list."""
-    customer_list = _list(ctx)
+def _addable(customer_list: CustomerList) -> CustomerList:
     if customer_list.status != Status.ACTIVE:
         raise BusinessRuleError(
             f"Customer list {customer_list.name!r} is {customer_list.status}: only active lists take members.",
             field="data.list",
         )
+    return customer_list
+
+
+def _removable(customer_list: CustomerList) -> CustomerList:
+    if customer_list.status == Status.ARCHIVED:
+        raise BusinessRuleError(f"Customer list {customer_list.name!r} is archived.", field="data.list")
+    return customer_list
+
+
+def _already_on(customer_list: CustomerList) -> Conflict:
+    return Conflict(f"The customer is already on the list {customer_list.name!r}.", field="data.list")
+
+
+def _not_on(customer_list: CustomerList) -> NotFound:
+    return NotFound(f"The customer is not on the list {customer_list.name!r}.", field="data.list")
+
+
+def customer_list_add(ctx: HandlerContext) -> None:
+    """Add the (locked) customer to data.list."""
+    customer_list = _addable(_list(ctx))
     try:
         with transaction.atomic():
             CustomerListMember.objects.create(
                 customer_list=customer_list, customer=ctx.customer, added_at=ctx.now, event_id=ctx.event.pk
             )
     except IntegrityError:
-        raise Conflict(
-            f"The customer is already on the list {customer_list.name!r}.", field="data.list"
-        ) from None
+        raise _already_on(customer_list) from None
     ctx.result.extra["customer_list"] = customer_list
 
 
 def customer_list_remove(ctx: HandlerContext) -> None:
     """Remove the (locked) customer from data.list."""
-    customer_list = _list(ctx)
-    if customer_list.status == Status.ARCHIVED:
-        raise BusinessRuleError(f"Customer list {customer_list.name!r} is archived.", field="data.list")
+    customer_list = _removable(_list(ctx))
     deleted, _ = CustomerListMember.objects.filter(
         customer_list=customer_list, customer=ctx.customer
     ).delete()
     if not deleted:
-        raise NotFound(f"The customer is not on the list {customer_list.name!r}.", field="data.list")
+        raise _not_on(customer_list)
     ctx.result.extra["customer_list"] = customer_list
+
+
+# --- the set-based forms of the two handlers (events.sets) -----------------------------------------
+# The same rules as the handlers above, for many customers at once, with their rows locked by the
+# caller: `prepare` checks the list once (its refusal applies to every customer), `refusals` finds
+# the customers one event would refuse (already on / not on the list), `apply` changes the rest in
+# one statement, given each customer's stored event.
+
+
+class ListAddSet:
+    @staticmethod
+    def prepare(program, data: dict) -> CustomerList:
+        return _addable(_list_for(program, data))
+
+    @staticmethod
+    def refusals(customer_list: CustomerList, customer_pks: list[int]) -> dict[int, Conflict]:
+        on = CustomerListMember.objects.filter(customer_list=customer_list, customer_id__in=customer_pks)
+        return {pk: _already_on(customer_list) for pk in on.values_list("customer_id", flat=True)}
+
+    @staticmethod
+    def apply(customer_list: CustomerList, event_ids: dict[int, int], now) -> None:
+        CustomerListMember.objects.bulk_create(
+            [
+                CustomerListMember(
+                    customer_list=customer_list, customer_id=pk, added_at=now, event_id=event_id
+                )
+                for pk, event_id in event_ids.items()
+            ],
+            batch_size=5000,
+        )
+
+
+class ListRemoveSet:
+    @staticmethod
+    def prepare(program, data: dict) -> CustomerList:
+        return _removable(_list_for(program, data))
+
+    @staticmethod
+    def refusals(customer_list: CustomerList, customer_pks: list[int]) -> dict[int, NotFound]:
+        on = set(
+            CustomerListMember.objects.filter(
+                customer_list=customer_list, customer_id__in=customer_pks
+            ).values_list("customer_id", flat=True)
+        )
+        return {pk: _not_on(customer_list) for pk in customer_pks if pk not in on}
+
+    @staticmethod
+    def apply(customer_list: CustomerList, event_ids: dict[int, int], now) -> None:
+        CustomerListMember.objects.filter(
+            customer_list=customer_list, customer_id__in=list(event_ids)
+        ).delete()
 
 
 def set_status(customer_list: CustomerList, status: str) -> CustomerList:

@@ -33,6 +33,15 @@ class SegmentKind(models.TextChoices):
     STATIC = "static", "Static (imported)"
 
 
+class BuildStatus(models.TextChoices):
+    """Where the materialized membership stands: a save queues a build (django-q2) and the page
+    shows "building" until the task has run; "failed" keeps the last membership and build_error."""
+
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Segment(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -43,6 +52,7 @@ class Segment(models.Model):
     last_built_at = models.DateTimeField(null=True, blank=True)
     build_seconds = models.FloatField(null=True, blank=True, help_text="duration of the last build")
     build_error = models.TextField(blank=True)
+    build_status = models.CharField(max_length=10, choices=BuildStatus.choices, default=BuildStatus.READY)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -61,8 +71,19 @@ class Segment(models.Model):
 
 
 class SegmentMember(models.Model):
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    # Derived rows, written only by builds and imports from customer IDs selected in the same
+    # statement: no database-level foreign keys. Their deferred checks ran one query per member at
+    # commit and row-locked (KEY SHARE) every member customer, which blocked engine events on those
+    # customers meanwhile (measured: 200,000 members inserted in 13.6 s with the checks, 5.1 s
+    # without). Deleting a segment or a customer through the ORM still deletes its memberships.
+    # Indexed (its history, whole-segment deletes); appended in order by a build, so it costs little.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", db_constraint=False
+    )
+    # No index by customer (see Meta).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
 
@@ -76,14 +97,11 @@ class SegmentMember(models.Model):
                 name="segment_member_current",
             )
         ]
-        indexes = [
-            # "Segments of this customer" and "is this customer in S": index lookups.
-            models.Index(
-                fields=["customer", "segment"],
-                condition=Q(left_at__isnull=True),
-                name="segment_member_customer",
-            ),
-        ]
+        # No index leading with the customer: a build inserts members in customer order, and such
+        # an index takes each entry at a random place among the other segments' entries (measured:
+        # 200,000 members in 7.3 s with it and the customer FK index, 3.5 s without). "Is C in S" is
+        # one probe of segment_member_current; "segments of C" and the opt-out and merge updates
+        # probe it once per segment (segments.building.segments_of): tens of segments, not millions.
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"

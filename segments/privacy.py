@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from loyalty import clock
 
-from .models import BulkOperation, BulkOperationError, CustomerListMember, SegmentMember
+from .building import current_memberships_of
+from .models import BulkOperation, BulkOperationError, CustomerListMember
 
 SCRUBBED = "[anonymized]"
 
@@ -22,7 +23,7 @@ def scrub_customer(customer, original: dict) -> None:
     refs.update(f"{field}:{value}" for field, value in (original.get("external_ids") or {}).items())
     refs.discard("")
     CustomerListMember.objects.filter(customer=customer).delete()
-    SegmentMember.objects.filter(customer=customer, left_at__isnull=True).update(left_at=clock.now())
+    current_memberships_of(customer.pk).update(left_at=clock.now())
     if not refs:
         return
     BulkOperationError.objects.filter(customer__in=refs).update(customer=SCRUBBED)
@@ -38,4 +39,4 @@ def merge_customer(source, target) -> None:
         customer=target
     )
     CustomerListMember.objects.filter(customer=source).delete()
-    SegmentMember.objects.filter(customer=source, left_at__isnull=True).update(left_at=clock.now())
+    current_memberships_of(source.pk).update(left_at=clock.now())

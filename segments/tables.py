@@ -14,6 +14,9 @@ class SegmentTable(tables.Table):
     status = tables.Column()
     kind = tables.Column(verbose_name="Type")
     member_count = tables.Column(verbose_name="Members", attrs={"td": {"class": "num"}})
+    build_status = tables.TemplateColumn(
+        '{% include "segments/includes/build_status.html" with segment=record %}', verbose_name="Build"
+    )
     last_built_at = WhenColumn(verbose_name="Last built")
     build_seconds = tables.TemplateColumn(
         "{% if record.build_seconds is not None %}{{ record.build_seconds|floatformat:2 }} s{% else %}—{% endif %}",
@@ -30,6 +33,7 @@ class SegmentTable(tables.Table):
             "status",
             "kind",
             "member_count",
+            "build_status",
             "last_built_at",
             "build_seconds",
             "created_by",

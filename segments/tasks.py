@@ -3,24 +3,27 @@
 - `rebuild_segments()`: the hourly Schedule (segments migration 0002): every active dynamic
   segment, in dependency order (segments.building.rebuild_all).
 - `rebuild_segment(pk)`: one segment, queued after a save in the console or the API.
-- `run_bulk(pk)`: one BulkOperation; each customer is one engine event, so a refusal (unknown
-  customer, already on the list, banned...) becomes a per-customer error and the rest go on.
+- `run_bulk(pk)`: one BulkOperation, in chunks of CHUNK customers (one transaction each) through
+  `events.sets.register_event_set`: still one `customer_list_add` / `customer_list_remove` event
+  per customer, stored with set-based SQL; a refusal (unknown customer, already on the list...)
+  becomes a per-customer error and the rest go on.
 """
 
 from __future__ import annotations
 
 import logging
 
-from events.engine import register_event
+from django.db import transaction
+
+from events.sets import register_event_set
 from loyalty import clock
-from loyalty.errors import EngineError
 
 from .building import rebuild, rebuild_all
-from .models import BulkOperation, BulkOperationError, BulkStatus, BulkType, Segment
+from .models import BuildStatus, BulkOperation, BulkOperationError, BulkStatus, BulkType, Segment
 
 log = logging.getLogger("loyalty.segments")
 ERROR_BATCH = 500
-PROGRESS_EVERY = 1000
+CHUNK = 2000  # customers per transaction of a bulk operation
 
 
 def rebuild_segments() -> int:
@@ -28,9 +31,18 @@ def rebuild_segments() -> int:
 
 
 def rebuild_segment(pk: int) -> None:
+    """One queued build. An unexpected failure (a database error) marks the segment "failed" so the
+    console stops showing "building", and is raised again for django-q2's failed-task record."""
     segment = Segment.objects.filter(pk=pk).first()
-    if segment is not None:
+    if segment is None:
+        return
+    try:
         rebuild(segment)
+    except Exception:
+        Segment.objects.filter(pk=pk).update(
+            build_status=BuildStatus.FAILED, build_error="The build stopped with an internal error."
+        )
+        raise
 
 
 def run_bulk(pk: int) -> None:
@@ -42,39 +54,40 @@ def run_bulk(pk: int) -> None:
         return
     operation = BulkOperation.objects.select_related("created_by").get(pk=pk)
     action = "customer_list_add" if operation.type == BulkType.ADD else "customer_list_remove"
-    errors: list[BulkOperationError] = []
+    refs = operation.customers
     error_count = 0
-    for position, ref in enumerate(operation.customers):
-        try:
-            register_event(
+    for start in range(0, len(refs), CHUNK):
+        chunk = refs[start : start + CHUNK]
+        # One transaction per chunk: its events (one per customer, set-based SQL: events.sets),
+        # its refusals and the progress commit together, so a crash never half-records a chunk.
+        with transaction.atomic():
+            outcome = register_event_set(
                 environment=operation.environment,
-                customer=ref,
                 action=action,
+                customers=chunk,
                 data={"list": operation.customer_list_id},
                 source=operation.source,
                 admin_user=operation.created_by,
                 reason=operation.reason,
             )
-        except EngineError as error:
-            error_count += 1
-            errors.append(
+            errors = [
                 BulkOperationError(
                     operation=operation,
-                    position=position,
-                    customer=ref[:300],
+                    position=start + position,
+                    customer=chunk[position][:300],
                     code=error.code,
                     message=error.message,
                 )
+                for position, error in sorted(outcome.refused, key=lambda refused: refused[0])
+            ]
+            BulkOperationError.objects.bulk_create(errors, batch_size=ERROR_BATCH)
+            error_count += len(errors)
+            BulkOperation.objects.filter(pk=pk).update(
+                processed=start + len(chunk), number_of_errors=error_count
             )
-        if len(errors) >= ERROR_BATCH:
-            BulkOperationError.objects.bulk_create(errors)
-            errors = []
-        if (position + 1) % PROGRESS_EVERY == 0:
-            BulkOperation.objects.filter(pk=pk).update(processed=position + 1, number_of_errors=error_count)
-    BulkOperationError.objects.bulk_create(errors)
     BulkOperation.objects.filter(pk=pk).update(
         status=BulkStatus.DONE,
-        processed=len(operation.customers),
+        processed=len(refs),
         number_of_errors=error_count,
         finished_at=clock.now(),
     )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("import/", views.SegmentImportView.as_view(), name="segment_import"),
     path("<int:pk>/", views.SegmentMembersView.as_view(), name="segment_members"),
     path("<int:pk>/edit/", views.SegmentEditView.as_view(), name="segment_edit"),
+    path("<int:pk>/status/", views.SegmentBuildStatusView.as_view(), name="segment_status"),
     path("<int:pk>/<str:action>/", views.SegmentActionView.as_view(), name="segment_action"),
     path("lists/", views.CustomerListListView.as_view(), name="list_list"),
     path("lists/add/", views.CustomerListEditView.as_view(), name="list_add"),

@@ -30,8 +30,7 @@ from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
-from . import tasks
-from .building import SLOW_BUILD_SECONDS, clear_members, preview, rebuild
+from .building import SLOW_BUILD_SECONDS, clear_members, preview, request_rebuild
 from .bulk import queue_bulk
 from .forms import (
     MATCH_CHOICES,
@@ -48,6 +47,7 @@ from .forms import (
 from .imports import ImportFailed, import_segment
 from .lists import set_status
 from .models import (
+    BuildStatus,
     BulkOperation,
     CustomerList,
     CustomerListMember,
@@ -149,15 +149,11 @@ class SegmentEditView(ModuleMixin, ConsoleView, TemplateView):
                 before={} if created else {"conditions": segment.conditions},
                 after={"name": obj.name, "conditions": tree},
             )
-        obj = rebuild(obj)  # rebuilt on save (and hourly)
-        note = f" Built in {obj.build_seconds:.1f} s." if obj.build_seconds is not None else ""
-        if obj.build_seconds and obj.build_seconds > SLOW_BUILD_SECONDS:
-            messages.warning(
-                request, f"This segment took {obj.build_seconds:.0f} s to build: consider simpler conditions."
-            )
+            request_rebuild(obj)  # on django-q2 after commit (and hourly); the page shows "building"
         messages.success(
             request,
-            f"Segment “{obj.name}” {'created' if created else 'saved'}: {obj.member_count} members.{note}",
+            f"Segment “{obj.name}” {'created' if created else 'saved'}."
+            + (" Its members are being built in the background." if obj.is_dynamic else ""),
         )
         return HttpResponseRedirect(reverse("segments:segment_members", args=[obj.pk]))
 
@@ -197,6 +193,19 @@ class SegmentPreviewView(ModuleMixin, ConsoleView, View):
                 "slow": result is not None and result["seconds"] > SLOW_PREVIEW_SECONDS,
             },
         )
+
+
+class SegmentBuildStatusView(ModuleMixin, ConsoleView, View):
+    """The segment's build status chip (an htmx partial). While the segment is building, the chip
+    polls this view every 2 s; once the build is done an htmx request gets `HX-Refresh`, so the
+    page reloads with the new member count."""
+
+    def get(self, request, pk):
+        segment = get_object_or_404(Segment, pk=pk)
+        response = render(request, "segments/includes/build_status.html", {"segment": segment})
+        if request.headers.get("HX-Request") and segment.build_status != BuildStatus.BUILDING:
+            response["HX-Refresh"] = "true"
+        return response
 
 
 class SegmentMembersView(ModuleMixin, CustomerListView):
@@ -255,7 +264,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
                 created_by=request.user,
             )
             if copy.is_dynamic:
-                rebuild(copy)
+                request_rebuild(copy)
             else:
                 now = segment.last_built_at
                 SegmentMember.objects.bulk_create(
@@ -271,8 +280,8 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
             messages.success(request, f"Segment cloned as “{copy.name}”.")
             return HttpResponseRedirect(reverse("segments:segment_edit", args=[copy.pk]))
         if action == "rebuild":
-            rebuild(segment)
-            messages.success(request, "Segment rebuilt.")
+            request_rebuild(segment)
+            messages.success(request, "The segment is being rebuilt in the background.")
             return HttpResponseRedirect(target)
         status = {"activate": Status.ACTIVE, "inactivate": Status.INACTIVE, "archive": Status.ARCHIVED}[
             action
@@ -289,8 +298,9 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
                 before={"status": segment.status},
                 after={"status": status},
             )
-        if status == Status.ACTIVE and segment.is_dynamic:
-            transaction.on_commit(lambda: tasks.rebuild_segment(segment.pk))
+            if status == Status.ACTIVE:
+                segment.status = status
+                request_rebuild(segment)
         messages.success(request, f"Segment “{segment.name}” is {status} now.")
         return HttpResponseRedirect(reverse("segments:segment_list") if status == Status.ARCHIVED else target)
 

@@ -47,6 +47,7 @@ def segment_object(segment: Segment, *, full: bool = False) -> dict:
         "member_count": segment.member_count,
         "last_built_at": unix(segment.last_built_at),
         "build_seconds": segment.build_seconds,
+        "build_status": segment.build_status,
         "created_at": unix(segment.created_at),
     }
     if full:
@@ -81,6 +82,7 @@ class SegmentSerializer(serializers.Serializer):
     member_count = serializers.IntegerField()
     last_built_at = serializers.IntegerField(allow_null=True)
     build_seconds = serializers.FloatField(allow_null=True)
+    build_status = serializers.ChoiceField(choices=["building", "ready", "failed"])
     created_at = serializers.IntegerField()
     description = serializers.CharField(required=False)
     conditions = serializers.JSONField(required=False)

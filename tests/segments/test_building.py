@@ -7,7 +7,7 @@ from django.db import connection
 
 from customers.models import Customer
 from events.engine import register_event
-from segments.building import build_order, is_member, rebuild, rebuild_all, segments_of
+from segments.building import build_order, is_member, rebuild, rebuild_all, request_rebuild, segments_of
 from segments.models import Segment, SegmentMember
 
 from .test_conditions import leaf, tree
@@ -63,8 +63,40 @@ def test_a_broken_definition_is_recorded_not_raised(program, enroll_customer):
     segment.refresh_from_db()
     rebuild(segment)
     segment.refresh_from_db()
-    assert "Unknown attribute" in segment.build_error
+    assert "Unknown attribute" in segment.build_error and segment.build_status == "failed"
     assert members(segment) == {"a"}  # left as it was
+
+
+def test_a_requested_rebuild_is_building_until_the_queued_task_runs(
+    program, enroll_customer, django_capture_on_commit_callbacks
+):
+    enroll_customer("a", points=100)
+    segment = Segment.objects.create(name="S", conditions=tree(leaf("score", "ge", "50")))
+    with django_capture_on_commit_callbacks() as queued:
+        request_rebuild(segment)
+    segment.refresh_from_db()
+    assert segment.build_status == "building" and members(segment) == set() and len(queued) == 1
+    queued[0]()  # django-q2 runs segments.tasks.rebuild_segment (inline in tests)
+    segment.refresh_from_db()
+    assert segment.build_status == "ready" and members(segment) == {"a"} and segment.member_count == 1
+
+
+def test_a_build_that_crashes_is_marked_failed_not_left_building(program, enroll_customer, monkeypatch):
+    from segments import tasks
+
+    enroll_customer("a", points=100)
+    segment = Segment.objects.create(
+        name="S", conditions=tree(leaf("score", "ge", "50")), build_status="building"
+    )
+
+    def crash(_segment):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(tasks, "rebuild", crash)
+    with pytest.raises(RuntimeError):
+        tasks.rebuild_segment(segment.pk)
+    segment.refresh_from_db()
+    assert segment.build_status == "failed" and "internal error" in segment.build_error
 
 
 def test_the_hourly_schedule_exists(db):
@@ -119,3 +151,17 @@ def test_concurrent_rebuilds_while_customers_change_never_duplicate(program):
     current = SegmentMember.objects.filter(segment=segment, left_at__isnull=True)
     assert current.count() == 30
     assert current.values("customer").distinct().count() == 30
+
+
+def test_deleting_a_segment_deletes_its_memberships_without_a_database_foreign_key(program, enroll_customer):
+    # SegmentMember has no database-level foreign keys (derived rows): the ORM's CASCADE removes them.
+    enroll_customer("a", points=100)
+    segment = Segment.objects.create(name="S", conditions=tree(leaf("score", "ge", "50")))
+    other = Segment.objects.create(name="T", conditions=tree(leaf("score", "ge", "50")))
+    rebuild(segment)
+    rebuild(other)
+    assert SegmentMember.objects.count() == 2
+    segment.delete()
+    assert list(SegmentMember.objects.values_list("segment_id", flat=True)) == [other.pk]
+    a = Customer.objects.get(customer_id="a")
+    assert [s.name for s in segments_of(a.pk)] == ["T"] and is_member(a.pk, other.pk)

@@ -66,19 +66,32 @@ def test_module_switch_gates_the_pages_and_navigation(admin_client, program):
     assert admin_client.get(reverse("segments:segment_list")).status_code == 200
 
 
-def test_create_segment_with_two_groups_builds_and_shows_members(admin_client, people):
+def test_create_segment_with_two_groups_builds_and_shows_members(
+    admin_client, people, django_capture_on_commit_callbacks
+):
     data = editor_post(
         "Rich Germans or Austrians",
         ("all", ["country:eq:DE", "score:ge:100"]),
         ("all", ["country:eq:AT"]),
         match="any",
     )
-    response = admin_client.post(reverse("segments:segment_add"), data)
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(reverse("segments:segment_add"), data)
     segment = Segment.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse(
         "segments:segment_members", args=[segment.pk]
     )
-    assert segment.member_count == 2 and segment.last_built_at is not None
+    # The save does not build: the segment shows "building" until the queued task has run.
+    assert segment.build_status == "building" and segment.member_count == 0 and len(queued) == 1
+    status_url = reverse("segments:segment_status", args=[segment.pk])
+    page = admin_client.get(response["Location"]).content.decode()
+    assert 'data-status="building"' in page and f'hx-get="{status_url}"' in page
+    assert "HX-Refresh" not in admin_client.get(status_url, headers={"HX-Request": "true"})
+    for build in queued:
+        build()  # the django-q2 task (inline in tests)
+    segment.refresh_from_db()
+    assert segment.build_status == "ready" and segment.member_count == 2 and segment.last_built_at is not None
+    assert admin_client.get(status_url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
     assert segment.conditions["match"] == "any" and len(segment.conditions["conditions"]) == 2
     page = admin_client.get(response["Location"])
     shown = {c.customer_id for c in page.context["page"].rows}
@@ -126,11 +139,13 @@ def test_add_group_button_adds_an_empty_group(admin_client, people):
     assert len(response.context["groups"]) == 2 and not Segment.objects.exists()
 
 
-def test_inactivate_archive_clone(admin_client, people):
-    admin_client.post(reverse("segments:segment_add"), editor_post("Germans", ("all", ["country:eq:DE"])))
+def test_inactivate_archive_clone(admin_client, people, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("segments:segment_add"), editor_post("Germans", ("all", ["country:eq:DE"])))
     segment = Segment.objects.get()
     action = lambda name: admin_client.post(reverse("segments:segment_action", args=[segment.pk, name]))  # noqa: E731
-    action("clone")
+    with django_capture_on_commit_callbacks(execute=True):
+        action("clone")
     copy = Segment.objects.exclude(pk=segment.pk).get()
     assert copy.name == "Germans (copy)" and copy.member_count == 2
     action("inactivate")
@@ -146,8 +161,11 @@ def test_inactivate_archive_clone(admin_client, people):
     assert "Germans (copy)" in listed and ">Germans</a>" not in listed
 
 
-def test_customer_list_filters_by_segment_and_list_and_overview_shows_them(admin_client, people):
-    admin_client.post(reverse("segments:segment_add"), editor_post("Germans", ("all", ["country:eq:DE"])))
+def test_customer_list_filters_by_segment_and_list_and_overview_shows_them(
+    admin_client, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("segments:segment_add"), editor_post("Germans", ("all", ["country:eq:DE"])))
     segment = Segment.objects.get()
     customer_list = CustomerList.objects.create(name="Newsletter")
     admin_client.post(

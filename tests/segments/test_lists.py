@@ -153,3 +153,25 @@ def test_merge_moves_list_memberships_to_the_target(vip, enroll_customer):
     register_event(environment="live", customer="dst", action="merge", data={"source": "src"})
     assert on_list(vip) == {"dst"} and on_list(other) == {"dst"}
     assert CustomerListMember.objects.count() == 2
+
+
+def test_bulk_in_several_chunks_reports_each_error_at_its_position(
+    vip, enroll_customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from segments import tasks
+
+    monkeypatch.setattr(tasks, "CHUNK", 2)  # chunks: [a, ghost] [b, a] [c]
+    for cid in ("a", "b", "c"):
+        enroll_customer(cid)
+    with django_capture_on_commit_callbacks(execute=True):
+        operation = queue_bulk(
+            vip, "customer_add", ["a", "ghost", "b", "a", "c"], environment="live", source="api"
+        )
+    operation.refresh_from_db()
+    assert operation.status == "done" and operation.processed == 5 and operation.number_of_errors == 2
+    assert [(e.position, e.customer, e.code) for e in operation.errors.all()] == [
+        (1, "ghost", 160212),
+        (3, "a", 160409),
+    ]
+    assert on_list(vip) == {"a", "b", "c"}
+    assert Event.objects.filter(action="customer_list_add").count() == 3

@@ -50,6 +50,7 @@ ACCESS: dict[str, Access] = {
     "segments:segment_import": Access(MANAGERS),  # import_data
     "segments:segment_members": Access(STAFF, obj="segment"),
     "segments:segment_edit": Access(MANAGERS, obj="segment"),
+    "segments:segment_status": Access(STAFF, obj="segment"),
     "segments:segment_action": Access(MANAGERS, obj="segment", status=405),  # POST only
     "segments:list_list": Access(STAFF),
     "segments:list_add": Access(MANAGERS),

@@ -1,0 +1,236 @@
+"""One event per customer for many customers, with set-based SQL: `register_event_set`.
+
+    bulk list operations (segments.tasks.run_bulk)
+        -> register_event_set(environment=, action="customer_list_add", customers=[refs], data=, source=)
+            validate the action and its data once                  (as register_event)
+            resolve the references in one query, lock the rows     (SELECT ... ORDER BY id FOR UPDATE)
+            the action's set handler: refusals, then its writes    (SET_HANDLERS, segments.lists)
+            store one Event per applied customer                   (one multi-row INSERT)
+            last_activity_at / updated_at of those customers       (one UPDATE)
+        <- SetOutcome: {position: event ID} applied, [(position, EngineError)] refused
+
+The stored rows are what `register_event` stores for each customer, one event per customer with
+the same action, label, data, source, admin user, reason and account; a refusal (unknown customer,
+already on the list...) is the same EngineError with the same code and message, and stores
+nothing for that customer. Only actions whose effect is a membership row are set-based (the
+SET_HANDLERS table); anything per-customer the engine would do besides the handler sends the
+customer through `register_event` instead, which gives the same result more slowly:
+
+- a reference the one query does not resolve (external IDs `field:value`, unknown or invalid IDs:
+  register_event gives the exact refusal);
+- a customer whose tier or manual tier lock has ended (re-evaluated before any handler);
+- the whole set, when an active achievement counts the action or a point account has dynamic
+  expiration (any activity pushes its dates: loyalty.ledger.lots.after_event).
+
+Budgets count points, coupons, rewards and referrals, which list actions never produce. One call
+is one transaction: callers pass chunks (segments.tasks.run_bulk: 2,000 customers).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from achievements import progress as achievements
+from customers.models import Customer
+from loyalty import clock
+from loyalty.bounds import TEXT_MAX
+from loyalty.choices import Environment
+from loyalty.errors import EngineError, ValidationError
+from loyalty.jsonable import jsonable
+from loyalty.ledger.accounts import all_accounts, resolve_account
+from loyalty.models import CustomerTier, Program
+from segments import lists as customer_lists
+
+from . import catalog
+from .choices import EventSource
+from .engine import register_event, resolve_spec
+from .models import Event
+from .validation import validate_data
+
+# Action -> its set handler: prepare(program, data) -> target (an EngineError refuses every
+# customer), refusals(target, pks) -> {pk: EngineError}, apply(target, {pk: event ID}, now).
+SET_HANDLERS = {
+    "customer_list_add": customer_lists.ListAddSet,
+    "customer_list_remove": customer_lists.ListRemoveSet,
+}
+
+
+@dataclass
+class SetOutcome:
+    applied: dict[int, int] = field(default_factory=dict)  # position in `customers` -> event ID
+    refused: list[tuple[int, EngineError]] = field(default_factory=list)  # (position, error)
+    one_by_one: int = 0  # customers that went through register_event (see the module docstring)
+
+
+def register_event_set(
+    *,
+    environment: str,
+    action: str,
+    customers: list[str],
+    data: dict,
+    source: str = EventSource.API,
+    admin_user=None,
+    reason: str = "",
+) -> SetOutcome:
+    """Register `action` with `data` for each customer reference; see the module docstring.
+    Raises ValueError for an action without a set handler, and what is not an EngineError (then
+    nothing of the set is stored)."""
+    handler = SET_HANDLERS.get(action)
+    if handler is None:
+        raise ValueError(f"{action!r} has no set-based form")
+
+    def one(position: int, ref: str, outcome: SetOutcome) -> None:
+        outcome.one_by_one += 1
+        try:
+            result = register_event(
+                environment=environment,
+                customer=ref,
+                action=action,
+                data=data,
+                source=source,
+                admin_user=admin_user,
+                reason=reason,
+            )
+        except EngineError as error:
+            outcome.refused.append((position, error))
+        else:
+            outcome.applied[position] = result.event.pk
+
+    outcome = SetOutcome()
+    program = Program.current()
+    try:
+        # The checks register_event makes before touching a customer, once for the whole set.
+        if environment not in Environment.values:
+            raise ValidationError(f"Unknown environment {environment!r}.", field="environment")
+        if source not in EventSource.values:
+            raise ValidationError(f"Unknown event source {source!r}.", field="source")
+        spec, _custom, extra = resolve_spec(action)
+        if spec.internal or (spec.console_only and source != EventSource.PLATFORM):
+            raise ValidationError(f"{action!r} cannot be registered in a set.", field="action")
+        clean = validate_data(spec, data, extra)
+        account = resolve_account(None, multi_accounts=program.multi_accounts)
+        data_reason = clean.get("reason")
+        reason = reason or (data_reason if isinstance(data_reason, str) else "")
+        if not isinstance(reason, str) or "\x00" in reason:
+            raise ValidationError("The reason must be text without NUL characters.", field="reason")
+        if len(reason) > TEXT_MAX:
+            raise ValidationError(f"The reason is longer than {TEXT_MAX} characters.", field="reason")
+        target = handler.prepare(program, clean)
+    except EngineError as error:
+        outcome.refused = [(position, error) for position in range(len(customers))]
+        return outcome
+    if _reacts_per_customer(program, action):
+        for position, ref in enumerate(customers):
+            one(position, ref, outcome)
+        return outcome
+
+    now = clock.now(environment)
+    with transaction.atomic():
+        wanted: dict[str, int] = {}
+        for position, ref in enumerate(customers):
+            if isinstance(ref, str) and ":" not in ref:
+                wanted.setdefault(ref, position)  # a repeated reference: its later copies one by one
+        # Locked in primary-key order, like every multi-customer lock (merge): no deadlock.
+        rows = list(
+            Customer.objects.select_for_update()
+            .filter(environment=environment, customer_id__in=list(wanted), anonymized_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "customer_id")
+        )
+        position_of = {pk: wanted[customer_id] for pk, customer_id in rows}
+        resolved = set(position_of.values())
+        later = [p for p in range(len(customers)) if p not in resolved]
+        if program.tiers:
+            ended = _tier_ended(list(position_of), now)
+            later += [position_of.pop(pk) for pk in ended]
+        refusals = handler.refusals(target, list(position_of))
+        outcome.refused += [(position_of.pop(pk), error) for pk, error in refusals.items()]
+        event_ids = _insert_events(
+            list(position_of),
+            environment=environment,
+            action=action,
+            now=now,
+            account=account,
+            data=jsonable(clean),
+            source=source,
+            admin_user=admin_user,
+            reason=reason or "",
+        )
+        handler.apply(target, event_ids, now)
+        Customer.objects.filter(pk__in=list(event_ids)).update(last_activity_at=now, updated_at=now)
+        outcome.applied.update({position_of[pk]: event_id for pk, event_id in event_ids.items()})
+        for position in sorted(later):
+            one(position, customers[position], outcome)
+    return outcome
+
+
+def _insert_events(pks: list[int], *, environment, action, now, account, data, source, admin_user, reason):
+    """{customer pk: event ID}: one event per customer, as register_event stores it (points 0, no
+    expiry, no transaction ID, no parent, no IP or user agent). PostgreSQL: one INSERT ... SELECT
+    over the array of customer IDs (no model instance per row); SQLite: bulk_create."""
+    if not pks:
+        return {}
+    label = catalog.label_for(action)
+    admin_pk = admin_user.pk if admin_user is not None else None
+    if connection.vendor != "postgresql":
+        events = [
+            Event(
+                environment=environment,
+                customer_id=pk,
+                action=action,
+                label=label,
+                timestamp=now,
+                effective_at=now,
+                points=0,
+                account=account,
+                data=data,
+                source=source,
+                admin_user_id=admin_pk,
+                reason=reason,
+            )
+            for pk in pks
+        ]
+        Event.objects.bulk_create(events, batch_size=2000)
+        return {event.customer_id: event.pk for event in events}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (environment, customer_id, action, label, timestamp, "
+            "effective_at, points, account_id, expires_at, transaction_id, data, source, admin_user_id, "
+            "workflow_id, reason, ip_address, user_agent, parent_id) "
+            "SELECT %s, c.id, %s, %s, %s, %s, 0, %s, NULL, '', %s::jsonb, %s, %s, NULL, %s, NULL, '', NULL "
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, n) ORDER BY c.n "
+            "RETURNING customer_id, id",
+            [
+                environment,
+                action,
+                label,
+                now,
+                now,
+                account.pk,
+                json.dumps(data),
+                source,
+                admin_pk,
+                reason,
+                pks,
+            ],
+        )
+        return dict(cursor.fetchall())
+
+
+def _reacts_per_customer(program, action: str) -> bool:
+    """Whether something besides the handler reacts to each such event (see the module docstring)."""
+    if program.achievements and achievements.counts_action(action):
+        return True
+    return any(account.expiration_rule == "dynamic" for account in all_accounts())
+
+
+def _tier_ended(pks: list[int], now) -> set[int]:
+    """Customers whose tier or manual tier lock has ended (register_event re-evaluates them first)."""
+    ended = CustomerTier.objects.filter(customer_id__in=pks).filter(
+        Q(expires_at__lte=now) | Q(locked=True, locked_until__lte=now)
+    )
+    return set(ended.values_list("customer_id", flat=True))

@@ -1,0 +1,174 @@
+"""events.sets: list membership events for many customers with set-based SQL store exactly what
+register_event stores one customer at a time (rows, refusals with their codes and messages)."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from customers.models import Customer
+from events.engine import register_event
+from events.models import Event
+from events.sets import register_event_set
+from loyalty.errors import EngineError
+from loyalty.models import CustomerTier, PointAccount, Tier, TierStructure
+from segments.models import CustomerList, CustomerListMember
+
+EVENT_FIELDS = (
+    "environment",
+    "action",
+    "label",
+    "points",
+    "account_id",
+    "expires_at",
+    "transaction_id",
+    "source",
+    "admin_user_id",
+    "workflow_id",
+    "reason",
+    "ip_address",
+    "user_agent",
+    "parent_id",
+)
+PEOPLE = ("a", "b", "c", "d")
+NOW = dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def lists(program):
+    program.segments = True
+    program.save()
+    # Two lists of one name: the refusals name the list, and must read the same.
+    return CustomerList.objects.create(name="VIP"), CustomerList.objects.create(name="VIP")
+
+
+@pytest.fixture
+def people(lists, enroll_customer):
+    for cid in PEOPLE:
+        enroll_customer(cid)
+    return PEOPLE
+
+
+def one_by_one(action, refs, customer_list, **meta) -> list[tuple[int, EngineError]]:
+    refused = []
+    for position, ref in enumerate(refs):
+        try:
+            register_event(
+                environment="live", customer=ref, action=action, data={"list": customer_list.pk}, **meta
+            )
+        except EngineError as error:
+            refused.append((position, error))
+    return refused
+
+
+def as_set(action, refs, customer_list, **meta):
+    return register_event_set(
+        environment="live", action=action, customers=refs, data={"list": customer_list.pk}, **meta
+    )
+
+
+def stored(customer_list) -> list[tuple]:
+    """Every stored event of the list and its member rows, in a comparable form."""
+    events = Event.objects.filter(data__list=customer_list.pk).order_by("customer__customer_id", "id")
+    rows = [
+        (
+            e.customer.customer_id,
+            e.timestamp,
+            e.effective_at,
+            {**e.data, "list": "L"},
+            *(getattr(e, f) for f in EVENT_FIELDS),
+        )
+        for e in events
+    ]
+    members = [
+        (m.customer.customer_id, m.added_at, Event.objects.get(pk=m.event_id).customer_id == m.customer_id)
+        for m in CustomerListMember.objects.filter(customer_list=customer_list).order_by(
+            "customer__customer_id"
+        )
+    ]
+    return rows + members
+
+
+def refusals(refused) -> list[tuple]:
+    return sorted((position, e.code, e.message, e.field) for position, e in refused)
+
+
+@pytest.mark.parametrize("meta", [{}, {"source": "platform", "reason": "spring campaign"}])
+def test_a_set_stores_what_register_event_stores_customer_by_customer(people, lists, admin_user, meta):
+    single, batch = lists
+    meta = {**meta, "admin_user": admin_user} if meta else meta
+    refs = ["a", "b", "ghost", "b", "c", "not valid!", "ext:1"]
+    with time_machine.travel(NOW, tick=False):
+        register_event(environment="live", customer="c", action="customer_list_add", data={"list": single.pk})
+        register_event(environment="live", customer="c", action="customer_list_add", data={"list": batch.pk})
+        expected = one_by_one("customer_list_add", refs, single, **meta)
+        outcome = as_set("customer_list_add", refs, batch, **meta)
+    # The same refusals (code, message, field) at the same positions: the unknown and invalid IDs,
+    # the repeated "b", "c" already on the list, the external ID field that does not exist.
+    assert refusals(outcome.refused) == refusals(expected)
+    assert sorted(p for p, _ in outcome.refused) == [2, 3, 4, 5, 6]
+    assert sorted(outcome.applied) == [0, 1]
+    assert stored(batch) == stored(single)
+    # The customers' activity moved as with single events.
+    a = Customer.objects.get(customer_id="a")
+    assert a.last_activity_at == NOW and a.updated_at == NOW
+
+
+def test_remove_as_a_set_matches_one_by_one(people, lists):
+    single, batch = lists
+    with time_machine.travel(NOW, tick=False):
+        for customer_list in lists:
+            for cid in ("a", "b"):
+                register_event(
+                    environment="live",
+                    customer=cid,
+                    action="customer_list_add",
+                    data={"list": customer_list.pk},
+                )
+        expected = one_by_one("customer_list_remove", ["a", "c", "b"], single)
+        outcome = as_set("customer_list_remove", ["a", "c", "b"], batch)
+    assert refusals(outcome.refused) == refusals(expected) and [p for p, _ in expected] == [1]
+    assert stored(batch) == stored(single)
+    assert not CustomerListMember.objects.exists()
+
+
+def test_a_list_that_takes_no_members_refuses_every_customer_and_stores_nothing(people, lists):
+    single, batch = lists
+    CustomerList.objects.filter(pk__in=[single.pk, batch.pk]).update(status="inactive")
+    expected = one_by_one("customer_list_add", ["a", "b"], single)
+    outcome = as_set("customer_list_add", ["a", "b"], batch)
+    assert refusals(outcome.refused) == refusals(expected) and len(expected) == 2
+    assert not outcome.applied and not Event.objects.filter(action="customer_list_add").exists()
+
+
+def test_dynamic_point_expiration_sends_the_set_through_register_event(people, lists):
+    single, batch = lists
+    PointAccount.objects.filter(is_default=True).update(expiration_rule="dynamic")
+    from loyalty.ledger.accounts import clear_account_cache
+
+    clear_account_cache()
+    with time_machine.travel(NOW, tick=False):
+        one_by_one("customer_list_add", ["a", "b"], single)
+        outcome = as_set("customer_list_add", ["a", "b"], batch)
+    assert outcome.one_by_one == 2 and stored(batch) == stored(single)
+
+
+def test_a_customer_whose_tier_ended_goes_through_register_event(people, lists, program):
+    _, batch = lists
+    program.tiers = True
+    program.save()
+    structure = TierStructure.objects.create(code="t", name="T")
+    tier = Tier.objects.create(structure=structure, code="gold", name="Gold", threshold=0)
+    a = Customer.objects.get(customer_id="a")
+    CustomerTier.objects.create(
+        customer=a, structure=structure, tier=tier, since=NOW - dt.timedelta(days=30), expires_at=NOW
+    )
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        outcome = as_set("customer_list_add", ["a", "b"], batch)
+    assert outcome.one_by_one == 1 and sorted(outcome.applied) == [0, 1]
+    assert set(CustomerListMember.objects.values_list("customer__customer_id", flat=True)) == {"a", "b"}
+
+
+def test_an_action_without_a_set_form_is_a_programming_error(people):
+    with pytest.raises(ValueError, match="no set-based form"):
+        register_event_set(environment="live", action="point_add", customers=["a"], data={"points": 1})
