@@ -10,6 +10,7 @@ from typing import cast
 
 from django import forms
 
+from loyalty import clock
 from loyalty.console.forms import ReasonForm
 from loyalty.ledger import log as ledger_log
 from loyalty.ledger import reward_dates
@@ -194,10 +195,11 @@ class ExportLogForm(forms.Form):
         return cleaned
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime | None]:
-        """[after, before) in UTC: whole days, as the export's timestamps are UTC."""
-        after = dt.datetime.combine(self.cleaned_data["after"], dt.time(0), tzinfo=dt.UTC)
+        """[after, before) as aware date-times: a date names the whole local day in the program's
+        time zone (docs/dates-and-bounds.md), like every other date filter; the file's timestamps
+        are still written in UTC."""
         before = self.cleaned_data.get("before")
-        return after, (dt.datetime.combine(before, dt.time(0), tzinfo=dt.UTC) if before else None)
+        return clock.day_start(self.cleaned_data["after"]), (clock.day_start(before) if before else None)
 
 
 def multi_accounts_on() -> bool:

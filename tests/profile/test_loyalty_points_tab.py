@@ -276,3 +276,25 @@ def test_export_transaction_log(client, cast, anna, frozen):
 def test_export_bad_input_is_a_form_error(admin_client, anna, params, field):
     response = admin_client.get(url("ledger_export"), params)
     assert response.status_code == 200 and field in response.context["form"].errors
+
+
+def test_export_transaction_log_dates_name_local_days(admin_client, anna, frozen):
+    """A date names the whole local day (docs/dates-and-bounds.md): in New York, an entry at
+    2024-10-12T03:30Z is 11 October 23:30 local, so "after 12 October" leaves it out and
+    "before 12 October" keeps it; the file still writes the UTC timestamp."""
+    program = Program.objects.get(pk=Program.current().pk)
+    program.time_zone = "America/New_York"
+    program.save()
+    frozen.move_to(dt.datetime(2024, 10, 12, 3, 30, tzinfo=dt.UTC))
+    register_event(environment="live", customer="anna-1", action="point_add", data={"points": 7})
+
+    def exported(**bounds):
+        response = admin_client.get(
+            url("ledger_export"), {**bounds, "integration_id": "anna-1", "date_format": "iso8601"}
+        )
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        entries = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        return [entry["created"] for entry in entries if entry["amount"] == "7"]
+
+    assert exported(after="2024-10-12") == []
+    assert exported(after="2024-10-11", before="2024-10-12") == ["2024-10-12T03:30:00Z"]
