@@ -36,6 +36,8 @@ from loyalty import clock
 from loyalty.ledger.accounts import account_by_id
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, Program
 from loyalty.models.tiers import CustomerTier, TierStructure
+from loyalty.tiers import due_rows
+from loyalty.tiers import structures as tier_structures
 from transactions.models import Transaction, TransactionItem
 
 from . import formats, jobs
@@ -140,6 +142,8 @@ def customer_rows(export: DataExport):
     plain = [c for c in columns if c in CUSTOMER_PLAIN]
     accounts = {a.code: a.pk for a in PointAccount.objects.all()}
     structures = {s.code: s.pk for s in TierStructure.objects.all()}
+    first = tier_structures()[0][0].pk if tier_structures() else None  # customer.tier's structure
+    now = clock.now(export.environment)
     fmt = params.get("date_format")
 
     def rows():
@@ -167,13 +171,22 @@ def customer_rows(export: DataExport):
                         "customer_id", "structure_id", "tier__name"
                     )
                 }
+            # Rows due for review (a tier expired before the hourly review ran) are read as they
+            # are now, like the API and the console (loyalty.tiers.due_rows; few per chunk).
+            due = {}
+            if "tier" in columns or any(c.startswith("tier.") for c in columns):
+                due = {
+                    key: ct.tier.name if ct.tier_id else ""
+                    for key, ct in due_rows(now, customer_pks=pks).items()
+                }
+                tiers.update(due)
             for r in chunk:
                 out = []
                 for c in columns:
                     if c in plain:
                         out.append(_moment(r[c], fmt))
                     elif c == "tier":
-                        out.append(r["tier__name"] or "")
+                        out.append(due.get((r["pk"], first), r["tier__name"] or ""))
                     elif c == "labels":
                         out.append(",".join(sorted(labels.get(r["pk"], []))))
                     elif c.startswith("custom."):

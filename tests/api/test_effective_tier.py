@@ -1,18 +1,23 @@
 """Tiers agree at every moment: between an expiry (or a lock's end, or points leaving the
 window) and the hourly review, every reader — the Customer API, the console's header, overview,
-list column and tier filter, segment conditions and rewards restricted to tiers — shows the tier
+list column and tier filter, segment conditions, customer exports and rewards restricted to tiers — shows the tier
 the review is about to store (loyalty.tiers.effective_rows / effective_tier_customers)."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.test import TestCase
 
 from coupons.models import Reward
 from coupons.rewards import claimable
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
+from dataio import exports
+from dataio.models import DataExport
 from events.engine import register_event
 from loyalty.ledger.accounts import default_account
 from loyalty.models import CustomerTier, Tier, TierStructure
@@ -79,8 +84,11 @@ def readers(api, client, customer_id="tia", structure="basic") -> dict[str, str]
         .filter(compile_conditions([Condition("tier", "eq", t.code)], ctx=make_context()))
         .exists()
     ]
+    exported = _exported(customer_id, structure)
     return {
         "api": api_tier,
+        "export": next(t.code for t in tiers if t.name == exported["tier"]),
+        "export column": next(t.code for t in tiers if t.name == exported[f"tier.{structure}"]),
         "header": next(t.code for t in tiers if t.name == header_tier),
         "list": list_tier,
         "filter": ",".join(by_filter),
@@ -88,6 +96,22 @@ def readers(api, client, customer_id="tia", structure="basic") -> dict[str, str]
         "any structure": ",".join(any_structure),
         "effective": effective_rows(customer, _now())[TierStructure.objects.get(code=structure).pk].tier.code,
     }
+
+
+def _exported(customer_id: str, structure: str) -> dict[str, str]:
+    """The customer's row of a customer export with the Tier and tier.<structure> columns."""
+    row = DataExport.objects.create(
+        model="customers",
+        environment="live",
+        format="csv",
+        params={"fields": ["customer_id", "tier", f"tier.{structure}"]},
+        created_at=_now(),
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        exports.queue(row)
+    row.refresh_from_db()
+    lines = list(csv.DictReader(io.StringIO(row.file.read().decode())))
+    return next(line for line in lines if line["customer_id"] == customer_id)
 
 
 def _now():
