@@ -21,7 +21,7 @@ from loyalty.errors import (
     NotInSegment,
     StatusForbids,
 )
-from loyalty.models import CustomerTier
+from loyalty.tiers import effective_rows
 from segments.building import is_member
 from transactions import points
 
@@ -33,9 +33,10 @@ BLOCKED = (CustomerStatus.SUSPENDED, CustomerStatus.BANNED, CustomerStatus.OPTED
 DEFAULT_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE, CustomerStatus.PENDING)
 
 
-def _tier_ids(customer) -> set[int]:
-
-    return set(CustomerTier.objects.filter(customer=customer).values_list("tier_id", flat=True))
+def _tier_ids(customer, now: dt.datetime) -> set[int]:
+    """The customer's tiers at `now` (loyalty.tiers.effective_rows: an expired tier the hourly
+    review has not changed yet no longer counts)."""
+    return {ct.tier_id for ct in effective_rows(customer, now).values()}
 
 
 # The reference's numbers (reference-behaviour.md §8.4) for a refused claim.
@@ -79,7 +80,9 @@ def availability(
             f"Reward {reward.name!r} is not available to {customer.status} customers.", NOT_ELIGIBLE
         )
     eligible_tiers = {tier.pk for tier in reward.eligible_tiers.all()}
-    if eligible_tiers and not eligible_tiers & (tier_ids if tier_ids is not None else _tier_ids(customer)):
+    if eligible_tiers and not eligible_tiers & (
+        tier_ids if tier_ids is not None else _tier_ids(customer, now)
+    ):
         return False, Refusal(f"Reward {reward.name!r} is for customers in other tiers.", NOT_ELIGIBLE)
     if reward.segment_id is not None and not is_member(customer.pk, reward.segment_id):
         return False, Refusal(
@@ -103,7 +106,7 @@ def availability(
 
 def claimable(customer, now: dt.datetime) -> list[Reward]:
     """Rewards this customer may claim now (whether or not they can afford them yet)."""
-    tier_ids = _tier_ids(customer)
+    tier_ids = _tier_ids(customer, now)
     counts: dict[int, int] = {}
     for reward_id in RewardClaim.objects.filter(customer=customer).values_list("reward_id", flat=True):
         counts[reward_id] = counts.get(reward_id, 0) + 1

@@ -10,9 +10,17 @@ from customers.choices import CustomerStatus, FieldType, Gender
 from customers.models import Customer, CustomField, Label
 from customers.search import search
 from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
+from loyalty import clock
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
 from loyalty.models import Tier
-from segments.conditions import Condition, ConditionError, available_attributes, compile_conditions
+from loyalty.tiers import effective_tier_customers
+from segments.conditions import (
+    Condition,
+    ConditionError,
+    available_attributes,
+    compile_conditions,
+    make_context,
+)
 from segments.models import CustomerList, CustomerListMember, Segment, SegmentMember, Status
 
 
@@ -46,7 +54,9 @@ class ConditionFilter(django_filters.Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return qs.filter(compile_conditions([Condition.parse(text) for text in value]))
+        environment = getattr(getattr(self.parent, "request", None), "environment", None)
+        ctx = make_context(environment=environment)  # the console's environment and its clock
+        return qs.filter(compile_conditions([Condition.parse(text) for text in value], ctx=ctx))
 
 
 class QuickSearchFilter(django_filters.CharFilter):
@@ -79,7 +89,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     gender = django_filters.ChoiceFilter(choices=Gender.choices, empty_label="Any gender")
     country = django_filters.CharFilter(validators=[_no_nul])
     tier = django_filters.ModelChoiceFilter(
-        queryset=Tier.objects.select_related("structure"), empty_label="Any tier"
+        queryset=Tier.objects.select_related("structure"), empty_label="Any tier", method="in_tier"
     )
     # Membership filters: one indexed semi-join each (segment_member_current / list_member_unique).
     segment = django_filters.ModelChoiceFilter(
@@ -97,6 +107,15 @@ class CustomerFilterSet(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["q", "status", "gender", "country", "tier", "segment", "list", "f"]
+
+    def in_tier(self, queryset, name, value):
+        """Customers whose tier in the chosen tier's structure is that tier now (a tier that
+        expired before the hourly review ran counts as changed: loyalty.tiers.effective_rows)."""
+        if not value:
+            return queryset
+        environment = getattr(self.request, "environment", None)
+        now = clock.now(environment)
+        return queryset.filter(effective_tier_customers(now, [value.pk], value.structure_id, environment))
 
     def __init__(self, *args, segments_enabled: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

@@ -300,8 +300,8 @@ class AddEventForm(ReasonForm):
         reason = self.fields.pop("reason")
         self.attr_names: list[str] = []
         for attr in (*spec.attributes, *extra_attrs):
-            if attr.name == "reason" or attr.name in self.attr_names:
-                continue
+            if attr.name == "reason" or attr.name in self.attr_names or attr.secret:
+                continue  # secrets (a customer's password) are the customer's to set, not staff's
             make = _ATTR_FIELDS.get(attr.type, lambda **kw: forms.CharField(validators=[_no_nul], **kw))
             self.fields[f"attr_{attr.name}"] = make(
                 required=attr.required, label=attr.name, help_text=attr.help

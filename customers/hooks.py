@@ -25,6 +25,8 @@ PERSONAL_DATA_SCRUBBERS = [
     "segments.privacy.scrub_customer",
     "workflows.privacy.scrub_customer",
     "webhooks.privacy.scrub_customer",
+    "loyalty.queue_privacy.scrub_sessions",
+    "loyalty.queue_privacy.scrub_task_queue",
 ]
 
 # Functions `(source, target) -> None` that move another app's rows (transactions, coupons,

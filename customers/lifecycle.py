@@ -13,6 +13,7 @@ Statuses and transitions (001; docs/engine.md has the table):
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from loyalty.context import HandlerContext
@@ -80,6 +81,25 @@ def check_password_confirmation(data: dict) -> None:
         raise ValidationError("'confirm_password' does not match 'password'.", field="data.confirm_password")
 
 
+PASSWORD_MIN, PASSWORD_MAX = 1, 128  # the reference's own examples send "string"
+
+
+def set_password(ctx: HandlerContext) -> None:
+    """The Custom login module: `password` (with a matching `confirm_password`) of an opt_in or
+    profile event becomes the customer's password hash (Django's hasher; the event stores
+    neither value: the attributes are secret). 1 to 128 characters (the reference sets no minimum:
+    its examples send "string"; a shop enforces its own policy on its sign-up form)."""
+    check_password_confirmation(ctx.data)
+    password = ctx.data.get("password")
+    if password in (None, ""):
+        return
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValidationError(
+            f"The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="data.password"
+        )
+    ctx.customer.password = make_password(password)
+
+
 # Repeating an action on a customer already in its target status is a conflict, not a rule breach.
 _TARGET = {"suspend": {S.SUSPENDED}, "unsuspend": {S.ACTIVE}, "ban": {S.BANNED}, "unban": {S.ACTIVE}}
 
@@ -95,8 +115,8 @@ def opt_in(ctx: HandlerContext) -> None:
     112101 "already opted in"; attributes change with `profile`. An opted-out customer's row is
     anonymized and never found, so the engine handed us a new profile that may reuse the ID.
     """
-    check_password_confirmation(ctx.data)
     _require(ctx, "opt_in")
+    set_password(ctx)
     customer = ctx.customer
     apply_attributes(ctx)
     missing = missing_required_fields(customer)
@@ -116,7 +136,9 @@ def opt_in(ctx: HandlerContext) -> None:
 
 
 def profile(ctx: HandlerContext) -> None:
-    """Update non-read-only built-in and custom attributes (and labels, referrer)."""
+    """Update non-read-only built-in and custom attributes (and labels, referrer), and the
+    password when one is given (set_password)."""
+    set_password(ctx)
     apply_attributes(ctx)
 
 

@@ -123,6 +123,9 @@ class Customer(models.Model):
 
     optin_at = models.DateTimeField(null=True, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
+    # The Custom login module (reference §8.2): a Django password hash, set by opt_in / profile
+    # with `password` + `confirm_password` (never stored in the event) and by the password reset.
+    password = models.CharField(max_length=128, blank=True, default="")
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

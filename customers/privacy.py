@@ -144,6 +144,7 @@ def anonymize(customer: Customer, *, now, events=(), merged_into: Customer | Non
     for name in BUILTIN_ATTRIBUTES:
         setattr(customer, name, None if name == "birth_date" else "")
     customer.custom = {}
+    customer.password = ""
     customer.referrer = None
     customer.labels.clear()
     ExternalId.objects.filter(customer=customer).delete()

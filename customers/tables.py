@@ -10,8 +10,10 @@ from django.utils.html import conditional_escape, format_html
 from django_tables2.data import TableListData
 
 from customers.models import Customer, CustomField, Label
+from loyalty import clock
 from loyalty.console.columns import NumberColumn
 from loyalty.console.formatting import number_text, time_html
+from loyalty.tiers import first_structure_tiers
 
 
 class PreorderedData(TableListData):
@@ -103,11 +105,24 @@ class CustomerTable(tables.Table):
             "created_at": lambda r: _local(r.created_at),
             "customer_id": lambda r: conditional_escape(r.customer_id),
             "status": self.render_status,
-            "tier": lambda r: conditional_escape(r.tier.name) if r.tier_id else "—",
+            "tier": lambda r: conditional_escape(self.tier_now(r).name) if r.tier_id else "—",
             "open": self.render_open,
         }
         visible = [(name, classes.get(name, "")) for name, column in self.columns.items() if column.visible]
         return [[(css, renderers[name](record)) for name, css in visible] for record in self.data]
+
+    def tier_now(self, record):
+        """The record's first-structure tier as it is now: Customer.tier is the stored mirror; a
+        row due for review is recomputed (loyalty.tiers.first_structure_tiers, once per page)."""
+        if not hasattr(self, "_tiers_now"):
+            records = list(self.data)
+            self._tiers_now = (
+                first_structure_tiers(records, clock.now(records[0].environment)) if records else {}
+            )
+        return self._tiers_now.get(record.pk, record.tier)
+
+    def render_tier(self, record):
+        return self.tier_now(record).name if record.tier_id else "—"
 
     def render_name(self, record):
         label = record.name or "—"

@@ -26,6 +26,7 @@ class CustomSpec:
     spec: ActionSpec
     points: int
     builtin_extension: bool
+    one_time: bool = False
 
 
 def _load() -> dict[str, CustomSpec]:
@@ -37,6 +38,7 @@ def _load() -> dict[str, CustomSpec]:
             spec=ActionSpec(definition.action, definition.label, attrs),
             points=definition.points,
             builtin_extension=definition.builtin_extension,
+            one_time=definition.one_time,
         )
     return catalog
 

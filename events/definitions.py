@@ -95,10 +95,23 @@ _SPECS = [
     ActionSpec(
         "opt_in",
         "Opt-in",
-        PROFILE_ATTRS + (Attr("password", secret=True), Attr("confirm_password", secret=True), REFERRAL_CODE),
+        PROFILE_ATTRS
+        + (
+            Attr("password", secret=True, max_length=128),
+            Attr("confirm_password", secret=True, max_length=128),
+            REFERRAL_CODE,
+        ),
     ),
     ActionSpec("opt_out", "Opt-out", (REASON,), creates_customer=False),
-    ActionSpec("profile", "Profile update", PROFILE_ATTRS),
+    ActionSpec(
+        "profile",
+        "Profile update",
+        PROFILE_ATTRS
+        + (
+            Attr("password", secret=True, max_length=128),
+            Attr("confirm_password", secret=True, max_length=128),
+        ),
+    ),
     ActionSpec("login", "Login"),
     # Emitted by `login` at most once per calendar day (program time zone): reference §8.2
     ActionSpec("daily_login", "Daily login", internal=True),

@@ -46,6 +46,7 @@ from loyalty.errors import (
     InvalidCustomerId,
     MissingParameter,
     ModuleDisabled,
+    OneTimeActionRepeated,
     UnknownAction,
     ValidationError,
 )
@@ -140,7 +141,16 @@ HANDLERS: dict[str, Handler] = {
 
 
 def custom_event_handler(ctx: HandlerContext) -> None:
-    """A custom event: store it, and award its configured points through the ledger."""
+    """A custom event: store it, and award its configured points through the ledger. A one-time
+    event (reference §6: "once per customer lifetime") that the customer already has is refused
+    with 10001 (the customer row is locked, so two concurrent first ones cannot both pass)."""
+    custom = catalog.custom_specs().get(ctx.event.action)
+    if custom is not None and custom.one_time:
+        earlier = Event.objects.filter(customer=ctx.customer, action=ctx.event.action)
+        if ctx.event.pk is not None:  # the event row may already be inserted
+            earlier = earlier.exclude(pk=ctx.event.pk)
+        if earlier.exists():
+            raise OneTimeActionRepeated(f"Action {ctx.event.action!r} cannot be repeated.", field="action")
     points = ctx.event.points
     if points:
         ledger.credit(ctx, points)

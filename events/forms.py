@@ -28,11 +28,12 @@ RESERVED_ATTRIBUTES = {
 class EventDefinitionForm(forms.ModelForm):
     class Meta:
         model = EventDefinition
-        fields = ["action", "label", "points", "builtin_extension", "active"]
+        fields = ["action", "label", "points", "one_time", "builtin_extension", "active"]
         labels = {"action": "Name (action)", "builtin_extension": "Extends a built-in action"}
         help_texts = {
             "action": "The `action` integrations send. Cannot be changed later.",
             "points": "Points the customer earns each time the event is registered (custom events only).",
+            "one_time": "Once per customer lifetime: a repeat is refused (error 10001).",
             "builtin_extension": (
                 "Tick to add attributes to the built-in, non-internal action of this name "
                 "(for example profile); its effects stay the built-in ones."

@@ -119,6 +119,10 @@ class EventDefinition(models.Model):
     label = models.CharField(max_length=200)
     points = models.BigIntegerField(default=0, help_text="points awarded when registered")
     builtin_extension = models.BooleanField(default=False, help_text="extends a built-in action's attributes")
+    one_time = models.BooleanField(
+        default=False,
+        help_text="once per customer lifetime; a repeat is refused with the reference's code 10001",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

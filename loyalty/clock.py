@@ -65,6 +65,25 @@ def day_end(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, END_OF_DAY, tzinfo=zone()).astimezone(dt.UTC)
 
 
+def date_bound(lookup: str, day: dt.date) -> tuple[str, dt.datetime]:
+    """A range bound given as a bare date, by the rule "a date names the whole local day"
+    (docs/dates-and-bounds.md): (lookup, moment) to filter a date-time column with. `gte` / `lt`
+    compare with the day's local start, `lte` ("until and with that day") becomes `lt` the next
+    day's start and `gt` ("after that day") `gte` the next day's start — exact to the microsecond
+    and right on days that change daylight saving time. Every date filter uses it: the API's
+    `timestamp.*` / `updated_at.*`, the console's date fields and segment conditions."""
+    start, following = day_start(day), day_start(day + dt.timedelta(days=1))
+    return {"gte": ("gte", start), "lt": ("lt", start), "lte": ("lt", following), "gt": ("gte", following)}[
+        lookup
+    ]
+
+
+def is_bare_date(text: str) -> bool:
+    """`YYYY-MM-DD` with no time (the whole local day), as opposed to a date-time."""
+    text = text.strip()
+    return len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit()
+
+
 def aware(moment: dt.datetime) -> dt.datetime:
     """A naive date-time read in the program's time zone; an aware one unchanged."""
     if timezone.is_naive(moment):

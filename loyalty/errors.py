@@ -23,6 +23,35 @@ class EngineError(Exception):
         return {"type": self.type, "code": self.code, "message": self.message, "field": self.field}
 
 
+class OneTimeActionRepeated(EngineError):
+    """The reference's 10001: a one-time (custom) action the customer already has."""
+
+    code = 10001
+    status = 400
+
+
+class WorkflowInterrupted(EngineError):
+    """The reference's 127201 (§1.6): a workflow's Interrupt modifier stopped the event before it
+    was stored. The node may give its own 5-digit code (`code=`); the envelope's type is the
+    reference's `InterruptException` (status 422: the reference gives none). Raised as
+    workflows.triggers.WorkflowInterrupt from the pre-store (modifier) branch of a workflow,
+    inside register_event's transaction, so nothing of the event is stored."""
+
+    code = 127201
+    status = 422
+    type = "InterruptException"
+    default_message = "Workflow interruption"
+
+
+class InvalidCredentials(EngineError):
+    """The Custom login module: the password does not match the customer's (or none is set)."""
+
+    code = 101403
+    status = 403
+    type = "ForbiddenException"
+    default_message = "Invalid customer ID or password."
+
+
 class ValidationError(EngineError):
     """Invalid input: bad type, bad format, unknown attribute value."""
 

@@ -12,12 +12,10 @@ events for them.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Q
 
 from customers.models import Customer
 from dataio import jobs
@@ -29,8 +27,7 @@ from loyalty.ledger.accounts import account_by_id
 
 from . import clock, tiers
 from .choices import Environment
-from .ledger.expiration import add_months
-from .models import CustomerTier, LedgerEntry, PointLot, Program
+from .models import CustomerTier, PointLot, Program
 from .models.ledger import LotStatus
 
 log = logging.getLogger("loyalty.tasks")
@@ -143,23 +140,9 @@ def review_tiers(batch: int = BATCH, environments=None) -> dict[str, int]:
 
 
 def _review_tiers(environment, now, counts) -> None:
-    candidates: set[int] = set(
-        CustomerTier.objects.filter(
-            Q(expires_at__lte=now) | Q(locked=True, locked_until__lte=now)
-        ).values_list("customer_id", flat=True)
-    )
-    for structure, _tiers, account_ids in tiers.structures():
-        months = structure.qualification_months
-        if not months:
-            continue
-        edge = add_months(now, -months)
-        entries = LedgerEntry.objects.filter(
-            kind__in=tiers.EARNING_KINDS, created_at__gt=edge - WINDOW_LOOKBACK, created_at__lte=edge
-        )
-        if account_ids:
-            entries = entries.filter(account_id__in=account_ids)
-        held = CustomerTier.objects.filter(structure=structure).values("customer_id")
-        candidates |= set(entries.filter(customer_id__in=held).values_list("customer_id", flat=True))
+    # review_at (loyalty.tiers.next_review) is the earliest moment a row can change without
+    # earning: its expiry, the end of its manual lock, or a tier point leaving the window.
+    candidates = CustomerTier.objects.filter(review_at__lte=now).values("customer_id")
     customers = Customer.objects.filter(
         pk__in=candidates, anonymized_at__isnull=True, environment=environment
     )
@@ -168,6 +151,7 @@ def _review_tiers(environment, now, counts) -> None:
         rows = tiers.load_rows(customer)
         reasons = tiers.review_reasons(customer, rows, now)
         if not reasons:
+            tiers.refresh_review_at(customer, rows, now)  # came early (see next_review): look later
             counts["skipped"] += 1
             continue
         try:
@@ -185,8 +169,3 @@ def _review_tiers(environment, now, counts) -> None:
         except EngineError as error:
             log.warning("tier review for customer %s failed: %s", customer.pk, error)
             counts["errors"] += 1
-
-
-# Qualifying points that left the window at most this long ago are looked at (the run is hourly;
-# a longer lookback covers missed runs and costs only re-checks that find nothing to do).
-WINDOW_LOOKBACK = dt.timedelta(days=3)

@@ -19,15 +19,17 @@ Customer.tier mirrors the first structure's tier (the customer list column).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
-from django.db.models import Sum
+from django.db.models import Min, Q, Sum
 
+from customers.models import Customer
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, ValidationError
 from loyalty.ledger.expiration import add_months
 
-from . import configcache
+from . import clock, configcache
 from .models import CustomerTier, LedgerEntry, PointBalance, Tier, TierStructure
 from .models.ledger import EntryKind
 from .models.tiers import TIER_CACHE_KEY as CACHE_KEY
@@ -82,22 +84,50 @@ def snapshot(tier_rows: dict[int, CustomerTier]) -> dict[str, str | None]:
 
 
 def _earned_since(customer, account_ids, since: dt.datetime | None, balances=None) -> int:
+    return _window(customer, account_ids, since, balances)[0]
+
+
+def _window(
+    customer, account_ids, since: dt.datetime | None, balances=None
+) -> tuple[int, dt.datetime | None]:
+    """(tier points earned since `since`, the earliest such entry's time or None); one query."""
     if since is None:
         if balances is not None:  # the engine's locked rows: every balance row of the customer
-            return sum(b.earned for b in balances.values() if not account_ids or b.account_id in account_ids)
+            earned = sum(
+                b.earned for b in balances.values() if not account_ids or b.account_id in account_ids
+            )
+            return earned, None
         rows = PointBalance.objects.filter(customer=customer)
         if account_ids:
             rows = rows.filter(account_id__in=account_ids)
-        return rows.aggregate(total=Sum("earned"))["total"] or 0
+        return rows.aggregate(total=Sum("earned"))["total"] or 0, None
     entries = LedgerEntry.objects.filter(customer=customer, kind__in=EARNING_KINDS, created_at__gte=since)
     if account_ids:
         entries = entries.filter(account_id__in=account_ids)
-    return entries.aggregate(total=Sum("amount"))["total"] or 0
+    found = entries.aggregate(total=Sum("amount"), first=Min("created_at"))
+    return found["total"] or 0, found["first"]
 
 
 def tier_points(customer, structure, account_ids, now, balances=None) -> int:
+    return window_points(customer, structure, account_ids, now, balances)[0]
+
+
+def window_points(customer, structure, account_ids, now, balances=None) -> tuple[int, dt.datetime | None]:
+    """(tier points at `now`, when the first of them leaves the qualification window or None)."""
     months = structure.qualification_months
-    return _earned_since(customer, account_ids, add_months(now, -months) if months else None, balances)
+    points, first = _window(customer, account_ids, add_months(now, -months) if months else None, balances)
+    # add_months clips to the month's end, so this is at or before the real exit: a review
+    # that comes early re-checks and finds nothing, one that came late would show a stale tier.
+    return points, (add_months(first, months) if first is not None else None)
+
+
+def next_review(ct: CustomerTier, leaves_window: dt.datetime | None) -> dt.datetime | None:
+    """The earliest moment the row can change without any earning: its expiration, the end of its
+    manual lock, or the first tier point leaving the qualification window. Stored as `review_at`;
+    before it the stored row is the customer's tier, from it readers compute it (effective_rows)
+    and the hourly review (loyalty.tasks.review_tiers) registers the change."""
+    moments = [ct.expires_at, ct.locked_until if ct.locked else None, leaves_window]
+    return min((m for m in moments if m is not None), default=None)
 
 
 def points_after_expiration(customer, structure, account_ids, expires_at, now, points=None) -> int:
@@ -149,13 +179,64 @@ def _ledger_balances(ctx):
     return ctx.balances if ctx.balances_complete else None
 
 
+def decide(structure, tiers: list[Tier], ct: CustomerTier, points: int, now) -> list[tuple]:
+    """Apply the tier rules (module docstring) to an existing row at `now` with `points` tier
+    points: changes `ct` in place (not saved) and returns the events it implies as
+    [(action, tier, previous tier, reason)]. The one decision used by evaluate() (which stores it)
+    and effective_rows() (which only reads it), so every reader agrees with the next evaluation."""
+    qualified = qualified_tier(tiers, points)
+    current = ct.tier
+    expired = ct.expires_at is not None and ct.expires_at <= now
+    if ct.locked and ct.locked_until is not None and ct.locked_until <= now:
+        ct.locked, ct.locked_until = False, None  # a manual lock ends at its date (§4)
+    if qualified is not None and qualified.threshold > current.threshold:
+        ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
+            qualified,
+            now,
+            _validity(structure, now),
+            False,
+            None,
+        )
+        return [("tier_up", qualified, current, "")]
+    if (qualified is None or qualified.threshold < current.threshold) and not _locked(ct, now):
+        if structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST:
+            if expired:
+                ct.expires_at = _validity(structure, now)
+        elif expired or structure.tier_validity_months is None:
+            target = qualified or tiers[0]
+            ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
+                target,
+                now,
+                _validity(structure, now),
+                False,
+                None,
+            )
+            reason = (
+                f"The {current.name} tier expired and {points} tier points qualify for {target.name}."
+                if expired
+                else f"{points} tier points no longer reach {current.name}."
+            )
+            return [("tier_down", target, current, reason)]
+    elif expired and not _locked(ct, now):
+        ct.expires_at = _validity(structure, now)  # re-qualified for the same tier
+    return []
+
+
+def _figures(customer, structure, account_ids, ct, points, leaves, now) -> None:
+    ct.tier_points = points
+    ct.points_after_expiration = points_after_expiration(
+        customer, structure, account_ids, ct.expires_at, now, points
+    )
+    ct.review_at = next_review(ct, leaves)
+
+
 def evaluate(ctx: HandlerContext) -> None:
     """Re-evaluate every tier structure after earned points changed (automatic tier up/down)."""
     now = ctx.now
     for structure, tiers, account_ids in structures():
         if not tiers:
             continue
-        points = tier_points(ctx.customer, structure, account_ids, now, _ledger_balances(ctx))
+        points, leaves = window_points(ctx.customer, structure, account_ids, now, _ledger_balances(ctx))
         qualified = qualified_tier(tiers, points)
         ct = rows(ctx).get(structure.pk)
         if ct is None:
@@ -172,50 +253,88 @@ def evaluate(ctx: HandlerContext) -> None:
             if qualified != tiers[0] or qualified.threshold > 0:
                 _emit(ctx, "tier_up", structure, qualified, None)
         else:
-            current = ct.tier
-            expired = ct.expires_at is not None and ct.expires_at <= now
-            if ct.locked and ct.locked_until is not None and ct.locked_until <= now:
-                ct.locked, ct.locked_until = False, None  # a manual lock ends at its date (§4)
-            if qualified is not None and qualified.threshold > current.threshold:
-                ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
-                    qualified,
-                    now,
-                    _validity(structure, now),
-                    False,
-                    None,
-                )
-                _emit(ctx, "tier_up", structure, qualified, current)
-            elif (qualified is None or qualified.threshold < current.threshold) and not _locked(ct, now):
-                if structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST:
-                    if expired:
-                        ct.expires_at = _validity(structure, now)
-                elif expired or structure.tier_validity_months is None:
-                    target = qualified or tiers[0]
-                    ct.tier, ct.since, ct.expires_at, ct.locked, ct.locked_until = (
-                        target,
-                        now,
-                        _validity(structure, now),
-                        False,
-                        None,
-                    )
-                    _emit(
-                        ctx,
-                        "tier_down",
-                        structure,
-                        target,
-                        current,
-                        f"The {current.name} tier expired and {points} tier points qualify for {target.name}."
-                        if expired
-                        else f"{points} tier points no longer reach {current.name}.",
-                    )
-            elif expired and not _locked(ct, now):
-                ct.expires_at = _validity(structure, now)  # re-qualified for the same tier
-        ct.tier_points = points
-        ct.points_after_expiration = points_after_expiration(
-            ctx.customer, structure, account_ids, ct.expires_at, now, points
-        )
+            for action, tier, previous, reason in decide(structure, tiers, ct, points, now):
+                _emit(ctx, action, structure, tier, previous, reason)
+        _figures(ctx.customer, structure, account_ids, ct, points, leaves, now)
         ct.save()
     _set_customer_tier(ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# The effective tier: what every reader shows (API, console, segments, exports)
+
+
+def effective_rows(
+    customer, now, tier_rows: dict[int, CustomerTier] | None = None
+) -> dict[int, CustomerTier]:
+    """{structure id: the customer's tier row as it is at `now`}. A stored row whose `review_at`
+    has not come is current; a due one (expired, lock ended, points left the window, and the
+    hourly review has not run yet) is recomputed with decide() on a copy, nothing stored. So the
+    Customer API, the console, segments and exports agree at every moment with what the next
+    event or review will store (docs/ledger.md, "Tiers change with time")."""
+    held = load_rows(customer) if tier_rows is None else tier_rows
+    out = {}
+    for structure, tiers, account_ids in structures():
+        ct = held.get(structure.pk)
+        if ct is None:
+            continue
+        if not expired_rows({structure.pk: ct}, now) or not tiers:
+            out[structure.pk] = ct
+            continue
+        current = copy.copy(ct)
+        points, leaves = window_points(customer, structure, account_ids, now)
+        decide(structure, tiers, current, points, now)
+        _figures(customer, structure, account_ids, current, points, leaves, now)
+        out[structure.pk] = current
+    return out
+
+
+def due_rows(
+    now, structure_pk: int | None = None, customer_pks=None, environment: str | None = None
+) -> dict[tuple[int, int], CustomerTier]:
+    """{(customer id, structure id): effective row} of the rows due for review at `now` (few: the
+    hourly review clears them), for the readers that filter or list many customers at once."""
+    due = CustomerTier.objects.filter(review_at__lte=now)
+    if environment is not None:
+        due = due.filter(customer__environment=environment)
+    if structure_pk is not None:
+        due = due.filter(structure_id=structure_pk)
+    if customer_pks is not None:
+        due = due.filter(customer_id__in=list(customer_pks))
+    out: dict[tuple[int, int], CustomerTier] = {}
+    for customer_pk in sorted(set(due.values_list("customer_id", flat=True))):
+        customer = Customer(pk=customer_pk)
+        for structure_pk_, ct in effective_rows(customer, now).items():
+            if structure_pk is None or structure_pk_ == structure_pk:
+                out[(customer_pk, structure_pk_)] = ct
+    return out
+
+
+def effective_tier_customers(
+    now, tier_pks, structure_pk: int | None = None, environment: str | None = None
+) -> Q:
+    """A Q on Customer: customers whose effective tier (in `structure_pk`, or in any structure) is
+    one of `tier_pks` at `now` — stored rows not due, plus due rows recomputed (due_rows)."""
+    tier_pks = list(tier_pks)
+    due = due_rows(now, structure_pk, environment=environment)
+    stored = CustomerTier.objects.filter(
+        Q(review_at__isnull=True) | Q(review_at__gt=now), tier_id__in=tier_pks
+    )
+    if structure_pk is not None:
+        stored = stored.filter(structure_id=structure_pk)
+    now_in = [customer_pk for (customer_pk, _), ct in due.items() if ct.tier_id in tier_pks]
+    return Q(pk__in=stored.values("customer_id")) | Q(pk__in=now_in)
+
+
+def first_structure_tiers(customers, now) -> dict[int, Tier]:
+    """{customer pk: effective tier in the first structure} for the customers given (the customer
+    list's Tier column); only due rows cost a query."""
+    first = structures()[0][0] if structures() else None
+    if first is None:
+        return {}
+    pks = [c.pk for c in customers]
+    due = due_rows(now, first.pk, pks)
+    return {pk: ct.tier for (pk, _), ct in due.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,10 +361,24 @@ def review_reasons(customer, tier_rows: dict[int, CustomerTier], now) -> list[st
     return reasons
 
 
+def refresh_review_at(customer, tier_rows: dict[int, CustomerTier], now) -> None:
+    """Move `review_at` of rows that were due but had nothing to change (review_reasons empty)
+    to their next moment. review_at is derived scheduling data, not loyalty state: no event."""
+    for structure, _, account_ids in structures():
+        ct = tier_rows.get(structure.pk)
+        if ct is None or ct.review_at is None or ct.review_at > now:
+            continue
+        review_at = next_review(ct, window_points(customer, structure, account_ids, now)[1])
+        CustomerTier.objects.filter(pk=ct.pk).update(review_at=review_at)
+        ct.review_at = review_at
+
+
 def expired_rows(tier_rows: dict[int, CustomerTier] | None, now) -> bool:
-    """Whether a tier or a manual lock of these rows has ended (cheap: the rows are loaded)."""
+    """Whether a row is due (review_at: its tier or manual lock ended, or tier points left the
+    window), so the engine re-evaluates before the handler (cheap: the rows are loaded)."""
     return any(
-        (ct.expires_at is not None and ct.expires_at <= now)
+        (ct.review_at is not None and ct.review_at <= now)
+        or (ct.expires_at is not None and ct.expires_at <= now)
         or (ct.locked and ct.locked_until is not None and ct.locked_until <= now)
         for ct in (tier_rows or {}).values()
     )
@@ -308,7 +441,7 @@ def _manual(ctx, direction: str) -> None:
         raise BusinessRuleError("Tier up needs a higher tier.", field="data.tier")
     if current is not None and direction == "down" and target.threshold >= current.threshold:
         raise BusinessRuleError("Tier down needs a lower tier.", field="data.tier")
-    points = tier_points(ctx.customer, structure, account_ids, ctx.now, _ledger_balances(ctx))
+    points, leaves = window_points(ctx.customer, structure, account_ids, ctx.now, _ledger_balances(ctx))
     qualified = qualified_tier(tiers, points)
     if (
         structure.expiration_method == TierExpirationMethod.KEEP_HIGHEST
@@ -327,10 +460,7 @@ def _manual(ctx, direction: str) -> None:
         rows(ctx)[structure.pk] = ct
     ct.tier, ct.since, ct.expires_at = target, ctx.now, expires_at
     ct.locked, ct.locked_until = lock, (expires_at if lock else None)
-    ct.tier_points = points
-    ct.points_after_expiration = points_after_expiration(
-        ctx.customer, structure, account_ids, expires_at, ctx.now, points
-    )
+    _figures(ctx.customer, structure, account_ids, ct, points, leaves, ctx.now)
     ct.save()
     ctx.result.extra["tier"] = {
         "structure": structure.code,
@@ -362,19 +492,26 @@ def tier_expiration_change(ctx: HandlerContext) -> None:
         structure, _, _ = _structure(ctx)
         held = [ct for ct in held if ct.structure_id == structure.pk]
     changed = 0
+    by_pk = {structure.pk: (structure, account_ids) for structure, _, account_ids in structures()}
     for ct in held:
         ct.expires_at = new_date
         if ct.locked:
             ct.locked_until = new_date
-        ct.save(update_fields=["expires_at", "locked_until"])
+        structure, account_ids = by_pk[ct.structure_id]
+        ct.review_at = next_review(ct, window_points(ctx.customer, structure, account_ids, ctx.now)[1])
+        ct.save(update_fields=["expires_at", "locked_until", "review_at"])
         changed += 1
     if not changed:
         raise BusinessRuleError("The customer has no tier to change.", field="data.structure")
 
 
-def api_tiers(customer) -> list[dict]:
-    """The Customer API's `tiers` array (001)."""
-    rows = CustomerTier.objects.filter(customer=customer).select_related("tier", "structure")
+def api_tiers(customer, now=None) -> list[dict]:
+    """The Customer API's `tiers` array (001), as it is at `now` (effective_rows)."""
+    held = {
+        ct.structure_id: ct
+        for ct in CustomerTier.objects.filter(customer=customer).select_related("tier", "structure")
+    }
+    rows = effective_rows(customer, now or clock.now(customer.environment), held).values()
     order = {structure.pk: index for index, (structure, _, _) in enumerate(structures())}
     return [
         {

@@ -60,7 +60,8 @@ from customers.fields import custom_fields
 from customers.models import Customer
 from events.models import Event
 from loyalty import clock
-from loyalty.models import CustomerTier, PointAccount, PointBalance, Program, TierStructure
+from loyalty.models import CustomerTier, PointAccount, PointBalance, Program, Tier, TierStructure
+from loyalty.tiers import effective_tier_customers
 from transactions.models import Transaction, TransactionItem
 from transactions.stats import ALIASES, COUNTED, PERIODS, period_bounds
 
@@ -279,8 +280,11 @@ def available_attributes() -> dict[str, Attribute]:
     (``purchase.*``, ``events.*``, ``last_event.*``) resolve without being listed."""
     attributes: dict[str, Attribute] = {}
     for name, (label, type_, path) in BUILTIN_FIELDS.items():
-        kind = name if name in ("label", "list", "segment") else "column"
-        attributes[name] = Attribute(name, label, type_, path, kind=kind, nullable=name in _NULLABLE)
+        kind = name if name in ("label", "list", "segment", "tier") else "column"
+        params = (None,) if name == "tier" else ()  # the tier in any structure
+        attributes[name] = Attribute(
+            name, label, type_, path, kind=kind, params=params, nullable=name in _NULLABLE
+        )
     for custom in custom_fields().values():
         if custom.name in attributes:
             continue
@@ -429,6 +433,15 @@ def coerce(attribute: Attribute, raw):
             raise ConditionError(f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD).", "value")
         return date
     if kind == DATETIME:
+        if clock.is_bare_date(text):  # the whole local day (see _q)
+            try:
+                day = dt.date.fromisoformat(text)
+                clock.date_bound("gt", day)  # the calendar's last day has no end to compare with
+                return day
+            except (ValueError, OverflowError):
+                raise ConditionError(
+                    f"{attribute.label}: “{raw}” is not a date (YYYY-MM-DD).", "value"
+                ) from None
         moment: dt.datetime | None
         try:
             moment = parse_datetime(text)
@@ -469,6 +482,7 @@ class Context:
 
     now: dt.datetime
     zone: ZoneInfo
+    environment: str | None = None  # whose clock `now` is (None: every environment at `now`)
 
     @property
     def today(self) -> dt.date:
@@ -478,12 +492,14 @@ class Context:
         return dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
 
 
-def make_context(now: dt.datetime | None = None) -> Context:
+def make_context(now: dt.datetime | None = None, environment: str | None = None) -> Context:
+    """The moment and zone a compilation reads; with `environment`, that environment's clock
+    (the sandbox's test clock) and its customers' due tiers."""
     try:
         zone = ZoneInfo(Program.current().time_zone or "UTC")
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
-    return Context(now=now or clock.now(), zone=zone)
+    return Context(now=now or clock.now(environment), zone=zone, environment=environment)
 
 
 def _has_key(attribute: Attribute) -> Q:
@@ -514,26 +530,25 @@ def _custom_q(attribute: Attribute, lookup: str, value) -> Q:
     return Q(**{f"{attribute.path}__{lookup}": value})
 
 
-def _text_match(attribute: Attribute, predicate) -> Q:
+def _text_match(attribute: Attribute, predicate, ctx: Context | None = None) -> Q:
     """`predicate(text expression)` (a boolean lookup) for a string attribute, two-valued: false,
     never NULL, for a missing value, so its negation includes customers without one."""
     if attribute.kind == "custom":
         return Q(predicate(KeyTextTransform(attribute.name, "custom"))) & _has_key(attribute)
     if attribute.kind == "tier":
-        rows = _tier_rows(attribute).filter(predicate(F("tier__code")))
-        return Q(pk__in=rows.values("customer_id"))
+        return _tier_q(attribute, Q(predicate(F("code"))), ctx or make_context())
     q = Q(predicate(F(attribute.path)))
     return q & Q(**{f"{attribute.path}__isnull": False}) if attribute.nullable else q
 
 
-def _contains_q(attribute: Attribute, value: str) -> Q:
-    return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0))
+def _contains_q(attribute: Attribute, value: str, ctx: Context | None = None) -> Q:
+    return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0), ctx)
 
 
-def _starts_q(attribute: Attribute, value: str) -> Q:
+def _starts_q(attribute: Attribute, value: str, ctx: Context | None = None) -> Q:
     if not value:
-        return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0))
-    return _text_match(attribute, lambda text: Exact(Left(text, len(value)), Value(value)))
+        return _text_match(attribute, lambda text: GreaterThan(StrIndex(text, Value(value)), 0), ctx)
+    return _text_match(attribute, lambda text: Exact(Left(text, len(value)), Value(value)), ctx)
 
 
 def _empty_q(attribute: Attribute) -> Q:
@@ -551,7 +566,25 @@ def _empty_q(attribute: Attribute) -> Q:
 
 
 def _tier_rows(attribute: Attribute):
-    return CustomerTier.objects.filter(structure__code=attribute.params[0])
+    rows = CustomerTier.objects.all()
+    return rows.filter(structure__code=attribute.params[0]) if attribute.params[0] else rows
+
+
+def _tier_q(attribute: Attribute, tier_filter: Q, ctx: Context) -> Q:
+    """Customers whose tier (in the attribute's structure, or in any) matches `tier_filter` (a Q
+    on Tier) at ctx.now — the effective tier (loyalty.tiers.effective_tier_customers), so a tier
+    that expired before the hourly review no longer matches. A tier row never disappears, so
+    `is empty` reads the stored rows."""
+    tiers = Tier.objects.filter(tier_filter)
+    structure_pk = None
+    if attribute.params[0]:
+        structure_pk = (
+            TierStructure.objects.filter(code=attribute.params[0]).values_list("pk", flat=True).first()
+        )
+        tiers = tiers.filter(structure_id=structure_pk)
+    return effective_tier_customers(
+        ctx.now, tiers.values_list("pk", flat=True), structure_pk, ctx.environment
+    )
 
 
 def _event_rows(action: str, since: dt.datetime | None = None):
@@ -621,15 +654,21 @@ def _membership_q(attribute: Attribute, value) -> Q:
 
 
 def _q(attribute: Attribute, lookup: str, value, ctx: Context) -> Q:
-    """One comparison (`exact`, `lt`, `lte`, `gt`, `gte`) of a non-aggregate attribute."""
+    """One comparison (`exact`, `lt`, `lte`, `gt`, `gte`) of a non-aggregate attribute. A bare date
+    against a date-time names the whole local day (clock.date_bound): `eq` is that day, `lte`
+    includes it to its end, `gt` starts after it."""
+    if attribute.type == DATETIME and type(value) is dt.date:
+        if lookup == "exact":
+            return _q(attribute, *clock.date_bound("gte", value), ctx) & _q(
+                attribute, *clock.date_bound("lte", value), ctx
+            )
+        return _q(attribute, *clock.date_bound(lookup, value), ctx)
     if attribute.kind in ("label", "list", "segment"):
         return _membership_q(attribute, value)
     if attribute.kind == "custom":
         return _custom_q(attribute, lookup, value)
     if attribute.kind == "tier":
-        return Q(
-            pk__in=_tier_rows(attribute).filter(**{f"tier__code__{lookup}": value}).values("customer_id")
-        )
+        return _tier_q(attribute, Q(**{f"code__{lookup}": value}), ctx)
     if attribute.kind == "last_event":
         return _last_event_q(attribute, lookup, value)
     return Q(**{attribute.path if lookup == "exact" else f"{attribute.path}__{lookup}": value})
@@ -694,7 +733,7 @@ def compile_condition(
     else:
         value = coerce(attribute, condition.value)
     if op in ("contains", "not_contains", "starts_with"):
-        q = _starts_q(attribute, value) if op == "starts_with" else _contains_q(attribute, value)
+        q = _starts_q(attribute, value, ctx) if op == "starts_with" else _contains_q(attribute, value, ctx)
         return ~q if op == "not_contains" else q
     if aggregate:
         if op == "ne":

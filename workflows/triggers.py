@@ -32,7 +32,7 @@ from django_q.tasks import async_task
 from customers.models import Customer
 from events.validation import validate_data
 from loyalty import configcache
-from loyalty.errors import EngineError
+from loyalty.errors import EngineError, WorkflowInterrupted
 
 from . import evaluate, expressions, logs
 from .choices import TriggerType, WorkflowStatus
@@ -60,13 +60,9 @@ def automation(depth: int, workflow_id: int):
         _automation.reset(token)
 
 
-class WorkflowInterrupt(EngineError):
-    """An Interrupt node refused the event (reference: InterruptException)."""
-
-    type = "InterruptException"
-    status = 422
-    code = 127201
-    default_message = "Workflow interruption"
+class WorkflowInterrupt(WorkflowInterrupted):
+    """An Interrupt node refused the event (reference: InterruptException, 127201 unless the node
+    sets its own code); carries the run to log after the rollback."""
 
     def __init__(self, message: str, *, code: int, run: dict):
         super().__init__(message, code=code)

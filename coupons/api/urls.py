@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import display, views
+from . import display, entities, views
 
 REF = r"(?P<id>[^/]+)"
 
@@ -34,5 +34,12 @@ urlpatterns = [
         name="customer_reward_claim",
     ),
     re_path(rf"^customers/{REF}/coupons/?$", views.CustomerCouponsView.as_view(), name="customer_coupons"),
+    re_path(r"^coupons/?$", views.ProgramCouponsView.as_view(), name="coupons"),
+    re_path(r"^entities/rewards/reward/?$", entities.RewardEntitiesView.as_view(), name="reward_entities"),
+    re_path(
+        r"^entities/rewards/reward/(?P<entity_id>[^/]+)/?$",
+        entities.RewardEntityView.as_view(),
+        name="reward_entity",
+    ),
     re_path(r"^coupons/(?P<code>[^/]+)/redeem/?$", views.CouponRedeemView.as_view(), name="coupon_redeem"),
 ]

@@ -6,12 +6,13 @@ writes go through register_event only (the `reward` and `coupon_redeem` events).
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from coupons.filtersets import CustomerCouponFilterSet
+from coupons.filtersets import CustomerCouponFilterSet, ProgramCouponFilterSet
 from coupons.models import Coupon
 from events.api.views import event_response, find_or_404, register_from_request
 from loyalty.api import paging, schema
@@ -136,3 +137,73 @@ class CouponRedeemView(ApiView):
         response = event_response(result)
         response["coupon"] = coupon_object(Coupon.objects.select_related("pool").get(pk=coupon.pk))
         return Response(response)
+
+
+EMPTY_SEARCH = 160311  # the reference's "Empty search criteria"
+
+
+class ProgramCouponsView(ApiView):
+    """`GET /coupons` (the reference's Coupons API): coupons of the program, independent of
+    customers — `code` (any letter case), `status` (as of now), `name`, `type`, `value`, `pool`,
+    `customer`; at least one criterion (else 400, 160311 "Empty search criteria"). `limit`
+    (default 100) and `page` (0-based), `{data, next}`; coupons held in the key's environment or
+    held by nobody."""
+
+    required_scope = Scope.CUSTOMERS_READ
+    queryset = Coupon.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProgramCouponFilterSet
+
+    @extend_schema(
+        operation_id="coupons",
+        summary="Query coupons independent of customers",
+        parameters=[
+            OpenApiParameter("limit", int, description="1-500 (default 100)"),
+            OpenApiParameter("page", int, description="0-based page of `limit` coupons"),
+        ],
+        filters=True,
+        responses=schema.reads(
+            inline_serializer(
+                "ProgramCouponPage",
+                {"data": CouponSerializer(many=True), "next": serializers.CharField(allow_null=True)},
+            )
+        ),
+        tags=["coupons"],
+    )
+    def get(self, request):
+        params = request.query_params.copy()
+        params.setdefault("limit", "100")
+        limit = paging.page_limit(params)
+        raw_page = params.pop("page", ["0"])[-1] or "0"
+        if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) * limit > paging.MAX_OFFSET:
+            raise ValidationError("'page' must be a whole number from 0.", field="page")
+        page = int(raw_page)
+        criteria = [k for k in params if k not in ("limit", "api_key") and params.get(k) not in ("", None)]
+        if not criteria:
+            raise ValidationError("Empty search criteria", field=None, code=EMPTY_SEARCH)
+        environment = request.auth.environment
+        coupons = Coupon.objects.filter(Q(customer__isnull=True) | Q(customer__environment=environment))
+        queryset = filtered(
+            ProgramCouponFilterSet, params, coupons.select_related("pool", "customer"), strict_names=True
+        )
+        rows = list(queryset.order_by("id")[page * limit : (page + 1) * limit + 1])
+        more = len(rows) > limit
+        data = [program_coupon(c) for c in rows[:limit]]
+        following = params.copy()
+        following["page"] = str(page + 1)
+        return Response({"data": data, "next": f"/api/coupons?{following.urlencode()}" if more else None})
+
+
+def program_coupon(coupon) -> dict:
+    body = coupon_object(coupon)
+    body.update(
+        {
+            "name": coupon.pool.name,
+            "value": body["amount"],
+            "currency": coupon.pool.currency or None,
+            "pool": str(coupon.pool_id),
+            "customer": {"id": coupon.customer.customer_id} if coupon.customer_id else None,
+            "created_at": coupon.created_at.isoformat() if coupon.created_at else None,
+        }
+    )
+    return body

@@ -3,24 +3,33 @@
     POST /customers/-/login    `customer`: registers `login` (and `daily_login` once per calendar day)
     GET  /customers/-/verify   `token`, optional `redirect_url`: registers `verify` (pending -> active)
 
-The shop authenticates its customer itself (customers have no password here: the Display API
-opt-in checks `password` against `confirm_password` but stores neither), so login takes the
-customer's ID or `field:value`."""
+    POST /customers/-/password/request   `customer`: e-mails a password reset token
+    POST /customers/-/password/reset     `token`, `password`, `confirm_password`: sets the password
+
+A customer's password is set by opt_in / profile with `password` + `confirm_password` (only its
+hash is kept, on the customer; events never store it). Login with `password` checks it (403,
+101403 when it does not match); login without one records the login of a customer the shop
+authenticated itself, as before."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.mail import send_mail
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from customers.verification import read_token
+from customers.lookup import find_customer
+from customers.verification import make_reset_token, read_reset_token, read_token
 from events.api.views import event_response, register_from_request
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
-from loyalty.errors import MissingParameter, ValidationError
+from loyalty.errors import InvalidCredentials, MissingParameter, ValidationError
 
 from .serializers import CustomerWithEventsSerializer
 
@@ -32,7 +41,10 @@ class LoginView(ApiView):
         operation_id="customer_login",
         summary="Record a customer's login (daily_login at most once per calendar day)",
         parameters=[schema.IDEMPOTENCY_KEY],
-        request=inline_serializer("LoginRequest", {"customer": serializers.CharField()}),
+        request=inline_serializer(
+            "LoginRequest",
+            {"customer": serializers.CharField(), "password": serializers.CharField(required=False)},
+        ),
         responses=schema.writes(CustomerWithEventsSerializer),
         tags=["customers"],
     )
@@ -45,6 +57,15 @@ class LoginView(ApiView):
             raise MissingParameter("Missing required parameter 'customer'.", field="customer")
         if not isinstance(customer, str):
             raise ValidationError("Parameter 'customer' must be a string.", field="customer")
+        if "password" in body:
+            password = body["password"]
+            found = find_or_404(request, customer)
+            if (
+                not isinstance(password, str)
+                or not found.password
+                or not check_password(password, found.password)
+            ):
+                raise InvalidCredentials(field="password")
         result = register_from_request(request, {"data": {}}, action="login", customer=customer)
         answer = event_response(result)
         answer["daily_login"] = any(event.action == "daily_login" for event in result.events)
@@ -83,3 +104,95 @@ class VerifyView(ApiView):
             response["Location"] = redirect
             return response
         return Response(event_response(result))
+
+
+class PasswordRequestView(ApiView):
+    """`POST /customers/-/password/request` `{customer}`: e-mails the customer a password reset
+    token (Django's e-mail backend: the console by default, SMTP with EMAIL_HOST), valid for
+    PASSWORD_RESET_TIMEOUT seconds and usable once. `url` (optional, http(s)) is the shop's reset
+    page; the e-mail links to it with `?token=`. Answers `{"sent": true}`; 404 160212 for an
+    unknown customer, 400 when the customer has no e-mail address."""
+
+    required_scope = Scope.EVENTS_WRITE
+    atomic_post = False  # nothing is stored
+
+    @extend_schema(
+        operation_id="customer_password_request",
+        summary="E-mail a customer a password reset token",
+        request=inline_serializer(
+            "PasswordRequest",
+            {"customer": serializers.CharField(), "url": serializers.URLField(required=False)},
+        ),
+        responses=schema.writes(
+            inline_serializer("PasswordRequestSent", {"sent": serializers.BooleanField()})
+        ),
+        tags=["customers"],
+    )
+    def post(self, request):
+        body = _body(request)
+        customer = find_or_404(request, _text(body, "customer"))
+        page = safe_redirect(body.get("url"))
+        if not customer.email:
+            raise ValidationError(
+                "The customer has no e-mail address to send the token to.", field="customer"
+            )
+        token = make_reset_token(customer)
+        link = f"{page}{'&' if '?' in page else '?'}{urlencode({'token': token})}" if page else token
+        send_mail(
+            "Reset your password",
+            f"Use this to set a new password (valid for {settings.PASSWORD_RESET_TIMEOUT // 3600} hours):\n\n{link}\n",
+            None,
+            [customer.email],
+        )
+        return Response({"sent": True})
+
+
+class PasswordResetView(ApiView):
+    """`POST /customers/-/password/reset` `{token, password, confirm_password}`: sets the password
+    (a `profile` event with the secret attributes; up to 128 characters); the token is then used up.
+    Answers the Events API shape."""
+
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="customer_password_reset",
+        summary="Set a customer's password with a reset token",
+        parameters=[schema.IDEMPOTENCY_KEY],
+        request=inline_serializer(
+            "PasswordReset",
+            {
+                "token": serializers.CharField(),
+                "password": serializers.CharField(),
+                "confirm_password": serializers.CharField(),
+            },
+        ),
+        responses=schema.writes(CustomerWithEventsSerializer),
+        tags=["customers"],
+    )
+    def post(self, request):
+        body = _body(request)
+        environment = request.auth.environment
+        customer = read_reset_token(
+            body.get("token"), environment, lambda customer_id: find_customer(environment, customer_id)
+        )
+        password = _text(body, "password")
+        data = {"password": password, "confirm_password": body.get("confirm_password")}
+        result = register_from_request(
+            request, {"data": data}, action="profile", customer=customer.customer_id
+        )
+        return Response(event_response(result))
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError("The request body must be an object.")
+    return request.data
+
+
+def _text(body: dict, name: str) -> str:
+    value = body.get(name)
+    if value in (None, ""):
+        raise MissingParameter(f"Missing required parameter {name!r}.", field=name)
+    if not isinstance(value, str):
+        raise ValidationError(f"Parameter {name!r} must be a string.", field=name)
+    return value

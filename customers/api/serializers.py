@@ -18,8 +18,10 @@ from customers.choices import CustomerStatus
 from customers.lookup import REFERRAL_COUNT, REFERRER_ID, find_customer, parse_customer_ref
 from customers.models import BUILTIN_ATTRIBUTES, Customer
 from customers.queries import BALANCE_FIELDS
+from loyalty import clock
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import Program
+from loyalty.tiers import effective_rows, expired_rows
 from loyalty.tiers import structures as tier_structures
 from segments.building import segments_of
 from segments.lists import lists_of
@@ -80,8 +82,16 @@ def tiers_list(customer) -> list[dict]:
     """The customer's tier in each structure, structures in their order (one plain query)."""
     if not customer.pk or not tier_structures():  # cached: no query when no structure exists
         return []
+    places = queries.tier_places(customer.pk)
+    now = clock.now(customer.environment)
+    held = {place.structure_id: place for place, *_ in places}
+    # A row due for review (expired, lock ended, points left the window) is shown as it is now.
+    effective = effective_rows(customer, now, held) if expired_rows(held, now) else held
     result = []
-    for place, code, name, threshold, structure_code, structure_name in queries.tier_places(customer.pk):
+    for place, code, name, threshold, structure_code, structure_name in places:
+        place = effective.get(place.structure_id, place)
+        if place is not held[place.structure_id]:
+            code, name, threshold = place.tier.code, place.tier.name, place.tier.threshold
         result.append(
             {
                 "id": code,

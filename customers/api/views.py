@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from customers.choices import CustomerStatus
@@ -18,7 +20,7 @@ from customers.verification import make_token
 from events.api.views import event_response, register_from_request
 from events.filtersets import TIMESTAMP_LOOKUPS
 from loyalty.api import errors as api_errors
-from loyalty.api import paging, schema
+from loyalty.api import idempotency, paging, schema
 from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
 from loyalty.api.requests import bulk_items, find_or_404
@@ -366,6 +368,12 @@ ENTITIES_SCHEMA = dict(
 )
 
 
+class _Undo(Exception):
+    def __init__(self, results):
+        super().__init__("an entity failed")
+        self.results = results
+
+
 class EntitiesView(ApiView):
     """`error_handling` (body or query): `skip` (default) applies every entity it can and reports
     each failure; `pre-check` first validates every entity (a dry run of each) and applies none if
@@ -383,16 +391,49 @@ class EntitiesView(ApiView):
             checked = [self.run(request, entity, dry_run=True) for entity in items]
             if any("error" in result for result in checked):
                 return Response(self.envelope(checked, applied=False))
+            return self.all_or_nothing(request, items)
         results = []
-        for entity in items:
+        # With an Idempotency-Key each entity is applied exactly once, even when a retry follows a
+        # process that died mid-batch (loyalty.api.idempotency: the item records).
+        record = getattr(request, "_idempotency", None)
+        applied = idempotency.applied_items(record)
+        for index, entity in enumerate(items):
+            if index in applied:
+                results.append(applied[index])
+                continue
             if mode == "fail" and any("error" in result for result in results):
                 error = api_errors.NotProcessed(
                     "Not processed: an earlier entity failed (error_handling=fail)."
                 )
                 results.append({**self.head(entity), "status": error.status, "error": error.as_dict()})
                 continue
-            results.append(self.run(request, entity))
+            with transaction.atomic():
+                result = self.run(request, entity)
+                if "error" not in result:
+                    idempotency.complete_item(record, index, result)
+            results.append(result)
         return Response(self.envelope(results, applied=True))
+
+    def all_or_nothing(self, request, items) -> Response:
+        """pre-check after every dry run passed: apply the entities in one transaction, so one
+        that fails now (its customer changed since the check) undoes the others — the answer
+        is then `applied: false` with that entity's error, and nothing is stored. The key's
+        response is stored in the same transaction."""
+        try:
+            with transaction.atomic():
+                results = []
+                for entity in items:
+                    with transaction.atomic():
+                        results.append(self.run(request, entity))
+                    if "error" in results[-1]:
+                        raise _Undo(results)
+                body = self.envelope(results, applied=True)
+                record = getattr(request, "_idempotency", None)
+                if record is not None:
+                    idempotency.complete(record, 200, JSONRenderer().render(body))
+                return Response(body)
+        except _Undo as undo:
+            return Response(self.envelope(undo.results, applied=False))
 
     @extend_schema(**{**ENTITIES_SCHEMA, "operation_id": "entities_put"})
     def put(self, request):

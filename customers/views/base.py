@@ -11,9 +11,11 @@ from customers.lookup import find_customer
 from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from events.permissions import may_register
+from loyalty import clock
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
+from loyalty.tiers import first_structure_tiers
 from transactions.sessions import profile_summary
 
 
@@ -38,6 +40,14 @@ def resolve_customer(request, ref: str, *, anonymized: bool = False) -> Customer
     if customer is None:
         raise Http404("No such customer.")
     return customer
+
+
+def header_tier(customer):
+    """The header's Tier: the first structure's tier as it is now (loyalty.tiers.effective_rows)."""
+    if not Program.current().tiers or not customer.tier_id:
+        return None
+    first = first_structure_tiers([customer], clock.now(customer.environment))
+    return first.get(customer.pk, customer.tier)
 
 
 def visible_actions(request, customer) -> list[dict]:
@@ -105,6 +115,7 @@ class CustomerTabView(CustomerMixin, TabbedDetailView):
         context["main_actions"] = [a for a in actions if a.get("group") == "main"]
         context["more_actions"] = [a for a in actions if a.get("group") != "main"]
         context["title"] = self.object.name or self.object.customer_id
+        context["customer_tier"] = header_tier(self.object)
         # 003's profile header: orders and revenue of the closed sessions.
         if Program.current().transactions:
             context["profile_summary"] = profile_summary(self.object)

@@ -24,6 +24,7 @@ from loyalty.charts import Chart
 from loyalty.console.paging import keyset_page, pager_context
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program, Tier
 from loyalty.models.ledger import LotStatus
+from loyalty.tiers import effective_rows
 from segments.building import segments_of
 from segments.lists import lists_of
 from workflows.models import RunStep, WorkflowRun
@@ -104,7 +105,12 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def tier_progress(customer) -> list[dict]:
-        rows = list(CustomerTier.objects.filter(customer=customer).select_related("structure", "tier"))
+        held = {
+            r.structure_id: r
+            for r in CustomerTier.objects.filter(customer=customer).select_related("structure", "tier")
+        }
+        # as it is now: a tier the hourly review has not changed yet is shown changed
+        rows = list(effective_rows(customer, clock.now(customer.environment), held).values())
         if not rows:
             return []
         ladder: dict[int, list[Tier]] = {}

@@ -8,17 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from achievements.models import Achievement
+from coupons.models import Reward
 from customers.api.serializers import CustomerWithEventsSerializer, event_customer, point_events
 from events.choices import EventSource
 from events.engine import register_event
 from events.filtersets import EventHistoryFilterSet, parse_timestamp
 from events.models import Event
 from loyalty.api import errors as api_errors
-from loyalty.api import paging, schema
+from loyalty.api import idempotency, paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.requests import bulk_items, find_or_404, truthy
 from loyalty.api.views import ApiView
@@ -187,15 +190,25 @@ class EventBulkView(ApiView):
         items = bulk_items(request.data, "events")
         dry_run = truthy(request.query_params.get("dry_run", ""))
         results, failed = [], 0
-        for item in items:
+        # With an Idempotency-Key each item is applied exactly once, even when a retry follows a
+        # process that died mid-batch (loyalty.api.idempotency: the item records).
+        record = None if dry_run else getattr(request, "_idempotency", None)
+        applied = idempotency.applied_items(record)
+        for index, item in enumerate(items):
+            if index in applied:
+                results.append(applied[index])
+                continue
             try:
                 if isinstance(item, dict) and truthy(item.get("guest", "")):
                     # reference §8.3: the bulk API is not for guest checkouts
                     raise ValidationError(
                         "Guest checkouts cannot be sent in bulk; use POST /events.", field="guest"
                     )
-                result = register_from_request(request, item, dry_run=dry_run)
-                results.append({"events": point_events(result)})
+                with transaction.atomic():
+                    result = register_from_request(request, item, dry_run=dry_run)
+                    entry = {"events": point_events(result)}
+                    idempotency.complete_item(record, index, entry)
+                results.append(entry)
             except EngineError as error:
                 failed += 1
                 results.append({"error": error.as_dict()})
@@ -254,10 +267,43 @@ class CustomerEventsView(EventHistoryView):
                 keys=("id",),
                 parse_cursor=lambda values: [paging.cursor_id(values[0])],
                 cursor_of=lambda e: (e.pk,),
-                render=lambda e: event_object(e, customer.customer_id),
+                render=with_references(request, lambda e: event_object(e, customer.customer_id)),
                 default_order="desc",
             )
         )
+
+
+def with_references(request, render):
+    """`render`, plus `references` on each event when the request asks `references=true` (the
+    reference: "the ID and name of any associated challenges/rewards"): a reward claim, its
+    coupon and revocation name the reward; an achievement's events name the achievement."""
+    if request.query_params.get("references") not in ("true", "1"):
+        return render
+    names: dict[tuple[str, str], str | None] = {}
+
+    def name_of(kind, ref):
+        if (kind, ref) not in names:
+            if kind == "reward":
+                row = Reward.objects.filter(pk=int(ref)).only("name").first() if str(ref).isdigit() else None
+                names[(kind, ref)] = row.name if row else None
+            else:
+                row = Achievement.objects.filter(api_name=ref).only("title").first()
+                names[(kind, ref)] = row.title if row else None
+        return names[(kind, ref)]
+
+    def rendered(event):
+        body = render(event)
+        data = event.data or {}
+        references = []
+        for kind, key in (("reward", "reward"), ("challenge", "achievement")):
+            ref = data.get(key)
+            if isinstance(ref, str | int) and ref != "":
+                lookup = "reward" if kind == "reward" else "achievement"
+                references.append({"type": kind, "id": str(ref), "name": name_of(lookup, str(ref))})
+        body["references"] = references
+        return body
+
+    return rendered
 
 
 class CustomerHistoryView(CustomerEventsView):
@@ -295,7 +341,7 @@ class EnvironmentEventsView(EventHistoryView):
                 keys=("timestamp", "id"),
                 parse_cursor=lambda values: [cursor_time(values[0]), paging.cursor_id(values[1])],
                 cursor_of=lambda e: (e.timestamp.isoformat(), e.pk),
-                render=event_object,
+                render=with_references(request, event_object),
                 default_order="asc",
             )
         )

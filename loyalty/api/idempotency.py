@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 
@@ -202,6 +203,45 @@ def finish(record: IdempotencyRecord, response) -> None:
         number = getattr(record, "lock_id", None)
         if number is not None:
             _unlock(number)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk requests with a key: each item exactly once. The items of `/api/events/bulk` and
+# `/api/entities` commit one by one (the reference processes them individually), so the request's
+# own record is completed only after the batch. Each applied item therefore stores its result in
+# an item record, in the same transaction as its events; a retry of a batch whose process died
+# replays the items already applied and runs only the others.
+
+
+def _item_key(record: IdempotencyRecord, index: int) -> str:
+    return f"bulk-item:{hashlib.sha256(record.key.encode()).hexdigest()}:{index}"
+
+
+def applied_items(record: IdempotencyRecord | None) -> dict[int, dict]:
+    """{item index: stored result} of the items a keyed batch already applied (empty without a key)."""
+    if record is None:
+        return {}
+    prefix = _item_key(record, 0)[:-1]
+    rows = IdempotencyRecord.objects.filter(
+        api_key_id=record.api_key_id, key__startswith=prefix, status=IdempotencyStatus.COMPLETE
+    ).values_list("key", "response_body")
+    return {int(key.rsplit(":", 1)[1]): json.loads(bytes(body)) for key, body in rows}
+
+
+def complete_item(record: IdempotencyRecord | None, index: int, result: dict) -> None:
+    """Store item `index`'s result; call inside the transaction that applied it (no-op without a key)."""
+    if record is None:
+        return
+    IdempotencyRecord.objects.create(
+        api_key_id=record.api_key_id,
+        key=_item_key(record, index),
+        fingerprint=record.fingerprint,
+        status=IdempotencyStatus.COMPLETE,
+        response_status=200,
+        response_body=json.dumps(result).encode(),
+        created_at=clock.now(),
+        completed_at=clock.now(),
+    )
 
 
 def cleanup() -> int:

@@ -19,11 +19,13 @@ import hashlib
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
 from customers.privacy import SCRUBBED, _matcher
 from loyalty import clock
+from loyalty.queue_privacy import scrub
 
-from .models import IdempotencyRecord
+from .models import AsyncEvent, IdempotencyRecord
 
 
 def _candidates(values: list[str]) -> list[int]:
@@ -60,7 +62,47 @@ def scrub_customer(customer, originals: dict) -> int:
         if matcher.search(key):
             key = f"anon-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
         IdempotencyRecord.objects.filter(pk=record.pk).update(
-            key=key, response_body=matcher.sub(SCRUBBED, body).encode() if body else record.response_body
+            key=key,
+            response_body=matcher.sub(SCRUBBED, body).encode() if body else record.response_body,
+            # The request's fingerprint is a hash of a body that held the values (guessable from
+            # them): it is replaced, so a retry with this key after the opt-out is a conflict.
+            fingerprint=SCRUBBED_FINGERPRINT,
+        )
+        changed += 1
+    return changed + scrub_async_events(customer, originals, matcher)
+
+
+# Not a SHA-256 hex digest, so it never equals a request's fingerprint.
+SCRUBBED_FINGERPRINT = "scrubbed"
+
+
+def scrub_async_events(customer, originals: dict, matcher) -> int:
+    """Async Events API rows (`AsyncEvent`: the event as sent, the stored response, the sender's IP
+    address and user agent, a correlation ID the client chose) that name the customer: values
+    replaced in payload, response and correlation ID, IP and user agent cleared, fingerprint
+    replaced (a hash of the payload)."""
+    mentions = Q()
+    for value in originals.get("values", []):
+        if len(value) >= 3:
+            mentions |= (
+                Q(payload__icontains=value)
+                | Q(response__icontains=value)
+                | Q(correlation_id__icontains=value)
+            )
+    if not mentions:
+        return 0
+    changed = 0
+    for row in AsyncEvent.objects.filter(mentions).iterator(chunk_size=500):
+        correlation_id = row.correlation_id
+        if matcher.search(correlation_id):
+            correlation_id = f"anon-{hashlib.sha256(correlation_id.encode()).hexdigest()[:32]}"
+        AsyncEvent.objects.filter(pk=row.pk).update(
+            payload=scrub(row.payload, matcher),
+            response=scrub(row.response, matcher),
+            correlation_id=correlation_id,
+            ip_address=None,
+            user_agent="",
+            fingerprint=SCRUBBED_FINGERPRINT,
         )
         changed += 1
     return changed

@@ -38,6 +38,16 @@ urlpatterns = [
     re_path(r"^customers/?$", customers.CustomerSearchView.as_view(), name="customer_search"),
     re_path(r"^customers/-/login/?$", customer_display.LoginView.as_view(), name="customer_login"),
     re_path(r"^customers/-/verify/?$", customer_display.VerifyView.as_view(), name="customer_verify"),
+    re_path(
+        r"^customers/-/password/request/?$",
+        customer_display.PasswordRequestView.as_view(),
+        name="customer_password_request",
+    ),
+    re_path(
+        r"^customers/-/password/reset/?$",
+        customer_display.PasswordResetView.as_view(),
+        name="customer_password_reset",
+    ),
     re_path(r"^customers/-/count/?$", customers.CustomerCountView.as_view(), name="customer_count"),
     re_path(r"^customers/-/events/?$", events.EnvironmentEventsView.as_view(), name="environment_events"),
     re_path(rf"^customers/{REF}/?$", customers.CustomerDetailView.as_view(), name="customer"),
@@ -48,6 +58,11 @@ urlpatterns = [
         rf"^customers/{REF}/transactions/?$",
         transactions.CustomerTransactionsView.as_view(),
         name="transactions",
+    ),
+    re_path(
+        rf"^customers/{REF}/transactions/-/search/?$",
+        transactions.CustomerTransactionSearchView.as_view(),
+        name="transaction_search",
     ),
     re_path(
         rf"^customers/{REF}/transactions/(?P<transaction_id>[^/]+)/?$",
@@ -74,6 +89,11 @@ urlpatterns = [
         name="customer_ledger_export_log",
     ),
     re_path(r"^entities/?$", customers.EntitiesView.as_view(), name="entities"),
+    re_path(
+        r"^extensions/automation/campaign-bonus/?$",
+        transactions.PointsPreviewView.as_view(),
+        name="points_preview",
+    ),
     re_path(r"^ping/?$", views.PingView.as_view(), name="ping"),
     re_path(r"^sandbox/clock/?$", sandbox.SandboxClockView.as_view(), name="sandbox_clock"),
     path("status", views.trivial_view, name="status"),

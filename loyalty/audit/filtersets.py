@@ -1,6 +1,7 @@
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
+
+from loyalty.console.filters import LocalDayFilter
 
 from .models import ChangeLogEntry, ChangeRequest, RequestStatus
 
@@ -10,18 +11,8 @@ class ChangeLogFilterSet(django_filters.FilterSet):
         queryset=get_user_model().objects.order_by("username"), empty_label="Any user"
     )
     customer = django_filters.CharFilter(field_name="customer__customer_id", label="Customer ID")
-    since = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    until = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="Until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    since = LocalDayFilter(field_name="created_at", lookup_expr="gte", label="From")
+    until = LocalDayFilter(field_name="created_at", lookup_expr="lte", label="Until")
     action = django_filters.CharFilter()
 
     class Meta:

@@ -76,6 +76,12 @@ class CustomerTier(models.Model):
         null=True, blank=True, help_text="manual tier: no downgrade until then"
     )
     locked = models.BooleanField(default=False)
+    review_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="derived: the earliest moment the tier can change without earning (loyalty.tiers.next_review)",
+    )
 
     class Meta:
         constraints = [

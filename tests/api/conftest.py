@@ -64,6 +64,12 @@ class ApiClient:
     def post(self, path, json=None, **kwargs):
         return self.request("POST", path, json=json, **kwargs)
 
+    def put(self, path, json=None, **kwargs):
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
 
 @pytest.fixture
 def live_key(db):

@@ -192,3 +192,76 @@ def test_every_code_raised_is_in_the_docs_table():
         203408,
     ):
         assert f"| {code} |" in table, code
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [("50.01", 112204), ("120", 112204), ("200", 112204), ("50", None), ("0.01", None)],
+)
+def test_112204_refund_amount_over_the_customers_purchase_total(api, program, amount, code):
+    """The customer's purchase total can be lower than a transaction's remainder when the history
+    was carried over from another system (the total as imported); the refund may not exceed it."""
+    from decimal import Decimal
+
+    _accepted()
+    Customer.objects.filter(customer_id="Anna-1").update(purchase_total=Decimal("50"))
+    before = Event.objects.count()
+    response = send(api, "partial_refund", transaction_id="T-1", amount=amount)
+    if code is None:
+        from transactions.models import Transaction
+
+        assert response.status_code == 200, response.json()
+        assert Transaction.objects.get(transaction_id="T-1").refunded_value == Decimal(amount)
+    else:
+        refused(response, code, "data.amount")
+        assert Event.objects.count() == before
+
+
+@pytest.fixture
+def one_time_survey(db):
+    from events.models import EventDefinition
+
+    EventDefinition.objects.create(action="welcome_survey", label="Welcome survey", points=50, one_time=True)
+    EventDefinition.objects.create(action="store_visit", label="Store visit", points=5)
+
+
+def test_10001_a_one_time_event_cannot_be_repeated(api, program, one_time_survey):
+    enroll()
+    assert send(api, "welcome_survey").status_code == 200
+    before = Event.objects.count()
+    error = refused(send(api, "welcome_survey"), 10001, "action")
+    assert error["message"] == "Action 'welcome_survey' cannot be repeated."
+    assert Event.objects.count() == before
+    assert Customer.objects.get(customer_id="Anna-1").spendable == 50  # awarded once
+    # another customer may, and an event that is not one-time repeats freely
+    enroll("Bob-2")
+    assert send(api, "welcome_survey", customer="Bob-2").status_code == 200
+    assert all(send(api, "store_visit").status_code == 200 for _ in range(3))
+
+
+def test_10001_on_every_path(api, program, one_time_survey, admin_client):
+    """Bulk (the item's error), dry run, the console's Add event (a form error), the engine."""
+    from django.urls import reverse
+
+    from loyalty.errors import OneTimeActionRepeated
+
+    enroll()
+    body = {"events": [{"customer": "Anna-1", "action": "welcome_survey"}] * 2}
+    results = api.post("/api/events/bulk", json=body).json()["results"]
+    assert "events" in results[0] and results[1]["error"]["code"] == 10001
+    assert api.post("/api/events?dry_run=true", json=body["events"][0]).json()["error"]["code"] == 10001
+    url = reverse("customers:customer_add_event", kwargs={"ref": "Anna-1"})
+    response = admin_client.post(url, {"action": "welcome_survey", "reason": "again"})
+    assert response.status_code == 200 and "cannot be repeated" in response.content.decode()
+    with pytest.raises(OneTimeActionRepeated):
+        register("welcome_survey")
+    assert Event.objects.filter(action="welcome_survey").count() == 1
+
+
+def test_10001_survives_a_merge(api, program, one_time_survey):
+    """The survivor holds the merged-away profile's events: it has done the one-time action."""
+    enroll()
+    enroll("Dup-1")
+    assert send(api, "welcome_survey", customer="Dup-1").status_code == 200
+    assert api.post("/api/customers/Dup-1/merge", json={"target": "Anna-1"}).status_code == 200
+    refused(send(api, "welcome_survey"), 10001, "action")

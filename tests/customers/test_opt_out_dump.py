@@ -53,6 +53,25 @@ DUPLICATE = {"customer_id": "zq-dup-1", "email": "zq.second.address@example.net"
 
 
 def dump() -> str:
+    """The whole database as text, plus what is stored encoded (signed, compressed or pickled):
+    the console sessions and the django-q2 queue, decoded."""
+    return _raw_dump() + "\n" + decoded_sessions_and_queue()
+
+
+def decoded_sessions_and_queue() -> str:
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django_q.models import OrmQ, Schedule, Task
+    from django_q.signing import SignedPackage
+
+    parts = [repr(SessionStore().decode(s.session_data)) for s in Session.objects.all()]
+    parts += [repr(SignedPackage.loads(row.payload)) for row in OrmQ.objects.all()]
+    parts += [repr((t.name, t.args, t.kwargs, t.result)) for t in Task.objects.all()]
+    parts += [repr((s.name, s.args, s.kwargs)) for s in Schedule.objects.all()]
+    return "\n".join(parts)
+
+
+def _raw_dump() -> str:
     if connection.vendor == "postgresql":
         settings = connection.settings_dict
         env = {**os.environ, "PGPASSWORD": settings.get("PASSWORD") or ""}
@@ -143,6 +162,27 @@ def scenario(transactional_db, client):
             "data": {"code": "ZQ-COUPON-1", "transaction_id": f"order-{EMAIL}"},
         }
     )
+    # The Async Events API: a correlation ID naming the customer, the payload, the stored response.
+    response = api.post(
+        "/api/v1/async/events",
+        json={
+            "customer": cid,
+            "action": "point_add",
+            "data": {"points": 5, "reason": f"async for {EMAIL}"},
+            "correlation_id": f"async-{EMAIL}",
+        },
+        headers=ua,
+    )
+    assert response.status_code == 200, response.content
+    # A task still waiting in the django-q2 queue (e.g. a notification) with personal arguments.
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    get_broker().enqueue(
+        SignedPackage.dumps(
+            {"id": "t-1", "name": "notify", "func": "print", "args": (EMAIL,), "kwargs": {"name": OLD_FIRST}}
+        )
+    )
     duplicate = {k: v for k, v in DUPLICATE.items() if k != "customer_id"}
     post({"customer": DUPLICATE["customer_id"], "action": "opt_in", "data": duplicate})
 
@@ -181,6 +221,12 @@ def scenario(transactional_db, client):
         {"operation": "point_add", "points": 5, "reason": f"{OLD_FIRST} {LAST} phoned ({EMAIL})"},
     )
     assert response.status_code == 302 and ChangeRequest.objects.exists()
+    # A flash message naming the customer, waiting in the agent's session for the next page.
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore(session_key=client.session.session_key)
+    session["_messages"] = f'[["__json_message",0,25,"Points requested for {OLD_FIRST} {LAST} ({EMAIL})"]]'
+    session.save()
     return post
 
 

@@ -208,7 +208,9 @@ def _holds(attribute, condition: Condition, actual) -> bool:
     if op == "is_not_empty":
         return not (actual is None or actual == "")
     if op in ("in", "not_in"):
-        found = any(actual is not None and actual == _typed(attribute, v) for v in raw.split(","))
+        found = any(
+            actual is not None and _equal(attribute, actual, _typed(attribute, v)) for v in raw.split(",")
+        )
         return found if op == "in" else not found
     if op in ("contains", "not_contains"):
         found = actual is not None and raw in actual
@@ -227,10 +229,30 @@ def _holds(attribute, condition: Condition, actual) -> bool:
         return actual < cutoff if op == "days_ago_gt" else actual >= cutoff
     value = _typed(attribute, raw)
     if op == "eq":
-        return actual is not None and actual == value
+        return actual is not None and _equal(attribute, actual, value)
     if op == "ne":
-        return not (actual is not None and actual == value)
+        return not (actual is not None and _equal(attribute, actual, value))
+    if attribute.type == "datetime" and type(value) is dt.date:
+        # a bare date names the whole local day (loyalty.clock.date_bound), restated here
+        start, following = _day(value)
+        bound = {"lt": start, "ge": start, "le": following, "gt": following}[op]
+        return actual is not None and (actual < bound if op in ("lt", "le") else actual >= bound)
     return actual is not None and _CMP[op](actual, value)
+
+
+def _day(day):
+    from loyalty import clock
+
+    zone = clock.zone()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+
+
+def _equal(attribute, actual, value) -> bool:
+    if attribute.type == "datetime" and type(value) is dt.date:
+        start, following = _day(value)
+        return start <= actual < following
+    return actual == value
 
 
 def evaluate(tree: Group, facts: dict, attributes) -> bool | None:

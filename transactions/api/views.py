@@ -3,6 +3,8 @@ status, one transaction with its items, and the events of one transaction. Read-
 
 from __future__ import annotations
 
+import uuid
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -10,13 +12,16 @@ from rest_framework.response import Response
 
 from customers.api.serializers import AccountRefSerializer
 from events.api.serializers import EventSerializer, event_object
+from events.api.views import register_from_request
 from events.models import Event
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
-from loyalty.errors import NotFound
+from loyalty.errors import MissingParameter, NotFound, ValidationError
+from loyalty.models import Program
+from transactions.choices import TransactionStatus
 from transactions.filtersets import ApiTransactionFilterSet
 from transactions.models import Transaction
 
@@ -189,3 +194,163 @@ class CustomerTransactionEventsView(ApiView):
                 default_order="asc",
             )
         )
+
+
+MAX_SEARCH_IDS = 5000
+
+
+def _search_ids(raw) -> list[str] | None:
+    """`id.in` as a JSON array or comma-separated text (or `id`, one ID); None when absent."""
+    if raw is None or raw == "":
+        return None
+    values = raw if isinstance(raw, list) else str(raw).split(",")
+    ids = [str(value).strip() for value in values if str(value).strip()]
+    if len(ids) > MAX_SEARCH_IDS:
+        raise ValidationError(f"At most {MAX_SEARCH_IDS} transaction IDs per search.", field="id.in")
+    if any("\x00" in value or len(value) > 128 for value in ids):
+        raise ValidationError("A transaction ID is at most 128 characters, without NUL.", field="id.in")
+    return ids
+
+
+class CustomerTransactionSearchView(ApiView):
+    """`GET|POST /customers/{id}/transactions/-/search` (reference: the Transactions API): the
+    customer's transactions whose ID is in `id.in` (a JSON array in a POST body, comma-separated
+    in a query: up to 5,000 IDs) or equals `id`, optionally of one `status`; `{data, total}`,
+    paged by `limit` (1-500, default 100) and `offset`, oldest first."""
+
+    required_scope = Scope.CUSTOMERS_READ
+
+    @extend_schema(
+        operation_id="customer_transaction_search",
+        summary="Search a customer's transactions by ID (id.in) and status",
+        parameters=[
+            schema.CUSTOMER_REF,
+            OpenApiParameter("id.in", str, description="comma-separated transaction IDs (up to 5,000)"),
+            OpenApiParameter("id", str, description="one transaction ID"),
+            OpenApiParameter("status", str, description="draft, pending, accepted, rejected or refunded"),
+            OpenApiParameter("limit", int, description="1-500 (default 100)"),
+            OpenApiParameter("offset", int, description="rows to skip"),
+        ],
+        responses=schema.reads(
+            inline_serializer(
+                "TransactionSearch",
+                {"data": TransactionSerializer(many=True), "total": serializers.IntegerField()},
+            )
+        ),
+        tags=["transactions"],
+    )
+    def get(self, request, id):
+        return self.search(request, id, request.query_params)
+
+    @extend_schema(
+        operation_id="customer_transaction_search_post",
+        summary="Search a customer's transactions by ID: the same, the criteria in the body",
+        parameters=[schema.CUSTOMER_REF],
+        request={
+            "application/json": inline_serializer(
+                "TransactionSearchRequest",
+                {
+                    "id.in": serializers.ListField(child=serializers.CharField(), required=False),
+                    "id": serializers.CharField(required=False),
+                    "status": serializers.CharField(required=False),
+                },
+            )
+        },
+        responses=schema.writes(
+            inline_serializer(
+                "TransactionSearchPost",
+                {"data": TransactionSerializer(many=True), "total": serializers.IntegerField()},
+            )
+        ),
+        tags=["transactions"],
+    )
+    def post(self, request, id):
+        if not isinstance(request.data, dict):
+            raise ValidationError("The body must be a JSON object.", field="body")
+        criteria = {
+            **request.data,
+            **{k: v for k, v in request.query_params.items() if k in ("limit", "offset")},
+        }
+        return self.search(request, id, criteria)
+
+    def search(self, request, id, criteria):
+        customer = find_or_404(request, id)
+        unknown = set(criteria) - {"id.in", "id", "status", "limit", "offset", "api_key"}
+        if unknown:
+            name = sorted(unknown)[0][:100]
+            raise ValidationError(f"{name!r} is not a criterion of this search.", field=name)
+        rows = Transaction.objects.filter(customer=customer).select_related("account")
+        ids = _search_ids(criteria.get("id.in"))
+        if ids is not None:
+            rows = rows.filter(transaction_id__in=ids)
+        single = criteria.get("id")
+        if single not in (None, ""):
+            rows = rows.filter(transaction_id__in=_search_ids(str(single)) or [])
+        status = criteria.get("status")
+        if status not in (None, ""):
+            if status not in TransactionStatus.values:
+                raise ValidationError(
+                    f"Unknown status {str(status)[:40]!r} (use {', '.join(TransactionStatus.values)}).",
+                    field="status",
+                )
+            rows = rows.filter(status=status)
+        pager = {k: str(criteria[k]) for k in ("limit", "offset") if criteria.get(k) is not None}
+        pager.setdefault("limit", "100")  # the reference's default
+        limit, offset = paging.page_limit(pager), paging.page_offset(pager)
+        total = rows.count()  # bounded: one customer's transactions
+        page = list(rows.order_by("id")[offset : offset + limit])
+        return Response({"data": [transaction_object(tx) for tx in page], "total": total})
+
+
+class PointsPreviewView(ApiView):
+    """`POST /extensions/automation/campaign-bonus` (the reference's Points Preview API): the
+    points a `checkout` would earn, computed by a dry run of it through the engine (nothing is
+    stored, the transaction ID need not be new). `{data: {campaigns, purchase: {base, bonus,
+    points}, accounts?}}`: `base` is what the earning rules give, `bonus` what campaign workflows
+    add (none yet: campaign bonuses come with workflows, so `campaigns` is empty and `bonus` 0);
+    `accounts` with the Multi-accounts module."""
+
+    required_scope = Scope.EVENTS_WRITE
+    atomic_post = False  # a dry run: the engine rolls it back itself
+
+    @extend_schema(
+        operation_id="points_preview",
+        summary="Preview the points a checkout would earn (dry run, nothing stored)",
+        request={
+            "application/json": inline_serializer(
+                "PointsPreviewRequest",
+                {
+                    "customer": serializers.CharField(),
+                    "action": serializers.CharField(help_text="`checkout`"),
+                    "account": serializers.CharField(required=False),
+                    "data": serializers.DictField(),
+                },
+            )
+        },
+        responses=schema.writes(inline_serializer("PointsPreview", {"data": serializers.DictField()})),
+        tags=["transactions"],
+    )
+    def post(self, request):
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None:
+            raise ValidationError("The body must be a JSON object.", field="body")
+        if body.get("action") != "checkout":
+            raise ValidationError("The Points Preview is for `checkout` events.", field="action")
+        data = body.get("data")
+        if not isinstance(data, dict) or data.get("transaction_id") in (None, ""):
+            raise MissingParameter(
+                "Missing required attribute 'transaction_id'.", field="data.transaction_id"
+            )
+        # A preview of an order already sent is still a preview: the dry run uses its own ID.
+        preview = {**body, "data": {**data, "transaction_id": f"preview-{uuid.uuid4().hex}"}}
+        result = register_from_request(request, preview, dry_run=True)
+        tx = result.extra.get("transaction")
+        points = int(tx.points_earned) if tx is not None else 0
+        purchase = {"base": points, "bonus": 0, "points": points}
+        payload = {"campaigns": [], "purchase": purchase}
+        if Program.current().multi_accounts and tx is not None:
+            account = tx.account
+            payload["accounts"] = [
+                {"id": account.code, "name": account.name, "campaigns": [], "purchase": dict(purchase)}
+            ]
+        return Response({"data": payload})
