@@ -199,6 +199,7 @@ def enqueue_message(
     *,
     action: str = "",
     event: Event | None = None,
+    msg_id: str = "",
 ) -> Delivery:
     """Queue one message to a trusted site and start sending it once the caller's transaction
     commits. The workflows' "Webhook message" action and Resync call this.
@@ -206,7 +207,9 @@ def enqueue_message(
     site: a TrustedSite, its pk or its name (only trusted sites can be called); path: below the
     site's URL (already rendered; `..`, other hosts and schemes are refused); body: the rendered
     payload text (JSON for a JSON site; a JSON object for a form-encoded one); customer: whom it
-    is about (the profile's Sync tab lists it; opt-out scrubs it); source: a DeliverySource value.
+    is about (the profile's Sync tab lists it; opt-out scrubs it); source: a DeliverySource value;
+    msg_id: the webhook-id when the caller keys it (a workflow: run, version and node; unique, so a
+    second call with it raises IntegrityError), else a new one.
     Returns the queued Delivery. Raises NotFound (no such active site) or ValidationError (a bad
     path or body), and stores nothing then."""
     if not Program.current().webhooks:
@@ -233,7 +236,7 @@ def enqueue_message(
         event=event,
         customer=customer,
         action=action or (event.action if event else ""),
-        msg_id=new_msg_id(),
+        msg_id=msg_id or new_msg_id(),
         path=path[:1000],
         body=body,
         next_attempt_at=now,

@@ -8,6 +8,7 @@ customer row, the expression state and `register(action, data, reason)`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from events.choices import EventSource
 from events.engine import register_event
 from events.models import Event
 from loyalty.errors import NotFound, ValidationError
+from referrals.referrals import advocate_of
+from webhooks import delivery as webhook_delivery
 
 from . import campaigns, evaluate, expressions
 from .models import WorkflowRun
@@ -40,11 +43,14 @@ class ActionContext:
     def points(self, key: str = "points") -> int:
         return expressions.evaluate_points(self.config[key], self.state.namespace())
 
-    def register(self, action: str, data: dict | None = None, reason: str = "") -> Event | None:
+    def register(
+        self, action: str, data: dict | None = None, reason: str = "", customer: Customer | None = None
+    ) -> Event | None:
+        """Register `action` on the run's customer (or `customer`, e.g. a referral's advocate)."""
         with automation(self.run.depth + 1, self.run.workflow_id):
             result = register_event(
                 environment=self.run.environment,
-                customer=self.customer,
+                customer=customer or self.customer,
                 action=action,
                 data=data or {},
                 source=EventSource.AUTOMATION,
@@ -163,6 +169,50 @@ def modify_coupon(ctx: ActionContext) -> Event | None:
     return ctx.register("coupon_expiration_change", data)
 
 
+def referral_bonus(ctx: ActionContext) -> Event | None:
+    """Points for the advocate who referred the run's customer (referrals.referrals.referral_bonus)."""
+    referral = advocate_of(ctx.customer)
+    if referral is None:
+        raise NotFound("Nobody referred this customer.", field="friend")
+    points = ctx.points()
+    ctx.detail["points"] = points
+    data = {"points": points, "friend": ctx.customer.customer_id}
+    return ctx.register("referral_bonus", data, ctx.render("reason"), customer=referral.advocate)
+
+
+def webhook_msg_id(ctx: ActionContext) -> str:
+    """The message's webhook-id, fixed by the effect's key (run, version, node): a redelivered
+    task that got past the step check still cannot queue a second message (Delivery.msg_id is
+    unique), and the receiver sees one ID per run and node."""
+    key = f"wf-run-{ctx.run.pk}-v{ctx.run.version_id}-{ctx.node['id']}"
+    return "msg_wf_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def webhook_message(ctx: ActionContext) -> Event | None:
+    """Queue a message to a trusted site (webhooks.delivery.enqueue_message); no event. Its
+    Delivery commits with the step or not at all (workflows.runner), so it is sent once."""
+    namespace = ctx.state.namespace()
+    trigger = ctx.run.trigger_event  # None for date, history and segment triggers
+    path = expressions.render(ctx.config["path"], namespace)
+    body = (
+        expressions.render(ctx.config["body"], namespace, single_braces=False)
+        if ctx.config.get("body")
+        else ""
+    )
+    message = webhook_delivery.enqueue_message(
+        ctx.config["site"],
+        path,
+        body,
+        customer=ctx.customer,
+        source="workflow",
+        action=trigger.action if trigger is not None else "",
+        event=trigger,
+        msg_id=webhook_msg_id(ctx),
+    )
+    ctx.detail.update({"delivery": message.pk, "msg_id": message.msg_id})
+    return None
+
+
 ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "campaign_bonus": campaign_bonus,
     "point_add": point_add,
@@ -179,4 +229,6 @@ ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "suspend": suspend,
     "modify_customer": modify_customer,
     "modify_coupon": modify_coupon,
+    "referral_bonus": referral_bonus,
+    "webhook_message": webhook_message,
 }

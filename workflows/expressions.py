@@ -67,9 +67,9 @@ def _bounded(text) -> str:
 
 
 @functools.lru_cache(maxsize=2048)
-def _template(text: str):
+def _template(text: str, single_braces: bool = True):
     """The compiled template (compiling costs ~2 ms; a node's text is compiled once per process)."""
-    return _env.from_string(_to_template(text))
+    return _env.from_string(_to_template(text) if single_braces else text)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -77,10 +77,11 @@ def _expression(text: str):
     return _env.compile_expression(_to_expression(text), undefined_to_none=False)
 
 
-def check_template(text) -> None:
-    """Raise ExpressionError when the template does not parse."""
+def check_template(text, *, single_braces: bool = True) -> None:
+    """Raise ExpressionError when the template does not parse. `single_braces=False` (a JSON
+    payload, the ``jinja`` fields): only ``{{ }}`` is a placeholder, ``{"a": 1}`` stays text."""
     try:
-        _env.from_string(_to_template(_bounded(text)))
+        _env.from_string(_to_template(_bounded(text)) if single_braces else _bounded(text))
     except TemplateError as error:
         raise ExpressionError(f"The template does not parse: {error.message}") from None
 
@@ -95,10 +96,11 @@ def check_expression(text) -> None:
         raise ExpressionError(f"The expression does not parse: {error.message}") from None
 
 
-def render(text: str, namespace: dict) -> str:
-    """The template's text. ExpressionError on any failure (undefined name, sandbox refusal)."""
+def render(text: str, namespace: dict, *, single_braces: bool = True) -> str:
+    """The template's text. ExpressionError on any failure (undefined name, sandbox refusal).
+    `single_braces=False`: only ``{{ }}`` is a placeholder (JSON payloads)."""
     try:
-        return _template(_bounded(text)).render(**namespace)
+        return _template(_bounded(text), single_braces).render(**namespace)
     except ExpressionError:
         raise
     except Exception as error:  # noqa: BLE001 (a user's expression: every failure fails the node)

@@ -86,7 +86,11 @@ class TestRunForm(forms.Form):
 def _field(name: str, prop: dict, required: bool) -> forms.Field:
     label = prop.get("title") or name.replace("_", " ").capitalize()
     help_text = prop.get("description", "")
-    if prop.get("x-expression"):
+    if prop.get("x-expression") == "jinja":  # a JSON payload: only double braces are placeholders
+        help_text = (
+            help_text + " " if help_text else ""
+        ) + "(jinja: {{ event.points }}, {{ customer.id | tojson }}…)"
+    elif prop.get("x-expression"):
         help_text = (
             help_text + " " if help_text else ""
         ) + f"({prop['x-expression']}: {{event.points}}, {{customer.first_name}}…)"
@@ -104,6 +108,9 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
         return forms.CharField(
             widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "data-json": ""}), **common
         )
+    if prop.get("x-expression") == "jinja":
+        widget = forms.Textarea(attrs={"rows": 6, "class": "mono"})
+        return forms.CharField(max_length=prop.get("maxLength"), widget=widget, **common)
     return forms.CharField(max_length=prop.get("maxLength"), **common)
 
 

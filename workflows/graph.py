@@ -187,7 +187,10 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
             if value is None or value == "":
                 continue
             try:
-                (expressions.check_template if mode == "template" else expressions.check_expression)(value)
+                if mode == "expression":
+                    expressions.check_expression(value)
+                else:
+                    expressions.check_template(value, single_braces=mode == "template")
             except expressions.ExpressionError as error:
                 found.append(GraphError(f"{kind.label}: {error.message}", node["id"], where))
     if "conditions" in kind.schema["properties"] or "prefilter" in config:

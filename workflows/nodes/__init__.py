@@ -2,7 +2,7 @@
 
 The editor's form (workflows.forms.node_form), the graph validation on save and the API
 (workflows.graph.validate_graph), and the reference page docs/workflow-nodes.md
-(`python manage.py workflow_node_docs`) are all generated from `REGISTRY`; there is no second
+(`python -m workflows.nodes.docs`) are all generated from `REGISTRY`; there is no second
 description of a node. Each node type says:
 
 - ``family``: trigger, filter, action, modifier or flow (reference §1.2);
@@ -12,7 +12,7 @@ description of a node. Each node type says:
   transaction, before the event is stored) and/or the ``action`` branch (after commit, on the
   task queue);
 - ``schema``: the JSON Schema of its ``config``; string properties with ``"x-expression":
-  "template"`` or ``"expression"`` are checked by workflows.expressions on save.
+  "template"``, ``"jinja"`` (double braces only: a JSON payload) or ``"expression"`` are checked by workflows.expressions on save.
 """
 
 from __future__ import annotations

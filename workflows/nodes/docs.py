@@ -33,7 +33,8 @@ def markdown() -> str:
         "",
         "Generated from `workflows/nodes/schemas.py` by `workflows.nodes.docs.markdown()`; do not edit by hand.",
         "Each node's `config` is checked against its JSON Schema on save; fields marked *template* or",
-        "*expression* are Jinja2 sandbox expressions (see [workflows.md](workflows.md)).",
+        "*expression* are Jinja2 sandbox expressions (see [workflows.md](workflows.md)); a *jinja*",
+        "field (a JSON payload) takes only `{{ }}` placeholders, so its own braces stay text.",
         "",
     ]
     for family in FAMILIES:

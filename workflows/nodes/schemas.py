@@ -227,6 +227,42 @@ NODE_TYPES = [
         "schema": _obj(["tier"], tier=_NAME, structure={"type": "string", "maxLength": 64}, reason=_REASON),
     },
     {
+        "name": "referral_bonus",
+        "label": "Referral bonus",
+        "family": "action",
+        "branches": _ACTION,
+        "module": "referrals",
+        "help": "Points for the advocate who referred this customer (a referral_bonus event on the "
+        "advocate, data.friend = this customer); failure when nobody referred the customer.",
+        "schema": _obj(["points"], points=_POINTS, reason=_REASON),
+    },
+    {
+        "name": "webhook_message",
+        "label": "Webhook message",
+        "family": "action",
+        "branches": _ACTION,
+        "module": "webhooks",
+        "help": "Sends a message to a trusted site (webhooks.delivery: signed, retried, in the webhook "
+        "log and the customer's Sync tab); failure when the site is missing or inactive or the path "
+        "or body is refused. The path is a template; the body a Jinja template with {{ }} only.",
+        "schema": _obj(
+            ["site", "path"],
+            site={**_NAME, "title": "Trusted site (name)"},
+            path={
+                "type": "string",
+                "maxLength": 1000,
+                "x-expression": "template",
+                "description": "below the site's URL, e.g. /customers/{customer.id}",
+            },
+            body={
+                "type": "string",
+                "maxLength": 2000,
+                "x-expression": "jinja",
+                "description": 'e.g. {"id": {{ customer.id | tojson }}, "points": {{ event.points }}}',
+            },
+        ),
+    },
+    {
         "name": "trigger_event",
         "label": "Trigger event",
         "family": "action",
