@@ -42,6 +42,7 @@ class TrustedSiteTable(tables.Table):
         fields = ["name", "auth_method", "url", "content_type", "secret_hint", "active"]
         sequence = (*fields, "circuit")
         always_visible = ("name",)
+        empty_text = "No trusted sites yet."
         attrs = {"data-testid": "trusted-sites"}
 
     def render_circuit(self, record):
@@ -58,6 +59,7 @@ class SubscriptionTable(tables.Table):
         model = Subscription
         fields = ["name", "site", "environment", "actions", "path", "active"]
         always_visible = ("name",)
+        empty_text = "No webhook subscriptions yet."
         attrs = {"data-testid": "subscriptions"}
 
     def render_actions(self, value):
@@ -134,6 +136,7 @@ class IncomingEndpointTable(tables.Table):
         fields = ["name", "method", "url", "environment", "action", "auth_method", "active"]
         sequence = (*fields, "log")
         always_visible = ("name",)
+        empty_text = "No incoming webhooks yet."
         attrs = {"data-testid": "incoming-webhooks"}
 
     def render_url(self, record):

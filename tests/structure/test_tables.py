@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def table_classes() -> list[type]:
     found = []
     for app in apps.get_app_configs():
-        if not app.path.startswith(str(ROOT)):
-            continue
+        if not app.path.startswith(str(ROOT)) or "site-packages" in app.path:
+            continue  # the project's apps only (the venv may live inside the checkout)
         names = [f"{app.name}.tables"] + [
             f"{app.name}.{m.name}" for m in pkgutil.iter_modules([app.path]) if m.name.endswith("tables")
         ]
