@@ -35,6 +35,7 @@ from customers.models import BUILTIN_ATTRIBUTES, CUSTOMER_ID_RE, READ_ONLY_ATTRI
 from events.batch import BatchItem, register_batch
 from events.choices import EventSource
 from events.engine import resolve_spec
+from events.permissions import may_register
 from events.validation import validate_data
 from loyalty import clock
 from loyalty.errors import Conflict, EngineError
@@ -161,7 +162,28 @@ class Importer:
         raise NotImplementedError
 
     # engine rows --------------------------------------------------------------------------
+    def permitted(self, row: Row) -> None:
+        """Refuse (RowError `permission_denied`) a row whose action the console user who uploaded
+        the file may not register: imports ask the one action-permission table
+        (events.permissions.may_register), like every console path that registers events. An
+        import started through the API (no console user) is bounded by the key's scopes."""
+        user = self.data_import.created_by
+        action = getattr(row.payload, "action", None)
+        if user is not None and action and not may_register(user, action):
+            raise RowError(
+                "permission_denied",
+                f"You may not register {action!r} events: your role does not hold that permission.",
+                "action",
+                action,
+            )
+
     def _register(self, rows: list[Row], admin_user, reason: str) -> None:
+        for row in rows:
+            if row.payload is not None and not row.outcome:
+                try:
+                    self.permitted(row)
+                except RowError as error:
+                    row.outcome, row.error = "failed", error
         todo = [row for row in rows if row.payload is not None and not row.outcome]
         outcomes = register_batch(
             environment=self.data_import.environment,
@@ -304,6 +326,7 @@ class EventImporter(Importer):
             account=row.values.get("account") or None,
             reason=str(row.values.get("reason") or ""),
         )
+        self.permitted(row)  # reported by the validation pass already
 
     def apply(self, rows: list[Row], admin_user, reason: str) -> None:
         self._register(rows, admin_user, reason)

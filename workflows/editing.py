@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from events.permissions import may_register
 from loyalty import clock
 
 from .choices import TriggerType, WorkflowStatus
@@ -24,9 +25,55 @@ TRIGGER_TYPES = {
 }
 
 
+# The event action each action node registers (workflows.actions); trigger_event's comes from its
+# configuration. Webhook message registers nothing.
+NODE_ACTIONS = {
+    "campaign_bonus": ("point_add",),
+    "point_add": ("point_add",),
+    "point_sub": ("point_sub",),
+    "assign_coupon": ("coupon_assign",),
+    "transfer_coupon": ("coupon_transfer",),
+    "add_label": ("profile",),
+    "remove_label": ("profile",),
+    "list_add": ("customer_list_add",),
+    "list_remove": ("customer_list_remove",),
+    "change_tier": ("tier_change",),
+    "reward_claim": ("reward",),
+    "suspend": ("suspend",),
+    "modify_customer": ("profile",),
+    "modify_coupon": ("coupon_expiration_change",),
+    "referral_bonus": ("referral_bonus",),
+}
+
+
+def registered_actions(node: dict) -> tuple[str, ...]:
+    """The event actions a node of a (valid) graph registers when it runs."""
+    if node["type"] == "trigger_event":
+        return (str((node.get("config") or {}).get("action", "")),)
+    return NODE_ACTIONS.get(node["type"], ())
+
+
+def check_permissions(graph: dict, user) -> None:
+    """Workflow editing asks the one action-permission table (events.permissions.may_register),
+    like every console path that registers events: a user may save a graph only when they may
+    register every action its nodes register (a program manager cannot make a workflow ban).
+    Raises InvalidGraph naming the nodes."""
+    errors = [
+        GraphError(f"You may not register {action!r} events, so this node cannot use it.", node["id"])
+        for node in graph.get("nodes", [])
+        for action in registered_actions(node)
+        if action and not may_register(user, action)
+    ]
+    if errors:
+        raise InvalidGraph(errors)
+
+
 def save_graph(workflow: Workflow, graph, user=None) -> WorkflowVersion:
-    """The workflow's version for `graph` (new when it changed). Raises InvalidGraph."""
+    """The workflow's version for `graph` (new when it changed). Raises InvalidGraph (also when
+    the console `user` may not register an action the graph registers: check_permissions)."""
     clean = validate_graph(graph, in_campaign=workflow.campaign_id is not None)
+    if user is not None:
+        check_permissions(clean, user)
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
         current = locked.version
