@@ -31,6 +31,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
+from django.db import IntegrityError, transaction
+
 from loyalty import clock
 
 from .choices import TERMINAL, JobStatus
@@ -73,24 +75,36 @@ def track(
     }
     if isinstance(fields.get("label"), str):
         fields["label"] = fields["label"][:300]
-    job = Job.objects.filter(kind=kind, key=key).first()
-    if job is None:
-        job = Job(
-            kind=kind,
-            key=key[:100],
-            created_at=now,
-            started_by=user if getattr(user, "is_authenticated", False) else None,
-        )
-    for name, value in fields.items():
-        setattr(job, name, value)
-    if job.status == JobStatus.PROCESSING and job.started_at is None:
-        job.started_at = now
-    if job.status in TERMINAL:
-        job.finished_at = job.finished_at or now
-        job.started_at = job.started_at or now
-        job.cancellable = False
-    job.save()
-    return job
+    key = key[:100]
+    for attempt in (1, 2):
+        job = Job.objects.filter(kind=kind, key=key).first()
+        adding = job is None
+        if adding:
+            job = Job(
+                kind=kind,
+                key=key,
+                created_at=now,
+                started_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+        for name, value in fields.items():
+            setattr(job, name, value)
+        if job.status == JobStatus.PROCESSING and job.started_at is None:
+            job.started_at = now
+        if job.status in TERMINAL:
+            job.finished_at = job.finished_at or now
+            job.started_at = job.started_at or now
+            job.cancellable = False
+        try:
+            with transaction.atomic():  # a savepoint: a lost race must not break the caller's transaction
+                job.save()
+        except IntegrityError:
+            # Two callers created (kind, key) at once (e.g. concurrent expiry runs): the second
+            # updates the row the first stored.
+            if not adding or attempt == 2:
+                raise
+            continue
+        return job
+    raise AssertionError("unreachable")
 
 
 def request_cancel(job: Job) -> bool:

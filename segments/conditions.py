@@ -675,7 +675,8 @@ def _in_q(attribute: Attribute, values: list, ctx: Context) -> Q:
     if attribute.kind == "segment":
         members = SegmentMember.objects.filter(segment_id__in=values, left_at__isnull=True)
         return Q(pk__in=members.values("customer_id"))
-    if attribute.kind in ("custom", "last_event"):
+    if attribute.kind in ("custom", "last_event") or attribute.type == DATETIME:
+        # (a bare date on a date-time attribute is that whole local day: one range per value, _q)
         q = NEVER
         for value in values:
             q |= _q(attribute, "exact", value, ctx)
