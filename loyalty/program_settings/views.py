@@ -26,18 +26,19 @@ from .tables import PointAccountTable, TierStructureTable
 
 PERMISSION = "loyalty.manage_settings"
 
-# The settings area's own menu: (label, URL name, permission). Another feature adds its settings
-# page with one line here; every URL name must resolve (tests/architecture checks it).
+# The settings area's own menu: (label, URL name, permission, module or None). Another feature adds
+# its settings page with one line here; every URL name must resolve (tests/architecture checks it).
+# A section of a switchable module shows only while the module is on (its pages answer 404 when off).
 SECTIONS = [
-    ("Program", "settings:program", PERMISSION),
-    ("Point accounts", "settings:account_list", PERMISSION),
-    ("Tiers", "settings:tier_structure_list", PERMISSION),
-    ("Custom fields", "customers:custom_field_list", PERMISSION),
-    ("Events", "events:definition_list", PERMISSION),
-    ("API keys", "api_keys:api_key_list", "loyalty.manage_api_keys"),
-    ("Trusted sites", "webhooks:site_list", PERMISSION),
-    ("Webhooks", "webhooks:subscription_list", PERMISSION),
-    ("Incoming webhooks", "webhooks:incoming_list", PERMISSION),
+    ("Program", "settings:program", PERMISSION, None),
+    ("Point accounts", "settings:account_list", PERMISSION, None),
+    ("Tiers", "settings:tier_structure_list", PERMISSION, None),
+    ("Custom fields", "customers:custom_field_list", PERMISSION, None),
+    ("Events", "events:definition_list", PERMISSION, None),
+    ("API keys", "api_keys:api_key_list", "loyalty.manage_api_keys", None),
+    ("Trusted sites", "webhooks:site_list", PERMISSION, "webhooks"),
+    ("Webhooks", "webhooks:subscription_list", PERMISSION, "webhooks"),
+    ("Incoming webhooks", "webhooks:incoming_list", PERMISSION, "incoming_webhooks"),
 ]
 
 
@@ -74,7 +75,10 @@ class SettingsMixin:
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         sections = []
-        for label, url_name, permission in SECTIONS:
+        program = Program.current()
+        for label, url_name, permission, module in SECTIONS:
+            if module and not program.module_enabled(module):
+                continue
             if self.request.user.has_perm(permission):
                 url = reverse(url_name)
                 sections.append({"label": label, "url": url, "active": url_name == self.section})

@@ -192,10 +192,21 @@ def test_each_settings_section_resolves(section):
     assert reverse(section[1])
 
 
-def test_every_settings_section_shows_for_an_administrator(admin_client):
+@pytest.mark.parametrize("modules_on", [True, False])
+def test_every_settings_section_shows_for_an_administrator(admin_client, modules_on):
+    """Every section shows; one of a switchable module only while the module is on (its pages
+    answer 404 when it is off, so the menu must not link there)."""
+    program = Program.objects.get(pk=Program.current().pk)
+    for *_rest, module in SECTIONS:
+        if module:
+            setattr(program, module, modules_on)
+    program.save()
     html = admin_client.get(reverse("settings:program")).content.decode()
-    for label, url_name, *_permission in SECTIONS:
-        assert f'href="{reverse(url_name)}"' in html, f"Settings section {label!r} is not shown"
+    for label, url_name, _permission, module in SECTIONS:
+        shown = f'href="{reverse(url_name)}"' in html
+        assert shown == (modules_on or module is None), f"Settings section {label!r}: shown={shown}"
+        if shown:
+            assert admin_client.get(reverse(url_name)).status_code == 200, label
 
 
 def test_the_api_keys_entry_shows_in_settings_for_administrators(admin_client):
