@@ -42,6 +42,7 @@ from events.models import Event
 from loyalty import clock
 from loyalty.models import CustomerTier, LedgerEntry, PointAccount
 from loyalty.models.ledger import EntryKind
+from loyalty.tiers import due_rows
 
 CHUNK = 50_000  # events (or ledger entries) counted per transaction
 
@@ -280,23 +281,35 @@ def active_members(environment: str, start: dt.date, end: dt.date) -> int:
 
 
 def snapshot_tiers(today: dt.date) -> None:
-    """Today's tier distribution per environment (replaces today's snapshot)."""
-    rows = (
+    """Today's tier distribution per environment (replaces today's snapshot): the effective
+    tiers, so a tier that expired before the hourly review ran counts in the tier it falls to,
+    as every other reader shows it (loyalty.tiers.due_rows: only the few due rows are recomputed)."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in (
         CustomerTier.objects.values("customer__environment", "structure__code", "tier__code")
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ):
+        counts[(row["customer__environment"], f"{row['structure__code']}/{row['tier__code']}")] += row["n"]
+    due = due_rows(clock.now())
+    if due:
+        stored = CustomerTier.objects.filter(customer_id__in={pk for pk, _ in due}).values(
+            "customer_id", "structure_id", "customer__environment", "structure__code", "tier__code"
+        )
+        for row in stored:
+            effective = due.get((row["customer_id"], row["structure_id"]))
+            if effective is None:
+                continue
+            environment, structure = row["customer__environment"], row["structure__code"]
+            counts[(environment, f"{structure}/{row['tier__code']}")] -= 1
+            code = effective.tier.code if effective.tier_id else None
+            counts[(environment, f"{structure}/{code}")] += 1
     DailyFigure.objects.filter(metric="tier_members", day=today).delete()
     DailyFigure.objects.bulk_create(
         [
-            DailyFigure(
-                environment=row["customer__environment"],
-                day=today,
-                metric="tier_members",
-                key=f"{row['structure__code']}/{row['tier__code']}",
-                value=row["n"],
-            )
-            for row in rows
+            DailyFigure(environment=environment, day=today, metric="tier_members", key=key, value=n)
+            for (environment, key), n in sorted(counts.items())
+            if n > 0
         ]
     )
 

@@ -19,6 +19,7 @@ from events.models import Event
 from loyalty.models import CustomerTier, LedgerEntry, PointBalance, Program
 from loyalty.tasks import expire_and_activate
 from tests import factories
+from tests.api.test_effective_tier import START, make_structure, reg
 from tests.factories import register
 
 ZONE = "Europe/Budapest"
@@ -228,3 +229,23 @@ def test_a_rebuild_counts_in_chunks(world, monkeypatch):
     rebuild_rollups()
     assert stored() == direct_counts()
     assert liability() == balances()
+
+
+def test_the_tier_snapshot_counts_a_tier_that_expired_before_the_review_in_the_tier_it_falls_to(program):
+    """The manual example of docs/ledger.md "Tiers change with time": gold set until 2026-01-15;
+    400 days on, with no event and no hourly review yet, the dashboard counts the customer in
+    bronze, as the API and the console show them."""
+    make_structure()
+    with time_machine.travel(START, tick=False) as moment:
+        reg("opt_in")
+        reg("tier_change", structure="basic", tier="gold", expiration_date="2026-01-15")
+        rollups.snapshot_tiers(START.date())
+        assert {r.key: r.value for r in DailyFigure.objects.filter(metric="tier_members")} == {
+            "basic/gold": 1
+        }
+        moment.move_to(START + dt.timedelta(days=400))
+        assert CustomerTier.objects.get().tier.code == "gold"  # stored: the review has not run
+        day = (START + dt.timedelta(days=400)).date()
+        rollups.snapshot_tiers(day)
+        got = {r.key: r.value for r in DailyFigure.objects.filter(metric="tier_members", day=day)}
+        assert got == {"basic/bronze": 1}
