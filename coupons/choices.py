@@ -8,6 +8,13 @@ class CouponType(models.TextChoices):
     GIFT_CARD = "gift_card", "Gift card"
 
 
+class PoolSource(models.TextChoices):
+    """Where a pool's codes come from (the reference's `source`)."""
+
+    UPLOADED = "uploaded", "Uploaded"
+    GENERATED = "generated", "Generated"
+
+
 class CouponStatus(models.TextChoices):
     """000 "Coupons". UNASSIGNED: in the pool, nobody holds it."""
 

@@ -20,6 +20,7 @@ from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFou
 
 from .choices import REDEEMABLE, CouponStatus, CouponType
 from .models import Coupon, CouponPool, CouponRedemption
+from .pool_config import expiration_after
 
 C = CouponStatus
 CODE = "data.code"
@@ -48,9 +49,14 @@ def _owned(ctx: HandlerContext, coupon: Coupon) -> Coupon:
 
 
 def expiry_for(pool: CouponPool, now: dt.datetime) -> dt.datetime | None:
+    """When a coupon of `pool` assigned at `now` expires: the earliest of the pool's end date,
+    `validity_days` and `expiration_time` (e.g. "2 months", counted in the program's time zone);
+    None when none is set."""
     dates = [pool.valid_until] if pool.valid_until else []
     if pool.validity_days:
         dates.append(now + dt.timedelta(days=pool.validity_days))
+    if pool.expiration_time:
+        dates.append(expiration_after(pool.expiration_time, now))
     return min(dates) if dates else None
 
 
@@ -64,7 +70,7 @@ def _give(ctx: HandlerContext, coupon: Coupon) -> Coupon:
     coupon.claimed_at = ctx.now
     coupon.expires_at = expiry_for(coupon.pool, ctx.now)
     if coupon.pool.type == CouponType.GIFT_CARD:
-        coupon.balance = coupon.pool.value
+        coupon.balance = coupon.face_value
     coupon.save()
     ctx.result.extra.setdefault("coupons", []).append(coupon)
     return coupon
@@ -74,6 +80,10 @@ def assign_from_pool(ctx: HandlerContext, pool: CouponPool) -> Coupon:
     """Give the customer the next free coupon of `pool`; concurrent claims skip each other's rows."""
     if not pool.active:
         raise BusinessRuleError(f"Coupon pool {pool.name!r} is not active.", field="data.pool")
+    if pool.aggregated:
+        held = _live_coupon_of(ctx, pool)
+        if held is not None:
+            return _aggregate(ctx, held)
     coupon = (
         Coupon.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("pool")
@@ -84,6 +94,32 @@ def assign_from_pool(ctx: HandlerContext, pool: CouponPool) -> Coupon:
     if coupon is None:
         raise BusinessRuleError(f"Coupon pool {pool.name!r} has no coupons left.", field="data.pool")
     return _give(ctx, coupon)
+
+
+def _live_coupon_of(ctx: HandlerContext, pool: CouponPool) -> Coupon | None:
+    """The customer's newest coupon of `pool` that can still be redeemed, row-locked."""
+    coupons = (
+        Coupon.objects.select_for_update(of=("self",))
+        .select_related("pool")
+        .filter(pool=pool, customer=ctx.customer, status__in=(C.CLAIMED, C.TRANSFERRED))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=ctx.now))
+        .order_by("-pk")
+    )
+    return coupons.first()
+
+
+def _aggregate(ctx: HandlerContext, coupon: Coupon) -> Coupon:
+    """An aggregated pool issues the same code again: amount and gift-card coupons grow by the
+    pool's value (a gift card's balance too); a percentage or free-shipping coupon is handed out
+    as it is. The customer holds one code per aggregated pool."""
+    pool = coupon.pool
+    if pool.type in (CouponType.AMOUNT, CouponType.GIFT_CARD):
+        coupon.value = coupon.face_value + pool.value
+        if pool.type == CouponType.GIFT_CARD:
+            coupon.balance = (coupon.balance if coupon.balance is not None else Decimal("0")) + pool.value
+        coupon.save(update_fields=["value", "balance"])
+    ctx.result.extra.setdefault("coupons", []).append(coupon)
+    return coupon
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -106,10 +142,14 @@ def coupon_assign(ctx: HandlerContext) -> None:
     assign_from_pool(ctx, pool)
 
 
-def refusal_of(coupon: Coupon, ctx: HandlerContext) -> tuple[str, BusinessRuleError] | None:
+def refusal_of(
+    coupon: Coupon, ctx: HandlerContext, total: Decimal | None = None
+) -> tuple[str, BusinessRuleError] | None:
     """Why `coupon` cannot be redeemed by ctx.customer now: (stable warning code, the error), or None.
 
-    The codes are those of a checkout's `warnings` (docs/dates-and-bounds.md, "Coupons")."""
+    `total` is the purchase total of the checkout redeeming it (None outside a checkout: the pool's
+    purchase minimum is then the shop's to check). The codes are those of a checkout's `warnings`
+    (docs/dates-and-bounds.md, "Coupons")."""
     name = f"Coupon {coupon.code!r}"
     gift = coupon.pool.type == CouponType.GIFT_CARD
     if coupon.customer_id not in (None, ctx.customer.pk):
@@ -131,6 +171,11 @@ def refusal_of(coupon: Coupon, ctx: HandlerContext) -> tuple[str, BusinessRuleEr
         )
     if coupon.status not in REDEEMABLE:
         return "coupon_not_redeemable", BusinessRuleError(f"{name} is {coupon.status}.", field=CODE)
+    minimum = coupon.pool.purchase_minimum
+    if total is not None and minimum is not None and total < minimum:
+        return "coupon_purchase_minimum", BusinessRuleError(
+            f"{name} needs a purchase of at least {minimum}; this one is {total}.", field=CODE
+        )
     return None
 
 
@@ -147,16 +192,23 @@ def redeem(ctx: HandlerContext, code: str, *, amount=None, transaction_id: str =
         coupon.status = C.CLAIMED
     used = None
     if gift:
-        balance = coupon.balance if coupon.balance is not None else coupon.pool.value
+        balance = coupon.balance if coupon.balance is not None else coupon.face_value
         used = balance if amount in (None, "") else _amount(amount)
         if used <= 0 or used > balance:
             raise BusinessRuleError(
                 f"Gift card {coupon.code!r} has a balance of {balance}; {used} cannot be redeemed.",
                 field="data.amount",
             )
+        smallest = coupon.pool.minimum_redemption_value
+        if smallest is not None and used < smallest and used < balance:
+            raise BusinessRuleError(
+                f"Gift card {coupon.code!r}: a redemption takes at least {smallest}.", field="data.amount"
+            )
         coupon.balance = balance - used
         if coupon.balance == 0:
             coupon.status = C.REDEEMED
+        elif coupon.pool.minimum_value is not None and coupon.balance < coupon.pool.minimum_value:
+            coupon.status = C.INVALID  # the reference: below the pool's minimum value a card is invalidated
     coupon.usages += 1
     if not gift and coupon.usages >= coupon.pool.usage_limit:
         coupon.status = C.REDEEMED
@@ -225,14 +277,22 @@ def redeem_for_checkout(ctx: HandlerContext, code: str, tx) -> dict | None:
     coupon = Coupon.objects.with_code(code).select_for_update(of=("self",)).select_related("pool").first()
     if coupon is None:
         return {"code": "coupon_not_found", "coupon": code, "message": f"Coupon {code!r} does not exist."}
-    refusal = refusal_of(coupon, ctx)
+    refusal = refusal_of(coupon, ctx, total=tx.total)
     if refusal is not None:
         return {"code": refusal[0], "coupon": coupon.code, "message": refusal[1].message}
     amount = None
     if coupon.pool.type == CouponType.GIFT_CARD:
-        amount = min(coupon.balance if coupon.balance is not None else coupon.pool.value, tx.total)
+        balance = coupon.balance if coupon.balance is not None else coupon.face_value
+        amount = min(balance, tx.total)
         if amount <= 0:  # a purchase of 0 takes nothing off the card
             return None
+        smallest = coupon.pool.minimum_redemption_value
+        if smallest is not None and amount < smallest and amount < balance:
+            return {
+                "code": "gift_card_below_minimum_redemption",
+                "coupon": coupon.code,
+                "message": f"Gift card {coupon.code!r}: a redemption takes at least {smallest}.",
+            }
     child = _child(
         ctx, "coupon_redeem", {"code": coupon.code, "transaction_id": tx.transaction_id}, tx.transaction_id
     )

@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from loyalty import clock
 
@@ -46,16 +47,19 @@ def _no_nul(value):
 class CustomerCouponFilterSet(CouponFilterSet):
     """The Display API's coupon filters (`GET /api/customers/{id}/coupons`, reference §8.2):
     `code` (case-insensitive), `name` (the pool's, contains), `status`, `type`, `value` (the
-    pool's face value). An unknown status or type is a validation error, not an empty list."""
+    coupon's face value: its own, else its pool's). An unknown status or type is a validation error, not an empty list."""
 
     code = django_filters.CharFilter(lookup_expr="iexact", strip=False, validators=[_no_nul])
     name = django_filters.CharFilter(field_name="pool__name", lookup_expr="icontains", validators=[_no_nul])
     type = django_filters.ChoiceFilter(field_name="pool__type", choices=CouponType.choices)
-    value = django_filters.NumberFilter(field_name="pool__value")
+    value = django_filters.NumberFilter(method="filter_value")
     status = django_filters.ChoiceFilter(choices=CouponStatus.choices, method="filter_status")
 
     class Meta(CouponFilterSet.Meta):
         fields = ["code", "name", "status", "type", "value"]
+
+    def filter_value(self, queryset, name, value):
+        return queryset.alias(face_value=Coalesce("value", "pool__value")).filter(face_value=value)
 
     def filter_status(self, queryset, name, value):
         """The status as of now (Coupon.current_status): a held coupon past its date is expired

@@ -4,8 +4,11 @@ from customers.choices import CustomerStatus
 from loyalty import clock
 from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
+from loyalty.errors import ValidationError as EngineValidationError
 
+from .choices import CouponType
 from .models import CouponPool, Reward
+from .pool_config import parse_expiration_time
 
 VALIDITY_DAYS_MAX = 36500  # a century: coupon expiry arithmetic stays in the columns
 
@@ -32,6 +35,13 @@ class CouponPoolForm(forms.ModelForm):
             "usage_limit",
             "code_pattern",
             "active",
+            "source",
+            "external_id",
+            "purchase_minimum",
+            "minimum_value",
+            "minimum_redemption_value",
+            "expiration_time",
+            "aggregated",
         ]
         widgets = {
             "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -74,7 +84,34 @@ class CouponPoolForm(forms.ModelForm):
             raise forms.ValidationError("The pool must be valid until after it starts.")
         if data.get("usage_limit") == 0:
             self.add_error("usage_limit", "A coupon must be usable at least once.")
+        self._check_api_attributes(data)
         return data
+
+    def _check_api_attributes(self, data) -> None:
+        """The Coupon Pools API's rules (coupons.pool_config), as messages on the fields."""
+        external_id = (data.get("external_id") or "").strip()
+        data["external_id"] = external_id or None
+        if external_id and not 6 <= len(external_id) <= 24:
+            self.add_error("external_id", "Between 6 and 24 characters.")
+        elif (
+            external_id
+            and CouponPool.objects.filter(external_id=external_id).exclude(pk=self.instance.pk).exists()
+        ):
+            self.add_error("external_id", "Another pool has this external ID.")
+        if data.get("purchase_minimum") is not None and data["purchase_minimum"] < 1:
+            self.add_error("purchase_minimum", "At least 1, or leave it empty.")
+        for name in ("minimum_value", "minimum_redemption_value"):
+            if data.get(name) is None:
+                continue
+            if data.get("type") != CouponType.GIFT_CARD:
+                self.add_error(name, "Only gift-card pools have this.")
+            elif data[name] < 1:
+                self.add_error(name, "At least 1, or leave it empty.")
+        if data.get("expiration_time"):
+            try:
+                parse_expiration_time(data["expiration_time"])
+            except EngineValidationError as error:
+                self.add_error("expiration_time", error.message)
 
 
 class RewardForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Upper
 
-from .choices import CouponStatus, CouponType, RewardGives
+from .choices import CouponStatus, CouponType, PoolSource, RewardGives
 
 # No 0/O, 1/I/L: codes are read aloud and typed from receipts.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -36,6 +36,49 @@ class CouponPool(models.Model):
         max_length=64, default="????-????", help_text="? = a random character, other characters stay"
     )
     active = models.BooleanField(default=True)
+    # The reference's Coupon Pools API attributes (docs/api.md "Coupon pools").
+    external_id = models.CharField(
+        "external ID",
+        max_length=24,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="6 to 24 characters: the pool's ID in another system (Coupon Pools API)",
+    )
+    source = models.CharField(max_length=12, choices=PoolSource.choices, default=PoolSource.UPLOADED)
+    purchase_minimum = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="the smallest purchase total a checkout may redeem these coupons on",
+    )
+    minimum_value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="gift cards: a card whose balance falls below this becomes invalid",
+    )
+    minimum_redemption_value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="gift cards: the smallest amount one redemption may take",
+    )
+    expiration_time = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="coupons expire this long after assignment, e.g. '2 months', '30 days', '1 year'",
+    )
+    aggregated = models.BooleanField(
+        default=False,
+        help_text="a customer who already holds a live coupon of this pool gets the same code again, "
+        "its value added (amount and gift-card pools)",
+    )
+    products = models.JSONField(default=list, blank=True, help_text="product IDs the discount applies to")
+    stores = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -68,6 +111,9 @@ class Coupon(models.Model):
     balance = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, help_text="gift cards only"
     )
+    # The coupon's own face value when it differs from its pool's: kept by a pool update whose
+    # update_method leaves this coupon alone, or grown by an aggregated pool. Empty: the pool's.
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     usages = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -103,8 +149,13 @@ class Coupon(models.Model):
         return self.status
 
     @property
+    def face_value(self):
+        """The coupon's value: its own (`value`) when set, else its pool's."""
+        return self.pool.value if self.value is None else self.value
+
+    @property
     def amount(self):
-        return None if self.pool.type == CouponType.FREE_SHIPPING else self.pool.value
+        return None if self.pool.type == CouponType.FREE_SHIPPING else self.face_value
 
 
 class CouponRedemption(models.Model):

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import display, entities, views
+from . import display, entities, pools, views
 
 REF = r"(?P<id>[^/]+)"
 
@@ -40,6 +40,15 @@ urlpatterns = [
         r"^entities/rewards/reward/(?P<entity_id>[^/]+)/?$",
         entities.RewardEntityView.as_view(),
         name="reward_entity",
+    ),
+    re_path(r"^v1/coupon-pools/?$", pools.CouponPoolCreateView.as_view(), name="coupon_pools"),
+    re_path(
+        r"^v1/coupon-pools/(?P<coupon_pool_id>[^/]+)/?$", pools.CouponPoolView.as_view(), name="coupon_pool"
+    ),
+    re_path(
+        r"^v1/coupon-pools/(?P<coupon_pool_id>[^/]+)/update/?$",
+        pools.CouponPoolUpdateView.as_view(),
+        name="coupon_pool_update",
     ),
     re_path(r"^coupons/(?P<code>[^/]+)/redeem/?$", views.CouponRedeemView.as_view(), name="coupon_redeem"),
 ]
