@@ -6,7 +6,7 @@ from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
 from loyalty.errors import ValidationError as EngineValidationError
 
-from .choices import CouponType
+from .choices import CouponType, PoolSource
 from .models import CouponPool, Reward
 from .pool_config import parse_expiration_time
 
@@ -47,6 +47,13 @@ class CouponPoolForm(forms.ModelForm):
             "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].required = False  # informational: uploaded unless said otherwise
+
+    def clean_source(self):
+        return self.cleaned_data.get("source") or PoolSource.UPLOADED
 
     def clean_value(self):
         # no pool of amount -10, no 250 % coupon.
