@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 
 from events import catalog, definitions
+from loyalty import expressions
 from segments import conditions as cond
 
-from . import expressions
 from .nodes import REGISTRY, TRIGGERS
 
 MAX_NODES = 100
