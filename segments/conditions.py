@@ -835,6 +835,8 @@ def parse_tree(data, *, _path: str = "", _depth: int = 0, _count: list | None = 
         if isinstance(child, dict) and "conditions" in child:
             nodes.append(parse_tree(child, _path=path, _depth=_depth + 1, _count=count))
             continue
+        if isinstance(child, str):  # a builder line that is not field:operator:value
+            raise ConditionError(f"“{child[:200]}” is not a condition (field:operator:value).", path)
         if not isinstance(child, dict):
             raise ConditionError("A condition must be an object with field, operator and value.", path)
         count[0] += 1
