@@ -147,8 +147,8 @@ def node_form(kind: str, config: dict | None = None, errors: list[dict] | None =
 
 
 TREE_SUBJECTS = {
-    "filter_event": ("The event", "points:ge:500, store:eq:web, action:in:purchase,checkout"),
-    "filter_variable": ("Variables", "visits:ge:3, channel:eq:app"),
+    "filter_event": ("The event matches", "points:ge:500, store:eq:web, action:in:purchase,checkout"),
+    "filter_variable": ("The variables match", "visits:ge:3, channel:eq:app"),
 }
 CUSTOMER_EXAMPLE = (
     "country:eq:DE, score:ge:100, tier.main:eq:gold, label:eq:vip, balance.points.spendable:gt:0, "
@@ -161,16 +161,40 @@ def is_tree(prop: dict) -> bool:
     return prop.get("type") == "object" and set(prop.get("properties", {})) == {"match", "conditions"}
 
 
+def builder_groups(tree) -> tuple[str, list[dict]] | None:
+    """segments.forms.tree_to_groups, keeping a line the editor could not read (kept as text in the
+    tree, so the save names it) as it was typed, for the builder to show it again."""
+    typed: dict[str, str] = {}
+
+    def swap(node):
+        if isinstance(node, dict) and isinstance(node.get("conditions"), list):
+            return {**node, "conditions": [swap(child) for child in node["conditions"]]}
+        if isinstance(node, str):
+            key = f"⟨typed {len(typed)}⟩"
+            typed[f"{key}:eq:"] = node
+            return {"field": key, "operator": "eq", "value": ""}
+        return node
+
+    found = tree_to_groups(swap(tree) if tree is not None else None)
+    if found is None:
+        return None
+    match, groups = found
+    return match, [
+        {**group, "lines": "\n".join(typed.get(line, line) for line in group["lines"].split("\n"))}
+        for group in groups
+    ]
+
+
 def node_form_rows(kind: str, form: forms.Form, config: dict | None) -> list[dict]:
     """The form's fields in order; a condition tree the builder can show (two levels, as the
     segment editor) comes with its groups, a deeper one stays a JSON field."""
     node = REGISTRY[kind]
-    subject, example = TREE_SUBJECTS.get(kind, ("Customers", CUSTOMER_EXAMPLE))
+    subject, example = TREE_SUBJECTS.get(kind, ("Customers who match", CUSTOMER_EXAMPLE))
     rows = []
     for field in form.visible_fields():
         prop = node.schema["properties"].get(field.name, {})
         tree = None
-        editable = tree_to_groups((config or {}).get(field.name)) if is_tree(prop) else None
+        editable = builder_groups((config or {}).get(field.name)) if is_tree(prop) else None
         if editable is not None:
             match, groups = editable
             tree = {

@@ -13,7 +13,8 @@
  * is selected, on the fields of its form (the server renders them: ?errors=).
  * Undo (button [data-undo], Ctrl+Z / Cmd+Z outside text fields): a stack of graph snapshots taken
  * before each canvas change (add, remove, move, connect, disconnect) and each configuration edit
- * (one entry per node edited in a row); undo redraws the previous snapshot.
+ * (one entry per node edited in a row; the events of one user action make one entry); undo
+ * redraws the previous snapshot.
  * [data-workflow-diagram]: a read-only diagram; data-passed lists node ids to highlight (a run's route).
  */
 (function () {
@@ -193,14 +194,20 @@
         });
       };
       markErrors();
-      var history = [], current = textarea.value, lastEdit = null, restoring = false;
+      var history = [], current = textarea.value, lastEdit = null, restoring = false, sameTask = false;
       var undoButton = root.querySelector("[data-undo]");
       var updateUndo = function () { if (undoButton) { undoButton.disabled = history.length === 0; } };
       var sync = function (editKey) {
         if (restoring) { return; }
         var fresh = JSON.stringify(exportGraph(editor, reference), null, 1);
         if (fresh === current) { return; }
-        if (!(editKey && editKey === lastEdit)) { history.push(current); if (history.length > 100) { history.shift(); } }
+        // One entry per user action: removing a node first removes its connections, all in one task.
+        if (!(editKey && editKey === lastEdit) && !sameTask) {
+          history.push(current);
+          if (history.length > 100) { history.shift(); }
+          sameTask = true;
+          setTimeout(function () { sameTask = false; }, 0);
+        }
         lastEdit = editKey || null;
         current = fresh;
         textarea.value = fresh;
