@@ -14,7 +14,7 @@ parse or reach outside the sandbox, condition trees the condition language refus
 an action that does not exist, a node on a branch it may not stand on (Interrupt after commit,
 an action before the event is stored), edges from outputs a node does not have, cycles,
 unreachable nodes, filters / waits / A/B tests whose outputs all lead nowhere, and waits longer
-than MAX_WAIT.
+than MAX_WAIT (an amount, or a date that far ahead; a date that does not parse).
 """
 
 from __future__ import annotations
