@@ -812,6 +812,14 @@ def compile_conditions(
 # --- trees --------------------------------------------------------------------------------------
 
 
+def _unparsable(text: str) -> bool:
+    try:
+        Condition.parse(text)
+    except ConditionError:
+        return True
+    return False
+
+
 def parse_tree(data, *, _path: str = "", _depth: int = 0, _count: list | None = None) -> Group:
     """A tree from its JSON form (see the module docstring); ConditionError names the bad node.
     At most MAX_DEPTH levels and MAX_CONDITIONS conditions, so every compiled query is bounded."""
@@ -835,6 +843,8 @@ def parse_tree(data, *, _path: str = "", _depth: int = 0, _count: list | None = 
         if isinstance(child, dict) and "conditions" in child:
             nodes.append(parse_tree(child, _path=path, _depth=_depth + 1, _count=count))
             continue
+        if isinstance(child, str) and _unparsable(child):  # a builder line that is no field:operator:value
+            raise ConditionError(f"“{child[:200]}” is not a condition (field:operator:value).", path)
         if not isinstance(child, dict):
             raise ConditionError("A condition must be an object with field, operator and value.", path)
         count[0] += 1

@@ -30,8 +30,8 @@ def tree_to_groups(data) -> tuple[str, list[dict]] | None:
         return None
     groups = []
     loose = [c for c in tree.conditions if not isinstance(c, Group)]
-    if loose:
-        groups.append({"match": "all", "lines": "\n".join(str(c) for c in loose)})
+    if loose:  # one group with the tree's own match: any(a, b, G) == any(any(a, b), G), and so for all
+        groups.append({"match": tree.match, "lines": "\n".join(str(c) for c in loose)})
     for child in tree.conditions:
         if isinstance(child, Group):
             if any(isinstance(c, Group) for c in child.conditions):

@@ -154,7 +154,7 @@ def _render(sub: Subscription, event: Event) -> tuple[str, str]:
     }
     path = expressions.render(sub.path, context) if sub.path else ""
     if sub.payload_template.strip():
-        return path, expressions.render(sub.payload_template, context)
+        return path, expressions.render(sub.payload_template, context, single_braces=False)
     return path, standard_payload(event, event.customer)
 
 

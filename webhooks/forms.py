@@ -103,13 +103,15 @@ class SubscriptionForm(forms.ModelForm):
         return _template(self.cleaned_data["path"])
 
     def clean_payload_template(self):
-        return _template(self.cleaned_data["payload_template"])
+        return _template(self.cleaned_data["payload_template"], single_braces=False)
 
 
-def _template(text: str) -> str:
+def _template(text: str, *, single_braces: bool = True) -> str:
+    """A path (``{customer.id}`` and ``{{ customer.id }}``) or, `single_braces=False`, a JSON
+    payload template (only ``{{ }}``): the rules of loyalty.expressions, as workflow fields."""
     if text:
         try:
-            expressions.check_template(text)
+            expressions.check_template(text, single_braces=single_braces)
         except expressions.ExpressionError as error:
             raise forms.ValidationError(error.message) from None
     return text

@@ -18,11 +18,12 @@ from customers.models import Customer
 from events.choices import EventSource
 from events.engine import register_event
 from events.models import Event
+from loyalty import expressions
 from loyalty.errors import NotFound, ValidationError
 from referrals.referrals import advocate_of
 from webhooks import delivery as webhook_delivery
 
-from . import campaigns, evaluate, expressions
+from . import campaigns, evaluate
 from .models import WorkflowRun
 from .triggers import automation
 

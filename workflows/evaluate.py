@@ -19,10 +19,8 @@ from django.db.models import Sum
 
 from customers.models import Customer
 from events.models import Event
-from loyalty import clock, configcache, fastsql
+from loyalty import clock, configcache, expressions, fastsql
 from segments import conditions as cond
-
-from . import expressions
 
 COMPILED_KEY = "workflows:compiled-customer-filters"
 ATTRIBUTES_KEY = "workflows:condition-attributes"

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.forms.utils import ErrorDict, ErrorList
+
+from segments.conditions import NO_VALUE
+from segments.forms import tree_to_groups
 
 from .models import Campaign, Workflow
 from .nodes import REGISTRY
@@ -122,10 +126,86 @@ def node_form_class(kind: str) -> type[forms.Form]:
     return type(f"{kind.title().replace('_', '')}Form", (forms.Form,), fields)
 
 
-def node_form(kind: str, config: dict | None = None) -> forms.Form:
-    """The unbound form showing `config` (objects and lists as JSON text)."""
+def node_form(kind: str, config: dict | None = None, errors: list[dict] | None = None) -> forms.Form:
+    """The unbound form showing `config` (objects and lists as JSON text). `errors` are the save's
+    errors of this node ({message, field}; workflows.graph.GraphError.as_dict): each is shown on
+    the field its path starts with (``conditions.conditions[0]...`` on the condition builder),
+    the others above the fields."""
     initial = {
         key: json.dumps(value) if isinstance(value, dict | list) else value
         for key, value in (config or {}).items()
     }
-    return node_form_class(kind)(initial=initial, prefix="cfg")
+    form = node_form_class(kind)(initial=initial, prefix="cfg")
+    found = ErrorDict()
+    for error in errors or ():
+        path = str(error.get("field") or "")
+        name = path.split(".", 1)[0].split("[", 1)[0]
+        key = name if name in form.fields else "__all__"
+        found.setdefault(key, ErrorList()).append(str(error.get("message", "")))
+    form._errors = found  # an unbound form showing the errors of the last save (never is_valid())
+    return form
+
+
+TREE_SUBJECTS = {
+    "filter_event": ("The event matches", "points:ge:500, store:eq:web, action:in:purchase,checkout"),
+    "filter_variable": ("The variables match", "visits:ge:3, channel:eq:app"),
+}
+CUSTOMER_EXAMPLE = (
+    "country:eq:DE, score:ge:100, tier.main:eq:gold, label:eq:vip, balance.points.spendable:gt:0, "
+    "purchase.last_30days.count:ge:1, events.login.60d:eq:0, birth_date:this_day"
+)
+
+
+def is_tree(prop: dict) -> bool:
+    """A condition tree of the condition language (the node schemas' _TREE)."""
+    return prop.get("type") == "object" and set(prop.get("properties", {})) == {"match", "conditions"}
+
+
+def builder_groups(tree) -> tuple[str, list[dict]] | None:
+    """segments.forms.tree_to_groups, keeping a line the editor could not read (kept as text in the
+    tree, so the save names it) as it was typed, for the builder to show it again."""
+    typed: dict[str, str] = {}
+
+    def swap(node):
+        if isinstance(node, dict) and isinstance(node.get("conditions"), list):
+            return {**node, "conditions": [swap(child) for child in node["conditions"]]}
+        if isinstance(node, str):
+            key = f"⟨typed {len(typed)}⟩"
+            typed[f"{key}:eq:"] = node
+            return {"field": key, "operator": "eq", "value": ""}
+        return node
+
+    found = tree_to_groups(swap(tree) if tree is not None else None)
+    if found is None:
+        return None
+    match, groups = found
+    return match, [
+        {**group, "lines": "\n".join(typed.get(line, line) for line in group["lines"].split("\n"))}
+        for group in groups
+    ]
+
+
+def node_form_rows(kind: str, form: forms.Form, config: dict | None) -> list[dict]:
+    """The form's fields in order; a condition tree the builder can show (two levels, as the
+    segment editor) comes with its groups, a deeper one stays a JSON field."""
+    node = REGISTRY[kind]
+    subject, example = TREE_SUBJECTS.get(kind, ("Customers who match", CUSTOMER_EXAMPLE))
+    rows = []
+    for field in form.visible_fields():
+        prop = node.schema["properties"].get(field.name, {})
+        tree = None
+        editable = builder_groups((config or {}).get(field.name)) if is_tree(prop) else None
+        if editable is not None:
+            match, groups = editable
+            tree = {
+                "prefix": f"cfg-{field.name}-",
+                "subject": subject,
+                "match": match,
+                "groups": [dict(group, index=index) for index, group in enumerate(groups)],
+                "errors": list(field.errors),
+                "placeholder": f"one condition per line: {example}",
+                "help": "attribute:operator:value, one per line (the condition language of segments; "
+                f"operators without a value: {', '.join(NO_VALUE)}).",
+            }
+        rows.append({"field": field, "tree": tree})
+    return rows

@@ -22,10 +22,10 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
 from events.models import Event
-from loyalty import clock
+from loyalty import clock, expressions
 from loyalty.errors import EngineError
 
-from . import evaluate, expressions, logs
+from . import evaluate, logs
 from .actions import ACTIONS, ActionContext
 from .choices import RunStatus
 from .graph import Graph, wait_delta

@@ -31,10 +31,10 @@ from django_q.tasks import async_task
 
 from customers.models import Customer
 from events.validation import validate_data
-from loyalty import configcache
+from loyalty import configcache, expressions
 from loyalty.errors import EngineError, WorkflowInterrupted
 
-from . import evaluate, expressions, logs
+from . import evaluate, logs
 from .choices import TriggerType, WorkflowStatus
 from .graph import Graph
 from .models import Workflow

@@ -23,11 +23,12 @@ from loyalty.audit import log as audit
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
+from segments.forms import MATCH_CHOICES
 
 from . import editing, runner, testrun
 from .choices import RunStatus
 from .filtersets import CampaignFilterSet, RunFilterSet, WorkflowFilterSet
-from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, node_form
+from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, node_form, node_form_rows
 from .graph import Graph, InvalidGraph
 from .models import Campaign, RunStep, Workflow, WorkflowRun
 from .nodes import FAMILIES, REGISTRY
@@ -173,7 +174,8 @@ def _starter_graph() -> dict:
 
 
 class NodeFormView(ModuleMixin, ConsoleView, View):
-    """GET ?type=&config= → the node's configuration form (HTML fragment for the editor)."""
+    """GET ?type=&config=&errors= → the node's configuration form (HTML fragment for the editor);
+    `errors` (JSON [{message, field}]) are the last save's errors of the node, shown on their fields."""
 
     permission_required = "loyalty.manage_workflows"
 
@@ -183,15 +185,28 @@ class NodeFormView(ModuleMixin, ConsoleView, View):
             return HttpResponse('<p class="muted">Select a node to configure it.</p>')
         if kind not in REGISTRY:
             raise Http404("Unknown node type.")
-        try:
-            config = json.loads(request.GET.get("config") or "{}")
-        except ValueError:
-            config = {}
+        config, errors = _json_param(request, "config", dict), _json_param(request, "errors", list)
+        errors = [e for e in errors if isinstance(e, dict)][:50]
+        form = node_form(kind, config, errors)
         return render(
             request,
             "workflows/includes/node_form.html",
-            {"form": node_form(kind, config if isinstance(config, dict) else {}), "node": REGISTRY[kind]},
+            {
+                "form": form,
+                "node": REGISTRY[kind],
+                "rows": node_form_rows(kind, form, config),
+                "match_choices": MATCH_CHOICES,
+            },
         )
+
+
+def _json_param(request, name: str, kind: type):
+    """A query parameter holding JSON of `kind` (dict or list); empty when missing or malformed."""
+    try:
+        value = json.loads(request.GET.get(name) or "null")
+    except ValueError:
+        value = None
+    return value if isinstance(value, kind) else kind()
 
 
 class WorkflowRunsView(ModuleMixin, ObjectListView):

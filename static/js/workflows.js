@@ -5,6 +5,16 @@
  * change on the canvas rewrites it. Node types, their outputs and branches come from
  * /workflows/nodes.json (workflows.nodes.REGISTRY); a selected node's configuration form is
  * rendered by the server from its JSON Schema (/workflows/node-form/?type=&config=).
+ * Condition trees ([data-condition-tree] in a node form: the segment editor's builder,
+ * segments/includes/condition_tree.html) are written to the configuration as the condition
+ * language's tree {match, conditions: [{match, conditions: [{field, operator, value}]}]}; a line
+ * that is not attribute:operator:value is kept as text so the server names it on save.
+ * Errors of a failed save (#graph-errors) are shown on their nodes on the canvas and, when a node
+ * is selected, on the fields of its form (the server renders them: ?errors=).
+ * Undo (button [data-undo], Ctrl+Z / Cmd+Z outside text fields): a stack of graph snapshots taken
+ * before each canvas change (add, remove, move, connect, disconnect) and each configuration edit
+ * (one entry per node edited in a row; the events of one user action make one entry); undo
+ * redraws the previous snapshot.
  * [data-workflow-diagram]: a read-only diagram; data-passed lists node ids to highlight (a run's route).
  */
 (function () {
@@ -98,9 +108,45 @@
     return { nodes: nodes, edges: edges };
   }
 
+  var NO_VALUE = ["is_empty", "is_not_empty", "this_day", "this_month"];  // segments.conditions.NO_VALUE
+
+  function parseCondition(line) {
+    // segments.conditions.Condition.parse: field:operator:value, the value may contain colons.
+    var parts = line.split(":");
+    if (parts.length === 2 && NO_VALUE.indexOf(parts[1]) >= 0) { parts.push(""); }
+    if (parts.length < 3 || !parts[0] || !parts[1]) { return line; }
+    return { field: parts[0], operator: parts[1], value: parts.slice(2).join(":") };
+  }
+
+  function readTree(box) {
+    var tree = { match: box.querySelector("[data-tree-match]").value, conditions: [] };
+    box.querySelectorAll("[data-condition-group]").forEach(function (group) {
+      var leaves = group.querySelector("[data-group-conditions]").value.split("\n").map(function (l) { return l.trim(); })
+        .filter(function (l) { return l; }).map(parseCondition);
+      if (leaves.length) { tree.conditions.push({ match: group.querySelector("[data-group-match]").value, conditions: leaves }); }
+    });
+    return tree.conditions.length ? tree : null;
+  }
+
+  function addGroup(box) {
+    var groups = box.querySelectorAll("[data-condition-group]"), last = groups[groups.length - 1];
+    var copy = last.cloneNode(true), index = groups.length;
+    copy.querySelectorAll("[name]").forEach(function (field) {
+      field.name = field.name.replace(/group-\d+-/, "group-" + index + "-");
+      if (field.tagName === "TEXTAREA") { field.value = ""; } else { field.value = "all"; }
+    });
+    copy.querySelector("[data-group-number]").textContent = String(index + 1);
+    last.parentNode.insertBefore(copy, last.nextSibling);
+  }
+
   function readConfig(panel, reference, type) {
     var config = {}, schema = (reference[type] || {}).schema || { properties: {} };
+    panel.querySelectorAll("[data-condition-tree]").forEach(function (box) {
+      var tree = readTree(box);
+      if (tree) { config[box.dataset.conditionTree] = tree; }
+    });
     panel.querySelectorAll("[name^='cfg-']").forEach(function (field) {
+      if (field.closest("[data-condition-tree]")) { return; }
       var name = field.name.slice(4), prop = schema.properties[name] || {}, value = field.value;
       if (field.type === "checkbox") { config[name] = field.checked; return; }
       if (value === "") { return; }
@@ -128,38 +174,103 @@
       try { graph = JSON.parse(textarea.value || "{}"); } catch (e) { graph = { nodes: [], edges: [] }; }
       graph.nodes = graph.nodes || []; graph.edges = graph.edges || [];
       var ids = draw(editor, reference, graph);
-      errors.forEach(function (error) {
-        if (error.node && ids[error.node] !== undefined) {
-          var el = canvas.querySelector("#node-" + ids[error.node]);
-          if (el) { el.classList.add("wf-node-error"); el.title = error.message; }
+      var errorsOf = function (nodeId) { return errors.filter(function (e) { return e.node === nodeId; }); };
+      var markErrors = function () {
+        // The last save's errors on their nodes: a red frame and the messages inside the node.
+        Object.keys(ids).forEach(function (nodeId) {
+          var found = errorsOf(nodeId), el = canvas.querySelector("#node-" + ids[nodeId]);
+          if (!el || !found.length) { return; }
+          el.classList.add("wf-node-error");
+          el.title = found.map(function (e) { return e.message; }).join("\n");
+          var list = document.createElement("ul");
+          list.className = "wf-node-errors small";
+          list.setAttribute("data-testid", "node-errors");
+          found.forEach(function (e) {
+            var item = document.createElement("li");
+            item.textContent = (e.field ? e.field.split(".")[0] + ": " : "") + e.message;
+            list.appendChild(item);
+          });
+          (el.querySelector(".drawflow_content_node") || el).appendChild(list);
+        });
+      };
+      markErrors();
+      var history = [], current = textarea.value, lastEdit = null, restoring = false, sameTask = false;
+      var undoButton = root.querySelector("[data-undo]");
+      var updateUndo = function () { if (undoButton) { undoButton.disabled = history.length === 0; } };
+      var sync = function (editKey) {
+        if (restoring) { return; }
+        var fresh = JSON.stringify(exportGraph(editor, reference), null, 1);
+        if (fresh === current) { return; }
+        // One entry per user action: removing a node first removes its connections, all in one task.
+        if (!(editKey && editKey === lastEdit) && !sameTask) {
+          history.push(current);
+          if (history.length > 100) { history.shift(); }
+          sameTask = true;
+          setTimeout(function () { sameTask = false; }, 0);
+        }
+        lastEdit = editKey || null;
+        current = fresh;
+        textarea.value = fresh;
+        updateUndo();
+      };
+      var redraw = function (graphText) {
+        restoring = true;
+        try {
+          editor.clear();
+          var fresh = JSON.parse(graphText);
+          fresh.nodes = fresh.nodes || []; fresh.edges = fresh.edges || [];
+          ids = draw(editor, reference, fresh);
+        } finally { restoring = false; }
+        markErrors();
+      };
+      var undo = function () {
+        if (!history.length) { return; }
+        current = history.pop();
+        lastEdit = null;
+        textarea.value = current;
+        selected = null;
+        panel.innerHTML = "";
+        redraw(current);
+        updateUndo();
+      };
+      if (undoButton) { undoButton.addEventListener("click", undo); }
+      document.addEventListener("keydown", function (event) {
+        var typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+        if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && !typing) {
+          event.preventDefault();
+          undo();
         }
       });
-      var sync = function () { textarea.value = JSON.stringify(exportGraph(editor, reference), null, 1); };
+      updateUndo();
       ["nodeCreated", "nodeRemoved", "nodeMoved", "connectionCreated", "connectionRemoved"].forEach(function (name) {
-        editor.on(name, sync);
-      });
-      editor.on("connectionCreated", function (c) {
-        // One connection per output-target pair; a node accepts many inputs.
-        sync();
+        editor.on(name, function () { sync(); });
       });
       var selected = null;
       editor.on("nodeSelected", function (drawflowId) {
         selected = drawflowId;
         var node = editor.getNodeFromId(drawflowId).data;
         var url = root.dataset.nodeFormUrl + "?type=" + encodeURIComponent(node.type) + "&config=" + encodeURIComponent(JSON.stringify(node.config || {}));
+        var found = errorsOf(node.id);
+        if (found.length) { url += "&errors=" + encodeURIComponent(JSON.stringify(found)); }
         fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+          if (selected !== drawflowId) { return; }
           panel.innerHTML = html;
           var remove = document.createElement("button");
           remove.type = "button"; remove.className = "danger small"; remove.textContent = "Remove node";
           remove.addEventListener("click", function () { editor.removeNodeId("node-" + drawflowId); panel.innerHTML = ""; sync(); });
           panel.appendChild(remove);
-          panel.addEventListener("input", function () {
+          var edited = function () {
             if (selected !== drawflowId) { return; }
             var current = editor.getNodeFromId(drawflowId).data;
             current.config = readConfig(panel, reference, current.type);
             editor.updateNodeDataFromId(drawflowId, current);
-            sync();
+            sync("config:" + current.id);
+          };
+          panel.querySelectorAll("[data-add-group]").forEach(function (button) {
+            button.addEventListener("click", function () { addGroup(button.closest("[data-condition-tree]")); });
           });
+          panel.oninput = edited;
+          panel.onchange = edited;
         });
       });
       root.querySelectorAll("[data-add-node]").forEach(function (button) {
@@ -179,7 +290,10 @@
         });
       });
       textarea.addEventListener("change", function () {
-        try { var fresh = JSON.parse(textarea.value); editor.clear(); draw(editor, reference, fresh); } catch (e) { /* the server reports it on save */ }
+        try { JSON.parse(textarea.value); } catch (e) { return; /* the server reports it on save */ }
+        history.push(current); current = textarea.value; lastEdit = null;
+        redraw(current);
+        updateUndo();
       });
       root.classList.add("ready");
     });

@@ -1,8 +1,11 @@
 """Workflows in a real browser: build the birthday workflow on the Drawflow canvas (On a date trigger,
 Assign coupon, connected and configured through the schema forms), save, activate, advance the
-sandbox clock, then see the coupon and the run log. Screenshots go to docs/user-guide/img/."""
+sandbox clock, then see the coupon and the run log; build a filter with the condition builder, save it
+broken, see the error on the node and its field, undo a canvas change. Screenshots go to docs/user-guide/img/."""
 
 import datetime as dt
+import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -57,9 +60,7 @@ def test_build_the_birthday_workflow_and_see_the_coupon_after_the_clock_moves(co
     expect(form).to_be_visible()
     form.locator("[name=cfg-repeat]").select_option("daily")
     form.locator("[name=cfg-time]").fill("00:05")
-    form.locator("[name=cfg-prefilter]").fill(
-        '{"match": "all", "conditions": [{"field": "birth_date", "operator": "this_day", "value": ""}]}'
-    )
+    form.locator("[data-condition-tree=prefilter] [data-testid=group-conditions]").fill("birth_date:this_day")
     page.click("[data-add-node=assign_coupon]")
     _node(page, "assign-coupon-1").click()
     coupon_form = page.locator("[data-testid=node-config] [data-node-type=assign_coupon]")
@@ -71,6 +72,12 @@ def test_build_the_birthday_workflow_and_see_the_coupon_after_the_clock_moves(co
     expect(page.locator("[data-testid=workflow-summary]")).to_be_visible()
     workflow = Workflow.objects.get(name="Birthday coupon")
     assert workflow.version.graph["edges"] == [{"from": "trigger", "output": "on", "to": "assign-coupon-1"}]
+    assert workflow.version.graph["nodes"][0]["config"]["prefilter"] == {
+        "match": "all",
+        "conditions": [
+            {"match": "all", "conditions": [{"field": "birth_date", "operator": "this_day", "value": ""}]}
+        ],
+    }
     page.click("[data-testid=activate]")
     expect(page.locator("[data-testid=workflow-status]")).to_have_text("Active")
 
@@ -86,3 +93,75 @@ def test_build_the_birthday_workflow_and_see_the_coupon_after_the_clock_moves(co
     page.goto(page.live_url(f"/workflows/runs/{run.pk}/"))
     expect(page.locator("[data-workflow-diagram].ready .wf-passed").first).to_be_visible()
     screenshot(page, "workflow-run")
+
+
+def test_a_filter_built_with_the_condition_builder_shows_its_error_on_the_node_and_undo(
+    console_page, transactional_db
+):
+    program = Program.current()
+    program.workflows = True
+    program.save()
+    page = console_page("program_manager")
+    page.goto(page.live_url("/workflows/add/"))
+    expect(page.locator("[data-workflow-editor].ready")).to_be_visible()
+    page.fill("#id_name", "Big web orders")
+    undo = page.locator("[data-testid=undo]")
+    expect(undo).to_be_disabled()
+    _node(page, "trigger").click()
+    page.locator("[data-testid=node-config] [name=cfg-action]").fill("point_add")
+    page.click("[data-add-node=filter_event]")
+    _node(page, "filter-event-1").click()
+    builder = page.locator("[data-testid=node-config] [data-condition-tree=conditions]")
+    expect(builder).to_be_visible()
+    builder.locator("[data-testid=group-conditions]").fill(
+        "points:ge:500\npoints>5"
+    )  # the 2nd line is broken
+    builder.locator("[data-testid=add-group]").click()
+    expect(builder.locator("[data-testid=condition-group]")).to_have_count(2)
+    builder.locator("[data-testid=group-conditions]").nth(1).fill("store:eq:web")
+    builder.locator("[data-testid=tree-match]").select_option("any")
+    page.click("[data-add-node=add_label]")
+    _node(page, "add-label-1").click()
+    page.locator("[data-testid=node-config] [name=cfg-label]").fill("big-web-order")
+    _node(page, "trigger").locator(".output_2").drag_to(_node(page, "filter-event-1").locator(".input_1"))
+    _node(page, "filter-event-1").locator(".output_1").drag_to(_node(page, "add-label-1").locator(".input_1"))
+    _node(page, "filter-event-1").click()
+    expect(builder).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "workflow-condition-builder")
+
+    page.click("[data-testid=save-workflow]")  # refused: the broken line is named on the node and its field
+    expect(page.locator("[data-testid=graph-errors]")).to_contain_text("is not a condition")
+    broken = _node(page, "filter-event-1")
+    expect(broken).to_have_class(re.compile("wf-node-error"))
+    expect(broken.locator("[data-testid=node-errors]")).to_contain_text("“points>5” is not a condition")
+    broken.click()
+    expect(page.locator("[data-testid=node-config] [data-testid=tree-field-errors]")).to_contain_text(
+        "points>5"
+    )
+    screenshot(page, "workflow-editor-errors")
+    assert not Workflow.objects.exists()
+
+    _node(page, "add-label-1").click()
+    page.locator("[data-testid=node-config] button.danger").click()  # Remove node
+    expect(_node(page, "add-label-1")).to_have_count(0)
+    expect(undo).to_be_enabled()
+    undo.click()  # the node comes back with its configuration and its connection
+    expect(_node(page, "add-label-1")).to_have_count(1)
+    graph = json.loads(page.locator("[data-graph-json]").input_value())
+    assert {"from": "filter-event-1", "output": "success", "to": "add-label-1"} in graph["edges"]
+    assert next(n for n in graph["nodes"] if n["id"] == "add-label-1")["config"] == {"label": "big-web-order"}
+    expect(undo).to_be_disabled()
+
+    _node(page, "filter-event-1").click()
+    page.locator("[data-testid=node-config] [data-testid=group-conditions]").first.fill("points:ge:500")
+    page.click("[data-testid=save-workflow]")
+    expect(page.locator("[data-testid=workflow-summary]")).to_be_visible()
+    saved = Workflow.objects.get(name="Big web orders").version.graph
+    assert next(n for n in saved["nodes"] if n["id"] == "filter-event-1")["config"]["conditions"] == {
+        "match": "any",
+        "conditions": [
+            {"match": "all", "conditions": [{"field": "points", "operator": "ge", "value": "500"}]},
+            {"match": "all", "conditions": [{"field": "store", "operator": "eq", "value": "web"}]},
+        ],
+    }

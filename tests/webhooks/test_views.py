@@ -114,7 +114,7 @@ def test_a_template_with_a_syntax_error_is_refused_on_the_field(admin_client, mo
         {"name": "x", "site": site.pk, "environment": "live", "actions": "*", "payload_template": "{{ oops"},
     )
     assert response.status_code == 200
-    assert "Template error" in str(response.context["form"].errors["payload_template"])
+    assert "does not parse" in str(response.context["form"].errors["payload_template"])
 
 
 def _site_form(**changes):

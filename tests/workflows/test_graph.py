@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from workflows import editing, expressions
+from loyalty import expressions
+from workflows import editing
 from workflows.graph import MAX_NODES, InvalidGraph, validate_graph
 from workflows.models import Workflow
 from workflows.nodes import REGISTRY

@@ -256,7 +256,7 @@ NODE_TYPES = [
             },
             body={
                 "type": "string",
-                "maxLength": 2000,
+                "maxLength": 10000,  # loyalty.expressions.MAX_SOURCE, as a subscription's payload
                 "x-expression": "jinja",
                 "description": 'e.g. {"id": {{ customer.id | tojson }}, "points": {{ event.points }}}',
             },

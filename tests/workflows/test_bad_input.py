@@ -1,0 +1,167 @@
+"""Bad input on save (issue 18 "Bad input"): expressions that do not parse or reach outside the
+sandbox, huge fan-outs, a wait of 100 years (as an amount or a date), a trigger on an action that
+does not exist or no longer exists — each a clear error on the node and field through every way a
+graph is saved (console editor, import, activation in the console and the API), never a 500; and
+a pathological expression saved in an active workflow fails its node, never the event."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from events.catalog import clear_cache
+from events.models import Event, EventDefinition
+from tests import factories
+from workflows import editing
+from workflows.graph import InvalidGraph, validate_graph
+from workflows.models import RunStep, Workflow, WorkflowRun
+
+from .conftest import chain, make_workflow, on_event
+
+pytestmark = pytest.mark.django_db
+
+
+def _label(reason, node_id="a"):
+    """A Point add whose reason is the template under test."""
+    return {"id": node_id, "type": "point_add", "config": {"points": 1, "reason": reason}}
+
+
+def _fan_out(count):
+    graph = chain(on_event("login"))
+    for i in range(count):
+        graph["nodes"].append({"id": f"a{i}", "type": "add_label", "config": {"label": "x"}})
+        graph["edges"].append({"from": "trigger", "output": "action", "to": f"a{i}"})
+    return graph
+
+
+def _wait(config):
+    return chain(on_event("login"), {"id": "w", "type": "wait", "config": config}, _label("ok", "after"))
+
+
+HUNDRED_YEARS = (dt.datetime.now(dt.UTC) + dt.timedelta(days=100 * 366)).strftime("%Y-%m-%dT%H:%M:%S")
+BAD = [  # (graph, node, field, message)
+    (chain(on_event("login"), _label("{{ 1 + }}")), "a", "reason", "does not parse"),
+    (chain(on_event("login"), _label("{{ ''.__class__ }}")), "a", "reason", "outside the sandbox"),
+    (chain(on_event("login"), _label("{''.__class__.__mro__}")), "a", "reason", "outside the sandbox"),
+    (
+        chain(on_event("login"), {"id": "p", "type": "point_add", "config": {"points": "event._secret * 2"}}),
+        "p",
+        "points",
+        "outside the sandbox",
+    ),
+    (_fan_out(11), "trigger", "output", "At most 10 connections"),
+    (_wait({"amount": 100 * 365, "unit": "days"}), "w", "amount", "at most 5 years"),
+    (_wait({"until": HUNDRED_YEARS}), "w", "until", "at most 5 years"),
+    (_wait({"until": "next tuesday"}), "w", "until", "not a date and time"),
+    (_wait({"until": "2026-02-30T10:00:00"}), "w", "until", "not a date and time"),
+    (chain(on_event("no_such_action"), _label("ok")), "trigger", "action", "no event 'no_such_action'"),
+    (
+        chain(
+            {
+                "id": "trigger",
+                "type": "historical_trigger",
+                "config": {"action": "login", "start": "2026-13-01", "end": "2026-12-01"},
+            },
+            _label("ok"),
+            branch="on",
+        ),
+        "trigger",
+        "start",
+        "is not a 'date'",
+    ),
+    (
+        chain(
+            on_event("login"),
+            {
+                "id": "f",
+                "type": "filter_event",
+                "config": {
+                    "conditions": {
+                        "match": "all",
+                        "conditions": [{"match": "all", "conditions": ["points>5"]}],
+                    }
+                },
+            },
+            _label("ok"),
+        ),
+        "f",
+        "conditions.conditions[0].conditions[0]",
+        "“points>5” is not a condition",
+    ),
+]
+
+
+@pytest.mark.parametrize(("graph", "node", "field", "message"), BAD)
+def test_each_bad_graph_is_a_clear_error_on_its_node_and_field(program, graph, node, field, message):
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph)
+    errors = [e for e in caught.value.errors if message in e.message]
+    assert errors, [e.message for e in caught.value.errors]
+    assert (errors[0].node, errors[0].field) == (node, field)
+
+
+@pytest.mark.parametrize(("graph", "node", "field", "message"), BAD)
+def test_the_console_answers_each_with_the_error_never_a_500(
+    admin_client, program, graph, node, field, message
+):
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400
+    assert any(e["node"] == node and message in e["message"] for e in response.context["graph_errors"])
+    assert escape(message) in response.content.decode()
+    imported = admin_client.post(
+        reverse("workflows:workflow_import"),
+        {"file": _upload({"format": "loyalty-workflow/1", "name": "W", "graph": graph})},
+    )
+    assert imported.status_code == 400
+    assert not Workflow.objects.exists()
+
+
+def _upload(document):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("w.json", json.dumps(document).encode(), content_type="application/json")
+
+
+def test_a_trigger_on_a_custom_action_deleted_since_the_save_is_refused_on_activation(
+    admin_client, program, api
+):
+    EventDefinition.objects.create(action="wishlist_add", label="Wishlist add")
+    clear_cache()
+    workflow = make_workflow(chain(on_event("wishlist_add"), _label("ok")), active=False)
+    EventDefinition.objects.filter(action="wishlist_add").update(active=False)  # switched off / removed
+    clear_cache()
+    response = admin_client.post(
+        reverse("workflows:workflow_status", args=[workflow.pk, "activate"]), follow=True
+    )
+    assert response.status_code == 200
+    assert "no event &#x27;wishlist_add&#x27;" in response.content.decode()
+    workflow.refresh_from_db()
+    assert workflow.status == "inactive"
+    answer = api.post(f"/api/workflows/{workflow.pk}/activate")
+    assert answer.status_code in (400, 409, 422) and "wishlist_add" in answer.json()["error"]["message"]
+    EventDefinition.objects.filter(action="wishlist_add").delete()
+    clear_cache()
+    with pytest.raises(InvalidGraph, match="no event 'wishlist_add'"):
+        editing.save_graph(workflow, chain(on_event("wishlist_add"), _label("changed")))
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "{% for i in range(10**9) %}x{% endfor %}",
+        "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+        "{{ 'x' * 10**9 }}",
+        "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+    ],
+)
+def test_a_pathological_expression_fails_its_node_and_the_event_is_stored(program, anna, on_commit, reason):
+    workflow = make_workflow(chain(on_event("point_add"), _label(reason)))
+    on_commit(lambda: factories.register("point_add", "Anna-1", data={"points": 3}))
+    assert Event.objects.filter(action="point_add", customer=anna).exists()
+    step = RunStep.objects.get(run=WorkflowRun.objects.get(workflow=workflow), node="a")
+    assert step.output == "failure" and step.error
+    assert WorkflowRun.objects.get(workflow=workflow).status == "error"
