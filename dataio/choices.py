@@ -78,7 +78,11 @@ class ExportStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     FINISHED = "finished", "Finished"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
+
+
+EXPORT_CANCELLABLE = {ExportStatus.PENDING, ExportStatus.PROCESSING}
 
 
 class Repeat(models.TextChoices):

@@ -18,6 +18,7 @@ Repeated exports (`repeat` daily / weekly at `repeat_time`, UTC) keep each run a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import tempfile
 
@@ -42,7 +43,7 @@ from transactions.models import Transaction, TransactionItem
 
 from . import formats, jobs
 from .choices import ExportModel, ExportStatus, JobKind, JobStatus, Repeat
-from .models import DataExport
+from .models import DataExport, Job
 
 log = logging.getLogger("loyalty.dataio")
 CHUNK = 2000
@@ -109,14 +110,24 @@ def customer_queryset(environment: str, query: str):
     return filterset.visible(filterset.qs)
 
 
-def _keyset(qs, chunk=CHUNK):
+def chunk_rows() -> int:
+    """Rows per chunk of an export (a query per chunk and per related table; a cancel check)."""
+    return int(getattr(settings, "DATAIO_EXPORT_CHUNK_ROWS", CHUNK))
+
+
+def _keyset(qs, chunk=None):
+    """Chunks of `qs` in primary-key order, one keyset query each (`pk > last ORDER BY pk
+    LIMIT n`): constant memory, no transaction held open between chunks, so progress and a
+    cancel request are seen while the export runs. `qs` is a values() or values_list() query
+    whose first value is the pk."""
+    chunk = chunk or chunk_rows()
     last = 0
     while True:
         rows = list(qs.filter(pk__gt=last).order_by("pk")[:chunk])
         if not rows:
             return
         yield rows
-        last = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1].pk
+        last = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1][0]
 
 
 def _moment(value, date_format):
@@ -131,7 +142,44 @@ def _moment(value, date_format):
     return value
 
 
+def moment_formatter(date_format):
+    """`_moment` for one date format, chosen once (a column's formatter): UTC, "" for None."""
+    fmt = DATE_FORMATS.get(date_format or "iso")
+    utc = dt.UTC
+
+    def iso(value):
+        if value is None:
+            return ""
+        if value.__class__ is not dt.datetime:
+            return value  # a date
+        if value.tzinfo is not utc:
+            value = value.astimezone(utc)
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def unix(value):
+        if value is None:
+            return ""
+        return int(value.timestamp()) if value.__class__ is dt.datetime else value
+
+    def pattern(value):
+        if value is None:
+            return ""
+        return value.astimezone(utc).strftime(fmt) if value.__class__ is dt.datetime else value
+
+    if fmt == "unix":
+        return unix
+    return pattern if fmt else iso
+
+
+DATETIME_COLUMNS = {"optin_at", "last_login_at", "last_activity_at", "created_at", "updated_at"}
+
+
 def customer_rows(export: DataExport):
+    """Columns and chunks of rows. One keyset query per chunk over the customer table (tuples,
+    `values_list`: no model instances), the tier of the first structure by a join; labels,
+    balances and tiers per structure with one query per chunk each; each column's formatter
+    chosen once (no per-row queries, no per-cell lookups by name)."""
     params = export.params
     columns = params.get("fields") or DEFAULT_CUSTOMER_COLUMNS
     known = set(customer_columns())
@@ -139,32 +187,68 @@ def customer_rows(export: DataExport):
     if unknown:
         raise ExportProblem(f"Unknown columns: {', '.join(unknown)[:200]}.", field="fields")
     qs = customer_queryset(export.environment, params.get("query", ""))
-    plain = [c for c in columns if c in CUSTOMER_PLAIN]
+    plain = list(dict.fromkeys(c for c in columns if c in CUSTOMER_PLAIN))
+    wants_custom = any(c.startswith("custom.") for c in columns)
+    wants_tier = "tier" in columns
+    select = ["pk", *plain] + (["custom"] if wants_custom else []) + (["tier__name"] if wants_tier else [])
+    index = {name: position for position, name in enumerate(select)}
     accounts = {a.code: a.pk for a in PointAccount.objects.all()}
     structures = {s.code: s.pk for s in TierStructure.objects.all()}
     first = tier_structures()[0][0].pk if tier_structures() else None  # customer.tier's structure
     now = clock.now(export.environment)
-    fmt = params.get("date_format")
+    moment = moment_formatter(params.get("date_format"))
+    wants_labels = "labels" in columns
+    balance_accounts = [accounts.get(c[8:]) for c in columns if c.startswith("balance.")]
+    tier_structure_pks = [structures.get(c[5:]) for c in columns if c.startswith("tier.")]
+    wants_due = wants_tier or bool(tier_structure_pks)
 
-    def rows():
-        for chunk in _keyset(qs.values("pk", "custom", "tier__name", *plain)):
-            pks = [r["pk"] for r in chunk]
-            labels: dict[int, list[str]] = {}
-            if "labels" in columns:
+    def custom_value(value):
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+
+    def getters(labels, balances, tiers, due):
+        """One function per column, for this chunk's related rows."""
+        out = []
+        for c in columns:
+            if c in index:
+                i = index[c]
+                out.append((lambda r, i=i: moment(r[i])) if c in DATETIME_COLUMNS else (lambda r, i=i: r[i]))
+            elif c == "tier":
+                i = index["tier__name"]
+                out.append(lambda r, i=i: due.get((r[0], first), r[i] or ""))
+            elif c == "labels":
+                out.append(lambda r: labels.get(r[0], ""))
+            elif c.startswith("custom."):
+                i, name = index["custom"], c[7:]
+                out.append(lambda r, i=i, name=name: custom_value((r[i] or {}).get(name, "")))
+            elif c.startswith("balance."):
+                account = accounts.get(c[8:])
+                out.append(lambda r, a=account: balances.get((r[0], a), 0))
+            else:
+                structure = structures.get(c[5:])
+                out.append(lambda r, s=structure: tiers.get((r[0], s), ""))
+        return out
+
+    def chunks():
+        for chunk in _keyset(qs.values_list(*select)):
+            pks = [r[0] for r in chunk]
+            labels: dict[int, str] = {}
+            if wants_labels:
+                found: dict[int, list[str]] = {}
                 for pk, name in Customer.labels.through.objects.filter(customer_id__in=pks).values_list(
                     "customer_id", "label__name"
                 ):
-                    labels.setdefault(pk, []).append(name)
+                    found.setdefault(pk, []).append(name)
+                labels = {pk: ",".join(sorted(names)) for pk, names in found.items()}
             balances = {}
-            if any(c.startswith("balance.") for c in columns):
+            if balance_accounts:
                 balances = {
                     (b, a): s
-                    for b, a, s in PointBalance.objects.filter(customer_id__in=pks).values_list(
-                        "customer_id", "account_id", "spendable"
-                    )
+                    for b, a, s in PointBalance.objects.filter(
+                        customer_id__in=pks, account_id__in=[a for a in balance_accounts if a]
+                    ).values_list("customer_id", "account_id", "spendable")
                 }
             tiers = {}
-            if any(c.startswith("tier.") for c in columns):
+            if tier_structure_pks:
                 tiers = {
                     (c, s): n
                     for c, s, n in CustomerTier.objects.filter(customer_id__in=pks).values_list(
@@ -174,30 +258,16 @@ def customer_rows(export: DataExport):
             # Rows due for review (a tier expired before the hourly review ran) are read as they
             # are now, like the API and the console (loyalty.tiers.due_rows; few per chunk).
             due = {}
-            if "tier" in columns or any(c.startswith("tier.") for c in columns):
+            if wants_due:
                 due = {
                     key: ct.tier.name if ct.tier_id else ""
                     for key, ct in due_rows(now, customer_pks=pks).items()
                 }
                 tiers.update(due)
-            for r in chunk:
-                out = []
-                for c in columns:
-                    if c in plain:
-                        out.append(_moment(r[c], fmt))
-                    elif c == "tier":
-                        out.append(due.get((r["pk"], first), r["tier__name"] or ""))
-                    elif c == "labels":
-                        out.append(",".join(sorted(labels.get(r["pk"], []))))
-                    elif c.startswith("custom."):
-                        out.append((r["custom"] or {}).get(c[7:], ""))
-                    elif c.startswith("balance."):
-                        out.append(balances.get((r["pk"], accounts.get(c[8:])), 0))
-                    else:
-                        out.append(tiers.get((r["pk"], structures.get(c[5:])), ""))
-                yield out
+            cells = getters(labels, balances, tiers, due)
+            yield [[get(r) for get in cells] for r in chunk]
 
-    return columns, rows()
+    return columns, chunks()
 
 
 def _range(qs, params, field):
@@ -251,8 +321,8 @@ def event_rows(export: DataExport):
 
     def rows():
         for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+            yield [
+                [
                     r["pk"],
                     _moment(r["timestamp"], fmt),
                     _moment(r["effective_at"], fmt),
@@ -264,6 +334,8 @@ def event_rows(export: DataExport):
                     r["reason"],
                     r["data"],
                 ]
+                for r in chunk
+            ]
 
     return EVENT_COLUMNS, rows()
 
@@ -323,6 +395,7 @@ def transaction_rows(export: DataExport):
                 )
             ):
                 items.setdefault(item[0], []).append(list(item[1:]))
+            out = []
             for r in chunk:
                 head = [
                     r["transaction_id"],
@@ -335,7 +408,8 @@ def transaction_rows(export: DataExport):
                     r["points_earned"],
                 ]
                 for item in items.get(r["pk"]) or [[""] * 8]:
-                    yield head + item
+                    out.append(head + item)
+            yield out
 
     return TRANSACTION_COLUMNS, rows()
 
@@ -378,8 +452,8 @@ def coupon_rows(export: DataExport):
 
     def rows():
         for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+            yield [
+                [
                     r["code"],
                     r["pool__name"],
                     r["status"],
@@ -388,6 +462,8 @@ def coupon_rows(export: DataExport):
                     r["usages"],
                     *(_moment(r[k], fmt) for k in ("claimed_at", "redeemed_at", "expires_at", "created_at")),
                 ]
+                for r in chunk
+            ]
 
     return COUPON_COLUMNS, rows()
 
@@ -415,8 +491,8 @@ def ledger_rows(export: DataExport):
 
     def rows():
         for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+            yield [
+                [
                     _moment(r["created_at"], fmt),
                     r["customer__customer_id"],
                     account_by_id(r["account_id"]).code,
@@ -426,6 +502,8 @@ def ledger_rows(export: DataExport):
                     r["event_id"],
                     r["event__action"],
                 ]
+                for r in chunk
+            ]
 
     return LEDGER_COLUMNS, rows()
 
@@ -458,6 +536,7 @@ def _track(export: DataExport, status: str, **fields):
         environment=export.environment,
         url=f"/exports/{export.pk}/",
         user=export.created_by,
+        cancellable=status in (JobStatus.PENDING, JobStatus.PROCESSING),
         **fields,
     )
 
@@ -469,22 +548,52 @@ def queue(export: DataExport) -> DataExport:
     return export
 
 
+def cancel(export: DataExport) -> bool:
+    """Cancel a queued or running export; False when it has already ended.
+
+    A queued export is cancelled at once (its task then finds it no longer pending and does
+    nothing). A running one is asked to stop: the run checks the job's cancel flag before every
+    chunk, and on seeing it discards the partial file (a temporary file, never saved to the
+    storage) and ends cancelled."""
+    now = clock.now()
+    if DataExport.objects.filter(pk=export.pk, status=ExportStatus.PENDING).update(
+        status=ExportStatus.CANCELLED, finished_at=now, message="Cancelled before it started."
+    ):
+        export.refresh_from_db()
+        _track(export, JobStatus.CANCELLED, message=export.message)
+        return True
+    if DataExport.objects.filter(pk=export.pk, status=ExportStatus.PROCESSING).exists():
+        job = Job.objects.filter(kind=JobKind.EXPORT, key=job_key(export)).first()
+        return job is not None and jobs.request_cancel(job)
+    return False
+
+
+class _Cancelled(Exception):
+    pass
+
+
 def run(pk: int) -> None:
+    """Write the export's file: the source's chunks into a temporary file, then to the storage.
+    Progress is stored after each chunk; a cancel request is honoured before each chunk."""
     claimed = DataExport.objects.filter(pk=pk, status=ExportStatus.PENDING).update(
         status=ExportStatus.PROCESSING
     )
     if not claimed:
         return
     export = DataExport.objects.get(pk=pk)
+    key = job_key(export)
     _track(export, JobStatus.PROCESSING)
     try:
-        columns, rows = SOURCES[export.model](export)
+        columns, chunks = SOURCES[export.model](export)
         with tempfile.TemporaryFile() as handle:
             writer = formats.Writer(handle, export.format, columns)
-            for values in rows:
-                writer.write(values)
-                if writer.rows % 50_000 == 0:
-                    _track(export, JobStatus.PROCESSING, done=writer.rows)
+            for chunk in chunks:
+                if jobs.cancel_requested(JobKind.EXPORT, key):
+                    raise _Cancelled
+                writer.write_rows(chunk)
+                _track(export, JobStatus.PROCESSING, done=writer.rows)
+            if jobs.cancel_requested(JobKind.EXPORT, key):
+                raise _Cancelled
             writer.close()
             handle.seek(0, 2)
             export.size = handle.tell()
@@ -497,6 +606,17 @@ def run(pk: int) -> None:
         export.expires_at = export.finished_at + dt.timedelta(days=export_days())
         export.save(update_fields=["rows", "size", "file", "status", "finished_at", "expires_at"])
         _track(export, JobStatus.FINISHED, done=export.rows, total=export.rows)
+    except _Cancelled:
+        # The temporary file is gone with the `with` block: nothing partial is kept.
+        DataExport.objects.filter(pk=pk).update(
+            status=ExportStatus.CANCELLED,
+            finished_at=clock.now(),
+            message=f"Cancelled after {writer.rows:,} rows; no file was kept.",
+            rows=0,
+            size=0,
+        )
+        export.refresh_from_db()
+        _track(export, JobStatus.CANCELLED, done=writer.rows, message=export.message)
     except ExportProblem as problem:
         _failed(export, problem.message)
     except Exception as error:

@@ -294,6 +294,15 @@ def neutralise(value):
     return value
 
 
+_FORMULA_SET = frozenset(FORMULA_START)
+_SLOW_TYPES = frozenset({list, dict, dt.datetime})
+
+
+def _csv_cell(value):
+    """A list, dict or date-time cell as CSV text (neutralised like any text)."""
+    return neutralise(_plain(value))
+
+
 def _plain(value):
     if value is None:
         return ""
@@ -324,19 +333,41 @@ class Writer:
                 self.text.write("[")
 
     def write(self, values: list) -> None:
-        if self.fmt == FileFormat.JSON:
-            obj = {
-                c: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v)
-                for c, v in zip(self.columns, values, strict=False)
-            }
-            self.text.write(
-                ("\n" if self.rows == 0 else ",\n") + json.dumps(obj, ensure_ascii=False, default=str)
+        self.write_rows([values])
+
+    def write_rows(self, rows: list) -> None:
+        """A chunk of rows (lists or tuples of cells). CSV goes through csv.writerows with one
+        pass over the cells (text neutralised; lists, dicts and date-times made text)."""
+        if self.fmt == FileFormat.CSV:
+            start, slow = _FORMULA_SET, _SLOW_TYPES
+            self.csv.writerows(
+                [
+                    [
+                        ("'" + v if v[:1] in start else v)
+                        if v.__class__ is str
+                        else (_csv_cell(v) if v.__class__ in slow else v)
+                        for v in row
+                    ]
+                    for row in rows
+                ]
             )
-        elif self.fmt == FileFormat.CSV:
-            self.csv.writerow([neutralise(_plain(v)) for v in values])
+        elif self.fmt == FileFormat.JSON:
+            columns, text = self.columns, self.text
+            for values in rows:
+                obj = {
+                    c: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v)
+                    for c, v in zip(columns, values, strict=False)
+                }
+                text.write(
+                    ("\n" if self.rows == 0 else ",\n") + json.dumps(obj, ensure_ascii=False, default=str)
+                )
+                self.rows += 1
+            return
         else:
-            self.sheet.append([neutralise(_xlsx_value(v)) for v in values])
-        self.rows += 1
+            append = self.sheet.append
+            for values in rows:
+                append([neutralise(_xlsx_value(v)) for v in values])
+        self.rows += len(rows)
 
     def close(self) -> None:
         if self.fmt == FileFormat.XLSX:

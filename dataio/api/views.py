@@ -11,6 +11,7 @@ The reference has no public API for its Imports and Exports modules (reference-b
 - ``GET /api/imports/{id}``: status, counts, progress, the first validation errors, and
   ``error_file`` (a path) once the run ended with failed rows: ``GET /api/imports/{id}/errors``.
 - ``POST /api/exports`` (JSON: ``model``, ``format``, ``params``) -> 201; ``GET /api/exports/{id}``;
+  ``POST /api/exports/{id}/cancel`` (queued or running: a running export stops at its next chunk);
   ``GET /api/exports/{id}/download`` (the file, once finished).
 Uploads through the API are limited to DATAIO_API_MAX_UPLOAD_BYTES (default 50 MB: the signature
 covers the whole body, which is held in memory); larger files go through the console.
@@ -358,6 +359,25 @@ class ExportDetailView(ApiView):
     )
     def get(self, request, pk):
         return Response(export_object(_export(request, pk)))
+
+
+class ExportCancelView(ApiView):
+    required_scope = Scope.ENTITIES
+
+    @extend_schema(
+        operation_id="export_cancel",
+        summary="Cancel a queued or running export (its partial file is discarded)",
+        parameters=[ID],
+        request=None,
+        responses=schema.writes(ExportSerializer),
+        tags=["exports"],
+    )
+    def post(self, request, pk):
+        export = _export(request, pk)
+        if not exports.cancel(export):
+            raise BusinessRuleError(f"The export is {export.status}: it cannot be cancelled.", field="status")
+        export.refresh_from_db()
+        return Response(export_object(export))
 
 
 class ExportDownloadView(ApiView):
