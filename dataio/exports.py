@@ -1,6 +1,7 @@
 """Exports: customers, events, transactions with items, coupons and the points ledger, as CSV,
 JSON or XLSX, written row by row to a temporary file and then to the default storage (constant
-memory: keyset chunks of CHUNK rows, one query per chunk and per related table).
+memory: one query streamed through a server-side cursor in chunks of CHUNK rows, plus one query
+per chunk and per related table).
 
 - customers: the filter bar's query (`params["query"]`: the customer list's own query string, so
   `f=` conditions, `segment=`, `list=`, status... select exactly the rows the list shows), columns
@@ -18,6 +19,7 @@ Repeated exports (`repeat` daily / weekly at `repeat_time`, UTC) keep each run a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import tempfile
@@ -25,6 +27,7 @@ import tempfile
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django_q.tasks import async_task
 
@@ -115,19 +118,23 @@ def chunk_rows() -> int:
     return int(getattr(settings, "DATAIO_EXPORT_CHUNK_ROWS", CHUNK))
 
 
-def _keyset(qs, chunk=None):
-    """Chunks of `qs` in primary-key order, one keyset query each (`pk > last ORDER BY pk
-    LIMIT n`): constant memory, no transaction held open between chunks, so progress and a
-    cancel request are seen while the export runs. `qs` is a values() or values_list() query
-    whose first value is the pk."""
+def _chunks(qs, chunk=None):
+    """Chunks (lists) of `qs` in primary-key order, read by one query through a server-side
+    cursor (`QuerySet.iterator`: PostgreSQL's named cursor, `chunk` rows per fetch), so memory
+    does not grow with the row count and the query is planned once (keyset pages would re-run the
+    filter per page, and a plan that is not a primary-key walk makes that quadratic). Outside a
+    transaction Django declares the cursor WITH HOLD: PostgreSQL then holds the result in its
+    own temporary storage, not in this process. Close the generator to release the cursor."""
     chunk = chunk or chunk_rows()
-    last = 0
-    while True:
-        rows = list(qs.filter(pk__gt=last).order_by("pk")[:chunk])
-        if not rows:
-            return
-        yield rows
-        last = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1][0]
+    rows = qs.order_by("pk").iterator(chunk_size=chunk)
+    try:
+        while True:
+            block = list(itertools.islice(rows, chunk))
+            if not block:
+                return
+            yield block
+    finally:
+        rows.close()
 
 
 def _moment(value, date_format):
@@ -175,8 +182,18 @@ def moment_formatter(date_format):
 DATETIME_COLUMNS = {"optin_at", "last_login_at", "last_activity_at", "created_at", "updated_at"}
 
 
+def _pk_range(pks: list[int], field: str) -> Q:
+    """A Q selecting the related rows of a chunk's customers (`pks` ascending): a range over the
+    chunk when its ids are dense (one index range scan, and no 2,000-parameter IN list to build
+    and parse), the IN list otherwise. Rows of customers outside the chunk that a range also
+    selects are never looked up."""
+    if pks[-1] - pks[0] < 2 * len(pks):
+        return Q(**{f"{field}__gte": pks[0], f"{field}__lte": pks[-1]})
+    return Q(**{f"{field}__in": pks})
+
+
 def customer_rows(export: DataExport):
-    """Columns and chunks of rows. One keyset query per chunk over the customer table (tuples,
+    """Columns and chunks of rows. One streamed query over the customer table (tuples,
     `values_list`: no model instances), the tier of the first structure by a join; labels,
     balances and tiers per structure with one query per chunk each; each column's formatter
     chosen once (no per-row queries, no per-cell lookups by name)."""
@@ -228,13 +245,22 @@ def customer_rows(export: DataExport):
                 out.append(lambda r, s=structure: tiers.get((r[0], s), ""))
         return out
 
+    # Rows due for review (a tier expired before the hourly review ran) are read as they are now,
+    # like the API and the console (loyalty.tiers.due_rows): few, so once for the whole export.
+    due = {}
+    if wants_due:
+        due = {
+            key: ct.tier.name if ct.tier_id else ""
+            for key, ct in due_rows(now, environment=export.environment).items()
+        }
+
     def chunks():
-        for chunk in _keyset(qs.values_list(*select)):
-            pks = [r[0] for r in chunk]
+        for chunk in _chunks(qs.values_list(*select)):
+            within = _pk_range([r[0] for r in chunk], "customer_id")
             labels: dict[int, str] = {}
             if wants_labels:
                 found: dict[int, list[str]] = {}
-                for pk, name in Customer.labels.through.objects.filter(customer_id__in=pks).values_list(
+                for pk, name in Customer.labels.through.objects.filter(within).values_list(
                     "customer_id", "label__name"
                 ):
                     found.setdefault(pk, []).append(name)
@@ -244,24 +270,16 @@ def customer_rows(export: DataExport):
                 balances = {
                     (b, a): s
                     for b, a, s in PointBalance.objects.filter(
-                        customer_id__in=pks, account_id__in=[a for a in balance_accounts if a]
+                        within, account_id__in=[a for a in balance_accounts if a]
                     ).values_list("customer_id", "account_id", "spendable")
                 }
             tiers = {}
             if tier_structure_pks:
                 tiers = {
                     (c, s): n
-                    for c, s, n in CustomerTier.objects.filter(customer_id__in=pks).values_list(
+                    for c, s, n in CustomerTier.objects.filter(within).values_list(
                         "customer_id", "structure_id", "tier__name"
                     )
-                }
-            # Rows due for review (a tier expired before the hourly review ran) are read as they
-            # are now, like the API and the console (loyalty.tiers.due_rows; few per chunk).
-            due = {}
-            if wants_due:
-                due = {
-                    key: ct.tier.name if ct.tier_id else ""
-                    for key, ct in due_rows(now, customer_pks=pks).items()
                 }
                 tiers.update(due)
             cells = getters(labels, balances, tiers, due)
@@ -320,7 +338,7 @@ def event_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
+        for chunk in _chunks(values):
             yield [
                 [
                     r["pk"],
@@ -377,7 +395,7 @@ def transaction_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
+        for chunk in _chunks(values):
             items: dict[int, list] = {}
             for item in (
                 TransactionItem.objects.filter(transaction_id__in=[r["pk"] for r in chunk])
@@ -451,7 +469,7 @@ def coupon_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
+        for chunk in _chunks(values):
             yield [
                 [
                     r["code"],
@@ -490,7 +508,7 @@ def ledger_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
+        for chunk in _chunks(values):
             yield [
                 [
                     _moment(r["created_at"], fmt),
@@ -589,6 +607,7 @@ def run(pk: int) -> None:
             writer = formats.Writer(handle, export.format, columns)
             for chunk in chunks:
                 if jobs.cancel_requested(JobKind.EXPORT, key):
+                    chunks.close()  # the query's cursor goes with it
                     raise _Cancelled
                 writer.write_rows(chunk)
                 _track(export, JobStatus.PROCESSING, done=writer.rows)
