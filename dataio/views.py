@@ -116,6 +116,7 @@ class ImportCreateView(ConsoleView, TemplateView):
                     delimiter=form.cleaned_data["delimiter"],
                     encoding=form.cleaned_data["encoding"],
                     target=form.target(),
+                    earn=form.cleaned_data.get("earn", False),
                 )
             except formats.FileProblem as problem:
                 form.add_error(problem.field if problem.field in form.fields else "file", problem.message)

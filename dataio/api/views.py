@@ -4,7 +4,8 @@ The reference has no public API for its Imports and Exports modules (reference-b
 §3.1/§3.2 list only the console); these endpoints are ours, shaped like its bulk operations:
 
 - ``POST /api/imports`` (multipart: ``file``, ``model``, optional ``delimiter``, ``encoding``,
-  ``target`` (pool / list / static segment id), ``mapping`` (a JSON object {column: field}; by
+  ``target`` (pool / list / static segment id), ``earn`` (historical transactions: earn points;
+  default false), ``mapping`` (a JSON object {column: field}; by
   default columns are matched by name)) -> 201 the import; its validation pass is queued.
   A bad file, an unknown column or a missing required column: 400 naming the field.
 - ``POST /api/imports/{id}/start`` (validated imports) and ``.../cancel`` (until started).
@@ -96,6 +97,9 @@ UploadSerializer = inline_serializer(
         "encoding": serializers.CharField(required=False),
         "target": serializers.CharField(required=False),
         "mapping": serializers.CharField(required=False, help_text="JSON object {column: field}"),
+        "earn": serializers.BooleanField(
+            required=False, help_text="historical transactions: earn points (default false)"
+        ),
     },
 )
 ExportRequestSerializer = inline_serializer(
@@ -202,6 +206,10 @@ class ImportCreateView(ApiView):
             raise ValidationError(
                 "This model needs 'target' (the pool, list or static segment id).", field="target"
             )
+        earn_value = str(request.data.get("earn", "false")).lower()
+        if earn_value not in ("true", "false", "1", "0", ""):
+            raise ValidationError("'earn' must be true or false.", field="earn")
+        earn = earn_value in ("true", "1")
         try:
             data_import = wizard.upload(
                 model=model,
@@ -212,6 +220,7 @@ class ImportCreateView(ApiView):
                 delimiter=request.data.get("delimiter", ""),
                 encoding=request.data.get("encoding") or "utf-8",
                 target=int(target) if target else None,
+                earn=earn,
             )
         except formats.FileProblem as problem:
             raise ValidationError(problem.message, field=problem.field) from None
