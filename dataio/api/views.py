@@ -15,7 +15,9 @@ The reference has no public API for its Imports and Exports modules (reference-b
   ``POST /api/exports/{id}/cancel`` (queued or running: a running export stops at its next chunk);
   ``GET /api/exports/{id}/download`` (the file, once finished).
 Uploads through the API are limited to DATAIO_API_MAX_UPLOAD_BYTES (default 50 MB: the signature
-covers the whole body, which is held in memory); larger files go through the console.
+covers the whole body, which is held in memory); larger files go through the console. A body that
+is not UTF-8 (an XLSX) is bound to the signature by a signed X-Content-Hash, the SHA-256 of its
+bytes (loyalty.api.auth): without it 401 140109, altered 401 140110.
 """
 
 from __future__ import annotations
