@@ -240,16 +240,18 @@ def check_json_array(handle, encoding: str) -> None:
         raise FileProblem(f"The file is not {encoding} text ({error.reason}).", field="encoding") from None
 
 
-def _is_array(handle) -> bool:
-    head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+def _is_array(handle, encoding: str) -> bool:
+    """Whether the file's first character (after a byte-order mark and blanks) opens an array."""
+    head = handle.read(256)
     handle.seek(0)
-    return head.startswith(b"[") or head.startswith(b"\xff\xfe[") or head.startswith(b"\xfe\xff")
+    text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
+    return text.lstrip(" \t\r\n\ufeff").startswith("[")
 
 
 def _json_rows(handle, encoding: str) -> Iterator[list]:
     """JSON: yields the header (the union of the first 1,000 objects' keys) then value lists.
     An array is read item by item (`_json_array`), JSON Lines line by line: neither is held whole."""
-    if _is_array(handle):
+    if _is_array(handle, encoding):
         objects: Iterator = _json_array(handle, encoding)
     else:
         objects = _json_lines(_text(handle, encoding))
@@ -311,7 +313,7 @@ def inspect(handle, file_name: str, delimiter: str = "", encoding: str = "utf-8"
         if encoding == "utf-8":
             check_text(handle, encoding)
             handle.seek(0)
-        if _is_array(handle):
+        if _is_array(handle, encoding):
             check_json_array(handle, encoding)
             handle.seek(0)
     rows = open_rows(handle, fmt, delimiter or ",", encoding)

@@ -107,3 +107,12 @@ def test_the_upload_limit_still_applies_to_json(settings):
     settings.DATAIO_MAX_UPLOAD_BYTES = 100
     with pytest.raises(formats.FileProblem, match="the limit is 100 bytes"):
         upload("customers", "[" + ",".join(['{"customer_id": "C-1"}'] * 10) + "]", name="big.json")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[{"customer_id": "U-1"}, {"customer_id": "U-2"}]', '{"customer_id": "U-1"}\n{"customer_id": "U-2"}\n'],
+)
+def test_utf_16_arrays_and_json_lines_are_told_apart(program, text):
+    data_import = run_import("customers", text.encode("utf-16"), name="u.json", encoding="utf-16")
+    assert (data_import.created, data_import.failed) == (2, 0)
