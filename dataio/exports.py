@@ -49,7 +49,7 @@ from .choices import ExportModel, ExportStatus, JobKind, JobStatus, Repeat
 from .models import DataExport, Job
 
 log = logging.getLogger("loyalty.dataio")
-CHUNK = 2000
+CHUNK = 10_000
 DATE_FORMATS = {"iso": None, "ymd_hms": "%Y-%m-%d %H:%M:%S", "dmy_hms": "%d/%m/%Y %H:%M:%S", "unix": "unix"}
 DEFAULT_CUSTOMER_COLUMNS = [
     "customer_id",
