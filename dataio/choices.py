@@ -31,6 +31,7 @@ class ImportModel(models.TextChoices):
 
     CUSTOMERS = "customers", "Customers"
     EVENTS = "events", "Events"
+    TRANSACTIONS = "transactions", "Historical transactions"
     COUPONS = "coupons", "Coupon codes into a pool"
     LIST_MEMBERS = "list_members", "Customer list members"
     SEGMENT_MEMBERS = "segment_members", "Static segment members"
@@ -78,7 +79,11 @@ class ExportStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     FINISHED = "finished", "Finished"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
+
+
+EXPORT_CANCELLABLE = {ExportStatus.PENDING, ExportStatus.PROCESSING}
 
 
 class Repeat(models.TextChoices):

@@ -1,6 +1,7 @@
 """Exports: customers, events, transactions with items, coupons and the points ledger, as CSV,
 JSON or XLSX, written row by row to a temporary file and then to the default storage (constant
-memory: keyset chunks of CHUNK rows, one query per chunk and per related table).
+memory: one query streamed through a server-side cursor in chunks of CHUNK rows, plus one query
+per chunk and per related table).
 
 - customers: the filter bar's query (`params["query"]`: the customer list's own query string, so
   `f=` conditions, `segment=`, `list=`, status... select exactly the rows the list shows), columns
@@ -18,12 +19,15 @@ Repeated exports (`repeat` daily / weekly at `repeat_time`, UTC) keep each run a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import logging
 import tempfile
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django_q.tasks import async_task
 
@@ -42,10 +46,10 @@ from transactions.models import Transaction, TransactionItem
 
 from . import formats, jobs
 from .choices import ExportModel, ExportStatus, JobKind, JobStatus, Repeat
-from .models import DataExport
+from .models import DataExport, Job
 
 log = logging.getLogger("loyalty.dataio")
-CHUNK = 2000
+CHUNK = 10_000
 DATE_FORMATS = {"iso": None, "ymd_hms": "%Y-%m-%d %H:%M:%S", "dmy_hms": "%d/%m/%Y %H:%M:%S", "unix": "unix"}
 DEFAULT_CUSTOMER_COLUMNS = [
     "customer_id",
@@ -109,14 +113,28 @@ def customer_queryset(environment: str, query: str):
     return filterset.visible(filterset.qs)
 
 
-def _keyset(qs, chunk=CHUNK):
-    last = 0
-    while True:
-        rows = list(qs.filter(pk__gt=last).order_by("pk")[:chunk])
-        if not rows:
-            return
-        yield rows
-        last = rows[-1]["pk"] if isinstance(rows[-1], dict) else rows[-1].pk
+def chunk_rows() -> int:
+    """Rows per chunk of an export (a query per chunk and per related table; a cancel check)."""
+    return int(getattr(settings, "DATAIO_EXPORT_CHUNK_ROWS", CHUNK))
+
+
+def _chunks(qs, chunk=None):
+    """Chunks (lists) of `qs` in primary-key order, read by one query through a server-side
+    cursor (`QuerySet.iterator`: PostgreSQL's named cursor, `chunk` rows per fetch), so memory
+    does not grow with the row count and the query is planned once (keyset pages would re-run the
+    filter per page, and a plan that is not a primary-key walk makes that quadratic). Outside a
+    transaction Django declares the cursor WITH HOLD: PostgreSQL then holds the result in its
+    own temporary storage, not in this process. Close the generator to release the cursor."""
+    chunk = chunk or chunk_rows()
+    rows = qs.order_by("pk").iterator(chunk_size=chunk)
+    try:
+        while True:
+            block = list(itertools.islice(rows, chunk))
+            if not block:
+                return
+            yield block
+    finally:
+        rows.close()
 
 
 def _moment(value, date_format):
@@ -131,7 +149,54 @@ def _moment(value, date_format):
     return value
 
 
+def moment_formatter(date_format):
+    """`_moment` for one date format, chosen once (a column's formatter): UTC, "" for None."""
+    fmt = DATE_FORMATS.get(date_format or "iso")
+    utc = dt.UTC
+
+    def iso(value):
+        if value is None:
+            return ""
+        if value.__class__ is not dt.datetime:
+            return value  # a date
+        if value.tzinfo is not utc:
+            value = value.astimezone(utc)
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def unix(value):
+        if value is None:
+            return ""
+        return int(value.timestamp()) if value.__class__ is dt.datetime else value
+
+    def pattern(value):
+        if value is None:
+            return ""
+        return value.astimezone(utc).strftime(fmt) if value.__class__ is dt.datetime else value
+
+    if fmt == "unix":
+        return unix
+    return pattern if fmt else iso
+
+
+DATETIME_COLUMNS = {"optin_at", "last_login_at", "last_activity_at", "created_at", "updated_at"}
+
+
+def _pk_range(pks: list[int], field: str) -> Q:
+    """A Q selecting the related rows of a chunk's customers (`pks` ascending): a range over the
+    chunk when its ids are dense (one index range scan, and no 2,000-parameter IN list to build
+    and parse), the IN list otherwise. Rows of customers outside the chunk that a range also
+    selects are never looked up."""
+    if pks[-1] - pks[0] < 2 * len(pks):
+        return Q(**{f"{field}__gte": pks[0], f"{field}__lte": pks[-1]})
+    return Q(**{f"{field}__in": pks})
+
+
 def customer_rows(export: DataExport):
+    """Columns and chunks of rows. One streamed query over the customer table (tuples,
+    `values_list`: no model instances), the tier of the first structure by a join; labels,
+    balances and tiers per structure with one query per chunk each; each column's formatter
+    chosen once (no per-row queries, no per-cell lookups by name)."""
     params = export.params
     columns = params.get("fields") or DEFAULT_CUSTOMER_COLUMNS
     known = set(customer_columns())
@@ -139,65 +204,88 @@ def customer_rows(export: DataExport):
     if unknown:
         raise ExportProblem(f"Unknown columns: {', '.join(unknown)[:200]}.", field="fields")
     qs = customer_queryset(export.environment, params.get("query", ""))
-    plain = [c for c in columns if c in CUSTOMER_PLAIN]
+    plain = list(dict.fromkeys(c for c in columns if c in CUSTOMER_PLAIN))
+    wants_custom = any(c.startswith("custom.") for c in columns)
+    wants_tier = "tier" in columns
+    select = ["pk", *plain] + (["custom"] if wants_custom else []) + (["tier__name"] if wants_tier else [])
+    index = {name: position for position, name in enumerate(select)}
     accounts = {a.code: a.pk for a in PointAccount.objects.all()}
     structures = {s.code: s.pk for s in TierStructure.objects.all()}
     first = tier_structures()[0][0].pk if tier_structures() else None  # customer.tier's structure
     now = clock.now(export.environment)
-    fmt = params.get("date_format")
+    moment = moment_formatter(params.get("date_format"))
+    wants_labels = "labels" in columns
+    balance_accounts = [accounts.get(c[8:]) for c in columns if c.startswith("balance.")]
+    tier_structure_pks = [structures.get(c[5:]) for c in columns if c.startswith("tier.")]
+    wants_due = wants_tier or bool(tier_structure_pks)
 
-    def rows():
-        for chunk in _keyset(qs.values("pk", "custom", "tier__name", *plain)):
-            pks = [r["pk"] for r in chunk]
-            labels: dict[int, list[str]] = {}
-            if "labels" in columns:
-                for pk, name in Customer.labels.through.objects.filter(customer_id__in=pks).values_list(
+    def custom_value(value):
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+
+    def getters(labels, balances, tiers, due):
+        """One function per column, for this chunk's related rows."""
+        out = []
+        for c in columns:
+            if c in index:
+                i = index[c]
+                out.append((lambda r, i=i: moment(r[i])) if c in DATETIME_COLUMNS else (lambda r, i=i: r[i]))
+            elif c == "tier":
+                i = index["tier__name"]
+                out.append(lambda r, i=i: due.get((r[0], first), r[i] or ""))
+            elif c == "labels":
+                out.append(lambda r: labels.get(r[0], ""))
+            elif c.startswith("custom."):
+                i, name = index["custom"], c[7:]
+                out.append(lambda r, i=i, name=name: custom_value((r[i] or {}).get(name, "")))
+            elif c.startswith("balance."):
+                account = accounts.get(c[8:])
+                out.append(lambda r, a=account: balances.get((r[0], a), 0))
+            else:
+                structure = structures.get(c[5:])
+                out.append(lambda r, s=structure: tiers.get((r[0], s), ""))
+        return out
+
+    # Rows due for review (a tier expired before the hourly review ran) are read as they are now,
+    # like the API and the console (loyalty.tiers.due_rows): few, so once for the whole export.
+    due = {}
+    if wants_due:
+        due = {
+            key: ct.tier.name if ct.tier_id else ""
+            for key, ct in due_rows(now, environment=export.environment).items()
+        }
+
+    def chunks():
+        for chunk in _chunks(qs.values_list(*select)):
+            within = _pk_range([r[0] for r in chunk], "customer_id")
+            labels: dict[int, str] = {}
+            if wants_labels:
+                found: dict[int, list[str]] = {}
+                for pk, name in Customer.labels.through.objects.filter(within).values_list(
                     "customer_id", "label__name"
                 ):
-                    labels.setdefault(pk, []).append(name)
+                    found.setdefault(pk, []).append(name)
+                labels = {pk: ",".join(sorted(names)) for pk, names in found.items()}
             balances = {}
-            if any(c.startswith("balance.") for c in columns):
+            if balance_accounts:
                 balances = {
                     (b, a): s
-                    for b, a, s in PointBalance.objects.filter(customer_id__in=pks).values_list(
-                        "customer_id", "account_id", "spendable"
-                    )
+                    for b, a, s in PointBalance.objects.filter(
+                        within, account_id__in=[a for a in balance_accounts if a]
+                    ).values_list("customer_id", "account_id", "spendable")
                 }
             tiers = {}
-            if any(c.startswith("tier.") for c in columns):
+            if tier_structure_pks:
                 tiers = {
                     (c, s): n
-                    for c, s, n in CustomerTier.objects.filter(customer_id__in=pks).values_list(
+                    for c, s, n in CustomerTier.objects.filter(within).values_list(
                         "customer_id", "structure_id", "tier__name"
                     )
                 }
-            # Rows due for review (a tier expired before the hourly review ran) are read as they
-            # are now, like the API and the console (loyalty.tiers.due_rows; few per chunk).
-            due = {}
-            if "tier" in columns or any(c.startswith("tier.") for c in columns):
-                due = {
-                    key: ct.tier.name if ct.tier_id else ""
-                    for key, ct in due_rows(now, customer_pks=pks).items()
-                }
                 tiers.update(due)
-            for r in chunk:
-                out = []
-                for c in columns:
-                    if c in plain:
-                        out.append(_moment(r[c], fmt))
-                    elif c == "tier":
-                        out.append(due.get((r["pk"], first), r["tier__name"] or ""))
-                    elif c == "labels":
-                        out.append(",".join(sorted(labels.get(r["pk"], []))))
-                    elif c.startswith("custom."):
-                        out.append((r["custom"] or {}).get(c[7:], ""))
-                    elif c.startswith("balance."):
-                        out.append(balances.get((r["pk"], accounts.get(c[8:])), 0))
-                    else:
-                        out.append(tiers.get((r["pk"], structures.get(c[5:])), ""))
-                yield out
+            cells = getters(labels, balances, tiers, due)
+            yield [[get(r) for get in cells] for r in chunk]
 
-    return columns, rows()
+    return columns, chunks()
 
 
 def _range(qs, params, field):
@@ -250,9 +338,9 @@ def event_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+        for chunk in _chunks(values):
+            yield [
+                [
                     r["pk"],
                     _moment(r["timestamp"], fmt),
                     _moment(r["effective_at"], fmt),
@@ -264,6 +352,8 @@ def event_rows(export: DataExport):
                     r["reason"],
                     r["data"],
                 ]
+                for r in chunk
+            ]
 
     return EVENT_COLUMNS, rows()
 
@@ -305,7 +395,7 @@ def transaction_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
+        for chunk in _chunks(values):
             items: dict[int, list] = {}
             for item in (
                 TransactionItem.objects.filter(transaction_id__in=[r["pk"] for r in chunk])
@@ -323,6 +413,7 @@ def transaction_rows(export: DataExport):
                 )
             ):
                 items.setdefault(item[0], []).append(list(item[1:]))
+            out = []
             for r in chunk:
                 head = [
                     r["transaction_id"],
@@ -335,7 +426,8 @@ def transaction_rows(export: DataExport):
                     r["points_earned"],
                 ]
                 for item in items.get(r["pk"]) or [[""] * 8]:
-                    yield head + item
+                    out.append(head + item)
+            yield out
 
     return TRANSACTION_COLUMNS, rows()
 
@@ -377,9 +469,9 @@ def coupon_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+        for chunk in _chunks(values):
+            yield [
+                [
                     r["code"],
                     r["pool__name"],
                     r["status"],
@@ -388,6 +480,8 @@ def coupon_rows(export: DataExport):
                     r["usages"],
                     *(_moment(r[k], fmt) for k in ("claimed_at", "redeemed_at", "expires_at", "created_at")),
                 ]
+                for r in chunk
+            ]
 
     return COUPON_COLUMNS, rows()
 
@@ -414,9 +508,9 @@ def ledger_rows(export: DataExport):
     )
 
     def rows():
-        for chunk in _keyset(values):
-            for r in chunk:
-                yield [
+        for chunk in _chunks(values):
+            yield [
+                [
                     _moment(r["created_at"], fmt),
                     r["customer__customer_id"],
                     account_by_id(r["account_id"]).code,
@@ -426,6 +520,8 @@ def ledger_rows(export: DataExport):
                     r["event_id"],
                     r["event__action"],
                 ]
+                for r in chunk
+            ]
 
     return LEDGER_COLUMNS, rows()
 
@@ -458,6 +554,7 @@ def _track(export: DataExport, status: str, **fields):
         environment=export.environment,
         url=f"/exports/{export.pk}/",
         user=export.created_by,
+        cancellable=status in (JobStatus.PENDING, JobStatus.PROCESSING),
         **fields,
     )
 
@@ -469,22 +566,53 @@ def queue(export: DataExport) -> DataExport:
     return export
 
 
+def cancel(export: DataExport) -> bool:
+    """Cancel a queued or running export; False when it has already ended.
+
+    A queued export is cancelled at once (its task then finds it no longer pending and does
+    nothing). A running one is asked to stop: the run checks the job's cancel flag before every
+    chunk, and on seeing it discards the partial file (a temporary file, never saved to the
+    storage) and ends cancelled."""
+    now = clock.now()
+    if DataExport.objects.filter(pk=export.pk, status=ExportStatus.PENDING).update(
+        status=ExportStatus.CANCELLED, finished_at=now, message="Cancelled before it started."
+    ):
+        export.refresh_from_db()
+        _track(export, JobStatus.CANCELLED, message=export.message)
+        return True
+    if DataExport.objects.filter(pk=export.pk, status=ExportStatus.PROCESSING).exists():
+        job = Job.objects.filter(kind=JobKind.EXPORT, key=job_key(export)).first()
+        return job is not None and jobs.request_cancel(job)
+    return False
+
+
+class _Cancelled(Exception):
+    pass
+
+
 def run(pk: int) -> None:
+    """Write the export's file: the source's chunks into a temporary file, then to the storage.
+    Progress is stored after each chunk; a cancel request is honoured before each chunk."""
     claimed = DataExport.objects.filter(pk=pk, status=ExportStatus.PENDING).update(
         status=ExportStatus.PROCESSING
     )
     if not claimed:
         return
     export = DataExport.objects.get(pk=pk)
+    key = job_key(export)
     _track(export, JobStatus.PROCESSING)
     try:
-        columns, rows = SOURCES[export.model](export)
+        columns, chunks = SOURCES[export.model](export)
         with tempfile.TemporaryFile() as handle:
             writer = formats.Writer(handle, export.format, columns)
-            for values in rows:
-                writer.write(values)
-                if writer.rows % 50_000 == 0:
-                    _track(export, JobStatus.PROCESSING, done=writer.rows)
+            for chunk in chunks:
+                if jobs.cancel_requested(JobKind.EXPORT, key):
+                    chunks.close()  # the query's cursor goes with it
+                    raise _Cancelled
+                writer.write_rows(chunk)
+                _track(export, JobStatus.PROCESSING, done=writer.rows)
+            if jobs.cancel_requested(JobKind.EXPORT, key):
+                raise _Cancelled
             writer.close()
             handle.seek(0, 2)
             export.size = handle.tell()
@@ -497,6 +625,17 @@ def run(pk: int) -> None:
         export.expires_at = export.finished_at + dt.timedelta(days=export_days())
         export.save(update_fields=["rows", "size", "file", "status", "finished_at", "expires_at"])
         _track(export, JobStatus.FINISHED, done=export.rows, total=export.rows)
+    except _Cancelled:
+        # The temporary file is gone with the `with` block: nothing partial is kept.
+        DataExport.objects.filter(pk=pk).update(
+            status=ExportStatus.CANCELLED,
+            finished_at=clock.now(),
+            message=f"Cancelled after {writer.rows:,} rows; no file was kept.",
+            rows=0,
+            size=0,
+        )
+        export.refresh_from_db()
+        _track(export, JobStatus.CANCELLED, done=writer.rows, message=export.message)
     except ExportProblem as problem:
         _failed(export, problem.message)
     except Exception as error:

@@ -5,8 +5,10 @@ Reading (`inspect` at upload, `iter_rows` for the validation pass and the run):
   another is chosen); a NUL character or undecodable bytes are refused with the row. The delimiter
   is detected from the header (comma, semicolon, pipe or tab) unless chosen. The first row must
   name the columns (no empty or repeated names).
-- JSON: an array of objects, or JSON Lines (one object per line, streamed). An array is parsed
-  whole, so it is bounded by the upload limit (DATAIO_MAX_UPLOAD_BYTES).
+- JSON: an array of objects, or JSON Lines (one object per line). Both are streamed: an array is
+  parsed item by item with ijson (its C backend), so memory holds one object whatever the file's
+  size; its syntax is checked over the whole file at upload, at constant memory too. Files are
+  bounded by the upload limit (DATAIO_MAX_UPLOAD_BYTES) like every other.
 - XLSX: the first sheet, read-only (streamed); refused before opening when the archive would
   unpack to more than DATAIO_MAX_XLSX_UNPACKED bytes or any member is compressed more than 100:1
   (a zip bomb); reading stops after 1,000 consecutive empty rows (a sheet formatted down to row
@@ -30,6 +32,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 
+import ijson
 import openpyxl
 from django.conf import settings
 
@@ -200,16 +203,56 @@ def _xlsx_rows(handle) -> Iterator[list]:
         workbook.close()
 
 
-def _json_rows(handle, encoding: str) -> Iterator[list]:
-    """JSON: yields the header (the union of the first 1,000 objects' keys) then value lists."""
-    head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+class _Utf8:
+    """A text file read as UTF-8 bytes, `size` characters at a time: what ijson reads, whatever
+    the file's encoding (a UTF-8 byte-order mark dropped by the text wrapper)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson asks read(0) to learn whether the file gives bytes
+        return self.text.read(size if size and size > 0 else 64 * 1024).encode("utf-8")
+
+
+def _json_array(handle, encoding: str) -> Iterator:
+    """The items of a JSON array, one at a time (ijson, its C backend): memory holds one item,
+    not the file. Numbers as json.load reads them (int or float). A syntax error anywhere is a
+    FileProblem naming it."""
+    try:
+        yield from ijson.items(_Utf8(_text(handle, encoding)), "item", use_float=True)
+    except ijson.JSONError as error:
+        raise FileProblem(f"The file is not valid JSON ({error}).") from None
+    except UnicodeDecodeError as error:
+        raise FileProblem(f"The file is not {encoding} text ({error.reason}).", field="encoding") from None
+
+
+def check_json_array(handle, encoding: str) -> None:
+    """At upload: parse the whole array once, at constant memory (ijson's events, nothing built),
+    so a syntax error anywhere in the file is refused before anything runs."""
+    try:
+        for _event in ijson.basic_parse(_Utf8(_text(handle, encoding)), use_float=True):
+            pass
+    except ijson.JSONError as error:
+        raise FileProblem(f"The file is not valid JSON ({error}).") from None
+    except UnicodeDecodeError as error:
+        raise FileProblem(f"The file is not {encoding} text ({error.reason}).", field="encoding") from None
+
+
+def _is_array(handle, encoding: str) -> bool:
+    """Whether the file's first character (after a byte-order mark and blanks) opens an array."""
+    head = handle.read(256)
     handle.seek(0)
-    if head.startswith(b"["):
-        try:
-            data = json.load(_text(handle, encoding))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise FileProblem(f"The file is not valid JSON ({error}).") from None
-        objects: Iterator = iter(data)
+    text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
+    return text.lstrip(" \t\r\n\ufeff").startswith("[")
+
+
+def _json_rows(handle, encoding: str) -> Iterator[list]:
+    """JSON: yields the header (the union of the first 1,000 objects' keys) then value lists.
+    An array is read item by item (`_json_array`), JSON Lines line by line: neither is held whole."""
+    if _is_array(handle, encoding):
+        objects: Iterator = _json_array(handle, encoding)
     else:
         objects = _json_lines(_text(handle, encoding))
     buffered = []
@@ -266,9 +309,13 @@ def inspect(handle, file_name: str, delimiter: str = "", encoding: str = "utf-8"
         first = _text(handle, encoding).readline()
         handle.seek(0)
         delimiter = delimiter or detect_delimiter(first)
-    elif fmt == FileFormat.JSON and encoding == "utf-8":
-        check_text(handle, encoding)
-        handle.seek(0)
+    elif fmt == FileFormat.JSON:
+        if encoding == "utf-8":
+            check_text(handle, encoding)
+            handle.seek(0)
+        if _is_array(handle, encoding):
+            check_json_array(handle, encoding)
+            handle.seek(0)
     rows = open_rows(handle, fmt, delimiter or ",", encoding)
     try:
         header = next(iter(rows), None)
@@ -292,6 +339,15 @@ def neutralise(value):
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+_FORMULA_SET = frozenset(FORMULA_START)
+_SLOW_TYPES = frozenset({list, dict, dt.datetime})
+
+
+def _csv_cell(value):
+    """A list, dict or date-time cell as CSV text (neutralised like any text)."""
+    return neutralise(_plain(value))
 
 
 def _plain(value):
@@ -324,19 +380,41 @@ class Writer:
                 self.text.write("[")
 
     def write(self, values: list) -> None:
-        if self.fmt == FileFormat.JSON:
-            obj = {
-                c: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v)
-                for c, v in zip(self.columns, values, strict=False)
-            }
-            self.text.write(
-                ("\n" if self.rows == 0 else ",\n") + json.dumps(obj, ensure_ascii=False, default=str)
+        self.write_rows([values])
+
+    def write_rows(self, rows: list) -> None:
+        """A chunk of rows (lists or tuples of cells). CSV goes through csv.writerows with one
+        pass over the cells (text neutralised; lists, dicts and date-times made text)."""
+        if self.fmt == FileFormat.CSV:
+            start, slow = _FORMULA_SET, _SLOW_TYPES
+            self.csv.writerows(
+                [
+                    [
+                        ("'" + v if v[:1] in start else v)
+                        if v.__class__ is str
+                        else (_csv_cell(v) if v.__class__ in slow else v)
+                        for v in row
+                    ]
+                    for row in rows
+                ]
             )
-        elif self.fmt == FileFormat.CSV:
-            self.csv.writerow([neutralise(_plain(v)) for v in values])
+        elif self.fmt == FileFormat.JSON:
+            columns, text = self.columns, self.text
+            for values in rows:
+                obj = {
+                    c: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v)
+                    for c, v in zip(columns, values, strict=False)
+                }
+                text.write(
+                    ("\n" if self.rows == 0 else ",\n") + json.dumps(obj, ensure_ascii=False, default=str)
+                )
+                self.rows += 1
+            return
         else:
-            self.sheet.append([neutralise(_xlsx_value(v)) for v in values])
-        self.rows += 1
+            append = self.sheet.append
+            for values in rows:
+                append([neutralise(_xlsx_value(v)) for v in values])
+        self.rows += len(rows)
 
     def close(self) -> None:
         if self.fmt == FileFormat.XLSX:

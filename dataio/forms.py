@@ -30,6 +30,12 @@ class UploadForm(forms.Form):
         required=False,
         label="Static segment",
     )
+    earn = forms.BooleanField(
+        required=False,
+        label="Earn points",
+        help_text="historical transactions: the purchases earn points by today's earning rule (by "
+        "default they are stored for history and purchase statistics only)",
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

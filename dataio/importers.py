@@ -8,6 +8,7 @@ applies a chunk of prepared rows (`apply`) inside the caller's transaction:
 | --- | --- | --- | --- |
 | customers | customer_id | `opt_in` (new ID) or `profile` (existing) through the engine | every value equals the profile's |
 | events | customer, action | the action, every other column an attribute, through the engine; checkouts refused (002) | never |
+| transactions | transaction_id, customer, date | a past purchase with its items: `checkout` through the engine, `historical` (stored accepted at `date`, no points) unless the import earns | never (an existing transaction ID is an error) |
 | coupons | code | unassigned codes in the chosen pool (not customer state: no event) | never (an existing code is an error) |
 | list_members | customer | `customer_list_add` through the engine | the customer is already on the list |
 | segment_members | customer | a member of the chosen static segment | already a member |
@@ -36,10 +37,12 @@ from events.batch import BatchItem, register_batch
 from events.choices import EventSource
 from events.engine import resolve_spec
 from events.permissions import may_register
-from events.validation import validate_data
+from events.validation import parse_moment, validate_data
 from loyalty import clock
 from loyalty.errors import Conflict, EngineError
 from segments.models import Segment, SegmentMember
+from transactions.items import parse_items
+from transactions.models import Transaction
 
 from .choices import ImportModel
 
@@ -450,9 +453,133 @@ class CouponImporter(Importer):
         Coupon.objects.bulk_create(new)
 
 
+class TransactionImporter(Importer):
+    """Historical transactions: one row per purchase, its items as a JSON array in `items`
+    (the checkout's own shape: product_id, product_name, product_category, quantity, price,
+    discount, subtotal). Registered as a `checkout` event of the customer (source import),
+    counting from `date` (the event's effective time): by default `historical` (accepted,
+    counted in the purchase statistics, no points, no coupons); with the import's `earn` option
+    a plain checkout that earns by the earning rule as of now, its points counting from `date`.
+    Never modifies a transaction: an ID already stored (a draft included) is the row error
+    `transaction_exists`; an ID twice in the file is `duplicate_row` / `conflicting_row`.
+    The customer must exist (160212 otherwise): history is not a way to enroll."""
+
+    model = ImportModel.TRANSACTIONS
+    required = ("transaction_id", "customer", "date")
+    aliases = {
+        "_id": "customer",
+        "customer_id": "customer",
+        "checkout_at": "date",
+        "timestamp": "date",
+        "effective_timestamp": "date",
+        "purchased_at": "date",
+    }
+
+    def fields(self) -> list[str]:
+        return ["transaction_id", "customer", "date", "total", "currency", "channel", "items", "account"]
+
+    def prepare(self, row: Row) -> None:
+        super().prepare(row)
+        ref = _customer_ref(row.values["customer"], "customer")
+        tid = str(row.values["transaction_id"]).strip()
+        raw_date = row.values["date"]
+        try:
+            moment = parse_moment(raw_date, "date")
+        except EngineError as error:
+            raise RowError("invalid_date", error.message, "date", raw_date) from None
+        if moment > clock.now(self.data_import.environment):
+            raise RowError("invalid_date", "A historical purchase cannot be in the future.", "date", raw_date)
+        data = {"transaction_id": tid}
+        for name in ("total", "currency", "channel"):
+            if row.values.get(name) not in (None, ""):
+                data[name] = row.values[name]
+        items = row.values.get("items")
+        if items not in (None, ""):
+            if isinstance(items, str):
+                try:
+                    items = json.loads(items)
+                except ValueError:
+                    raise RowError(
+                        "invalid_items", "items must be a JSON array of objects.", "items", items
+                    ) from None
+            if not isinstance(items, list):
+                raise RowError("invalid_items", "items must be a JSON array of objects.", "items", str(items))
+            data["items"] = items
+        if not self.data_import.earn:
+            data["historical"] = True
+        self.guard.check(
+            row.number,
+            ("transaction ID", tid),
+            {**data, "customer": ref, "date": str(raw_date)},
+            "conflicting_row",
+        )
+        spec, _custom, extra = resolve_spec("checkout")
+        try:
+            validate_data(spec, data, extra)
+            parse_items(data.get("items"), tid)
+        except EngineError as error:
+            self.refused(row, error)
+            raise row.error from None
+        row.payload = BatchItem(
+            customer=ref,
+            action="checkout",
+            data=data,
+            account=row.values.get("account") or None,
+            effective_timestamp=moment,
+        )
+        self.permitted(row)
+
+    def apply(self, rows: list[Row], admin_user, reason: str) -> None:
+        todo = [row for row in rows if row.payload is not None and not row.outcome]
+        environment = self.data_import.environment
+        known = set(
+            Customer.objects.filter(
+                environment=environment,
+                customer_id__in=[row.payload.customer for row in todo],
+                anonymized_at__isnull=True,
+            ).values_list("customer_id", flat=True)
+        )
+        taken = set(
+            Transaction.objects.filter(
+                environment=environment,
+                transaction_id__in=[row.payload.data["transaction_id"] for row in todo],
+            ).values_list("transaction_id", flat=True)
+        )
+        for row in todo:
+            tid = row.payload.data["transaction_id"]
+            if row.payload.customer not in known:
+                row.outcome = "failed"
+                row.error = RowError(
+                    "160212", f"No customer {row.payload.customer!r}.", "customer", row.payload.customer
+                )
+            elif tid in taken:
+                row.outcome = "failed"
+                row.error = RowError(
+                    "transaction_exists",
+                    f"Transaction {tid!r} already exists; an import never changes a stored transaction.",
+                    "transaction_id",
+                    tid,
+                )
+        self._register(rows, admin_user, reason)
+
+    def refused(self, row: Row, error: EngineError) -> None:
+        if isinstance(error, Conflict) and "already exists" in error.message:
+            tid = row.payload.data["transaction_id"] if row.payload is not None else ""
+            row.outcome, row.error = (
+                "failed",
+                RowError("transaction_exists", error.message, "transaction_id", tid),
+            )
+            return
+        super().refused(row, error)
+
+    def registered(self, row: Row, result) -> None:
+        row.outcome = "created"
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     ImportModel.CUSTOMERS: CustomerImporter,
     ImportModel.EVENTS: EventImporter,
+    ImportModel.TRANSACTIONS: TransactionImporter,
     ImportModel.COUPONS: CouponImporter,
     ImportModel.LIST_MEMBERS: ListMemberImporter,
     ImportModel.SEGMENT_MEMBERS: SegmentMemberImporter,

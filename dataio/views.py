@@ -7,6 +7,7 @@ import io
 import time
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -41,19 +42,33 @@ class JobListView(ObjectListView):
         )
 
 
+CANCEL_PERMISSION = {JobKind.EXPORT: "loyalty.export_data"}
+
+
 class JobCancelView(ConsoleView, TemplateView):
-    permission_required = "loyalty.import_data"
+    """Cancel a job from the Jobs page: an import until it starts, an export while queued or
+    running, any other job that declared itself cancellable (it checks the flag and stops).
+    Exports need the export permission, every other job the import permission."""
+
+    permission_required = "loyalty.view_console"
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        job = get_object_or_404(Job, pk=pk)
+        job = get_object_or_404(Job, Q(environment=request.environment) | Q(environment=""), pk=pk)
+        if not request.user.has_perm(CANCEL_PERMISSION.get(job.kind, "loyalty.import_data")):
+            raise PermissionDenied
         if job.kind == JobKind.IMPORT and job.key.startswith("import:"):
             data_import = get_object_or_404(DataImport, pk=int(job.key.split(":", 1)[1]))
             done = running.cancel(data_import)
+        elif job.kind == JobKind.EXPORT and job.key.startswith("export:"):
+            export = get_object_or_404(DataExport, pk=int(job.key.split(":", 1)[1]))
+            done = exports.cancel(export)
         else:
             done = jobs.request_cancel(job)
         if done:
-            messages.success(request, f"{job} cancelled.")
+            messages.success(
+                request, f"{job}: cancel requested." if job.status == "processing" else f"{job} cancelled."
+            )
         else:
             messages.error(request, f"{job} can no longer be cancelled.")
         return HttpResponseRedirect(reverse("dataio:job_list"))
@@ -101,6 +116,7 @@ class ImportCreateView(ConsoleView, TemplateView):
                     delimiter=form.cleaned_data["delimiter"],
                     encoding=form.cleaned_data["encoding"],
                     target=form.target(),
+                    earn=form.cleaned_data.get("earn", False),
                 )
             except formats.FileProblem as problem:
                 form.add_error(problem.field if problem.field in form.fields else "file", problem.message)
@@ -331,7 +347,17 @@ class ExportDetailView(ConsoleView, TemplateView):
         return context
 
     def post(self, request, pk):
-        """Inactivate / reactivate a repeated export."""
+        """Cancel a queued or running export (`action=cancel`), or inactivate / reactivate a
+        repeated export."""
+        if request.POST.get("action") == "cancel":
+            export = get_object_or_404(DataExport, pk=pk, environment=request.environment)
+            if exports.cancel(export):
+                messages.success(request, "Export cancelled: no file is kept.")
+            else:
+                messages.error(
+                    request, f"The export is {export.get_status_display().lower()}: it cannot be cancelled."
+                )
+            return HttpResponseRedirect(reverse("dataio:export_detail", args=[pk]))
         export = get_object_or_404(DataExport, pk=pk, environment=request.environment, parent__isnull=True)
         if not export.repeat:
             raise Http404

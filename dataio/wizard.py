@@ -18,7 +18,7 @@ from django_q.tasks import async_task
 from loyalty import clock
 
 from . import formats
-from .choices import ImportStatus
+from .choices import ImportModel, ImportStatus
 from .importers import importer_for
 from .models import DataImport
 
@@ -36,6 +36,7 @@ def upload(
     delimiter="",
     encoding="utf-8",
     target=None,
+    earn: bool = False,
 ) -> DataImport:
     """Store an uploaded file as an import (status uploaded). Raises FileProblem."""
     if size > formats.max_upload_bytes():
@@ -54,6 +55,7 @@ def upload(
         encoding=info["encoding"],
         columns=info["columns"],
         target=target,
+        earn=bool(earn) and model == ImportModel.TRANSACTIONS,
         created_by=user if getattr(user, "is_authenticated", False) else None,
         created_at=clock.now(),
     )

@@ -237,6 +237,18 @@ _SPECS = [
                 Attr("coupon_codes", "list", max_length=64, max_items=100),
                 Attr("guest", max_length=254, help="guest checkout: the guest's identifier (e-mail)"),
                 REFERRAL_CODE,
+                *(
+                    (
+                        Attr(
+                            "historical",
+                            "boolean",
+                            help="imports only: a past purchase stored accepted, for history and "
+                            "purchase statistics, earning no points (transactions.checkout)",
+                        ),
+                    )
+                    if action == "checkout"
+                    else ()
+                ),
             ),
             transactional=True,
         )

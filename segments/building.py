@@ -26,6 +26,8 @@ from django.db.models import F
 from django_q.tasks import async_task
 
 from customers.models import Customer
+from dataio import jobs
+from dataio.choices import JobKind, JobStatus
 from loyalty import clock, fastsql
 
 from .conditions import (
@@ -180,7 +182,7 @@ def rebuild(segment: Segment) -> Segment:
     return segment
 
 
-def request_rebuild(segment: Segment) -> None:
+def request_rebuild(segment: Segment, user=None) -> None:
     """Mark the segment "building" and queue its build on django-q2 once the caller's transaction
     commits (a worker runs `segments.tasks.rebuild_segment`; tests run it inline). Static and
     archived segments are never built."""
@@ -189,7 +191,16 @@ def request_rebuild(segment: Segment) -> None:
     Segment.objects.filter(pk=segment.pk).update(build_status=BuildStatus.BUILDING)
     segment.build_status = BuildStatus.BUILDING
     pk = segment.pk
-    transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk))
+    key = f"segment:{pk}:{clock.now():%Y%m%dT%H%M%S.%f}"
+    jobs.track(
+        JobKind.SEGMENT_REBUILD,
+        key,
+        label=f"Rebuild of segment {segment.name}",
+        status=JobStatus.PENDING,
+        url=f"/segments/{pk}/",
+        user=user,
+    )
+    transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk, key))
 
 
 def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.db import transaction
 from django_q.tasks import async_task
 
+from dataio import jobs
+from dataio.choices import JobKind, JobStatus
 from loyalty.errors import BusinessRuleError, ValidationError
 
 from .models import BulkOperation, BulkType, CustomerList, Status
@@ -69,5 +71,22 @@ def queue_bulk(
         reason=reason or "",
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    track_bulk(operation, JobStatus.PENDING)
     transaction.on_commit(lambda: async_task("segments.tasks.run_bulk", operation.pk))
     return operation
+
+
+def track_bulk(operation: BulkOperation, status: str, **fields):
+    """The operation's row on the Jobs page (dataio.jobs): kind bulk_list, key `bulk:<id>`."""
+    verb = "add to" if operation.type == BulkType.ADD else "remove from"
+    return jobs.track(
+        JobKind.BULK_LIST,
+        f"bulk:{operation.pk}",
+        label=f"Bulk {verb} list {operation.customer_list.name}: {operation.number_of_customers:,} customers",
+        status=status,
+        environment=operation.environment,
+        total=operation.number_of_customers,
+        url=f"/segments/lists/bulk/{operation.batch_id}/",
+        user=operation.created_by,
+        **fields,
+    )

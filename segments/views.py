@@ -149,7 +149,9 @@ class SegmentEditView(ModuleMixin, ConsoleView, TemplateView):
                 before={} if created else {"conditions": segment.conditions},
                 after={"name": obj.name, "conditions": tree},
             )
-            request_rebuild(obj)  # on django-q2 after commit (and hourly); the page shows "building"
+            request_rebuild(
+                obj, request.user
+            )  # on django-q2 after commit (and hourly); the page shows "building"
         messages.success(
             request,
             f"Segment “{obj.name}” {'created' if created else 'saved'}."
@@ -264,7 +266,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
                 created_by=request.user,
             )
             if copy.is_dynamic:
-                request_rebuild(copy)
+                request_rebuild(copy, request.user)
             else:
                 now = segment.last_built_at
                 SegmentMember.objects.bulk_create(
@@ -280,7 +282,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
             messages.success(request, f"Segment cloned as “{copy.name}”.")
             return HttpResponseRedirect(reverse("segments:segment_edit", args=[copy.pk]))
         if action == "rebuild":
-            request_rebuild(segment)
+            request_rebuild(segment, request.user)
             messages.success(request, "The segment is being rebuilt in the background.")
             return HttpResponseRedirect(target)
         status = {"activate": Status.ACTIVE, "inactivate": Status.INACTIVE, "archive": Status.ARCHIVED}[
@@ -300,7 +302,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
             )
             if status == Status.ACTIVE:
                 segment.status = status
-                request_rebuild(segment)
+                request_rebuild(segment, request.user)
         messages.success(request, f"Segment “{segment.name}” is {status} now.")
         return HttpResponseRedirect(reverse("segments:segment_list") if status == Status.ARCHIVED else target)
 

@@ -24,6 +24,7 @@ from typing import cast
 from django.db import IntegrityError, models, transaction
 
 from coupons import coupons as coupon_ops
+from events.choices import EventSource
 from loyalty import configcache
 from loyalty.bounds import POINTS_MAX
 from loyalty.context import GuestContext, HandlerContext
@@ -313,13 +314,23 @@ def finish(ctx: HandlerContext, tx: Transaction) -> None:
 
 
 def checkout(ctx: HandlerContext) -> None:
+    """A purchase. `historical` (imports only: dataio's historical transactions model): a past
+    purchase, stored accepted at its effective time with its items and counted in the purchase
+    statistics, that earns nothing, burns nothing, redeems no coupon or referral code, and never
+    touches an existing transaction (a draft with the same ID included)."""
+    historical = bool(ctx.data.get("historical"))
+    if historical and ctx.source != EventSource.IMPORT:
+        raise ValidationError("Only imports may store historical purchases.", field="data.historical")
     tx = (
         Transaction.objects.select_for_update()
         .filter(environment=ctx.event.environment, transaction_id=_tid(ctx))
         .first()
     )
-    if tx is not None and (tx.status != S.DRAFT or tx.customer_id != ctx.customer.pk):
+    if tx is not None and (historical or tx.status != S.DRAFT or tx.customer_id != ctx.customer.pk):
         raise Conflict(f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED)
+    if historical:
+        _historical(ctx)
+        return
     status = S.PENDING if ctx.program.checkout_accept else S.ACCEPTED
     new = tx is None
     if tx is None:
@@ -370,6 +381,41 @@ def checkout(ctx: HandlerContext) -> None:
     else:
         stats.refresh_customer(ctx.customer)
     referrals.redeem_at_checkout(ctx, tx)  # a friend's first purchase redeems a referral code
+    ctx.result.extra["transaction"] = tx
+
+
+def _historical(ctx: HandlerContext) -> None:
+    for name in ("points_burned", "coupon_code", "coupon_codes", "referral_code"):
+        if ctx.data.get(name) not in (None, "", []):
+            raise ValidationError(
+                f"A historical purchase cannot carry {name!r} (it changes nothing but history).",
+                field=f"data.{name}",
+            )
+    tx = Transaction(
+        environment=ctx.event.environment,
+        transaction_id=_tid(ctx),
+        customer=ctx.customer,
+        account=ctx.account or resolve_account(None, multi_accounts=False),
+        created_at=ctx.now,
+        status=S.ACCEPTED,
+        checkout_at=ctx.event.effective_at,
+        accepted_at=ctx.event.effective_at,
+        checkout_event=ctx.event,
+        points_credited=True,  # nothing to credit, ever: points_earned stays 0
+    )
+    items = _fill(ctx, tx, {k: v for k, v in ctx.data.items() if k != "historical"})
+    rows = [TransactionItem(line=index, **item) for index, item in enumerate(items)]
+    try:
+        with transaction.atomic():
+            tx.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(
+            f"Transaction {_tid(ctx)!r} already exists.", field=TX_FIELD, code=TX_ALREADY_USED
+        ) from None
+    for row in rows:
+        row.transaction = tx
+    TransactionItem.objects.bulk_create(rows)
+    stats.add_purchase(ctx.customer, tx, rows)
     ctx.result.extra["transaction"] = tx
 
 

@@ -24,6 +24,8 @@ from django.db.models import Q
 
 from customers.choices import CustomerStatus
 from customers.models import Customer
+from dataio import jobs
+from dataio.choices import JobKind, JobStatus
 from events.models import Event
 from loyalty import clock
 from loyalty.choices import Environment
@@ -183,21 +185,45 @@ def run_scheduled(workflow: Workflow, started: float) -> int:
 
 
 def _chunks(workflow, key, due, customers, label, started) -> int:
+    """Walk the occurrence's customers from its cursor, a chunk per transaction, within the
+    tick's budget. The occurrence is one job on the Jobs page (`workflow:<id>:<key>`, done =
+    customers visited; no total: counting millions of customers first is not worth it), across
+    the ticks it takes."""
     occurrence, _ = DateOccurrence.objects.get_or_create(workflow=workflow, key=key, defaults={"due_at": due})
     if occurrence.done:
         return 0
+    job_key = f"workflow:{workflow.pk}:{key}"
+    jobs.track(
+        JobKind.WORKFLOW_DATE,
+        job_key,
+        label=f"Workflow {workflow.name}: {label}",
+        status=JobStatus.PROCESSING,
+        environment=workflow.environment,
+        done=occurrence.visited,
+        url=f"/workflows/{workflow.pk}/",
+    )
     walked = 0
-    while time.monotonic() - started <= TICK_BUDGET_SECONDS:
-        batch = list(customers.filter(pk__gt=occurrence.cursor).order_by("pk")[:CHUNK])
-        for customer in batch:
-            walked += _run_for(workflow, customer, key, label)
-        with transaction.atomic():
-            occurrence.cursor = batch[-1].pk if batch else occurrence.cursor
-            occurrence.visited += len(batch)
-            occurrence.done = len(batch) < CHUNK
-            occurrence.save(update_fields=["cursor", "visited", "done"])
-        if occurrence.done:
-            break
+    try:
+        while time.monotonic() - started <= TICK_BUDGET_SECONDS:
+            batch = list(customers.filter(pk__gt=occurrence.cursor).order_by("pk")[:CHUNK])
+            for customer in batch:
+                walked += _run_for(workflow, customer, key, label)
+            with transaction.atomic():
+                occurrence.cursor = batch[-1].pk if batch else occurrence.cursor
+                occurrence.visited += len(batch)
+                occurrence.done = len(batch) < CHUNK
+                occurrence.save(update_fields=["cursor", "visited", "done"])
+                jobs.track(
+                    JobKind.WORKFLOW_DATE,
+                    job_key,
+                    done=occurrence.visited,
+                    **({"status": JobStatus.FINISHED} if occurrence.done else {}),
+                )
+            if occurrence.done:
+                break
+    except Exception as error:
+        jobs.track(JobKind.WORKFLOW_DATE, job_key, status=JobStatus.FAILED, message=type(error).__name__)
+        raise
     return walked
 
 

@@ -13,5 +13,6 @@ urlpatterns = [
     ),
     re_path(r"^exports/?$", views.ExportCreateView.as_view(), name="exports"),
     re_path(rf"^exports/{ID}/?$", views.ExportDetailView.as_view(), name="export"),
+    re_path(rf"^exports/{ID}/cancel/?$", views.ExportCancelView.as_view(), name="export_cancel"),
     re_path(rf"^exports/{ID}/download/?$", views.ExportDownloadView.as_view(), name="export_download"),
 ]

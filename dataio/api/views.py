@@ -4,16 +4,20 @@ The reference has no public API for its Imports and Exports modules (reference-b
 §3.1/§3.2 list only the console); these endpoints are ours, shaped like its bulk operations:
 
 - ``POST /api/imports`` (multipart: ``file``, ``model``, optional ``delimiter``, ``encoding``,
-  ``target`` (pool / list / static segment id), ``mapping`` (a JSON object {column: field}; by
+  ``target`` (pool / list / static segment id), ``earn`` (historical transactions: earn points;
+  default false), ``mapping`` (a JSON object {column: field}; by
   default columns are matched by name)) -> 201 the import; its validation pass is queued.
   A bad file, an unknown column or a missing required column: 400 naming the field.
 - ``POST /api/imports/{id}/start`` (validated imports) and ``.../cancel`` (until started).
 - ``GET /api/imports/{id}``: status, counts, progress, the first validation errors, and
   ``error_file`` (a path) once the run ended with failed rows: ``GET /api/imports/{id}/errors``.
 - ``POST /api/exports`` (JSON: ``model``, ``format``, ``params``) -> 201; ``GET /api/exports/{id}``;
+  ``POST /api/exports/{id}/cancel`` (queued or running: a running export stops at its next chunk);
   ``GET /api/exports/{id}/download`` (the file, once finished).
 Uploads through the API are limited to DATAIO_API_MAX_UPLOAD_BYTES (default 50 MB: the signature
-covers the whole body, which is held in memory); larger files go through the console.
+covers the whole body, which is held in memory); larger files go through the console. A body that
+is not UTF-8 (an XLSX) is bound to the signature by a signed X-Content-Hash, the SHA-256 of its
+bytes (loyalty.api.auth): without it 401 140109, altered 401 140110.
 """
 
 from __future__ import annotations
@@ -95,6 +99,9 @@ UploadSerializer = inline_serializer(
         "encoding": serializers.CharField(required=False),
         "target": serializers.CharField(required=False),
         "mapping": serializers.CharField(required=False, help_text="JSON object {column: field}"),
+        "earn": serializers.BooleanField(
+            required=False, help_text="historical transactions: earn points (default false)"
+        ),
     },
 )
 ExportRequestSerializer = inline_serializer(
@@ -201,6 +208,10 @@ class ImportCreateView(ApiView):
             raise ValidationError(
                 "This model needs 'target' (the pool, list or static segment id).", field="target"
             )
+        earn_value = str(request.data.get("earn", "false")).lower()
+        if earn_value not in ("true", "false", "1", "0", ""):
+            raise ValidationError("'earn' must be true or false.", field="earn")
+        earn = earn_value in ("true", "1")
         try:
             data_import = wizard.upload(
                 model=model,
@@ -211,6 +222,7 @@ class ImportCreateView(ApiView):
                 delimiter=request.data.get("delimiter", ""),
                 encoding=request.data.get("encoding") or "utf-8",
                 target=int(target) if target else None,
+                earn=earn,
             )
         except formats.FileProblem as problem:
             raise ValidationError(problem.message, field=problem.field) from None
@@ -358,6 +370,25 @@ class ExportDetailView(ApiView):
     )
     def get(self, request, pk):
         return Response(export_object(_export(request, pk)))
+
+
+class ExportCancelView(ApiView):
+    required_scope = Scope.ENTITIES
+
+    @extend_schema(
+        operation_id="export_cancel",
+        summary="Cancel a queued or running export (its partial file is discarded)",
+        parameters=[ID],
+        request=None,
+        responses=schema.writes(ExportSerializer),
+        tags=["exports"],
+    )
+    def post(self, request, pk):
+        export = _export(request, pk)
+        if not exports.cancel(export):
+            raise BusinessRuleError(f"The export is {export.status}: it cannot be cancelled.", field="status")
+        export.refresh_from_db()
+        return Response(export_object(export))
 
 
 class ExportDownloadView(ApiView):

@@ -40,6 +40,10 @@ AUTH_HEADER = "Authorization"
 DATE_HEADER = "Date"
 CLOCK_SKEW_SECONDS = 300
 MANDATORY_SIGNED_HEADERS = ("date", "host")
+# The hex SHA-256 of the body's bytes (a name without digits: Escher's SignedHeaders allows
+# none). Optional for UTF-8 bodies (the signature covers them exactly); required, and signed,
+# for any other body (see authenticate_signed).
+CONTENT_HASH_HEADER = "x-content-hash"
 
 
 def credential_scope() -> str:
@@ -185,7 +189,20 @@ def authenticate_signed(request) -> ApiKey:
     if not hmac.compare_digest(scope, credential_scope()):
         raise errors.BadCredentialScope(f"The credential scope must be {credential_scope()!r}.")
     escher = _canonicalizer(scope, hash_algo)
-    body = request.body.decode("utf-8", errors="replace")
+    raw_body = request.body
+    content_hash = _meta_header(meta, CONTENT_HASH_HEADER)
+    try:
+        body = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Escher signs the body as text: bytes that are not UTF-8 (an XLSX upload) decode with
+        # replacement characters, so two different files could share a signature. Such a body
+        # must be bound to the signature by a signed hash of its bytes (checked below).
+        body = raw_body.decode("utf-8", errors="replace")
+        if content_hash is None or CONTENT_HASH_HEADER not in signed_headers:
+            raise errors.MissingSignedHeader(
+                "A body that is not UTF-8 text (a binary upload such as XLSX) must be covered by a "
+                "signed X-Content-Hash header: the hex SHA-256 of the body's bytes."
+            ) from None
     try:
         escher_request = EscherRequest(
             {"method": request.method, "url": request_uri(request), "headers": headers, "body": body}
@@ -199,6 +216,10 @@ def authenticate_signed(request) -> ApiKey:
     expected = hmac.new(key, string_to_sign.encode("utf-8"), HASHES[hash_algo]).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise errors.BadSignature()
+    if content_hash is not None and CONTENT_HASH_HEADER in signed_headers:
+        actual = hashlib.sha256(raw_body).hexdigest()
+        if not hmac.compare_digest(content_hash.strip().lower().encode(), actual.encode()):
+            raise errors.ContentHashMismatch()
     return api_key
 
 
@@ -242,10 +263,13 @@ def sign(
     body: str = "",
     headers=None,
     when: dt.datetime | None = None,
+    signed_headers=(),
 ) -> list[list[str]]:
-    """Sign a request the way clients do; returns the headers to send. Used by tests and the bench."""
+    """Sign a request the way clients do; returns the headers to send. Used by tests and the bench.
+    `headers` ([name, value] pairs) named in `signed_headers` are signed too (e.g.
+    x-content-hash for a binary body, which is passed decoded as the server reads it)."""
     options = escher_options(current_time=when) if when else escher_options()
     escher = Escher(key, secret, credential_scope(), options)
     request = {"method": method, "url": url, "headers": [["host", host], *(headers or [])], "body": body}
-    signed = escher.sign_request(request, headers_to_sign=["date", "host"])
+    signed = escher.sign_request(request, headers_to_sign=["date", "host", *signed_headers])
     return signed["headers"]

@@ -60,6 +60,13 @@ BadCredentialScope = _error("BadCredentialScope", 140108, 401, _AUTH, "The crede
 MissingSignedHeader = _error(
     "MissingSignedHeader", 140109, 401, _AUTH, "A required header is missing or not signed."
 )
+ContentHashMismatch = _error(
+    "ContentHashMismatch",
+    140110,
+    401,
+    _AUTH,
+    "The X-Content-Hash header does not match the body: the upload was altered after signing.",
+)
 MissingScope = _error(
     "MissingScope", 140301, 403, "ForbiddenException", "The API key lacks the scope for this endpoint."
 )
@@ -134,6 +141,7 @@ API_ERRORS = [
     UnsignedNotAllowed,
     BadCredentialScope,
     MissingSignedHeader,
+    ContentHashMismatch,
     MissingScope,
     MalformedRequest,
     EndpointNotFound,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from customers.models import Customer
+from loyalty.api.auth import sign
 from loyalty.api.keys import create_api_key
 from tests.api.conftest import ApiClient
 
@@ -20,12 +23,29 @@ def api(client, db):
     return ApiClient(client, api_key, secret)
 
 
-def multipart(api, path, fields):
+def multipart(api, path, fields, *, content_hash=True, tamper=None):
+    """POST a signed multipart body. Signed as the server reads the body for the signature
+    (UTF-8, undecodable bytes replaced), with the signed X-Content-Hash header binding the
+    exact bytes (required when the body is not UTF-8). `tamper(raw) -> bytes` alters the body
+    after signing (a man in the middle)."""
     raw = encode_multipart(BOUNDARY, fields)
-    # Signed as the server reads the body for the signature (UTF-8, undecodable bytes replaced).
-    signed = raw.decode("utf-8", errors="replace")
+    signed_body = raw.decode("utf-8", errors="replace")
+    headers = [["x-content-hash", hashlib.sha256(raw).hexdigest()]] if content_hash else []
+    signed = sign(
+        "POST",
+        path,
+        key=api.api_key.key,
+        secret=api.secret,
+        host="testserver",
+        body=signed_body,
+        headers=headers,
+        signed_headers=[name for name, _ in headers],
+    )
+    extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in signed}
+    extra["HTTP_HOST"] = "testserver"
+    body = tamper(raw) if tamper else raw
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return api.request("POST", path, body=signed, alter_body=raw, content_type=MULTIPART_CONTENT)
+        return api.client.generic("POST", path, data=body, content_type=MULTIPART_CONTENT, **extra)
 
 
 def test_import_through_the_api(api, program):
@@ -75,6 +95,64 @@ def test_api_import_errors_use_the_envelope(api, program):
     )
     assert encoding.status_code == 400 and "not utf-8" in encoding.json()["error"]["message"]
     assert api.get("/api/imports/999").status_code == 404
+
+
+LATIN1_CSV = "customer_id,first_name\nA-1,Zoë\n".encode("latin-1")  # not UTF-8: ë is one byte
+
+
+def binary_upload():
+    return {"model": "customers", "encoding": "windows-1252", "file": SimpleUploadedFile("p.csv", LATIN1_CSV)}
+
+
+def test_a_binary_upload_with_its_signed_content_hash_is_accepted(api, program):
+    response = multipart(api, "/api/imports", binary_upload())
+    assert response.status_code == 201, response.content
+    polled = api.get(f"/api/imports/{response.json()['id']}").json()
+    assert (polled["status"], polled["total_rows"], polled["validation_errors"]) == ("validated", 1, 0)
+
+
+def test_a_binary_upload_without_a_signed_content_hash_is_refused(api, program):
+    from dataio.models import DataImport
+
+    response = multipart(api, "/api/imports", binary_upload(), content_hash=False)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 140109
+    assert "X-Content-Hash" in response.json()["error"]["message"]
+    assert not DataImport.objects.exists()
+
+
+def test_a_file_altered_after_signing_is_refused_even_where_the_signature_cannot_see_it(api, program):
+    """ë (0xEB) and ì (0xEC) alone are both undecodable: the text the signature covers is the
+    same for both files, so only the signed hash of the bytes tells them apart."""
+    from dataio.models import DataImport
+
+    def swap(raw: bytes) -> bytes:
+        assert raw.count(b"\xeb") == 1
+        return raw.replace(b"\xeb", b"\xec")
+
+    assert swap(encode_multipart(BOUNDARY, binary_upload())).decode("utf-8", "replace") == encode_multipart(
+        BOUNDARY, binary_upload()
+    ).decode("utf-8", "replace")
+    response = multipart(api, "/api/imports", binary_upload(), tamper=swap)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 140110
+    assert not DataImport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields", [{"model": "customers", "file": SimpleUploadedFile("p.csv", b"customer_id\nA-1\n")}]
+)
+def test_a_text_upload_altered_after_signing_is_refused(api, program, fields):
+    for content_hash, code in ((True, 140104), (False, 140104)):
+        response = multipart(
+            api,
+            "/api/imports",
+            dict(fields),
+            content_hash=content_hash,
+            tamper=lambda raw: raw.replace(b"A-1", b"B-2"),
+        )
+        fields["file"].seek(0)
+        assert response.status_code == 401 and response.json()["error"]["code"] == code
 
 
 def test_export_through_the_api(api, program):

@@ -64,7 +64,8 @@ ACCESS: dict[str, Access] = {
     "segments:list_status": Access(MANAGERS, obj="customer_list", status=405),  # POST only
     # Imports, exports and jobs (dataio); import_data: administrator and program manager
     "dataio:job_list": Access(STAFF),
-    "dataio:job_cancel": Access(MANAGERS, obj="job", status=405),  # POST only
+    # POST only; the POST asks the job kind's permission (exports: export_data, others: import_data)
+    "dataio:job_cancel": Access(STAFF, obj="job", status=405),
     "dataio:import_list": Access(MANAGERS),
     "dataio:import_add": Access(MANAGERS),
     "dataio:import_template": Access(MANAGERS),
