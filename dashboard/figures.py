@@ -254,7 +254,8 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
                     "axis": "y1",
                 },
             ],
-            "Checkouts registered for members (guest checkouts are not counted) and their totals.",
+            "Checkouts registered for members (guest checkouts are not counted) and their totals, "
+            "gross: refunds are not subtracted.",
         )
     )
     event_labels = dict(EventDefinition.objects.values_list("action", "label"))
@@ -290,7 +291,12 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
             "all accounts, through their burn rates",
         ),
         Kpi("Purchases", s.total("purchases")),
-        Kpi("Revenue from members", s.amount_total("purchases"), "money"),
+        Kpi(
+            "Revenue from members",
+            s.amount_total("purchases"),
+            "money",
+            "gross: checkout totals, refunds not subtracted",
+        ),
         Kpi("Reward claims", sum(s.total("reward_claims", k) for k in reward_keys)),
         Kpi("Coupon redemptions", s.total("coupon_redemptions")),
     ]

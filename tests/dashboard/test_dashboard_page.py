@@ -47,6 +47,8 @@ def test_the_dashboard_shows_the_figures_of_the_range(admin_client, figures):
     assert kpis["Members"] == 3 and kpis["Enrolled"] == 3 and kpis["Active members"] == 2
     assert kpis["Points issued"] == 600 and kpis["Points liability"] == 600
     assert kpis["Purchases"] == 1 and str(kpis["Revenue from members"]) == "40.00"
+    revenue = next(k for k in response.context["kpis"] if k.label == "Revenue from members")
+    assert "refunds not subtracted" in revenue.hint  # the card says the figure is gross
     charts = {c.id: c for c in response.context["charts"]}
     assert {"members", "liability", "tiers", "rewards", "purchases", "custom-events"} <= set(charts)
     assert charts["custom-events"].labels == ["App download"] and charts["custom-events"].datasets[0][
