@@ -12,6 +12,7 @@ Metrics (`DailyFigure.metric`, per environment and day in the program's time zon
 | enrolled / opted_out | "" | customers | `opt_in` / `opt_out` events |
 | active_members | "" | distinct customers that day (HyperLogLog estimate, exact when small) | active-member events (`ActiveMemberSketch`) |
 | purchases | "" | checkouts by members (revenue: sum of `total`) | `checkout` events with a customer |
+| refunds | "" | refund events of members (amount: money given back) | `transactions.RefundValue` of `refund` / `partial_refund` / `refund_item` events |
 | reward_claims | reward ID | claims | `reward` events |
 | coupon_redemptions | "" | redemptions | `coupon_redeem` events |
 | custom_events | action | events | actions that are not built in |
@@ -43,6 +44,7 @@ from loyalty import clock
 from loyalty.models import CustomerTier, LedgerEntry, PointAccount
 from loyalty.models.ledger import EntryKind
 from loyalty.tiers import due_rows
+from transactions.models import RefundValue
 
 CHUNK = 50_000  # events (or ledger entries) counted per step of the scheduled task
 # A rebuild counts in far bigger steps: each step is a few GROUP BY queries the database answers
@@ -161,6 +163,22 @@ def count_events(tally: Tally, low: int, high: int, where: Q | None = None) -> N
         else:
             tally.add(environment, local_day, "custom_events", action, value=n)
     count_active(tally, events)
+    count_refunds(tally, events)
+
+
+def count_refunds(tally: Tally, events) -> None:
+    """Add what the refund events among `events` gave back to members (transactions.RefundValue),
+    per environment and local day of the refund: the `refunds` figure (value: refunds, amount:
+    money), which the dashboard subtracts from the purchases' revenue (net revenue)."""
+    rows = (
+        RefundValue.objects.filter(event__in=events.filter(customer__isnull=False).values("id"))
+        .annotate(local_day=TruncDate("event__effective_at", tzinfo=clock.zone()))
+        .values_list("event__environment", "local_day")
+        .annotate(n=Count("event_id"), total=Sum("amount"))
+        .order_by()
+    )
+    for environment, day, n, total in rows:
+        tally.add(environment, day, "refunds", value=n, amount=total or Decimal(0))
 
 
 # The sketch registers of the active members, computed by PostgreSQL: its stable 64-bit

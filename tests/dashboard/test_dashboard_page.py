@@ -46,9 +46,9 @@ def test_the_dashboard_shows_the_figures_of_the_range(admin_client, figures):
     kpis = {k.label: k.value for k in response.context["kpis"]}
     assert kpis["Members"] == 3 and kpis["Enrolled"] == 3 and kpis["Active members"] == 2
     assert kpis["Points issued"] == 600 and kpis["Points liability"] == 600
-    assert kpis["Purchases"] == 1 and str(kpis["Revenue from members"]) == "40.00"
-    revenue = next(k for k in response.context["kpis"] if k.label == "Revenue from members")
-    assert "refunds not subtracted" in revenue.hint  # the card says the figure is gross
+    assert kpis["Purchases"] == 1 and str(kpis["Net revenue from members"]) == "40.00"
+    revenue = next(k for k in response.context["kpis"] if k.label == "Net revenue from members")
+    assert "less refunds 0.00" in revenue.hint  # the card says refunds are subtracted
     charts = {c.id: c for c in response.context["charts"]}
     assert {"members", "liability", "tiers", "rewards", "purchases", "custom-events"} <= set(charts)
     assert charts["custom-events"].labels == ["App download"] and charts["custom-events"].datasets[0][
