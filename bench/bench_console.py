@@ -40,7 +40,7 @@ FILL_CUSTOMERS_SQL = """
 INSERT INTO customers_customer (environment, customer_id, status, first_name, last_name, nickname, email,
   birth_date, gender, language, currency, phone, mobile_phone, image_url, handler, country, city, zip, address,
   custom, score, spent, spendable, pending, reserved, expired, purchase_total, purchase_count, purchase_items,
-  purchase_last_date, optin_at, last_login_at, last_activity_at, created_at, updated_at)
+  purchase_last_date, optin_at, last_login_at, last_activity_at, created_at, updated_at, password)
 SELECT 'live', 'fill-' || lpad(g::text, 9, '0'),
   CASE WHEN g %% 50 = 0 THEN 'inactive' WHEN g %% 97 = 0 THEN 'suspended' ELSE 'active' END,
   (ARRAY['Anna','Ben','Clara','David','Emma','Felix','Greta','Hugo','Ida','Jonas','Karla','Lena'])[1 + g %% 12],
@@ -53,7 +53,7 @@ SELECT 'live', 'fill-' || lpad(g::text, 9, '0'),
   (g * 7919) %% 20000, ((g * 7919) %% 20000) * 3 / 10, ((g * 7919) %% 20000) * 65 / 100, 0, 0,
   ((g * 7919) %% 20000) * 5 / 100, (g %% 5000)::numeric, g %% 40, g %% 120, NULL,
   now() - (g %% 730) * interval '1 day', now() - (g %% 90) * interval '1 hour', now() - (g %% 90) * interval '1 hour',
-  now() - (g %% 730) * interval '1 day', now()
+  now() - (g %% 730) * interval '1 day', now(), ''
 FROM generate_series(%s::bigint, %s::bigint) AS g
 """
 FILL_EVENTS_SQL = """

@@ -8,7 +8,7 @@ from django import forms
 
 from customers.choices import CustomerStatus, FieldType, Gender
 from customers.models import Customer, CustomField, Label
-from customers.search import search
+from customers.search import match
 from events.filtersets import TIMESTAMP_LOOKUPS, TimestampFilter
 from loyalty import clock
 from loyalty.console.filters import SearchFilterSet, yes_no_filter
@@ -68,7 +68,10 @@ class QuickSearchFilter(django_filters.CharFilter):
         if not value:
             return qs
         environment = getattr(getattr(self.parent, "request", None), "environment", None)
-        return search(qs, value, environment)
+        found = match(qs, value, environment)
+        if found.overflow and self.parent is not None:
+            self.parent.search_overflow = True
+        return found.queryset
 
 
 def _no_nul(value):
@@ -103,6 +106,9 @@ class CustomerFilterSet(django_filters.FilterSet):
         method="in_list",
     )
     f = ConditionFilter(label="Conditions")
+    # Set by the quick search when its text matches too many customers to count cheaply
+    # (customers.search.Match.overflow): the list then shows no count.
+    search_overflow = False
 
     class Meta:
         model = Customer

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeData, mark_safe
 from django_tables2.data import TableListData
 
 from customers.models import Customer, CustomField, Label
@@ -110,6 +112,19 @@ class CustomerTable(tables.Table):
         }
         visible = [(name, classes.get(name, "")) for name, column in self.columns.items() if column.visible]
         return [[(css, renderers[name](record)) for name, css in visible] for record in self.data]
+
+    def rows_html(self) -> str:
+        """The table body's rows as one HTML string: fast_rows joined here rather than by a
+        template loop over every cell (a template tag and an escape call per cell were a third of
+        a 50-row page's CPU time). Plain text cells are escaped; safe HTML passes through."""
+        out = []
+        for cells in self.fast_rows():
+            out.append("<tr>")
+            for css, cell in cells:
+                text = cell if isinstance(cell, SafeData) else html.escape(str(cell))
+                out.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
+            out.append("</tr>\n")
+        return mark_safe("".join(out))  # noqa: S308 - every cell is escaped or already safe above
 
     def tier_now(self, record):
         """The record's first-structure tier as it is now: Customer.tier is the stored mirror; a

@@ -248,13 +248,21 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
             [
                 {"label": "Purchases", "data": s.series("purchases")},
                 {
-                    "label": f"Revenue ({currency})",
-                    "data": list(s.amounts.get(("purchases", ""), [Decimal("0.00")] * len(labels))),
+                    "label": f"Net revenue ({currency})",
+                    "data": [
+                        gross - refunded
+                        for gross, refunded in zip(
+                            s.amounts.get(("purchases", ""), [Decimal("0.00")] * len(labels)),
+                            s.amounts.get(("refunds", ""), [Decimal("0.00")] * len(labels)),
+                            strict=True,
+                        )
+                    ],
                     "type": "line",
                     "axis": "y1",
                 },
             ],
-            "Checkouts registered for members (guest checkouts are not counted) and their totals.",
+            "Checkouts registered for members (guest checkouts are not counted) and their net revenue: "
+            "the checkouts' totals less the refunds given back that day (week, month).",
         )
     )
     event_labels = dict(EventDefinition.objects.values_list("action", "label"))
@@ -290,7 +298,12 @@ def dashboard_figures(environment: str, start: dt.date, end: dt.date) -> dict:
             "all accounts, through their burn rates",
         ),
         Kpi("Purchases", s.total("purchases")),
-        Kpi("Revenue from members", s.amount_total("purchases"), "money"),
+        Kpi(
+            "Net revenue from members",
+            s.amount_total("purchases") - s.amount_total("refunds"),
+            "money",
+            f"checkout totals {s.amount_total('purchases'):.2f} less refunds {s.amount_total('refunds'):.2f}",
+        ),
         Kpi("Reward claims", sum(s.total("reward_claims", k) for k in reward_keys)),
         Kpi("Coupon redemptions", s.total("coupon_redemptions")),
     ]

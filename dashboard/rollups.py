@@ -12,6 +12,7 @@ Metrics (`DailyFigure.metric`, per environment and day in the program's time zon
 | enrolled / opted_out | "" | customers | `opt_in` / `opt_out` events |
 | active_members | "" | distinct customers that day (HyperLogLog estimate, exact when small) | active-member events (`ActiveMemberSketch`) |
 | purchases | "" | checkouts by members (revenue: sum of `total`) | `checkout` events with a customer |
+| refunds | "" | refund events of members (amount: money given back) | `transactions.RefundValue` of `refund` / `partial_refund` / `refund_item` events |
 | reward_claims | reward ID | claims | `reward` events |
 | coupon_redemptions | "" | redemptions | `coupon_redeem` events |
 | custom_events | action | events | actions that are not built in |
@@ -29,7 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, Max, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
@@ -43,8 +44,12 @@ from loyalty import clock
 from loyalty.models import CustomerTier, LedgerEntry, PointAccount
 from loyalty.models.ledger import EntryKind
 from loyalty.tiers import due_rows
+from transactions.models import RefundValue
 
-CHUNK = 50_000  # events (or ledger entries) counted per transaction
+CHUNK = 50_000  # events (or ledger entries) counted per step of the scheduled task
+# A rebuild counts in far bigger steps: each step is a few GROUP BY queries the database answers
+# in one pass (no row comes back to Python one by one), so fewer steps means fewer passes.
+REBUILD_CHUNK = 5_000_000
 
 # Active-member events (reference-behaviour.md §5.2): customer-driven transactions and engagement
 # count, system-generated or scheduled events (birthday, assignments, daily login) do not. Any custom
@@ -99,12 +104,23 @@ def _account_codes() -> dict[int, str]:
 
 
 class Tally:
-    """Deltas for DailyFigure rows and the active members seen, collected before one write."""
+    """Deltas for DailyFigure rows and the active members' sketch registers, collected before one
+    write."""
 
     def __init__(self) -> None:
         self.figures: dict[Key, list] = defaultdict(lambda: [0, Decimal(0)])
-        self.active: set[tuple[str, dt.date, int]] = set()
+        # (environment, "day" | "month", first day) -> the sketch of the members seen there
+        self.registers: dict[tuple[str, str, dt.date], bytearray] = {}
         self.recounts: dict[Key, int] = {}  # rows set to a recount instead of adding a delta
+
+    def mark(self, environment: str, day: dt.date, register: int, rank: int) -> None:
+        """One active member's hash (register, rank) on `day`, into the day's and the month's sketch."""
+        for key in ((environment, "day", day), (environment, "month", day.replace(day=1))):
+            registers = self.registers.get(key)
+            if registers is None:
+                registers = self.registers[key] = sketch.empty()
+            if rank > registers[register]:
+                registers[register] = rank
 
     def add(self, environment: str, day: dt.date, metric: str, key: str = "", value=1, amount=None):
         row = self.figures[(environment, day, metric, key)]
@@ -146,14 +162,57 @@ def count_events(tally: Tally, low: int, high: int, where: Q | None = None) -> N
             tally.add(environment, local_day, "coupon_redemptions", value=n)
         else:
             tally.add(environment, local_day, "custom_events", action, value=n)
+    count_active(tally, events)
+    count_refunds(tally, events)
+
+
+def count_refunds(tally: Tally, events) -> None:
+    """Add what the refund events among `events` gave back to members (transactions.RefundValue),
+    per environment and local day of the refund: the `refunds` figure (value: refunds, amount:
+    money), which the dashboard subtracts from the purchases' revenue (net revenue)."""
+    rows = (
+        RefundValue.objects.filter(event__in=events.filter(customer__isnull=False).values("id"))
+        .annotate(local_day=TruncDate("event__effective_at", tzinfo=clock.zone()))
+        .values_list("event__environment", "local_day")
+        .annotate(n=Count("event_id"), total=Sum("amount"))
+        .order_by()
+    )
+    for environment, day, n, total in rows:
+        tally.add(environment, day, "refunds", value=n, amount=total or Decimal(0))
+
+
+# The sketch registers of the active members, computed by PostgreSQL: its stable 64-bit
+# hashint8extended(customer id, 0) stands for dashboard.sketch's hash (the low P bits pick the
+# register; the rank is the position of the first 1 in the remaining 64 - P bits, as sketch.add).
+# Each (environment, day, register) comes back once with its highest rank, however many members.
+REGISTERS_SQL = f"""
+SELECT environment, local_day, (h & {sketch.M - 1})::int,
+       max(coalesce(nullif(position('1' in (h >> {sketch.P})::bit({64 - sketch.P})::text), 0), {65 - sketch.P}))
+FROM (SELECT environment, local_day, hashint8extended(customer_id, 0) AS h FROM ({{members}}) members) hashed
+GROUP BY 1, 2, 3
+"""
+
+
+def count_active(tally: Tally, events) -> None:
+    """Mark the active members among `events` (a queryset) in the day's and month's sketches.
+    PostgreSQL hashes them itself (REGISTERS_SQL: a few thousand rows per day come back, not one
+    per member); SQLite returns the distinct (environment, day, customer) for dashboard.sketch."""
     active = Q(action__in=list(ACTIVE_MEMBER_ACTIONS)) | ~Q(action__in=list(BUILTIN_ACTIONS))
     members = (
         events.filter(active, customer__isnull=False)
-        .annotate(local_day=day)
+        .annotate(local_day=TruncDate("effective_at", tzinfo=clock.zone()))
         .values_list("environment", "local_day", "customer_id")
         .distinct()
     )
-    tally.active.update(members.iterator(chunk_size=10000))
+    if connection.vendor == "postgresql":
+        sql, params = members.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(REGISTERS_SQL.format(members=sql), params)
+            for environment, day, register, rank in cursor.fetchall():
+                tally.mark(environment, day, register, rank)
+        return
+    for environment, day, customer_id in members.iterator(chunk_size=10000):
+        tally.mark(environment, day, *sketch.position(customer_id))
 
 
 def count_entries(tally: Tally, low: int, high: int, where: Q | None = None) -> None:
@@ -182,8 +241,8 @@ def count_entries(tally: Tally, low: int, high: int, where: Q | None = None) -> 
 
 def write(tally: Tally) -> None:
     """Add the tally to the rollup rows (inside the caller's transaction, which holds the state lock)."""
-    if tally.active:
-        for environment, day, count in add_to_sketches(tally.active):
+    if tally.registers:
+        for environment, day, count in add_to_sketches(tally.registers):
             tally.recounts[(environment, day, "active_members", "")] = count
     by_metric: dict[tuple[str, str], list[Key]] = defaultdict(list)
     for key in [*tally.figures, *tally.recounts]:
@@ -221,36 +280,29 @@ def write(tally: Tally) -> None:
         )
 
 
-def add_to_sketches(active: set[tuple[str, dt.date, int]]) -> list[tuple[str, dt.date, int]]:
-    """Add (environment, day, customer) to the day's and the month's sketches; returns each
-    touched day's new estimate."""
-    wanted: dict[tuple[str, str, dt.date], list[int]] = defaultdict(list)
-    for environment, day, customer_id in active:
-        wanted[(environment, "day", day)].append(customer_id)
-        wanted[(environment, "month", day.replace(day=1))].append(customer_id)
+def add_to_sketches(
+    registers: dict[tuple[str, str, dt.date], bytearray],
+) -> list[tuple[str, dt.date, int]]:
+    """Merge the new registers into the stored day and month sketches (register-wise maximum);
+    returns each touched day's new estimate."""
     rows = {
         (row.environment, row.period, row.start): row
-        for environment in {key[0] for key in wanted}
+        for environment in {key[0] for key in registers}
         for row in ActiveMemberSketch.objects.filter(
-            environment=environment, start__in={key[2] for key in wanted if key[0] == environment}
+            environment=environment, start__in={key[2] for key in registers if key[0] == environment}
         )
     }
     new, changed, counts = [], [], []
-    for key, customers in wanted.items():
+    for key, added in registers.items():
         row = rows.get(key)
         if row is None:
-            row = ActiveMemberSketch(
-                environment=key[0], period=key[1], start=key[2], registers=sketch.empty()
-            )
+            row = ActiveMemberSketch(environment=key[0], period=key[1], start=key[2], registers=bytes(added))
             new.append(row)
         else:
+            row.registers = bytes(sketch.union([row.registers, added]))
             changed.append(row)
-        registers = bytearray(row.registers)
-        for customer_id in customers:
-            sketch.add(registers, customer_id)
-        row.registers = bytes(registers)
         if key[1] == "day":
-            counts.append((key[0], key[2], sketch.estimate(registers)))
+            counts.append((key[0], key[2], sketch.estimate(row.registers)))
     ActiveMemberSketch.objects.bulk_create(
         [*new, *changed],
         batch_size=500,
@@ -319,13 +371,15 @@ def _state() -> RollupState:
     return RollupState.objects.select_for_update().get(pk=1)
 
 
-def _catch_up(state: RollupState, events_to: int, entries_to: int) -> int:
-    """Count events and entries up to the given ids, CHUNK rows per step. Returns events counted."""
+def _catch_up(state: RollupState, events_to: int, entries_to: int, chunk: int | None = None) -> int:
+    """Count events and entries up to the given ids, `chunk` (CHUNK) rows per step. Returns
+    events counted."""
+    chunk = chunk or CHUNK
     counted = 0
     while state.events_done < events_to or state.entries_done < entries_to:
         tally = Tally()
-        events_high = min(events_to, state.events_done + CHUNK)
-        entries_high = min(entries_to, state.entries_done + CHUNK)
+        events_high = min(events_to, state.events_done + chunk)
+        entries_high = min(entries_to, state.entries_done + chunk)
         count_events(tally, state.events_done, events_high)
         count_entries(tally, state.entries_done, entries_high)
         write(tally)
@@ -362,7 +416,7 @@ def rebuild_rollups() -> dict:
         events_max = Event.objects.aggregate(m=Max("id"))["m"] or 0
         entries_max = LedgerEntry.objects.aggregate(m=Max("id"))["m"] or 0
         state.events_done = state.entries_done = 0
-        counted = _catch_up(state, events_max, entries_max)
+        counted = _catch_up(state, events_max, entries_max, REBUILD_CHUNK)
         state.events_seen, state.entries_seen = events_max, entries_max
         state.updated_at = state.rebuilt_at = timezone.now()
         state.save()

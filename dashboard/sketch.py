@@ -26,10 +26,16 @@ def _hash(value: int) -> int:
     return int.from_bytes(blake2b(value.to_bytes(8, "little", signed=True), digest_size=8).digest(), "little")
 
 
-def add(registers: bytearray, value: int) -> None:
+def position(value: int) -> tuple[int, int]:
+    """(register, rank) of `value`: the low P bits of its hash pick the register; the rank is the
+    position of the first 1 bit in the other 64 - P bits (65 - P when they are all 0)."""
     h = _hash(value)
-    index, rest = h & (M - 1), h >> P
-    rank = (64 - P) - rest.bit_length() + 1
+    rest = h >> P
+    return h & (M - 1), (64 - P) - rest.bit_length() + 1
+
+
+def add(registers: bytearray, value: int) -> None:
+    index, rank = position(value)
     if rank > registers[index]:
         registers[index] = rank
 

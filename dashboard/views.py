@@ -3,7 +3,8 @@
 import csv
 import datetime as dt
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from dashboard.figures import dashboard_figures
@@ -11,6 +12,7 @@ from dashboard.forms import PRESETS, DateRangeForm, default_range
 from dashboard.models import RollupState
 from loyalty import clock
 from loyalty.console.views import ConsolePageView
+from loyalty.models import Program
 
 
 class DashboardView(ConsolePageView):
@@ -33,6 +35,13 @@ class DashboardView(ConsolePageView):
         return form, start, end
 
     def get(self, request, *args, **kwargs):
+        if not Program.current().dashboard:
+            # The Dashboard module is off: its figures and downloads are not served (404, as
+            # every switched-off module's pages); the bare home address, where sign-in lands,
+            # opens the customer list instead.
+            if request.GET:
+                raise Http404("The dashboard module is off.")
+            return HttpResponseRedirect(reverse("customers:customer_list"))
         chart_id = request.GET.get("csv")
         if chart_id is None:
             return super().get(request, *args, **kwargs)

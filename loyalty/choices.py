@@ -32,3 +32,4 @@ class Module(models.TextChoices):
     CONTENT_APPROVAL = "content_approval", "Content approval"
     ANONYMOUS_REGISTRATION = "anonymous_registration", "Anonymous event registration"
     CUSTOMER_VERIFICATION = "customer_verification", "Customer login verification (pending status)"
+    DASHBOARD = "dashboard", "Dashboard"

@@ -158,3 +158,16 @@ class EarningRule(models.Model):
     def clear_cache(self) -> None:
 
         configcache.changed()
+
+
+class RefundValue(models.Model):
+    """The money one refund event gave back (`refund`, `partial_refund`, `refund_item`): how much its
+    transaction's `refunded_value` grew. Written by transactions.refunds with the event, in the same
+    transaction; the dashboard subtracts it from the revenue (net revenue) on the refund's day."""
+
+    event = models.OneToOneField("events.Event", primary_key=True, on_delete=models.PROTECT, related_name="+")
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="refund_values")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}: {self.amount}"

@@ -17,17 +17,20 @@ from loyalty.errors import BusinessRuleError, MissingParameter, ValidationError
 from . import earning, points
 from .checkout import TX_FIELD, S, find_locked, finish, refuse, take_back, unburn
 from .items import CENT, parse_money
-from .models import Transaction
+from .models import RefundValue, Transaction
 
 REFUNDS = "refund"
 
 
-def _settle(ctx: HandlerContext, tx: Transaction, *, points_now: int | None = None) -> None:
-    """After refunded_value grew: take back points and give back burned points in proportion."""
+def _settle(ctx: HandlerContext, tx: Transaction, before, *, points_now: int | None = None) -> None:
+    """After refunded_value grew from `before`: take back points and give back burned points in
+    proportion, and record what this event gave back (RefundValue, the dashboard's net revenue)."""
     if tx.refunded_value >= tx.total:
         tx.refunded_value = tx.total
         tx.status = S.REFUNDED
         tx.closed_at = ctx.now
+    if tx.refunded_value > before:
+        RefundValue.objects.create(event=ctx.event, transaction=tx, amount=tx.refunded_value - before)
     full = tx.status == S.REFUNDED
     accounted = tx.points_taken_back + tx.points_shortfall
     if full:
@@ -51,12 +54,13 @@ def _settle(ctx: HandlerContext, tx: Transaction, *, points_now: int | None = No
 def refund(ctx: HandlerContext) -> None:
     tx = find_locked(ctx)
     refuse(tx, "refund", (S.ACCEPTED,))
+    before = tx.refunded_value
     tx.refunded_value = tx.total
     for item in tx.items.all():
         if item.refunded_quantity != item.quantity:
             item.refunded_quantity = item.quantity
             item.save(update_fields=["refunded_quantity"])
-    _settle(ctx, tx)
+    _settle(ctx, tx, before)
     finish(ctx, tx)
 
 
@@ -82,8 +86,9 @@ def partial_refund(ctx: HandlerContext) -> None:
             field="data.amount",
             code=112204,
         )
+    before = tx.refunded_value
     tx.refunded_value += amount
-    _settle(ctx, tx)
+    _settle(ctx, tx, before)
     finish(ctx, tx)
 
 
@@ -110,6 +115,7 @@ def refund_item(ctx: HandlerContext) -> None:
             field="data.quantity",
             code=112203,
         )
+    refunded_before = tx.refunded_value
     value = Decimal("0")
     item_points = 0
     remaining = quantity
@@ -130,7 +136,7 @@ def refund_item(ctx: HandlerContext) -> None:
     if all(item.refunded_quantity == item.quantity for item in tx.items.all()):
         tx.refunded_value = tx.total
     per_item = any(item.points for item in lines)
-    _settle(ctx, tx, points_now=item_points if per_item else None)
+    _settle(ctx, tx, refunded_before, points_now=item_points if per_item else None)
     finish(ctx, tx)
 
 

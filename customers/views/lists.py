@@ -108,7 +108,10 @@ class CustomerListView(ObjectListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        count, capped = capped_count(self.filtered_queryset())
+        # A search matching more customers than customers.search.CAP is not counted: a count would
+        # visit every match (the page itself walks an ordered index and stops after one page).
+        overflow = self.filterset.search_overflow
+        count, capped = (None, True) if overflow else capped_count(self.filtered_queryset())
         request = self.request
         attributes = available_attributes()
         conditions = []
@@ -134,6 +137,7 @@ class CustomerListView(ObjectListView):
                 **pager_context(request, self.page),
                 "count": count,
                 "count_capped": capped,
+                "search_overflow": overflow,
                 "conditions": conditions,
                 "clear_conditions_url": f"{request.path}?{clear.urlencode()}",
                 "attributes": sorted(attributes.values(), key=lambda a: (a.custom, a.label)),

@@ -16,7 +16,7 @@ class NavItem:
 
 
 NAVIGATION = [
-    NavItem("Dashboard", "home", icon="▦"),
+    NavItem("Dashboard", "home", module="dashboard", icon="▦"),
     NavItem("Customers", "customers:customer_list", icon="◉"),
     NavItem("Labels", "customers:label_list", icon="#"),
     NavItem("Events", "events:definition_list", icon="⚡"),

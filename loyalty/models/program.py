@@ -39,6 +39,7 @@ class Program(models.Model):
     content_approval = models.BooleanField(default=False)
     anonymous_registration = models.BooleanField(default=True)
     customer_verification = models.BooleanField(default=False)
+    dashboard = models.BooleanField(default=True)
 
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -22,6 +22,7 @@ from loyalty.models.tiers import CustomerTier
 
 # The settings page shows the module switches in these groups, in this order.
 MODULE_GROUPS: list[tuple[str, list[Module]]] = [
+    ("Insights", [Module.DASHBOARD]),
     ("Points", [Module.MULTI_ACCOUNTS, Module.EXPIRING_POINTS, Module.TIERS, Module.TIERED_CAMPAIGNS]),
     (
         "Commerce",
@@ -62,6 +63,7 @@ MODULE_HELP = {
     Module.SYNC: "The profile's Sync tab and Resync button (needs Webhooks).",
     Module.WEBHOOKS: "Trusted sites, subscriptions and the webhook log: tell other systems what happened.",
     Module.INCOMING_WEBHOOKS: "Endpoints under /api/hooks/ that turn other systems' requests into events.",
+    Module.DASHBOARD: "The console's home page of program figures and its CSV downloads (off: home opens Customers).",
 }
 
 # Modules that only make sense with another one on.

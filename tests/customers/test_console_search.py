@@ -105,3 +105,64 @@ def test_an_invalid_condition_leaves_the_list_as_it_was_with_the_error(admin_cli
         response.status_code == 200 and 'data-testid="filter-errors"' in html and "not a whole number" in html
     )
     assert {c.customer_id for c in response.context["table"].data.data} == before  # never widened
+
+
+def pages(client, **params) -> tuple[list[str], list[str]]:
+    """Every customer ID the list shows, walking its pages; and the count line of the first page."""
+    seen, counts, url, query = [], [], LIST, params
+    while url:
+        response = client.get(url, query)
+        assert response.status_code == 200
+        seen += [c.customer_id for c in response.context["table"].data.data]
+        counts.append(response.content.decode().split('data-testid="customer-count">')[1].split("<")[0])
+        url, query = response.context["next_url"], None
+    return seen, counts
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bounded search paths are PostgreSQL's")
+@pytest.mark.parametrize(
+    "limits, query, expected",
+    [
+        # A common text: most of the newest customers match, so the list walks its index.
+        (
+            {"SAMPLE": 3, "COMMON": 2},
+            "example.com",
+            {"s-1", "s-2", "s-3", "s-4", "s-5", "s-6", "s-7", "x-1", "x-2"},
+        ),
+        # Rare among the newest, but more matches than CAP in the trigram index.
+        ({"SAMPLE": 2, "CAP": 3}, "simon", {"s-1", "s-2", "s-3", "s-4", "s-5", "s-6", "s-7"}),
+        # More external IDs than CAP: they stay a subquery.
+        ({"SAMPLE": 2, "CAP": 2}, "card-s", {"s-1", "s-2", "s-3", "s-4", "s-5", "s-6", "s-7"}),
+    ],
+)
+def test_a_search_with_more_matches_than_it_collects_lists_them_all_uncounted(
+    admin_client, simons, monkeypatch, limits, query, expected
+):
+    from customers import search
+
+    complete, counts = pages(admin_client, q=query, per_page=2)
+    assert set(complete) == expected and len(complete) == len(expected)
+    assert counts[0] == f"{len(expected)} customers"  # collected in full: counted
+    for name, value in limits.items():
+        monkeypatch.setattr(search, name, value)
+    walked, counts = pages(admin_client, q=query, per_page=2)
+    assert walked == complete  # the same customers in the same order, page by page
+    assert all(count.startswith("Many customers match the search") for count in counts)
+    narrowed, _ = pages(admin_client, q=query, f="last_name:eq:Smith", per_page=2)
+    assert set(narrowed) == expected & {"s-1"}  # other filters still apply
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bounded search paths are PostgreSQL's")
+def test_a_search_among_few_customers_is_collected_from_the_newest_alone(
+    simons, django_assert_max_num_queries
+):
+    """Fewer customers than SAMPLE: the look at the newest saw them all, so no trigram query runs."""
+    from customers.models import Customer
+    from customers.search import match
+
+    with django_assert_max_num_queries(3):  # fold the text, external IDs, the newest customers
+        found = match(Customer.objects.all(), "SIMON", "live")
+    assert not found.overflow
+    assert {c.customer_id for c in found.queryset} == {"s-1", "s-2", "s-3", "s-4", "s-5", "s-6", "s-7"}

@@ -46,7 +46,9 @@ def test_the_dashboard_shows_the_figures_of_the_range(admin_client, figures):
     kpis = {k.label: k.value for k in response.context["kpis"]}
     assert kpis["Members"] == 3 and kpis["Enrolled"] == 3 and kpis["Active members"] == 2
     assert kpis["Points issued"] == 600 and kpis["Points liability"] == 600
-    assert kpis["Purchases"] == 1 and str(kpis["Revenue from members"]) == "40.00"
+    assert kpis["Purchases"] == 1 and str(kpis["Net revenue from members"]) == "40.00"
+    revenue = next(k for k in response.context["kpis"] if k.label == "Net revenue from members")
+    assert "less refunds 0.00" in revenue.hint  # the card says refunds are subtracted
     charts = {c.id: c for c in response.context["charts"]}
     assert {"members", "liability", "tiers", "rewards", "purchases", "custom-events"} <= set(charts)
     assert charts["custom-events"].labels == ["App download"] and charts["custom-events"].datasets[0][
@@ -122,3 +124,27 @@ def test_a_long_range_is_shown_per_week_or_month(admin_client, figures):
 def test_the_dashboard_with_no_rollups_yet_renders_empty(admin_client, program):
     response = page(admin_client)
     assert response.status_code == 200 and "not updated yet" in response.content.decode()
+
+
+def test_with_the_dashboard_module_off_home_opens_customers_and_the_figures_are_not_served(
+    admin_client, figures
+):
+    from loyalty.models import Program
+
+    def menu() -> list[str]:
+        response = admin_client.get(reverse("customers:customer_list"))
+        return [item["label"] for item in response.context["navigation"]]
+
+    assert page(admin_client).status_code == 200
+    assert "Dashboard" in menu()
+    row = Program.objects.get()
+    row.dashboard = False
+    row.save()
+    response = page(admin_client)
+    assert response.status_code == 302 and response["Location"] == reverse("customers:customer_list")
+    assert page(admin_client, start="2025-06-01", end="2025-06-12").status_code == 404
+    assert page(admin_client, csv="members").status_code == 404
+    assert "Dashboard" not in menu() and "Customers" in menu()  # the menu hides it
+    row.dashboard = True
+    row.save()
+    assert page(admin_client, csv="members").status_code == 200

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
-from dashboard import rollups
+from dashboard import rollups, sketch
 from dashboard.models import DailyFigure, RollupState
 from dashboard.rollups import active_members, is_active_member_event, rebuild_rollups, update_rollups
 from events.definitions import BUILTIN_ACTIONS
@@ -225,7 +226,7 @@ def test_the_rebuild_command_gives_the_same_figures_as_the_task(world, capsys):
 
 
 def test_a_rebuild_counts_in_chunks(world, monkeypatch):
-    monkeypatch.setattr(rollups, "CHUNK", 3)
+    monkeypatch.setattr(rollups, "REBUILD_CHUNK", 3)
     rebuild_rollups()
     assert stored() == direct_counts()
     assert liability() == balances()
@@ -249,3 +250,74 @@ def test_the_tier_snapshot_counts_a_tier_that_expired_before_the_review_in_the_t
         rollups.snapshot_tiers(day)
         got = {r.key: r.value for r in DailyFigure.objects.filter(metric="tier_members", day=day)}
         assert got == {"basic/bronze": 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the registers are computed by PostgreSQL")
+def test_postgresql_computes_the_same_registers_as_the_sketch_would_from_its_hash(db):
+    """REGISTERS_SQL's bit arithmetic (register from the low bits, rank from the first 1 of the
+    rest) agrees with dashboard.sketch's, applied to the same 64-bit hashes; the highest rank per
+    register wins."""
+    ids = [*range(1, 3000), 2**40 + 7, 2**62, 123456789]
+    sql = rollups.REGISTERS_SQL.format(
+        members="SELECT 'live' AS environment, DATE '2025-03-01' AS local_day, id AS customer_id "
+        "FROM unnest(%s::bigint[]) AS id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids])
+        got = {register: rank for _, _, register, rank in cursor.fetchall()}
+        cursor.execute("SELECT hashint8extended(id, 0) FROM unnest(%s::bigint[]) AS id", [ids])
+        hashes = [h % 2**64 for (h,) in cursor.fetchall()]
+    expected: dict[int, int] = {}
+    for h in hashes:
+        register, rest = h & (sketch.M - 1), h >> sketch.P
+        rank = (64 - sketch.P) - rest.bit_length() + 1
+        expected[register] = max(expected.get(register, 0), rank)
+    assert got == expected and len(got) > 1000
+    assert max(got.values()) > 5  # ranks beyond the first few bits are read too
+
+
+def test_refunds_are_subtracted_from_the_revenue_on_the_day_they_are_given_back(program):
+    """Net revenue: a checkout of 100 on 1 March, 30 given back on 2 March (partial_refund), one
+    item on 3 March (refund_item: its share, as the transaction records it) and the rest on 4 March
+    (refund): the refunds figure holds each day's money given back, the card the checkouts less
+    the refunds."""
+    from dashboard.figures import dashboard_figures
+    from transactions.models import Transaction
+
+    def refunded() -> Decimal:
+        return Transaction.objects.get(transaction_id="T-9").refunded_value
+
+    items = [
+        {"product_id": "P-1", "quantity": 1, "subtotal": 20},
+        {"product_id": "P-2", "quantity": 1, "subtotal": 80},
+    ]
+    given = {}
+    with time_machine.travel(utc(2025, 3, 1, 10), tick=False) as moment:
+        register("opt_in", "R-1")
+        register("checkout", "R-1", {"transaction_id": "T-9", "total": 100, "items": items})
+        moment.move_to(utc(2025, 3, 2, 10))
+        register("partial_refund", "R-1", {"transaction_id": "T-9", "amount": 30})
+        given[2] = refunded()
+        moment.move_to(utc(2025, 3, 3, 10))
+        register("refund_item", "R-1", {"transaction_id": "T-9", "product_id": "P-1"})
+        given[3] = refunded() - given[2]
+        moment.move_to(utc(2025, 3, 4, 10))
+        register("refund", "R-1", {"transaction_id": "T-9"})
+        given[4] = refunded() - given[2] - given[3]
+        update_rollups()
+        update_rollups()
+    assert given[2] == Decimal("30.00") and given[3] > 0 and given[4] > 0 and refunded() == 100
+    refunds = {row.day.day: (row.value, row.amount) for row in DailyFigure.objects.filter(metric="refunds")}
+    assert refunds == {day: (1, amount) for day, amount in given.items()}
+    kpis = {
+        k.label: k.value for k in dashboard_figures("live", dt.date(2025, 3, 1), dt.date(2025, 3, 4))["kpis"]
+    }
+    assert kpis["Purchases"] == 1 and kpis["Net revenue from members"] == Decimal("0.00")
+    kpis = {
+        k.label: k.value for k in dashboard_figures("live", dt.date(2025, 3, 1), dt.date(2025, 3, 2))["kpis"]
+    }
+    assert kpis["Net revenue from members"] == Decimal("70.00")
+    counted = sorted(DailyFigure.objects.values_list("day", "metric", "key", "value", "amount"))
+    rebuild_rollups()  # the rebuild counts the same refunds
+    assert sorted(DailyFigure.objects.values_list("day", "metric", "key", "value", "amount")) == counted

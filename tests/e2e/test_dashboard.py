@@ -49,7 +49,7 @@ def test_the_dashboard_draws_its_charts_from_the_rollups(console_page):
     with page.expect_download() as download:
         chart.locator("[data-testid=csv-purchases]").click()
     text = open(download.value.path(), encoding="utf-8").read()
-    assert text.startswith("Week starting,Purchases,Revenue (EUR)\n")
+    assert text.startswith("Week starting,Purchases,Net revenue (EUR)\n")
     assert ".00\n" in text or ".50\n" in text
     # a chosen range through the form; a bad one says why
     page.fill("#id_start", str(end - dt.timedelta(days=6)))
