@@ -14,7 +14,11 @@
 
 A failure schedules the next attempt from settings.WEBHOOK_RETRY_DELAYS (seconds after the 1st,
 2nd, ... failure; the default: 12 attempts over ~16 h); after the last one the delivery is `failed`
-(the dead-letter list) until someone replays it. `deliver_due()` (every minute) takes every due row.
+(the dead-letter list) until someone replays it. Each retry (and each wait for an open circuit)
+is also booked at its due time as a one-off django-q2 Schedule (`wake_at`) that runs
+`webhooks.tasks.deliver` on those rows, so a 10-second retry does not wait for the minute sweep;
+`deliver_due()` (every minute) stays the safety net and takes every due row. The claim makes the
+two harmless together: a row is sent by whichever comes first, once per attempt.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django_q.models import Schedule
 
 from loyalty import fastsql
 
@@ -50,6 +55,35 @@ def breaker_failures() -> int:
     return int(getattr(settings, "WEBHOOK_BREAKER_FAILURES", 5))
 
 
+def wake_at(ids: list[int], when: dt.datetime) -> None:
+    """Book `webhooks.tasks.deliver(ids)` for `when` (a one-off django-q2 Schedule, deleted once it
+    ran). django-q2's scheduler looks at Schedules every 30 s, so the task starts between `when`
+    and about 30 s later. Call it in the transaction that set next_attempt_at."""
+    if ids:
+        Schedule.objects.create(
+            name=f"webhooks.retry {when:%H:%M:%S} ({len(ids)})",
+            func="webhooks.tasks.deliver",
+            args=repr(list(ids)),
+            schedule_type=Schedule.ONCE,
+            repeats=-1,
+            next_run=when,
+        )
+
+
+def _wake_retries(deliveries: list[Delivery]) -> None:
+    """One wake-up per due second among the rows waiting for a retry."""
+    groups: dict[dt.datetime, list[int]] = {}
+    for delivery in deliveries:
+        when = delivery.next_attempt_at
+        if delivery.status == DeliveryStatus.RETRYING and when is not None:
+            second = when.replace(microsecond=0) + (
+                dt.timedelta(seconds=1) if when.microsecond else dt.timedelta()
+            )
+            groups.setdefault(second, []).append(delivery.pk)
+    for when, ids in groups.items():
+        wake_at(ids, when)
+
+
 def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[Delivery], str]:
     """Claim the due, unclaimed deliveries among `ids` (one site's) for this worker."""
     with transaction.atomic():
@@ -62,7 +96,11 @@ def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[
             due.update(next_attempt_at=now + dt.timedelta(minutes=5), updated_at=now)
             return None, [], "site inactive"
         if site.circuit_open_until and site.circuit_open_until > now:
-            due.update(next_attempt_at=site.circuit_open_until, updated_at=now)
+            waiting = list(due.values_list("pk", flat=True))
+            Delivery.objects.filter(pk__in=waiting).update(
+                next_attempt_at=site.circuit_open_until, updated_at=now
+            )
+            wake_at(waiting, site.circuit_open_until)
             return None, [], "circuit open"
         sending_now = Delivery.objects.filter(site=site, claimed_until__gt=now).aggregate(
             n=Count("claim", distinct=True)
@@ -88,9 +126,12 @@ def _send(site: TrustedSite, delivery: Delivery, secret: str) -> sending.SendRes
             "Content-Type": site.content_type,
             "webhook-id": delivery.msg_id,
             "webhook-timestamp": str(int(now.timestamp())),
-            **sending.auth_headers(site, secret, delivery.msg_id, now, body),
+            **sending.auth_headers(site, secret, delivery.msg_id, now, body, url),
         }
-        return sending.post(url, body, headers, float(site.timeout_seconds))
+        result = sending.post(url, body, headers, float(site.timeout_seconds))
+        if result.status_code == 401 and site.auth_method == "oauth":
+            sending.forget_token(site, secret)  # revoked or expired early: the retry asks again
+        return result
     except sending.SendRefused as error:
         return sending.SendResult(url=site.url, error=str(error)[:500])
     except Exception as error:  # a broken JWT key or the like: logged, retried, never lost
@@ -178,10 +219,12 @@ def _send_batch(site: TrustedSite, claimed: list[Delivery], outcomes: dict[str, 
             )
         DeliveryAttempt.objects.bulk_create(attempts)
         fastsql.update_many(sent, _FIELDS)
+        _wake_retries(sent)
         if unsent:
             Delivery.objects.filter(pk__in=[d.pk for d in unsent]).update(
                 claim="", claimed_until=None, next_attempt_at=open_until or now, updated_at=now
             )
+            wake_at([d.pk for d in unsent], open_until or now)
             outcomes["circuit open"] = outcomes.get("circuit open", 0) + len(unsent)
 
 
