@@ -15,8 +15,9 @@
 A failure schedules the next attempt from settings.WEBHOOK_RETRY_DELAYS (seconds after the 1st,
 2nd, ... failure; the default: 12 attempts over ~16 h); after the last one the delivery is `failed`
 (the dead-letter list) until someone replays it. Each retry (and each wait for an open circuit)
-is also booked at its due time as a one-off django-q2 Schedule (`wake_at`) that runs
-`webhooks.tasks.deliver` on those rows, so a 10-second retry does not wait for the minute sweep;
+is also booked at its due time as a one-off django-q2 Schedule (`wake_at`, one per site and
+second) that runs `webhooks.tasks.deliver_site_due`, so a 10-second retry does not wait for the
+minute sweep;
 `deliver_due()` (every minute) stays the safety net and takes every due row. The claim makes the
 two harmless together: a row is sent by whichever comes first, once per attempt.
 """
@@ -55,33 +56,31 @@ def breaker_failures() -> int:
     return int(getattr(settings, "WEBHOOK_BREAKER_FAILURES", 5))
 
 
-def wake_at(ids: list[int], when: dt.datetime) -> None:
-    """Book `webhooks.tasks.deliver(ids)` for `when` (a one-off django-q2 Schedule, deleted once it
-    ran). django-q2's scheduler looks at Schedules every 30 s, so the task starts between `when`
-    and about 30 s later. Call it in the transaction that set next_attempt_at."""
-    if ids:
-        Schedule.objects.create(
-            name=f"webhooks.retry {when:%H:%M:%S} ({len(ids)})",
-            func="webhooks.tasks.deliver",
-            args=repr(list(ids)),
-            schedule_type=Schedule.ONCE,
-            repeats=-1,
-            next_run=when,
-        )
+def wake_at(site_id: int, when: dt.datetime) -> None:
+    """Book `webhooks.tasks.deliver_site_due(site_id)` for `when` (rounded up to the second): a
+    one-off django-q2 Schedule, deleted once it ran, and at most one per site and second however
+    many rows wait for it (an outage's every kick finds the one already booked). django-q2's
+    scheduler looks at Schedules every 30 s, so the task starts between `when` and about 30 s
+    later. Call it in the transaction that set next_attempt_at."""
+    if when.microsecond:
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+    Schedule.objects.get_or_create(
+        name=f"webhooks.wake site {site_id} at {when:%Y-%m-%dT%H:%M:%S}",
+        defaults={
+            "func": "webhooks.tasks.deliver_site_due",
+            "args": repr(site_id),
+            "schedule_type": Schedule.ONCE,
+            "repeats": -1,
+            "next_run": when,
+        },
+    )
 
 
-def _wake_retries(deliveries: list[Delivery]) -> None:
+def _wake_retries(site_id: int, deliveries: list[Delivery]) -> None:
     """One wake-up per due second among the rows waiting for a retry."""
-    groups: dict[dt.datetime, list[int]] = {}
-    for delivery in deliveries:
-        when = delivery.next_attempt_at
-        if delivery.status == DeliveryStatus.RETRYING and when is not None:
-            second = when.replace(microsecond=0) + (
-                dt.timedelta(seconds=1) if when.microsecond else dt.timedelta()
-            )
-            groups.setdefault(second, []).append(delivery.pk)
-    for when, ids in groups.items():
-        wake_at(ids, when)
+    for when in {d.next_attempt_at for d in deliveries if d.status == DeliveryStatus.RETRYING}:
+        if when is not None:
+            wake_at(site_id, when)
 
 
 def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[Delivery], str]:
@@ -96,11 +95,8 @@ def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[
             due.update(next_attempt_at=now + dt.timedelta(minutes=5), updated_at=now)
             return None, [], "site inactive"
         if site.circuit_open_until and site.circuit_open_until > now:
-            waiting = list(due.values_list("pk", flat=True))
-            Delivery.objects.filter(pk__in=waiting).update(
-                next_attempt_at=site.circuit_open_until, updated_at=now
-            )
-            wake_at(waiting, site.circuit_open_until)
+            if due.update(next_attempt_at=site.circuit_open_until, updated_at=now):
+                wake_at(site.pk, site.circuit_open_until)
             return None, [], "circuit open"
         sending_now = Delivery.objects.filter(site=site, claimed_until__gt=now).aggregate(
             n=Count("claim", distinct=True)
@@ -219,12 +215,12 @@ def _send_batch(site: TrustedSite, claimed: list[Delivery], outcomes: dict[str, 
             )
         DeliveryAttempt.objects.bulk_create(attempts)
         fastsql.update_many(sent, _FIELDS)
-        _wake_retries(sent)
+        _wake_retries(site.pk, sent)
         if unsent:
             Delivery.objects.filter(pk__in=[d.pk for d in unsent]).update(
                 claim="", claimed_until=None, next_attempt_at=open_until or now, updated_at=now
             )
-            wake_at([d.pk for d in unsent], open_until or now)
+            wake_at(site.pk, open_until or now)
             outcomes["circuit open"] = outcomes.get("circuit open", 0) + len(unsent)
 
 
@@ -252,11 +248,13 @@ def attempt(delivery_id: int) -> str:
     return next(iter(outcomes), "not due")
 
 
-def due_ids(limit: int = 2000) -> list[int]:
+def due_ids(limit: int = 2000, site_id: int | None = None) -> list[int]:
     now = timezone.now()
+    rows = Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
+    if site_id is not None:
+        rows = rows.filter(site_id=site_id)
     return list(
-        Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        rows.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -265,3 +263,8 @@ def due_ids(limit: int = 2000) -> list[int]:
 def deliver_due(limit: int = 2000) -> dict[str, int]:
     """The periodic sweep: send every due delivery (up to `limit` a run)."""
     return deliver(due_ids(limit))
+
+
+def deliver_site_due(site_id: int, limit: int = 2000) -> dict[str, int]:
+    """A booked wake-up (wake_at): send the site's due deliveries (up to `limit`)."""
+    return deliver(due_ids(limit, site_id))

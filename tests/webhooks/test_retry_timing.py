@@ -20,7 +20,7 @@ from .receiver import Receiver
 
 
 def _retry_schedules():
-    return Schedule.objects.filter(func="webhooks.tasks.deliver")
+    return Schedule.objects.filter(func="webhooks.tasks.deliver_site_due")
 
 
 def test_a_ten_second_retry_runs_at_its_due_time_without_the_sweep(modules, sent, settings):
@@ -36,7 +36,7 @@ def test_a_ten_second_retry_runs_at_its_due_time_without_the_sweep(modules, sent
             assert row.next_attempt_at == due
             booked = _retry_schedules().get()
             assert booked.next_run == due and booked.schedule_type == Schedule.ONCE
-            assert ast.literal_eval(booked.args) == [row.pk]
+            assert ast.literal_eval(booked.args) == site.pk
 
             clock.shift(dt.timedelta(seconds=9))  # not due: the scheduler starts nothing
             scheduler(broker=get_broker())
@@ -87,6 +87,23 @@ def test_each_retry_of_a_long_schedule_is_booked_at_its_own_time(modules, sent, 
     assert not _retry_schedules().exists()
 
 
+def test_many_rows_waiting_for_one_second_share_one_booking(modules, sent, settings):
+    """An outage: every new message finds the circuit open; they all wait for its reopening under
+    one booked wake-up, not one each."""
+    settings.WEBHOOK_RETRY_DELAYS = [3600]
+    settings.WEBHOOK_BREAKER_FAILURES = 1
+    with Receiver(lambda n: 503) as down:
+        site = make_site(down.url)
+        start = timezone.now().replace(microsecond=0)
+        with time_machine.travel(start, tick=False):
+            for _ in range(10):
+                sent(delivery.enqueue_message, site, "", "{}")
+            site.refresh_from_db()
+            assert len(down.requests) == 1  # the circuit opened after the first failure
+            assert _retry_schedules().filter(next_run=site.circuit_open_until).count() == 1
+            assert _retry_schedules().count() == 2  # and the first message's own retry
+
+
 def test_an_open_circuit_books_the_waiting_rows_for_its_reopening(modules, sent, settings):
     settings.WEBHOOK_RETRY_DELAYS = [3600]
     settings.WEBHOOK_BREAKER_FAILURES = 1
@@ -101,8 +118,8 @@ def test_an_open_circuit_books_the_waiting_rows_for_its_reopening(modules, sent,
             second = sent(delivery.enqueue_message, site, "", "{}")  # waits for the circuit
             second.refresh_from_db()
             assert second.attempts == 0 and second.next_attempt_at == site.circuit_open_until
-            booked = _retry_schedules().get(args=repr([second.pk]))
-            assert booked.next_run == site.circuit_open_until
+            booked = _retry_schedules().get(next_run=site.circuit_open_until)
+            assert ast.literal_eval(booked.args) == site.pk
             clock.shift(dt.timedelta(seconds=21))
             scheduler(broker=get_broker())
             second.refresh_from_db()
