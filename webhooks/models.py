@@ -39,6 +39,7 @@ class TrustedSite(models.Model):
     content_type = models.CharField(max_length=40, choices=ContentType.choices, default=ContentType.JSON)
     auth_method = models.CharField(max_length=20, choices=AuthMethod.choices, default=AuthMethod.NONE)
     username = models.CharField(
+        "username / key ID / client ID",
         max_length=200,
         blank=True,
         help_text="Basic: the username; AWS: the access key ID; OAuth: the client ID",
@@ -47,16 +48,28 @@ class TrustedSite(models.Model):
     secret_hint = models.CharField(max_length=12, blank=True, editable=False)
     jwt_algorithm = models.CharField(max_length=5, choices=JwtAlgorithm.choices, default=JwtAlgorithm.HS256)
     jwt_claims = models.JSONField(default=dict, blank=True, help_text="JWT payload claims (JSON object)")
-    aws_region = models.CharField(max_length=50, blank=True, help_text="AWS: e.g. eu-west-1")
-    aws_service = models.CharField(max_length=50, blank=True, help_text="AWS: e.g. execute-api")
+    aws_region = models.CharField("AWS region", max_length=50, blank=True, help_text="AWS: e.g. eu-west-1")
+    aws_service = models.CharField(
+        "AWS service", max_length=50, blank=True, help_text="AWS: e.g. execute-api"
+    )
     aws_algorithm_prefix = models.CharField(
-        max_length=20, blank=True, help_text="AWS: optional algorithm prefix (empty: AWS4)"
+        "algorithm prefix",
+        max_length=20,
+        blank=True,
+        help_text="AWS: optional algorithm prefix (empty: AWS4)",
     )
     aws_vendor_key = models.CharField(
-        max_length=20, blank=True, help_text="AWS: optional vendor key (empty: AWS4, the X-Amz-* headers)"
+        "vendor key",
+        max_length=20,
+        blank=True,
+        help_text="AWS: optional vendor key (empty: AWS4, the X-Amz-* headers)",
     )
-    oauth_token_url = models.URLField(max_length=500, blank=True, help_text="OAuth: the token endpoint")
-    oauth_scope = models.CharField(max_length=500, blank=True, help_text="OAuth: optional scope")
+    oauth_token_url = models.URLField(
+        "OAuth token URL", max_length=500, blank=True, help_text="OAuth: the token endpoint"
+    )
+    oauth_scope = models.CharField(
+        "OAuth scope", max_length=500, blank=True, help_text="OAuth: optional scope"
+    )
     timeout_seconds = models.PositiveSmallIntegerField(default=10, help_text="1 to 60 seconds")
     max_concurrency = models.PositiveSmallIntegerField(default=4, help_text="requests in flight at once")
     active = models.BooleanField(default=True)
