@@ -185,6 +185,9 @@ WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1
 # Keys encrypting the sites' and endpoints' secrets (comma-separated, first one encrypts; empty:
 # derived from SECRET_KEY). Rotating: put the new key first and keep the old one after it.
 WEBHOOK_SECRET_KEYS = os.environ.get("WEBHOOK_SECRET_KEYS", "")
+# Incoming refusals before authentication (404, 405, 413, 429) logged at most this often a minute
+# per endpoint (and for all unknown names together), so a flood cannot fill the log.
+WEBHOOK_REFUSAL_LOG_PER_MINUTE = int(os.environ.get("WEBHOOK_REFUSAL_LOG_PER_MINUTE", "60"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,8 +5,12 @@ In order: the endpoint (active, its method), the API's size limit (413), the end
 filters (a request that does not match is logged as filtered and answered 200, so the sender does
 not retry it), the mapping (400 naming the attribute), then one event through register_event with
 source `webhook`. `Idempotency-Key` or `webhook-id` de-duplicates: a repeated key is answered with
-the first request's event and registers nothing. Every request with a known endpoint is logged
-(headers without credentials); errors use the API's envelope, never a 500 for bad input.
+the first request's event and registers nothing. Every request is logged (headers without
+credentials) with its answer and reason — refusals before the body is read too: 404 for an
+unknown name (logged with the name) or an inactive endpoint (logged against it), 405, 413 (the
+body not read), 429. Refusals that come before authentication are logged at most
+settings.WEBHOOK_REFUSAL_LOG_PER_MINUTE times a minute per endpoint (per installation for unknown
+names), so a flood cannot fill the log. Errors use the API's envelope, never a 500 for bad input.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
@@ -58,14 +63,15 @@ def _parse(raw: bytes, content_type: str):
         raise incoming.HookBodyError(str(error.detail)) from None
 
 
-def _log(endpoint, request, raw: bytes, secret: str, **fields) -> IncomingRequest:
+def _log(endpoint, request, raw: bytes, secret: str, name: str = "", **fields) -> IncomingRequest:
     body = raw[:BODY_LOG_CHARS].decode("utf-8", errors="replace").replace("\x00", "")
     if secret:
         body = body.replace(secret, "[hidden]")
     return IncomingRequest.objects.create(
         endpoint=endpoint,
+        endpoint_name=(name or endpoint.name)[:100].replace("\x00", ""),
         received_at=timezone.now(),
-        method=request.method,
+        method=request.method[:8],
         headers=incoming.loggable_headers(_headers(request), endpoint),
         body=body,
         remote_addr=request.META.get("REMOTE_ADDR") or None,
@@ -87,16 +93,43 @@ def _error(endpoint, request, raw, secret, error: EngineError, status=IncomingSt
     return api_errors.json_error(error)
 
 
+def refusal_log_limit() -> int:
+    return int(getattr(settings, "WEBHOOK_REFUSAL_LOG_PER_MINUTE", 60))
+
+
+def _refuse(endpoint, name: str, request, error: EngineError, raw: bytes = b""):
+    """Answer a refusal that comes before authentication, logging it within the per-minute cap
+    (endpoint None: an unknown name, logged with the name)."""
+    bucket = f"hook-refused-{endpoint.pk if endpoint is not None else 'unknown'}"
+    if not ratelimit.hit(bucket, refusal_log_limit()).exceeded:
+        _log(
+            endpoint,
+            request,
+            raw,
+            secrets.decrypt(endpoint.secret_encrypted) if endpoint is not None else "",
+            name=name,
+            status=IncomingStatus.REFUSED,
+            http_status=error.status,
+            code=error.code,
+            reason=error.message[:1000],
+        )
+    return api_errors.json_error(error)
+
+
 @csrf_exempt
 def receive(request, name: str):
-    program_on = Program.current().incoming_webhooks
-    endpoint = IncomingEndpoint.objects.filter(name=name, active=True).first() if program_on else None
-    if endpoint is None:
+    if not Program.current().incoming_webhooks:
         return api_errors.json_error(api_errors.EndpointNotFound(f"No active incoming webhook {name!r}."))
+    endpoint = IncomingEndpoint.objects.filter(name=name).first()
+    if endpoint is None:
+        error = api_errors.EndpointNotFound(f"No incoming webhook {name!r}.")
+        return _refuse(None, name, request, error)
+    if not endpoint.active:
+        error = api_errors.EndpointNotFound(f"The incoming webhook {name!r} is inactive.")
+        return _refuse(endpoint, name, request, error)
     if request.method != endpoint.method:
-        response = api_errors.json_error(
-            api_errors.MethodNotAllowed(f"This webhook accepts {endpoint.method}.")
-        )
+        error = api_errors.MethodNotAllowed(f"This webhook accepts {endpoint.method}.")
+        response = _refuse(endpoint, name, request, error)
         response["Allow"] = endpoint.method
         return response
     try:
@@ -105,13 +138,15 @@ def receive(request, name: str):
         if not length.isdigit():
             raise api_errors.MalformedRequest("Invalid Content-Length header.")
         if int(length) > max_body_bytes():
-            raise api_errors.RequestTooLarge(f"The request body may be at most {max_body_bytes()} bytes.")
+            raise api_errors.RequestTooLarge(
+                f"The request body ({int(length)} bytes) may be at most {max_body_bytes()} bytes; not read."
+            )
     except EngineError as error:
-        return api_errors.json_error(error)
+        return _refuse(endpoint, name, request, error)
     state = ratelimit.hit(f"hook{endpoint.pk}", endpoint.rate_limit)
     if state.exceeded:
         error = api_errors.RateLimited(f"Rate limit of {state.limit} requests a minute exceeded.")
-        response = api_errors.json_error(error)
+        response = _refuse(endpoint, name, request, error, request.body)
         response["Retry-After"] = str(max(state.reset, 1))
         return response
     raw = request.body

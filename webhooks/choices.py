@@ -2,13 +2,16 @@ from django.db import models
 
 
 class AuthMethod(models.TextChoices):
-    """How a trusted site authenticates our requests (the reference's Basic and JWT, plus a bearer
-    token and the Standard Webhooks HMAC signature)."""
+    """How a trusted site authenticates our requests (the reference's Basic, AWS, JWT and OAuth,
+    plus a bearer token and the Standard Webhooks HMAC signature). The reference's AWS-S3 is not
+    offered: it writes each message as a file into an S3 bucket (docs/user-guide/webhooks.md)."""
 
     NONE = "none", "None"
     BASIC = "basic", "Basic"
     BEARER = "bearer", "Bearer token"
     JWT = "jwt", "JWT"
+    AWS = "aws", "AWS (Signature Version 4)"
+    OAUTH = "oauth", "OAuth 2.0 (client credentials)"
     STANDARD_WEBHOOKS = "standard_webhooks", "HMAC signature (Standard Webhooks)"
 
 

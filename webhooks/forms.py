@@ -36,6 +36,12 @@ class TrustedSiteForm(SecretMixin, forms.ModelForm):
             "username",
             "jwt_algorithm",
             "jwt_claims",
+            "aws_region",
+            "aws_service",
+            "aws_algorithm_prefix",
+            "aws_vendor_key",
+            "oauth_token_url",
+            "oauth_scope",
             "timeout_seconds",
             "max_concurrency",
             "active",
@@ -74,9 +80,38 @@ class TrustedSiteForm(SecretMixin, forms.ModelForm):
         method = data.get("auth_method")
         if method == AuthMethod.BASIC and not data.get("username"):
             self.add_error("username", "Basic authentication needs a username.")
-        needs_typed = method in (AuthMethod.BASIC, AuthMethod.BEARER, AuthMethod.JWT)
+        if method == AuthMethod.AWS:
+            for name, label in (
+                ("username", "the access key ID"),
+                ("aws_region", "a region"),
+                ("aws_service", "a service"),
+            ):
+                if not data.get(name):
+                    self.add_error(name, f"AWS signing needs {label}.")
+            for name in ("aws_algorithm_prefix", "aws_vendor_key"):
+                if data.get(name) and not data[name].replace("-", "").isalnum():
+                    self.add_error(name, "Letters, digits and '-' only.")
+        if method == AuthMethod.OAUTH:
+            if not data.get("username"):
+                self.add_error("username", "OAuth needs the client ID.")
+            if not data.get("oauth_token_url"):
+                self.add_error("oauth_token_url", "OAuth needs the token URL.")
+            else:
+                try:
+                    addresses.check_url(data["oauth_token_url"])
+                except addresses.AddressRefused as error:
+                    self.add_error("oauth_token_url", str(error))
+        needs_typed = method in (
+            AuthMethod.BASIC,
+            AuthMethod.BEARER,
+            AuthMethod.JWT,
+            AuthMethod.AWS,
+            AuthMethod.OAUTH,
+        )
         if needs_typed and not data.get("secret") and not self.instance.secret_encrypted:
-            self.add_error("secret", "This authentication method needs a secret (password, token or key).")
+            self.add_error(
+                "secret", "This authentication method needs a secret (password, token, key or client secret)."
+            )
         return data
 
 

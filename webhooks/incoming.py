@@ -150,6 +150,6 @@ def map_request(endpoint, ctx: dict) -> Mapped:
 def loggable_headers(headers: dict[str, str], endpoint) -> dict[str, str]:
     """The request headers without credentials (and without the endpoint's token header)."""
     hidden = set(SECRET_HEADERS)
-    if endpoint.auth_header and not endpoint.auth_header.startswith("body."):
+    if endpoint is not None and endpoint.auth_header and not endpoint.auth_header.startswith("body."):
         hidden.add(endpoint.auth_header.lower())
     return {k: ("[hidden]" if k.lower() in hidden else v[:500]) for k, v in list(headers.items())[:100]}

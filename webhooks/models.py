@@ -38,11 +38,38 @@ class TrustedSite(models.Model):
     url = models.URLField(max_length=500, help_text="base URL; a subscription's path is added to it")
     content_type = models.CharField(max_length=40, choices=ContentType.choices, default=ContentType.JSON)
     auth_method = models.CharField(max_length=20, choices=AuthMethod.choices, default=AuthMethod.NONE)
-    username = models.CharField(max_length=200, blank=True, help_text="Basic authentication")
+    username = models.CharField(
+        "username / key ID / client ID",
+        max_length=200,
+        blank=True,
+        help_text="Basic: the username; AWS: the access key ID; OAuth: the client ID",
+    )
     secret_encrypted = models.TextField(blank=True, editable=False)
     secret_hint = models.CharField(max_length=12, blank=True, editable=False)
     jwt_algorithm = models.CharField(max_length=5, choices=JwtAlgorithm.choices, default=JwtAlgorithm.HS256)
     jwt_claims = models.JSONField(default=dict, blank=True, help_text="JWT payload claims (JSON object)")
+    aws_region = models.CharField("AWS region", max_length=50, blank=True, help_text="AWS: e.g. eu-west-1")
+    aws_service = models.CharField(
+        "AWS service", max_length=50, blank=True, help_text="AWS: e.g. execute-api"
+    )
+    aws_algorithm_prefix = models.CharField(
+        "algorithm prefix",
+        max_length=20,
+        blank=True,
+        help_text="AWS: optional algorithm prefix (empty: AWS4)",
+    )
+    aws_vendor_key = models.CharField(
+        "vendor key",
+        max_length=20,
+        blank=True,
+        help_text="AWS: optional vendor key (empty: AWS4, the X-Amz-* headers)",
+    )
+    oauth_token_url = models.URLField(
+        "OAuth token URL", max_length=500, blank=True, help_text="OAuth: the token endpoint"
+    )
+    oauth_scope = models.CharField(
+        "OAuth scope", max_length=500, blank=True, help_text="OAuth: optional scope"
+    )
     timeout_seconds = models.PositiveSmallIntegerField(default=10, help_text="1 to 60 seconds")
     max_concurrency = models.PositiveSmallIntegerField(default=4, help_text="requests in flight at once")
     active = models.BooleanField(default=True)
@@ -227,7 +254,11 @@ class IncomingRequest(models.Model):
     """One received request: what came in (headers without credentials, the body cut at a size),
     and the event it became or the reason it was refused."""
 
-    endpoint = models.ForeignKey(IncomingEndpoint, on_delete=models.CASCADE, related_name="requests")
+    endpoint = models.ForeignKey(
+        IncomingEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="requests"
+    )
+    # The name in the URL: an unknown endpoint's requests are logged with it (and no endpoint).
+    endpoint_name = models.CharField(max_length=100, blank=True)
     received_at = models.DateTimeField(db_index=True)
     method = models.CharField(max_length=8)
     headers = models.JSONField(default=dict)

@@ -148,7 +148,7 @@ class IncomingEndpointTable(tables.Table):
 
 class IncomingRequestTable(tables.Table):
     received_at = WhenColumn(verbose_name="Received")
-    endpoint = tables.Column()
+    endpoint = tables.Column(empty_values=())  # an unknown name shows the name
     status = tables.Column()
     http_status = tables.Column(verbose_name="Answer")
     reason = tables.Column(orderable=False)
@@ -181,6 +181,9 @@ class IncomingRequestTable(tables.Table):
             IncomingStatus.FILTERED: "∅",
         }.get(record.status, "⚠")
         return f"{icon} {value}"
+
+    def render_endpoint(self, value, record):
+        return value.name if value is not None else f"{record.endpoint_name} (unknown)"
 
     def render_event(self, record):
         return f"#{record.event_id} {record.event.action}" if record.event_id else "—"

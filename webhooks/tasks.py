@@ -16,6 +16,12 @@ def deliver_due() -> dict[str, int]:
     return worker.deliver_due()
 
 
+def deliver_site_due(site_id: int) -> dict[str, int]:
+    """Booked by worker.wake_at for a retry's (or an open circuit's) due time: the site's due
+    deliveries."""
+    return worker.deliver_site_due(site_id)
+
+
 def cleanup() -> int:
     """Daily: delete log rows past the retention period."""
     return delivery.cleanup()

@@ -20,6 +20,7 @@ urlpatterns = [
     path(S + "dead-letters/", views.DeadLetterListView.as_view(), name="dead_letter_list"),
     path(S + "replay/", views.ReplayView.as_view(), name="delivery_replay"),
     path(IN, views.IncomingListView.as_view(), name="incoming_list"),
+    path(IN + "new/", views.IncomingBlueprintsView.as_view(), name="incoming_blueprints"),
     path(IN + "add/", views.IncomingEditView.as_view(), name="incoming_add"),
     path(IN + "<int:pk>/", views.IncomingEditView.as_view(), name="incoming_edit"),
     path(IN + "<int:pk>/toggle/", views.IncomingToggleView.as_view(), name="incoming_toggle"),

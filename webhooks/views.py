@@ -5,22 +5,22 @@ profile tab like the others."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
 from django.views import View
-from django.views.generic import DetailView
+from django.views.generic import DetailView, TemplateView
 
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
+from loyalty.audit import log as audit
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.models import Program
 from loyalty.program_settings.views import SettingsEditView, SettingsMixin
 
-from . import delivery, secrets
+from . import blueprints, delivery, secrets
 from .choices import AuthMethod, DeliveryStatus, IncomingAuth
 from .filtersets import (
     DeliveryFilterSet,
@@ -239,9 +239,22 @@ class IncomingListView(IncomingModule, SettingsMixin, ObjectListView):
     title = "Incoming webhooks"
     section = "webhooks:incoming_list"
     actions = [
-        ("Create new webhook", "webhooks:incoming_add", PERMISSION),
+        ("Create new webhook", "webhooks:incoming_blueprints", PERMISSION),
         ("Log", "webhooks:incoming_log", PERMISSION),
     ]
+
+
+class IncomingBlueprintsView(IncomingModule, SettingsMixin, ConsoleView, TemplateView):
+    """Create new webhook, step 1: pick a blueprint (Blank or a prefilled mParticle scenario)."""
+
+    permission_required = PERMISSION
+    template_name = "webhooks/incoming_blueprints.html"
+    section = "webhooks:incoming_list"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title="Create new webhook: blueprint", blueprints=blueprints.BLUEPRINTS)
+        return context
 
 
 class IncomingEditView(IncomingModule, SecretSaving, SettingsEditView):
@@ -259,6 +272,14 @@ class IncomingEditView(IncomingModule, SecretSaving, SettingsEditView):
     )
     secret_page_title = "Incoming webhook secret"
     back_url = reverse_lazy("webhooks:incoming_list")
+
+    def get_initial(self):
+        """A new endpoint starts from the blueprint in `?blueprint=` (webhooks.blueprints)."""
+        initial = super().get_initial()
+        blueprint = blueprints.BY_KEY.get(self.request.GET.get("blueprint", ""))
+        if self.object is None and blueprint is not None:
+            initial.update(blueprint.initial())
+        return initial
 
 
 class IncomingToggleView(IncomingModule, ConsoleView, View):
@@ -309,14 +330,12 @@ class CustomerSyncView(CustomerTabView):
         return context
 
 
-class ResyncForm(forms.Form):
-    pass
-
-
 class ResyncView(CustomerActionView):
+    """Resync asks for a reason, as every support action does, and records it in the change log
+    (the customer's Changes tab) in the transaction that queues the message."""
+
     permission_required = "loyalty.change_customer_profile"
     module = "sync"
-    form_class = ResyncForm
     success_tab = SYNC_TAB
     title = "Resync"
     confirm_text = (
@@ -327,4 +346,12 @@ class ResyncView(CustomerActionView):
     def perform(self, form) -> str:
         with transaction.atomic():
             sent = delivery.resync(self.customer)
+            audit.record(
+                user=self.request.user,
+                action="resync",
+                environment=self.customer.environment,
+                customer=self.customer,
+                reason=form.cleaned_data["reason"],
+                after={"site": sent.site.name, "webhook_id": sent.msg_id, "path": sent.path},
+            )
         return f"Resync queued to {sent.site.name} (webhook ID {sent.msg_id})."

@@ -14,7 +14,12 @@
 
 A failure schedules the next attempt from settings.WEBHOOK_RETRY_DELAYS (seconds after the 1st,
 2nd, ... failure; the default: 12 attempts over ~16 h); after the last one the delivery is `failed`
-(the dead-letter list) until someone replays it. `deliver_due()` (every minute) takes every due row.
+(the dead-letter list) until someone replays it. Each retry (and each wait for an open circuit)
+is also booked at its due time as a one-off django-q2 Schedule (`wake_at`, one per site and
+second) that runs `webhooks.tasks.deliver_site_due`, so a 10-second retry does not wait for the
+minute sweep;
+`deliver_due()` (every minute) stays the safety net and takes every due row. The claim makes the
+two harmless together: a row is sent by whichever comes first, once per attempt.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django_q.models import Schedule
 
 from loyalty import fastsql
 
@@ -50,6 +56,33 @@ def breaker_failures() -> int:
     return int(getattr(settings, "WEBHOOK_BREAKER_FAILURES", 5))
 
 
+def wake_at(site_id: int, when: dt.datetime) -> None:
+    """Book `webhooks.tasks.deliver_site_due(site_id)` for `when` (rounded up to the second): a
+    one-off django-q2 Schedule, deleted once it ran, and at most one per site and second however
+    many rows wait for it (an outage's every kick finds the one already booked). django-q2's
+    scheduler looks at Schedules every 30 s, so the task starts between `when` and about 30 s
+    later. Call it in the transaction that set next_attempt_at."""
+    if when.microsecond:
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+    Schedule.objects.get_or_create(
+        name=f"webhooks.wake site {site_id} at {when:%Y-%m-%dT%H:%M:%S}",
+        defaults={
+            "func": "webhooks.tasks.deliver_site_due",
+            "args": repr(site_id),
+            "schedule_type": Schedule.ONCE,
+            "repeats": -1,
+            "next_run": when,
+        },
+    )
+
+
+def _wake_retries(site_id: int, deliveries: list[Delivery]) -> None:
+    """One wake-up per due second among the rows waiting for a retry."""
+    for when in {d.next_attempt_at for d in deliveries if d.status == DeliveryStatus.RETRYING}:
+        if when is not None:
+            wake_at(site_id, when)
+
+
 def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[Delivery], str]:
     """Claim the due, unclaimed deliveries among `ids` (one site's) for this worker."""
     with transaction.atomic():
@@ -62,7 +95,8 @@ def _claim(site_id: int, ids: list[int], now) -> tuple[TrustedSite | None, list[
             due.update(next_attempt_at=now + dt.timedelta(minutes=5), updated_at=now)
             return None, [], "site inactive"
         if site.circuit_open_until and site.circuit_open_until > now:
-            due.update(next_attempt_at=site.circuit_open_until, updated_at=now)
+            if due.update(next_attempt_at=site.circuit_open_until, updated_at=now):
+                wake_at(site.pk, site.circuit_open_until)
             return None, [], "circuit open"
         sending_now = Delivery.objects.filter(site=site, claimed_until__gt=now).aggregate(
             n=Count("claim", distinct=True)
@@ -88,9 +122,12 @@ def _send(site: TrustedSite, delivery: Delivery, secret: str) -> sending.SendRes
             "Content-Type": site.content_type,
             "webhook-id": delivery.msg_id,
             "webhook-timestamp": str(int(now.timestamp())),
-            **sending.auth_headers(site, secret, delivery.msg_id, now, body),
+            **sending.auth_headers(site, secret, delivery.msg_id, now, body, url),
         }
-        return sending.post(url, body, headers, float(site.timeout_seconds))
+        result = sending.post(url, body, headers, float(site.timeout_seconds))
+        if result.status_code == 401 and site.auth_method == "oauth":
+            sending.forget_token(site, secret)  # revoked or expired early: the retry asks again
+        return result
     except sending.SendRefused as error:
         return sending.SendResult(url=site.url, error=str(error)[:500])
     except Exception as error:  # a broken JWT key or the like: logged, retried, never lost
@@ -178,10 +215,12 @@ def _send_batch(site: TrustedSite, claimed: list[Delivery], outcomes: dict[str, 
             )
         DeliveryAttempt.objects.bulk_create(attempts)
         fastsql.update_many(sent, _FIELDS)
+        _wake_retries(site.pk, sent)
         if unsent:
             Delivery.objects.filter(pk__in=[d.pk for d in unsent]).update(
                 claim="", claimed_until=None, next_attempt_at=open_until or now, updated_at=now
             )
+            wake_at(site.pk, open_until or now)
             outcomes["circuit open"] = outcomes.get("circuit open", 0) + len(unsent)
 
 
@@ -209,11 +248,13 @@ def attempt(delivery_id: int) -> str:
     return next(iter(outcomes), "not due")
 
 
-def due_ids(limit: int = 2000) -> list[int]:
+def due_ids(limit: int = 2000, site_id: int | None = None) -> list[int]:
     now = timezone.now()
+    rows = Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
+    if site_id is not None:
+        rows = rows.filter(site_id=site_id)
     return list(
-        Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        rows.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -222,3 +263,8 @@ def due_ids(limit: int = 2000) -> list[int]:
 def deliver_due(limit: int = 2000) -> dict[str, int]:
     """The periodic sweep: send every due delivery (up to `limit` a run)."""
     return deliver(due_ids(limit))
+
+
+def deliver_site_due(site_id: int, limit: int = 2000) -> dict[str, int]:
+    """A booked wake-up (wake_at): send the site's due deliveries (up to `limit`)."""
+    return deliver(due_ids(limit, site_id))

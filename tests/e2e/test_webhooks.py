@@ -57,3 +57,38 @@ def test_the_sync_tab(console_page, flaky):
     expect(page.get_by_test_id("customer-sync")).to_contain_text("CRM")
     page.get_by_test_id("sync-request").first.locator("summary").click()
     screenshot(page, "customer-sync")
+
+
+def test_create_an_incoming_webhook_from_an_mparticle_blueprint(console_page, transactional_db):
+    program = Program.objects.get_or_create()[0]
+    program.incoming_webhooks = True
+    program.save()
+    page = console_page("administrator")
+    page.goto(page.live_url("/settings/incoming-webhooks/"))
+    page.get_by_role("link", name="Create new webhook").click()
+    expect(page.get_by_test_id("blueprints")).to_contain_text("mParticle: purchase → checkout")
+    screenshot(page, "incoming-blueprints")
+    page.get_by_test_id("blueprint-mparticle-purchase").click()
+    expect(page.locator("#id_action")).to_have_value("checkout")
+    expect(page.locator("#id_filters")).to_contain_text('body.events[0].event_type == "commerce_event"')
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("secret")).to_be_visible()  # the generated token, shown once
+    from webhooks.models import IncomingEndpoint
+
+    assert IncomingEndpoint.objects.get(name="mparticle-purchase").auth_header == "x-mparticle-token"
+
+
+def test_resync_asks_for_a_reason_shown_in_the_changes_tab(console_page, flaky):
+    from webhooks.models import TrustedSite, WebhookSettings
+
+    state, server = flaky
+    state["up"] = True
+    WebhookSettings.objects.create(sync_site=TrustedSite.objects.get(name="CRM"))
+    page = console_page("administrator")
+    page.goto(page.live_url("/customers/ada-1/resync/"))
+    page.get_by_label("Reason").fill("Ticket 4711: the CRM missed her opt-in")
+    page.get_by_role("button", name="Resync").click()
+    expect(page.locator(".message")).to_contain_text("Resync queued to CRM")
+    page.goto(page.live_url("/customers/ada-1/changes/"))
+    expect(page.locator("main")).to_contain_text("Ticket 4711: the CRM missed her opt-in")
+    screenshot(page, "customer-resync-change")

@@ -228,6 +228,7 @@ ACCESS: dict[str, Access] = {
     "webhooks:delivery_replay": Access(ADMIN, status=405),  # POST only
     "webhooks:incoming_list": Access(ADMIN),
     "webhooks:incoming_add": Access(ADMIN),
+    "webhooks:incoming_blueprints": Access(ADMIN),
     "webhooks:incoming_edit": Access(ADMIN, obj="incoming_endpoint"),
     "webhooks:incoming_toggle": Access(ADMIN, obj="incoming_endpoint", status=405),  # POST only
     "webhooks:incoming_log": Access(ADMIN),

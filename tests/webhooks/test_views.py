@@ -262,7 +262,9 @@ def test_resync_sends_the_configured_fields_to_the_marketing_site(
         sync_site=site, sync_path="contacts/{{ customer.id }}", sync_fields=["email", "first_name"]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("webhooks:customer_resync", args=["Anna-1"]), {})
+        response = admin_client.post(
+            reverse("webhooks:customer_resync", args=["Anna-1"]), {"reason": "CRM lost her e-mail"}
+        )
     assert response.status_code == 302
     headers, body, path = receiver.accepted[0]
     assert path == "/contacts/Anna-1"
@@ -275,10 +277,38 @@ def test_resync_sends_the_configured_fields_to_the_marketing_site(
 
 def test_resync_without_a_target_says_so_and_sends_nothing(admin_client, modules):
     make_anna()
-    response = admin_client.post(reverse("webhooks:customer_resync", args=["Anna-1"]), {})
+    response = admin_client.post(reverse("webhooks:customer_resync", args=["Anna-1"]), {"reason": "x"})
     assert response.status_code == 200
     assert "marketing-automation site" in response.content.decode()
     assert not Delivery.objects.exists()
+    assert not ChangeLogEntry.objects.filter(action="resync").exists()
+
+
+def test_resync_asks_for_a_reason_and_sends_nothing_without_one(admin_client, modules, receiver):
+    make_anna()
+    WebhookSettings.objects.create(sync_site=make_site(receiver.url, name="Marketing"))
+    page = admin_client.get(reverse("webhooks:customer_resync", args=["Anna-1"])).content.decode()
+    assert 'name="reason"' in page
+    response = admin_client.post(reverse("webhooks:customer_resync", args=["Anna-1"]), {"reason": " "})
+    assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert not Delivery.objects.exists() and not ChangeLogEntry.objects.exists()
+
+
+def test_resync_records_its_reason_in_the_customers_changes(
+    admin_client, admin_user, modules, receiver, django_capture_on_commit_callbacks
+):
+    anna = make_anna()
+    WebhookSettings.objects.create(sync_site=make_site(receiver.url, name="Marketing"))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("webhooks:customer_resync", args=["Anna-1"]), {"reason": "Ticket 4711: CRM out of date"}
+        )
+    sent = Delivery.objects.get()
+    change = ChangeLogEntry.objects.get(action="resync")
+    assert (change.customer, change.user, change.reason) == (anna, admin_user, "Ticket 4711: CRM out of date")
+    assert change.after == {"site": "Marketing", "webhook_id": sent.msg_id, "path": ""}
+    html = admin_client.get(reverse("customers:customer_changes", args=["Anna-1"])).content.decode()
+    assert "Ticket 4711: CRM out of date" in html and "resync" in html
 
 
 def test_the_sync_tab_and_resync_button_show_only_with_the_module(admin_client, program):
