@@ -8,6 +8,8 @@ change_customer_profile, imports import_data.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import django_filters
 from django.contrib import messages
 from django.db import transaction
@@ -208,6 +210,18 @@ class SegmentBuildStatusView(ModuleMixin, ConsoleView, View):
         return response
 
 
+def export_url(request, key: str, pk: int) -> str:
+    """The export form for the members shown: `?model=customers&<key>=<pk>` (dataio pre-fills the
+    customer filter with it); with the page's own filters too, `?model=customers&query=<key>=<pk>&...`."""
+    params = request.GET.copy()
+    for name in (key, "after", "before", "nf", "no", "nv", "sort", "per_page", "columns"):
+        params.pop(name, None)
+    if not params:
+        return f"{reverse('dataio:export_add')}?{urlencode({'model': 'customers', key: pk})}"
+    query = f"{urlencode({key: pk})}&{params.urlencode()}"
+    return f"{reverse('dataio:export_add')}?{urlencode({'model': 'customers', 'query': query})}"
+
+
 class SegmentMembersView(ModuleMixin, CustomerListView):
     """The segment's current members: the customer list (its columns, filters, keyset pages)
     restricted to the membership table."""
@@ -238,6 +252,7 @@ class SegmentMembersView(ModuleMixin, CustomerListView):
         context["can_manage"] = self.request.user.has_perm("loyalty.manage_segments")
         context["slow_seconds"] = SLOW_BUILD_SECONDS
         context["last_import"] = self.segment.imports.first()
+        context["export_url"] = export_url(self.request, "segment", self.segment.pk)
         return context
 
 
@@ -443,6 +458,7 @@ class CustomerListDetailView(ModuleMixin, CustomerListView):
                 and self.customer_list.status != Status.ARCHIVED,
                 "can_manage": user.has_perm("loyalty.manage_segments"),
                 "member_count": capped_count(self.object_list)[0],
+                "export_url": export_url(self.request, "list", self.customer_list.pk),
             }
         )
         return context
