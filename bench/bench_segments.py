@@ -122,11 +122,12 @@ def prepare() -> None:
 def bare_insert_select(tree) -> tuple[float, int]:
     """The same predicate as the build, INSERT ... SELECT into a scratch table of the membership
     table's shape: a regular (logged) table, without indexes (s, rows)."""
-    from segments.building import _select_sql
+    from segments.building import _select_sql, no_jit
     from segments.conditions import make_context, parse_tree
 
     sql, params = _select_sql(parse_tree(tree), make_context())
     with transaction.atomic(), connection.cursor() as cursor:
+        no_jit()  # the build's planner settings (JIT off, work_mem): the same plan, a fair ratio
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS bench_scratch (segment_id bigint, customer_id bigint, "
             "entered_at timestamptz, left_at timestamptz)"

@@ -70,7 +70,6 @@ def test_build_a_segment_with_two_groups_and_open_its_members(console_page, peop
     page.click("[data-testid=export-link]")
     expect(page.locator("input[name=query]")).to_have_value(re.compile(r"^segment=\d+$"))
 
-
     page.goto(page.live_url("/segments/"))
     expect(page.locator("[data-testid=segment-table]")).to_contain_text("Big spenders in DACH")
     screenshot(page, "segments-list")
