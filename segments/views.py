@@ -32,7 +32,7 @@ from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
-from .building import SLOW_BUILD_SECONDS, clear_members, preview, request_rebuild
+from .building import SLOW_BUILD_SECONDS, clear_members, preview, refresh_statistics, request_rebuild
 from .bulk import queue_bulk
 from .forms import (
     MATCH_CHOICES,
@@ -292,6 +292,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
                     batch_size=2000,
                 )
                 Segment.objects.filter(pk=copy.pk).update(member_count=segment.member_count)
+                refresh_statistics(segment.member_count)
             messages.success(request, f"Segment cloned as “{copy.name}”.")
             return HttpResponseRedirect(reverse("segments:segment_edit", args=[copy.pk]))
         if action == "rebuild":
