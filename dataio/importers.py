@@ -40,6 +40,7 @@ from events.permissions import may_register
 from events.validation import parse_moment, validate_data
 from loyalty import clock
 from loyalty.errors import Conflict, EngineError
+from segments.building import refresh_statistics
 from segments.models import Segment, SegmentMember
 from transactions.items import parse_items
 from transactions.models import Transaction
@@ -408,6 +409,7 @@ class SegmentMemberImporter(Importer):
             segment.member_count += len(new)
             segment.last_built_at = now
             segment.save(update_fields=["member_count", "last_built_at"])
+            refresh_statistics(len(new))  # the planner's estimate of the segment's size
 
 
 class CouponImporter(Importer):

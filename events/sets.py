@@ -3,27 +3,37 @@
     bulk list operations (segments.tasks.run_bulk)
         -> register_event_set(environment=, action="customer_list_add", customers=[refs], data=, source=)
             validate the action and its data once                  (as register_event)
-            resolve the references in one query, lock the rows     (SELECT ... ORDER BY id FOR UPDATE)
-            the action's set handler: refusals, then its writes    (SET_HANDLERS, segments.lists)
-            store one Event per applied customer                   (one multi-row INSERT)
-            last_activity_at / updated_at of those customers       (one UPDATE)
+            resolve the references and lock the rows               (IDs: one SELECT ... ORDER BY id
+                                                                    FOR UPDATE; external IDs: one
+                                                                    query per field)
+            the action's set handler: refusals                     (SET_HANDLERS, segments.lists)
+            ONE statement (PostgreSQL): the events' INSERT ... SELECT, the handler's write reading
+            them (a data-modifying CTE), the customers' last_activity_at / updated_at UPDATE
+            webhook subscriptions on the action: the events dispatched on commit
         <- SetOutcome: {position: event ID} applied, [(position, EngineError)] refused
 
 The stored rows are what `register_event` stores for each customer, one event per customer with
-the same action, label, data, source, admin user, reason and account; a refusal (unknown customer,
-already on the list...) is the same EngineError with the same code and message, and stores
-nothing for that customer. Only actions whose effect is a membership row are set-based (the
-SET_HANDLERS table); anything per-customer the engine would do besides the handler sends the
-customer through `register_event` instead, which gives the same result more slowly:
+the same action, label, data, source, admin user, reason and account, in request order; a refusal
+(unknown customer, already on the list...) is the same EngineError with the same code and message
+at the same position, and stores nothing for that customer. A customer named twice (the same ID
+again, or its ID and an external ID) is taken by the set at its first reference; the later ones go
+through register_event after it, refused as they would be one after the other. Only actions whose
+effect is a membership row are set-based (the SET_HANDLERS table); anything per-customer the
+engine would do besides the handler sends the customer through `register_event` instead, which
+gives the same result more slowly:
 
-- a reference the one query does not resolve (external IDs `field:value`, unknown or invalid IDs:
-  register_event gives the exact refusal);
+- a reference the set does not resolve (unknown or invalid IDs, `card:` codes, fields that are not
+  external IDs, opted-out customers: register_event gives the exact refusal);
 - a customer whose tier or manual tier lock has ended (re-evaluated before any handler);
-- the whole set, when an active achievement counts the action or a point account has dynamic
-  expiration (any activity pushes its dates: loyalty.ledger.lots.after_event).
+- the whole set, when an active achievement counts the action, an active event-triggered workflow
+  listens to it (its modifier branch runs per event, before the event is stored, and may refuse
+  it) or a point account has dynamic expiration (any activity pushes its dates:
+  loyalty.ledger.lots.after_event).
 
 Budgets count points, coupons, rewards and referrals, which list actions never produce. One call
 is one transaction: callers pass chunks (segments.tasks.run_bulk: 2,000 customers).
+`tests/segments/test_event_sets.py` proves the equivalence with random request sequences
+(Hypothesis) on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -35,7 +45,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from achievements import progress as achievements
-from customers.models import Customer
+from customers.fields import external_id_fields
+from customers.models import Customer, ExternalId
 from loyalty import clock
 from loyalty.bounds import TEXT_MAX
 from loyalty.choices import Environment
@@ -44,6 +55,8 @@ from loyalty.jsonable import jsonable
 from loyalty.ledger.accounts import all_accounts, resolve_account
 from loyalty.models import CustomerTier, Program
 from segments import lists as customer_lists
+from webhooks import delivery as webhooks
+from workflows import triggers as workflow_triggers
 
 from . import catalog
 from .choices import EventSource
@@ -123,25 +136,26 @@ def register_event_set(
     except EngineError as error:
         outcome.refused = [(position, error) for position in range(len(customers))]
         return outcome
-    if _reacts_per_customer(program, action):
+    if _reacts_per_customer(program, environment, action):
         for position, ref in enumerate(customers):
             one(position, ref, outcome)
         return outcome
 
     now = clock.now(environment)
     with transaction.atomic():
-        wanted: dict[str, int] = {}
+        plain: dict[str, int] = {}
         for position, ref in enumerate(customers):
             if isinstance(ref, str) and ":" not in ref:
-                wanted.setdefault(ref, position)  # a repeated reference: its later copies one by one
-        # Locked in primary-key order, like every multi-customer lock (merge): no deadlock.
-        rows = list(
-            Customer.objects.select_for_update()
-            .filter(environment=environment, customer_id__in=list(wanted), anonymized_at__isnull=True)
-            .order_by("pk")
-            .values_list("pk", "customer_id")
-        )
-        position_of = {pk: wanted[customer_id] for pk, customer_id in rows}
+                plain.setdefault(ref, position)
+        external = _external_refs(environment, customers)
+        # A customer named several times (a repeated ID, an ID and an external ID): the set takes
+        # the first reference, its later ones go one by one after it (refused as the engine would).
+        position_of = {}
+        for pk, customer_id in _lock_customers(environment, list(plain), list(external)):
+            positions = external.get(pk, [])
+            if customer_id in plain:
+                positions = [plain[customer_id], *positions]
+            position_of[pk] = min(positions)
         resolved = set(position_of.values())
         later = [p for p in range(len(customers)) if p not in resolved]
         if program.tiers:
@@ -149,8 +163,12 @@ def register_event_set(
             later += [position_of.pop(pk) for pk in ended]
         refusals = handler.refusals(target, list(position_of))
         outcome.refused += [(position_of.pop(pk), error) for pk, error in refusals.items()]
-        event_ids = _insert_events(
-            list(position_of),
+        # In request order, as one event after the other would be stored.
+        pks = sorted(position_of, key=position_of.__getitem__)
+        event_ids = _store(
+            pks,
+            handler=handler,
+            target=target,
             environment=environment,
             action=action,
             now=now,
@@ -160,18 +178,68 @@ def register_event_set(
             admin_user=admin_user,
             reason=reason or "",
         )
-        handler.apply(target, event_ids, now)
-        Customer.objects.filter(pk__in=list(event_ids)).update(last_activity_at=now, updated_at=now)
         outcome.applied.update({position_of[pk]: event_id for pk, event_id in event_ids.items()})
+        if event_ids:
+            webhooks.after_event_set(environment, action, list(event_ids.values()))
         for position in sorted(later):
             one(position, customers[position], outcome)
     return outcome
 
 
-def _insert_events(pks: list[int], *, environment, action, now, account, data, source, admin_user, reason):
-    """{customer pk: event ID}: one event per customer, as register_event stores it (points 0, no
-    expiry, no transaction ID, no parent, no IP or user agent). PostgreSQL: one INSERT ... SELECT
-    over the array of customer IDs (no model instance per row); SQLite: bulk_create."""
+def _external_refs(environment: str, customers: list) -> dict[int, list[int]]:
+    """{customer pk: positions} of the `field:value` references of external-ID fields, one query
+    per field. Other references with a colon (`card:`, a field that is not an external ID) are
+    left to register_event, which finds the card or gives the exact refusal."""
+    fields = external_id_fields()
+    wanted: dict[str, dict[str, list[int]]] = {}
+    for position, ref in enumerate(customers):
+        if isinstance(ref, str) and ":" in ref and "\x00" not in ref:
+            field, value = ref.split(":", 1)
+            if field in fields:
+                wanted.setdefault(field, {}).setdefault(value, []).append(position)
+    found: dict[int, list[int]] = {}
+    for field, values in wanted.items():
+        rows = ExternalId.objects.filter(environment=environment, field=field, value__in=list(values))
+        for value, pk in rows.values_list("value", "customer_id"):
+            found.setdefault(pk, []).extend(values[value])
+    return found
+
+
+def _lock_customers(environment: str, customer_ids: list[str], pks: list[int]) -> list[tuple[int, str]]:
+    """[(pk, customer ID)] of the live customers named by ID or primary key, their rows locked in
+    primary-key order (like every multi-customer lock, merge included: no deadlock). PostgreSQL:
+    the IDs as one array parameter, probing the unique index (environment, customer_id)."""
+    if not customer_ids and not pks:
+        return []
+    if connection.vendor != "postgresql":
+        return list(
+            Customer.objects.select_for_update()
+            .filter(Q(customer_id__in=customer_ids) | Q(pk__in=pks))
+            .filter(environment=environment, anonymized_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "customer_id")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, customer_id FROM {Customer._meta.db_table} WHERE environment = %s "
+            "AND (customer_id = ANY(%s::text[]) OR id = ANY(%s::bigint[])) AND anonymized_at IS NULL "
+            "ORDER BY id FOR UPDATE",
+            [environment, customer_ids, pks],
+        )
+        return cursor.fetchall()
+
+
+def _store(
+    pks: list[int], *, handler, target, environment, action, now, account, data, source, admin_user, reason
+):
+    """{customer pk: event ID}: one event per customer (in the order of `pks`), as register_event
+    stores it (points 0, no expiry, no transaction ID, no parent, no IP or user agent), the
+    handler's writes, and the customers' last_activity_at / updated_at.
+
+    PostgreSQL: ONE statement for the chunk: the events' INSERT ... SELECT over the array of
+    customer IDs, the handler's statement reading the stored events (`stored(customer_id,
+    event_id)`, a data-modifying CTE), the customers' UPDATE. SQLite (no INSERT in a WITH):
+    bulk_create, the handler's `apply`, a queryset update."""
     if not pks:
         return {}
     label = catalog.label_for(action)
@@ -195,16 +263,25 @@ def _insert_events(pks: list[int], *, environment, action, now, account, data, s
             for pk in pks
         ]
         Event.objects.bulk_create(events, batch_size=2000)
-        return {event.customer_id: event.pk for event in events}
+        event_ids = {event.customer_id: event.pk for event in events}
+        handler.apply(target, event_ids, now)
+        Customer.objects.filter(pk__in=pks).update(last_activity_at=now, updated_at=now)
+        return event_ids
+    apply_sql, apply_params = handler.apply_sql(target, now)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} (environment, customer_id, action, label, timestamp, "
-            "effective_at, points, account_id, expires_at, transaction_id, data, source, admin_user_id, "
-            "workflow_id, reason, ip_address, user_agent, parent_id) "
+            "WITH c AS (SELECT id, n FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, n)), "
+            f"stored AS (INSERT INTO {Event._meta.db_table} (environment, customer_id, action, label, "
+            "timestamp, effective_at, points, account_id, expires_at, transaction_id, data, source, "
+            "admin_user_id, workflow_id, reason, ip_address, user_agent, parent_id) "
             "SELECT %s, c.id, %s, %s, %s, %s, 0, %s, NULL, '', %s::jsonb, %s, %s, NULL, %s, NULL, '', NULL "
-            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS c(id, n) ORDER BY c.n "
-            "RETURNING customer_id, id",
+            "FROM c ORDER BY c.n RETURNING customer_id, id AS event_id), "
+            f"applied AS ({apply_sql}), "
+            f"touched AS (UPDATE {Customer._meta.db_table} u SET last_activity_at = %s, updated_at = %s "
+            "FROM c WHERE u.id = c.id) "
+            "SELECT customer_id, event_id FROM stored",
             [
+                pks,
                 environment,
                 action,
                 label,
@@ -215,16 +292,20 @@ def _insert_events(pks: list[int], *, environment, action, now, account, data, s
                 source,
                 admin_pk,
                 reason,
-                pks,
+                *apply_params,
+                now,
+                now,
             ],
         )
         return dict(cursor.fetchall())
 
 
-def _reacts_per_customer(program, action: str) -> bool:
+def _reacts_per_customer(program, environment: str, action: str) -> bool:
     """Whether something besides the handler reacts to each such event (see the module docstring)."""
     if program.achievements and achievements.counts_action(action):
         return True
+    if program.workflows and workflow_triggers.active_event_workflows().get((environment, action)):
+        return True  # modifier branches run per event before it is stored (workflows.triggers)
     return any(account.expiration_rule == "dynamic" for account in all_accounts())
 
 

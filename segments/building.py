@@ -11,6 +11,8 @@
   caught by the next one (hourly schedule, and every save).
 - `request_rebuild(segment)`: what a save does: mark the segment "building" and queue
   `segments.tasks.rebuild_segment` on django-q2 after commit (the console never waits for a build).
+- `refresh_statistics(changed)`: ANALYZE the membership table after a build or import that
+  changed more than a tenth of it (the planner's estimate of a segment's size; see there).
 - `rebuild_all()`: every active dynamic segment, referenced segments first (a segment-of-segment
   condition reads the materialized membership of the other segment).
 """
@@ -48,6 +50,8 @@ SLOW_BUILD_SECONDS = 30.0  # the editor warns above this (Mautic's "> 30 s" warn
 SAMPLE_SIZE = 10
 COUNT_CAP = 100_000
 WORK_MEM = "64MB"
+ANALYZE_SHARE = 0.1  # autovacuum_analyze_scale_factor's default
+STATISTICS_TARGET = 10  # ANALYZE samples 300 x this many rows
 
 
 def check_cycles(segment_pk: int | None, tree: Group) -> None:
@@ -163,9 +167,9 @@ def rebuild(segment: Segment) -> Segment:
                     f"SELECT %s, m.member_id, %s, NULL FROM ({select_sql}) m",
                     [segment.pk, now, *params],
                 )
-                count = cursor.rowcount
+                count = changed = cursor.rowcount
             else:
-                count = _update_members(cursor, segment.pk, now, select_sql, params)
+                count, changed = _update_members(cursor, segment.pk, now, select_sql, params)
         seconds = time.monotonic() - started
         # A save that lands while this build holds the row lock waits for it, then marks the
         # segment "building" again and queues the next build: "ready" is never set over a newer save.
@@ -178,6 +182,7 @@ def rebuild(segment: Segment) -> Segment:
         )
     segment.member_count, segment.last_built_at, segment.build_seconds = count, now, seconds
     segment.build_error, segment.build_status = "", BuildStatus.READY
+    refresh_statistics(changed)
     log.info("segment %s rebuilt: %s members in %.2f s", segment.pk, count, seconds)
     return segment
 
@@ -203,8 +208,8 @@ def request_rebuild(segment: Segment, user=None) -> None:
     transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk, key))
 
 
-def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> int:
-    """A rebuild over existing members: the current member count after entered and left."""
+def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> tuple[int, int]:
+    """A rebuild over existing members: (the current member count, rows entered + left)."""
     table = SegmentMember._meta.db_table
     # The matching IDs once, into a temporary table with a primary key; then entered and left are
     # two anti-joins against it (never the predicate re-run per member row).
@@ -220,13 +225,38 @@ def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list)
         f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
         [segment_pk, now, segment_pk],
     )
+    entered = cursor.rowcount
     cursor.execute(
         f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
         f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
         [now, segment_pk],
     )
+    left = cursor.rowcount
     cursor.execute(f"DROP TABLE {MATCH_TABLE}")
-    return SegmentMember.objects.filter(segment_id=segment_pk, left_at__isnull=True).count()
+    count = SegmentMember.objects.filter(segment_id=segment_pk, left_at__isnull=True).count()
+    return count, entered + left
+
+
+def refresh_statistics(changed: int) -> bool:
+    """ANALYZE the membership table (PostgreSQL) when `changed` rows (members entered, left or
+    imported) are more than a tenth of it, as autovacuum would, but at once: the planner then knows
+    the new segment's size. With stale statistics a freshly built segment of 82,000 members was
+    estimated at 9 rows, and the customer list filtered by it fetched and sorted every member
+    (4.2 s) instead of walking both indexes in customer order (20 ms). Returns whether it ran.
+    ANALYZE reads a fixed-size sample (STATISTICS_TARGET), so it costs the same at any table size."""
+    if connection.vendor != "postgresql" or changed <= 0:
+        return False
+    table = SegmentMember._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        row = cursor.fetchone()
+        if row is not None and row[0] >= 0 and changed <= row[0] * ANALYZE_SHARE:
+            return False
+        # A 3,000-row sample (instead of 30,000) is enough for what the planner asks of this table,
+        # the share of each segment: 0.11 s instead of 0.39 s at 200,000 rows (load 15).
+        cursor.execute(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
+        cursor.execute(f"ANALYZE {table}")
+    return True
 
 
 def build_order(segments: list[Segment]) -> list[Segment]:

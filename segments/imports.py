@@ -19,6 +19,7 @@ from customers.fields import external_id_fields
 from customers.models import Customer, ExternalId
 from loyalty import clock
 
+from .building import refresh_statistics
 from .models import Segment, SegmentImport, SegmentKind, SegmentMember
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -129,4 +130,5 @@ def import_segment(*, name: str, raw: bytes, file_name: str, environment: str, u
             unmatched=unmatched[:REPORT_LIMIT],
             created_by=segment.created_by,
         )
+    refresh_statistics(len(pks))
     return report

@@ -96,7 +96,8 @@ def customer_list_remove(ctx: HandlerContext) -> None:
 # The same rules as the handlers above, for many customers at once, with their rows locked by the
 # caller: `prepare` checks the list once (its refusal applies to every customer), `refusals` finds
 # the customers one event would refuse (already on / not on the list), `apply` changes the rest in
-# one statement, given each customer's stored event.
+# one statement, given each customer's stored event; `apply_sql` is that statement for PostgreSQL,
+# run in the same statement as the events' insert (reading them from `stored`).
 
 
 class ListAddSet:
@@ -121,6 +122,15 @@ class ListAddSet:
             batch_size=5000,
         )
 
+    @staticmethod
+    def apply_sql(customer_list: CustomerList, now) -> tuple[str, list]:
+        """`apply` as one statement over `stored(customer_id, event_id)` (events.sets, PostgreSQL)."""
+        return (
+            f"INSERT INTO {CustomerListMember._meta.db_table} (customer_list_id, customer_id, added_at, "
+            "event_id) SELECT %s, customer_id, %s, event_id FROM stored",
+            [customer_list.pk, now],
+        )
+
 
 class ListRemoveSet:
     @staticmethod
@@ -141,6 +151,15 @@ class ListRemoveSet:
         CustomerListMember.objects.filter(
             customer_list=customer_list, customer_id__in=list(event_ids)
         ).delete()
+
+    @staticmethod
+    def apply_sql(customer_list: CustomerList, now) -> tuple[str, list]:
+        """`apply` as one statement over `stored(customer_id, event_id)` (events.sets, PostgreSQL)."""
+        return (
+            f"DELETE FROM {CustomerListMember._meta.db_table} WHERE customer_list_id = %s "
+            "AND customer_id IN (SELECT customer_id FROM stored)",
+            [customer_list.pk],
+        )
 
 
 def set_status(customer_list: CustomerList, status: str) -> CustomerList:

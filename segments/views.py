@@ -8,6 +8,8 @@ change_customer_profile, imports import_data.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import django_filters
 from django.contrib import messages
 from django.db import transaction
@@ -30,7 +32,7 @@ from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
-from .building import SLOW_BUILD_SECONDS, clear_members, preview, request_rebuild
+from .building import SLOW_BUILD_SECONDS, clear_members, preview, refresh_statistics, request_rebuild
 from .bulk import queue_bulk
 from .forms import (
     MATCH_CHOICES,
@@ -210,6 +212,18 @@ class SegmentBuildStatusView(ModuleMixin, ConsoleView, View):
         return response
 
 
+def export_url(request, key: str, pk: int) -> str:
+    """The export form for the members shown: `?model=customers&<key>=<pk>` (dataio pre-fills the
+    customer filter with it); with the page's own filters too, `?model=customers&query=<key>=<pk>&...`."""
+    params = request.GET.copy()
+    for name in (key, "after", "before", "nf", "no", "nv", "sort", "per_page", "columns"):
+        params.pop(name, None)
+    if not params:
+        return f"{reverse('dataio:export_add')}?{urlencode({'model': 'customers', key: pk})}"
+    query = f"{urlencode({key: pk})}&{params.urlencode()}"
+    return f"{reverse('dataio:export_add')}?{urlencode({'model': 'customers', 'query': query})}"
+
+
 class SegmentMembersView(ModuleMixin, CustomerListView):
     """The segment's current members: the customer list (its columns, filters, keyset pages)
     restricted to the membership table."""
@@ -240,6 +254,7 @@ class SegmentMembersView(ModuleMixin, CustomerListView):
         context["can_manage"] = self.request.user.has_perm("loyalty.manage_segments")
         context["slow_seconds"] = SLOW_BUILD_SECONDS
         context["last_import"] = self.segment.imports.first()
+        context["export_url"] = export_url(self.request, "segment", self.segment.pk)
         return context
 
 
@@ -279,6 +294,7 @@ class SegmentActionView(ModuleMixin, ConsoleView, View):
                     batch_size=2000,
                 )
                 Segment.objects.filter(pk=copy.pk).update(member_count=segment.member_count)
+                refresh_statistics(segment.member_count)
             messages.success(request, f"Segment cloned as “{copy.name}”.")
             return HttpResponseRedirect(reverse("segments:segment_edit", args=[copy.pk]))
         if action == "rebuild":
@@ -445,6 +461,7 @@ class CustomerListDetailView(ModuleMixin, CustomerListView):
                 and self.customer_list.status != Status.ARCHIVED,
                 "can_manage": user.has_perm("loyalty.manage_segments"),
                 "member_count": capped_count(self.object_list)[0],
+                "export_url": export_url(self.request, "list", self.customer_list.pk),
             }
         )
         return context

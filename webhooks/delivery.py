@@ -77,6 +77,16 @@ def after_event(result) -> None:
         transaction.on_commit(lambda: dispatch_events(ids))
 
 
+def after_event_set(environment: str, action: str, event_ids: list[int]) -> None:
+    """`after_event` for one action stored for many customers at once (events.sets): when a
+    subscription wants the action, dispatch the events once the transaction commits."""
+    table = _subscriptions()
+    if not table or not Program.current().webhooks:
+        return
+    if (environment, action) in table or (environment, "*") in table:
+        transaction.on_commit(lambda: dispatch_events(event_ids))
+
+
 def customer_context(customer: Customer | None) -> dict:
     if customer is None:
         return {}

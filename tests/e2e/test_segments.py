@@ -1,6 +1,8 @@
 """Segments in a real browser: build a segment with two groups, watch the live count change as the
-conditions change (htmx), save, open the members; a customer list with a member added by search.
+conditions change (htmx), save, open the members and their Export; a customer list with a member added by search.
 Screenshots go to docs/user-guide/img/ for the segments guide."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -63,6 +65,10 @@ def test_build_a_segment_with_two_groups_and_open_its_members(console_page, peop
     expect(page.locator("[data-testid=customer-table]")).to_contain_text("Noether")
     expect(page.locator("[data-testid=customer-table]")).to_contain_text("Meitner")
     screenshot(page, "segments-members")
+
+    # Export: the export form, its customer filter pre-filled with this segment.
+    page.click("[data-testid=export-link]")
+    expect(page.locator("input[name=query]")).to_have_value(re.compile(r"^segment=\d+$"))
 
     page.goto(page.live_url("/segments/"))
     expect(page.locator("[data-testid=segment-table]")).to_contain_text("Big spenders in DACH")

@@ -1,5 +1,6 @@
 """Materialized segment builds: entered/left history, counts, dependency order, schedule, concurrency."""
 
+import json
 import threading
 
 import pytest
@@ -7,7 +8,15 @@ from django.db import connection
 
 from customers.models import Customer
 from events.engine import register_event
-from segments.building import build_order, is_member, rebuild, rebuild_all, request_rebuild, segments_of
+from segments.building import (
+    build_order,
+    is_member,
+    rebuild,
+    rebuild_all,
+    refresh_statistics,
+    request_rebuild,
+    segments_of,
+)
 from segments.models import Segment, SegmentMember
 
 from .test_conditions import leaf, tree
@@ -165,3 +174,26 @@ def test_deleting_a_segment_deletes_its_memberships_without_a_database_foreign_k
     assert list(SegmentMember.objects.values_list("segment_id", flat=True)) == [other.pk]
     a = Customer.objects.get(customer_id="a")
     assert [s.name for s in segments_of(a.pk)] == ["T"] and is_member(a.pk, other.pk)
+
+
+@pytest.mark.postgres
+def test_a_build_refreshes_the_planner_statistics_of_the_membership_table(program, enroll_customer):
+    """Without it a new segment is estimated at a handful of rows and the customer list filtered by
+    it fetched and sorted every member (segments.building.refresh_statistics)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    for n in range(12):
+        enroll_customer(f"c{n}", points=100 if n < 9 else 0)
+    segment = Segment.objects.create(name="S", conditions=tree(leaf("score", "ge", "50")))
+    rebuild(segment)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'segments_segmentmember'::regclass")
+        assert cursor.fetchone()[0] == 9
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT customer_id FROM segments_segmentmember "
+            "WHERE segment_id = %s AND left_at IS NULL",
+            [segment.pk],
+        )
+        plan = cursor.fetchone()[0]
+        assert (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"] == 9
+    assert not refresh_statistics(0) and refresh_statistics(1)  # 1 row is more than a tenth of 9

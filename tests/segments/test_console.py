@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from customers.models import Customer, CustomField
 from events.models import Event
@@ -282,3 +283,62 @@ def test_ten_megabytes_of_garbage_is_refused(admin_client, people):
     )
     assert response.status_code == 200 and "larger than 5 MB" in response.content.decode()
     assert not Segment.objects.exists()
+
+
+def _exported_ids(admin_client, export_link: str, django_capture_on_commit_callbacks) -> set[str]:
+    """Follow an Export link: the form it opens, submitted as pre-filled; the file's customer IDs."""
+    import csv
+
+    from dataio.models import DataExport
+
+    form = admin_client.get(export_link).context["form"]
+    data = {
+        "model": form.initial["model"],
+        "query": form.initial["query"],
+        "format": "csv",
+        "date_format": "iso",
+        "fields": "customer_id",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(reverse("dataio:export_add"), data).status_code == 302
+    export = DataExport.objects.latest("pk")
+    assert export.status == "finished", export.message
+    return {row[0] for row in list(csv.reader(io.StringIO(export.file.read().decode())))[1:]}
+
+
+def test_the_segment_and_list_pages_export_exactly_their_members(
+    admin_client, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("segments:segment_add"), editor_post("Germans", ("all", ["country:eq:DE"])))
+    segment = Segment.objects.get()
+    members_url = reverse("segments:segment_members", args=[segment.pk])
+    page = admin_client.get(members_url)
+    link = f"{reverse('dataio:export_add')}?model=customers&segment={segment.pk}"
+    assert f'href="{escape(link)}" data-testid="export-link"' in page.content.decode()
+    assert page.context["export_url"] == link
+    exported = _exported_ids(admin_client, link, django_capture_on_commit_callbacks)
+    assert exported == {"de-rich", "de-poor"} == {c.customer_id for c in page.context["page"].rows}
+    # The page's own filters go along (paging and display parameters do not).
+    filtered = admin_client.get(members_url, {"f": "score:ge:100", "per_page": "5"})
+    link = filtered.context["export_url"]
+    assert (
+        admin_client.get(link).context["form"].initial["query"] == f"segment={segment.pk}&f=score%3Age%3A100"
+    )
+    assert _exported_ids(admin_client, link, django_capture_on_commit_callbacks) == {"de-rich"}
+
+    customer_list = CustomerList.objects.create(name="Newsletter")
+    admin_client.post(reverse("segments:list_member_add", args=[customer_list.pk]), {"customer": "at-rich"})
+    page = admin_client.get(reverse("segments:list_detail", args=[customer_list.pk]))
+    link = f"{reverse('dataio:export_add')}?model=customers&list={customer_list.pk}"
+    assert page.context["export_url"] == link and f'href="{escape(link)}"' in page.content.decode()
+    assert _exported_ids(admin_client, link, django_capture_on_commit_callbacks) == {"at-rich"}
+
+
+def test_the_export_link_shows_only_to_those_who_may_export(client, cast, people):
+    segment = Segment.objects.create(name="S", conditions=tree(leaf("score", "ge", "1")))
+    url = reverse("segments:segment_members", args=[segment.pk])
+    client.force_login(cast["analyst"])  # exports, may not manage segments
+    assert 'data-testid="export-link"' in client.get(url).content.decode()
+    client.force_login(cast["support_agent"])  # no export_data
+    assert 'data-testid="export-link"' not in client.get(url).content.decode()

@@ -5,6 +5,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from customers.models import Customer
 from events.engine import register_event
@@ -172,3 +175,134 @@ def test_a_customer_whose_tier_ended_goes_through_register_event(people, lists, 
 def test_an_action_without_a_set_form_is_a_programming_error(people):
     with pytest.raises(ValueError, match="no set-based form"):
         register_event_set(environment="live", action="point_add", customers=["a"], data={"points": 1})
+
+
+# --- the set path ends where the one-by-one path ends: random request sequences (Hypothesis) -------
+
+REFS = ("a", "b", "c", "d", "gone", "held", "ghost", "not valid!", "ext:1", "member_no:M-a", "member_no:M-x")
+
+
+@pytest.fixture
+def crowd(people, lists):
+    """Besides a-d: an opted-out customer (anonymized), a suspended one, an external ID of "a"."""
+    from tests import factories
+
+    factories.CustomFieldFactory(name="member_no", label="Member number", external_id=True)
+    factories.register("profile", "a", {"member_no": "M-a"})
+    for cid in ("gone", "held"):
+        factories.enroll(cid)
+    factories.register("opt_out", "gone")
+    factories.register("suspend", "held")
+    return lists
+
+
+def activity(customer_ids) -> dict[str, tuple]:
+    rows = Customer.objects.filter(customer_id__in=customer_ids, anonymized_at__isnull=True)
+    return {c.customer_id: (c.last_activity_at, c.updated_at) for c in rows}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["customer_list_add", "customer_list_remove"]),
+            st.lists(st.sampled_from(REFS), min_size=1, max_size=7),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_random_requests_end_in_the_same_state_either_way(crowd, steps):
+    """Each request goes to one list customer by customer (register_event) and, at a later moment,
+    to the other list as a set: the same refusals at the same positions, the same stored events
+    and members, the same customers' activity moved (to each path's own moment)."""
+    single, batch = crowd
+    with transaction.atomic():
+        for index, (action, refs) in enumerate(steps):
+            one_moment = NOW + dt.timedelta(hours=2 * index)
+            set_moment = one_moment + dt.timedelta(hours=1)
+            with time_machine.travel(one_moment, tick=False):
+                expected = one_by_one(action, refs, single)
+            moved_one = {
+                cid for cid, times in activity(PEOPLE + ("held",)).items() if times == (one_moment,) * 2
+            }
+            with time_machine.travel(set_moment, tick=False):
+                outcome = as_set(action, refs, batch)
+            moved_set = {
+                cid for cid, times in activity(PEOPLE + ("held",)).items() if times == (set_moment,) * 2
+            }
+            assert refusals(outcome.refused) == refusals(expected)
+            refused = {position for position, _ in expected}
+            assert sorted(outcome.applied) == [p for p in range(len(refs)) if p not in refused]
+            assert moved_set == moved_one
+            assert _same_up_to_the_moment(stored(batch), stored(single))
+        transaction.set_rollback(True)
+
+
+def _same_up_to_the_moment(batch_rows, single_rows) -> bool:
+    """Rows equal, except that each set's time is an hour after the one-by-one request's."""
+    hour = dt.timedelta(hours=1)
+
+    def normal(rows):
+        out = []
+        for row in rows:
+            if len(row) > 3:  # an event: (customer, timestamp, effective_at, data, ...)
+                out.append((row[0], *row[3:]))
+            else:  # a member: (customer, added_at, event is the customer's)
+                out.append((row[0], row[2]))
+        return out
+
+    times_match = all(
+        (b[1] - hour == s[1]) and (len(b) <= 3 or b[2] - hour == s[2])
+        for b, s in zip(batch_rows, single_rows, strict=True)
+    )
+    return times_match and normal(batch_rows) == normal(single_rows)
+
+
+# --- what else reacts to an event reacts to each event of a set --------------------------------------
+
+
+def test_a_workflow_on_the_action_sends_each_customer_through_register_event(people, lists, program):
+    from tests.workflows.conftest import chain, make_workflow, on_event
+
+    single, batch = lists
+    program.workflows = True
+    program.save()
+    make_workflow(
+        chain(
+            on_event("customer_list_add"),
+            {"id": "stop", "type": "interrupt", "config": {"code": 12345, "message": "No lists today."}},
+            branch="modifier",
+        )
+    )
+    expected = one_by_one("customer_list_add", ["a", "b"], single)
+    outcome = as_set("customer_list_add", ["a", "b"], batch)
+    # The modifier branch refuses every event, in the set too: nothing is stored.
+    assert [e.code for _, e in expected] == [12345, 12345]
+    assert refusals(outcome.refused) == refusals(expected) and outcome.one_by_one == 2
+    assert not CustomerListMember.objects.exists() and not Event.objects.filter(action="customer_list_add")
+
+
+def test_a_webhook_subscription_gets_every_event_of_a_set(
+    people, lists, program, django_capture_on_commit_callbacks
+):
+    from tests.webhooks.conftest import make_site, subscribe
+    from webhooks.models import Delivery
+
+    program.webhooks = True
+    program.save()
+    site = make_site("https://crm.example.com/hooks")
+    subscribe(site, actions=["customer_list_add"])
+    single, batch = lists
+    with django_capture_on_commit_callbacks() as callbacks:
+        one_by_one("customer_list_add", ["a", "b"], single)
+        outcome = as_set("customer_list_add", ["a", "b", "c"], batch)
+    for callback in callbacks:
+        callback()  # the dispatch on commit (sending itself is the worker's)
+    wanted = set(Event.objects.filter(action="customer_list_add").values_list("pk", flat=True))
+    assert len(wanted) == 5 and set(outcome.applied.values()) < wanted
+    assert set(Delivery.objects.values_list("event_id", flat=True)) == wanted
