@@ -133,10 +133,10 @@ def run() -> None:
     elapsed, used = time.perf_counter() - started, time.process_time() - cpu
     occurrence = DateOccurrence.objects.filter(workflow=workflow).first()
     runs = WorkflowRun.objects.filter(workflow=workflow)
-    finished = runs.filter(status="success").count()
+    finished = runs.filter(status__in=("success", "no_action")).count()  # no action: stores nothing
     editing.set_status(workflow, False)
     print(
-        f"  run of today's occurrence: {walked} runs ({finished} success) in {elapsed:.1f} s, "
+        f"  run of today's occurrence: {walked} runs ({finished} finished) in {elapsed:.1f} s, "
         f"{ticks} tick(s), CPU {used / max(walked, 1) * 1000:.1f} ms per customer; customers visited "
         f"{occurrence.visited if occurrence else 0} of {selected} selected (done: {bool(occurrence and occurrence.done)})"
     )
