@@ -139,7 +139,7 @@ def _set(workflows, active: bool):
     configcache.reset()
 
 
-def _round() -> tuple[float, float]:
+def _engine_round() -> tuple[float, float]:
     from events.engine import register_event
 
     started_cpu, started = time.process_time(), time.perf_counter()
@@ -153,31 +153,96 @@ def _round() -> tuple[float, float]:
     return (time.process_time() - started_cpu) / EVENTS * 1000, EVENTS / (time.perf_counter() - started)
 
 
+def _api_key():
+    from loyalty.api.keys import create_api_key
+    from loyalty.api.models import ApiKey
+
+    ApiKey.objects.filter(name="workflow benchmark").delete()
+    return create_api_key(name="workflow benchmark", environment="live", rate_limit=10_000_000)
+
+
+def _api_round(key) -> tuple[float, float]:
+    """POST /api/events, signed (before the clock starts), through Django's whole request path
+    in this process (django.test.Client: middleware, authentication, the view, JSON)."""
+    import json
+
+    from django.test import Client
+
+    from loyalty.api.auth import sign
+
+    api_key, secret = key
+    requests = []
+    for number in range(EVENTS):
+        body = json.dumps(
+            {"customer": f"wfbench-{number % CUSTOMERS}", "action": "point_add", "data": {"points": 5}}
+        )
+        signed = sign("POST", "/api/events", key=api_key.key, secret=secret, host="testserver", body=body)
+        headers = {f"HTTP_{n.upper()}": v for n, v in signed if n.lower() in ("authorization", "date")}
+        requests.append((body, headers))
+    client = Client(HTTP_HOST="testserver")
+    started_cpu, started = time.process_time(), time.perf_counter()
+    for body, headers in requests:
+        response = client.post("/api/events", data=body, content_type="application/json", **headers)
+        if response.status_code >= 300:
+            raise RuntimeError(f"POST /api/events answered {response.status_code}: {response.content[:300]}")
+    return (time.process_time() - started_cpu) / EVENTS * 1000, EVENTS / (time.perf_counter() - started)
+
+
 def run() -> None:
     if connection.vendor != "postgresql":
         print("PostgreSQL only (set DATABASE_URL)")
         return
     from django.conf import settings
 
+    settings.DEBUG = False  # as in production: no query log (it doubled the cost of every query)
+    parts = os.environ.get("BENCH_WORKFLOW_PARTS", "modifier,actions,birthday").split(",")
+    if "modifier" in parts:
+        run_modifier()
+    if "actions" in parts:
+        from bench import workflow_actions
+
+        workflow_actions.run()
+    if "birthday" in parts:
+        from bench import workflow_birthday
+
+        workflow_birthday.run()
+
+
+def run_modifier() -> None:
+    from django.conf import settings
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     workflows = prepare()
+    key = _api_key()
     broker = "redis" if settings.Q_CLUSTER.get("redis") else "orm"
-    results: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    paths = {"engine": _engine_round, "api": lambda: _api_round(key)}
+    results: dict[tuple[str, bool], list[tuple[float, float]]] = {}
     for active in (False, True):  # warm-up
         _set(workflows, active)
-        _round()
+        for measure in paths.values():
+            measure()
     for _ in range(REPEAT):
         for active in (False, True):
             _set(workflows, active)
-            results[active].append(_round())
+            for name, measure in paths.items():
+                results.setdefault((name, active), []).append(measure())
     _set(workflows, False)
-    base = statistics.median(cpu for cpu, _ in results[False])
-    with_wf = statistics.median(cpu for cpu, _ in results[True])
-    print(f"point_add through register_event, {EVENTS} events x {REPEAT} rounds, queue broker: {broker}")
-    for active in (False, True):
-        label = "3 workflows (modifier filters)" if active else "no workflows"
-        cpus = [f"{cpu:.2f}" for cpu, _ in results[active]]
-        rates = [f"{rate:.0f}" for _, rate in results[active]]
-        print(f"  {label:32} CPU/event ms {', '.join(cpus)}   events/s {', '.join(rates)}")
-    print(f"  CPU per event ratio (median): {with_wf / base:.2f}x (target <= 1.20x)")
+    load = os.getloadavg()[0]
+    print(
+        f"point_add, {EVENTS} events x {REPEAT} rounds per path, queue broker: {broker}, "
+        f"load average {load:.1f}"
+    )
+    for name, label in (("engine", "register_event"), ("api", "POST /api/events (signed)")):
+        print(f" {label}")
+        for active in (False, True):
+            row = "3 workflows (modifier filters)" if active else "no workflows"
+            cpus = ", ".join(f"{cpu:.2f}" for cpu, _ in results[(name, active)])
+            rates = ", ".join(f"{rate:.0f}" for _, rate in results[(name, active)])
+            print(f"  {row:32} CPU/event ms {cpus}   events/s {rates}")
+        base = statistics.median(cpu for cpu, _ in results[(name, False)])
+        with_wf = statistics.median(cpu for cpu, _ in results[(name, True)])
+        target = " (target <= 1.20x)" if name == "api" else ""
+        print(f"  CPU per event ratio (median): {with_wf / base:.2f}x{target}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM django_q_ormq WHERE key = %s", [settings.Q_CLUSTER["name"]])

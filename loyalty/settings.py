@@ -161,8 +161,9 @@ CONFIG_GENERATION_STORE = os.environ.get("CONFIG_GENERATION_STORE", "cache" if T
 Q_CLUSTER = {
     "name": "loyalty",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": 300,
-    "retry": 600,
+    # Seconds before a task is killed / redelivered (Q_TIMEOUT / Q_RETRY: the kill test shortens them).
+    "timeout": int(os.environ.get("Q_TIMEOUT", "300")),
+    "retry": int(os.environ.get("Q_RETRY", "600")),
     "catch_up": False,
     # Tests run tasks inline; django-q2 reads this once at import, so it is decided here.
     "sync": TESTING or env_bool("Q_SYNC", False),

@@ -9,12 +9,15 @@ modifier branch, and variables live only in the run).
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import json
 import random
+import re
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Sum
 
 from customers.models import Customer
@@ -142,12 +145,14 @@ def _compare(op: str, actual, expected) -> bool:
         return False
 
 
-def match_tree(tree: dict, values: dict) -> bool:
-    """A condition tree (segments.conditions shape and operators) over values in memory."""
-    try:
-        group = cond.parse_tree(tree)
-    except cond.ConditionError as error:
-        raise NodeFailed(error.message) from None
+def match_tree(tree: dict, values: dict, group: cond.Group | None = None) -> bool:
+    """A condition tree (segments.conditions shape and operators) over values in memory
+    (`group`: the tree already parsed, `node_plan`)."""
+    if group is None:
+        try:
+            group = cond.parse_tree(tree)
+        except cond.ConditionError as error:
+            raise NodeFailed(error.message) from None
     return _match_group(group, values)
 
 
@@ -164,7 +169,7 @@ def _match_group(group, values: dict) -> bool:
 _SENTINEL = -7_340_112_993  # a customer pk no row has: marks where the real pk goes in the SQL
 
 
-def _compiled(tree: dict, now: dt.datetime) -> tuple[str, list, int]:
+def _compiled(tree: dict, now: dt.datetime) -> tuple[str, list, int] | None:
     """The tree as SQL for "is customer %s in it", compiled once per local day and configuration
     generation: (sql, params, index of the customer pk in params). The attributes (custom fields,
     accounts, tiers) come from process memory, relative dates move daily, and the ORM's compile
@@ -178,18 +183,175 @@ def _compiled(tree: dict, now: dt.datetime) -> tuple[str, list, int]:
         attributes = configcache.get(ATTRIBUTES_KEY, cond.available_attributes)
         q = cond.compile_tree(tree, attributes, ctx)
         query = Customer.objects.filter(q).filter(pk=_SENTINEL).values("pk")[:1].query
-        sql, params = query.sql_with_params()
+        try:
+            sql, params = query.sql_with_params()
+        except EmptyResultSet:  # the tree can match nobody (a tier code no tier has): no query
+            cache[key] = None
+            return None
         params = list(params)
         cache[key] = (sql, params, params.index(_SENTINEL))
     return cache[key]
 
 
-def customer_matches(customer: Customer, tree: dict, now: dt.datetime) -> bool:
-    """One indexed query: the customer's row against the compiled tree."""
+# Built-in NOT NULL columns of the customer row whose comparison in Python is the SQL comparison:
+# case-sensitive text equality / containment / prefix (no collation-dependent ordering), and
+# numbers. Everything else (tiers, labels, lists, segments, balances per account, purchases, event
+# counts, custom fields, dates) is one query through the condition language.
+_MEMORY_TEXT_OPS = frozenset({"eq", "ne", "in", "not_in", "contains", "not_contains", "starts_with"})
+_MEMORY_TEXT_OPS |= {"is_empty", "is_not_empty"}
+_MEMORY_NUMBER_OPS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "in", "not_in"})
+_NO_PLAN = object()
+_plans: dict[tuple[int, str], tuple[str, dict, object]] = {}
+
+
+def _memory_leaf(condition: cond.Condition):
+    """(attribute name, op, coerced value(s)) for a condition the row answers, else None."""
+    spec = cond.BUILTIN_FIELDS.get(condition.field)
+    if spec is None or spec[2] != condition.field or condition.field in cond._NULLABLE:
+        return None  # not a plain column of the row (tier, label, list, segment...) or nullable
+    attribute = cond.Attribute(condition.field, spec[0], spec[1], spec[2])
+    op = condition.operator
+    allowed = _MEMORY_TEXT_OPS if spec[1] == cond.STRING else _MEMORY_NUMBER_OPS
+    if spec[1] not in (cond.STRING, cond.INTEGER, cond.DECIMAL) or op not in allowed:
+        return None
+    if op in ("is_empty", "is_not_empty"):
+        return (condition.field, op, None)
+    if op in ("in", "not_in"):
+        return (
+            condition.field,
+            op,
+            frozenset(cond.coerce(attribute, v) for v in cond._split(condition.value)),
+        )
+    if isinstance(condition.value, list):
+        return None
+    return (condition.field, op, cond.coerce(attribute, condition.value))
+
+
+def memory_plan(tree: dict):
+    """The tree as nested (match, [leaf or group]) the customer row answers without a query, or
+    None when any condition needs the database (or the tree does not parse: the query reports it)."""
     try:
-        sql, params, where = _compiled(tree, now)
+        group = cond.parse_tree(tree)
+    except cond.ConditionError:
+        return None
+
+    def build(group: cond.Group):
+        parts = []
+        for child in group.conditions:
+            if isinstance(child, cond.Group):
+                inner = build(child)
+                if inner is None:
+                    return None
+                if inner[1]:  # an empty group sets no condition (as compile_tree drops it)
+                    parts.append(inner)
+                continue
+            try:
+                leaf = _memory_leaf(child)
+            except cond.ConditionError:
+                return None
+            if leaf is None:
+                return None
+            parts.append(leaf)
+        return (group.match, parts)
+
+    return build(group)
+
+
+def _memory_match(plan, customer: Customer) -> bool:
+    match, parts = plan
+    if not parts:
+        return True
+    results = (
+        _memory_match(part, customer) if len(part) == 2 else _memory_leaf_match(part, customer)
+        for part in parts
+    )
+    return all(results) if match == "all" else any(results)
+
+
+def _memory_leaf_match(leaf, customer: Customer) -> bool:
+    field, op, value = leaf
+    actual = getattr(customer, field)
+    if op == "is_empty":
+        return actual == ""
+    if op == "is_not_empty":
+        return actual != ""
+    if op == "in":
+        return actual in value
+    if op == "not_in":
+        return actual not in value
+    if op == "ne":
+        return actual != value
+    if op == "contains":
+        return value in actual
+    if op == "not_contains":
+        return value not in actual
+    if op == "starts_with":
+        return actual.startswith(value)
+    return cond._COMPARE[op](actual, value)
+
+
+def node_plan(kind: str, config: dict, version_id: int | None = None, node_id: str = ""):
+    """What a filter node needs at run time, prepared once per process for a stored version's node
+    (versions are immutable, so the key (version, node) never goes stale): the parsed condition
+    group of an event / variable filter, the `memory_plan` of a customer filter (None: a query)."""
+    if version_id is None:
+        return _prepare(kind, config)
+    key = (version_id, node_id)
+    kept = _plans.get(key)
+    if kept is None or kept[0] != kind or (kept[1] is not config and kept[1] != config):
+        # (the config is compared too: a rolled-back version's id can come again on SQLite)
+        if len(_plans) > 5000:
+            _plans.clear()
+        kept = _plans[key] = (kind, config, _prepare(kind, config))
+    return None if kept[2] is _NO_PLAN else kept[2]
+
+
+_NUMBER = re.compile(r"^\s*-?\d{1,15}(?:\.\d{1,15})?\s*$")
+_QUOTED = re.compile(r"""^\s*(?:'[^'\\{}]*'|"[^"\\{}]*")\s*$""")
+
+
+class Constant:
+    """A Variable assign whose value is a literal (``1``, ``2.5``, ``'dach'``): the value Jinja
+    would give, known without evaluating anything."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def constant(expression) -> Constant | None:
+    if isinstance(expression, int | float) and not isinstance(expression, bool):
+        return Constant(expression)
+    if isinstance(expression, str) and (_NUMBER.match(expression) or _QUOTED.match(expression)):
+        return Constant(ast.literal_eval(expression.strip()))
+    return None
+
+
+def _prepare(kind: str, config: dict):
+    if kind == "variable_assign":
+        return constant(config.get("value")) or _NO_PLAN
+    if kind in ("filter_event", "filter_variable"):
+        try:
+            return cond.parse_tree(config["conditions"])
+        except cond.ConditionError:
+            return _NO_PLAN  # match_tree reports it
+    if kind == "filter_customer":
+        return memory_plan(config["conditions"]) or _NO_PLAN
+    return _NO_PLAN
+
+
+def customer_matches(customer: Customer, tree: dict, now: dt.datetime, plan=None) -> bool:
+    """The customer's row against the tree: in memory when `plan` (a `memory_plan`) is given (the
+    row is the one locked by the engine, so it is what the query would read), else one indexed
+    query through the compiled tree."""
+    if plan is not None:
+        return _memory_match(plan, customer)
+    try:
+        compiled = _compiled(tree, now)
     except cond.ConditionError as error:
         raise NodeFailed(error.message) from None
+    if compiled is None:
+        return False
+    sql, params, where = compiled
     params = [*params[:where], customer.pk, *params[where + 1 :]]
     cursor = fastsql.cursor()  # the connection's reused cursor: not closed here
     cursor.execute(sql, params)
@@ -216,16 +378,17 @@ def earned_since(customer: Customer, since: dt.datetime) -> int:
     return int(total["s"] or 0)
 
 
-def run_filter(kind: str, config: dict, *, state) -> str:
-    """success / failure for a filter node. `state` has event, customer, customer_row, vars, now."""
+def run_filter(kind: str, config: dict, *, state, plan=None) -> str:
+    """success / failure for a filter node. `state` has event, customer, customer_row, vars, now;
+    `plan` is the node's `node_plan` (parsed once per process), None to work from the config."""
     if kind == "filter_event":
-        hit = match_tree(config["conditions"], state.event)
+        hit = match_tree(config["conditions"], state.event, plan)
     elif kind == "filter_variable":
-        hit = match_tree(config["conditions"], state.vars)
+        hit = match_tree(config["conditions"], state.vars, plan)
     elif kind == "filter_customer":
         if state.customer_row is None:
             raise NodeFailed("There is no customer to filter.")
-        hit = customer_matches(state.customer_row, config["conditions"], state.now)
+        hit = customer_matches(state.customer_row, config["conditions"], state.now, plan)
     elif kind == "filter_aggregate":
         earned = earned_since(state.customer_row, _period_start(config["period"], state.now))
         hit = cond._COMPARE[config["operator"]](earned, int(config["threshold"]))
@@ -237,9 +400,10 @@ def run_filter(kind: str, config: dict, *, state) -> str:
     return "success" if hit else "failure"
 
 
-def assign_variable(config: dict, state) -> None:
+def assign_variable(config: dict, state, plan: Constant | None = None) -> None:
+    """`plan`: the node's `node_plan` (a Constant when the value is a literal)."""
     try:
-        value = expressions.evaluate(config["value"], state.namespace())
+        value = plan.value if plan is not None else expressions.evaluate(config["value"], state.namespace())
     except expressions.ExpressionError as error:
         raise NodeFailed(error.message) from None
     if isinstance(value, Decimal):
@@ -269,14 +433,25 @@ class State:
     """What the nodes of one run read and write: the event and customer as expression values,
     the customer's row (for customer filters), the run's variables and its clock."""
 
-    def __init__(self, *, event: dict, customer_row, variables: dict, workflow, now: dt.datetime):
+    def __init__(
+        self, *, event: dict, customer_row, variables: dict, workflow, now: dt.datetime, shared=None
+    ):
         self.event = event
         self.customer_row = customer_row
-        self.customer = customer_namespace(customer_row)
         self.vars = variables
         self.workflow = workflow
         self.now = now
         self.detail: dict = {}
+        # `customer` in expressions, built on first use; `shared` (a dict) lets the workflows on
+        # one event build it once (the modifier branch: the same locked row for all of them).
+        self._shared = shared if shared is not None else {}
+
+    @property
+    def customer(self) -> dict:
+        values = self._shared.get("customer")
+        if values is None:
+            values = self._shared["customer"] = customer_namespace(self.customer_row)
+        return values
 
     def namespace(self) -> dict:
         return namespace(

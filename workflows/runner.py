@@ -97,9 +97,12 @@ def _run_node(run: WorkflowRun, node: dict, customer, state: evaluate.State, now
     output, error = "", ""
     try:
         if kind.startswith("filter_"):
-            output = evaluate.run_filter(kind, config, state=state)
+            plan = evaluate.node_plan(kind, config, run.version_id, node["id"])
+            output = evaluate.run_filter(kind, config, state=state, plan=plan)
         elif kind == "variable_assign":
-            evaluate.assign_variable(config, state)
+            evaluate.assign_variable(
+                config, state, evaluate.node_plan(kind, config, run.version_id, node["id"])
+            )
             output = "success"
         elif kind == "ab_test":
             output = evaluate.ab_variant(config, workflow_id=run.workflow_id, customer_pk=run.customer_id)

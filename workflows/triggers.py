@@ -125,21 +125,25 @@ def before_store(result, *, program, environment, customer, action, spec, extra,
     if depth >= max_depth():
         return data
     logs: dict[str, dict] = {}
+    shared: dict = {}  # the customer's expression values, built once for all the workflows
     for wf in table.get((environment, action), ()):
         if wf.id == origin or not wf.graph.has_branch("modifier"):
             continue
-        data, logs[str(wf.id)] = _modifier_branch(wf, customer, action, spec, extra, data, now)
+        data, logs[str(wf.id)] = _modifier_branch(wf, customer, action, spec, extra, data, now, shared)
     transaction.on_commit(lambda: _enqueue(result, environment, depth, origin, logs))
     return data
 
 
-def _modifier_branch(wf: Active, customer: Customer, action, spec, extra, data, now) -> tuple[dict, dict]:
+def _modifier_branch(
+    wf: Active, customer: Customer, action, spec, extra, data, now, shared: dict | None = None
+) -> tuple[dict, dict]:
     state = evaluate.State(
         event=evaluate.event_namespace(action, data),
         customer_row=customer,
         variables={},
         workflow=wf,
         now=now,
+        shared=shared,
     )
     steps: list[dict] = []
     queue, seen = list(wf.graph.targets(wf.trigger_id, "modifier")), set()
@@ -153,9 +157,12 @@ def _modifier_branch(wf: Active, customer: Customer, action, spec, extra, data, 
         state.detail, error, output = {}, "", ""
         try:
             if kind.startswith("filter_"):
-                output = evaluate.run_filter(kind, config, state=state)
+                plan = evaluate.node_plan(kind, config, wf.version_id, node_id)
+                output = evaluate.run_filter(kind, config, state=state, plan=plan)
             elif kind == "variable_assign":
-                evaluate.assign_variable(config, state)
+                evaluate.assign_variable(
+                    config, state, evaluate.node_plan(kind, config, wf.version_id, node_id)
+                )
                 output = "success"
             elif kind == "modify_event":
                 data = _modify_event(config, state, spec, extra, data)

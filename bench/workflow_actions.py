@@ -1,0 +1,149 @@
+"""Post-commit actions on django-q2 (part of bench_workflows): action events per second with two
+workers, against registering the same events directly with two processes.
+
+1. **direct**: 2 processes register BENCH_ACTION_EVENTS `point_add` (1 point) events through
+   `register_event` between them (the benchmark's customers, round robin).
+2. **workflow**: a workflow on `login` whose action branch is a Point add (1 point). The same number
+   of logins are registered with no cluster running (their after-commit tasks queue up in Redis),
+   then `manage.py qcluster` starts with Q_WORKERS=2 and works through them: each task walks one
+   run (the run row, its steps, the point_add through register_event with the step in its
+   transaction). Action events/s = events / (last action event's registration - first one's), so
+   the cluster's start-up is not counted; the wall time from start to the last event is shown too.
+
+Redis: REDIS_URL (required; give the benchmark a Redis database of its own, e.g.
+redis://127.0.0.1:6379/11: the cluster's queue there is emptied first). Targets: >= 300 action
+events/s, and within 2x of direct registration (the ratio matters on a shared machine).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = int(os.environ.get("BENCH_ACTION_EVENTS", "600"))
+CUSTOMERS = 300
+
+DIRECT = r"""
+import sys, time, django
+django.setup()
+from events.engine import register_event
+offset, count = int(sys.argv[1]), int(sys.argv[2])
+for number in range(offset, offset + count):
+    register_event(environment="live", customer=f"wfbench-{number %% %(customers)d}", action="point_add",
+                   data={"points": 1}, reason="bench direct")
+"""
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    # The same settings as this process (its SECRET_KEY signs the queued tasks), two workers.
+    env.update({"Q_WORKERS": "2", "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def _direct() -> float:
+    """Events/s between the first and the last direct event's registration (as the workflow's
+    figure: the processes' start-up is not counted)."""
+    from django.db.models import Count, Max, Min
+
+    from events.models import Event
+    from loyalty import clock
+
+    env = _env()
+    half = EVENTS // 2
+    marker = clock.now()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", DIRECT % {"customers": CUSTOMERS}, str(i * half), str(half)],
+            cwd=ROOT,
+            env=env,
+        )
+        for i in range(2)
+    ]
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError("a direct registration process failed")
+    made = Event.objects.filter(reason="bench direct", timestamp__gte=marker)
+    span = made.aggregate(first=Min("timestamp"), last=Max("timestamp"), n=Count("id"))
+    return (span["n"] - 1) / max((span["last"] - span["first"]).total_seconds(), 1e-6)
+
+
+def _graph():
+    return {
+        "nodes": [
+            {"id": "trigger", "type": "event_trigger", "config": {"action": "login"}},
+            {"id": "bonus", "type": "point_add", "config": {"points": 1, "reason": "bench action"}},
+        ],
+        "edges": [{"from": "trigger", "output": "action", "to": "bonus"}],
+    }
+
+
+def run() -> None:
+    import redis
+    from django.conf import settings
+    from django.db.models import Max, Min
+
+    from bench import bench_workflows
+    from events.engine import register_event
+    from events.models import Event
+    from loyalty import configcache
+    from workflows import editing
+    from workflows.models import Workflow
+
+    if not settings.REDIS_URL:
+        print(" post-commit actions: set REDIS_URL (a Redis database of its own)")
+        return
+    queue = f"django_q:{settings.Q_CLUSTER['name']}:q"
+    bench_workflows.prepare()
+    for other in Workflow.objects.filter(name__startswith="bench workflow "):
+        editing.set_status(other, False)
+    print(f" post-commit actions: {EVENTS} action events, 2 django-q2 workers, Redis {settings.REDIS_URL}")
+    direct = _direct()
+    print(f"  direct register_event, 2 processes:      {direct:7.0f} events/s")
+
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    connection.delete(queue)
+    workflow = Workflow.objects.create(name=f"bench actions {time.time():.0f}", environment="live")
+    editing.save_graph(workflow, _graph())
+    editing.set_status(workflow, True)
+    configcache.reset()
+    for number in range(EVENTS):
+        register_event(environment="live", customer=f"wfbench-{number % CUSTOMERS}", action="login", data={})
+    queued = connection.llen(queue)
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started = time.perf_counter()
+    made = Event.objects.filter(workflow_id=workflow.pk, action="point_add")
+    try:
+        deadline = started + float(os.environ.get("BENCH_ACTIONS_SECONDS", "600"))
+        while made.count() < EVENTS and time.perf_counter() < deadline:
+            time.sleep(0.5)
+        wall = time.perf_counter() - started
+    finally:
+        os.killpg(cluster.pid, signal.SIGTERM)
+        try:
+            cluster.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait(10)
+        editing.set_status(workflow, False)
+    span = made.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    count = made.count()
+    seconds = (span["last"] - span["first"]).total_seconds() if count > 1 else float("inf")
+    rate = (count - 1) / seconds if count > 1 else 0.0
+    print(
+        f"  workflow action branch, 2 workers:       {rate:7.0f} action events/s "
+        f"({count} of {EVENTS} made, {queued} tasks queued; {wall:.1f} s wall incl. start-up)"
+    )
+    print(f"  ratio direct / workflow: {direct / max(rate, 1e-9):.2f}x (target <= 2x; >= 300 events/s)")
