@@ -23,7 +23,9 @@ NOW = dt.datetime(2025, 5, 14, 12, 0, tzinfo=dt.UTC)
 
 
 def reg(action, **data):
-    return register_event(environment="live", customer="ada", action=action, data=data, source=EventSource.API)
+    return register_event(
+        environment="live", customer="ada", action=action, data=data, source=EventSource.API
+    )
 
 
 @pytest.fixture
