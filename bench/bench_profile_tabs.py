@@ -28,6 +28,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -57,7 +58,8 @@ def _ordinary_customer():
     middle = (low + high) // 2
     return (
         Customer.objects.filter(customer_id__startswith="load-", id__gte=middle - middle % 20)
-        .extra(where=["customers_customer.id %% 20 = 0"])
+        .alias(every_20th=F("id") % 20)
+        .filter(every_20th=0)
         .order_by("id")
         .first()
     )
