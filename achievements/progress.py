@@ -1,5 +1,5 @@
-"""Achievement progress, updated by the engine after every event (one line in
-events.engine._apply) with the customer's row locked.
+"""Achievement progress, updated by the engine after every event (`prepare` / `settle`, called by
+events.engine.count_profile_features) with the customer's row locked.
 
 - A run (AchievementProgress) covers one window: `period_amount` `period_unit`s (rounded up to
   the end of the day / week / month, in the program's time zone) from its start, never past the
@@ -15,7 +15,9 @@ events.engine._apply) with the customer's row locked.
   A completed run stays completed even if a later reversal lowers its progress.
 - Recurrence: none (one run), on expiration (a new run after an expired one), on completion
   (a new run from the completion on).
-Cost: nothing when the module is off, no definition is active, or none counts this event's actions.
+Cost: nothing when the module is off, no definition is active, or none counts this event's actions
+(a per-process map action -> definitions, rebuilt on a configuration change); else one UPDATE ...
+RETURNING per counted achievement, sent with the budgets' statements in one round trip.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .choices import Activation, Counts, ProgressStatus, Recurrence
 from .models import Achievement, AchievementProgress
 
 CACHE_KEY = "achievements:active:v1"
+INDEX_KEY = "achievements:by-action:v1"
 # Events that change what a purchase milestone (or a checkout count) adds up.
 TRANSACTION_ACTIONS = frozenset(
     {
@@ -58,34 +61,77 @@ def active_achievements() -> list[Achievement]:
     return configcache.get(CACHE_KEY, lambda: list(Achievement.objects.filter(active=True).order_by("pk")))
 
 
-def _counts_for(achievement: Achievement, actions: set[str]) -> bool:
-    if achievement.counts == Counts.PURCHASE_TOTAL or achievement.action == "checkout":
-        return bool(actions & TRANSACTION_ACTIONS)
-    return achievement.action in actions
+def _by_action() -> dict[str, tuple[Achievement, ...]]:
+    """{action: the active achievements that count an event of it}, built once per process and
+    configuration generation (loyalty.configcache: a saved definition rebuilds it everywhere)."""
+
+    def build():
+        index: dict[str, list[Achievement]] = {}
+        for achievement in active_achievements():
+            if achievement.counts == Counts.PURCHASE_TOTAL or achievement.action == "checkout":
+                actions = TRANSACTION_ACTIONS
+            else:
+                actions = frozenset({achievement.action})
+            for action in actions:
+                index.setdefault(action, []).append(achievement)
+        return {action: tuple(found) for action, found in index.items()}
+
+    return configcache.get(INDEX_KEY, build)
+
+
+def _counted(actions) -> list[Achievement]:
+    """The active achievements counting any of `actions`, in definition order."""
+    index = _by_action()
+    if not index:
+        return []
+    found = [achievement for action in actions for achievement in index.get(action, ())]
+    if len(found) > 1:
+        found = sorted({a.pk: a for a in found}.values(), key=lambda a: a.pk)
+    return found
 
 
 def counts_action(action: str) -> bool:
     """Whether an active achievement counts events of `action` (events.sets registers those one by one)."""
-    return any(_counts_for(achievement, {action}) for achievement in active_achievements())
+    return action in _by_action()
 
 
-def track(ctx: HandlerContext) -> None:
+def prepare(ctx: HandlerContext) -> list[tuple[Achievement, tuple[str, list] | None]]:
+    """[(achievement, its hot-path statement or None)] for the active achievements counting this
+    registration's events, in definition order: nothing at all (no query) when none counts one
+    of its actions. The statement (_INCREMENT) adds a number of events to the customer's current
+    run when it stays in progress; None goes to `advance` (purchase milestones, checkout counts)."""
     if not ctx.program.achievements:
-        return
-    definitions = active_achievements()
-    if not definitions:
-        return
-    actions = {event.action for event in ctx.result.events}
-    for achievement in definitions:
-        if not _counts_for(achievement, actions):
-            continue
+        return []
+    events = ctx.result.events
+    work = []
+    for achievement in _counted({event.action for event in events}):
+        if achievement.end_date is not None and ctx.now >= achievement.end_date:
+            continue  # no progress after the end date
         if achievement.counts == Counts.EVENTS and achievement.action != "checkout":
-            n = sum(1 for event in ctx.result.events if event.action == achievement.action)
-            if (achievement.end_date is None or ctx.now < achievement.end_date) and _increment(
-                ctx, achievement, n
-            ):
-                continue
-        advance(ctx, achievement)
+            n = sum(1 for event in events if event.action == achievement.action)
+            work.append((achievement, _increment_statement(ctx, achievement, n)))
+        else:
+            work.append((achievement, None))
+    return work
+
+
+def settle(ctx: HandlerContext, work: list, rows: list[tuple | None]) -> None:
+    """After the hot-path statements ran (`rows`: one per statement, in order): note the runs
+    they advanced; the others go through `advance` (no run yet, window over, target reached,
+    recounts)."""
+    results = iter(rows)
+    for achievement, statement in work:
+        row = next(results) if statement is not None else None
+        if row is None:
+            advance(ctx, achievement)
+            continue
+        ctx.result.extra.setdefault("achievements", []).append(
+            {
+                "achievement": achievement.api_name,
+                "progress": str(row[0]),
+                "status": ProgressStatus.IN_PROGRESS,
+            }
+        )
 
 
 def window(achievement: Achievement, start: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -135,45 +181,25 @@ _INCREMENT = (
 )
 
 
-def _increment(ctx: HandlerContext, achievement: Achievement, n: int) -> bool:
+def _increment_statement(ctx: HandlerContext, achievement: Achievement, n: int) -> tuple[str, list]:
     """The hot path of a number-of-events achievement: one UPDATE of the customer's current run
-    when it stays in progress. False sends the caller to `advance` (no run, window over, target
-    reached)."""
-    ops = connection.ops
+    when it stays in progress (no row back: `advance`)."""
+    now = connection.ops.adapt_datetimefield_value(ctx.now)
     # Plain numbers: SQLite would compare a Decimal adapted to text as greater than any number.
     amount = int(n)
-    cursor = fastsql.cursor()
-    cursor.execute(
-        _INCREMENT,
-        [
-            amount,
-            ops.adapt_datetimefield_value(ctx.now),
-            ctx.customer.pk,
-            achievement.pk,
-            ops.adapt_datetimefield_value(ctx.now),
-            amount,
-            float(achievement.target),
-        ],
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return False
-    ctx.result.extra.setdefault("achievements", []).append(
-        {"achievement": achievement.api_name, "progress": str(row[0]), "status": ProgressStatus.IN_PROGRESS}
-    )
-    return True
+    return _INCREMENT, [amount, now, ctx.customer.id, achievement.pk, now, amount, float(achievement.target)]
+
+
+_LATEST_RUN = "customer_id = %s AND achievement_id = %s ORDER BY start_at DESC, id DESC"
 
 
 def advance(ctx: HandlerContext, achievement: Achievement) -> AchievementProgress | None:
+    """The slow path (a first run, a window over, a recount, a completion): the customer's latest
+    run read under a row lock, then one INSERT (a new run, with its progress) or one UPDATE."""
     now = ctx.now
     if achievement.end_date is not None and now >= achievement.end_date:
         return None
-    run = (
-        AchievementProgress.objects.select_for_update()
-        .filter(customer=ctx.customer, achievement=achievement)
-        .order_by("-start_at", "-id")
-        .first()
-    )
+    run = fastsql.first(AchievementProgress, _LATEST_RUN, [ctx.customer.pk, achievement.pk], lock=True)
     if (
         run is not None
         and run.status == ProgressStatus.IN_PROGRESS
@@ -182,7 +208,8 @@ def advance(ctx: HandlerContext, achievement: Achievement) -> AchievementProgres
     ):
         run.status = ProgressStatus.EXPIRED
         run.updated_at = now
-        run.save(update_fields=["status", "updated_at"])
+        fastsql.update(run, ["status", "updated_at"])
+    new = False
     if run is None or run.status != ProgressStatus.IN_PROGRESS:
         restart = run is None or (
             (run.status == ProgressStatus.EXPIRED and achievement.recurrence == Recurrence.ON_EXPIRATION)
@@ -193,13 +220,16 @@ def advance(ctx: HandlerContext, achievement: Achievement) -> AchievementProgres
         bounds = _new_window(achievement, now, ctx.program.time_zone)
         if bounds is None:
             return None
-        run = AchievementProgress.objects.create(
+        run = AchievementProgress(
             achievement=achievement,
             customer=ctx.customer,
             start_at=bounds[0],
             end_at=bounds[1],
+            progress=Decimal(0),
+            status=ProgressStatus.IN_PROGRESS,
             updated_at=now,
         )
+        new = True
     if achievement.counts == Counts.PURCHASE_TOTAL or achievement.action == "checkout":
         run.progress = _recount(ctx, achievement, run)
     else:
@@ -217,7 +247,10 @@ def advance(ctx: HandlerContext, achievement: Achievement) -> AchievementProgres
             },
             parent=ctx.event,
         )
-    run.save()
+    if new:
+        fastsql.insert(run)
+    else:
+        fastsql.update(run, ["progress", "status", "completed_at", "updated_at"])
     ctx.result.extra.setdefault("achievements", []).append(
         {"achievement": achievement.api_name, "progress": str(run.progress), "status": run.status}
     )

@@ -1,5 +1,5 @@
-"""Budget enforcement: called by the engine after the handler of every event (one line in
-events.engine._apply), with the customer's row locked — which serializes every counter of that
+"""Budget enforcement: `prepare` / `settle`, called by the engine after the handler of every event
+(events.engine.count_profile_features), with the customer's row locked — which serializes every counter of that
 customer, so concurrent events can never exceed a limit.
 
 What counts, from the registration's effects (ctx.result):
@@ -10,7 +10,9 @@ What counts, from the registration's effects (ctx.result):
 - referral_redemptions: a referral redeemed (referrals.referrals sets result.extra["referral"]).
 An event that would take a counter over its limit is refused (BusinessRuleError) and, like every
 refusal, rolls back whole. Cost: nothing when the module is off or no active budget exists; else
-the effects are scanned in memory and only budgets actually touched read and write a counter.
+the effects are scanned in memory for the actions that have a budget (a per-process map action ->
+budgets, rebuilt on a configuration change) and each budget actually touched costs one statement
+(an upsert of its counter, under the customer's row lock): no SELECT.
 
 Reversals give budget back (reference §7.4: a cancelled session reverts its budget usage, a
 partial return adjusts it), to the counter of the period the usage was counted in:
@@ -26,13 +28,14 @@ A counter never goes below 0; a period without a counter (the budget came later)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Case, F, Value, When
 
 from coupons.models import CouponRedemption
-from loyalty import configcache, fastsql
+from loyalty import configcache
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError
 from loyalty.models.ledger import EntryKind
@@ -45,6 +48,7 @@ TRANSACTION_REVERSALS = frozenset({"refund", "partial_refund", "refund_item", "c
 REVERSALS = TRANSACTION_REVERSALS | {"coupon_unredeem", "reward_revoke"}
 
 CACHE_KEY = "budgets:active:v1"
+INDEX_KEY = "budgets:by-action:v1"
 PER = {
     BudgetPeriod.DAILY: "day",
     BudgetPeriod.WEEKLY: "week",
@@ -55,6 +59,19 @@ PER = {
 
 def active_budgets() -> list[Budget]:
     return configcache.get(CACHE_KEY, lambda: list(Budget.objects.filter(active=True).order_by("pk")))
+
+
+def by_action() -> dict[str, tuple[Budget, ...]]:
+    """{budget action: its active budgets}, built once per process and configuration generation
+    (loyalty.configcache: a saved budget rebuilds it everywhere)."""
+
+    def build():
+        index: dict[str, list[Budget]] = {}
+        for budget in active_budgets():
+            index.setdefault(budget.action, []).append(budget)
+        return {action: tuple(found) for action, found in index.items()}
+
+    return configcache.get(INDEX_KEY, build)
 
 
 def period_bounds(period: str, moment: dt.datetime, time_zone: str) -> tuple[dt.date, dt.date]:
@@ -73,46 +90,91 @@ def period_bounds(period: str, moment: dt.datetime, time_zone: str) -> tuple[dt.
     return start, day.replace(month=12, day=31)
 
 
-def usage(ctx: HandlerContext) -> dict[tuple[str, str], int]:
-    """{(action, coupon code or ""): amount} of this registration's effects."""
+def usage(ctx: HandlerContext, limited=None) -> dict[tuple[str, str], int]:
+    """{(action, coupon code or ""): amount} of this registration's effects; with `limited` (the
+    budget actions that have a budget) only those are looked at."""
     used: dict[tuple[str, str], int] = {}
 
     def add(action, amount, code=""):
         if amount:
             used[(action, code)] = used.get((action, code), 0) + amount
 
-    if ctx.source != "platform":
+    def wanted(action):
+        return limited is None or action in limited
+
+    if ctx.source != "platform" and wanted(BudgetAction.POINTS_AWARDED):
         for lot in ctx.result.lots_created:
             if getattr(lot.event, "action", "") != "point_unspend":
                 add(BudgetAction.POINTS_AWARDED, lot.points)
-    for event in ctx.result.events:
-        if event.action == "coupon_redeem":
-            add(BudgetAction.COUPON_REDEMPTIONS, 1, str((event.data or {}).get("code") or ""))
-        elif event.action == "reward":
-            add(BudgetAction.REWARD_CLAIMS, 1)
+    if wanted(BudgetAction.COUPON_REDEMPTIONS) or wanted(BudgetAction.REWARD_CLAIMS):
+        for event in ctx.result.events:
+            if event.action == "coupon_redeem":
+                add(BudgetAction.COUPON_REDEMPTIONS, 1, str((event.data or {}).get("code") or ""))
+            elif event.action == "reward":
+                add(BudgetAction.REWARD_CLAIMS, 1)
     if ctx.result.extra.get("referral"):
         add(BudgetAction.REFERRAL_REDEMPTIONS, 1)
     return used
 
 
-def enforce(ctx: HandlerContext) -> None:
-    """Count this event's effects against the customer's budgets; refuse one over a limit."""
+@dataclass(frozen=True)
+class Counting:
+    """One counter this registration adds to: the budget, coupon code key, amount, period start
+    and its statement (_UPSERT and parameters), for fastsql.returning_together."""
+
+    budget: Budget
+    code: str
+    amount: int
+    start: dt.date
+    statement: tuple[str, list]
+
+
+def prepare(ctx: HandlerContext) -> list[Counting]:
+    """The counters this event's effects add to (give-backs of reversals are written at once).
+    Nothing at all (no query) when the module is off or no active budget limits what it did;
+    an amount over a limit on its own is refused here."""
     if not ctx.program.budgets:
-        return
-    budgets = active_budgets()
-    if not budgets:
-        return
+        return []
+    index = by_action()
+    if not index:
+        return []
     if any(event.action in REVERSALS for event in ctx.result.events):
-        give_back(ctx, budgets)
-    used = usage(ctx)
-    if not used:
-        return
-    for budget in budgets:
-        for (action, code), amount in used.items():
-            if action != budget.action:
-                continue
+        give_back(ctx, index)
+    amounts: dict[tuple[int, str], int] = {}  # one statement per counter row (merged)
+    chosen: dict[int, Budget] = {}
+    for (action, code), amount in usage(ctx, index).items():
+        for budget in index.get(action, ()):
             key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
-            _count(ctx, budget, key, amount)
+            amounts[(budget.pk, key)] = amounts.get((budget.pk, key), 0) + amount
+            chosen[budget.pk] = budget
+    work = []
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(ctx.now)
+    customer_id = ctx.customer.id
+    for (budget_id, key), amount in amounts.items():
+        budget = chosen[budget_id]
+        start, _end = period_bounds(budget.period, ctx.now, ctx.program.time_zone)
+        if amount > budget.limit:
+            _refuse(ctx, budget, key, start, amount)
+        params = [budget_id, customer_id, ops.adapt_datefield_value(start), key, amount, now, budget.limit]
+        work.append(Counting(budget, key, amount, start, (_UPSERT, params)))
+    return work
+
+
+def settle(ctx: HandlerContext, work: list[Counting], rows: list[tuple | None]) -> None:
+    """After the statements ran: refuse the event when a counter would pass its limit (no row
+    came back), else note the usage in the result."""
+    for item, row in zip(work, rows, strict=True):
+        if row is None:
+            _refuse(ctx, item.budget, item.code, item.start, item.amount)
+        ctx.result.extra.setdefault("budgets", []).append(
+            {
+                "budget": item.budget.pk,
+                "action": item.budget.action,
+                "used": row[0],
+                "limit": item.budget.limit,
+            }
+        )
 
 
 def returned(ctx: HandlerContext) -> list[tuple[str, str, dt.datetime, int]]:
@@ -145,12 +207,11 @@ def returned(ctx: HandlerContext) -> list[tuple[str, str, dt.datetime, int]]:
     return back
 
 
-def give_back(ctx: HandlerContext, budgets: list[Budget]) -> None:
-    """Lower the counters a reversal's usage was counted in (never below 0)."""
+def give_back(ctx: HandlerContext, index: dict[str, tuple[Budget, ...]]) -> None:
+    """Lower the counters a reversal's usage was counted in (never below 0): one UPDATE per
+    counter, with an F() expression."""
     for action, code, moment, amount in returned(ctx):
-        for budget in budgets:
-            if budget.action != action:
-                continue
+        for budget in index.get(action, ()):
             key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
             start, _end = period_bounds(budget.period, moment, ctx.program.time_zone)
             BudgetCounter.objects.filter(
@@ -164,34 +225,9 @@ def give_back(ctx: HandlerContext, budgets: list[Budget]) -> None:
             )
 
 
-def _count(ctx: HandlerContext, budget: Budget, code: str, amount: int) -> None:
-    """Add `amount` to the customer's counter of `budget` for this period, or refuse.
-
-    One statement on the hot path: INSERT ... ON CONFLICT DO UPDATE ... WHERE within the limit
-    RETURNING (PostgreSQL, SQLite >= 3.35); no row back means the limit would be passed. The
-    customer's row lock serializes every counter of the customer."""
-    start, _end = period_bounds(budget.period, ctx.now, ctx.program.time_zone)
-    if amount <= budget.limit:
-        ops = connection.ops
-        cursor = fastsql.cursor()
-        cursor.execute(
-            _UPSERT,
-            [
-                budget.pk,
-                ctx.customer.pk,
-                ops.adapt_datefield_value(start),
-                code,
-                amount,
-                ops.adapt_datetimefield_value(ctx.now),
-                budget.limit,
-            ],
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            ctx.result.extra.setdefault("budgets", []).append(
-                {"budget": budget.pk, "action": budget.action, "used": row[0], "limit": budget.limit}
-            )
-            return
+def _refuse(ctx: HandlerContext, budget: Budget, code: str, start: dt.date, amount: int):
+    """Raise the refusal of a counter that `amount` would take over its limit (one SELECT of
+    the counter for the message: only on a refusal)."""
     current = (
         BudgetCounter.objects.filter(
             customer=ctx.customer, budget=budget, period_start=start, coupon_code=code
@@ -208,6 +244,9 @@ def _count(ctx: HandlerContext, budget: Budget, code: str, amount: int) -> None:
     )
 
 
+# The hot path: one statement per counter, INSERT ... ON CONFLICT DO UPDATE ... WHERE within the
+# limit RETURNING (PostgreSQL, SQLite >= 3.35); no row back means the limit would be passed. The
+# customer's row lock serializes every counter of the customer.
 _TABLE = BudgetCounter._meta.db_table
 _UPSERT = (
     f"INSERT INTO {_TABLE} (budget_id, customer_id, period_start, coupon_code, counter, updated_at) "

@@ -133,10 +133,12 @@ class RewardEditView(ObjectEditView):
 
 def coupon_sessions(customer, limit: int = 500) -> dict[str, str]:
     """Coupon code -> the (latest) transaction of the customer it was used in (003's Session
-    column; one query over the customer's latest transactions)."""
+    column; one query over the customer's latest `limit` transactions that used a coupon: the
+    others are filtered out by the database, not read here)."""
     sessions: dict[str, str] = {}
     rows = (
         Transaction.objects.filter(customer=customer)
+        .exclude(coupon_codes=[])
         .order_by("-id")
         .values_list("transaction_id", "coupon_codes")
     )

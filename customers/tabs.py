@@ -37,23 +37,30 @@ from dataclasses import dataclass
 from coupons.models import Coupon
 from customers.choices import CustomerStatus
 from loyalty.audit.models import ChangeLogEntry
+from loyalty.console.paging import capped_count
 from loyalty.console.views import Tab
 from transactions.models import Transaction
 
-
-def _transaction_count(customer) -> int | None:
-
-    return Transaction.objects.filter(customer=customer).count() or None
+BADGE_CAP = 99
 
 
-def _coupon_count(customer) -> int | None:
+def _capped(queryset) -> int | str | None:
+    """A tab badge: the count, at most BADGE_CAP ("99+" beyond), None for none. Counts at most
+    BADGE_CAP + 1 index entries, so a customer with thousands of rows costs what one with 100 does."""
+    count, capped = capped_count(queryset, cap=BADGE_CAP)
+    return f"{count}+" if capped else (count or None)
 
-    return Coupon.objects.filter(customer=customer).count() or None
+
+def _transaction_count(customer) -> int | str | None:
+    return _capped(Transaction.objects.filter(customer=customer))
 
 
-def _change_count(customer) -> int | None:
+def _coupon_count(customer) -> int | str | None:
+    return _capped(Coupon.objects.filter(customer=customer))
 
-    return ChangeLogEntry.objects.filter(customer=customer).count() or None
+
+def _change_count(customer) -> int | str | None:
+    return _capped(ChangeLogEntry.objects.filter(customer=customer))
 
 
 CUSTOMER_TABS: list[Tab] = [

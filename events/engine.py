@@ -434,8 +434,7 @@ def _apply(
         tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
-    budgets.enforce(ctx)  # per-customer budgets (nothing when none is touched)
-    achievements.track(ctx)  # achievement progress (nothing when none counts this event)
+    count_profile_features(ctx)  # budgets and achievements (nothing when none is touched)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
@@ -452,6 +451,23 @@ def _apply(
     result.balances_after = snapshot_rows(ctx.balances.values())
     result.tiers_after = tiers.snapshot(tiers.rows(ctx)) if program.tiers else {}
     return result
+
+
+def count_profile_features(ctx: HandlerContext) -> None:
+    """Per-customer budgets (budgets.enforcement) and achievement progress (achievements.progress)
+    after the handler: their counter statements go to the database in one round trip
+    (fastsql.returning_together), then a budget passed refuses the event (rolled back whole) and
+    achievements not advanced by the hot path take the slow one. Nothing (no query) when neither
+    module has a definition touched by this registration."""
+    budget_work = budgets.prepare(ctx)
+    achievement_work = achievements.prepare(ctx)
+    if not budget_work and not achievement_work:
+        return
+    statements = [item.statement for item in budget_work]
+    statements += [statement for _achievement, statement in achievement_work if statement is not None]
+    rows = fastsql.returning_together(statements)
+    budgets.settle(ctx, budget_work, rows[: len(budget_work)])
+    achievements.settle(ctx, achievement_work, rows[len(budget_work) :])
 
 
 def settle_event_points(result: EventResult) -> None:

@@ -223,3 +223,25 @@ def first(model: Any, where: str, params: list, *, lock: bool = False, extra: di
     """The first row matching `where` (optionally locked), or None."""
     rows = select(model, where, params, limit=1, lock=lock, extra=extra)
     return rows[0] if rows else None
+
+
+def returning_together(statements: list[tuple[str, list]]) -> list[tuple | None]:
+    """Run data-modifying statements that each end in `RETURNING <one non-null column>` and touch
+    different rows, and return each one's first row (or None): in one round trip on PostgreSQL
+    (one statement of data-modifying WITH queries: a statement costs the client about as much CPU
+    as the work it sends), one by one elsewhere. All of them run even when an earlier one returns
+    no row; the caller refuses (and so rolls back) afterwards. Two of them must never change the
+    same row (PostgreSQL applies only one such change): callers merge theirs first."""
+    if not statements:
+        return []
+    c = cursor()
+    if len(statements) == 1 or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        rows = []
+        for sql, params in statements:
+            c.execute(sql, params)
+            rows.append(c.fetchone())
+        return rows
+    parts = ", ".join(f"s{i} AS ({sql})" for i, (sql, _params) in enumerate(statements))
+    picks = ", ".join(f"(SELECT * FROM s{i} LIMIT 1)" for i in range(len(statements)))
+    c.execute(f"WITH {parts} SELECT {picks}", [value for _sql, params in statements for value in params])
+    return [None if value is None else (value,) for value in c.fetchone()]

@@ -113,6 +113,15 @@ class TransactionItem(models.Model):
 
     class Meta:
         ordering = ["transaction", "line"]
+        indexes = [
+            # The profile summary's accrued discounts read only the lines with a discount.
+            models.Index(
+                fields=["transaction"],
+                include=["discount"],
+                condition=models.Q(discount__gt=0),
+                name="transaction_item_discounted",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.product_name or self.product_id

@@ -80,3 +80,16 @@ def test_append_only(log):
         ChangeLogEntry.objects.update(reason="x")
     with pytest.raises(AppendOnlyError):
         ChangeLogEntry.objects.all().delete()
+
+
+@pytest.mark.parametrize(("entries", "badge"), [(99, 99), (100, "99+"), (130, "99+")])
+def test_profile_tab_badges_stop_counting_at_99(admin_client, cast, anna, entries, badge):
+    """A badge counts at most 100 index entries (customers.tabs.BADGE_CAP), whatever the
+    customer's history: "99+" beyond."""
+    for i in range(entries):
+        audit.record(
+            user=cast["support_agent"], action="point_add", environment="live", customer=anna, reason=f"r{i}"
+        )
+    response = admin_client.get(profile("Anna-1", "changes"))
+    tabs = {t["label"]: t["badge"] for t in response.context["tabs"]}
+    assert tabs["Changes"] == badge

@@ -180,3 +180,35 @@ def test_profile_summary(admin_client, anna):
     html = admin_client.get(reverse("customers:customer_overview", kwargs={"ref": "Anna-1"})).content.decode()
     assert 'data-testid="summary-discounted">2<' in html and "405.00" in html
     assert 'data-testid="customer-environment">Live<' in html
+
+
+def test_profile_summary_counts_each_order_once_and_sums_every_discounted_line(anna):
+    # Two discounted lines and a coupon on one order: one discounted order, both lines' discounts.
+    checkout(
+        "T-2",
+        total=50,
+        items=[item("P-3", subtotal=30, discount=2.5), item("P-4", subtotal=20, discount=4)],
+        coupon_codes=["C-9"],
+    )
+    checkout("T-3", total=70, items=[item("P-5", subtotal=70)])  # no discount, no coupon
+    # A rejected order's discounts and total are not a closed session's.
+    checkout("T-4", total=10, items=[item("P-6", subtotal=10, discount=7)])
+    register("checkout_reject", data={"transaction_id": "T-4"})
+    assert sessions.profile_summary(t_customer()) == {
+        "discounted_orders": 2,  # T-1 (a line discount) and T-2
+        "undiscounted_orders": 1,  # T-3
+        "accrued_discounts": Decimal("16.50"),  # 10 + 2.50 + 4
+        "net_revenue": Decimal("420.00"),  # 300 + 50 + 70
+    }
+
+
+def test_profile_summary_of_a_customer_without_orders(program):
+    enroll("Nobody-1")
+    from customers.models import Customer
+
+    assert sessions.profile_summary(Customer.objects.get(customer_id="Nobody-1")) == {
+        "discounted_orders": 0,
+        "undiscounted_orders": 0,
+        "accrued_discounts": Decimal("0"),
+        "net_revenue": Decimal("0"),
+    }
