@@ -656,7 +656,11 @@ def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
     kinds = tuple(dt.datetime if f.attname in as_is else kind for f, kind in zip(fields, kinds, strict=True))
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
-    with fastsql.cursor().cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy:
+    # wrap_database_errors: a unique violation is Django's IntegrityError (see _run), as through the ORM
+    with (
+        connection.wrap_database_errors,
+        fastsql.cursor().cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy,
+    ):
         for obj in objs:
             data, row = obj.__dict__, [obj.pk]
             for f, kind in zip(fields, kinds, strict=True):

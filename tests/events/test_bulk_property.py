@@ -132,3 +132,28 @@ def test_one_by_one_matches_the_batched_single_item_path(program):
         single = _isolated(lambda: one_by_one([BatchItem("A-1", "opt_in", {"first_name": "Ann"})]))
         other = _isolated(lambda: batched([BatchItem("A-1", "opt_in", {"first_name": "Bo"})], []))
     assert single["state"] != other["state"]
+
+
+def test_a_new_customer_created_meanwhile_sends_the_run_one_by_one(program, monkeypatch):
+    """A concurrent writer creating one of the run's new customers (the unique index refuses the
+    run's insert): the run rolls back to its savepoint and its items go through register_event."""
+    from events import bulk
+
+    real = bulk._per_row_customers
+
+    def racing(environment, run, found, tier_rows, program, now):
+        Customer.objects.create(environment="live", customer_id="N-1", status="inactive")  # "meanwhile"
+        return real(environment, run, found, tier_rows, program, now)
+
+    monkeypatch.setattr(bulk, "_per_row_customers", racing)
+    outcomes = register_batch(
+        environment="live",
+        items=[
+            BatchItem("N-1", "opt_in", {"first_name": "Ann"}),
+            BatchItem("N-1", "point_add", {"points": 3}),
+        ],
+    )
+    assert [o.ok for o in outcomes] == [True, True]
+    customer = Customer.objects.get(customer_id="N-1")
+    assert (customer.first_name, customer.status, customer.spendable) == ("Ann", "active", 3)
+    assert list(Event.objects.values_list("action", flat=True).order_by("pk")) == ["opt_in", "point_add"]
