@@ -61,7 +61,7 @@ from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, Stat
 from loyalty.jsonable import jsonable
 from loyalty.ledger import operations as ledger
 from loyalty.ledger.accounts import all_accounts
-from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot
+from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program
 from loyalty.models.ledger import EntryKind, LotStatus
 from transactions.models import Transaction
 from webhooks import delivery as webhooks
@@ -181,8 +181,6 @@ class _Gate:
     """Which items may be batched: what the whole call shares is decided once here."""
 
     def __init__(self, environment):
-        from loyalty.models import Program
-
         self.program = program = Program.current()
         table = workflow_triggers.active_event_workflows() if program.workflows else {}
         self.off = (
