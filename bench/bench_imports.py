@@ -6,14 +6,18 @@ in the same run; then a customer export (CSV) in rows/s. Peak RSS of this proces
 PostgreSQL only (DATABASE_URL); its own database `bench_imports` (BENCH_DB), migrated on first
 use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_SYNCHRONOUS_COMMIT (default off, as
 bench_engine). The raw COPY writes what the import's rows end as: for customers the customer rows
-and their opt_in events; for point_add the events, lots and ledger entries (balance rows are
-updated by one UPDATE ... FROM per run, counted in the COPY time).
+and their opt_in events; for point_add the events, lots ledger entries and balance rows (COPY), and the customers' totals (one UPDATE), all counted in
+the COPY time. BENCH_PROFILE=1 prints the top of a cProfile of each import run (slower); BENCH_SQL_TIMES=1
+the statements that took the most time (COPY is timed with the statement that follows it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import cProfile
 import io
 import os
+import pstats
 import resource
 import time
 import uuid
@@ -47,10 +51,32 @@ def _import(model: str, content: bytes) -> tuple[float, object]:
     running.validate(data_import.pk)
     validated = time.perf_counter() - started
     DataImport.objects.filter(pk=data_import.pk).update(status="processing")
-    started = time.perf_counter()
-    running.run(data_import.pk)
+    profile = cProfile.Profile(time.process_time) if os.environ.get("BENCH_PROFILE") else None
+    started, cpu = time.perf_counter(), time.process_time()
+    if profile:
+        profile.enable()
+    timings: dict[str, list] = {}
+
+    def timed(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = timings.setdefault(" ".join(sql.split())[:90], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - began
+
+    with connection.execute_wrapper(timed) if os.environ.get("BENCH_SQL_TIMES") else contextlib.nullcontext():
+        running.run(data_import.pk)
+    for sql, (count, seconds) in sorted(timings.items(), key=lambda kv: -kv[1][1])[:12]:
+        print(f"  {seconds:7.2f}s {count:6d}x {sql}")
+    if profile:
+        profile.disable()
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(40)
     elapsed = time.perf_counter() - started
+    print(f"  {model}: run {elapsed:.2f}s wall, {time.process_time() - cpu:.2f}s CPU of this process")
     data_import.refresh_from_db()
+    assert data_import.status == "finished", (data_import.status, data_import.message)
     assert data_import.failed == 0, list(data_import.row_errors.values_list("message", flat=True)[:3])
     return elapsed, validated
 
@@ -63,7 +89,7 @@ def _copy_customers(conn, ids, now) -> float:
             "COPY customers_customer (environment, customer_id, status, first_name, last_name, nickname, email,"
             " gender, language, currency, phone, mobile_phone, image_url, handler, country, city, zip, address,"
             " custom, score, spent, spendable, pending, reserved, expired, purchase_total, purchase_count,"
-            " purchase_items, created_at, updated_at, optin_at, last_activity_at) FROM STDIN"
+            " purchase_items, created_at, updated_at, optin_at, last_activity_at, password) FROM STDIN"
         ) as copy:
             for i, cid in enumerate(ids):
                 copy.write_row(
@@ -100,6 +126,7 @@ def _copy_customers(conn, ids, now) -> float:
                         now,
                         now,
                         now,
+                        "",
                     ]
                 )
         pks = dict(
@@ -182,9 +209,16 @@ def _copy_points(conn, ids, account_id, now) -> float:
         ) as copy:
             for lot_id, event_id, pk in lots:
                 copy.write_row([event_id, pk, account_id, lot_id, "earn", 10, 10, now])
+        with cur.copy(
+            "COPY loyalty_pointbalance (customer_id, account_id, earned, spent, spendable, pending, reserved,"
+            " expired, updated_at) FROM STDIN"
+        ) as copy:
+            for pk in pks:
+                copy.write_row([pk, account_id, 10, 0, 10, 0, 0, 0, now])
         cur.execute(
-            "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10 WHERE id = ANY(%s)",
-            [pks],
+            "UPDATE customers_customer SET score = score + 10, spendable = spendable + 10,"
+            " last_activity_at = %s, updated_at = %s WHERE id = ANY(%s)",
+            [now, now, pks],
         )
     return time.perf_counter() - started
 

@@ -1,3 +1,4 @@
+import functools
 import re
 
 from django.conf.locale import LANG_INFO
@@ -52,7 +53,7 @@ LANGUAGE_RE = re.compile(r"^([a-z]{2})(?:-([A-Z]{2}))?$")
 def normalize_country(value: str) -> str | None:
     """`hu` -> `HU`; None when the value is no ISO 3166-1 alpha-2 code."""
     code = value.strip().upper()
-    return code if len(code) == 2 and code in countries else None
+    return code if len(code) == 2 and code in _country_codes() else None
 
 
 def normalize_language(value: str) -> str | None:
@@ -61,9 +62,21 @@ def normalize_language(value: str) -> str | None:
     head, _, region = text.partition("-")
     candidate = head.lower() + (f"-{region.upper()}" if region else "")
     match = LANGUAGE_RE.match(candidate)
-    if not match or match.group(1) not in dict(language_choices()):
+    if not match or match.group(1) not in _language_codes():
         return None
     return candidate
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    """The codes once per process (`code in countries` walks every country: imports call this
+    for every row)."""
+    return frozenset(code for code, _ in countries)
+
+
+@functools.cache
+def _language_codes() -> frozenset[str]:
+    return frozenset(code for code, _ in language_choices())
 
 
 # Label identifiers: 1-100 characters, ASCII letters, digits, `_`, `.` and `-`,

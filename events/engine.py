@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_ipv46_address
@@ -184,25 +185,24 @@ _ENVIRONMENTS = frozenset(Environment.values)
 _SOURCES = frozenset(EventSource.values)
 
 
-def register_event(
-    *,
-    environment: str,
-    customer: str | Customer | None,
-    action: str,
-    data: dict | None = None,
-    account: str | None = None,
-    external_id: str | None = None,
-    source: str = EventSource.API,
-    admin_user=None,
-    workflow_id: int | None = None,
-    reason: str = "",
-    ip_address: str | None = None,
-    user_agent: str = "",
-    effective_timestamp: dt.datetime | str | None = None,
-    dry_run: bool = False,
-    internal: bool = False,
-) -> EventResult:
-    """Validate, store and apply one event; see the module docstring. Raises EngineError."""
+class CheckedCall(NamedTuple):
+    """What register_event checks before touching a customer (events.bulk checks the same)."""
+
+    spec: definitions.ActionSpec
+    custom: catalog.CustomSpec | None
+    extra: tuple
+    data: dict
+    effective: dt.datetime | None
+    program: Program
+    account: PointAccount
+    reason: str
+
+
+def check_call(
+    *, environment, action, data, account, source, reason, effective_timestamp, internal=False
+) -> CheckedCall:
+    """The checks of one event that need no customer (environment, source, action, attributes,
+    effective timestamp, account, reason): a CheckedCall, or the EngineError register_event raises."""
     if environment not in _ENVIRONMENTS:
         raise ValidationError(f"Unknown environment {environment!r}.", field="environment")
     if source not in _SOURCES:
@@ -229,6 +229,41 @@ def register_event(
         raise ValidationError("The reason must be text without NUL characters.", field="reason")
     if len(reason) > TEXT_MAX:
         raise ValidationError(f"The reason is longer than {TEXT_MAX} characters.", field="reason")
+
+    return CheckedCall(spec, custom, extra, clean, effective, program, point_account, reason)
+
+
+def register_event(
+    *,
+    environment: str,
+    customer: str | Customer | None,
+    action: str,
+    data: dict | None = None,
+    account: str | None = None,
+    external_id: str | None = None,
+    source: str = EventSource.API,
+    admin_user=None,
+    workflow_id: int | None = None,
+    reason: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    effective_timestamp: dt.datetime | str | None = None,
+    dry_run: bool = False,
+    internal: bool = False,
+) -> EventResult:
+    """Validate, store and apply one event; see the module docstring. Raises EngineError."""
+    call = check_call(
+        environment=environment,
+        action=action,
+        data=data,
+        account=account,
+        source=source,
+        reason=reason,
+        effective_timestamp=effective_timestamp,
+        internal=internal,
+    )
+    spec, custom, extra, clean = call.spec, call.custom, call.extra, call.data
+    program, point_account, effective, reason = call.program, call.account, call.effective, call.reason
 
     try:
         with transaction.atomic():

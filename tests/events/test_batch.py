@@ -77,9 +77,9 @@ def state() -> dict:
             "customers": sorted(_anon(rows(Customer, ["customer_id", "pk"])), key=repr),
             "events": rows(Event, ["pk"]),
             "lots": rows(PointLot, ["pk"]),
-            "balances": rows(PointBalance, ["customer__customer_id", "account_id"]),
+            "balances": sorted(_anon(rows(PointBalance, ["customer__customer_id", "account_id"])), key=repr),
             "ledger": rows(LedgerEntry, ["pk"]),
-            "tiers": rows(CustomerTier, ["customer__customer_id", "structure_id"]),
+            "tiers": sorted(_anon(rows(CustomerTier, ["customer__customer_id", "structure_id"])), key=repr),
         }
     )
 
@@ -192,5 +192,32 @@ def test_a_database_fault_rolls_back_the_whole_chunk(program, monkeypatch):
 
     monkeypatch.setattr(batch, "register_event", failing)
     with pytest.raises(RuntimeError):
-        register_batch(environment="live", items=[BatchItem("A-1", "opt_in"), BatchItem("B-1", "opt_in")])
+        register_batch(
+            environment="live", items=[BatchItem("A-1", "opt_in"), BatchItem("B-1", "opt_in")], batched=False
+        )
     assert Customer.objects.count() == 0
+
+
+def test_a_database_fault_in_the_batched_path_rolls_back_the_whole_chunk(program, monkeypatch):
+    """A fault while a run is written (after items one by one were stored) leaves nothing."""
+    from events import bulk
+
+    real = bulk._write
+
+    def failing(writes, loaded, now):
+        real(writes, loaded, now)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bulk, "_write", failing)
+    with pytest.raises(RuntimeError):
+        register_batch(
+            environment="live",
+            items=[
+                BatchItem("A-1", "opt_in"),
+                BatchItem("A-1", "point_add", {"points": 5}),
+                BatchItem("A-1", "suspend"),  # one by one, between two runs
+                BatchItem("B-1", "opt_in"),
+            ],
+        )
+    assert Customer.objects.count() == 0
+    assert Event.objects.count() == 0

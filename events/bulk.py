@@ -1,0 +1,675 @@
+"""Register a chunk of events for many customers with batched SQL: `register_events`.
+
+    events.batch.register_batch (imports, anything that applies many rows)
+        -> register_events(environment=, items=[BatchItem], source=, admin_user=, reason=)
+            per item: engine.check_call                           (register_event's own checks)
+            runs of consecutive batchable items (BATCHED below):
+                lock the run's customers in one query, in primary-key order    (SELECT ... FOR UPDATE)
+                lock their balance rows in one query, tier rows in one more
+                apply each item in memory with the engine's own functions   (attributes, statuses,
+                    the ledger's figures); a refused item restores what it changed and stores nothing
+                write the run: new customers, events, lots, ledger entries, balance rows in
+                    multi-row INSERTs (bulk_create), changed customers and balances in one
+                    executemany per set of columns (psycopg pipelines it: one round trip)
+            any other item: register_event in a savepoint, in its place in the order
+        <- [BatchOutcome(index, result | None, error | None)], in the items' order
+
+BATCHED: `opt_in`, `profile` and `point_add` (the two hot rows of imports). An item of them
+still goes through `register_event` (one by one, in order) when something the engine would do for
+it needs the database per row:
+
+- its customer is named by an external ID (`field:value`) or a Customer instance: the run ends
+  there, so rows of one customer never change order;
+- opt_in / profile carrying `password`, `confirm_password`, `referral_code`, `labels`, `referrer`
+  or an external-ID custom field (hashing, referral redemption, label and ExternalId rows);
+- point_add with `activation_date`, `expiration_date`, `reward_start`, `reward_expiration`,
+  `subledger` or `create_subledger` (pending lots, subledger accounts);
+- point_add while tier structures exist (tiers.evaluate reads the ledger and writes tier rows);
+- opt_in while guest transactions wait under the run's customer IDs or e-mails (claimed at opt-in);
+- an unknown customer ID that is invalid or reserved, or whose first item does not create the
+  customer (opt_in, or any creating action with anonymous registration on), or a customer whose
+  tier or manual lock ended (re-evaluated first): the run is written up to that customer's item,
+  which goes one by one, and a new run starts after it (events keep the items' order);
+- everything, when an active workflow listens in the environment, an active budget exists, an
+  active achievement counts the action, or a point account has dynamic expiration.
+
+What is stored is what `register_event` stores for each item (tests/events/test_bulk_property.py
+registers random sequences both ways on both databases and compares every row). Webhooks are
+queued per event as the engine queues them (on commit). One call is one transaction (the caller's
+when inside one); an IntegrityError while writing a run (a concurrent import created the same new
+customer) rolls that run back to its savepoint and applies its items one by one instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, models, transaction
+
+from achievements import progress as achievements
+from budgets import enforcement as budgets
+from customers import lifecycle
+from customers.attributes import apply_attributes, missing_required_fields
+from customers.choices import CustomerStatus
+from customers.fields import custom_fields
+from customers.models import ANONYMIZED_PREFIX, Customer
+from loyalty import clock, fastsql, tiers
+from loyalty.context import EventResult, HandlerContext
+from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, StatusForbids
+from loyalty.jsonable import jsonable
+from loyalty.ledger import operations as ledger
+from loyalty.ledger.accounts import all_accounts
+from loyalty.models import CustomerTier, LedgerEntry, PointBalance, PointLot, Program
+from loyalty.models.ledger import EntryKind, LotStatus
+from transactions.models import Transaction
+from webhooks import delivery as webhooks
+from workflows import triggers as workflow_triggers
+
+from . import catalog, engine
+from .models import Event
+
+BATCHED = ("opt_in", "profile", "point_add")
+PROFILE_PER_ROW = {"password", "confirm_password", "referral_code", "labels", "referrer"}
+POINT_ADD_PER_ROW = {
+    "activation_date",
+    "expiration_date",
+    "reward_start",
+    "reward_expiration",
+    "subledger",
+    "create_subledger",
+}
+CUSTOMER_COLUMNS = tuple(name for name, _ in engine._CUSTOMER_FIELDS)
+
+
+@dataclass
+class Outcome:
+    """The fate of item `index`: `result` when registered, `error` when refused (nothing stored)."""
+
+    index: int
+    result: EventResult | None = None
+    error: EngineError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Item:
+    index: int
+    item: object  # events.batch.BatchItem
+    call: engine.CheckedCall
+
+
+@dataclass
+class _Writes:
+    """A run's rows to write, in order."""
+
+    new_customers: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    lots: list = field(default_factory=list)
+    entries: list = field(default_factory=list)
+    new_balances: dict = field(default_factory=dict)  # id(row) -> row
+    balances: dict = field(default_factory=dict)  # id(row) -> row (existing, changed)
+    customers: dict = field(default_factory=dict)  # pk -> (customer, loaded values)
+
+    def marks(self) -> tuple:
+        return len(self.events), len(self.lots), len(self.entries)
+
+    def truncate(self, marks: tuple) -> None:
+        del self.events[marks[0] :], self.lots[marks[1] :], self.entries[marks[2] :]
+
+
+def register_events(*, environment, items, source, admin_user=None, reason="") -> list[Outcome]:
+    """Register `items` (events.batch.BatchItem) in order; see the module docstring. Returns one
+    Outcome per item. Raises only what is not an EngineError; then nothing is stored."""
+    items = list(items)
+    outcomes: list[Outcome | None] = [None] * len(items)
+    meta = {"source": source, "admin_user": admin_user, "reason": reason}
+    with transaction.atomic():
+        gate = _Gate(environment)
+        run: list[_Item] = []
+        for index, item in enumerate(items):
+            try:
+                call = engine.check_call(
+                    environment=environment,
+                    action=item.action,
+                    data=item.data,
+                    account=item.account,
+                    source=source,
+                    reason=item.reason or reason,
+                    effective_timestamp=item.effective_timestamp,
+                )
+            except EngineError as error:
+                outcomes[index] = Outcome(index, error=error)
+                continue
+            entry = _Item(index, item, call)
+            if gate.batchable(entry):
+                run.append(entry)
+                continue
+            _run(environment, run, outcomes, meta, gate)
+            run = []
+            outcomes[index] = _one(environment, entry, meta)
+        _run(environment, run, outcomes, meta, gate)
+    return outcomes  # type: ignore[return-value]
+
+
+def _one(environment, entry: _Item, meta) -> Outcome:
+    """The item through register_event (its own savepoint inside our transaction)."""
+    item = entry.item
+    try:
+        result = engine.register_event(
+            environment=environment,
+            customer=item.customer,
+            action=item.action,
+            data=item.data,
+            account=item.account,
+            external_id=item.external_id,
+            effective_timestamp=item.effective_timestamp,
+            source=meta["source"],
+            admin_user=meta["admin_user"],
+            reason=item.reason or meta["reason"],
+        )
+    except EngineError as error:
+        return Outcome(entry.index, error=error)
+    return Outcome(entry.index, result=result)
+
+
+class _Gate:
+    """Which items may be batched: what the whole call shares is decided once here."""
+
+    def __init__(self, environment):
+        self.program = program = Program.current()
+        table = workflow_triggers.active_event_workflows() if program.workflows else {}
+        self.off = (
+            any(key[0] == environment for key in table)
+            or bool(program.budgets and budgets.active_budgets())
+            or any(account.expiration_rule == "dynamic" for account in all_accounts())
+        )
+        self.counted = {
+            action for action in BATCHED if program.achievements and achievements.counts_action(action)
+        }
+        self.structures = bool(program.tiers and tiers.structures())
+        self.external = {name for name, f in custom_fields().items() if f.external_id}
+
+    def batchable(self, entry: _Item) -> bool:
+        item, call = entry.item, entry.call
+        action = call.spec.action
+        if self.off or call.custom is not None or action not in BATCHED or action in self.counted:
+            return False
+        ref = item.customer
+        if not isinstance(ref, str) or ":" in ref or not ref.strip() or item.external_id or "\x00" in ref:
+            return False
+        keys = {key for key, value in call.data.items() if value not in (None, "")}
+        if action == "point_add":
+            return not self.structures and not (keys & POINT_ADD_PER_ROW)
+        return not (keys & PROFILE_PER_ROW) and not (keys & self.external)
+
+
+def _run(environment, run: list[_Item], outcomes, meta, gate: _Gate) -> None:
+    """Batch the run up to its first item that must go one by one, register that one, repeat: the
+    events are stored in the items' order, as one by one."""
+    while run:
+        try:
+            with transaction.atomic():
+                rest = _batched(environment, run, outcomes, meta, gate)
+        except IntegrityError:
+            rest = run  # a concurrent writer created one of the new customers: one by one
+            for entry in rest:
+                outcomes[entry.index] = _one(environment, entry, meta)
+            return
+        if rest:
+            outcomes[rest[0].index] = _one(environment, rest[0], meta)
+        run = rest[1:]
+
+
+def _batched(environment, run: list[_Item], outcomes, meta, gate: _Gate) -> list[_Item]:
+    """Apply the run's items in memory up to the first one that must go one by one, and write
+    them; returns the items from that one on."""
+    program = gate.program
+    ids = sorted({entry.item.customer for entry in run})
+    # One lock query for the run, in primary-key order like every multi-customer lock (merge).
+    found = {c.customer_id: c for c in _lock_customers(environment, ids)}
+    pks = [c.pk for c in found.values()]
+    loaded = {c.pk: engine._field_values(c) for c in found.values()}
+    balances: dict[int, dict[int, PointBalance]] = {pk: {} for pk in pks}
+    if pks:
+        rows = (
+            fastsql.lock_all(PointBalance, "customer_id = ANY(%s) ORDER BY customer_id, id", [pks])
+            if connection.vendor == "postgresql"
+            else PointBalance.objects.select_for_update()
+            .filter(customer_id__in=pks)
+            .order_by("customer_id", "pk")
+        )
+        for row in rows:
+            balances[row.customer_id][row.account_id] = row
+    tier_rows: dict[int, dict] = {pk: {} for pk in pks}
+    if program.tiers and tiers.structures() and pks:
+        for ct in CustomerTier.objects.filter(customer_id__in=pks).select_related("tier"):
+            tier_rows[ct.customer_id][ct.structure_id] = ct
+    now = clock.now(environment)
+    one_by_one = _per_row_customers(environment, run, found, tier_rows, program, now)
+    stop = next((i for i, entry in enumerate(run) if entry.item.customer in one_by_one), len(run))
+    writes = _Writes()
+    new: dict[str, Customer] = {}  # not found: created by their first applied opt_in
+    results: list[tuple[int, EventResult]] = []
+    for entry in run[:stop]:
+        ref = entry.item.customer
+        customer = found.get(ref)
+        created = False
+        if customer is None:
+            customer = new.get(ref)
+            if customer is None:
+                customer = new[ref] = Customer(
+                    environment=environment,
+                    customer_id=ref,
+                    status=CustomerStatus.INACTIVE,
+                    created_at=now,
+                    updated_at=now,
+                )
+                balances[id(customer)] = {}
+            if customer.pk is None and not getattr(customer, "_bulk_exists", False):
+                if not _may_create(program, entry.call.spec):
+                    outcomes[entry.index] = Outcome(
+                        entry.index, error=CustomerNotFound(f"Customer {ref!r} not found.", field="customer")
+                    )
+                    continue
+                created = True
+        key = customer.pk if customer.pk is not None else id(customer)
+        try:
+            result = _apply(entry, customer, created, balances[key], tier_rows.get(key), writes, meta, now)
+        except EngineError as error:
+            outcomes[entry.index] = Outcome(entry.index, error=error)
+            continue
+        if created:
+            customer._bulk_exists = True
+            writes.new_customers.append(customer)
+        elif customer.pk is not None:
+            writes.customers.setdefault(customer.pk, customer)
+        results.append((entry.index, result))
+    _write(writes, loaded, now)
+    for index, result in results:
+        webhooks.after_event(result)  # subscribed events are sent on commit, as register_event does
+        outcomes[index] = Outcome(index, result=result)
+    return run[stop:]
+
+
+def _lock_customers(environment, ids: list[str]) -> list[Customer]:
+    """The live customers with these IDs, locked in primary-key order (one statement; an array
+    parameter on PostgreSQL instead of thousands of placeholders)."""
+    if connection.vendor != "postgresql":
+        return list(
+            Customer.objects.select_for_update()
+            .filter(environment=environment, customer_id__in=ids, anonymized_at__isnull=True)
+            .order_by("pk")
+        )
+    return fastsql.lock_all(
+        Customer,
+        "environment = %s AND customer_id = ANY(%s) AND anonymized_at IS NULL ORDER BY id",
+        [environment, ids],
+    )
+
+
+def _per_row_customers(environment, run, found, tier_rows, program, now) -> set[str]:
+    """Customer IDs whose items go through register_event (see the module docstring)."""
+    out = set()
+    first_action: dict = {}
+    for entry in run:
+        first_action.setdefault(entry.item.customer, entry.call.spec)
+    for ref, action in first_action.items():
+        if ref in found:
+            if program.tiers and tiers.expired_rows(tier_rows.get(found[ref].pk), now):
+                out.add(ref)
+        elif (
+            not _may_create(program, action)
+            or not engine.CUSTOMER_ID_PATTERN.match(ref)
+            or ref.lower().startswith(ANONYMIZED_PREFIX)
+        ):
+            out.add(ref)
+    if program.transactions:
+        opt_ins = [e for e in run if e.call.spec.action == "opt_in" and e.item.customer not in out]
+        keys = {e.item.customer for e in opt_ins}
+        keys |= {str(e.call.data["email"]).strip().lower() for e in opt_ins if e.call.data.get("email")}
+        keys |= {found[e.item.customer].email.strip().lower() for e in opt_ins if e.item.customer in found}
+        keys.discard("")
+        if keys and _guests_waiting(environment, sorted(keys)):
+            out |= {e.item.customer for e in opt_ins}  # claimed at opt-in: one by one
+    return out
+
+
+def _may_create(program, spec) -> bool:
+    """Whether an event of `spec` for an unknown customer ID creates the customer
+    (engine.lock_customer: opt_in, or any creating action with anonymous registration on)."""
+    return spec.action == "opt_in" or bool(program.anonymous_registration and spec.creates_customer)
+
+
+def _guests_waiting(environment, keys: list[str]) -> bool:
+    if connection.vendor != "postgresql":
+        return Transaction.objects.filter(
+            environment=environment, customer__isnull=True, guest__in=keys
+        ).exists()
+    cursor = fastsql.cursor()
+    cursor.execute(
+        f"SELECT 1 FROM {Transaction._meta.db_table} WHERE environment = %s AND customer_id IS NULL"
+        " AND guest = ANY(%s) LIMIT 1",
+        [environment, keys],
+    )
+    return cursor.fetchone() is not None
+
+
+def _apply(
+    entry: _Item, customer, created, balance_rows, tier_rows, writes: _Writes, meta, now
+) -> EventResult:
+    """One item in memory: what engine._apply does for these actions, without a statement."""
+    call = entry.call
+    spec, program, account = call.spec, call.program, call.account
+    saved = dict(customer.__dict__)
+    saved_rows = {pk: dict(row.__dict__) for pk, row in balance_rows.items()}
+    marks, touched = writes.marks(), set(writes.balances)
+    result = EventResult(customer=customer, customer_created=created)
+    result.status_before = customer.status
+    result.balances_before = {} if created else engine.snapshot_rows(balance_rows.values())
+    result.tiers_before = tiers.snapshot(tier_rows or {}) if program.tiers and not created else {}
+    data = call.data
+    secret = {attr.name for attr in spec.attributes if attr.secret}
+    stored = {key: value for key, value in data.items() if key not in secret} if secret else data
+    points, expires_at = 0, None
+    try:
+        prepare = ledger.PREPARE.get(spec.action)
+        if prepare is not None:
+            points, expires_at = prepare(
+                data=data,
+                points=0,
+                account=account,
+                program=program,
+                now=now,
+                earned_at=call.effective or now,
+            )
+        event = Event(
+            environment=customer.environment,
+            customer=customer,
+            action=spec.action,
+            label=catalog.label_for(spec.action),
+            timestamp=now,
+            effective_at=call.effective or now,
+            points=points,
+            account=account,
+            expires_at=expires_at,
+            transaction_id=str(data.get("transaction_id") or ""),
+            data=jsonable(stored),
+            parent=None,
+            source=meta["source"],
+            admin_user=meta["admin_user"],
+            workflow_id=None,
+            reason=call.reason,
+            ip_address=None,
+            user_agent="",
+        )
+        result.event = event
+        result.events.append(event)
+        writes.events.append(event)
+        ctx = HandlerContext(
+            event=event,
+            customer=customer,
+            program=program,
+            account=account,
+            data=data,
+            now=now,
+            result=result,
+            emit=_no_follow_ups,
+            environment=customer.environment,
+            source=meta["source"],
+            admin_user=meta["admin_user"],
+            spec=spec,
+            extra_attrs=call.extra,
+            balances=balance_rows,
+            balances_complete=True,
+            tier_rows=tier_rows,
+        )
+        if spec.action == "opt_in":
+            _opt_in(ctx)
+        elif spec.action == "profile":
+            apply_attributes(ctx)  # lifecycle.profile without a password (not batched)
+        else:
+            _credit(ctx, points, expires_at, writes)
+    except EngineError:
+        customer.__dict__.clear()
+        customer.__dict__.update(saved)
+        for pk in list(balance_rows):
+            if pk not in saved_rows:
+                writes.new_balances.pop(id(balance_rows.pop(pk)), None)
+            else:
+                balance_rows[pk].__dict__.clear()
+                balance_rows[pk].__dict__.update(saved_rows[pk])
+        writes.truncate(marks)
+        for key in set(writes.balances) - touched:
+            del writes.balances[key]
+        raise
+    customer.last_activity_at = now
+    customer.updated_at = now
+    result.status_after = customer.status
+    result.balances_after = engine.snapshot_rows(balance_rows.values())
+    result.tiers_after = tiers.snapshot(tier_rows or {}) if program.tiers else {}
+    return result
+
+
+def _no_follow_ups(*args, **kwargs):
+    raise AssertionError("a batched action emitted a follow-up event")  # BATCHED actions emit none
+
+
+def _opt_in(ctx: HandlerContext) -> None:
+    """customers.lifecycle.opt_in for a row without password or referral code and no guest
+    transaction to claim (the gate sends those one by one)."""
+    lifecycle._require(ctx, "opt_in")
+    customer = ctx.customer
+    apply_attributes(ctx)
+    missing = missing_required_fields(customer)
+    if missing:
+        raise MissingParameter(
+            f"Missing required attribute(s) for opt-in: {', '.join(missing)}.", field=f"data.{missing[0]}"
+        )
+    if customer.status == CustomerStatus.INACTIVE:
+        customer.status = (
+            CustomerStatus.PENDING if ctx.program.customer_verification else CustomerStatus.ACTIVE
+        )
+    if customer.optin_at is None:
+        customer.optin_at = ctx.now
+
+
+def _credit(ctx: HandlerContext, points: int, expires_at, writes: _Writes) -> None:
+    """loyalty.ledger.point_add -> credit for an active lot on the event's account (no dates, no
+    subledger: the gate sends those one by one); the rows are written with the run."""
+    if not ctx.customer.can_earn:
+        raise StatusForbids(f"A {ctx.customer.status} customer cannot earn points.", field="customer")
+    account = ledger.account_for(ctx, None)
+    lot = PointLot(
+        customer=ctx.customer,
+        account=account,
+        event=ctx.event,
+        points=points,
+        status=LotStatus.ACTIVE,
+        activates_at=None,
+        expires_at=expires_at,
+        created_at=ctx.event.effective_at,
+    )
+    row = ctx.balances.get(account.pk)
+    if row is None:
+        row = ctx.balances[account.pk] = PointBalance(customer=ctx.customer, account=account)
+        writes.new_balances[id(row)] = row
+    elif row.pk is not None:
+        writes.balances[id(row)] = row
+    ledger.change(ctx, row, earned=points, spendable=points)
+    ctx.dirty_balances.clear()
+    entry = LedgerEntry(
+        event=ctx.event,
+        customer=ctx.customer,
+        account=account,
+        lot=lot,
+        kind=EntryKind.EARN,
+        amount=points,
+        spendable_after=row.spendable,
+        created_at=ctx.event.effective_at,
+    )
+    ctx.result.ledger_entries.append(entry)
+    ctx.result.lots_created.append(lot)
+    writes.lots.append(lot)
+    writes.entries.append(entry)
+    ctx.touched_points = True  # tiers: none to evaluate (the gate sends point_add one by one then)
+
+
+def _write(writes: _Writes, loaded: dict, now) -> None:
+    """The run's rows: INSERTs of many rows each (COPY on PostgreSQL), UPDATEs by executemany."""
+    new_balances = list(writes.new_balances.values())
+    tables = [writes.new_customers, writes.events, writes.lots, writes.entries, new_balances]
+    _allocate_ids(tables)
+    _insert(Customer, writes.new_customers)
+    for event in writes.events:
+        event.customer_id = event.customer.pk
+    _insert(Event, writes.events)
+    for row in new_balances:
+        row.customer_id, row.updated_at = row.customer.pk, now
+    _insert(PointBalance, new_balances, as_is={"updated_at"})
+    for lot in writes.lots:
+        lot.customer_id, lot.event_id = lot.customer.pk, lot.event.pk
+    _insert(PointLot, writes.lots)
+    for entry in writes.entries:
+        entry.customer_id, entry.event_id, entry.lot_id = entry.customer.pk, entry.event.pk, entry.lot.pk
+    _insert(LedgerEntry, writes.entries)
+    # The ledger's own statement (loyalty.ledger.sql.write_changes) sets updated_at to the event's
+    # clock (auto_now would set the wall clock): the changed balance rows get it here.
+    for row in writes.balances.values():
+        row.updated_at = now
+    _update(PointBalance, list(writes.balances.values()), [*ledger.TOTALS, "updated_at"], raw=True)
+    # Each customer's changed columns (as engine._apply writes them), grouped: one UPDATE each.
+    groups: dict[tuple, list] = {}
+    for pk, customer in writes.customers.items():
+        before, current = loaded[pk], engine._field_values(customer)
+        names = tuple(name for name in CUSTOMER_COLUMNS if before[name] != current[name])
+        if names:
+            groups.setdefault(names, []).append(customer)
+    for names, customers in groups.items():
+        _update(Customer, customers, list(names))
+
+
+def _update(model, objs: list, names: list[str], raw: bool = False) -> None:
+    """UPDATE the named fields of many rows: on PostgreSQL one statement joining the arrays of
+    new values (unnest), elsewhere one executemany. `raw` takes the attribute values as they are
+    (no pre_save: a balance row's updated_at is the event clock's, not auto_now's)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        if raw:
+            fields = [model._meta.get_field(name) for name in names]
+            sql = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+            fastsql.cursor().executemany(
+                f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sql} WHERE id = %s",
+                [
+                    [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
+                    for obj in objs
+                ],
+            )
+        else:
+            fastsql.update_many(objs, names)
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    columns = [[obj.pk for obj in objs]]
+    for f in fields:
+        if raw:
+            columns.append([f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs])
+        else:
+            columns.append([f.get_db_prep_save(f.pre_save(obj, False), connection) for obj in objs])
+    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{f.cast_db_type(connection)}[]" for f in fields])
+    aliases = ", ".join(["id"] + [f"c{i}" for i in range(len(fields))])
+    sets = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
+    fastsql.cursor().execute(
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {sets} FROM unnest({arrays}) AS v({aliases})"
+        " WHERE t.id = v.id",
+        columns,
+    )
+
+
+BATCH = 2000
+
+
+def _allocate_ids(tables: list[list]) -> None:
+    """PostgreSQL: primary keys for every new row of the run from the tables' own sequences, in
+    one query (COPY returns no keys); the rows are then linked before they are written. Other
+    databases get their keys from bulk_create."""
+    if connection.vendor != "postgresql" or not any(tables):
+        return
+    selects, params = [], []
+    for objs in tables:
+        if objs:
+            selects.append(
+                "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s))"
+            )
+            params += [type(objs[0])._meta.db_table, len(objs)]
+    cursor = fastsql.cursor()
+    cursor.execute(f"SELECT {', '.join(selects)}", params)
+    arrays = iter(cursor.fetchone())
+    for objs in tables:
+        if objs:
+            for obj, pk in zip(objs, next(arrays), strict=True):
+                obj.pk = pk
+
+
+@functools.cache
+def _copy_fields(model) -> tuple[tuple, tuple]:
+    """(fields without the key, per field the type of value COPY takes as it is (None too), None
+    when only None is, or False for a field set on save (auto_now)): fastsql's plain types,
+    datetimes and dates; JSON and everything else is converted by the field itself."""
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    kinds = []
+    for f in fields:
+        kind = fastsql._plain_type(f)
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            kind = False  # set on save: always through pre_save
+        elif isinstance(f, models.DateTimeField):
+            kind = dt.datetime
+        elif isinstance(f, models.DateField):
+            kind = dt.date
+        kinds.append(kind)
+    return fields, tuple(kinds)
+
+
+def _aware(value) -> bool:
+    return not isinstance(value, dt.datetime) or value.tzinfo is not None
+
+
+def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
+    """Write new rows: COPY on PostgreSQL (keys allocated above), bulk_create elsewhere. Values are
+    converted like the ORM converts them (loyalty.fastsql: the fields' pre_save and
+    get_db_prep_save), so what is stored is what bulk_create would store."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH)
+        if as_is:  # bulk_create's auto_now replaced them
+            _update(model, objs, sorted(as_is), raw=True)
+        return
+    fields, kinds = _copy_fields(model)
+    kinds = tuple(dt.datetime if f.attname in as_is else kind for f, kind in zip(fields, kinds, strict=True))
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    # wrap_database_errors: a unique violation is Django's IntegrityError (see _run), as through the ORM
+    with (
+        connection.wrap_database_errors,
+        fastsql.cursor().cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            data, row = obj.__dict__, [obj.pk]
+            for f, kind in zip(fields, kinds, strict=True):
+                value = data.get(f.attname, fastsql._MISSING)
+                if kind is not False and (value is None or (type(value) is kind and _aware(value))):
+                    row.append(value)
+                else:
+                    row.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+            copy.write_row(row)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+__all__ = ["BATCHED", "Outcome", "register_events"]
