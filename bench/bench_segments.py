@@ -1,4 +1,4 @@
-"""Segments and lists on benchmark-scale data (the segments performance targets of issue 17).
+"""Segments and lists on benchmark-scale data (the segments performance targets).
 
 PostgreSQL only. Uses BENCH_SEGMENTS_DB (default `loyalty_bench`), a database made by
 `manage.py generate_load_data` (customers with events, lots, balances and transactions). It is

@@ -7,9 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer
+from loyalty import expressions
 from segments import conditions as cond
 from tests import factories
-from workflows import editing, evaluate, expressions
+from workflows import editing, evaluate
 from workflows.models import WorkflowRun
 
 from .conftest import chain, make_workflow, on_event

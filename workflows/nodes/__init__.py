@@ -12,7 +12,7 @@ description of a node. Each node type says:
   transaction, before the event is stored) and/or the ``action`` branch (after commit, on the
   task queue);
 - ``schema``: the JSON Schema of its ``config``; string properties with ``"x-expression":
-  "template"``, ``"jinja"`` (double braces only: a JSON payload) or ``"expression"`` are checked by workflows.expressions on save.
+  "template"``, ``"jinja"`` (double braces only: a JSON payload) or ``"expression"`` are checked by loyalty.expressions on save.
 """
 
 from __future__ import annotations
