@@ -227,8 +227,6 @@ def create_pool(data: dict) -> CouponPool:
         if data.get(name) in (None, ""):
             raise _bad(f"The {name} is required", name, code)
     pool = CouponPool(value=Decimal("0"))
-    if data["type"] == CouponType.FREE_SHIPPING and "value" not in data:
-        data = {**data, "value": None}
     fields = _checked({k: v for k, v in data.items() if not (k == "value" and v is None)}, pool)
     if data["type"] != CouponType.FREE_SHIPPING and "value" not in fields:
         raise _bad("The value must be a number", "value", 202012)
