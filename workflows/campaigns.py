@@ -6,11 +6,18 @@ in the same transaction. The lock is what keeps 64 simultaneous qualifying event
 past the cap: each reads the counters only after the previous one committed (or rolled back).
 Caps: empty = unlimited, 0 = no bonus at all. Behaviours for the bonus that would cross a cap:
 soft (paid in full while anything is left), dynamic (cut to what is left), hard (refused).
+
+Inside `preview()` (the Points Preview, workflows.preview) the same decision is made without a
+lock and without changing a counter: the caps as they stand, minus what this preview already
+granted (two bonuses of one campaign in one checkout share its cap as they would for real).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections import Counter
 
 from django.db import transaction
 
@@ -40,29 +47,61 @@ def _allowed(points: int, left: int | None, behavior: str) -> int:
     return 0  # hard
 
 
+class PreviewTally:
+    """Bonus points granted inside one preview: per campaign, and per (campaign, customer pk)."""
+
+    def __init__(self) -> None:
+        self.campaigns: Counter[int] = Counter()
+        self.customers: Counter[tuple[int, int]] = Counter()
+
+
+_preview: contextvars.ContextVar[PreviewTally | None] = contextvars.ContextVar(
+    "campaign_bonus_preview", default=None
+)
+
+
+@contextlib.contextmanager
+def preview():
+    """Inside, `reserve_bonus` decides without locking or counting (see the module docstring)."""
+    token = _preview.set(PreviewTally())
+    try:
+        yield
+    finally:
+        _preview.reset(token)
+
+
 def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.datetime) -> int:
     """Points to pay (> 0), counted on the campaign; CapReached / BusinessRuleError otherwise.
-    Call inside transaction.atomic() with the event registration that pays them."""
+    Call inside transaction.atomic() with the event registration that pays them. Inside
+    `preview()` nothing is locked or counted (the preview's tally is)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reserve_bonus must run inside the transaction that registers the bonus")
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    tally = _preview.get()
+    rows = Campaign.objects if tally is not None else Campaign.objects.select_for_update()
+    campaign = rows.get(pk=campaign_id)
     if not campaign.starts_at <= now <= campaign.ends_at:
         raise BusinessRuleError(f"The campaign {campaign.name!r} is not running.", field="campaign")
     if points <= 0:
         raise BusinessRuleError("A campaign bonus is a positive number of points.", field="points")
-    participant, created = CampaignParticipant.objects.select_for_update().get_or_create(
-        campaign=campaign, customer=customer
-    )
-    total_left = (
-        None if campaign.max_bonus_points is None else campaign.max_bonus_points - campaign.distributed_points
-    )
-    customer_left = (
-        None if campaign.max_customer_points is None else campaign.max_customer_points - participant.points
-    )
+    if tally is not None:
+        participant = CampaignParticipant.objects.filter(campaign=campaign, customer=customer).first()
+        distributed = campaign.distributed_points + tally.campaigns[campaign.pk]
+        received = (participant.points if participant else 0) + tally.customers[campaign.pk, customer.pk]
+    else:
+        participant, _created = CampaignParticipant.objects.select_for_update().get_or_create(
+            campaign=campaign, customer=customer
+        )
+        distributed, received = campaign.distributed_points, participant.points
+    total_left = None if campaign.max_bonus_points is None else campaign.max_bonus_points - distributed
+    customer_left = None if campaign.max_customer_points is None else campaign.max_customer_points - received
     allowed = _allowed(points, total_left, campaign.limit_behavior)
     allowed = min(allowed, _allowed(allowed, customer_left, campaign.limit_behavior)) if allowed else 0
     if allowed <= 0:
         raise CapReached(f"The campaign {campaign.name!r} has reached its bonus cap.", field="points")
+    if tally is not None:
+        tally.campaigns[campaign.pk] += allowed
+        tally.customers[campaign.pk, customer.pk] += allowed
+        return allowed
     participant.points += allowed
     participant.save(update_fields=["points"])
     campaign.distributed_points += allowed

@@ -43,15 +43,20 @@ CHUNK = 500
 TICK_BUDGET_SECONDS = 50
 
 
-def run_for_events(environment, event_ids, depth=0, origin=None, main_event_id=None, modifier_logs=None):
+def run_for_events(
+    environment, event_ids, depth=0, origin=None, main_event_id=None, modifier_logs=None, *, only=None
+):
     """The action branch of every active workflow triggered by these events (and the runs of the
-    modifier branches that ran for the main event). Returns the number of runs walked."""
+    modifier branches that ran for the main event); `only`: the workflow IDs to run (None: all).
+    Returns the number of runs walked."""
     modifier_logs = modifier_logs or {}
     table = triggers.active_event_workflows()
     walked = 0
     for event in Event.objects.filter(pk__in=event_ids).order_by("id"):
         for active in table.get((environment, event.action), ()):
             if active.id in (origin, event.workflow_id) or event.customer_id is None:
+                continue
+            if only is not None and active.id not in only:
                 continue
             modifier = modifier_logs.get(str(active.id)) if event.pk == main_event_id else None
             workflow = Workflow.objects.filter(pk=active.id).first()

@@ -130,6 +130,7 @@ def before_store(result, *, program, environment, customer, action, spec, extra,
         if wf.id == origin or not wf.graph.has_branch("modifier"):
             continue
         data, logs[str(wf.id)] = _modifier_branch(wf, customer, action, spec, extra, data, now, shared)
+    result.extra["workflow_modifiers"] = logs  # what the action branches start from (workflows.preview)
     transaction.on_commit(lambda: _enqueue(result, environment, depth, origin, logs))
     return data
 

@@ -24,6 +24,7 @@ from loyalty.models import Program
 from transactions.choices import TransactionStatus
 from transactions.filtersets import ApiTransactionFilterSet
 from transactions.models import Transaction
+from workflows import preview
 
 TRANSACTION_REF = OpenApiParameter(
     "transaction_id", str, OpenApiParameter.PATH, description="the shop's transaction ID"
@@ -302,20 +303,75 @@ class CustomerTransactionSearchView(ApiView):
         return Response({"data": [transaction_object(tx) for tx in page], "total": total})
 
 
+def _bonus_object(bonus: preview.Bonus) -> dict:
+    campaign = bonus.campaign
+    return {
+        "automation": str(bonus.workflow_id),
+        "points": bonus.points,
+        "campaign": {
+            "id": str(campaign.id),
+            "name": campaign.name,
+            "issued_points": campaign.issued_points,
+            "customer_points": campaign.customer_points,
+        },
+    }
+
+
+def _preview_part(base: int, bonuses: list[preview.Bonus]) -> dict:
+    bonus = sum(b.points for b in bonuses)
+    return {
+        "campaigns": [_bonus_object(b) for b in bonuses],
+        "purchase": {"base": base, "bonus": bonus, "points": base + bonus},
+    }
+
+
+def points_preview_object(outcome: preview.PointsPreview, *, multi_accounts: bool) -> dict:
+    """`{campaigns: [{automation, points, campaign: {id, name, issued_points, customer_points}}],
+    purchase: {base, bonus, points}, accounts?: [{id, name, campaigns, purchase}], errors?: [...]}`
+    (docs/api.md "Points Preview"). Points are whole points; IDs are strings as the reference's."""
+    tx = outcome.result.extra.get("transaction")
+    base = int(tx.points_earned) if tx is not None else 0
+    body = _preview_part(base, outcome.bonuses)
+    if multi_accounts and tx is not None:
+        accounts = {tx.account.pk: tx.account} | {b.account.pk: b.account for b in outcome.bonuses}
+        body["accounts"] = [
+            {
+                "id": account.code,
+                "name": account.name,
+                **_preview_part(
+                    base if account.pk == tx.account.pk else 0,
+                    [b for b in outcome.bonuses if b.account.pk == account.pk],
+                ),
+            }
+            for account in accounts.values()
+        ]
+    if outcome.errors:
+        body["errors"] = [
+            {
+                "automation": str(error.workflow_id),
+                "campaign": {"id": str(error.campaign.id), "name": error.campaign.name},
+                "code": error.code,
+                "message": error.message,
+            }
+            for error in outcome.errors
+        ]
+    return body
+
+
 class PointsPreviewView(ApiView):
     """`POST /extensions/automation/campaign-bonus` (the reference's Points Preview API): the
-    points a `checkout` would earn, computed by a dry run of it through the engine (nothing is
-    stored, the transaction ID need not be new). `{data: {campaigns, purchase: {base, bonus,
-    points}, accounts?}}`: `base` is what the earning rules give, `bonus` what campaign workflows
-    add (none yet: campaign bonuses come with workflows, so `campaigns` is empty and `bonus` 0);
-    `accounts` with the Multi-accounts module."""
+    points a `checkout` would earn — `base` from the earning rules, `bonus` from the Campaign
+    bonus nodes of the running campaigns' workflows it would trigger — by running both and
+    rolling everything back (workflows.preview; nothing is stored, the transaction ID need not
+    be new). Answers `{data: points_preview_object}`; a refused checkout answers the engine's
+    error, a campaign's failing bonus node is listed in `errors`, never a 500."""
 
     required_scope = Scope.EVENTS_WRITE
-    atomic_post = False  # a dry run: the engine rolls it back itself
+    atomic_post = False  # workflows.preview rolls its own transaction back
 
     @extend_schema(
         operation_id="points_preview",
-        summary="Preview the points a checkout would earn (dry run, nothing stored)",
+        summary="Preview the points a checkout would earn, campaign bonuses included (nothing stored)",
         request={
             "application/json": inline_serializer(
                 "PointsPreviewRequest",
@@ -341,16 +397,10 @@ class PointsPreviewView(ApiView):
             raise MissingParameter(
                 "Missing required attribute 'transaction_id'.", field="data.transaction_id"
             )
-        # A preview of an order already sent is still a preview: the dry run uses its own ID.
-        preview = {**body, "data": {**data, "transaction_id": f"preview-{uuid.uuid4().hex}"}}
-        result = register_from_request(request, preview, dry_run=True)
-        tx = result.extra.get("transaction")
-        points = int(tx.points_earned) if tx is not None else 0
-        purchase = {"base": points, "bonus": 0, "points": points}
-        payload = {"campaigns": [], "purchase": purchase}
-        if Program.current().multi_accounts and tx is not None:
-            account = tx.account
-            payload["accounts"] = [
-                {"id": account.code, "name": account.name, "campaigns": [], "purchase": dict(purchase)}
-            ]
-        return Response({"data": payload})
+        # A preview of an order already sent is still a preview: the run uses its own ID.
+        checkout = {**body, "data": {**data, "transaction_id": f"preview-{uuid.uuid4().hex}"}}
+        outcome = preview.preview_checkout(
+            request.auth.environment, lambda: register_from_request(request, checkout)
+        )
+        multi = Program.current().multi_accounts
+        return Response({"data": points_preview_object(outcome, multi_accounts=multi)})
