@@ -4,13 +4,17 @@ from customers.choices import CustomerStatus
 from loyalty import clock
 from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
-from loyalty.errors import ValidationError as EngineValidationError
 
-from .choices import CouponType, PoolSource
+from . import pool_config
+from .choices import PoolSource
 from .models import CouponPool, Reward
-from .pool_config import parse_expiration_time
 
 VALIDITY_DAYS_MAX = 36500  # a century: coupon expiry arithmetic stays in the columns
+# The pool form's fields that are Coupon Pools API attributes: coupons.pool_config's rules check them.
+POOL_RULE_FIELDS = (
+    "name", "type", "value", "currency", "source", "external_id", "purchase_minimum",
+    "minimum_value", "minimum_redemption_value", "expiration_time", "aggregated",
+)  # fmt: skip
 
 
 def _dates_in_bounds(form, data) -> None:
@@ -55,26 +59,6 @@ class CouponPoolForm(forms.ModelForm):
     def clean_source(self):
         return self.cleaned_data.get("source") or PoolSource.UPLOADED
 
-    def clean_value(self):
-        # no pool of amount -10, no 250 % coupon.
-        value = self.cleaned_data.get("value")
-        kind = self.data.get("type") if self.is_bound else None
-        if value is None:
-            return value
-        if kind == "percentage" and not 0 < value <= 100:
-            raise forms.ValidationError("A percentage is more than 0 and at most 100.")
-        if kind in ("amount", "gift_card") and value <= 0:
-            raise forms.ValidationError("Give an amount above 0.")
-        if value < 0:
-            raise forms.ValidationError("The value cannot be negative.")
-        return value
-
-    def clean_currency(self):
-        currency = (self.cleaned_data.get("currency") or "").strip().upper()
-        if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-            raise forms.ValidationError("A three-letter ISO 4217 code, such as EUR.")
-        return currency
-
     def clean_valid_until(self):
         value = self.cleaned_data.get("valid_until")
         changed = "valid_until" in self.changed_data
@@ -95,30 +79,26 @@ class CouponPoolForm(forms.ModelForm):
         return data
 
     def _check_api_attributes(self, data) -> None:
-        """The Coupon Pools API's rules (coupons.pool_config), as messages on the fields."""
-        external_id = (data.get("external_id") or "").strip()
-        data["external_id"] = external_id or None
-        if external_id and not 6 <= len(external_id) <= 24:
-            self.add_error("external_id", "Between 6 and 24 characters.")
-        elif (
-            external_id
-            and CouponPool.objects.filter(external_id=external_id).exclude(pk=self.instance.pk).exists()
-        ):
-            self.add_error("external_id", "Another pool has this external ID.")
-        if data.get("purchase_minimum") is not None and data["purchase_minimum"] < 1:
-            self.add_error("purchase_minimum", "At least 1, or leave it empty.")
-        for name in ("minimum_value", "minimum_redemption_value"):
-            if data.get(name) is None:
-                continue
-            if data.get("type") != CouponType.GIFT_CARD:
-                self.add_error(name, "Only gift-card pools have this.")
-            elif data[name] < 1:
-                self.add_error(name, "At least 1, or leave it empty.")
-        if data.get("expiration_time"):
-            try:
-                parse_expiration_time(data["expiration_time"])
-            except EngineValidationError as error:
-                self.add_error("expiration_time", error.message)
+        """The pool rules of coupons.pool_config — the Coupon Pools API's, one source — each
+        error's message on its field; the values they normalize (a stripped external ID, an
+        upper-case currency) are the ones saved. Editing checks what changed, as the API's
+        update does (plus type and value, which the other rules read)."""
+        names = [name for name in POOL_RULE_FIELDS if name in data and name not in self.errors]
+        if self.instance.pk:
+            names = [name for name in names if name in self.changed_data or name in ("type", "value")]
+        given = {name: data[name] for name in names}
+        if "external_id" in given:
+            given["external_id"] = (given["external_id"] or "").strip() or None
+        probe = CouponPool(
+            pk=self.instance.pk,
+            type=data.get("type") or self.instance.type,
+            value=data["value"] if data.get("value") is not None else self.instance.value,
+        )
+        fields, errors = pool_config.check_attributes(given, probe)
+        data.update(fields)
+        for name, error in errors.items():
+            if name not in self.errors:  # a field's own error (not a number...) stays the one shown
+                self.add_error(name if name in self.fields else None, error.message)
 
 
 class RewardForm(forms.ModelForm):

@@ -104,7 +104,7 @@ def _number(data: dict, name: str, code: int, minimum: Decimal, min_code: int) -
     value = data[name]
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise _bad(f"The {name} must be a number", name, code)
     try:
         number = Decimal(str(value).strip())
@@ -153,8 +153,9 @@ def _checked(data: dict, pool: CouponPool) -> dict:
             if CouponPool.objects.filter(external_id=external_id).exclude(pk=pool.pk).exists():
                 raise _bad("The external_id must be unique", "external_id", 202031)
             fields["external_id"] = external_id
-    if "value" in data:
-        value = _number(data, "value", 202012, Decimal("0.01"), 202014)
+    if "value" in data:  # a free-shipping pool's value is ignored: 0 is fine
+        minimum = Decimal("0") if kind == CouponType.FREE_SHIPPING else Decimal("0.01")
+        value = _number(data, "value", 202012, minimum, 202014)
         if value is None:
             raise _bad("The value must be a number", "value", 202012)
         fields["value"] = value
@@ -215,6 +216,21 @@ def _checked(data: dict, pool: CouponPool) -> dict:
             )
         fields["products"] = list(dict.fromkeys(item.strip() for item in products))
     return fields
+
+
+def check_attributes(data: dict, pool: CouponPool) -> tuple[dict, dict[str, ValidationError]]:
+    """`data`'s attributes checked one at a time by the rules of create_pool / update_pool, so
+    that every broken rule is found at once: (the pool fields the valid ones set, normalized;
+    {field: its first ValidationError}). `pool` is the pool as it would be (its pk, type and
+    value: the rules that depend on them read it). The console's pool form uses this."""
+    fields: dict = {}
+    errors: dict[str, ValidationError] = {}
+    for name, value in data.items():
+        try:
+            fields.update(_checked({name: value}, pool))
+        except ValidationError as error:
+            errors.setdefault(error.field or name, error)
+    return fields, errors
 
 
 # --- create and update ---------------------------------------------------------------------------
@@ -310,29 +326,3 @@ def _settle_values(pool, coupons, old_value, new_value, method: str, matching: b
     followers.update(value=None)
     if pool.type == CouponType.GIFT_CARD:
         followers.filter(status=C.UNASSIGNED, customer__isnull=True).update(balance=new_value)
-
-
-def pool_object(pool: CouponPool) -> dict:
-    """The reference's payload of a pool."""
-    return {
-        "id": str(pool.pk),
-        "external_id": pool.external_id,
-        "name": pool.name,
-        "source": pool.source,
-        "type": pool.type,
-        "value": _money(pool.value),
-        "purchase_minimum": _money(pool.purchase_minimum),
-        "minimum_value": _money(pool.minimum_value),
-        "minimum_redemption_value": _money(pool.minimum_redemption_value),
-        "currency": pool.currency or None,
-        "expiration_time": pool.expiration_time or None,
-        "aggregated": pool.aggregated,
-        "products": list(pool.products or []),
-        "stores": list(pool.stores or []),
-    }
-
-
-def _money(value):
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)

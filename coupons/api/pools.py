@@ -13,7 +13,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from coupons.pool_config import create_pool, find_pool, pool_object, update_pool
+from coupons.api.serializers import pool_object
+from coupons.pool_config import create_pool, find_pool, update_pool
 from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView

@@ -75,3 +75,23 @@ def coupon_object(coupon) -> dict:
         "expires_at": _iso(coupon.expires_at),
         "redeemed_at": _iso(coupon.redeemed_at),
     }
+
+
+def pool_object(pool) -> dict:
+    """The reference's payload of a coupon pool (Coupon Pools API): amounts as numbers."""
+    return {
+        "id": str(pool.pk),
+        "external_id": pool.external_id,
+        "name": pool.name,
+        "source": pool.source,
+        "type": pool.type,
+        "value": _money(pool.value),
+        "purchase_minimum": _money(pool.purchase_minimum),
+        "minimum_value": _money(pool.minimum_value),
+        "minimum_redemption_value": _money(pool.minimum_redemption_value),
+        "currency": pool.currency or None,
+        "expiration_time": pool.expiration_time or None,
+        "aggregated": pool.aggregated,
+        "products": list(pool.products or []),
+        "stores": list(pool.stores or []),
+    }

@@ -174,6 +174,10 @@ def test_a_free_shipping_pool_needs_no_value(api, program):
     response = api.post(BASE, json={"name": "Ship", "source": "uploaded", "type": "free_shipping"})
     assert response.status_code == 200, response.content
     assert response.json()["payload"]["type"] == "free_shipping"
+    ship = {"name": "Ship", "source": "uploaded", "type": "free_shipping"}
+    assert api.post(BASE, json={**ship, "value": 0}).status_code == 200  # ignored, as the console takes it
+    refused = api.post(BASE, json={**ship, "value": -1}).json()["error"]
+    assert (refused["code"], refused["field"]) == (202014, "value")
 
 
 def test_an_unknown_pool_is_the_reference_404(api, program):

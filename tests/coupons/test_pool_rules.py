@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from coupons.forms import CouponPoolForm
 from coupons.models import Coupon, CouponPool, Reward
@@ -159,3 +160,58 @@ def test_the_console_form_refuses_what_the_api_refuses(program, changes, field):
     ok = CouponPoolForm({**data, **{k: "" for k in changes}})
     assert ok.is_valid(), ok.errors
     assert ok.save().value == Decimal("5")
+
+
+CONSOLE_POOL = {"name": "P", "type": "amount", "value": "5", "usage_limit": "1", "code_pattern": "P-????"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"type": "percentage", "value": "250"}, "value"),
+        ({"value": "-10"}, "value"),
+        ({"external_id": "abc"}, "external_id"),
+        ({"purchase_minimum": "0"}, "purchase_minimum"),
+        ({"minimum_value": "5"}, "minimum_value"),  # an amount pool
+        ({"currency": "EUR"}, "currency"),  # an amount pool: gift cards only, as the reference
+        ({"type": "gift_card", "currency": "E1R"}, "currency"),
+        ({"expiration_time": "soon"}, "expiration_time"),
+    ],
+)
+def test_a_rule_broken_in_the_console_shows_the_shared_rules_message_on_its_field(
+    admin_client, api, program, changes, field
+):
+    response = admin_client.post(reverse("coupons:pool_add"), {**CONSOLE_POOL, "active": "on", **changes})
+    assert response.status_code == 200
+    shown = response.context["form"].errors
+    refused = api.post("/api/v1/coupon-pools", json={**CONSOLE_POOL, "source": "uploaded", **changes})
+    error = refused.json()["error"]
+    assert error["field"] == field
+    assert shown == {field: [error["message"]]}  # the API's message, on the field, and nothing else
+    assert not CouponPool.objects.exists()
+
+
+def test_the_console_form_shows_every_broken_rule_at_once_and_saves_the_normalized_values(program):
+    form = CouponPoolForm(
+        {**CONSOLE_POOL, "external_id": "abc", "purchase_minimum": "0", "expiration_time": "soon"}
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"external_id", "purchase_minimum", "expiration_time"}
+    ok = CouponPoolForm(
+        {**CONSOLE_POOL, "type": "gift_card", "currency": "eur", "external_id": "  gift-2026 "}
+    )
+    assert ok.is_valid(), ok.errors
+    pool = ok.save()
+    assert (pool.currency, pool.external_id) == ("EUR", "gift-2026")
+
+
+def test_editing_a_pool_checks_what_changed_as_the_api_update_does(program):
+    legacy = CouponPool.objects.create(name="Old", type="amount", value=5, currency="EUR")  # before the rule
+    data = {**CONSOLE_POOL, "name": "Renamed", "currency": "EUR", "active": "on"}
+    form = CouponPoolForm(data, instance=legacy)
+    assert form.is_valid(), form.errors
+    assert form.save().name == "Renamed"
+    changed = CouponPoolForm({**data, "currency": "USD"}, instance=legacy)
+    assert not changed.is_valid() and "currency" in changed.errors
+    bigger = CouponPoolForm({**data, "type": "percentage", "value": "150"}, instance=legacy)
+    assert not bigger.is_valid() and "value" in bigger.errors
