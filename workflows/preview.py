@@ -109,9 +109,8 @@ def _run_campaigns(environment: str, result: EventResult, preview: PointsPreview
         return
     main = result.event.pk if result.event is not None else None
     with campaigns.preview():
-        tasks.run_for_events(
-            environment, event_ids, 0, None, main, result.extra.get("workflow_modifiers"), only=running
-        )
+        modifiers = result.extra.get("workflow_modifiers")
+        tasks.run_for_events(environment, event_ids, 0, None, main, modifiers, only=running, dry_run=True)
     steps = list(
         RunStep.objects.filter(run__trigger_event_id__in=event_ids, node_type="campaign_bonus")
         .select_related("run__workflow__campaign", "event")

@@ -44,11 +44,20 @@ TICK_BUDGET_SECONDS = 50
 
 
 def run_for_events(
-    environment, event_ids, depth=0, origin=None, main_event_id=None, modifier_logs=None, *, only=None
+    environment,
+    event_ids,
+    depth=0,
+    origin=None,
+    main_event_id=None,
+    modifier_logs=None,
+    *,
+    only=None,
+    dry_run=False,
 ):
     """The action branch of every active workflow triggered by these events (and the runs of the
-    modifier branches that ran for the main event); `only`: the workflow IDs to run (None: all).
-    Returns the number of runs walked."""
+    modifier branches that ran for the main event); `only`: the workflow IDs to run (None: all);
+    `dry_run`: the runs are not finished (workflows.preview rolls them back). Returns the number
+    of runs walked."""
     modifier_logs = modifier_logs or {}
     table = triggers.active_event_workflows()
     walked = 0
@@ -76,7 +85,7 @@ def run_for_events(
             )
             if not created and run.status != RunStatus.RUNNING:
                 continue  # a redelivery of a finished (or parked) run: nothing to do
-            runner.execute(run)
+            runner.execute(run, dry_run=dry_run)
             walked += 1
     return walked
 
