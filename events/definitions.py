@@ -203,6 +203,18 @@ _SPECS = [
             REASON,
         ),
     ),
+    # Takes the customer out of a tier structure (the workflow node "Remove tier"; the console's
+    # Remove tier): loyalty.tiers.tier_remove.
+    ActionSpec(
+        "tier_remove",
+        "Tier remove",
+        (
+            Attr("structure", max_length=64),
+            Attr("tier", max_length=64, help="the tier removed: refused when the customer holds another one"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
     # The scheduled tier review (loyalty.tasks.review_tiers).
     ActionSpec("tier_review", "Tier review", (REASON,), internal=True, creates_customer=False),
     ActionSpec(

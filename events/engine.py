@@ -100,6 +100,7 @@ HANDLERS: dict[str, Handler] = {
     "tier_up": tiers.tier_up,
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
+    "tier_remove": tiers.tier_remove,
     "tier_expiration_change": tiers.tier_expiration_change,
     "tier_review": tiers.tier_review,
     # transactions.checkout, transactions.refunds

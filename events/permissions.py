@@ -55,6 +55,7 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "tier_up": TIERS,
     "tier_down": TIERS,
     "tier_change": TIERS,
+    "tier_remove": TIERS,
     "tier_expiration_change": TIERS,
     "tier_review": None,  # the scheduled tier review (internal)
     # Commerce

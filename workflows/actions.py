@@ -142,6 +142,12 @@ def change_tier(ctx: ActionContext) -> Event | None:
     return ctx.register("tier_change", data, ctx.render("reason"))
 
 
+def remove_tier(ctx: ActionContext) -> Event | None:
+    """A tier_remove event (loyalty.tiers.tier_remove): the structure named, else the first."""
+    data = {key: ctx.config[key] for key in ("structure", "tier") if ctx.config.get(key)}
+    return ctx.register("tier_remove", data, ctx.render("reason"))
+
+
 def trigger_event(ctx: ActionContext) -> Event | None:
     data = {
         key: expressions.render(value, ctx.state.namespace())
@@ -225,6 +231,7 @@ ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "list_add": list_add,
     "list_remove": list_remove,
     "change_tier": change_tier,
+    "remove_tier": remove_tier,
     "trigger_event": trigger_event,
     "reward_claim": reward_claim,
     "suspend": suspend,

@@ -38,6 +38,7 @@ NODE_ACTIONS = {
     "list_add": ("customer_list_add",),
     "list_remove": ("customer_list_remove",),
     "change_tier": ("tier_change",),
+    "remove_tier": ("tier_remove",),
     "reward_claim": ("reward",),
     "suspend": ("suspend",),
     "modify_customer": ("profile",),

@@ -31,7 +31,7 @@ from workflows.models import RunStep, WorkflowRun
 
 from .base import CustomerTabView
 
-TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
+TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_remove", "tier_expiration_change")
 # Points about to expire "the next time the scheduled expiration service runs" (daily).
 EXPIRING_WINDOW = dt.timedelta(days=1)
 
