@@ -344,6 +344,20 @@ _SPECS = [
         creates_customer=False,
     ),
     # --- end Commerce ------------------------------------------------------------------------------
+    # Workflows (workflows.campaigns.campaign_bonus): the Campaign bonus node's points, counted
+    # against the campaign's caps; the reference's internal `campaign_bonus` event. Bonuses paid
+    # before this action existed are stored as point_add events of the workflow (docs/workflows.md).
+    ActionSpec(
+        "campaign_bonus",
+        "Campaign bonus",
+        (
+            POINTS,
+            Attr("campaign", "integer", required=True, minimum=1, maximum=INTEGER_MAX, help="campaign ID"),
+            REASON,
+        ),
+        internal=True,
+        creates_customer=False,
+    ),
     # Customer lists (segments.lists)
     ActionSpec(
         "customer_list_add",

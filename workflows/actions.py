@@ -23,7 +23,7 @@ from loyalty.errors import NotFound, ValidationError
 from referrals.referrals import advocate_of
 from webhooks import delivery as webhook_delivery
 
-from . import campaigns, evaluate
+from . import evaluate
 from .models import WorkflowRun
 from .triggers import automation
 
@@ -63,7 +63,8 @@ class ActionContext:
         return result.event
 
 
-INTERNAL_OK = frozenset()
+# Internal actions a node may register (the engine refuses them from the API and the console).
+INTERNAL_OK = frozenset({"campaign_bonus"})
 
 
 def campaign_bonus(ctx: ActionContext) -> Event | None:
@@ -71,10 +72,12 @@ def campaign_bonus(ctx: ActionContext) -> Event | None:
     if campaign_id is None:
         raise ValidationError("Only a campaign's workflows give a campaign bonus.", field="campaign")
     wanted = ctx.points()
-    paid = campaigns.reserve_bonus(campaign_id, ctx.customer, wanted, ctx.state.now)
-    ctx.detail.update({"points_wanted": wanted, "points": paid})
+    ctx.detail["points_wanted"] = wanted
     description = ctx.render("description") or f"Campaign bonus: {ctx.run.workflow.campaign}"
-    return ctx.register("point_add", {"points": paid}, description)
+    # The handler (workflows.campaigns.campaign_bonus) counts it against the caps and credits it.
+    event = ctx.register("campaign_bonus", {"points": wanted, "campaign": campaign_id}, description)
+    ctx.detail["points"] = event.points if event is not None else 0
+    return event
 
 
 def point_add(ctx: ActionContext) -> Event | None:

@@ -6,6 +6,9 @@ in the same transaction. The lock is what keeps 64 simultaneous qualifying event
 past the cap: each reads the counters only after the previous one committed (or rolled back).
 Caps: empty = unlimited, 0 = no bonus at all. Behaviours for the bonus that would cross a cap:
 soft (paid in full while anything is left), dynamic (cut to what is left), hard (refused).
+
+`campaign_bonus` is the engine's handler of the internal `campaign_bonus` event (the Campaign
+bonus node registers it): it reserves, then credits what the caps allow.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import datetime as dt
 from django.db import transaction
 
 from customers.models import Customer
-from loyalty.errors import BusinessRuleError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, EngineError, NotFound
+from loyalty.ledger.operations import credit
 
 from .choices import LimitBehavior
 from .models import Campaign, CampaignParticipant
@@ -45,7 +50,9 @@ def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.dat
     Call inside transaction.atomic() with the event registration that pays them."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reserve_bonus must run inside the transaction that registers the bonus")
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"Campaign {campaign_id} does not exist.", field="campaign")
     if not campaign.starts_at <= now <= campaign.ends_at:
         raise BusinessRuleError(f"The campaign {campaign.name!r} is not running.", field="campaign")
     if points <= 0:
@@ -70,3 +77,25 @@ def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.dat
         campaign.participants += 1
     campaign.save(update_fields=["distributed_points", "participants"])
     return allowed
+
+
+def campaign_bonus(ctx: HandlerContext) -> None:
+    """The `campaign_bonus` event: `data.points` asked for the campaign `data.campaign` (reference
+    §1.5 "Campaign bonus", its internal event). The caps decide what is paid (`reserve_bonus`,
+    under the campaign row's lock, in the event's transaction), credited like point_add: earned
+    points of the event's account, expiring by the account rule, counted as tier points and as
+    earning (the Aggregated customer attributes filter), taken back by point_sub. The event's
+    `points` settle to what was paid (a dynamic limit may cut it; `data.points` keeps what was
+    asked). Result: `result.extra["campaign_bonus"] = {"campaign", "asked", "paid"}`.
+
+    Errors (nothing stored, the counters untouched): NotFound (`data.campaign`), BusinessRuleError
+    (the campaign is not running), CapReached (160430), StatusForbids (the customer may not earn)."""
+    campaign_id, asked = int(ctx.data["campaign"]), int(ctx.data["points"])
+    try:
+        paid = reserve_bonus(campaign_id, ctx.customer, asked, ctx.now)
+    except EngineError as error:  # its fields named as the event's attributes
+        if error.field in ("campaign", "points"):
+            error.field = f"data.{error.field}"
+        raise
+    credit(ctx, paid)
+    ctx.result.extra["campaign_bonus"] = {"campaign": campaign_id, "asked": asked, "paid": paid}
