@@ -259,6 +259,11 @@ class TierForm(ReasonForm):
         self.fields["expiration_date"].required = expiration_required
 
 
+class TierRemoveForm(ReasonForm):
+    structure = forms.ModelChoiceField(queryset=TierStructure.objects.all(), to_field_name="code")
+    field_order = ["structure", "reason"]
+
+
 class MergeForm(ReasonForm):
     MODES = [("partial", "Partial: without custom fields"), ("full", "Full: custom fields too")]
 

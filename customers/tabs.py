@@ -151,6 +151,7 @@ PROFILE_ACTIONS: list[ProfileAction] = [
     ),
     ProfileAction("Tier up", "customers:customer_tier_up", ("tier_up",), module="tiers"),
     ProfileAction("Tier down", "customers:customer_tier_down", ("tier_down",), module="tiers"),
+    ProfileAction("Remove tier", "customers:customer_tier_remove", ("tier_remove",), module="tiers"),
     ProfileAction(
         "Change tier expiration",
         "customers:customer_tier_expiration",

@@ -33,6 +33,7 @@ urlpatterns = [
     path(C + "opt-out/", views.OptOutView.as_view(), name="customer_opt_out"),
     path(C + "tier/up/", views.TierUpView.as_view(), name="customer_tier_up"),
     path(C + "tier/down/", views.TierDownView.as_view(), name="customer_tier_down"),
+    path(C + "tier/remove/", views.TierRemoveView.as_view(), name="customer_tier_remove"),
     path(C + "tier/expiration/", views.TierExpirationView.as_view(), name="customer_tier_expiration"),
     # Custom field definitions: a section of Settings, defined by this app
     path("settings/fields/", views.CustomFieldListView.as_view(), name="custom_field_list"),

@@ -67,6 +67,7 @@ ACTIVE_MEMBER_ACTIONS = frozenset(
         "reward",
         "point_spend",
         "referral_redeem",
+        "campaign_bonus",  # reference §5.2: active usage "yes"
     }
 )
 

@@ -203,6 +203,18 @@ _SPECS = [
             REASON,
         ),
     ),
+    # Takes the customer out of a tier structure (the workflow node "Remove tier"; the console's
+    # Remove tier): loyalty.tiers.tier_remove.
+    ActionSpec(
+        "tier_remove",
+        "Tier remove",
+        (
+            Attr("structure", max_length=64),
+            Attr("tier", max_length=64, help="the tier removed: refused when the customer holds another one"),
+            REASON,
+        ),
+        creates_customer=False,
+    ),
     # The scheduled tier review (loyalty.tasks.review_tiers).
     ActionSpec("tier_review", "Tier review", (REASON,), internal=True, creates_customer=False),
     ActionSpec(
@@ -332,6 +344,20 @@ _SPECS = [
         creates_customer=False,
     ),
     # --- end Commerce ------------------------------------------------------------------------------
+    # Workflows (workflows.campaigns.campaign_bonus): the Campaign bonus node's points, counted
+    # against the campaign's caps; the reference's internal `campaign_bonus` event. Bonuses paid
+    # before this action existed are stored as point_add events of the workflow (docs/workflows.md).
+    ActionSpec(
+        "campaign_bonus",
+        "Campaign bonus",
+        (
+            POINTS,
+            Attr("campaign", "integer", required=True, minimum=1, maximum=INTEGER_MAX, help="campaign ID"),
+            REASON,
+        ),
+        internal=True,
+        creates_customer=False,
+    ),
     # Customer lists (segments.lists)
     ActionSpec(
         "customer_list_add",

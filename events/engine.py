@@ -61,6 +61,7 @@ from segments import lists as customer_lists
 from transactions import checkout as tx_checkout
 from transactions import refunds as tx_refunds
 from webhooks import delivery as webhooks
+from workflows import campaigns as workflow_campaigns
 from workflows import triggers as workflow_triggers
 
 from . import catalog, definitions
@@ -100,6 +101,7 @@ HANDLERS: dict[str, Handler] = {
     "tier_up": tiers.tier_up,
     "tier_down": tiers.tier_down,
     "tier_change": tiers.tier_change,
+    "tier_remove": tiers.tier_remove,
     "tier_expiration_change": tiers.tier_expiration_change,
     "tier_review": tiers.tier_review,
     # transactions.checkout, transactions.refunds
@@ -123,6 +125,8 @@ HANDLERS: dict[str, Handler] = {
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
     "reward_revoke": coupon_rewards.reward_revoke,
+    # workflows.campaigns (the Campaign bonus node; internal)
+    "campaign_bonus": workflow_campaigns.campaign_bonus,
     # segments.lists
     "customer_list_add": customer_lists.customer_list_add,
     "customer_list_remove": customer_lists.customer_list_remove,

@@ -55,8 +55,10 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "tier_up": TIERS,
     "tier_down": TIERS,
     "tier_change": TIERS,
+    "tier_remove": TIERS,
     "tier_expiration_change": TIERS,
     "tier_review": None,  # the scheduled tier review (internal)
+    "campaign_bonus": None,  # internal: a campaign workflow's Campaign bonus node
     # Commerce
     "checkout": TRANSACTIONS,
     "checkout_update": TRANSACTIONS,

@@ -13,7 +13,8 @@ Rules (docs/ledger.md has the long version):
   keep-highest method there is no automatic downgrade, the validity is renewed instead;
 - a manual tier_change / tier_up / tier_down locks the tier until its expiration date (pass
   lock=false not to); with keep-highest, no manual downgrade below the qualified tier;
-- entering the lowest tier (threshold 0) creates the membership without a tier_up event.
+- entering the lowest tier (threshold 0) creates the membership without a tier_up event;
+- a manual tier_remove deletes the membership; the next evaluation places the customer again.
 Customer.tier mirrors the first structure's tier (the customer list column).
 """
 
@@ -480,6 +481,37 @@ def tier_down(ctx: HandlerContext) -> None:
 
 def tier_change(ctx: HandlerContext) -> None:
     _manual(ctx, "change")
+
+
+def tier_remove(ctx: HandlerContext) -> None:
+    """Take the customer out of a tier structure (`data.structure`, else the first one): their
+    membership row is deleted, so the customer has no tier there (Customer.tier follows for the
+    first structure) and nothing is locked. The next evaluation (an event that changes earned
+    points) places them again by their tier points, as for a new member: the lowest tier quietly,
+    a higher one with a tier_up. The reference's "Remove tier" workflow action; its event name is
+    ours (GAP in the reference), after tier_change.
+
+    `data.tier` (optional) names the tier removed: the event then reads as what it did, and it is
+    refused when the customer holds another tier by then (a console page read before a change).
+
+    Errors: ValidationError (the module off, an unknown structure), BusinessRuleError on
+    `data.structure` when the customer holds no tier in it, on `data.tier` when it holds another
+    one (nothing is stored).
+    Result: `result.extra["tier"] = {"structure", "from": the removed tier's code, "to": None}`."""
+    structure, _, _ = _structure(ctx)
+    ct = rows(ctx).get(structure.pk)
+    if ct is None:
+        raise BusinessRuleError(f"The customer has no tier in {structure.name}.", field="data.structure")
+    removed = ct.tier
+    wanted = ctx.data.get("tier")
+    if wanted and wanted != removed.code:
+        raise BusinessRuleError(
+            f"The customer's tier in {structure.name} is {removed.code!r}, not {wanted!r}.", field="data.tier"
+        )
+    ct.delete()
+    del rows(ctx)[structure.pk]
+    ctx.result.extra["tier"] = {"structure": structure.code, "from": removed.code, "to": None}
+    _set_customer_tier(ctx)
 
 
 def tier_expiration_change(ctx: HandlerContext) -> None:

@@ -23,7 +23,7 @@ from loyalty.errors import NotFound, ValidationError
 from referrals.referrals import advocate_of
 from webhooks import delivery as webhook_delivery
 
-from . import campaigns, evaluate
+from . import evaluate
 from .models import WorkflowRun
 from .triggers import automation
 
@@ -63,7 +63,8 @@ class ActionContext:
         return result.event
 
 
-INTERNAL_OK = frozenset()
+# Internal actions a node may register (the engine refuses them from the API and the console).
+INTERNAL_OK = frozenset({"campaign_bonus"})
 
 
 def campaign_bonus(ctx: ActionContext) -> Event | None:
@@ -71,10 +72,12 @@ def campaign_bonus(ctx: ActionContext) -> Event | None:
     if campaign_id is None:
         raise ValidationError("Only a campaign's workflows give a campaign bonus.", field="campaign")
     wanted = ctx.points()
-    paid = campaigns.reserve_bonus(campaign_id, ctx.customer, wanted, ctx.state.now)
-    ctx.detail.update({"points_wanted": wanted, "points": paid})
+    ctx.detail["points_wanted"] = wanted
     description = ctx.render("description") or f"Campaign bonus: {ctx.run.workflow.campaign}"
-    return ctx.register("point_add", {"points": paid}, description)
+    # The handler (workflows.campaigns.campaign_bonus) counts it against the caps and credits it.
+    event = ctx.register("campaign_bonus", {"points": wanted, "campaign": campaign_id}, description)
+    ctx.detail["points"] = event.points if event is not None else 0
+    return event
 
 
 def point_add(ctx: ActionContext) -> Event | None:
@@ -140,6 +143,12 @@ def change_tier(ctx: ActionContext) -> Event | None:
         **({"structure": ctx.config["structure"]} if ctx.config.get("structure") else {}),
     }
     return ctx.register("tier_change", data, ctx.render("reason"))
+
+
+def remove_tier(ctx: ActionContext) -> Event | None:
+    """A tier_remove event (loyalty.tiers.tier_remove): the structure named, else the first."""
+    data = {key: ctx.config[key] for key in ("structure", "tier") if ctx.config.get(key)}
+    return ctx.register("tier_remove", data, ctx.render("reason"))
 
 
 def trigger_event(ctx: ActionContext) -> Event | None:
@@ -225,6 +234,7 @@ ACTIONS: dict[str, Callable[[ActionContext], Event | None]] = {
     "list_add": list_add,
     "list_remove": list_remove,
     "change_tier": change_tier,
+    "remove_tier": remove_tier,
     "trigger_event": trigger_event,
     "reward_claim": reward_claim,
     "suspend": suspend,

@@ -10,6 +10,9 @@ soft (paid in full while anything is left), dynamic (cut to what is left), hard 
 Inside `preview()` (the Points Preview, workflows.preview) the same decision is made without a
 lock and without changing a counter: the caps as they stand, minus what this preview already
 granted (two bonuses of one campaign in one checkout share its cap as they would for real).
+
+`campaign_bonus` is the engine's handler of the internal `campaign_bonus` event (the Campaign
+bonus node registers it): it reserves, then credits what the caps allow.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from collections import Counter
 from django.db import transaction
 
 from customers.models import Customer
-from loyalty.errors import BusinessRuleError
+from loyalty.context import HandlerContext
+from loyalty.errors import BusinessRuleError, EngineError, NotFound
+from loyalty.ledger.operations import credit
 
 from .choices import LimitBehavior
 from .models import Campaign, CampaignParticipant
@@ -78,7 +83,9 @@ def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.dat
         raise RuntimeError("reserve_bonus must run inside the transaction that registers the bonus")
     tally = _preview.get()
     rows = Campaign.objects if tally is not None else Campaign.objects.select_for_update()
-    campaign = rows.get(pk=campaign_id)
+    campaign = rows.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"Campaign {campaign_id} does not exist.", field="campaign")
     if not campaign.starts_at <= now <= campaign.ends_at:
         raise BusinessRuleError(f"The campaign {campaign.name!r} is not running.", field="campaign")
     if points <= 0:
@@ -109,3 +116,25 @@ def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.dat
         campaign.participants += 1
     campaign.save(update_fields=["distributed_points", "participants"])
     return allowed
+
+
+def campaign_bonus(ctx: HandlerContext) -> None:
+    """The `campaign_bonus` event: `data.points` asked for the campaign `data.campaign` (reference
+    §1.5 "Campaign bonus", its internal event). The caps decide what is paid (`reserve_bonus`,
+    under the campaign row's lock, in the event's transaction), credited like point_add: earned
+    points of the event's account, expiring by the account rule, counted as tier points and as
+    earning (the Aggregated customer attributes filter), taken back by point_sub. The event's
+    `points` settle to what was paid (a dynamic limit may cut it; `data.points` keeps what was
+    asked). Result: `result.extra["campaign_bonus"] = {"campaign", "asked", "paid"}`.
+
+    Errors (nothing stored, the counters untouched): NotFound (`data.campaign`), BusinessRuleError
+    (the campaign is not running), CapReached (160430), StatusForbids (the customer may not earn)."""
+    campaign_id, asked = int(ctx.data["campaign"]), int(ctx.data["points"])
+    try:
+        paid = reserve_bonus(campaign_id, ctx.customer, asked, ctx.now)
+    except EngineError as error:  # its fields named as the event's attributes
+        if error.field in ("campaign", "points"):
+            error.field = f"data.{error.field}"
+        raise
+    credit(ctx, paid)
+    ctx.result.extra["campaign_bonus"] = {"campaign": campaign_id, "asked": asked, "paid": paid}

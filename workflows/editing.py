@@ -25,8 +25,10 @@ TRIGGER_TYPES = {
 }
 
 
-# The event action each action node registers (workflows.actions); trigger_event's comes from its
-# configuration. Webhook message registers nothing.
+# The event action each action node registers (workflows.actions), as the permission table asks
+# it; trigger_event's comes from its configuration. Webhook message registers nothing. Campaign
+# bonus registers the internal campaign_bonus event, which nobody registers by hand: placing one
+# is adding points, so it asks for point_add.
 NODE_ACTIONS = {
     "campaign_bonus": ("point_add",),
     "point_add": ("point_add",),
@@ -38,6 +40,7 @@ NODE_ACTIONS = {
     "list_add": ("customer_list_add",),
     "list_remove": ("customer_list_remove",),
     "change_tier": ("tier_change",),
+    "remove_tier": ("tier_remove",),
     "reward_claim": ("reward",),
     "suspend": ("suspend",),
     "modify_customer": ("profile",),

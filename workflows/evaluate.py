@@ -453,6 +453,11 @@ class State:
             values = self._shared["customer"] = customer_namespace(self.customer_row)
         return values
 
+    def customer_changed(self) -> None:
+        """The customer's row changed (Modify customer on the modifier branch): later nodes, and
+        the other workflows on the same event, read its new values."""
+        self._shared.pop("customer", None)
+
     def namespace(self) -> dict:
         return namespace(
             event=self.event,

@@ -4,8 +4,8 @@
 before the event is stored:
 
 1. the **modifier branch** of each active workflow on this action (priority order): filters,
-   Variable assign, Modify event (changes the event's data, re-validated like the request's)
-   and Interrupt (raises `WorkflowInterrupt`, an EngineError carrying the configured 5-digit
+   Variable assign, Modify event (changes the event's data, re-validated like the request's),
+   Modify customer (changes the locked customer row, written with the event) and Interrupt (raises `WorkflowInterrupt`, an EngineError carrying the configured 5-digit
    code: nothing is stored and the API answers with it). Bounded: a graph has at most 100 nodes
    and no loops; customer filters are one query each.
 2. on commit, the **action branch**: one django-q2 task (`workflows.tasks.run_for_events`, by
@@ -29,6 +29,7 @@ from django.db import transaction
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
+from customers.attributes import EVENT_KEYS, apply_attributes
 from customers.models import Customer
 from events.validation import validate_data
 from loyalty import configcache, expressions
@@ -168,6 +169,9 @@ def _modifier_branch(
             elif kind == "modify_event":
                 data = _modify_event(config, state, spec, extra, data)
                 output = "success"
+            elif kind == "modify_customer":
+                _modify_customer(config, state, customer)
+                output = "success"
             elif kind == "interrupt":
                 message = _render(config["message"], state)
                 steps.append(_step(node, "", {"code": config["code"], "message": message}, "", now))
@@ -212,6 +216,44 @@ def _modify_event(config: dict, state, spec, extra, data: dict) -> dict:
     state.detail = {"set": {key: clean.get(key) for key in config["set"]}}
     state.event = evaluate.event_namespace(state.event["action"], clean)
     return clean
+
+
+@dataclass
+class _AttributeChange:
+    """What customers.attributes.apply_attributes reads of a handler's context."""
+
+    customer: Customer
+    data: dict
+    environment: str
+    extra_attrs: tuple = ()
+
+
+def _modify_customer(config: dict, state, customer: Customer) -> None:
+    """Modify customer on the modifier branch: set the locked customer's attributes (`set`: name
+    -> template) before the event is stored. The engine writes the changed columns with the
+    event's own customer update (events.engine._apply compares against the row as locked), so the
+    change commits or rolls back with the event — an Interrupt later, or a refusal of the event's
+    handler, leaves no trace. The event's own attributes are applied after it (a profile event
+    setting the same attribute wins). Validated like a profile event's attributes
+    (customers.attributes); a refusal fails the node and restores the row as it was."""
+    values = {}
+    for key, template in config["set"].items():
+        if key in EVENT_KEYS:
+            raise evaluate.NodeFailed(f"{key}: not a customer attribute.")
+        try:
+            values[key] = expressions.render(template, state.namespace())
+        except expressions.ExpressionError as error:
+            raise evaluate.NodeFailed(f"{key}: {error.message}") from None
+    before = {field.attname: getattr(customer, field.attname) for field in customer._meta.concrete_fields}
+    try:
+        with transaction.atomic():  # labels and external IDs are rows of their own
+            apply_attributes(_AttributeChange(customer, values, customer.environment))
+    except EngineError as error:
+        for name, value in before.items():
+            setattr(customer, name, value)
+        raise evaluate.NodeFailed(f"The customer cannot be modified: {error.message}") from None
+    state.detail = {"set": values}
+    state.customer_changed()
 
 
 def _step(node: dict, output: str, detail: dict, error: str, now) -> dict:

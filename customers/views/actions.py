@@ -9,7 +9,14 @@ from django.http import Http404
 from django.urls import reverse
 
 from customers.fields import attribute_label
-from customers.forms import AddEventForm, ChangeExpirationForm, ManagePointsForm, MergeForm, TierForm
+from customers.forms import (
+    AddEventForm,
+    ChangeExpirationForm,
+    ManagePointsForm,
+    MergeForm,
+    TierForm,
+    TierRemoveForm,
+)
 from customers.merge import refusal as merge_refusal
 from customers.models import Customer
 from events import definitions
@@ -18,7 +25,7 @@ from events.permissions import may_register, registrable_actions
 from loyalty.console.formatting import plain
 from loyalty.console.views import EventActionView
 from loyalty.errors import EngineError
-from loyalty.models import PointBalance, Program
+from loyalty.models import CustomerTier, PointBalance, Program
 
 from .base import CustomerMixin, resolve_customer
 from .profile import action_choices
@@ -329,6 +336,34 @@ class TierDownView(TierActionView):
     event_action = "tier_down"
     title = "Tier down"
     confirm_text = "Moves the customer one tier down (not below the tier their tier points qualify for)."
+
+
+class TierRemoveView(CustomerActionView):
+    """Takes the customer out of a tier structure (loyalty.tiers.tier_remove); the event names the
+    tier held when the form was sent, so the history reads what was removed."""
+
+    module = "tiers"
+    form_class = TierRemoveForm
+    success_tab = "customers:customer_tiers"
+    event_action = "tier_remove"
+    title = "Remove tier"
+    confirm_text = (
+        "Takes the customer out of the tier structure: no tier and no lock until their tier points "
+        "place them again (the next event that changes earned points)."
+    )
+    danger = True
+
+    def event_data(self, form):
+        structure = form.cleaned_data["structure"]
+        data = {"structure": structure.code}
+        held = (
+            CustomerTier.objects.filter(customer=self.customer, structure=structure)
+            .values_list("tier__code", flat=True)
+            .first()
+        )
+        if held:
+            data["tier"] = held
+        return data
 
 
 class TierExpirationView(TierActionView):

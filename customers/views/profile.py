@@ -27,11 +27,11 @@ from loyalty.models.ledger import LotStatus
 from loyalty.tiers import effective_rows
 from segments.building import segments_of
 from segments.lists import lists_of
-from workflows.models import RunStep, WorkflowRun
+from workflows.models import RunStep, Workflow, WorkflowRun
 
 from .base import CustomerTabView
 
-TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_expiration_change")
+TIER_ACTIONS = ("tier_up", "tier_down", "tier_change", "tier_remove", "tier_expiration_change")
 # Points about to expire "the next time the scheduled expiration service runs" (daily).
 EXPIRING_WINDOW = dt.timedelta(days=1)
 
@@ -49,6 +49,16 @@ def lot_labels(event_ids, now) -> dict[int, str]:
         elif lot.expires_at and lot.expires_at <= now + EXPIRING_WINDOW and lot.remaining > 0:
             labels[lot.event_id] = "EXPIRING"
     return labels
+
+
+def workflows_of(events) -> dict[int, Workflow]:
+    """{workflow id: Workflow with its campaign} of the events a workflow registered (one query,
+    none when no event on the page is a workflow's): the Events tab names them."""
+    ids = {event.workflow_id for event in events if event.workflow_id}
+    if not ids:
+        return {}
+    rows = Workflow.objects.filter(pk__in=ids).select_related("campaign").only("name", "campaign__name")
+    return {workflow.pk: workflow for workflow in rows}
 
 
 def action_choices() -> list[tuple[str, str]]:
@@ -191,8 +201,10 @@ class CustomerEventsView(CustomerTabView):
                 events = events.filter(transaction_id=form.cleaned_data["transaction_id"])
         page = keyset_page(events, self.request.GET, per_page=self.per_page)
         labels = lot_labels([e.pk for e in page.rows if e.points], clock.now())
+        made_by = workflows_of(page.rows)
         for event in page.rows:
             event.points_label = labels.get(event.pk, "")
+            event.made_by = made_by.get(event.workflow_id)
         context.update({"filter_form": form, "events": page.rows, **pager_context(self.request, page)})
         return context
 
@@ -219,7 +231,7 @@ class CustomerEventDetailView(CustomerTabView):
             WorkflowRun.objects.filter(trigger_event=event).select_related("workflow").order_by("id")[:50]
         )
         context["made_by_step"] = (
-            RunStep.objects.filter(event=event).select_related("run__workflow").first()
+            RunStep.objects.filter(event=event).select_related("run__workflow__campaign").first()
             if event.workflow_id
             else None
         )

@@ -149,6 +149,7 @@ def _activate_points(*, data, points, account, program, now, earned_at):
 # so bad input is refused before anything is written.
 PREPARE = {
     "point_add": prepare_point_add,
+    "campaign_bonus": prepare_point_add,  # the points asked; settled to what the caps paid
     "point_sub": _negative,
     "point_spend": _negative,
     "point_unspend": prepare_unspend,

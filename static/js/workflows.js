@@ -14,7 +14,11 @@
  * Undo (button [data-undo], Ctrl+Z / Cmd+Z outside text fields): a stack of graph snapshots taken
  * before each canvas change (add, remove, move, connect, disconnect) and each configuration edit
  * (one entry per node edited in a row; the events of one user action make one entry); undo
- * redraws the previous snapshot.
+ * redraws the previous snapshot. Redo (button [data-redo], Ctrl+Shift+Z / Ctrl+Y) takes an undone
+ * change again; a new change empties it. Both stacks and the unsaved graph are kept in
+ * sessionStorage under the editor's data-history-key (one per workflow; "new" for an unsaved
+ * one) with the graph the server rendered, so reloading the page keeps them (only while the
+ * server's graph is still the one they started from); submitting the form clears them.
  * [data-workflow-diagram]: a read-only diagram; data-passed lists node ids to highlight (a run's route).
  */
 (function () {
@@ -194,23 +198,64 @@
         });
       };
       markErrors();
-      var history = [], current = textarea.value, lastEdit = null, restoring = false, sameTask = false;
-      var undoButton = root.querySelector("[data-undo]");
-      var updateUndo = function () { if (undoButton) { undoButton.disabled = history.length === 0; } };
+      // Undo / redo: graph snapshots (JSON text). `history` holds the states before `current`,
+      // `future` the states undone since; both are kept per workflow in sessionStorage with the
+      // graph the server rendered (`base`), so a reload of the same page finds them again.
+      var storageKey = root.dataset.historyKey, base = textarea.defaultValue;
+      var history = [], future = [], current = textarea.value, lastEdit = null, restoring = false, sameTask = false;
+      var undoButton = root.querySelector("[data-undo]"), redoButton = root.querySelector("[data-redo]");
+      var readStored = function () {
+        try { return JSON.parse(window.sessionStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
+      };
+      var store = function () {
+        if (!storageKey) { return; }
+        for (var attempt = 0; attempt < 3; attempt += 1) {
+          try {
+            window.sessionStorage.setItem(storageKey, JSON.stringify({ base: base, current: current, undo: history, redo: future }));
+            return;
+          } catch (e) {  // over the storage quota: keep the more recent half of each stack
+            history = history.slice(Math.floor(history.length / 2));
+            future = future.slice(Math.floor(future.length / 2));
+          }
+        }
+      };
+      var stored = storageKey ? readStored() : null;
+      if (stored && stored.base === base && typeof stored.current === "string") {
+        // The same page reloaded: its unsaved graph and both stacks come back.
+        try {
+          if (stored.current !== textarea.value) {
+            graph = JSON.parse(stored.current); graph.nodes = graph.nodes || []; graph.edges = graph.edges || [];
+            editor.clear();
+            ids = draw(editor, reference, graph);
+            markErrors();
+            textarea.value = stored.current;
+          }
+          history = stored.undo || []; future = stored.redo || []; current = stored.current;
+        } catch (e) { /* not a graph any more: start from the page's */ }
+      }
+      var updateUndo = function () {
+        if (undoButton) { undoButton.disabled = history.length === 0; }
+        if (redoButton) { redoButton.disabled = future.length === 0; }
+      };
+      var record = function (previous) {
+        history.push(previous);
+        if (history.length > 100) { history.shift(); }
+        future = [];  // a new change ends what could be redone
+      };
       var sync = function (editKey) {
         if (restoring) { return; }
         var fresh = JSON.stringify(exportGraph(editor, reference), null, 1);
         if (fresh === current) { return; }
         // One entry per user action: removing a node first removes its connections, all in one task.
         if (!(editKey && editKey === lastEdit) && !sameTask) {
-          history.push(current);
-          if (history.length > 100) { history.shift(); }
+          record(current);
           sameTask = true;
           setTimeout(function () { sameTask = false; }, 0);
         }
         lastEdit = editKey || null;
         current = fresh;
         textarea.value = fresh;
+        store();
         updateUndo();
       };
       var redraw = function (graphText) {
@@ -223,23 +268,43 @@
         } finally { restoring = false; }
         markErrors();
       };
-      var undo = function () {
-        if (!history.length) { return; }
-        current = history.pop();
+      var show = function (graphText) {
+        current = graphText;
         lastEdit = null;
         textarea.value = current;
         selected = null;
         panel.innerHTML = "";
         redraw(current);
+        store();
         updateUndo();
       };
+      var undo = function () {
+        if (!history.length) { return; }
+        future.push(current);
+        show(history.pop());
+      };
+      var redo = function () {
+        if (!future.length) { return; }
+        history.push(current);
+        show(future.pop());
+      };
       if (undoButton) { undoButton.addEventListener("click", undo); }
+      if (redoButton) { redoButton.addEventListener("click", redo); }
       document.addEventListener("keydown", function (event) {
         var typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
-        if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && !typing) {
+        if (!(event.ctrlKey || event.metaKey) || event.altKey || typing) { return; }
+        var key = event.key.toLowerCase();
+        if (key === "z" && !event.shiftKey) {
           event.preventDefault();
           undo();
+        } else if ((key === "z" && event.shiftKey) || (key === "y" && !event.shiftKey)) {
+          event.preventDefault();
+          redo();
         }
+      });
+      // Saving ends the editing session: the next page starts from what the server has.
+      form.addEventListener("submit", function () {
+        if (storageKey) { try { window.sessionStorage.removeItem(storageKey); } catch (e) { /* private mode */ } }
       });
       updateUndo();
       ["nodeCreated", "nodeRemoved", "nodeMoved", "connectionCreated", "connectionRemoved"].forEach(function (name) {
@@ -291,8 +356,9 @@
       });
       textarea.addEventListener("change", function () {
         try { JSON.parse(textarea.value); } catch (e) { return; /* the server reports it on save */ }
-        history.push(current); current = textarea.value; lastEdit = null;
+        record(current); current = textarea.value; lastEdit = null;
         redraw(current);
+        store();
         updateUndo();
       });
       root.classList.add("ready");

@@ -251,3 +251,28 @@ def test_the_curl_example_is_accepted_form_encoded_and_unsigned(unsigned_api):
     item = transaction.items.get()
     assert (item.product_id, item.quantity, item.price) == ("TUFA-8888-94394-EN/XL/YELLOW", 1, 200)
     assert item.product_url == "https://example.com/yellow-t-shirt"
+
+
+def test_tier_remove_over_the_api_and_its_refusal(api, program):
+    from loyalty.models import CustomerTier, Tier, TierStructure
+
+    program.tiers = True
+    program.save()
+    structure = TierStructure.objects.create(code="basic", name="Basic")
+    Tier.objects.create(structure=structure, code="bronze", name="Bronze", threshold=0)
+    Tier.objects.create(structure=structure, code="gold", name="Gold", threshold=1000)
+    opt_in(api, "tiered", email="tiered@example.com")
+    changed = api.post(
+        "/api/events", {"customer": "tiered", "action": "tier_change", "data": {"tier": "gold"}}
+    )
+    assert changed.status_code == 200, changed.content
+    removed = api.post(
+        "/api/events", {"customer": "tiered", "action": "tier_remove", "data": {"structure": "basic"}}
+    )
+    assert removed.status_code == 200, removed.content
+    assert not CustomerTier.objects.filter(customer__customer_id="tiered").exists()
+    assert api.get("/api/customers/tiered").json()["tiers"] == []
+    again = api.post("/api/events", {"customer": "tiered", "action": "tier_remove", "data": {}})
+    assert again.status_code == 422, again.content
+    assert error_of(again)["field"] == "data.structure"
+    assert Event.objects.filter(action="tier_remove").count() == 1

@@ -240,3 +240,25 @@ def test_overview_coupon_statistics_count_every_status(admin_client, anna):
 def test_overview_says_when_there_are_no_coupons(admin_client, anna):
     html = admin_client.get(profile("Anna-1")).content.decode()
     assert "No coupons yet." in html.split('data-testid="coupon-statistics"')[1]
+
+
+def test_remove_tier_page_takes_the_customer_out_and_the_tiers_tab_shows_it(admin_client, anna, program):
+    program.tiers = True
+    program.save()
+    structure = TierStructure.objects.create(code="main", name="Main")
+    Tier.objects.create(structure=structure, code="silver", name="Silver", threshold=0)
+    Tier.objects.create(structure=structure, code="gold", name="Gold", threshold=5000)
+    register_event(environment="live", customer="Anna-1", action="tier_change", data={"tier": "gold"})
+    html = admin_client.get(profile("Anna-1")).content.decode()
+    assert profile("Anna-1", "tier_remove") in html  # offered among the profile's actions
+    url = profile("Anna-1", "tier_remove")
+    response = admin_client.post(url, {"structure": "main", "reason": "left the club"})
+    assert response.status_code == 302
+    from loyalty.models import CustomerTier
+
+    assert not CustomerTier.objects.filter(customer__customer_id="Anna-1").exists()
+    html = admin_client.get(profile("Anna-1", "tiers")).content.decode()
+    assert "Tier remove" in html and "left the club" in html
+    # Nothing left to remove: the engine's refusal on the form, nothing stored.
+    response = admin_client.post(url, {"structure": "main", "reason": "again"})
+    assert response.status_code == 200 and "has no tier in Main" in response.content.decode()

@@ -165,3 +165,59 @@ def test_a_filter_built_with_the_condition_builder_shows_its_error_on_the_node_a
             {"match": "all", "conditions": [{"field": "store", "operator": "eq", "value": "web"}]},
         ],
     }
+
+
+def test_undo_redo_and_a_reload_keep_the_editing_history(console_page, transactional_db):
+    """Undo, redo (button and keys), then a reload: the unsaved graph and both stacks come back
+    from sessionStorage and undo goes on where it was; submitting the form clears them."""
+    program = Program.current()
+    program.workflows = True
+    program.save()
+    page = console_page("program_manager")
+    page.goto(page.live_url("/workflows/add/"))
+    expect(page.locator("[data-workflow-editor].ready")).to_be_visible()
+    undo, redo = page.locator("[data-testid=undo]"), page.locator("[data-testid=redo]")
+    expect(undo).to_be_disabled()
+    expect(redo).to_be_disabled()
+    page.click("[data-add-node=filter_event]")
+    page.click("[data-add-node=add_label]")
+    expect(_node(page, "add-label-1")).to_have_count(1)
+
+    undo.click()
+    expect(_node(page, "add-label-1")).to_have_count(0)
+    expect(redo).to_be_enabled()
+    redo.click()
+    expect(_node(page, "add-label-1")).to_have_count(1)
+    expect(redo).to_be_disabled()
+    page.keyboard.press("Control+z")
+    expect(_node(page, "add-label-1")).to_have_count(0)
+    page.keyboard.press("Control+Shift+Z")
+    expect(_node(page, "add-label-1")).to_have_count(1)
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+y")
+    expect(_node(page, "add-label-1")).to_have_count(1)
+    expect(redo).to_be_disabled()
+
+    page.reload()
+    expect(page.locator("[data-workflow-editor].ready")).to_be_visible()
+    expect(_node(page, "add-label-1")).to_have_count(1)
+    expect(_node(page, "filter-event-1")).to_have_count(1)
+    expect(undo).to_be_enabled()
+    expect(redo).to_be_disabled()
+    undo.click()  # the history from before the reload
+    expect(_node(page, "add-label-1")).to_have_count(0)
+    expect(redo).to_be_enabled()
+    graph = json.loads(page.locator("[data-graph-json]").input_value())
+    assert sorted(n["id"] for n in graph["nodes"]) == ["filter-event-1", "trigger"]
+    undo.click()
+    expect(_node(page, "filter-event-1")).to_have_count(0)
+    expect(undo).to_be_disabled()
+    redo.click()
+    expect(_node(page, "filter-event-1")).to_have_count(1)
+
+    page.fill("#id_name", "Never saved")
+    page.click("[data-testid=save-workflow]")  # refused (a filter whose outputs lead nowhere)
+    expect(page.locator("[data-testid=graph-errors]")).to_be_visible()
+    expect(undo).to_be_disabled()  # the submit ended that history
+    expect(redo).to_be_disabled()
+    assert not Workflow.objects.exists()

@@ -84,6 +84,7 @@ def valid_data(action: str, world) -> dict:
         "tier_up": {"attr_structure": "main"},
         "tier_down": {"attr_structure": "main"},
         "tier_change": {"attr_structure": "main", "attr_tier": "silver"},
+        "tier_remove": {"attr_structure": "main"},
         "tier_expiration_change": {"attr_structure": "main", "attr_expiration_date": "2031-01-01T00:00"},
         "checkout": {"attr_transaction_id": "T-9", "attr_total": "10"},
         "checkout_update": {"attr_transaction_id": "T-1", "attr_total": "90"},
@@ -128,6 +129,7 @@ def prepare(action: str) -> None:
         "point_unspend": [("point_spend", {"points": 5})],
         "release_points": [("reserve_points", {"points": 5})],
         "tier_down": [("tier_change", {"structure": "main", "tier": "silver"})],
+        "tier_remove": [("tier_change", {"structure": "main", "tier": "silver"})],
         "coupon_unredeem": [("coupon_redeem", {"code": "AAA-1"})],
     }
     for setup_action, data in setup.get(action, []):
@@ -181,6 +183,7 @@ def dedicated_page(action: str, world) -> tuple[str, dict]:
         ),
         "tier_up": (reverse("customers:customer_tier_up", kwargs=ref), {"structure": "main"}),
         "tier_down": (reverse("customers:customer_tier_down", kwargs=ref), {"structure": "main"}),
+        "tier_remove": (reverse("customers:customer_tier_remove", kwargs=ref), {"structure": "main"}),
         "tier_expiration_change": (
             reverse("customers:customer_tier_expiration", kwargs=ref),
             {"structure": "main", "expiration_date": "2031-01-01"},
@@ -214,7 +217,7 @@ ALL_ACTIONS = sorted(BUILTIN_ACTIONS) + ["visit_store"]
 # Actions with a console page of their own (dedicated_page); every action also has Add event.
 PAGE_ACTIONS = sorted(
     """suspend unsuspend ban unban opt_out merge point_add point_sub point_spend change_expiration
-    tier_up tier_down tier_expiration_change profile checkout_accept checkout_reject refund
+    tier_up tier_down tier_remove tier_expiration_change profile checkout_accept checkout_reject refund
     partial_refund coupon_redeem coupon_invalidate coupon_unassign coupon_transfer
     coupon_expiration_change reward""".split()
 )

@@ -182,3 +182,38 @@ def test_evaluation_reads_tier_rows_once_per_event(clock, structure):
     assert len(tier_queries) == 2, tier_queries  # one read (snapshot), one write (the upgrade)
     assert not [q for q in queries.captured_queries if "SUM(" in q["sql"].upper()]  # lifetime: no aggregate
     assert tier_of() == "silver"
+
+
+def test_tier_remove_takes_the_customer_out_until_the_points_place_them_again(clock, structure):
+    reg("point_add", points=150)
+    reg("tier_change", tier="gold")
+    assert tier_of() == "gold"
+    result = reg("tier_remove", structure="basic", tier="gold")
+    assert tier_of() is None and not CustomerTier.objects.exists()
+    assert Customer.objects.get(customer_id="tia").tier is None
+    assert result.extra["tier"] == {"structure": "basic", "from": "gold", "to": None}
+    assert (result.tiers_before, result.tiers_after) == ({"basic": "gold"}, {"basic": None})
+    stored = Event.objects.get(action="tier_remove")
+    assert stored.data == {"structure": "basic", "tier": "gold"}
+    # The lock went with the row: the next earning places the customer by their 160 tier points.
+    result = reg("point_add", points=10)
+    assert tier_of() == "silver"
+    assert Event.objects.filter(action="tier_up", parent=result.event).exists()
+
+
+def test_tier_remove_refusals_store_nothing(clock, structure, program):
+    reg("opt_in")  # a member without points: no tier yet
+    with pytest.raises(BusinessRuleError) as refused:
+        reg("tier_remove")
+    assert refused.value.field == "data.structure"
+    reg("point_add", points=150)  # silver
+    with pytest.raises(BusinessRuleError) as refused:
+        reg("tier_remove", tier="gold")
+    assert refused.value.field == "data.tier" and tier_of() == "silver"
+    with pytest.raises(ValidationError):
+        reg("tier_remove", structure="nope")
+    program.tiers = False
+    program.save()
+    with pytest.raises(ValidationError):
+        reg("tier_remove")
+    assert tier_of() == "silver" and not Event.objects.filter(action="tier_remove").exists()

@@ -150,6 +150,7 @@ ACCESS: dict[str, Access] = {
     "customers:customer_opt_out": Access(AGENTS),
     "customers:customer_tier_up": Access(MANAGERS),
     "customers:customer_tier_down": Access(MANAGERS),
+    "customers:customer_tier_remove": Access(MANAGERS),
     "customers:customer_tier_expiration": Access(MANAGERS),
     "coupons:customer_claim_reward": Access(AGENTS),
     "coupons:coupon_redeem": Access(AGENTS),

@@ -134,3 +134,18 @@ def _eval(node, values):
         _eval(c, values) if "conditions" in c else bool(values[c["field"]]) for c in node["conditions"]
     ]
     return all(results) if node.get("match", "all") == "all" else any(results)
+
+
+def test_the_remove_tier_form_is_generated_from_its_schema(admin_client, program):
+    """Its fields come from the node's JSON Schema (workflows.nodes.schemas), none by hand; a
+    saved configuration is filled in."""
+    from workflows.nodes import REGISTRY
+
+    response = _form(admin_client, "remove_tier", {"structure": "basic", "tier": "gold"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name, prop in REGISTRY["remove_tier"].schema["properties"].items():
+        assert f'name="cfg-{name}"' in html, name
+        if prop.get("title"):
+            assert prop["title"] in html
+    assert 'value="gold"' in html and 'value="basic"' in html

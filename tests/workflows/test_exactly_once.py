@@ -78,3 +78,41 @@ def test_a_workflow_never_triggers_itself_and_depth_is_bounded(program, anna, on
     on_commit(lambda: factories.register("login"))
     made = Event.objects.filter(workflow_id__in=[ping.pk, pong.pk]).count()
     assert made == 3  # login -> profile (1) -> login (2) -> profile (3), then the depth limit
+
+
+def test_remove_tier_and_campaign_bonus_apply_once_when_delivered_twice(program, anna):
+    """The effect key (run, version, node) of the new action nodes: a second delivery replays the
+    recorded steps; the campaign's counters count the bonus once."""
+    from loyalty.models import CustomerTier
+
+    from .conftest import make_campaign
+
+    program.tiers = True
+    program.save()
+    structure = factories.TierStructureFactory()
+    factories.TierFactory(structure=structure, code="silver", threshold=0)
+    factories.TierFactory(structure=structure, code="gold", threshold=1000)
+    factories.register("tier_change", data={"tier": "gold"})
+    campaign = make_campaign()
+    workflow = make_workflow(
+        chain(
+            on_event("login"),
+            {"id": "bonus", "type": "campaign_bonus", "config": {"points": 25}},
+            {"id": "out", "type": "remove_tier", "config": {}},
+        ),
+        campaign=campaign,
+    )
+    login = factories.register("login").event
+    for _delivery in range(2):
+        tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    made = Event.objects.filter(workflow_id=workflow.pk)
+    assert sorted(made.values_list("action", flat=True)) == ["campaign_bonus", "tier_remove"]
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.status == RunStatus.SUCCESS
+    assert {s.node: s.output for s in RunStep.objects.filter(run=run)} == {
+        "bonus": "success",
+        "out": "success",
+    }
+    campaign.refresh_from_db()
+    assert (campaign.distributed_points, campaign.participants) == (25, 1)
+    assert factories.live().spendable == 25 and not CustomerTier.objects.exists()

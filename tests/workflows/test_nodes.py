@@ -5,6 +5,7 @@ import pytest
 from coupons import pools
 from coupons.models import Coupon
 from events.models import Event
+from loyalty.models import CustomerTier
 from segments.models import CustomerList, CustomerListMember
 from tests import factories
 from workflows.models import RunStep, WorkflowRun
@@ -226,3 +227,28 @@ def test_modify_coupon(program, anna, on_commit):
     )
     assert _made(run) == ["coupon_expiration_change"], steps["c"].error
     assert Coupon.objects.get(code=code).expires_at.date().isoformat() == "2030-01-31"
+
+
+def test_remove_tier(program, anna, on_commit):
+    program.tiers = True
+    program.save()
+    structure = factories.TierStructureFactory()
+    factories.TierFactory(structure=structure, code="silver", threshold=0)
+    factories.TierFactory(structure=structure, code="gold", threshold=1000)
+    factories.register("tier_change", data={"tier": "gold"})
+    run, steps = _fire(
+        on_commit,
+        {
+            "id": "out",
+            "type": "remove_tier",
+            "config": {"tier": "gold", "reason": "{customer.first_name} left"},
+        },
+        # a second removal has nothing left to remove: its failure output, nothing stored
+        {"id": "again", "type": "remove_tier", "config": {}},
+    )
+    assert _made(run) == ["tier_remove"], steps["out"].error
+    event = Event.objects.get(action="tier_remove")
+    assert event.reason == "Anna left" and event.data["tier"] == "gold"
+    assert steps["out"].event_id == event.pk and steps["out"].output == "success"
+    assert steps["again"].output == "failure" and "no tier" in steps["again"].error
+    assert not CustomerTier.objects.filter(customer=factories.live()).exists()

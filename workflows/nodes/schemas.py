@@ -227,6 +227,22 @@ NODE_TYPES = [
         "schema": _obj(["tier"], tier=_NAME, structure={"type": "string", "maxLength": 64}, reason=_REASON),
     },
     {
+        "name": "remove_tier",
+        "label": "Remove tier",
+        "family": "action",
+        "branches": _ACTION,
+        "module": "tiers",
+        "help": "Takes the customer out of a tier structure (a tier_remove event: no tier, no lock, "
+        "until the next evaluation places them by their tier points); failure when the customer has "
+        "no tier there, or holds another tier than the one named.",
+        "schema": _obj(
+            [],
+            structure={"type": "string", "maxLength": 64, "title": "Structure (empty: the first)"},
+            tier={"type": "string", "maxLength": 64, "title": "Only when the customer holds this tier"},
+            reason=_REASON,
+        ),
+    },
+    {
         "name": "referral_bonus",
         "label": "Referral bonus",
         "family": "action",
@@ -296,9 +312,11 @@ NODE_TYPES = [
     {
         "name": "modify_customer",
         "label": "Modify customer",
-        "family": "action",
-        "branches": _ACTION,
-        "help": "Sets customer attributes (a profile event); values are templates.",
+        "family": "modifier",
+        "branches": ("modifier", "action"),
+        "help": "Sets customer attributes; values are templates. On the modifier branch the change is "
+        "part of the triggering event (same transaction, before the event's own attributes apply; an "
+        "Interrupt undoes it); on the action branch it is a profile event of its own.",
         "schema": _obj(
             ["set"],
             set={
