@@ -344,6 +344,12 @@ def run() -> None:
     # The engine one event at a time, for the ratio: the same action on other customers.
     CustomerList.objects.filter(name__in=["bench bulk", "bench one by one"]).delete()
     single = CustomerList.objects.create(name="bench one by one")
+    if len(refs) < bulk + ONE_BY_ONE:
+        print(
+            f"bench_segments: {len(refs):,} live customers, fewer than BENCH_BULK + BENCH_ONE_BY_ONE "
+            f"({bulk + ONE_BY_ONE:,}); lower BENCH_BULK"
+        )
+        return
     started = time.perf_counter()
     for ref in refs[bulk:]:
         register_event(environment="live", customer=ref, action="customer_list_add", data={"list": single.pk})

@@ -42,6 +42,13 @@ class ActionSpec:
     # With anonymous registration on, an event for an unknown ID creates an inactive customer;
     # actions that only make sense for an existing profile (opt-out, merge, status changes) don't.
     creates_customer: bool = True
+    # Customer activity: the event moves the customer's last_activity_at / updated_at and pushes
+    # dynamic point expiration (loyalty.ledger.lots.after_event). Not for the list memberships an
+    # admin or integration assigns (customer_list_add / _remove): Antavo's active-member table
+    # counts customer-driven events, not assignments (coupon_assign: no), and a list of lapsed
+    # customers must not make them look active. A handler that changes the customer row still
+    # moves updated_at (the profile changed).
+    activity: bool = True
 
     def attribute(self, name: str) -> Attr | None:
         for attr in self.attributes:
@@ -364,12 +371,14 @@ _SPECS = [
         "Customer list add",
         (Attr("list", "integer", required=True, help="list ID"), REASON),
         creates_customer=False,
+        activity=False,
     ),
     ActionSpec(
         "customer_list_remove",
         "Customer list remove",
         (Attr("list", "integer", required=True, help="list ID"), REASON),
         creates_customer=False,
+        activity=False,
     ),
     # Loyalty cards (cards.cards)
     ActionSpec(

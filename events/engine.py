@@ -478,10 +478,14 @@ def _apply(
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
     settle_event_points(result)
-    customer.last_activity_at = now
-    customer.updated_at = now
-    # Write only what changed: a shorter UPDATE, and a column another writer changed under the
-    # same lock (a handler's queryset update) is not overwritten with the value read at lock time.
+    if spec.activity:
+        customer.last_activity_at = now
+        customer.updated_at = now
+    elif _field_values(customer) != loaded:
+        customer.updated_at = now  # not activity, but the profile changed
+    # Write only what changed (nothing for a list membership): a shorter UPDATE, and a column
+    # another writer changed under the same lock (a handler's queryset update) is not overwritten
+    # with the value read at lock time.
     current = _field_values(customer)
     fastsql.update(customer, [name for name, value in current.items() if loaded.get(name) != value])
     result.status_after = customer.status

@@ -79,7 +79,15 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["customer", "-id"], name="event_customer_history"),
-            models.Index(fields=["customer", "action", "-id"], name="event_customer_action"),
+            # A customer's events of one action, newest first (the Events tab's action filter),
+            # carrying effective_at: segment conditions on event history probe it per customer
+            # without reading the event rows ("performed X at least N times in the last D days":
+            # an index-only scan of that customer's X entries; segments.conditions._at_least).
+            models.Index(
+                fields=["customer", "action", "-id"],
+                include=["effective_at"],
+                name="event_customer_action_time",
+            ),
             models.Index(fields=["environment", "timestamp", "id"], name="event_env_timestamp"),
             models.Index(fields=["environment", "transaction_id"], name="event_transaction"),
             # Partial: every index is written on every event, and most events have neither.

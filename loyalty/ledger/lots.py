@@ -119,8 +119,11 @@ def point_activate(ctx: HandlerContext) -> None:
 
 
 def after_event(ctx: HandlerContext) -> None:
-    """Any registered action is activity: push dynamic expiration dates (no query without such accounts)."""
+    """Customer activity (every action but list memberships: ActionSpec.activity) pushes dynamic
+    expiration dates (no query without such accounts)."""
     if ctx.event.source == "system" or ctx.customer.status == CustomerStatus.OPTED_OUT:
+        return
+    if ctx.spec is not None and not ctx.spec.activity:
         return
     dynamic = [a for a in all_accounts() if a.expiration_rule == "dynamic"]
     if dynamic:

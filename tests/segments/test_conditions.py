@@ -93,3 +93,62 @@ def test_segment_cycles_are_refused(program):
         check_cycles(a.pk, parse_tree(tree(leaf("segment", "eq", str(a.pk)))))
     # Not a cycle: a new segment referring to C.
     validate_definition(None, tree(leaf("segment", "eq", str(c.pk))))
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("ge", "2", ["two", "three"]),
+        ("gt", "2", ["three"]),
+        ("eq", "2", ["two"]),
+        ("le", "1", ["none", "one", "old"]),
+        ("lt", "2", ["none", "one", "old"]),
+        ("ne", "0", ["one", "two", "three"]),
+        ("ge", "0", ["none", "one", "two", "three", "old"]),
+        ("eq", "-1", []),
+    ],
+)
+def test_event_counts_in_a_window(program, enroll_customer, op, value, expected):
+    """Logins in the last 30 days: none 0, one 1, two 2, three 3, old 0 (two, older than 30 days).
+    A comparison that only asks "any at all" ("ne 0", "lt 1") is a semi-join without GROUP BY."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from events.models import Event
+
+    now = timezone.now()
+    for cid, ages in {"none": [], "one": [1], "two": [2, 3], "three": [1, 2, 29], "old": [40, 50]}.items():
+        customer = enroll_customer(cid)
+        for days in ages:
+            moment = now - dt.timedelta(days=days)
+            Event.objects.create(customer=customer, action="login", timestamp=moment, effective_at=moment)
+    qs = Customer.objects.filter(compile_tree(tree(leaf("events.login.30d", op, value))))
+    assert sorted(qs.values_list("customer_id", flat=True)) == sorted(expected)
+    grouped = (op, value) not in {("ne", "0"), ("ge", "0"), ("eq", "-1")}
+    assert ("GROUP BY" in str(qs.query)) is grouped
+
+
+def test_last_event_more_than_n_days_ago_is_some_and_none_since(program, enroll_customer):
+    """“Last login more than 30 days ago”: customers with a login and none in the last 30 days
+    (never-logged-in customers are not in it, as a missing value satisfies no comparison)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from events.models import Event
+
+    now = timezone.now()
+    for cid, ages in {"never": [], "recent": [40, 2], "lapsed": [40, 90], "edge": [31]}.items():
+        customer = enroll_customer(cid)
+        for days in ages:
+            moment = now - dt.timedelta(days=days)
+            Event.objects.create(customer=customer, action="login", timestamp=moment, effective_at=moment)
+    q = compile_tree(tree(leaf("last_event.login", "days_ago_gt", "30")))
+    qs = Customer.objects.filter(q)
+    assert sorted(qs.values_list("customer_id", flat=True)) == ["edge", "lapsed"]
+    assert "GROUP BY" not in str(qs.query)
+    recent = Customer.objects.filter(compile_tree(tree(leaf("last_event.login", "days_ago_lt", "30"))))
+    assert list(recent.values_list("customer_id", flat=True)) == ["recent"]

@@ -101,6 +101,7 @@ def test_a_set_stores_what_register_event_stores_customer_by_customer(people, li
     single, batch = lists
     meta = {**meta, "admin_user": admin_user} if meta else meta
     refs = ["a", "b", "ghost", "b", "c", "not valid!", "ext:1"]
+    before = activity(PEOPLE)
     with time_machine.travel(NOW, tick=False):
         register_event(environment="live", customer="c", action="customer_list_add", data={"list": single.pk})
         register_event(environment="live", customer="c", action="customer_list_add", data={"list": batch.pk})
@@ -112,9 +113,10 @@ def test_a_set_stores_what_register_event_stores_customer_by_customer(people, li
     assert sorted(p for p, _ in outcome.refused) == [2, 3, 4, 5, 6]
     assert sorted(outcome.applied) == [0, 1]
     assert stored(batch) == stored(single)
-    # The customers' activity moved as with single events.
-    a = Customer.objects.get(customer_id="a")
-    assert a.last_activity_at == NOW and a.updated_at == NOW
+    # A list membership is not customer activity (ActionSpec.activity): neither path moved the
+    # customers' last_activity_at / updated_at.
+    assert activity(PEOPLE) == before
+    assert Customer.objects.get(customer_id="a").last_activity_at != NOW
 
 
 def test_remove_as_a_set_matches_one_by_one(people, lists):
@@ -144,7 +146,9 @@ def test_a_list_that_takes_no_members_refuses_every_customer_and_stores_nothing(
     assert not outcome.applied and not Event.objects.filter(action="customer_list_add").exists()
 
 
-def test_dynamic_point_expiration_sends_the_set_through_register_event(people, lists):
+def test_dynamic_point_expiration_does_not_hold_a_list_set_back(people, lists):
+    """A list membership is not activity: it does not push dynamic expiration dates, so such an
+    account no longer sends the set through register_event; both paths store the same rows."""
     single, batch = lists
     PointAccount.objects.filter(is_default=True).update(expiration_rule="dynamic")
     from loyalty.ledger.accounts import clear_account_cache
@@ -153,7 +157,7 @@ def test_dynamic_point_expiration_sends_the_set_through_register_event(people, l
     with time_machine.travel(NOW, tick=False):
         one_by_one("customer_list_add", ["a", "b"], single)
         outcome = as_set("customer_list_add", ["a", "b"], batch)
-    assert outcome.one_by_one == 2 and stored(batch) == stored(single)
+    assert outcome.one_by_one == 0 and stored(batch) == stored(single)
 
 
 def test_a_customer_whose_tier_ended_goes_through_register_event(people, lists, program):
@@ -219,7 +223,7 @@ def activity(customer_ids) -> dict[str, tuple]:
 def test_random_requests_end_in_the_same_state_either_way(crowd, steps):
     """Each request goes to one list customer by customer (register_event) and, at a later moment,
     to the other list as a set: the same refusals at the same positions, the same stored events
-    and members, the same customers' activity moved (to each path's own moment)."""
+    and members, and neither moves any customer's activity (list memberships are not activity)."""
     single, batch = crowd
     with transaction.atomic():
         for index, (action, refs) in enumerate(steps):
@@ -238,7 +242,7 @@ def test_random_requests_end_in_the_same_state_either_way(crowd, steps):
             assert refusals(outcome.refused) == refusals(expected)
             refused = {position for position, _ in expected}
             assert sorted(outcome.applied) == [p for p in range(len(refs)) if p not in refused]
-            assert moved_set == moved_one
+            assert moved_set == moved_one == set()
             assert _same_up_to_the_moment(stored(batch), stored(single))
         transaction.set_rollback(True)
 
@@ -306,3 +310,33 @@ def test_a_webhook_subscription_gets_every_event_of_a_set(
     wanted = set(Event.objects.filter(action="customer_list_add").values_list("pk", flat=True))
     assert len(wanted) == 5 and set(outcome.applied.values()) < wanted
     assert set(Delivery.objects.values_list("event_id", flat=True)) == wanted
+
+
+def test_a_list_membership_is_not_customer_activity(people, lists):
+    """register_event of customer_list_add / _remove (ActionSpec.activity False) leaves the
+    customer's last_activity_at and updated_at, and pushes no dynamic expiration date; an
+    activity event (point_add) moves all three."""
+    single, _ = lists
+    PointAccount.objects.filter(is_default=True).update(
+        expiration_rule="dynamic", expiration_period=3, expiration_unit="months"
+    )
+    from loyalty.ledger.accounts import clear_account_cache
+    from loyalty.models import PointLot
+
+    clear_account_cache()
+    with time_machine.travel(NOW, tick=False):
+        register_event(environment="live", customer="a", action="point_add", data={"points": 50})
+    expires = PointLot.objects.get(customer__customer_id="a").expires_at
+    later = NOW + dt.timedelta(days=30)
+    with time_machine.travel(later, tick=False):
+        register_event(environment="live", customer="a", action="customer_list_add", data={"list": single.pk})
+        register_event(
+            environment="live", customer="a", action="customer_list_remove", data={"list": single.pk}
+        )
+    assert activity(["a"]) == {"a": (NOW, NOW)}
+    assert PointLot.objects.get(customer__customer_id="a").expires_at == expires
+    assert Event.objects.filter(customer__customer_id="a", action__startswith="customer_list").count() == 2
+    with time_machine.travel(later, tick=False):
+        register_event(environment="live", customer="a", action="point_add", data={"points": 1})
+    assert activity(["a"]) == {"a": (later, later)}
+    assert PointLot.objects.filter(customer__customer_id="a", expires_at__gt=expires).count() == 2
