@@ -249,15 +249,15 @@ def returning_together(statements: list[tuple[str, list]]) -> list[tuple | None]
 
 @lru_cache(maxsize=64)
 def _new_plan(model: Any) -> tuple[dict, tuple, bool]:
-    """({name or attname: (attname, relation field or None)}, every (attname, constant default or
+    """({name or attname: (attname, the related model's key attname or None)}, every (attname, constant default or
     the field when its default is made per instance), whether Django's own __init__ must build
     instances of this model)."""
-    names: dict[str, tuple[str, Any]] = {}
+    names: dict[str, tuple[str, str | None]] = {}
     defaults = []
     for f in model._meta.concrete_fields:
         names[f.attname] = (f.attname, None)
         if f.is_relation:
-            names[f.name] = (f.attname, f)
+            names[f.name] = (f.attname, f.target_field.attname)
         made = f.has_default() and callable(f.default) or f.has_db_default()
         defaults.append((f.attname, f if made else f.get_default(), made))
     plain_init = model.__init__ is models.Model.__init__ and not _has_init_signals(model)
@@ -277,10 +277,10 @@ def new(model: Any, **values):
     state = instance._state = ModelState()
     data = instance.__dict__
     for name, value in values.items():
-        attname, relation = names[name]
-        if relation is not None and attname != name:
+        attname, target = names[name]
+        if target is not None:
             state.fields_cache[name] = value
-            value = None if value is None else getattr(value, relation.target_field.attname)
+            value = None if value is None else getattr(value, target)
         data[attname] = value
     for attname, default, made in defaults:
         if attname not in data:
