@@ -7,8 +7,15 @@ PostgreSQL only (DATABASE_URL); its own database `bench_imports` (BENCH_DB), mig
 use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_SYNCHRONOUS_COMMIT (default off, as
 bench_engine). The raw COPY writes what the import's rows end as: for customers the customer rows
 and their opt_in events; for point_add the events, lots ledger entries and balance rows (COPY), and the customers' totals (one UPDATE), all counted in
-the COPY time. BENCH_PROFILE=1 prints the top of a cProfile of each import run (slower); BENCH_SQL_TIMES=1
+the COPY time. BENCH_PROFILE=1 prints the top of a cProfile of each import run (CPU time;
+BENCH_PROFILE=wall: wall time, so waits for the database show; slower); BENCH_SQL_TIMES=1
 the statements that took the most time (COPY is timed with the statement that follows it).
+
+Printed per model: rows/s (wall), CPU ms a row of this process and of the PostgreSQL backend
+serving it (read from /proc/<pid>/stat: the database runs on this machine; 0 when it cannot be
+read), and the engine / raw COPY ratios of wall time and of total CPU (process + backend). On a
+shared machine the wall ratio moves with the load (both runs wait for a core); the CPU ratio
+does not.
 """
 
 from __future__ import annotations
@@ -30,11 +37,37 @@ from django.db import connection
 from bench.bench_engine import _conninfo, _ensure_database, _use_database
 
 
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a PostgreSQL backend on this machine (0 when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Measure:
+    """Wall time, CPU of this process and CPU of a PostgreSQL backend over a `with` block."""
+
+    def __init__(self, backend_pid: int):
+        self.pid = backend_pid
+
+    def __enter__(self):
+        self.wall, self.cpu, self.server = time.perf_counter(), time.process_time(), _backend_cpu(self.pid)
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.server = _backend_cpu(self.pid) - self.server
+
+
 def _csv(header, rows) -> bytes:
     return ("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n").encode()
 
 
-def _import(model: str, content: bytes) -> tuple[float, object]:
+def _import(model: str, content: bytes) -> tuple[_Measure, float]:
     from dataio import running, wizard
     from dataio.models import DataImport
 
@@ -51,8 +84,12 @@ def _import(model: str, content: bytes) -> tuple[float, object]:
     running.validate(data_import.pk)
     validated = time.perf_counter() - started
     DataImport.objects.filter(pk=data_import.pk).update(status="processing")
-    profile = cProfile.Profile(time.process_time) if os.environ.get("BENCH_PROFILE") else None
-    started, cpu = time.perf_counter(), time.process_time()
+    mode = os.environ.get("BENCH_PROFILE")
+    profile = cProfile.Profile(time.perf_counter if mode == "wall" else time.process_time) if mode else None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        measure = _Measure(cursor.fetchone()[0])
+    measure.__enter__()
     if profile:
         profile.enable()
     timings: dict[str, list] = {}
@@ -72,18 +109,23 @@ def _import(model: str, content: bytes) -> tuple[float, object]:
         print(f"  {seconds:7.2f}s {count:6d}x {sql}")
     if profile:
         profile.disable()
-        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(40)
-    elapsed = time.perf_counter() - started
-    print(f"  {model}: run {elapsed:.2f}s wall, {time.process_time() - cpu:.2f}s CPU of this process")
+        stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime"))
+        stats.print_stats(40)
+        if os.environ.get("BENCH_PROFILE_CALLERS"):  # a regular expression of function names
+            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
+    measure.__exit__()
+    print(
+        f"  {model}: run {measure.wall:.2f}s wall, {measure.cpu:.2f}s CPU of this process,"
+        f" {measure.server:.2f}s of its PostgreSQL backend"
+    )
     data_import.refresh_from_db()
     assert data_import.status == "finished", (data_import.status, data_import.message)
     assert data_import.failed == 0, list(data_import.row_errors.values_list("message", flat=True)[:3])
-    return elapsed, validated
+    return measure, validated
 
 
-def _copy_customers(conn, ids, now) -> float:
-    started = time.perf_counter()
-    with conn.transaction():
+def _copy_customers(conn, ids, now) -> _Measure:
+    with _Measure(conn.info.backend_pid) as measure, conn.transaction():
         cur = conn.cursor()
         with cur.copy(
             "COPY customers_customer (environment, customer_id, status, first_name, last_name, nickname, email,"
@@ -155,12 +197,11 @@ def _copy_customers(conn, ids, now) -> float:
                         "",
                     ]
                 )
-    return time.perf_counter() - started
+    return measure
 
 
-def _copy_points(conn, ids, account_id, now) -> float:
-    started = time.perf_counter()
-    with conn.transaction():
+def _copy_points(conn, ids, account_id, now) -> _Measure:
+    with _Measure(conn.info.backend_pid) as measure, conn.transaction():
         cur = conn.cursor()
         pks = [
             pk
@@ -220,7 +261,7 @@ def _copy_points(conn, ids, account_id, now) -> float:
             " last_activity_at = %s, updated_at = %s WHERE id = ANY(%s)",
             [now, now, pks],
         )
-    return time.perf_counter() - started
+    return measure
 
 
 def run() -> None:
@@ -271,10 +312,10 @@ def run() -> None:
             conn.execute(f"SET synchronous_commit = {sync}")
             conn.commit()
             now = timezone.now()
-            customer_time, customer_validate = _import("customers", customers)
-            raw_customer_time = _copy_customers(conn, raw_ids, now)
-            point_time, point_validate = _import("events", points)
-            raw_point_time = _copy_points(conn, raw_ids, account_id, now)
+            customer, customer_validate = _import("customers", customers)
+            raw_customer = _copy_customers(conn, raw_ids, now)
+            point, point_validate = _import("events", points)
+            raw_point = _copy_points(conn, raw_ids, account_id, now)
         total = _count_customers()
         export = DataExport.objects.create(
             model="customers", environment="live", params={}, created_at=timezone.now()
@@ -286,14 +327,23 @@ def run() -> None:
     finally:
         _use_database(previous)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"synchronous_commit={sync}, {n} rows per import, {os.cpu_count()} cores, DEBUG off, one process")
+    chunk = getattr(settings, "DATAIO_CHUNK_ROWS", None)
+    print(
+        f"synchronous_commit={sync}, {n} rows per import, DATAIO_CHUNK_ROWS={chunk}, {os.cpu_count()} cores,"
+        f" DEBUG off, one process; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     for label, engine, validate, raw in (
-        ("customer import (opt_in, 8 attributes)", customer_time, customer_validate, raw_customer_time),
-        ("event import (point_add)", point_time, point_validate, raw_point_time),
+        ("customer import (opt_in, 8 attributes)", customer, customer_validate, raw_customer),
+        ("event import (point_add)", point, point_validate, raw_point),
     ):
+        engine_total, raw_total = engine.cpu + engine.server, raw.cpu + raw.server
         print(
-            f"{label}: engine {n / engine:,.0f} rows/s ({engine:.2f}s; validation pass {n / validate:,.0f} rows/s);"
-            f" raw COPY of the same rows {n / raw:,.0f} rows/s ({raw:.2f}s); ratio engine/COPY time {engine / raw:.1f}x"
+            f"{label}: engine {n / engine.wall:,.0f} rows/s ({engine.wall:.2f}s; CPU/row"
+            f" {1000 * engine.cpu / n:.3f} ms process + {1000 * engine.server / n:.3f} ms backend;"
+            f" validation pass {n / validate:,.0f} rows/s) | raw COPY {n / raw.wall:,.0f} rows/s"
+            f" ({raw.wall:.2f}s; CPU/row {1000 * raw.cpu / n:.3f} ms process + {1000 * raw.server / n:.3f} ms"
+            f" backend) | engine/COPY: wall {engine.wall / raw.wall:.1f}x, CPU"
+            f" {engine_total / raw_total if raw_total else float('nan'):.1f}x"
             f" (target >= 5,000 rows/s, <= 4x)"
         )
     print(

@@ -245,10 +245,9 @@ class CustomerImporter(Importer):
         super().prepare(row)
         ref = _customer_ref(row.values["customer_id"], "customer_id")
         data = {k: v for k, v in row.values.items() if k != "customer_id"}
+        read_only = {*READ_ONLY_ATTRIBUTES, *(name for name, f in custom_fields().items() if f.read_only)}
         for name in data:
-            if name in READ_ONLY_ATTRIBUTES or name in {
-                name for name, f in custom_fields().items() if f.read_only
-            }:
+            if name in read_only:
                 raise RowError("113404", f"{name!r} is read-only and cannot be imported.", name, data[name])
         self.guard.check(row.number, ("customer ID", ref), data, "conflicting_row")
         try:

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import operator
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, models, transaction
@@ -262,7 +264,8 @@ def _batched(environment, run: list[_Item], outcomes, meta, gate: _Gate) -> list
         if customer is None:
             customer = new.get(ref)
             if customer is None:
-                customer = new[ref] = Customer(
+                customer = new[ref] = fastsql.new(
+                    Customer,
                     environment=environment,
                     customer_id=ref,
                     status=CustomerStatus.INACTIVE,
@@ -387,7 +390,8 @@ def _apply(
                 now=now,
                 earned_at=call.effective or now,
             )
-        event = Event(
+        event = fastsql.new(
+            Event,
             environment=customer.environment,
             customer=customer,
             action=spec.action,
@@ -484,7 +488,8 @@ def _credit(ctx: HandlerContext, points: int, expires_at, writes: _Writes) -> No
     if not ctx.customer.can_earn:
         raise StatusForbids(f"A {ctx.customer.status} customer cannot earn points.", field="customer")
     account = ledger.account_for(ctx, None)
-    lot = PointLot(
+    lot = fastsql.new(
+        PointLot,
         customer=ctx.customer,
         account=account,
         event=ctx.event,
@@ -496,13 +501,14 @@ def _credit(ctx: HandlerContext, points: int, expires_at, writes: _Writes) -> No
     )
     row = ctx.balances.get(account.pk)
     if row is None:
-        row = ctx.balances[account.pk] = PointBalance(customer=ctx.customer, account=account)
+        row = ctx.balances[account.pk] = fastsql.new(PointBalance, customer=ctx.customer, account=account)
         writes.new_balances[id(row)] = row
     elif row.pk is not None:
         writes.balances[id(row)] = row
     ledger.change(ctx, row, earned=points, spendable=points)
     ctx.dirty_balances.clear()
-    entry = LedgerEntry(
+    entry = fastsql.new(
+        LedgerEntry,
         event=ctx.event,
         customer=ctx.customer,
         account=account,
@@ -576,11 +582,12 @@ def _update(model, objs: list, names: list[str], raw: bool = False) -> None:
     fields = [model._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
     columns = [[obj.pk for obj in objs]]
+    kinds = dict(zip(*_copy_fields(model), strict=True))
     for f in fields:
-        if raw:
-            columns.append([f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs])
-        else:
-            columns.append([f.get_db_prep_save(f.pre_save(obj, False), connection) for obj in objs])
+        kind = kinds[f]
+        if kind is False and raw:
+            kind = dt.datetime  # auto_now, taken as it is
+        columns.append([_prepared(f, kind, obj, raw) for obj in objs])
     arrays = ", ".join(["%s::bigint[]"] + [f"%s::{f.cast_db_type(connection)}[]" for f in fields])
     aliases = ", ".join(["id"] + [f"c{i}" for i in range(len(fields))])
     sets = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
@@ -616,11 +623,16 @@ def _allocate_ids(tables: list[list]) -> None:
                 obj.pk = pk
 
 
+_JSON = "json"
+
+
 @functools.cache
 def _copy_fields(model) -> tuple[tuple, tuple]:
     """(fields without the key, per field the type of value COPY takes as it is (None too), None
-    when only None is, or False for a field set on save (auto_now)): fastsql's plain types,
-    datetimes and dates; JSON and everything else is converted by the field itself."""
+    when only None is, `_JSON` for a JSON field (a dict or list is written as the text
+    `json.dumps` makes with the field's encoder: what psycopg's Jsonb adapter sends), or False
+    for a field set on save (auto_now)): fastsql's plain types, datetimes and dates; everything
+    else is converted by the field itself."""
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     kinds = []
     for f in fields:
@@ -631,18 +643,28 @@ def _copy_fields(model) -> tuple[tuple, tuple]:
             kind = dt.datetime
         elif isinstance(f, models.DateField):
             kind = dt.date
+        elif isinstance(f, models.JSONField):
+            kind = _JSON
         kinds.append(kind)
     return fields, tuple(kinds)
 
 
-def _aware(value) -> bool:
-    return not isinstance(value, dt.datetime) or value.tzinfo is not None
+def _prepared(f, kind, obj, raw: bool):
+    """The value of field `f` of `obj` as the ORM sends it for an UPDATE (`raw`: without
+    pre_save); a value of the type the database adapter takes as it is (see _copy_fields)
+    passes unconverted."""
+    if kind is not False:
+        value = obj.__dict__.get(f.attname, fastsql._MISSING)
+        if value is None or (type(value) is kind and (kind is not dt.datetime or value.tzinfo is not None)):
+            return value
+    return f.get_db_prep_save(getattr(obj, f.attname) if raw else f.pre_save(obj, False), connection)
 
 
 def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
     """Write new rows: COPY on PostgreSQL (keys allocated above), bulk_create elsewhere. Values are
     converted like the ORM converts them (loyalty.fastsql: the fields' pre_save and
-    get_db_prep_save), so what is stored is what bulk_create would store."""
+    get_db_prep_save; JSON as Django's psycopg adapter dumps it), so what is stored is what
+    bulk_create would store."""
     if not objs:
         return
     if connection.vendor != "postgresql":
@@ -650,26 +672,85 @@ def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
         if as_is:  # bulk_create's auto_now replaced them
             _update(model, objs, sorted(as_is), raw=True)
         return
-    fields, kinds = _copy_fields(model)
-    kinds = tuple(dt.datetime if f.attname in as_is else kind for f, kind in zip(fields, kinds, strict=True))
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
+    plan = _copy_plan(model, frozenset(as_is))
     # wrap_database_errors: a unique violation is Django's IntegrityError (see _run), as through the ORM
-    with (
-        connection.wrap_database_errors,
-        fastsql.cursor().cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy,
-    ):
+    with connection.wrap_database_errors, fastsql.cursor().cursor.copy(plan.sql) as copy:
         for obj in objs:
-            data, row = obj.__dict__, [obj.pk]
-            for f, kind in zip(fields, kinds, strict=True):
-                value = data.get(f.attname, fastsql._MISSING)
-                if kind is not False and (value is None or (type(value) is kind and _aware(value))):
-                    row.append(value)
-                else:
-                    row.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
-            copy.write_row(row)
+            copy.write_row(plan.row(obj))
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+class _CopyPlan:
+    """How one model's rows become COPY rows. The values of a row are read at once and their
+    types compared with the types seen before (a few combinations per model: None or a value);
+    for each combination the columns that need work are worked out once (`_steps`), so a row
+    costs a handful of operations instead of one per column: a JSON value is dumped, a
+    date-time checked for a time zone, an auto_now field or a value of an unexpected type goes
+    through the field (pre_save, get_db_prep_save), everything else is sent as it is."""
+
+    def __init__(self, model, as_is: frozenset):
+        fields, kinds = _copy_fields(model)
+        self.fields = fields
+        self.kinds = tuple(
+            dt.datetime if f.attname in as_is else kind for f, kind in zip(fields, kinds, strict=True)
+        )
+        self.dumps = tuple(
+            (functools.partial(json.dumps, cls=f.encoder) if f.encoder else json.dumps)
+            if kind == _JSON
+            else None
+            for f, kind in zip(fields, self.kinds, strict=True)
+        )
+        self.values = operator.itemgetter(model._meta.pk.attname, *(f.attname for f in fields))
+        self.known: dict[tuple, tuple] = {}
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        self.sql = f"COPY {quote(model._meta.db_table)} (id, {columns}) FROM STDIN"
+
+    def _steps(self, types: tuple) -> tuple:
+        """(column, step) for the columns of a row with these value types that are not sent as
+        they are: "json", "aware" (a date-time: sent as it is only with a time zone) or "field"."""
+        steps = []
+        for index, (kind, kind_of) in enumerate(zip(self.kinds, types[1:], strict=True), start=1):
+            if kind is not False and kind_of is type(None):
+                continue
+            if kind is not False and kind_of is kind:
+                if kind is dt.datetime:
+                    steps.append((index, "aware"))
+                continue
+            if kind == _JSON and kind_of in (dict, list):
+                steps.append((index, "json"))
+                continue
+            steps.append((index, "field"))
+        return tuple(steps)
+
+    def row(self, obj) -> list:
+        try:
+            row = list(self.values(obj.__dict__))
+        except KeyError:  # a deferred column: read through the field
+            row = [obj.pk, *(fastsql._MISSING for _ in self.fields)]
+            types = (int, *(object for _ in self.fields))
+        else:
+            types = tuple(map(type, row))
+        steps = self.known.get(types)
+        if steps is None:
+            steps = self._steps(types)
+            if len(self.known) < 256:
+                self.known[types] = steps
+        for index, step in steps:
+            if step == "json":
+                row[index] = self.dumps[index - 1](row[index])
+            elif step == "aware" and row[index].tzinfo is not None:
+                continue
+            else:
+                f = self.fields[index - 1]
+                row[index] = f.get_db_prep_save(f.pre_save(obj, True), connection)
+        return row
+
+
+@functools.cache
+def _copy_plan(model, as_is: frozenset) -> _CopyPlan:
+    return _CopyPlan(model, as_is)
 
 
 __all__ = ["BATCHED", "Outcome", "register_events"]

@@ -266,6 +266,8 @@ def _reject_nul(value, path, depth=0):
         for key, item in value.items():
             if "\x00" in str(key):
                 raise ValidationError("Keys may not contain NUL characters.", field=path)
+            if type(item) is str and depth < MAX_DATA_DEPTH and item.isascii() and "\x00" not in item:
+                continue  # the common case, decided without a call (ASCII always encodes)
             _reject_nul(item, f"{path}.{key}", depth + 1)
     if isinstance(value, list):
         for index, item in enumerate(value):

@@ -245,3 +245,44 @@ def returning_together(statements: list[tuple[str, list]]) -> list[tuple | None]
     picks = ", ".join(f"(SELECT * FROM s{i} LIMIT 1)" for i in range(len(statements)))
     c.execute(f"WITH {parts} SELECT {picks}", [value for _sql, params in statements for value in params])
     return [None if value is None else (value,) for value in c.fetchone()]
+
+
+@lru_cache(maxsize=64)
+def _new_plan(model: Any) -> tuple[dict, tuple, bool]:
+    """({name or attname: (attname, the related model's key attname or None)}, every (attname, constant default or
+    the field when its default is made per instance), whether Django's own __init__ must build
+    instances of this model)."""
+    names: dict[str, tuple[str, str | None]] = {}
+    defaults = []
+    for f in model._meta.concrete_fields:
+        names[f.attname] = (f.attname, None)
+        if f.is_relation:
+            names[f.name] = (f.attname, f.target_field.attname)
+        made = f.has_default() and callable(f.default) or f.has_db_default()
+        defaults.append((f.attname, f if made else f.get_default(), made))
+    plain_init = model.__init__ is models.Model.__init__ and not _has_init_signals(model)
+    return names, tuple(defaults), not plain_init
+
+
+def new(model: Any, **values):
+    """`model(**values)` for concrete fields (a related object by the field's name, or its key by
+    the attname), without `Model.__init__`'s per-field descriptor calls and init signals: every
+    column not given gets its field's default (a callable one called per instance), a related
+    object is cached as the ORM caches it. Models with their own __init__ or init signals take
+    Django's path."""
+    names, defaults, django_init = _new_plan(model)
+    if django_init:
+        return model(**values)
+    instance = model.__new__(model)
+    state = instance._state = ModelState()
+    data = instance.__dict__
+    for name, value in values.items():
+        attname, target = names[name]
+        if target is not None:
+            state.fields_cache[name] = value
+            value = None if value is None else getattr(value, target)
+        data[attname] = value
+    for attname, default, made in defaults:
+        if attname not in data:
+            data[attname] = default.get_default() if made else default
+    return instance

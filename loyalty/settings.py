@@ -280,10 +280,13 @@ MEDIA_URL = "media/"
 # the file system locally, S3-compatible storage in production through django-storages.
 DATAIO_MAX_UPLOAD_BYTES = int(os.environ.get("DATAIO_MAX_UPLOAD_BYTES", str(500 * 1024 * 1024)))
 DATAIO_MAX_XLSX_UNPACKED = int(os.environ.get("DATAIO_MAX_XLSX_UNPACKED", str(1024 * 1024 * 1024)))
-DATAIO_CHUNK_ROWS = int(os.environ.get("DATAIO_CHUNK_ROWS", "500"))
+DATAIO_CHUNK_ROWS = int(os.environ.get("DATAIO_CHUNK_ROWS", "2000"))
 DATAIO_SLICE_SECONDS = float(os.environ.get("DATAIO_SLICE_SECONDS", "240"))
 DATAIO_CHUNK_PAUSE = float(os.environ.get("DATAIO_CHUNK_PAUSE", "0"))
 DATAIO_EXPORT_DAYS = int(os.environ.get("DATAIO_EXPORT_DAYS", "7"))
+# The most JSON an event's data may hold (events.validation.check_size). Set here because it is
+# read for every event: a setting missing from this file costs an AttributeError per read.
+EVENT_DATA_MAX_BYTES = 64 * 1024
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DJANGO_TABLES2_TEMPLATE = "console/table.html"

@@ -78,3 +78,35 @@ def test_the_reused_cursor_follows_a_reconnect():
     assert fastsql.first(Customer, "id = %s", [orm.pk]).pk == orm.pk
     connection.close()
     assert fastsql.first(Customer, "id = %s", [orm.pk]).pk == orm.pk
+
+
+def _state_free(instance) -> dict:
+    return {k: v for k, v in instance.__dict__.items() if k != "_state"}
+
+
+def test_new_builds_what_the_model_constructor_builds():
+    from events.models import Event
+    from loyalty.ledger.accounts import default_account
+
+    now = clock.now()
+    customer = Customer.objects.create(
+        customer_id="new-1", environment="live", created_at=now, updated_at=now
+    )
+    account = default_account()
+    values = {"environment": "live", "customer": customer, "action": "point_add", "timestamp": now}
+    values |= {
+        "effective_at": now,
+        "points": 5,
+        "account": account,
+        "data": {"points": 5},
+        "admin_user": None,
+    }
+    by_init, by_new = Event(**values), fastsql.new(Event, **values)
+    assert _state_free(by_new) == _state_free(by_init)
+    assert by_new.customer is customer and by_new.account is account and by_new.admin_user is None
+    assert by_new._state.adding is True and by_new.pk is None
+    # a callable default is made per instance: two new rows never share a mutable value
+    assert fastsql.new(Customer, customer_id="a").custom is not fastsql.new(Customer, customer_id="b").custom
+    assert _state_free(fastsql.new(Customer, customer_id="c", environment="live")) == _state_free(
+        Customer(customer_id="c", environment="live")
+    )
