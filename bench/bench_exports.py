@@ -8,7 +8,9 @@ database: `DATABASE_URL=postgres://.../bench1m python -m bench bench_exports`); 
 and writes only the export's own rows (a DataExport and its Job) and a temporary file.
 Knobs: BENCH_EXPORT_ROUNDS (default 2), BENCH_EXPORT_SAMPLE (default 50,000 rows),
 BENCH_EXPORT_FORMATS (default "xlsx,json"), BENCH_EXPORT_CHUNK (rows per chunk; default the
-setting's 10,000).
+setting's 10,000), BENCH_EXPORT_FIELDS (comma-separated columns; default the default columns —
+the raw COPY always selects the default columns), BENCH_EXPORT_PYTHON (default 1: each round also
+runs the export through the Python writer, DATAIO_EXPORT_COPY off, for the ratio).
 
 Printed: rows, wall seconds, rows/s, CPU seconds of this process (time.process_time) and of the
 PostgreSQL backend serving it (/proc/<pid>/stat; the COPY's work is all the backend's), so the
@@ -96,14 +98,20 @@ def _copy(name: str) -> tuple[float, int, int, float]:
     return elapsed, lines - 1, size, server
 
 
-def _export(fmt: str = "csv") -> tuple[float, float, int, int, float, float]:
+def _fields() -> dict:
+    fields = [f for f in os.environ.get("BENCH_EXPORT_FIELDS", "").split(",") if f]
+    return {"fields": fields} if fields else {}
+
+
+def _export(fmt: str = "csv", copy: bool = True) -> tuple[float, float, int, int, float, float]:
     from django.utils import timezone
 
     from dataio import exports
     from dataio.models import DataExport
 
+    settings.DATAIO_EXPORT_COPY = copy
     export = DataExport.objects.create(
-        model="customers", environment="live", format=fmt, params={}, created_at=timezone.now()
+        model="customers", environment="live", format=fmt, params=_fields(), created_at=timezone.now()
     )
     connection.ensure_connection()
     with connection.cursor() as cursor:
@@ -127,7 +135,8 @@ def _sample(fmt: str, rows: int) -> tuple[float, float, int]:
     from dataio import exports, formats
     from dataio.models import DataExport
 
-    export = DataExport(model="customers", environment="live", format=fmt, params={})
+    export = DataExport(model="customers", environment="live", format=fmt, params=_fields())
+    settings.DATAIO_EXPORT_COPY = False  # the Python writer for CSV too: the formats compared alike
     cpu, started = time.process_time(), time.perf_counter()
     columns, chunks = exports.customer_rows(export)
     written = 0
@@ -155,10 +164,13 @@ def run() -> None:
         settings.DATAIO_EXPORT_CHUNK_ROWS = int(os.environ["BENCH_EXPORT_CHUNK"])
     sample = int(os.environ.get("BENCH_EXPORT_SAMPLE", "50000"))
     load = os.getloadavg()
-    copies, engines = [], []
+    python = os.environ.get("BENCH_EXPORT_PYTHON", "1") == "1"
+    copies, engines, pythons = [], [], []
     for _ in range(rounds):
         copies.append(_copy(name))
         engines.append(_export())
+        if python:
+            pythons.append(_export(copy=False))
     from dataio.exports import chunk_rows
 
     chunk = chunk_rows()
@@ -176,6 +188,18 @@ def run() -> None:
             f" | raw COPY {c_rows:,} rows {c_time:.1f} s = {c_rows / c_time:,.0f} rows/s (backend CPU"
             f" {c_server:.1f} s = {c_rows / max(c_server, 0.01):,.0f} rows per CPU-s; {c_size / 1e6:.0f} MB)"
             f" | ratio: time {e_time / c_time:.2f}x, CPU {(e_cpu + e_server) / max(c_server, 0.01):.2f}x"
+        )
+    for e_time, e_cpu, e_rows, e_size, rss, e_server in pythons:
+        print(
+            f"  round, Python writer (DATAIO_EXPORT_COPY off, as before): {e_rows:,} rows {e_time:.1f} s ="
+            f" {e_rows / e_time:,.0f} rows/s (CPU: this process {e_cpu:.1f} s + backend {e_server:.1f} s ="
+            f" {e_rows / (e_cpu + e_server):,.0f} rows per CPU-s; {e_size / 1e6:.0f} MB, RSS +{rss:.0f} MB)"
+        )
+    if pythons:
+        p_med = statistics.median(p[0] for p in pythons)
+        print(
+            f"COPY-written export / Python-written export: time {statistics.median(e[0] for e in engines) / p_med:.2f}x,"
+            f" CPU {sum(e[1] + e[5] for e in engines) / sum(p[1] + p[5] for p in pythons):.2f}x"
         )
     e_med = statistics.median(e[0] for e in engines)
     c_med = statistics.median(c[0] for c in copies)

@@ -342,6 +342,22 @@ def neutralise(value):
 
 
 _FORMULA_SET = frozenset(FORMULA_START)
+
+
+class EncodedRows:
+    """Rows already written as CSV bytes (UTF-8, CRLF line ends, formulas neutralised), e.g. by
+    PostgreSQL's COPY (`dataio.customer_copy`): `Writer.write_rows` copies them as they are.
+    `len()` is the number of rows."""
+
+    __slots__ = ("data", "rows")
+
+    def __init__(self, data: bytes, rows: int):
+        self.data, self.rows = data, rows
+
+    def __len__(self) -> int:
+        return self.rows
+
+
 _SLOW_TYPES = frozenset({list, dict, dt.datetime})
 
 
@@ -384,7 +400,15 @@ class Writer:
 
     def write_rows(self, rows: list) -> None:
         """A chunk of rows (lists or tuples of cells). CSV goes through csv.writerows with one
-        pass over the cells (text neutralised; lists, dicts and date-times made text)."""
+        pass over the cells (text neutralised; lists, dicts and date-times made text); an
+        `EncodedRows` chunk (CSV only) is copied as it is."""
+        if rows.__class__ is EncodedRows:
+            if self.fmt != FileFormat.CSV:
+                raise ValueError("EncodedRows are CSV.")
+            self.text.flush()
+            self.handle.write(rows.data)
+            self.rows += rows.rows
+            return
         if self.fmt == FileFormat.CSV:
             start, slow = _FORMULA_SET, _SLOW_TYPES
             self.csv.writerows(

@@ -46,6 +46,7 @@ from transactions.items import parse_items
 from transactions.models import Transaction
 
 from .choices import ImportModel
+from .digests import DigestMap
 
 CUSTOMER_ID = re.compile(CUSTOMER_ID_RE)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
@@ -77,11 +78,12 @@ def _norm(name: str) -> str:
 class DuplicateGuard:
     """Remembers a 16-byte digest per key and per row, so a repeated row or a conflicting one is
     found across the whole file. Both digests and the row number are kept as two Python ints (a
-    key -> (row digest << 32 | row number) dict: about 170 bytes a row, where bytes objects in a
-    tuple took about 260, measured by bench/bench_import_million.py)."""
+    key -> (row digest << 32 | row number) map) in a `digests.DigestMap`: a dict of the latest
+    50,000 keys, the rest in a temporary on-disk SQLite table, so memory stays flat however long
+    the file (a plain dict took ~150 bytes a row; bench/bench_import_million.py)."""
 
     def __init__(self):
-        self.keys: dict[int, int] = {}
+        self.keys = DigestMap()
 
     @staticmethod
     def digest(value) -> int:
