@@ -103,9 +103,16 @@ def prepare(ctx: HandlerContext) -> list[tuple[Achievement, tuple[str, list] | N
     if not ctx.program.achievements:
         return []
     events = ctx.result.events
+    if len(events) == 1:  # most registrations: one look-up, no set
+        counted = _by_action().get(events[0].action, ())
+    else:
+        counted = _counted({event.action for event in events})
+    if not counted:
+        return []
     work = []
-    for achievement in _counted({event.action for event in events}):
-        if achievement.end_date is not None and ctx.now >= achievement.end_date:
+    now = ctx.now
+    for achievement in counted:
+        if achievement.end_date is not None and now >= achievement.end_date:
             continue  # no progress after the end date
         if achievement.counts == Counts.EVENTS and achievement.action != "checkout":
             n = sum(1 for event in events if event.action == achievement.action)
