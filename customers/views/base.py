@@ -12,6 +12,7 @@ from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from events.permissions import may_register
 from loyalty import clock
+from loyalty.console.reversing import reverser
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
@@ -54,6 +55,7 @@ def visible_actions(request, customer) -> list[dict]:
     """Header buttons this user may use on this customer (the views check again)."""
     program = Program.current()
     actions = []
+    url_of = reverser()
     for action in PROFILE_ACTIONS:
         if action.module and not program.module_enabled(action.module):
             continue
@@ -64,7 +66,7 @@ def visible_actions(request, customer) -> list[dict]:
             continue
         if action.show_if and not action.show_if(customer):
             continue
-        url = reverse(action.url_name, kwargs={"ref": customer.customer_id})
+        url = url_of(action.url_name, ref=customer.customer_id)
         actions.append({"label": action.label, "url": url, "danger": action.danger, "group": action.group})
     return actions
 
