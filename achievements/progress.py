@@ -17,7 +17,8 @@ events.engine.count_profile_features) with the customer's row locked.
   (a new run from the completion on).
 Cost: nothing when the module is off, no definition is active, or none counts this event's actions
 (a per-process map action -> definitions, rebuilt on a configuration change); else one UPDATE ...
-RETURNING per counted achievement, sent with the budgets' statements in one round trip.
+RETURNING per counted achievement, sent with the budgets' statements and the customer's UPDATE in
+one round trip (events.engine.settle_profile_features reads their rows).
 """
 
 from __future__ import annotations

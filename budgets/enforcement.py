@@ -1,6 +1,6 @@
 """Budget enforcement: `prepare` / `settle`, called by the engine after the handler of every event
-(events.engine.count_profile_features), with the customer's row locked — which serializes every counter of that
-customer, so concurrent events can never exceed a limit.
+(events.engine.count_profile_features / settle_profile_features), with the customer's row locked
+— which serializes every counter of that customer, so concurrent events can never exceed a limit.
 
 What counts, from the registration's effects (ctx.result):
 - points_awarded: points of the lots credited (not point_unspend's given-back points; console

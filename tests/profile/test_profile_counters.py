@@ -1,5 +1,6 @@
 """Budgets and achievements counted together (events.engine.count_profile_features): their
-statements go to the database in one round trip (fastsql.returning_together), a budget refusal
+statements go to the database with the customer's UPDATE in one round trip
+(fastsql.returning_together), a budget refusal
 still rolls back the achievement progress written in that round trip, and an event no definition
 counts costs no statement at all."""
 
