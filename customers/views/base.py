@@ -16,7 +16,7 @@ from loyalty.console.reversing import reverser
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
-from loyalty.tiers import first_structure_tiers
+from loyalty.tiers import first_structure_tiers, structures
 from transactions.sessions import profile_summary
 
 
@@ -48,7 +48,14 @@ def header_tier(customer):
     if not Program.current().tiers or not customer.tier_id:
         return None
     first = first_structure_tiers([customer], clock.now(customer.environment))
-    return first.get(customer.pk, customer.tier)
+    if customer.pk in first:
+        return first[customer.pk]
+    # The stored tier, from the tier structures kept in process memory (no query).
+    for _structure, tiers, _accounts in structures():
+        for tier in tiers:
+            if tier.pk == customer.tier_id:
+                return tier
+    return customer.tier
 
 
 def visible_actions(request, customer) -> list[dict]:
