@@ -17,7 +17,8 @@ events.engine.count_profile_features) with the customer's row locked.
   (a new run from the completion on).
 Cost: nothing when the module is off, no definition is active, or none counts this event's actions
 (a per-process map action -> definitions, rebuilt on a configuration change); else one UPDATE ...
-RETURNING per counted achievement, sent with the budgets' statements in one round trip.
+RETURNING per counted achievement, sent with the budgets' statements and the customer's UPDATE in
+one round trip (events.engine.settle_profile_features reads their rows).
 """
 
 from __future__ import annotations
@@ -103,9 +104,16 @@ def prepare(ctx: HandlerContext) -> list[tuple[Achievement, tuple[str, list] | N
     if not ctx.program.achievements:
         return []
     events = ctx.result.events
+    if len(events) == 1:  # most registrations: one look-up, no set
+        counted = _by_action().get(events[0].action, ())
+    else:
+        counted = _counted({event.action for event in events})
+    if not counted:
+        return []
     work = []
-    for achievement in _counted({event.action for event in events}):
-        if achievement.end_date is not None and ctx.now >= achievement.end_date:
+    now = ctx.now
+    for achievement in counted:
+        if achievement.end_date is not None and now >= achievement.end_date:
             continue  # no progress after the end date
         if achievement.counts == Counts.EVENTS and achievement.action != "checkout":
             n = sum(1 for event in events if event.action == achievement.action)

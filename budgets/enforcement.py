@@ -1,6 +1,6 @@
 """Budget enforcement: `prepare` / `settle`, called by the engine after the handler of every event
-(events.engine.count_profile_features), with the customer's row locked — which serializes every counter of that
-customer, so concurrent events can never exceed a limit.
+(events.engine.count_profile_features / settle_profile_features), with the customer's row locked
+— which serializes every counter of that customer, so concurrent events can never exceed a limit.
 
 What counts, from the registration's effects (ctx.result):
 - points_awarded: points of the lots credited (not point_unspend's given-back points; console
@@ -28,7 +28,7 @@ A counter never goes below 0; a period without a counter (the budget came later)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -90,35 +90,56 @@ def period_bounds(period: str, moment: dt.datetime, time_zone: str) -> tuple[dt.
     return start, day.replace(month=12, day=31)
 
 
+# {(period, time zone): (first instant, first instant after, first day)} of the period last asked
+# for, per process: events of the same period skip the time zone arithmetic (two comparisons).
+_windows: dict[tuple[str, str], tuple[dt.datetime, dt.datetime, dt.date]] = {}
+
+
+def period_start(period: str, moment: dt.datetime, time_zone: str) -> dt.date:
+    """The first day of the period holding the aware `moment` in `time_zone` (period_bounds'
+    first day), from a per-process cache of the current period's instants."""
+    key = (period, time_zone)
+    window = _windows.get(key)
+    if window is not None and window[0] <= moment < window[1]:
+        return window[2]
+    first, last = period_bounds(period, moment, time_zone)
+    zone = ZoneInfo(time_zone or "UTC")
+    begins = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
+    ends = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    if begins <= moment < ends:  # always, barring a time zone whose midnight does not exist
+        _windows[key] = (begins, ends, first)
+    return first
+
+
 def usage(ctx: HandlerContext, limited=None) -> dict[tuple[str, str], int]:
     """{(action, coupon code or ""): amount} of this registration's effects; with `limited` (the
     budget actions that have a budget) only those are looked at."""
     used: dict[tuple[str, str], int] = {}
-
-    def add(action, amount, code=""):
-        if amount:
-            used[(action, code)] = used.get((action, code), 0) + amount
-
-    def wanted(action):
-        return limited is None or action in limited
-
-    if ctx.source != "platform" and wanted(BudgetAction.POINTS_AWARDED):
-        for lot in ctx.result.lots_created:
-            if getattr(lot.event, "action", "") != "point_unspend":
-                add(BudgetAction.POINTS_AWARDED, lot.points)
-    if wanted(BudgetAction.COUPON_REDEMPTIONS) or wanted(BudgetAction.REWARD_CLAIMS):
-        for event in ctx.result.events:
-            if event.action == "coupon_redeem":
-                add(BudgetAction.COUPON_REDEMPTIONS, 1, str((event.data or {}).get("code") or ""))
-            elif event.action == "reward":
-                add(BudgetAction.REWARD_CLAIMS, 1)
-    if ctx.result.extra.get("referral"):
-        add(BudgetAction.REFERRAL_REDEMPTIONS, 1)
+    result = ctx.result
+    if ctx.source != "platform" and (limited is None or BudgetAction.POINTS_AWARDED in limited):
+        lots = result.lots_created
+        if lots:
+            given_back = {event.pk for event in result.events if event.action == "point_unspend"}
+            points = sum(lot.points for lot in lots if lot.event_id not in given_back)
+            if points:
+                used[(BudgetAction.POINTS_AWARDED, "")] = points
+    coupons = limited is None or BudgetAction.COUPON_REDEMPTIONS in limited
+    if coupons or BudgetAction.REWARD_CLAIMS in limited:
+        for event in result.events:
+            action = event.action
+            if action == "coupon_redeem":
+                key = (BudgetAction.COUPON_REDEMPTIONS, str((event.data or {}).get("code") or ""))
+            elif action == "reward":
+                key = (BudgetAction.REWARD_CLAIMS, "")
+            else:
+                continue
+            used[key] = used.get(key, 0) + 1
+    if result.extra.get("referral"):
+        used[(BudgetAction.REFERRAL_REDEMPTIONS, "")] = 1
     return used
 
 
-@dataclass(frozen=True)
-class Counting:
+class Counting(NamedTuple):
     """One counter this registration adds to: the budget, coupon code key, amount, period start
     and its statement (_UPSERT and parameters), for fastsql.returning_together."""
 
@@ -140,23 +161,28 @@ def prepare(ctx: HandlerContext) -> list[Counting]:
         return []
     if any(event.action in REVERSALS for event in ctx.result.events):
         give_back(ctx, index)
+    used = usage(ctx, index)
+    if not used:
+        return []
     amounts: dict[tuple[int, str], int] = {}  # one statement per counter row (merged)
     chosen: dict[int, Budget] = {}
-    for (action, code), amount in usage(ctx, index).items():
+    for (action, code), amount in used.items():
         for budget in index.get(action, ()):
             key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
             amounts[(budget.pk, key)] = amounts.get((budget.pk, key), 0) + amount
             chosen[budget.pk] = budget
     work = []
     ops = connection.ops
-    now = ops.adapt_datetimefield_value(ctx.now)
+    now = ctx.now
+    moment = ops.adapt_datetimefield_value(now)
     customer_id = ctx.customer.id
+    time_zone = ctx.program.time_zone
     for (budget_id, key), amount in amounts.items():
         budget = chosen[budget_id]
-        start, _end = period_bounds(budget.period, ctx.now, ctx.program.time_zone)
+        start = period_start(budget.period, now, time_zone)
         if amount > budget.limit:
             _refuse(ctx, budget, key, start, amount)
-        params = [budget_id, customer_id, ops.adapt_datefield_value(start), key, amount, now, budget.limit]
+        params = [budget_id, customer_id, ops.adapt_datefield_value(start), key, amount, moment, budget.limit]
         work.append(Counting(budget, key, amount, start, (_UPSERT, params)))
     return work
 
@@ -213,7 +239,7 @@ def give_back(ctx: HandlerContext, index: dict[str, tuple[Budget, ...]]) -> None
     for action, code, moment, amount in returned(ctx):
         for budget in index.get(action, ()):
             key = code if (budget.per_coupon and action == BudgetAction.COUPON_REDEMPTIONS) else ""
-            start, _end = period_bounds(budget.period, moment, ctx.program.time_zone)
+            start = period_start(budget.period, moment, ctx.program.time_zone)
             BudgetCounter.objects.filter(
                 budget=budget, customer=ctx.customer, period_start=start, coupon_code=key
             ).update(

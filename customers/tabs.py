@@ -37,30 +37,16 @@ from dataclasses import dataclass
 from coupons.models import Coupon
 from customers.choices import CustomerStatus
 from loyalty.audit.models import ChangeLogEntry
-from loyalty.console.paging import capped_count
-from loyalty.console.views import Tab
+from loyalty.console.views import CappedBadge, Tab
 from transactions.models import Transaction
 
 BADGE_CAP = 99
-
-
-def _capped(queryset) -> int | str | None:
-    """A tab badge: the count, at most BADGE_CAP ("99+" beyond), None for none. Counts at most
-    BADGE_CAP + 1 index entries, so a customer with thousands of rows costs what one with 100 does."""
-    count, capped = capped_count(queryset, cap=BADGE_CAP)
-    return f"{count}+" if capped else (count or None)
-
-
-def _transaction_count(customer) -> int | str | None:
-    return _capped(Transaction.objects.filter(customer=customer))
-
-
-def _coupon_count(customer) -> int | str | None:
-    return _capped(Coupon.objects.filter(customer=customer))
-
-
-def _change_count(customer) -> int | str | None:
-    return _capped(ChangeLogEntry.objects.filter(customer=customer))
+# Tab badges: the customer's rows counted up to BADGE_CAP ("99+" beyond), all of a page's in one
+# statement (loyalty.console.views.CappedBadge), so a customer with thousands of rows costs what
+# one with 100 does.
+_TRANSACTIONS = CappedBadge(Transaction, "customer", BADGE_CAP)
+_COUPONS = CappedBadge(Coupon, "customer", BADGE_CAP)
+_CHANGES = CappedBadge(ChangeLogEntry, "customer", BADGE_CAP)
 
 
 CUSTOMER_TABS: list[Tab] = [
@@ -69,15 +55,15 @@ CUSTOMER_TABS: list[Tab] = [
     Tab("Events", "customers:customer_events", weight=30),
     Tab("Points history", "customers:customer_points", weight=40),
     Tab("Tiers", "customers:customer_tiers", module="tiers", weight=60),
-    Tab("Changes", "customers:customer_changes", weight=90, badge=_change_count),
+    Tab("Changes", "customers:customer_changes", weight=90, badge=_CHANGES),
     Tab(
         "Transactions",
         "transactions:customer_transactions",
         module="transactions",
         weight=50,
-        badge=_transaction_count,
+        badge=_TRANSACTIONS,
     ),
-    Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_coupon_count),
+    Tab("Coupons", "coupons:customer_coupons", module="coupons", weight=55, badge=_COUPONS),
     # (Talon.One profile)
     Tab("Loyalty points", "customers:customer_loyalty_points", weight=42),
     Tab("Attributes", "customers:customer_attributes", weight=22),

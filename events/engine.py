@@ -473,11 +473,12 @@ def _apply(
         tiers.evaluate(ctx)
     handler = custom_event_handler if custom is not None else HANDLERS[spec.action]
     handler(ctx)
-    count_profile_features(ctx)  # budgets and achievements (nothing when none is touched)
+    # Budgets and achievements: their counter statements (None when none is touched) are sent
+    # with the customer update below, in one round trip, and settled after it.
+    counting = count_profile_features(ctx)
     ledger_lots.after_event(ctx)  # any activity pushes dynamic point expiration dates
     if ctx.touched_points and program.tiers and customer.status != CustomerStatus.OPTED_OUT:
         tiers.evaluate(ctx)
-    settle_event_points(result)
     if spec.activity:
         customer.last_activity_at = now
         customer.updated_at = now
@@ -487,7 +488,14 @@ def _apply(
     # another writer changed under the same lock (a handler's queryset update) is not overwritten
     # with the value read at lock time.
     current = _field_values(customer)
-    fastsql.update(customer, [name for name, value in current.items() if loaded.get(name) != value])
+    changed = [name for name, value in current.items() if loaded.get(name) != value]
+    if counting is None:
+        fastsql.update(customer, changed)
+    else:
+        update = fastsql.update_statement(customer, changed)
+        rows = fastsql.returning_together(counting.statements, [update] if update else [])
+        settle_profile_features(ctx, counting, rows)  # may refuse the event (all rolls back)
+    settle_event_points(result)
     result.status_after = customer.status
     # Every balance row of the customer is in this cache (loaded above, or created by the ledger
     # through it), and the ledger has written its changes: no query needed.
@@ -496,21 +504,38 @@ def _apply(
     return result
 
 
-def count_profile_features(ctx: HandlerContext) -> None:
+class ProfileCounting(NamedTuple):
+    """The counters an event adds to: budgets.prepare's and achievements.prepare's work, and the
+    statements of both (budgets' first) for fastsql.returning_together."""
+
+    budget_work: list
+    achievement_work: list
+    statements: list[tuple[str, list]]
+
+
+def count_profile_features(ctx: HandlerContext) -> ProfileCounting | None:
     """Per-customer budgets (budgets.enforcement) and achievement progress (achievements.progress)
-    after the handler: their counter statements go to the database in one round trip
-    (fastsql.returning_together), then a budget passed refuses the event (rolled back whole) and
-    achievements not advanced by the hot path take the slow one. Nothing (no query) when neither
-    module has a definition touched by this registration."""
+    after the handler: the counter statements this registration needs, or None — no query and
+    next to no work — when neither module has a definition touched by it. The engine sends the
+    statements with the customer's UPDATE in one round trip (fastsql.returning_together), then
+    calls settle_profile_features with their rows."""
     budget_work = budgets.prepare(ctx)
     achievement_work = achievements.prepare(ctx)
     if not budget_work and not achievement_work:
-        return
+        return None
     statements = [item.statement for item in budget_work]
     statements += [statement for _achievement, statement in achievement_work if statement is not None]
-    rows = fastsql.returning_together(statements)
-    budgets.settle(ctx, budget_work, rows[: len(budget_work)])
-    achievements.settle(ctx, achievement_work, rows[len(budget_work) :])
+    return ProfileCounting(budget_work, achievement_work, statements)
+
+
+def settle_profile_features(ctx: HandlerContext, counting: ProfileCounting, rows: list) -> None:
+    """After the counter statements ran (`rows`, one per statement): a budget passed refuses the
+    event (BusinessRuleError: the whole registration rolls back), and achievements the hot path
+    did not advance take the slow one (achievements.advance: a first run, a window over, a
+    completion with its `achievement_completed` follow-up event)."""
+    n = len(counting.budget_work)
+    budgets.settle(ctx, counting.budget_work, rows[:n])
+    achievements.settle(ctx, counting.achievement_work, rows[n:])
 
 
 def settle_event_points(result: EventResult) -> None:

@@ -109,13 +109,21 @@ def _update_sql(model: Any, names: tuple[str, ...], vendor: str) -> tuple[str, t
 
 def update(instance: models.Model, names: list[str]) -> None:
     """UPDATE the named fields of an existing row."""
+    statement = update_statement(instance, names)
+    if statement is not None:
+        cursor().execute(*statement)
+
+
+def update_statement(instance: models.Model, names: list[str]) -> tuple[str, list] | None:
+    """The (sql, params) of `update(instance, names)` without running it (None: nothing to
+    write), e.g. to send it with other statements in one round trip (`returning_together`)."""
     if not names:
-        return
+        return None
     db = connections[DEFAULT_DB_ALIAS]
     sql, fields, plain = _update_sql(type(instance), tuple(names), db.vendor)
     params = _values(instance, fields, plain, False, db)
     params.append(instance.pk)
-    cursor().execute(sql, params)
+    return sql, params
 
 
 def update_many(instances: list, names: list[str]) -> None:
@@ -225,26 +233,42 @@ def first(model: Any, where: str, params: list, *, lock: bool = False, extra: di
     return rows[0] if rows else None
 
 
-def returning_together(statements: list[tuple[str, list]]) -> list[tuple | None]:
+def returning_together(
+    statements: list[tuple[str, list]], riders: list[tuple[str, list]] = ()
+) -> list[tuple | None]:
     """Run data-modifying statements that each end in `RETURNING <one non-null column>` and touch
     different rows, and return each one's first row (or None): in one round trip on PostgreSQL
     (one statement of data-modifying WITH queries: a statement costs the client about as much CPU
-    as the work it sends), one by one elsewhere. All of them run even when an earlier one returns
-    no row; the caller refuses (and so rolls back) afterwards. Two of them must never change the
-    same row (PostgreSQL applies only one such change): callers merge theirs first."""
-    if not statements:
+    as the work it sends), one by one elsewhere. `riders` are statements without RETURNING sent
+    in the same round trip (after the others elsewhere), e.g. the engine's customer UPDATE.
+    All of them run even when an earlier one returns no row; the caller refuses (and so rolls
+    back) afterwards. Two of them must never change the same row (PostgreSQL applies only one
+    such change): callers merge theirs first."""
+    if not statements and not riders:
         return []
     c = cursor()
-    if len(statements) == 1 or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+    if len(statements) + len(riders) == 1 or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
         rows = []
         for sql, params in statements:
             c.execute(sql, params)
             rows.append(c.fetchone())
+        for sql, params in riders:
+            c.execute(sql, params)
         return rows
-    parts = ", ".join(f"s{i} AS ({sql})" for i, (sql, _params) in enumerate(statements))
-    picks = ", ".join(f"(SELECT * FROM s{i} LIMIT 1)" for i in range(len(statements)))
-    c.execute(f"WITH {parts} SELECT {picks}", [value for _sql, params in statements for value in params])
-    return [None if value is None else (value,) for value in c.fetchone()]
+    params = [value for _sql, values in statements for value in values]
+    for _sql, values in riders:
+        params += values
+    c.execute(_together_sql(tuple(sql for sql, _ in statements), tuple(sql for sql, _ in riders)), params)
+    return [None if value is None else (value,) for value in c.fetchone()] if statements else []
+
+
+@lru_cache(maxsize=256)
+def _together_sql(statements: tuple[str, ...], riders: tuple[str, ...]) -> str:
+    """The one statement of `returning_together` (built once per combination of statements)."""
+    parts = [f"s{i} AS ({sql})" for i, sql in enumerate(statements)]
+    parts += [f"r{i} AS ({sql})" for i, sql in enumerate(riders)]
+    picks = ", ".join(f"(SELECT * FROM s{i} LIMIT 1)" for i in range(len(statements))) or "1"
+    return f"WITH {', '.join(parts)} SELECT {picks}"
 
 
 @lru_cache(maxsize=64)

@@ -37,7 +37,20 @@ class CustomerReferralsView(CustomerTabView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        referred = Referral.objects.filter(advocate=self.object).select_related("code", "friend")
+        # Only the columns the tab shows (a customer row has about forty).
+        referred = (
+            Referral.objects.filter(advocate=self.object)
+            .select_related("code", "friend")
+            .only(
+                "id",
+                "transaction_id",
+                "code",
+                "code__code",
+                "friend",
+                "friend__customer_id",
+                "friend__anonymized_at",
+            )
+        )
         page = keyset_page(referred, self.request.GET, per_page=25)
         context.update(
             {
@@ -45,6 +58,7 @@ class CustomerReferralsView(CustomerTabView):
                 "codes": list(ReferralCode.objects.filter(advocate=self.object).order_by("-id")[:50]),
                 "referred_by": Referral.objects.filter(friend=self.object)
                 .select_related("advocate", "code")
+                .only("id", "advocate", "advocate__customer_id", "code", "code__code")
                 .first(),
                 **pager_context(self.request, page),
             }

@@ -12,10 +12,11 @@ from customers.models import Customer
 from customers.tabs import CUSTOMER_TABS, PROFILE_ACTIONS
 from events.permissions import may_register
 from loyalty import clock
+from loyalty.console.reversing import reverser
 from loyalty.console.views import ObjectChildrenView, TabbedDetailView
 from loyalty.errors import EngineError
 from loyalty.models import Program
-from loyalty.tiers import first_structure_tiers
+from loyalty.tiers import first_structure_tiers, structures
 from transactions.sessions import profile_summary
 
 
@@ -47,13 +48,21 @@ def header_tier(customer):
     if not Program.current().tiers or not customer.tier_id:
         return None
     first = first_structure_tiers([customer], clock.now(customer.environment))
-    return first.get(customer.pk, customer.tier)
+    if customer.pk in first:
+        return first[customer.pk]
+    # The stored tier, from the tier structures kept in process memory (no query).
+    for _structure, tiers, _accounts in structures():
+        for tier in tiers:
+            if tier.pk == customer.tier_id:
+                return tier
+    return customer.tier
 
 
 def visible_actions(request, customer) -> list[dict]:
     """Header buttons this user may use on this customer (the views check again)."""
     program = Program.current()
     actions = []
+    url_of = reverser()
     for action in PROFILE_ACTIONS:
         if action.module and not program.module_enabled(action.module):
             continue
@@ -64,7 +73,7 @@ def visible_actions(request, customer) -> list[dict]:
             continue
         if action.show_if and not action.show_if(customer):
             continue
-        url = reverse(action.url_name, kwargs={"ref": customer.customer_id})
+        url = url_of(action.url_name, ref=customer.customer_id)
         actions.append({"label": action.label, "url": url, "danger": action.danger, "group": action.group})
     return actions
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from customers.ledger_forms import AddPointsForm, CreateSubledgerForm, DeductPointsForm, ExportLogForm
 from loyalty.console.paging import keyset_page, pager_context
+from loyalty.console.reversing import reverser
 from loyalty.console.views import ConsolePageView
 from loyalty.ledger import log as ledger_log
 from loyalty.models import Program
@@ -19,6 +20,14 @@ from .actions import CustomerActionView
 from .base import CustomerMixin, CustomerTabView
 
 TAB = "customers:customer_loyalty_points"
+EVENT_DETAIL = "customers:customer_event_detail"
+# What a row shows: the entry, its event's session / source / reason and its lot's dates (not the
+# events' data, which every row would otherwise decode).
+ROW_FIELDS = (
+    "id", "event", "account_id", "lot", "kind", "amount", "created_at",
+    "event__transaction_id", "event__source", "event__reason", "event__label", "event__action",
+    "lot__expires_at", "lot__activates_at", "lot__created_at",
+)  # fmt: skip
 
 
 class CustomerLoyaltyPointsView(CustomerTabView):
@@ -30,7 +39,10 @@ class CustomerLoyaltyPointsView(CustomerTabView):
         context = super().get_context_data(**kwargs)
         customer = self.object
         choices, chosen = ledger_log.pick(customer, self.request.GET.get("ledger"))
-        page = keyset_page(ledger_log.entries(customer, chosen), self.request.GET, per_page=self.per_page)
+        page = keyset_page(
+            ledger_log.entries(customer, chosen).only(*ROW_FIELDS), self.request.GET, per_page=self.per_page
+        )
+        url = reverser()
         rows = [
             {
                 "created": entry.created_at,
@@ -42,7 +54,7 @@ class CustomerLoyaltyPointsView(CustomerTabView):
                 if entry.lot and entry.amount > 0
                 else None,
                 "session": ledger_log.session_of(entry),
-                "event_id": entry.event_id,
+                "event_url": url(EVENT_DETAIL, ref=customer.customer_id, event_id=entry.event_id),
             }
             for entry in page.rows
         ]

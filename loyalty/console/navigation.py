@@ -3,7 +3,7 @@ its permission. Every entry's URL name must resolve (tests/architecture checks i
 
 from dataclasses import dataclass
 
-from django.urls import reverse
+from loyalty.console.reversing import reverser
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,13 @@ def active_url(path: str, urls: list[str]) -> str | None:
 
 def visible_items(request, program) -> list[dict]:
     items = []
+    url = reverser()
     for item in NAVIGATION:
         if item.module and not program.module_enabled(item.module):
             continue
         if not request.user.has_perm(item.permission):
             continue
-        items.append({"label": item.label, "url": reverse(item.url_name), "icon": item.icon})
+        items.append({"label": item.label, "url": url(item.url_name), "icon": item.icon})
     active = active_url(request.path, [item["url"] for item in items])
     for item in items:
         item["active"] = item["url"] == active

@@ -7,7 +7,9 @@ the sort value of that row is looked up by primary key, so URLs stay short and b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.db import connection
 from django.db.models import Q
 
 COUNT_CAP = 1000
@@ -84,6 +86,30 @@ def capped_count(queryset, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(count, capped): counts at most cap + 1 rows, never the whole table."""
     count = queryset.order_by()[: cap + 1].count()
     return min(count, cap), count > cap
+
+
+def capped_counts(counts: list[tuple], cap: int = COUNT_CAP) -> list[tuple[int, bool]]:
+    """capped_count of several `model.objects.filter(<field>=value)` ([(model, field name, value)])
+    in one statement: each counts at most cap + 1 index entries, as capped_count does."""
+    if not counts:
+        return []
+    sql = _capped_counts_sql(tuple((model, field) for model, field, _value in counts), cap)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for _model, _field, value in counts])
+        row = cursor.fetchone()
+    return [(min(count, cap), count > cap) for count in row]
+
+
+@lru_cache(maxsize=64)
+def _capped_counts_sql(counts: tuple, cap: int) -> str:
+    quote = connection.ops.quote_name
+    parts = []
+    for i, (model, field) in enumerate(counts):
+        table, column = quote(model._meta.db_table), quote(model._meta.get_field(field).column)
+        parts.append(
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {column} = %s LIMIT {int(cap) + 1}) c{i})"
+        )
+    return f"SELECT {', '.join(parts)}"
 
 
 def page_url(request, **changes) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django import forms
 from django.contrib import messages
@@ -34,6 +35,8 @@ from loyalty.errors import EngineError
 from loyalty.models import Program
 
 from .forms import ReasonForm
+from .paging import capped_counts
+from .reversing import reverser
 
 MAX_PER_PAGE = 200
 
@@ -190,6 +193,29 @@ class Tab:
     badge: Callable | None = None
 
 
+@dataclass(frozen=True)
+class CappedBadge:
+    """A tab badge counting the object's rows of `model` (`field` = the object) up to `cap`
+    ("99+" beyond): TabbedDetailView counts every such badge of a page in one statement
+    (loyalty.console.paging.capped_counts), reading at most cap + 1 index entries each."""
+
+    model: type
+    field: str
+    cap: int = 99
+
+    def label(self, count: int, capped: bool) -> int | str | None:
+        return f"{count}+" if capped else (count or None)
+
+    def __call__(self, obj) -> int | str | None:
+        ((count, capped),) = capped_counts([(self.model, self.field, obj.pk)], cap=self.cap)
+        return self.label(count, capped)
+
+
+@lru_cache(maxsize=32)
+def _by_weight(tabs: tuple[Tab, ...]) -> tuple[Tab, ...]:
+    return tuple(sorted(tabs, key=lambda tab: tab.weight))
+
+
 class TabbedDetailView(ConsoleView, DetailView):
     """A detail page whose tabs are separate views. Subclasses set `tabs` (a list of Tab),
     `active_tab` (the URL name of this tab), `tab_url_kwargs(obj)` and `template_name`
@@ -202,25 +228,39 @@ class TabbedDetailView(ConsoleView, DetailView):
         return {"pk": obj.pk}
 
     def visible_tabs(self, obj) -> list[dict]:
+        """The tabs this user sees, in weight order, with their URLs (loyalty.console.reversing)
+        and badges: every CappedBadge of the page counted in one statement, other badges by
+        their own call."""
         program = Program.current()
         url_kwargs = self.tab_url_kwargs(obj)
-        tabs = []
-        for tab in sorted(self.tabs, key=lambda t: t.weight):
-            if tab.module and not program.module_enabled(tab.module):
-                continue
-            if not self.request.user.has_perm(tab.permission):
-                continue
-            url = reverse(tab.url_name, kwargs=url_kwargs)
-            tabs.append(
-                {
-                    "label": tab.label,
-                    "url": url,
-                    "url_name": tab.url_name,
-                    "active": tab.url_name == self.active_tab,
-                    "badge": tab.badge(obj) if tab.badge else None,
-                }
-            )
-        return tabs
+        has_perm = self.request.user.has_perm
+        shown = [
+            tab
+            for tab in _by_weight(tuple(self.tabs))
+            if (not tab.module or program.module_enabled(tab.module)) and has_perm(tab.permission)
+        ]
+        capped = [tab.badge for tab in shown if isinstance(tab.badge, CappedBadge)]
+        counted = {}
+        url = reverser()
+        if capped:
+            caps = {badge.cap for badge in capped}
+            rows = capped_counts([(b.model, b.field, obj.pk) for b in capped], cap=max(caps))
+            for badge, (count, over) in zip(capped, rows, strict=True):
+                if count > badge.cap:  # several caps on one page: each badge's own
+                    count, over = badge.cap, True
+                counted[badge] = badge.label(count, over)
+        return [
+            {
+                "label": tab.label,
+                "url": url(tab.url_name, **url_kwargs),
+                "url_name": tab.url_name,
+                "active": tab.url_name == self.active_tab,
+                "badge": counted[tab.badge]
+                if tab.badge in counted
+                else (tab.badge(obj) if tab.badge else None),
+            }
+            for tab in shown
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

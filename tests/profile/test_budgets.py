@@ -172,3 +172,21 @@ def test_64_simultaneous_requests_never_exceed_a_budget():
     assert len(refused) == 64 - 25, [r for r in results if isinstance(r, Exception) and r not in refused]
     assert Customer.objects.get(customer_id="racer").spendable == 250
     assert BudgetCounter.objects.get().counter == 250
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Budapest", "America/Sao_Paulo", "Pacific/Apia", "Asia/Kolkata"]
+)
+def test_period_start_cache_agrees_with_period_bounds(zone):
+    """budgets.enforcement.period_start caches the current period's instants per process; walking
+    hour by hour across a year (DST changes, month and year ends) in one zone, every answer is
+    period_bounds' first day, asked in and out of order."""
+    from budgets.enforcement import period_start
+
+    moments = [dt.datetime(2024, 12, 28, tzinfo=dt.UTC) + dt.timedelta(hours=7 * i) for i in range(1300)]
+    for period in ("daily", "weekly", "monthly", "yearly"):
+        for moment in [*moments, *moments[::-13]]:
+            assert period_start(period, moment, zone) == period_bounds(period, moment, zone)[0], (
+                period,
+                moment,
+            )

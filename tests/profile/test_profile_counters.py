@@ -1,5 +1,6 @@
 """Budgets and achievements counted together (events.engine.count_profile_features): their
-statements go to the database in one round trip (fastsql.returning_together), a budget refusal
+statements go to the database with the customer's UPDATE in one round trip
+(fastsql.returning_together), a budget refusal
 still rolls back the achievement progress written in that round trip, and an event no definition
 counts costs no statement at all."""
 
@@ -76,6 +77,12 @@ def test_hot_path_statements(both):
     expected = 1 if connection.vendor == "postgresql" else 2
     assert len(ours) == expected, ours
     assert not [q for q in untouched.captured_queries if any(t in q["sql"] for t in tables)]
+    if connection.vendor == "postgresql":
+        # They ride with the customer's UPDATE: counting costs the event no statement of its own.
+        assert 'UPDATE "customers_customer"' in ours[0]
+        assert not [
+            q for q in with_both.captured_queries if q["sql"].startswith('UPDATE "customers_customer"')
+        ]
 
 
 @pytest.mark.django_db
@@ -95,3 +102,12 @@ def test_returning_together_returns_each_first_row_or_none():
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, n FROM together_t ORDER BY id")
         assert cursor.fetchall() == [(1, 11), (2, 25)]
+    # Riders (no RETURNING) run in the same round trip; their rows are not returned.
+    rider = ("UPDATE together_t SET n = n * 2 WHERE id = %s", [2])
+    assert fastsql.returning_together(
+        [("UPDATE together_t SET n = n + %s WHERE id = %s RETURNING n", [1, 1])], [rider]
+    ) == [(12,)]
+    assert fastsql.returning_together([], [rider]) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, n FROM together_t ORDER BY id")
+        assert cursor.fetchall() == [(1, 12), (2, 100)]
