@@ -4,6 +4,7 @@ and releases, the refusals with their codes, and the scheduled settlement (coupo
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from coupons.choices import BidStatus
 from coupons.models import Coupon, CouponPool, Reward, RewardBid, RewardClaim
@@ -204,3 +205,85 @@ def test_the_sandbox_has_its_own_auction(api, auction):
     sandbox = RewardBid.objects.get(environment="sandbox")
     assert sandbox.points == 100 and sandbox.status == BidStatus.LEADING
     assert RewardBid.objects.get(environment="live").status == BidStatus.LEADING
+
+
+FORM = {
+    "name": "Auction",
+    "description": "",
+    "image_url": "",
+    "points": 0,
+    "gives": "nothing",
+    "points_given": 0,
+    "active": "on",
+    "bidding": "on",
+    "starting_bid": 100,
+    "bid_step": 10,
+}
+
+
+def test_the_console_form_creates_an_auction_and_refuses_one_without_an_end(admin_client, program):
+    url = reverse("coupons:reward_add")
+    form = {**FORM, "account": default_account().pk}
+    no_end = admin_client.post(url, form)
+    assert no_end.status_code == 200 and "needs an end" in no_end.content.decode()
+    no_step = admin_client.post(url, {**form, "valid_until": "2099-01-01T12:00", "bid_step": 0})
+    assert no_step.status_code == 200 and "at least 1 point" in no_step.content.decode()
+    assert not Reward.objects.exists()
+    created = admin_client.post(url, {**form, "valid_until": "2099-01-01T12:00"})
+    assert created.status_code == 302, created.content.decode()[:2000]
+    reward = Reward.objects.get()
+    assert reward.bidding and reward.starting_bid == 100 and reward.bid_step == 10
+
+
+def test_the_reward_page_lists_the_bids_and_locks_the_auction_settings(api, admin_client, auction):
+    url = reverse("coupons:reward_edit", args=[auction.pk])
+    assert "No bids yet" in admin_client.get(url).content.decode()
+    bid(api, "Anna-1", auction)
+    bid(api, "Ben-2", auction)
+    page = admin_client.get(url).content.decode()
+    assert 'data-testid="reward-bids"' in page and "Ben-2" in page and "Outbid" in page and "Leading" in page
+    form = {
+        **FORM,
+        "name": auction.name,
+        "account": default_account().pk,
+        "starting_bid": 5,
+        "bid_step": 50,
+        "valid_from": auction.valid_from.strftime("%Y-%m-%dT%H:%M"),
+        "valid_until": auction.valid_until.strftime("%Y-%m-%dT%H:%M"),
+    }
+    changed = admin_client.post(url, form)
+    assert changed.status_code == 200 and "cannot change any more" in changed.content.decode()
+    assert Reward.objects.get(pk=auction.pk).starting_bid == 100
+
+
+def test_the_console_claim_form_does_not_offer_bidding_rewards(admin_client, auction):
+    Reward.objects.create(name="Mug", points=10, account=default_account())
+    page = admin_client.get(
+        reverse("coupons:customer_claim_reward", kwargs={"ref": "Anna-1"})
+    ).content.decode()
+    assert "Mug" in page and "Designer bag" not in page
+
+
+def test_the_entities_api_creates_an_auction_and_never_archives_one_with_bids(api, program):
+    base = "/api/entities/rewards/reward"
+    no_end = api.put(base, json={"name": "Bag", "bidding": True, "starting_bid": 50, "bid_step": 10})
+    assert no_end.status_code == 400 and no_end.json()["error"]["field"] == "valid_until"
+    created = api.put(
+        base,
+        json={
+            "name": "Bag",
+            "bidding": True,
+            "starting_bid": 50,
+            "bid_step": 10,
+            "valid_until": (clock.now() + dt.timedelta(days=1)).isoformat(),
+        },
+    )
+    assert created.status_code == 200, created.content
+    entity = created.json()
+    assert (entity["bidding"], entity["starting_bid"], entity["bid_step"]) == (True, 50, 10)
+    enroll("Anna-1", points=100)
+    reward = Reward.objects.get(pk=entity["id"])
+    assert bid(api, "Anna-1", reward).json()["bid"]["points"] == 50
+    assert api.post(f"{base}/{entity['id']}", json={"active": False}).status_code == 200
+    refused = api.delete(f"{base}/{entity['id']}")
+    assert refused.status_code == 409 and Reward.objects.filter(pk=entity["id"]).exists()
