@@ -193,6 +193,19 @@ class RewardForm(forms.ModelForm):
                 if data.get(name) != getattr(self.instance, name):
                     self.add_error(name, "Customers have bid on this reward; this cannot change any more.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("starting_bid", "bid_step"):  # only bidding rewards need them
+            self.fields[name].required = False
+
+    def clean_starting_bid(self):
+        value = self.cleaned_data.get("starting_bid")
+        return 0 if value is None else value
+
+    def clean_bid_step(self):
+        value = self.cleaned_data.get("bid_step")
+        return 1 if value is None else value
+
     def clean_bidding(self):
         bidding = self.cleaned_data.get("bidding")
         if self.instance.pk and self.instance.bidding and not bidding and self.instance.bids.exists():

@@ -287,3 +287,27 @@ def test_the_entities_api_creates_an_auction_and_never_archives_one_with_bids(ap
     assert api.post(f"{base}/{entity['id']}", json={"active": False}).status_code == 200
     refused = api.delete(f"{base}/{entity['id']}")
     assert refused.status_code == 409 and Reward.objects.filter(pk=entity["id"]).exists()
+
+
+def test_advancing_the_sandbox_clock_settles_the_sandbox_auction_only(api, sandbox_api, auction):
+    enroll("Sam-3", environment="sandbox", points=500)
+    assert bid(sandbox_api, "Sam-3", auction, 200).status_code == 200
+    assert bid(api, "Anna-1", auction, 300).status_code == 200
+    response = sandbox_api.post("/api/sandbox/clock", {"days": 2})
+    assert response.status_code == 200 and response.json()["work"]["auctions_settled"] == 1
+    assert RewardClaim.objects.get().customer.customer_id == "Sam-3"
+    statuses = dict(RewardBid.objects.values_list("environment", "status"))
+    assert statuses == {"sandbox": BidStatus.WON, "live": BidStatus.LEADING}
+    assert figures("Anna-1") == (200, 300, 0)
+
+
+def test_outbidding_a_leader_who_opted_out_still_works(api, auction):
+    bid(api, "Anna-1", auction, 200)
+    register("opt_out", "Anna-1")
+    response = bid(api, "Ben-2", auction)
+    assert response.status_code == 200, response.json()
+    assert response.json()["bid"]["points"] == 250 and figures("Ben-2") == (250, 250, 0)
+    assert dict(RewardBid.objects.values_list("points", "status")) == {
+        200: BidStatus.VOID,
+        250: BidStatus.LEADING,
+    }
