@@ -32,7 +32,7 @@ from loyalty.bounds import POINTS_MAX
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 from loyalty.models import PointBalance
 
-from .serializers import CouponSerializer, RewardSerializer, auction_object, coupon_object, reward_object
+from .serializers import CouponSerializer, RewardSerializer, coupon_object, reward_object
 
 REWARD_REF = OpenApiParameter("reward", int, OpenApiParameter.PATH, description="reward ID")
 MAX_CLAIM_COUNT = 50
@@ -303,8 +303,7 @@ class RewardBidView(ApiView):
             if outbid is not None:
                 release_bid(outbid)
         bid = result.extra["reward_bid"]
-        answer = reward_object(result.extra["reward"], spendable_of(result.customer))
-        answer.update(auction_object(result.extra["reward"], result.customer))
+        answer = reward_object(result.extra["reward"], spendable_of(result.customer), result.customer)
         answer["bid"] = {"id": bid.event_id, "points": bid.points, "status": bid.status}
         answer["customer"] = event_customer(result.customer)
         return Response(answer)
