@@ -34,3 +34,13 @@ class RewardGives(models.TextChoices):
     COUPON = "coupon", "A coupon from a pool"
     POINTS = "points", "Points"
     NOTHING = "nothing", "Nothing but the record"
+
+
+class BidStatus(models.TextChoices):
+    """A bid on a bidding (auction) reward (coupons.auctions). Its points are reserved while it
+    is LEADING; OUTBID and VOID bids hold nothing; a WON bid's points were spent on the claim."""
+
+    LEADING = "leading", "Leading"
+    OUTBID = "outbid", "Outbid"
+    WON = "won", "Won"
+    VOID = "void", "Void"

@@ -130,6 +130,9 @@ class RewardForm(forms.ModelForm):
             "gives",
             "pool",
             "points_given",
+            "bidding",
+            "starting_bid",
+            "bid_step",
             "active",
         ]
         widgets = {
@@ -149,9 +152,45 @@ class RewardForm(forms.ModelForm):
             self.add_error("points_given", "How many points does the reward give?")
         if data.get("valid_from") and data.get("valid_until") and data["valid_until"] <= data["valid_from"]:
             raise forms.ValidationError("The reward must be valid until after it starts.")
+        if data.get("bidding"):
+            self._clean_auction(data)
         if self.instance.pk and data.get("stock") is not None and data["stock"] < self.instance.claimed_count:
             self.add_error("stock", f"{self.instance.claimed_count} have been claimed already.")
         return data
+
+    def _clean_auction(self, data) -> None:
+        """A bidding reward runs from 'valid from' to 'valid until' (the end is required); its
+        settings cannot change once someone has bid (coupons.auctions)."""
+        if not data.get("valid_until"):
+            self.add_error("valid_until", "A bidding reward needs an end: the auction closes then.")
+        for name in ("starting_bid", "bid_step"):
+            if (data.get(name) or 0) > POINTS_MAX:
+                self.add_error(name, f"At most {POINTS_MAX} points.")
+        if not data.get("bid_step"):
+            self.add_error("bid_step", "The bid step must be at least 1 point.")
+        if self.instance.pk and self.instance.bids.exists():
+            for name in ("bidding", "starting_bid", "bid_step", "account"):
+                if data.get(name) != getattr(self.instance, name):
+                    self.add_error(name, "Customers have bid on this reward; this cannot change any more.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("starting_bid", "bid_step"):  # only bidding rewards need them
+            self.fields[name].required = False
+
+    def clean_starting_bid(self):
+        value = self.cleaned_data.get("starting_bid")
+        return 0 if value is None else value
+
+    def clean_bid_step(self):
+        value = self.cleaned_data.get("bid_step")
+        return 1 if value is None else value
+
+    def clean_bidding(self):
+        bidding = self.cleaned_data.get("bidding")
+        if self.instance.pk and self.instance.bidding and not bidding and self.instance.bids.exists():
+            raise forms.ValidationError("Customers have bid on this reward; it stays a bidding reward.")
+        return bidding
 
 
 class GenerateCodesForm(forms.Form):
@@ -201,5 +240,6 @@ class ClaimRewardForm(ReasonForm):
 
     def __init__(self, *args, rewards=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reward"].queryset = Reward.objects.filter(pk__in=[r.pk for r in rewards])
+        # Bidding rewards are won by bidding (the Display API's .../bid), never claimed here.
+        self.fields["reward"].queryset = Reward.objects.filter(pk__in=[r.pk for r in rewards], bidding=False)
         self.fields["reward"].label_from_instance = lambda r: f"{r.name} — {r.points} points"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Upper
 
-from .choices import CouponStatus, CouponType, PoolSource, RewardGives
+from .choices import BidStatus, CouponStatus, CouponType, PoolSource, RewardGives
 
 # No 0/O, 1/I/L: codes are read aloud and typed from receipts.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -206,6 +206,20 @@ class Reward(models.Model):
     )
     points_given = models.PositiveBigIntegerField(default=0, help_text="for rewards that give points")
     active = models.BooleanField(default=True)
+    # A bidding (auction) reward (the reference's reward type `bidding`): customers bid points
+    # from valid_from to valid_until through the Display API's .../bid; the highest bid when it
+    # ends wins the reward (coupons.auctions). `points` is then only the list price.
+    bidding = models.BooleanField(
+        "bidding (auction) reward",
+        default=False,
+        help_text="customers bid points from 'valid from' to 'valid until'; the highest bid wins",
+    )
+    starting_bid = models.PositiveBigIntegerField(
+        default=0, help_text="bidding rewards: the smallest first bid, in points"
+    )
+    bid_step = models.PositiveBigIntegerField(
+        default=1, help_text="bidding rewards: a bid must pass the highest one by at least this many points"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -241,3 +255,40 @@ class RewardClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reward} for {self.customer}"
+
+
+class RewardBid(models.Model):
+    """One bid on a bidding reward, made by its `reward_bid` event. While LEADING its `points` are
+    reserved on the customer's balance in the reward's account; being outbid releases them (the
+    customer's `reward_bid_release` event, `release_event`); winning spends them (the `reward`
+    claim event, `claim_event`). Each environment has its own auction of a reward."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="bids")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="reward_bids")
+    environment = models.CharField(max_length=10)
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=BidStatus.choices, default=BidStatus.LEADING)
+    created_at = models.DateTimeField()
+    release_event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claim_event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-points", "-id"]
+        indexes = [models.Index(fields=["reward", "environment", "status"], name="bid_reward_status")]
+        constraints = [
+            # At most one leading bid per auction: the database refuses a second one even if
+            # the reward row lock were bypassed.
+            models.UniqueConstraint(
+                fields=["reward", "environment"],
+                condition=models.Q(status="leading"),
+                name="one_leading_bid_per_auction",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} points on {self.reward} by {self.customer}"

@@ -1,15 +1,15 @@
 """Coupon hooks the customer lifecycle calls by dotted path (customers.privacy, customers.merge).
 
 Opt-out: coupon codes and amounts stay (the pool's accounting), but a redemption's transaction ID
-that contains one of the customer's personal values is replaced. Merge moves the source's coupons
-and reward claims to the target.
+that contains one of the customer's personal values is replaced. Merge moves the source's coupons,
+reward claims and bids to the target.
 """
 
 from django.db.models import Q
 
 from customers.privacy import SCRUBBED, _matcher
 
-from .models import Coupon, CouponRedemption, RewardClaim
+from .models import Coupon, CouponRedemption, RewardBid, RewardClaim
 
 
 def scrub_customer(customer, originals: dict) -> int:
@@ -29,4 +29,6 @@ def scrub_customer(customer, originals: dict) -> int:
 
 def merge_customer(source, target) -> int:
     RewardClaim.objects.filter(customer=source).update(customer=target)
+    # The reserved points of a leading bid move with the lots (loyalty.ledger.lots.merge_into).
+    RewardBid.objects.filter(customer=source).update(customer=target)
     return Coupon.objects.filter(customer=source).update(customer=target)

@@ -25,7 +25,7 @@ from loyalty.tiers import effective_rows
 from segments.building import is_member
 from transactions import points
 
-from . import coupons
+from . import auctions, coupons
 from .choices import CouponStatus, RewardGives
 from .models import Reward, RewardClaim
 
@@ -140,9 +140,27 @@ def reward(ctx: HandlerContext) -> None:
             field="customer",
             code=MAY_NOT_SPEND,
         )
-    item = Reward.objects.select_for_update(of=("self",)).filter(pk=_reward_id(ctx)).first()
+    reward_id = _reward_id(ctx)
+    # A bidding reward is claimed only by its auction's winner (coupons.auctions), whose caller
+    # already holds the reward lock: checked before locking, so a claim never waits on an
+    # auction's lock while holding a customer a bid may need (the lock order is reward first).
+    bidding = Reward.objects.filter(pk=reward_id, bidding=True).values_list("name", flat=True).first()
+    if bidding is not None and ctx.source != "system":
+        raise BusinessRuleError(
+            f"Reward {bidding!r} is a bidding reward: bid for it (POST .../bid); the highest bid wins.",
+            field="data.reward",
+            code=auctions.BIDDING_ONLY,
+        )
+    item = Reward.objects.select_for_update(of=("self",)).filter(pk=reward_id).first()
     if item is None:
         raise NotFound(f"Reward {ctx.data.get('reward')!r} does not exist.", field="data.reward")
+    if item.bidding:
+        if item.stock is not None and item.claimed_count >= item.stock:
+            raise BusinessRuleError(
+                f"Reward {item.name!r} is out of stock.", field="data.reward", code=OUT_OF_STOCK
+            )
+        _give(ctx, item, auctions.claim_won(ctx, item))
+        return
     if item.segment_id is not None and not is_member(customer.pk, item.segment_id):
         raise NotInSegment(
             f"Reward {item.name!r} is only for customers in a segment this customer is not in.",
@@ -152,6 +170,12 @@ def reward(ctx: HandlerContext) -> None:
     if not ok:
         raise BusinessRuleError(why, field="data.reward", code=why.code)
     points.burn(ctx, item.points, item.account)
+    _give(ctx, item, item.points)
+
+
+def _give(ctx: HandlerContext, item: Reward, spent: int) -> None:
+    """Hand out what the claimed reward gives, count the claim and record it (`spent` points)."""
+    customer = ctx.customer
     coupon = None
     if item.gives == RewardGives.COUPON:
         if item.pool_id is None:
@@ -165,7 +189,7 @@ def reward(ctx: HandlerContext) -> None:
     item.claimed_count += 1
     item.save(update_fields=["claimed_count"])
     claim = RewardClaim.objects.create(
-        reward=item, customer=customer, event=ctx.event, coupon=coupon, points=item.points, created_at=ctx.now
+        reward=item, customer=customer, event=ctx.event, coupon=coupon, points=spent, created_at=ctx.now
     )
     ctx.result.extra["reward_claim"] = claim
     if coupon is not None:

@@ -29,7 +29,7 @@ from .forms import (
     RewardForm,
     TransferForm,
 )
-from .models import Coupon, CouponPool, Reward, RewardClaim
+from .models import Coupon, CouponPool, Reward, RewardBid, RewardClaim
 from .tables import CouponPoolTable, CustomerCouponTable, PoolCouponTable, RewardTable
 
 # --- pools and codes --------------------------------------------------------------------------
@@ -122,10 +122,21 @@ class RewardListView(ObjectListView):
 
 
 class RewardEditView(ObjectEditView):
+    """The reward form; a bidding reward's page lists its bids below it."""
+
     model = Reward
     form_class = RewardForm
     permission_required = "loyalty.manage_catalog"
     success_url = reverse_lazy("coupons:reward_list")
+    template_name = "coupons/reward_form.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.object is not None and self.object.bidding:
+            context["bids"] = (
+                RewardBid.objects.filter(reward=self.object).select_related("customer").order_by("-id")[:200]
+            )
+        return context
 
 
 # --- the customer's Coupons tab and its actions -----------------------------------------------

@@ -343,7 +343,41 @@ _SPECS = [
         "Coupon expiration change",
         (COUPON_CODE, Attr("expiration_date", "datetime", day="end"), REASON),
     ),
-    ActionSpec("reward", "Reward", (Attr("reward", required=True, max_length=64, help="reward ID"), REASON)),
+    ActionSpec(
+        "reward",
+        "Reward",
+        (
+            Attr("reward", required=True, max_length=64, help="reward ID"),
+            Attr(
+                "bid", "integer", minimum=1, help="a bidding reward's winning bid (its reward_bid event ID)"
+            ),
+            REASON,
+        ),
+    ),
+    # Bidding rewards (coupons.auctions): registered by the Display API's .../bid only, which
+    # locks the auction before the customer (hence internal here); the release by the engine.
+    ActionSpec(
+        "reward_bid",
+        "Reward bid",
+        (
+            Attr("reward", required=True, max_length=64, help="reward ID"),
+            Attr(
+                "amount", "integer", minimum=1, maximum=POINTS_MAX, help="points bid; empty: the minimum bid"
+            ),
+            REASON,
+        ),
+        internal=True,
+        creates_customer=False,
+    ),
+    ActionSpec(
+        "reward_bid_release",
+        "Reward bid release",
+        (
+            Attr("reward", required=True, max_length=64, help="reward ID"),
+            Attr("bid", "integer", required=True, help="the released bid's reward_bid event ID"),
+        ),
+        internal=True,
+    ),
     ActionSpec(
         "reward_revoke",
         "Reward revoke",

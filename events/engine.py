@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from achievements import progress as achievements  # Talon.One profile
 from budgets import enforcement as budgets  # Talon.One profile
 from cards import cards as loyalty_cards  # Talon.One profile
+from coupons import auctions as coupon_auctions
 from coupons import coupons as coupon_ops
 from coupons import rewards as coupon_rewards
 from customers import lifecycle
@@ -125,6 +126,8 @@ HANDLERS: dict[str, Handler] = {
     "coupon_expiration_change": coupon_ops.coupon_expiration_change,
     "reward": coupon_rewards.reward,
     "reward_revoke": coupon_rewards.reward_revoke,
+    "reward_bid": coupon_auctions.reward_bid,
+    "reward_bid_release": coupon_auctions.reward_bid_release,
     # workflows.campaigns (the Campaign bonus node; internal)
     "campaign_bonus": workflow_campaigns.campaign_bonus,
     # segments.lists

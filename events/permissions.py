@@ -80,6 +80,8 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "coupon_expiration_change": COUPONS,
     "reward": COUPONS,
     "reward_revoke": COUPONS,
+    "reward_bid": None,  # the Display API's .../bid only (it locks the auction first)
+    "reward_bid_release": None,  # internal: an outbid or void bid's points given back
     # Customer lists (segments.lists): manual membership, as the list pages
     "customer_list_add": "loyalty.change_customer_profile",
     "customer_list_remove": "loyalty.change_customer_profile",

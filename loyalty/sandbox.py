@@ -56,6 +56,7 @@ def advance(*, to: dt.datetime | None = None, by: dt.timedelta | None = None, fi
         "points": tasks.expire_and_activate(environments=[SANDBOX]),
         "tiers": tasks.review_tiers(environments=[SANDBOX]),
         "coupons_expired": coupon_tasks.expire_coupons(environments=[SANDBOX]),
+        "auctions_settled": coupon_tasks.settle_auctions(environments=[SANDBOX]),
         "workflows": workflow_tasks.tick(environments=[SANDBOX]),  # waits and date triggers
     }
     return {**status(), "work": work}

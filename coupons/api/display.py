@@ -1,10 +1,12 @@
 """Display API rewards endpoints (reference-behaviour.md §8.2), on the same plumbing as the rest of
-/api/. Writes go through register_event only (`reward`, `reward_revoke`).
+/api/. Writes go through register_event only (`reward`, `reward_revoke`,
+`reward_bid` and the outbid customer's `reward_bid_release`).
 
     GET  /customers/{id}/activities/rewards                   rewards the customer may claim now
     GET  /customers/{id}/activities/rewards/{reward}          one of them (160321 when not active)
     POST /customers/{id}/activities/rewards/{reward}/claim    `points`, `count` -> {spent, id, last_claimed_at, coupon}
     POST /customers/{id}/activities/rewards/{reward}/revoke   `event` (the claim's event ID)
+    POST /customers/{id}/activities/rewards/{reward}/bid      `amount` (empty: highest + bid step)
     GET  /customers/{id}/rewards                              claimed rewards, newest first
 """
 
@@ -15,14 +17,18 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from coupons import rewards
+from coupons import auctions, rewards
 from coupons.models import Reward, RewardClaim
+from coupons.tasks import release_bid
 from customers.api.serializers import event_customer
 from events.api.views import event_response, find_or_404, register_from_request
+from events.choices import EventSource
+from events.engine import register_event
 from loyalty import clock
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import POINTS_MAX
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 from loyalty.models import PointBalance
 
@@ -77,7 +83,7 @@ class ActivityRewardsView(ApiView):
         limit, offset = paging.page_limit(request.query_params), paging.page_offset(request.query_params)
         spendable = spendable_of(customer)
         items = rewards.claimable(customer, clock.now())[offset : offset + limit]
-        return Response({"data": [reward_object(item, spendable) for item in items]})
+        return Response({"data": [reward_object(item, spendable, customer) for item in items]})
 
 
 class ActivityRewardView(ApiView):
@@ -96,7 +102,7 @@ class ActivityRewardView(ApiView):
         ok, why = rewards.availability(item, customer, clock.now())
         if not ok and why.code == rewards.NOT_ACTIVE:
             raise BusinessRuleError(why, field="reward", code=why.code)
-        return Response(reward_object(item, spendable_of(customer)))
+        return Response(reward_object(item, spendable_of(customer), customer))
 
 
 class ClaimResponseSerializer(serializers.Serializer):
@@ -166,7 +172,7 @@ class RewardClaimView(ApiView):
         if "customer" in fields:
             answer["customer"] = event_customer(results[-1].customer)
         if "reward" in fields:
-            answer["reward"] = reward_object(item, spendable_of(results[-1].customer))
+            answer["reward"] = reward_object(item, spendable_of(results[-1].customer), results[-1].customer)
         return Response(answer)
 
 
@@ -230,7 +236,7 @@ class ClaimedRewardsView(ApiView):
                 "data": [
                     {
                         "id": claim.event_id,
-                        "reward": reward_object(claim.reward, spendable),
+                        "reward": reward_object(claim.reward, spendable, customer),
                         "points": claim.points,
                         "coupon": coupon_object(claim.coupon) if claim.coupon else None,
                         "claimed_at": claim.created_at.isoformat(),
@@ -240,3 +246,64 @@ class ClaimedRewardsView(ApiView):
                 ]
             }
         )
+
+
+class BidResponseSerializer(RewardSerializer):
+    bid = inline_serializer(
+        "Bid",
+        {
+            "id": serializers.IntegerField(help_text="the reward_bid event ID"),
+            "points": serializers.IntegerField(help_text="points bid (reserved while it leads)"),
+            "status": serializers.CharField(),
+        },
+    )
+    customer = serializers.JSONField(help_text="the customer object of the Events API, after the bid")
+
+
+class RewardBidView(ApiView):
+    """The reference's bidding rewards: without `amount` the bid is the highest bid plus the bid
+    step (the starting bid when nobody has bid). The auction's row is locked before the customer
+    (coupons.auctions), so concurrent bids are serialized: one leads, the other is outbid or
+    refused; the outbid customer's points are released in the same transaction."""
+
+    required_scope = Scope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="customer_activity_reward_bid",
+        summary="Bid on a bidding reward (registers reward_bid; the outbid leader gets reward_bid_release)",
+        parameters=[schema.CUSTOMER_REF, REWARD_REF, schema.IDEMPOTENCY_KEY],
+        request=inline_serializer(
+            "RewardBidRequest", {"amount": serializers.IntegerField(required=False, min_value=1)}
+        ),
+        responses=schema.writes(BidResponseSerializer),
+        tags=["rewards"],
+    )
+    def post(self, request, id, reward):
+        body = request.data if isinstance(request.data, dict) else None
+        if body is None:
+            raise ValidationError("The request body must be an object.")
+        amount = whole_number(body, "amount", low=1, high=POINTS_MAX)
+        item = reward_or_404(reward)
+        data = {"reward": str(item.pk)}
+        if amount is not None:
+            data["amount"] = amount
+        with transaction.atomic():
+            auctions.lock_auction(item.pk)  # the auction first, then the bidder, then the one outbid
+            result = register_event(
+                environment=request.auth.environment,
+                customer=id,
+                action="reward_bid",
+                data=data,
+                source=EventSource.API,
+                ip_address=request.META.get("REMOTE_ADDR") or None,
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                internal=True,
+            )
+            outbid = result.extra.get("outbid")
+            if outbid is not None:
+                release_bid(outbid)
+        bid = result.extra["reward_bid"]
+        answer = reward_object(result.extra["reward"], spendable_of(result.customer), result.customer)
+        answer["bid"] = {"id": bid.event_id, "points": bid.points, "status": bid.status}
+        answer["customer"] = event_customer(result.customer)
+        return Response(answer)

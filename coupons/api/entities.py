@@ -60,6 +60,9 @@ def reward_entity(reward: Reward) -> dict:
         "gives": reward.gives,
         "pool": reward.pool_id,
         "points_given": reward.points_given,
+        "bidding": reward.bidding,
+        "starting_bid": reward.starting_bid,
+        "bid_step": reward.bid_step,
         "active": reward.active,
         "created_at": reward.created_at.isoformat() if reward.created_at else None,
     }
@@ -94,11 +97,13 @@ def _form_data(body: dict, instance: Reward | None) -> dict:
                 value = [t.pk for t in instance.eligible_tiers.all()]
             data[name] = value
     else:  # the model's defaults, as the console's empty form has them
-        data.update({"gives": RewardGives.NOTHING, "points": 0, "points_given": 0})
+        data.update(
+            {"gives": RewardGives.NOTHING, "points": 0, "points_given": 0, "starting_bid": 0, "bid_step": 1}
+        )
         if "account" not in body:
             data["account"] = default_account().pk
     data.update(body)
-    for name in ("active",):  # a checkbox: absent means false in a form, so keep booleans explicit
+    for name in ("active", "bidding"):  # a checkbox: absent means false in a form, so keep booleans explicit
         if data.get(name) is False:
             data.pop(name)
     if instance is None and "active" not in body:
@@ -218,6 +223,8 @@ class RewardEntityView(ApiView):
             raise Conflict("Only an inactive reward can be archived; deactivate it first.", field="active")
         if RewardClaim.objects.filter(reward=reward).exists():
             raise Conflict("The reward has claims; keep it inactive instead.", field="entity_id")
+        if reward.bids.exists():
+            raise Conflict("Customers have bid on the reward; keep it inactive instead.", field="entity_id")
         with transaction.atomic():
             log.record(
                 user=None,

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from coupons import auctions
 from loyalty import clock
 
 
@@ -16,6 +17,18 @@ class RewardSerializer(serializers.Serializer):
     stock = serializers.IntegerField(allow_null=True, help_text="left; null: unlimited")
     valid_until = serializers.DateTimeField(allow_null=True)
     affordable = serializers.BooleanField()
+    # Bidding (auction) rewards only (the reference's BidResponse fields).
+    type = serializers.CharField(required=False, help_text="`bidding` for an auction reward")
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, help_text="bidding: auction start")
+    ends_at = serializers.DateTimeField(required=False, help_text="bidding: auction end")
+    starting_bid = serializers.IntegerField(required=False, help_text="bidding: the smallest first bid")
+    bid_step = serializers.IntegerField(required=False, help_text="bidding: the smallest raise")
+    highest_bid = serializers.JSONField(
+        required=False, help_text="bidding: {own: the customer leads, points} or null before the first bid"
+    )
+    minimum_bid = serializers.IntegerField(
+        required=False, help_text="bidding: what a bid without amount bids"
+    )
 
 
 class CouponSerializer(serializers.Serializer):
@@ -47,8 +60,9 @@ def _money(value):
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def reward_object(reward, spendable: dict[int, int]) -> dict:
-    return {
+def reward_object(reward, spendable: dict[int, int], customer=None) -> dict:
+    """A reward as `customer` sees it; a bidding reward adds its auction (one query)."""
+    answer = {
         "id": reward.pk,
         "name": reward.name,
         "description": reward.description,
@@ -59,6 +73,26 @@ def reward_object(reward, spendable: dict[int, int]) -> dict:
         "stock": reward.remaining,
         "valid_until": _iso(reward.valid_until),
         "affordable": spendable.get(reward.account_id, 0) >= reward.points,
+    }
+    if reward.bidding:
+        answer.update(auction_object(reward, customer))
+    return answer
+
+
+def auction_object(reward, customer) -> dict:
+    """The reference's bidding fields: `type`, `starts_at`, `ends_at`, `bid_step`, `highest_bid`
+    {own, points} (null before the first bid), plus ours: `starting_bid`, `minimum_bid`."""
+    leader = auctions.leading_bid(reward, customer.environment) if customer is not None else None
+    return {
+        "type": "bidding",
+        "starts_at": _iso(reward.valid_from),
+        "ends_at": _iso(reward.valid_until),
+        "starting_bid": reward.starting_bid,
+        "bid_step": reward.bid_step,
+        "highest_bid": None
+        if leader is None
+        else {"own": customer is not None and leader.customer_id == customer.pk, "points": leader.points},
+        "minimum_bid": auctions.minimum_bid(reward, leader),
     }
 
 

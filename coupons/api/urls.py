@@ -29,6 +29,11 @@ urlpatterns = [
         name="activity_reward_revoke",
     ),
     re_path(
+        rf"^customers/{REF}/activities/rewards/(?P<reward>[^/]+)/bid/?$",
+        display.RewardBidView.as_view(),
+        name="activity_reward_bid",
+    ),
+    re_path(
         rf"^customers/{REF}/rewards/(?P<reward>[^/]+)/claim/?$",
         views.CustomerRewardClaimView.as_view(),
         name="customer_reward_claim",
