@@ -56,7 +56,8 @@ def run_for_events(environment, event_ids, depth=0, origin=None, main_event_id=N
 
     Per run: the run row (one INSERT), the customer, each node's step with its events (one
     transaction per action), the final status (one UPDATE). The workflow and its version come from
-    process memory (the active-workflow table; versions are immutable), not from the database."""
+    process memory (the active-workflow table, reloaded when a workflow changes), not from the
+    database."""
     modifier_logs = modifier_logs or {}
     table = triggers.active_event_workflows()
     walked = 0
@@ -82,7 +83,12 @@ def _event_run(active, event, environment, depth, modifier) -> int:
     never waits runs in one transaction (run row, steps, the action's events, the outcome: all or
     nothing, so a killed worker leaves nothing and the redelivery does it all once; one commit
     instead of three). Others commit node by node (workflows.runner)."""
-    run_version = version(modifier["version"] if modifier else active.version_id)
+    wanted = modifier["version"] if modifier else active.version_id
+    if wanted == active.version_id:
+        # The active version as loaded with the active-workflow table (versions are immutable).
+        run_version = WorkflowVersion(pk=wanted, workflow_id=active.id, graph=active.graph.data)
+    else:  # saved again between the modifier branch and now: the run keeps its own version
+        run_version = WorkflowVersion.objects.get(pk=wanted)
     with transaction.atomic() if single_commit(run_version) else nullcontext():
         run, created = logs.start_run(
             workflow=active.row(),
@@ -101,37 +107,20 @@ def _event_run(active, event, environment, depth, modifier) -> int:
     return 1
 
 
-_versions: dict[int, WorkflowVersion] = {}
-_single: dict[int, bool] = {}
-
-
 def single_commit(run_version: WorkflowVersion) -> bool:
-    """Whether the version's action branch (every node reachable from its trigger) has at most
-    one node that registers events and no Wait: such a run can commit once, as a whole."""
-    found = _single.get(run_version.pk)
-    if found is None:
-        graph = Graph(run_version.graph)
-        reachable: set[str] = set()
-        queue = [graph.trigger["id"]] if graph.trigger else []
-        while queue:
-            node_id = queue.pop()
-            for (source, _output), targets in graph.out.items():
-                if source == node_id:
-                    queue.extend(t for t in targets if t not in reachable)
-                    reachable.update(targets)
-        kinds = [graph.nodes[node_id]["type"] for node_id in reachable if node_id in graph.nodes]
-        found = _single[run_version.pk] = sum(kind in ACTIONS for kind in kinds) <= 1 and "wait" not in kinds
-    return found
-
-
-def version(pk: int) -> WorkflowVersion:
-    """A workflow version, kept in process memory after its first load: versions never change
-    (WorkflowVersion.save refuses an update), so no copy goes stale. Bounded by the versions a
-    worker meets (one per save of an active workflow)."""
-    found = _versions.get(pk)
-    if found is None:
-        found = _versions[pk] = WorkflowVersion.objects.get(pk=pk)
-    return found
+    """Whether the version's walk (every node reachable from its trigger) has at most one node
+    that registers events and no Wait: such a run can commit once, as a whole."""
+    graph = Graph(run_version.graph)
+    reachable: set[str] = set()
+    queue = [graph.trigger["id"]] if graph.trigger else []
+    while queue:
+        node_id = queue.pop()
+        for (source, _output), targets in graph.out.items():
+            if source == node_id:
+                queue.extend(t for t in targets if t not in reachable)
+                reachable.update(targets)
+    kinds = [graph.nodes[node_id]["type"] for node_id in reachable if node_id in graph.nodes]
+    return sum(kind in ACTIONS for kind in kinds) <= 1 and "wait" not in kinds
 
 
 def tick(environments=None) -> dict:
