@@ -33,9 +33,11 @@ import sys, time, django
 django.setup()
 from events.engine import register_event
 offset, count = int(sys.argv[1]), int(sys.argv[2])
+started = time.process_time()
 for number in range(offset, offset + count):
     register_event(environment="live", customer=f"wfbench-{number %% %(customers)d}", action="point_add",
                    data={"points": 1}, reason="bench direct")
+print(time.process_time() - started)
 """
 
 
@@ -46,9 +48,25 @@ def _env() -> dict:
     return env
 
 
-def _direct() -> float:
-    """Events/s between the first and the last direct event's registration (as the workflow's
-    figure: the processes' start-up is not counted)."""
+def _group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of a process group (the cluster:
+    its sentinel, pusher, monitor and workers), from /proc (Linux; 0.0 elsewhere)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ..., utime (11), stime (12)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _direct() -> tuple[float, float]:
+    """(events/s between the first and the last direct event's registration, as the workflow's
+    figure: the processes' start-up is not counted; CPU ms per event of their loops)."""
     from django.db.models import Count, Max, Min
 
     from events.models import Event
@@ -62,15 +80,21 @@ def _direct() -> float:
             [sys.executable, "-c", DIRECT % {"customers": CUSTOMERS}, str(i * half), str(half)],
             cwd=ROOT,
             env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for i in range(2)
     ]
+    cpu = 0.0
     for proc in procs:
-        if proc.wait() != 0:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
             raise RuntimeError("a direct registration process failed")
+        cpu += float(out.strip().splitlines()[-1])
     made = Event.objects.filter(reason="bench direct", timestamp__gte=marker)
     span = made.aggregate(first=Min("timestamp"), last=Max("timestamp"), n=Count("id"))
-    return (span["n"] - 1) / max((span["last"] - span["first"]).total_seconds(), 1e-6)
+    rate = (span["n"] - 1) / max((span["last"] - span["first"]).total_seconds(), 1e-6)
+    return rate, cpu / max(span["n"], 1) * 1000
 
 
 def _graph():
@@ -103,8 +127,11 @@ def run() -> None:
     for other in Workflow.objects.filter(name__startswith="bench workflow "):
         editing.set_status(other, False)
     print(f" post-commit actions: {EVENTS} action events, 2 django-q2 workers, Redis {settings.REDIS_URL}")
-    direct = _direct()
-    print(f"  direct register_event, 2 processes:      {direct:7.0f} events/s")
+    print(f"  load average before: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    direct, direct_cpu = _direct()
+    print(
+        f"  direct register_event, 2 processes:      {direct:7.0f} events/s, {direct_cpu:.2f} ms CPU per event"
+    )
 
     connection = redis.Redis.from_url(settings.REDIS_URL)
     connection.delete(queue)
@@ -125,10 +152,14 @@ def run() -> None:
     )
     started = time.perf_counter()
     made = Event.objects.filter(workflow_id=workflow.pk, action="point_add")
+    cpu_first = cpu_last = None
     try:
         deadline = started + float(os.environ.get("BENCH_ACTIONS_SECONDS", "600"))
-        while made.count() < EVENTS and time.perf_counter() < deadline:
-            time.sleep(0.5)
+        while (done := made.count()) < EVENTS and time.perf_counter() < deadline:
+            if cpu_first is None and done:
+                cpu_first, done_first = _group_cpu(cluster.pid), done
+            time.sleep(0.2)
+        cpu_last = _group_cpu(cluster.pid)
         wall = time.perf_counter() - started
     finally:
         os.killpg(cluster.pid, signal.SIGTERM)
@@ -146,4 +177,12 @@ def run() -> None:
         f"  workflow action branch, 2 workers:       {rate:7.0f} action events/s "
         f"({count} of {EVENTS} made, {queued} tasks queued; {wall:.1f} s wall incl. start-up)"
     )
+    if cpu_first is not None and cpu_last is not None and count > done_first:
+        # The whole cluster (workers, pusher, monitor, sentinel) while it made these events.
+        per_event = (cpu_last - cpu_first) / (count - done_first) * 1000
+        print(
+            f"  cluster CPU per action event:            {per_event:7.2f} ms "
+            f"({per_event / max(direct_cpu, 1e-9):.2f}x direct's)"
+        )
     print(f"  ratio direct / workflow: {direct / max(rate, 1e-9):.2f}x (target <= 2x; >= 300 events/s)")
+    print(f"  load average after: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -44,6 +44,7 @@ from segments.building import refresh_statistics
 from segments.models import Segment, SegmentMember
 from transactions.items import parse_items
 from transactions.models import Transaction
+from workflows import membership
 
 from .choices import ImportModel
 from .digests import DigestMap
@@ -419,6 +420,7 @@ class SegmentMemberImporter(Importer):
             segment.last_built_at = now
             segment.save(update_fields=["member_count", "last_built_at"])
             refresh_statistics(len(new))  # the planner's estimate of the segment's size
+            membership.changed(segment.pk, now, entered=True, left=False)  # segment entered workflows
 
 
 class CouponImporter(Importer):

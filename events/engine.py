@@ -646,8 +646,8 @@ def _lock_merge_pair(environment, customer_ref, external_id, source_ref) -> None
 
 def lock_customer(program, environment, customer_ref, external_id, spec, now) -> tuple[Customer, bool]:
     """Lock the customer row for this transaction, creating it when the program allows."""
-    if isinstance(customer_ref, Customer):
-        customer = Customer.objects.select_for_update().filter(pk=customer_ref.pk).first()
+    if isinstance(customer_ref, Customer):  # a workflow's or a handler's customer: by its pk
+        customer = fastsql.first(Customer, "id = %s", [customer_ref.pk], lock=True)
         if customer is None or customer.anonymized_at is not None:
             raise CustomerNotFound("The customer has opted out or was merged away.", field="customer")
         return customer, False

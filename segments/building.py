@@ -31,6 +31,7 @@ from customers.models import Customer
 from dataio import jobs
 from dataio.choices import JobKind, JobStatus
 from loyalty import clock, fastsql
+from workflows import membership
 
 from .conditions import (
     ConditionError,
@@ -165,11 +166,15 @@ def rebuild(segment: Segment) -> Segment:
                 cursor.execute(
                     f"INSERT INTO {table} (segment_id, customer_id, entered_at, left_at) "
                     f"SELECT %s, m.member_id, %s, NULL FROM ({select_sql}) m",
-                    [segment.pk, now, *params],
+                    [segment.pk, stamp(now), *params],
                 )
-                count = changed = cursor.rowcount
+                count = changed = entered = cursor.rowcount
+                left = 0
             else:
-                count, changed = _update_members(cursor, segment.pk, now, select_sql, params)
+                count, entered, left = _update_members(cursor, segment.pk, now, select_sql, params)
+                changed = entered + left
+        # Segment entered / left workflows: one task for this build's changes, after commit.
+        membership.changed(segment.pk, now, entered=entered > 0, left=left > 0)
         seconds = time.monotonic() - started
         # A save that lands while this build holds the row lock waits for it, then marks the
         # segment "building" again and queues the next build: "ready" is never set over a newer save.
@@ -208,8 +213,9 @@ def request_rebuild(segment: Segment, user=None) -> None:
     transaction.on_commit(lambda: async_task("segments.tasks.rebuild_segment", pk, key))
 
 
-def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> tuple[int, int]:
-    """A rebuild over existing members: (the current member count, rows entered + left)."""
+def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list) -> tuple[int, int, int]:
+    """A rebuild over existing members: (the current member count, rows entered, rows left); the
+    changed rows carry `now` (entered_at / left_at), which is how their workflows find them."""
     table = SegmentMember._meta.db_table
     # The matching IDs once, into a temporary table with a primary key; then entered and left are
     # two anti-joins against it (never the predicate re-run per member row).
@@ -223,18 +229,25 @@ def _update_members(cursor, segment_pk: int, now, select_sql: str, params: list)
         f"SELECT %s, m.id, %s, NULL FROM {MATCH_TABLE} m "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} x "
         f"WHERE x.segment_id = %s AND x.customer_id = m.id AND x.left_at IS NULL)",
-        [segment_pk, now, segment_pk],
+        [segment_pk, stamp(now), segment_pk],
     )
     entered = cursor.rowcount
     cursor.execute(
         f"UPDATE {table} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "
         f"AND NOT EXISTS (SELECT 1 FROM {MATCH_TABLE} m WHERE m.id = {table}.customer_id)",
-        [now, segment_pk],
+        [stamp(now), segment_pk],
     )
     left = cursor.rowcount
     cursor.execute(f"DROP TABLE {MATCH_TABLE}")
     count = SegmentMember.objects.filter(segment_id=segment_pk, left_at__isnull=True).count()
-    return count, entered + left
+    return count, entered, left
+
+
+def stamp(moment):
+    """`moment` as the ORM stores it, for raw SQL: SQLite keeps datetimes as text, and the sqlite3
+    module's own adapter writes "+00:00" where Django writes none, so the rows' entered_at /
+    left_at would never equal the same moment in an ORM filter (how workflows find a change)."""
+    return connection.ops.adapt_datetimefield_value(moment)
 
 
 def refresh_statistics(changed: int) -> bool:
@@ -295,9 +308,10 @@ def rebuild_all() -> int:
 
 
 def clear_members(segment: Segment) -> None:
-    """Archiving: every current member leaves now."""
+    """Archiving: every current member leaves now (segment left workflows run for them)."""
     now = clock.now()
-    SegmentMember.objects.filter(segment=segment, left_at__isnull=True).update(left_at=now)
+    left = SegmentMember.objects.filter(segment=segment, left_at__isnull=True).update(left_at=now)
+    membership.changed(segment.pk, now, entered=False, left=left > 0)
     Segment.objects.filter(pk=segment.pk).update(member_count=0)
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from customers.models import Customer
 from events.models import Event
-from loyalty import clock
+from loyalty import clock, fastsql
 
 from .choices import RunStatus
 from .models import RunStep, Workflow, WorkflowRun, WorkflowVersion
@@ -86,7 +86,7 @@ def start_run(
     fields = {"customer": customer} if event is not None else {}
     try:
         with transaction.atomic():
-            run = WorkflowRun.objects.create(
+            run = WorkflowRun(
                 environment=workflow.environment,
                 workflow=workflow,
                 version=version,
@@ -97,6 +97,7 @@ def start_run(
                 **fields,
                 **lookup,
             )
+            fastsql.insert(run)  # plain SQL (loyalty.fastsql): one per run, on the queue's hot path
             if modifier_steps:
                 add_steps(run, modifier_steps, branch="modifier", now=now)
             return run, True
@@ -104,12 +105,14 @@ def start_run(
         return WorkflowRun.objects.get(workflow=workflow, **lookup), False
 
 
-def finish(run: WorkflowRun, *, parked: list[dt.datetime]) -> None:
+def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] | None = None) -> None:
+    """Store the run's outcome; `steps`: every step of the run when the caller has them (else
+    they are read)."""
     now = clock.now(run.environment)
     if parked:
         run.status, run.resume_at = RunStatus.WAITING, min(parked)
     else:
-        steps = list(run.steps.all())
+        steps = list(run.steps.all()) if steps is None else steps
         if any(step.error for step in steps):
             run.status = RunStatus.ERROR
             run.error = next(step.error for step in steps if step.error)[:2000]
@@ -120,4 +123,4 @@ def finish(run: WorkflowRun, *, parked: list[dt.datetime]) -> None:
         run.resume_at = None
         run.finished_at = now
     run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
-    run.save(update_fields=["status", "resume_at", "finished_at", "duration_ms", "error", "vars"])
+    fastsql.update(run, ["status", "resume_at", "finished_at", "duration_ms", "error", "vars"])

@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
 from events.models import Event
-from loyalty import clock, expressions
+from loyalty import clock, expressions, fastsql
 from loyalty.errors import EngineError
 
 from . import evaluate, logs
@@ -46,15 +46,17 @@ def _state(run: WorkflowRun, customer: Customer | None, now: dt.datetime) -> eva
     )
 
 
-def execute(run: WorkflowRun, *, dry_run: bool = False) -> WorkflowRun:
-    """Walk the run's version from the start, replaying recorded steps; returns the run."""
+def execute(run: WorkflowRun, *, dry_run: bool = False, fresh: bool = False) -> WorkflowRun:
+    """Walk the run's version from the start, replaying recorded steps; returns the run.
+    `fresh`: the run was created just now without steps (no query for recorded ones)."""
     graph = Graph(run.version.graph)
     if graph.trigger is None:
         return run
     now = clock.now(run.environment)
-    customer = Customer.objects.filter(pk=run.customer_id).first() if run.customer_id else None
+    customer = fastsql.first(Customer, "id = %s", [run.customer_id]) if run.customer_id else None
     state = _state(run, customer, now)
-    done = {step.node: step for step in run.steps.all()}
+    done = {} if fresh else {step.node: step for step in run.steps.all()}
+    walked: list[RunStep] = []
     for step in done.values():  # variables assigned before (either branch) are known again
         if step.node_type == "variable_assign" and "name" in step.detail:
             state.vars[step.detail["name"]] = step.detail.get("value")
@@ -69,6 +71,7 @@ def execute(run: WorkflowRun, *, dry_run: bool = False) -> WorkflowRun:
         step = done.get(node_id)
         if step is None:
             step = _run_node(run, node, customer, state, now)
+            walked.append(step)
         if node["type"] == "wait":
             ends = parse_datetime(step.detail.get("until") or "")
             if ends is not None and ends > now:
@@ -81,7 +84,7 @@ def execute(run: WorkflowRun, *, dry_run: bool = False) -> WorkflowRun:
             queue.extend(graph.targets(node_id, output))
     run.vars = state.vars
     if not dry_run:
-        logs.finish(run, parked=parked)
+        logs.finish(run, parked=parked, steps=[*done.values(), *walked])
     return run
 
 
@@ -131,7 +134,7 @@ def _wait_until(config: dict, state, now: dt.datetime) -> dt.datetime:
 def _save_step(run, step: RunStep) -> RunStep:
     try:
         with transaction.atomic():
-            step.save()
+            fastsql.insert(step)
     except IntegrityError:  # another delivery wrote it first: follow that one
         return RunStep.objects.get(run=run, node=step.node)
     return step
@@ -150,7 +153,7 @@ def _run_action(run: WorkflowRun, node: dict, customer, state: evaluate.State, n
             event: Event | None = ACTIONS[node["type"]](ctx)
             # The step commits with the events (the effect's key); a duplicate rolls them back.
             step = _new_step(run, node, now, output="success", detail=detail, event=event)
-            step.save()
+            fastsql.insert(step)
         return step
     except IntegrityError as error:
         existing = RunStep.objects.filter(run=run, node=node["id"]).first()

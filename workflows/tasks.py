@@ -3,10 +3,13 @@
 - `run_for_events` (queued on commit by workflows.triggers): one run per active workflow and
   triggering event, walked by workflows.runner. Delivered twice, it finds the runs and their
   steps and applies nothing again.
+- `run_segment_changes` (queued after commit by workflows.membership when a build, an archiving
+  or an import changed a segment's membership): the segment entered / left runs of that change,
+  one per changed membership row and workflow, keyed ``seg-<member id>-<direction>``.
 - `tick` (a django-q2 Schedule every minute; also safe to call by hand): per environment, on its
   own clock (the sandbox's test clock): resume the waits that ended, run the due occurrence of
-  every On a date trigger, the Historical events triggers and the segment entered / left
-  triggers. Big runs go in chunks of CHUNK customers with the cursor stored on the
+  every On a date trigger and the Historical events triggers, and sweep the segment changes older
+  than SEGMENT_SWEEP_GRACE (default 600 s) for runs a lost task never made (recovery only). Big runs go in chunks of CHUNK customers with the cursor stored on the
   `DateOccurrence`, so a tick that stops (time budget, a killed worker) is resumed by the next,
   and the unique (workflow, customer, occurrence) run means no customer runs twice.
 - `cleanup` (daily): runs older than WORKFLOW_LOG_RETENTION_DAYS (default 90) are deleted.
@@ -17,29 +20,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 from customers.choices import CustomerStatus
 from customers.models import Customer
 from dataio import jobs
 from dataio.choices import JobKind, JobStatus
 from events.models import Event
-from loyalty import clock
+from loyalty import clock, fastsql
 from loyalty.choices import Environment
 from loyalty.models import Program
 from segments import conditions as cond
 from segments.models import SegmentMember
 
 from . import logs, runner, triggers
+from .actions import ACTIONS
 from .choices import FINISHED, RunStatus, TriggerType, WorkflowStatus
 from .graph import Graph
 from .models import DateOccurrence, Workflow, WorkflowRun, WorkflowVersion
 
 log = logging.getLogger("loyalty.workflows")
 CHUNK = 500
+SWEEP_MOMENTS = 50  # change moments per workflow per tick in the recovery sweep
 TICK_BUDGET_SECONDS = 50
 
 
@@ -57,37 +64,77 @@ def run_for_events(
     """The action branch of every active workflow triggered by these events (and the runs of the
     modifier branches that ran for the main event); `only`: the workflow IDs to run (None: all);
     `dry_run`: the runs are not finished (workflows.preview rolls them back). Returns the number
-    of runs walked."""
+    of runs walked.
+
+    Per run: the run row (one INSERT), the customer, each node's step with its events (one
+    transaction per action), the final status (one UPDATE). The workflow and its version come from
+    process memory (the active-workflow table, reloaded when a workflow changes), not from the
+    database."""
     modifier_logs = modifier_logs or {}
     table = triggers.active_event_workflows()
     walked = 0
-    for event in Event.objects.filter(pk__in=event_ids).order_by("id"):
+    ids = [int(pk) for pk in event_ids]
+    if not ids:
+        return 0
+    # Plain SQL (loyalty.fastsql): the ORM's compilation of this query cost more than the read.
+    events = fastsql.select(Event, f"id IN ({', '.join(['%s'] * len(ids))})", ids)
+    for event in sorted(events, key=lambda row: row.pk):
         for active in table.get((environment, event.action), ()):
             if active.id in (origin, event.workflow_id) or event.customer_id is None:
                 continue
             if only is not None and active.id not in only:
                 continue
             modifier = modifier_logs.get(str(active.id)) if event.pk == main_event_id else None
-            workflow = Workflow.objects.filter(pk=active.id).first()
-            if workflow is None:
-                continue
-            version = WorkflowVersion.objects.get(pk=modifier["version"] if modifier else active.version_id)
-            run, created = logs.start_run(
-                workflow=workflow,
-                version=version,
-                customer=Customer(pk=event.customer_id),
-                trigger=f"{event.action} #{event.pk}",
-                now=clock.now(environment),
-                event=event,
-                depth=depth,
-                variables=(modifier or {}).get("vars"),
-                modifier_steps=(modifier or {}).get("steps"),
-            )
-            if not created and run.status != RunStatus.RUNNING:
-                continue  # a redelivery of a finished (or parked) run: nothing to do
-            runner.execute(run, dry_run=dry_run)
-            walked += 1
+            try:
+                walked += _event_run(active, event, environment, depth, modifier, dry_run=dry_run)
+            except (WorkflowRun.DoesNotExist, WorkflowVersion.DoesNotExist):
+                continue  # the workflow was deleted since this process loaded it
     return walked
+
+
+def _event_run(active, event, environment, depth, modifier, *, dry_run=False) -> int:
+    """One event-triggered run. A version whose walk registers events in at most one node and
+    never waits runs in one transaction (run row, steps, the action's events, the outcome: all or
+    nothing, so a killed worker leaves nothing and the redelivery does it all once; one commit
+    instead of three). Others commit node by node (workflows.runner)."""
+    wanted = modifier["version"] if modifier else active.version_id
+    if wanted == active.version_id:
+        # The active version as loaded with the active-workflow table (versions are immutable).
+        run_version = WorkflowVersion(pk=wanted, workflow_id=active.id, graph=active.graph.data)
+    else:  # saved again between the modifier branch and now: the run keeps its own version
+        run_version = WorkflowVersion.objects.get(pk=wanted)
+    with transaction.atomic() if single_commit(run_version) else nullcontext():
+        run, created = logs.start_run(
+            workflow=active.row(),
+            version=run_version,
+            customer=Customer(pk=event.customer_id),
+            trigger=f"{event.action} #{event.pk}",
+            now=clock.now(environment),
+            event=event,
+            depth=depth,
+            variables=(modifier or {}).get("vars"),
+            modifier_steps=(modifier or {}).get("steps"),
+        )
+        if not created and run.status != RunStatus.RUNNING:
+            return 0  # a redelivery of a finished (or parked) run: nothing to do
+        runner.execute(run, dry_run=dry_run, fresh=created and not (modifier or {}).get("steps"))
+    return 1
+
+
+def single_commit(run_version: WorkflowVersion) -> bool:
+    """Whether the version's walk (every node reachable from its trigger) has at most one node
+    that registers events and no Wait: such a run can commit once, as a whole."""
+    graph = Graph(run_version.graph)
+    reachable: set[str] = set()
+    queue = [graph.trigger["id"]] if graph.trigger else []
+    while queue:
+        node_id = queue.pop()
+        for (source, _output), targets in graph.out.items():
+            if source == node_id:
+                queue.extend(t for t in targets if t not in reachable)
+                reachable.update(targets)
+    kinds = [graph.nodes[node_id]["type"] for node_id in reachable if node_id in graph.nodes]
+    return sum(kind in ACTIONS for kind in kinds) <= 1 and "wait" not in kinds
 
 
 def tick(environments=None) -> dict:
@@ -252,32 +299,101 @@ def _run_for(workflow, customer, key, label) -> int:
     )
     if not created and run.status != RunStatus.RUNNING:
         return 0
-    runner.execute(run)
+    runner.execute(run, fresh=created)
     return 1
 
 
 def _segment_changes(workflow, config, now) -> int:
-    occurrence, created = DateOccurrence.objects.get_or_create(
+    """The recovery sweep of a segment trigger (the changes themselves queue
+    `run_segment_changes` after their commit: workflows.membership): the changes stamped between
+    the stored cursor and SEGMENT_SWEEP_GRACE ago, moment by moment, walking only those without a
+    run (a task lost between a commit and its queueing, a worker that died). The cursor starts
+    when the sweep first sees the workflow's version, as its trigger did."""
+    occurrence, _ = DateOccurrence.objects.get_or_create(
         workflow=workflow, key=f"segment-v{workflow.version_id}", defaults={"due_at": now}
     )
-    since = occurrence.due_at
-    column = "entered_at" if config["direction"] == "entered" else "left_at"
-    changes = SegmentMember.objects.filter(
-        Q(**{f"{column}__gt": since, f"{column}__lte": now}), segment_id=config["segment"]
-    ).select_related("customer")
-    walked = 0
-    for member in changes.order_by(column, "pk")[:CHUNK]:
-        walked += _run_for(
-            workflow,
-            member.customer,
-            f"seg-{member.pk}-{config['direction']}",
-            f"Segment {config['direction']}",
+    direction = config["direction"]
+    column = "entered_at" if direction == "entered" else "left_at"
+    until = now - sweep_grace()
+    if until <= occurrence.due_at:
+        return 0
+    moments = (
+        SegmentMember.objects.filter(
+            Q(**{f"{column}__gt": occurrence.due_at, f"{column}__lte": until}), segment_id=config["segment"]
         )
-        occurrence.due_at = getattr(member, column)
-    if walked < CHUNK:
-        occurrence.due_at = now
+        .order_by(column)
+        .values_list(column, flat=True)
+        .distinct()
+    )
+    walked, found = 0, list(moments[:SWEEP_MOMENTS])
+    for moment in found:
+        walked += _segment_runs(workflow, direction, int(config["segment"]), moment)
+        occurrence.due_at = moment
+    if len(found) < SWEEP_MOMENTS:
+        occurrence.due_at = until
     occurrence.save(update_fields=["due_at"])
     return walked
+
+
+def sweep_grace() -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(settings, "SEGMENT_SWEEP_GRACE", 600)))
+
+
+def run_segment_changes(segment_pk, at, directions=("entered", "left")) -> int:
+    """The runs of every active segment workflow on `segment_pk` for the memberships changed at
+    `at` (ISO datetime: entered_at / left_at of the changed rows), queued after commit by
+    workflows.membership.changed. Returns the number of runs walked; a redelivery walks none."""
+    moment = parse_datetime(at) if isinstance(at, str) else at
+    if moment is None or not Program.current().workflows:
+        return 0
+    walked = 0
+    workflows = Workflow.objects.filter(
+        status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.SEGMENT, version__isnull=False
+    ).select_related("version")
+    for workflow in workflows:
+        trigger = Graph(workflow.version.graph).trigger
+        if trigger is None or trigger["type"] != "segment_trigger":
+            continue
+        config = trigger["config"]
+        if int(config["segment"]) != int(segment_pk) or config["direction"] not in directions:
+            continue
+        try:
+            walked += _segment_runs(workflow, config["direction"], int(segment_pk), moment)
+        except Exception:  # one broken workflow never stops the others
+            log.exception("segment workflow failed", extra={"workflow": workflow.pk})
+    return walked
+
+
+def _segment_runs(workflow, direction: str, segment_pk: int, moment) -> int:
+    """Walk the runs of the memberships of `segment_pk` that changed (`direction`) at `moment`,
+    CHUNK rows at a time by id, skipping those that have their run already (one query per chunk).
+    Customers since anonymized or opted out are not visited (the On a date triggers' rule)."""
+    column = "entered_at" if direction == "entered" else "left_at"
+    changes = (
+        SegmentMember.objects.filter(segment_id=segment_pk, **{column: moment})
+        .filter(customer__anonymized_at__isnull=True)
+        .exclude(customer__status=CustomerStatus.OPTED_OUT)
+        .select_related("customer")
+        .order_by("pk")
+    )
+    label = f"Segment {direction}"
+    walked, cursor = 0, 0
+    while True:
+        batch = list(changes.filter(pk__gt=cursor)[:CHUNK])
+        if not batch:
+            return walked
+        cursor = batch[-1].pk
+        keys = {member.pk: f"seg-{member.pk}-{direction}" for member in batch}
+        done = set(
+            WorkflowRun.objects.filter(
+                workflow=workflow,
+                customer_id__in=[member.customer_id for member in batch],
+                occurrence__in=keys.values(),
+            ).values_list("occurrence", flat=True)
+        )
+        for member in batch:
+            if keys[member.pk] not in done:
+                walked += _run_for(workflow, member.customer, keys[member.pk], label)
 
 
 def cleanup() -> int:

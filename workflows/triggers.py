@@ -85,10 +85,26 @@ class Active:
     version_id: int
     graph: Graph
     trigger_id: str
+    environment: str = "live"
+    campaign_id: int | None = None
 
     @property
     def pk(self) -> int:  # expressions read workflow.pk / workflow.name
         return self.id
+
+    def row(self) -> Workflow:
+        """A Workflow instance for a run (its foreign key, name, environment, campaign), made
+        without a query; a fresh one each time, so nothing cached on it is shared between runs."""
+        return Workflow(
+            pk=self.id,
+            name=self.name,
+            environment=self.environment,
+            campaign_id=self.campaign_id,
+            priority=self.priority,
+            status=WorkflowStatus.ACTIVE,
+            trigger_type=TriggerType.EVENT,
+            version_id=self.version_id,
+        )
 
 
 def _load() -> dict[tuple[str, str], list[Active]]:
@@ -105,7 +121,16 @@ def _load() -> dict[tuple[str, str], list[Active]]:
         if graph.trigger is None:
             continue
         table.setdefault((wf.environment, wf.trigger_action), []).append(
-            Active(wf.pk, wf.name, wf.priority, wf.version_id, graph, graph.trigger["id"])
+            Active(
+                wf.pk,
+                wf.name,
+                wf.priority,
+                wf.version_id,
+                graph,
+                graph.trigger["id"],
+                wf.environment,
+                wf.campaign_id,
+            )
         )
     return table
 
@@ -280,6 +305,10 @@ def _enqueue(result, environment: str, depth: int, origin: int | None, logs: dic
         logs,
         task_name=f"workflows-event-{wanted[0]}",
         broker=_broker(),
+        # No success record in django-q2's tables: the run log is the record, and saving one cost
+        # the cluster's monitor a transaction per task (it locks the kept successes to prune them).
+        # Failures are still saved.
+        save=False,
     )
 
 

@@ -116,3 +116,39 @@ def test_remove_tier_and_campaign_bonus_apply_once_when_delivered_twice(program,
     campaign.refresh_from_db()
     assert (campaign.distributed_points, campaign.participants) == (25, 1)
     assert factories.live().spendable == 25 and not CustomerTier.objects.exists()
+
+
+def test_a_one_action_run_commits_as_a_whole_and_its_redelivery_applies_it_once(program, anna, monkeypatch):
+    from workflows import logs
+
+    workflow = make_workflow(
+        chain(
+            on_event("login"),
+            {"id": "f", "type": "variable_assign", "config": {"name": "seen", "value": "1"}},
+            {"id": "bonus", "type": "point_add", "config": {"points": 10}},
+        )
+    )
+    assert tasks.single_commit(workflow.version)
+    two_actions = make_workflow(_bonus_graph(), name="Two actions", active=False)
+    assert not tasks.single_commit(two_actions.version)
+    login = factories.register("login").event
+    finish = logs.finish
+
+    def dies(*args, **kwargs):  # the worker dies after the action, before the run's outcome
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(logs, "finish", dies)
+    with pytest.raises(SystemExit):
+        tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    # Nothing of the run is left: no run row, no step, no event, no points.
+    assert not WorkflowRun.objects.filter(workflow=workflow).exists()
+    assert not Event.objects.filter(workflow_id=workflow.pk).exists()
+    assert factories.live().spendable == 0
+    monkeypatch.setattr(logs, "finish", finish)
+    for _delivery in range(2):
+        tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.status == RunStatus.SUCCESS
+    assert set(RunStep.objects.filter(run=run).values_list("node", flat=True)) == {"f", "bonus"}
+    assert Event.objects.filter(action="point_add", workflow_id=workflow.pk).count() == 1
+    assert factories.live().spendable == 10
