@@ -31,6 +31,7 @@ from loyalty.errors import BusinessRuleError, Conflict, ModuleDisabled, NotFound
 from transactions import points
 
 from .choices import BidStatus
+from .eligibility import availability  # the claim rules apply to bidders too
 from .models import Reward, RewardBid
 
 # Own codes (the reference documents none for these refusals; docs/api.md's table).
@@ -75,8 +76,6 @@ def reward_bid(ctx: HandlerContext) -> None:
     120211-120213 the reward's other rules, 160450 below the minimum bid, 160423 not enough
     spendable points. `ctx.result.extra`: `reward_bid` (the new RewardBid) and `outbid` (the
     previous leader's bid, now outbid, whose release the caller registers) when another led."""
-    from .rewards import availability  # the claim rules apply to bidders too
-
     if not ctx.program.rewards:
         raise ModuleDisabled("The Rewards module is disabled.", field="data.reward")
     customer = ctx.customer
