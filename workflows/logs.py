@@ -8,8 +8,9 @@ waiting while a Wait holds it. Steps are unique per (run, node).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from customers.models import Customer
 from events.models import Event
@@ -84,25 +85,26 @@ def start_run(
         {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
     )
     fields = {"customer": customer} if event is not None else {}
-    try:
-        with transaction.atomic():
-            run = WorkflowRun(
-                environment=workflow.environment,
-                workflow=workflow,
-                version=version,
-                trigger=trigger[:200],
-                depth=depth,
-                vars=variables or {},
-                started_at=now,
-                **fields,
-                **lookup,
-            )
-            fastsql.insert(run)  # plain SQL (loyalty.fastsql): one per run, on the queue's hot path
+    run = WorkflowRun(
+        environment=workflow.environment,
+        workflow=workflow,
+        version=version,
+        trigger=trigger[:200],
+        depth=depth,
+        vars=variables or {},
+        started_at=now,
+        **fields,
+        **lookup,
+    )
+    # Plain SQL (loyalty.fastsql), one statement per run on the queue's hot path: a conflict with
+    # the unique run of this event / occurrence (a redelivery) inserts nothing and needs no
+    # savepoint; the modifier branch's steps commit with the run.
+    with transaction.atomic() if modifier_steps else nullcontext():
+        if fastsql.insert_unless_conflict(run):
             if modifier_steps:
                 add_steps(run, modifier_steps, branch="modifier", now=now)
             return run, True
-    except IntegrityError:
-        return WorkflowRun.objects.get(workflow=workflow, **lookup), False
+    return WorkflowRun.objects.get(workflow=workflow, **lookup), False
 
 
 def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] | None = None) -> None:
