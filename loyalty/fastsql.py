@@ -97,6 +97,15 @@ def insert(instance: models.Model) -> None:
     instance._state.db = db.alias
 
 
+def insert_statement(instance: models.Model) -> tuple[str, list]:
+    """The (sql, params) of `insert(instance)` without running it, ending in ``RETURNING <pk>``
+    where the backend supports it, e.g. for `returning_together` (the caller sets the pk from
+    the row returned)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain, _returning = _insert_sql(type(instance), db.vendor)
+    return sql, _values(instance, fields, plain, True, db)
+
+
 def insert_unless_conflict(instance: models.Model) -> bool:
     """INSERT the instance unless a row already holds one of its unique values (``ON CONFLICT DO
     NOTHING``): True (its pk set) when inserted, False when the row exists, e.g. a redelivered

@@ -107,9 +107,16 @@ def start_run(
     return WorkflowRun.objects.get(workflow=workflow, **lookup), False
 
 
-def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] | None = None) -> None:
+def finish(
+    run: WorkflowRun,
+    *,
+    parked: list[dt.datetime],
+    steps: list[RunStep] | None = None,
+    unsaved: list[RunStep] | None = None,
+) -> None:
     """Store the run's outcome; `steps`: every step of the run when the caller has them (else
-    they are read)."""
+    they are read); `unsaved`: steps not written yet (workflows.runner's one-transaction walk),
+    inserted with the run's UPDATE (on PostgreSQL in one round trip: fastsql.returning_together)."""
     now = clock.now(run.environment)
     if parked:
         run.status, run.resume_at = RunStatus.WAITING, min(parked)
@@ -125,4 +132,13 @@ def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] 
         run.resume_at = None
         run.finished_at = now
     run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
-    fastsql.update(run, ["status", "resume_at", "finished_at", "duration_ms", "error", "vars"])
+    names = ["status", "resume_at", "finished_at", "duration_ms", "error", "vars"]
+    if not unsaved:
+        fastsql.update(run, names)
+        return
+    update = fastsql.update_statement(run, names)
+    rows = fastsql.returning_together(
+        [fastsql.insert_statement(step) for step in unsaved], [update] if update else []
+    )
+    for step, row in zip(unsaved, rows, strict=True):
+        step.pk, step._state.adding = row[0], False
