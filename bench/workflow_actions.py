@@ -12,7 +12,12 @@ workers, against registering the same events directly with two processes.
 
 Redis: REDIS_URL (required; give the benchmark a Redis database of its own, e.g.
 redis://127.0.0.1:6379/11: the cluster's queue there is emptied first). Targets: >= 300 action
-events/s, and within 2x of direct registration (the ratio matters on a shared machine).
+events/s, and within 2x of direct registration (the ratio matters on a shared machine). Run it as
+production runs, with DEBUG=false (and a SECRET_KEY: the cluster's processes inherit both): with
+DEBUG on every statement is also formatted into Django's query log, on both sides. Keep
+BENCH_ACTION_EVENTS at most 1000: django-q2 replaces a worker after 500 tasks (its `recycle`),
+and a replaced worker's CPU leaves /proc, so the cluster CPU figure would miss it (the benchmark
+says so when that happens).
 """
 
 from __future__ import annotations
@@ -128,6 +133,7 @@ def run() -> None:
         editing.set_status(other, False)
     print(f" post-commit actions: {EVENTS} action events, 2 django-q2 workers, Redis {settings.REDIS_URL}")
     print(f"  load average before: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"  DEBUG {'on (set DEBUG=false to measure as production runs)' if settings.DEBUG else 'off'}")
     direct, direct_cpu = _direct()
     print(
         f"  direct register_event, 2 processes:      {direct:7.0f} events/s, {direct_cpu:.2f} ms CPU per event"
@@ -177,6 +183,8 @@ def run() -> None:
         f"  workflow action branch, 2 workers:       {rate:7.0f} action events/s "
         f"({count} of {EVENTS} made, {queued} tasks queued; {wall:.1f} s wall incl. start-up)"
     )
+    if EVENTS > 2 * 500:
+        print("  (more than 1000 tasks: django-q2 recycled workers, the CPU figure below misses theirs)")
     if cpu_first is not None and cpu_last is not None and count > done_first:
         # The whole cluster (workers, pusher, monitor, sentinel) while it made these events.
         per_event = (cpu_last - cpu_first) / (count - done_first) * 1000

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
 
@@ -95,6 +95,43 @@ def insert(instance: models.Model) -> None:
     instance.pk = c.fetchone()[0] if returning else c.lastrowid
     instance._state.adding = False
     instance._state.db = db.alias
+
+
+def insert_statement(instance: models.Model) -> tuple[str, list]:
+    """The (sql, params) of `insert(instance)` without running it, ending in ``RETURNING <pk>``
+    where the backend supports it, e.g. for `returning_together` (the caller sets the pk from
+    the row returned)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain, _returning = _insert_sql(type(instance), db.vendor)
+    return sql, _values(instance, fields, plain, True, db)
+
+
+def insert_unless_conflict(instance: models.Model) -> bool:
+    """INSERT the instance unless a row already holds one of its unique values (``ON CONFLICT DO
+    NOTHING``): True (its pk set) when inserted, False when the row exists, e.g. a redelivered
+    task's run. Unlike catching the IntegrityError of `insert`, a conflict leaves the transaction
+    usable, so no savepoint (two statements) is needed around it. On PostgreSQL a conflicting
+    insert still in flight is waited for, as with a plain INSERT. Backends without
+    ``INSERT ... RETURNING`` take a savepoint and `insert`."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields, plain, returning = _insert_sql(type(instance), db.vendor)
+    if not returning:
+        try:
+            with transaction.atomic():
+                insert(instance)
+        except IntegrityError:
+            return False
+        return True
+    head, tail = sql.rsplit(" RETURNING ", 1)
+    c = cursor()
+    c.execute(f"{head} ON CONFLICT DO NOTHING RETURNING {tail}", _values(instance, fields, plain, True, db))
+    row = c.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = db.alias
+    return True
 
 
 @lru_cache(maxsize=256)

@@ -8,8 +8,9 @@ waiting while a Wait holds it. Steps are unique per (run, node).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from customers.models import Customer
 from events.models import Event
@@ -84,30 +85,38 @@ def start_run(
         {"trigger_event": event} if event is not None else {"customer": customer, "occurrence": occurrence}
     )
     fields = {"customer": customer} if event is not None else {}
-    try:
-        with transaction.atomic():
-            run = WorkflowRun(
-                environment=workflow.environment,
-                workflow=workflow,
-                version=version,
-                trigger=trigger[:200],
-                depth=depth,
-                vars=variables or {},
-                started_at=now,
-                **fields,
-                **lookup,
-            )
-            fastsql.insert(run)  # plain SQL (loyalty.fastsql): one per run, on the queue's hot path
+    run = WorkflowRun(
+        environment=workflow.environment,
+        workflow=workflow,
+        version=version,
+        trigger=trigger[:200],
+        depth=depth,
+        vars=variables or {},
+        started_at=now,
+        **fields,
+        **lookup,
+    )
+    # Plain SQL (loyalty.fastsql), one statement per run on the queue's hot path: a conflict with
+    # the unique run of this event / occurrence (a redelivery) inserts nothing and needs no
+    # savepoint; the modifier branch's steps commit with the run.
+    with transaction.atomic() if modifier_steps else nullcontext():
+        if fastsql.insert_unless_conflict(run):
             if modifier_steps:
                 add_steps(run, modifier_steps, branch="modifier", now=now)
             return run, True
-    except IntegrityError:
-        return WorkflowRun.objects.get(workflow=workflow, **lookup), False
+    return WorkflowRun.objects.get(workflow=workflow, **lookup), False
 
 
-def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] | None = None) -> None:
+def finish(
+    run: WorkflowRun,
+    *,
+    parked: list[dt.datetime],
+    steps: list[RunStep] | None = None,
+    unsaved: list[RunStep] | None = None,
+) -> None:
     """Store the run's outcome; `steps`: every step of the run when the caller has them (else
-    they are read)."""
+    they are read); `unsaved`: steps not written yet (workflows.runner's one-transaction walk),
+    inserted with the run's UPDATE (on PostgreSQL in one round trip: fastsql.returning_together)."""
     now = clock.now(run.environment)
     if parked:
         run.status, run.resume_at = RunStatus.WAITING, min(parked)
@@ -123,4 +132,13 @@ def finish(run: WorkflowRun, *, parked: list[dt.datetime], steps: list[RunStep] 
         run.resume_at = None
         run.finished_at = now
     run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
-    fastsql.update(run, ["status", "resume_at", "finished_at", "duration_ms", "error", "vars"])
+    names = ["status", "resume_at", "finished_at", "duration_ms", "error", "vars"]
+    if not unsaved:
+        fastsql.update(run, names)
+        return
+    update = fastsql.update_statement(run, names)
+    rows = fastsql.returning_together(
+        [fastsql.insert_statement(step) for step in unsaved], [update] if update else []
+    )
+    for step, row in zip(unsaved, rows, strict=True):
+        step.pk, step._state.adding = row[0], False

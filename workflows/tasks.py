@@ -103,7 +103,8 @@ def _event_run(active, event, environment, depth, modifier, *, dry_run=False) ->
         run_version = WorkflowVersion(pk=wanted, workflow_id=active.id, graph=active.graph.data)
     else:  # saved again between the modifier branch and now: the run keeps its own version
         run_version = WorkflowVersion.objects.get(pk=wanted)
-    with transaction.atomic() if single_commit(run_version) else nullcontext():
+    one_transaction = single_commit(run_version)
+    with transaction.atomic() if one_transaction else nullcontext():
         run, created = logs.start_run(
             workflow=active.row(),
             version=run_version,
@@ -117,7 +118,8 @@ def _event_run(active, event, environment, depth, modifier, *, dry_run=False) ->
         )
         if not created and run.status != RunStatus.RUNNING:
             return 0  # a redelivery of a finished (or parked) run: nothing to do
-        runner.execute(run, dry_run=dry_run, fresh=created and not (modifier or {}).get("steps"))
+        fresh = created and not (modifier or {}).get("steps")
+        runner.execute(run, dry_run=dry_run, fresh=fresh, one_transaction=one_transaction)
     return 1
 
 

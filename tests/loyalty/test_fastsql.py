@@ -110,3 +110,21 @@ def test_new_builds_what_the_model_constructor_builds():
     assert _state_free(fastsql.new(Customer, customer_id="c", environment="live")) == _state_free(
         Customer(customer_id="c", environment="live")
     )
+
+
+def test_insert_unless_conflict_inserts_once_and_leaves_the_transaction_usable():
+    from django.db import transaction
+
+    now = clock.now()
+    common = {"environment": "live", "customer_id": "unique-1", "created_at": now, "updated_at": now}
+    first = Customer(first_name="First", **common)
+    with transaction.atomic():
+        assert fastsql.insert_unless_conflict(first) is True
+        assert first.pk is not None and first._state.adding is False
+        again = Customer(first_name="Second", **common)
+        assert fastsql.insert_unless_conflict(again) is False
+        assert again.pk is None
+        # No savepoint was needed: the transaction still runs statements (PostgreSQL would refuse
+        # them after a failed INSERT).
+        rows = Customer.objects.filter(environment="live", customer_id="unique-1")
+        assert list(rows.values_list("first_name", flat=True)) == ["First"]

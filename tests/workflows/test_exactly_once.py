@@ -152,3 +152,35 @@ def test_a_one_action_run_commits_as_a_whole_and_its_redelivery_applies_it_once(
     assert set(RunStep.objects.filter(run=run).values_list("node", flat=True)) == {"f", "bonus"}
     assert Event.objects.filter(action="point_add", workflow_id=workflow.pk).count() == 1
     assert factories.live().spendable == 10
+
+
+def test_a_one_transaction_run_writes_its_steps_with_the_outcome_and_links_the_event(program, anna):
+    bonus = make_workflow(
+        chain(
+            on_event("login"),
+            {"id": "f", "type": "variable_assign", "config": {"name": "seen", "value": "1"}},
+            {"id": "bonus", "type": "point_add", "config": {"points": 10}},
+        ),
+        name="Bonus",
+    )
+    refused = make_workflow(
+        chain(on_event("login"), {"id": "take", "type": "point_sub", "config": {"points": 1000}}),
+        name="Refused",
+    )
+    assert tasks.single_commit(bonus.version) and tasks.single_commit(refused.version)
+    login = factories.register("login").event
+    assert tasks.run_for_events("live", [login.pk], 0, None, login.pk, {}) == 2
+
+    run = WorkflowRun.objects.get(workflow=bonus)
+    steps = {step.node: step for step in RunStep.objects.filter(run=run)}
+    made = Event.objects.get(action="point_add", workflow_id=bonus.pk)
+    assert run.status == RunStatus.SUCCESS and set(steps) == {"f", "bonus"}
+    assert steps["bonus"].event_id == made.pk and steps["bonus"].output == "success"
+    assert steps["f"].output == "success" and steps["f"].event_id is None
+
+    failed = WorkflowRun.objects.get(workflow=refused)
+    step = RunStep.objects.get(run=failed)
+    assert failed.status == RunStatus.ERROR and step.output == "failure" and step.error
+    assert failed.error == step.error[:2000]
+    assert not Event.objects.filter(workflow_id=refused.pk).exists()
+    assert factories.live().spendable == 10
