@@ -107,11 +107,13 @@ class CustomerOverviewView(CustomerTabView):
 
     @staticmethod
     def rewards(customer) -> dict | None:
-        """Claimed (latest 10) and available rewards."""
+        """Claimed (latest 10) and available rewards: those an agent can claim for the customer, so
+        no bidding reward (won by bidding, never claimed: coupons.auctions)."""
         claimed = list(
             RewardClaim.objects.filter(customer=customer).select_related("reward").order_by("-id")[:10]
         )
-        return {"claimed": claimed, "available": claimable(customer, clock.now(customer.environment))[:10]}
+        available = [r for r in claimable(customer, clock.now(customer.environment)) if not r.bidding]
+        return {"claimed": claimed, "available": available[:10]}
 
     @staticmethod
     def tier_progress(customer) -> list[dict]:

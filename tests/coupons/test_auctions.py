@@ -264,6 +264,14 @@ def test_the_console_claim_form_does_not_offer_bidding_rewards(admin_client, auc
     assert "Mug" in page and "Designer bag" not in page
 
 
+def test_the_overview_does_not_list_a_bidding_reward_as_available(admin_client, auction):
+    Reward.objects.create(name="Mug", points=10, account=default_account())
+    page = admin_client.get(reverse("customers:customer_overview", kwargs={"ref": "Anna-1"}))
+    assert page.status_code == 200
+    available = [r.name for r in page.context["rewards"]["available"]]
+    assert available == ["Mug"]
+
+
 def test_the_entities_api_creates_an_auction_and_never_archives_one_with_bids(api, program):
     base = "/api/entities/rewards/reward"
     no_end = api.put(base, json={"name": "Bag", "bidding": True, "starting_bid": 50, "bid_step": 10})
