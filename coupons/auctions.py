@@ -54,8 +54,9 @@ def leading_bid(reward: Reward, environment: str) -> RewardBid | None:
 
 
 def minimum_bid(reward: Reward, leader: RewardBid | None) -> int:
-    """The smallest acceptable bid: the starting bid, or the leading bid plus the bid step."""
-    return reward.starting_bid if leader is None else leader.points + max(reward.bid_step, 1)
+    """The smallest acceptable bid: the starting bid (at least 1 point: a bid of 0 would reserve
+    nothing), or the leading bid plus the bid step."""
+    return max(reward.starting_bid, 1) if leader is None else leader.points + max(reward.bid_step, 1)
 
 
 def _reward(ctx: HandlerContext) -> Reward:

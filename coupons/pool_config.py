@@ -259,6 +259,8 @@ def create_pool(data: dict) -> CouponPool:
 def find_pool(reference: str, *, lock: bool = False) -> CouponPool:
     """The pool with this ID or external ID (row-locked with `lock`, inside a transaction);
     NotFound 202001 when none."""
+    if "\x00" in reference:  # no ID holds one (and PostgreSQL cannot compare text with it)
+        raise NotFound("Coupon Pool not found", field="coupon_pool_id", code=202001)
     pools = CouponPool.objects.select_for_update() if lock else CouponPool.objects.all()
     query = Q(external_id=reference)
     if reference.isdigit() and len(reference) < 19:

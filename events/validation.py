@@ -274,6 +274,13 @@ def _reject_nul(value, path, depth=0):
             _reject_nul(item, f"{path}.{index}", depth + 1)
 
 
+def check_storable(value, path: str) -> None:
+    """ValidationError (the field `path`) unless every key and value of `value` can be stored in a
+    database's text and JSON columns: no NUL, no lone surrogate, finite numbers, at most
+    MAX_DATA_DEPTH levels. For request bodies that are kept as they came (the change log)."""
+    _reject_nul(value, path)
+
+
 def validate_data(spec: ActionSpec, data: dict, extra_attrs=()) -> dict:
     """Coerce the listed attributes, check required ones; other attributes pass through."""
     if not isinstance(data, dict):

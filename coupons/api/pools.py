@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from coupons.api.serializers import pool_object
 from coupons.pool_config import create_pool, find_pool, update_pool
+from events.validation import check_storable
 from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
@@ -59,6 +60,7 @@ def _envelope(name: str, metadata) -> object:
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
         raise ValidationError("The body must be a JSON object of pool attributes.", field="body")
+    check_storable(request.data, "body")  # the body is kept in the change log as it came
     return dict(request.data)
 
 

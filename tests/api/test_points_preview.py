@@ -68,6 +68,19 @@ def test_a_rule_of_two_points_per_unit_previews_400_for_200(api, program):
             {"customer": "Anna-1", "action": "checkout", "data": {"transaction_id": "x", "total": "-1"}},
             "data.total",
         ),
+        # The shop's transaction ID, checked as the checkout checks it (the preview replaces it).
+        (
+            {"customer": "Anna-1", "action": "checkout", "data": {"transaction_id": ["x"]}},
+            "data.transaction_id",
+        ),
+        (
+            {"customer": "Anna-1", "action": "checkout", "data": {"transaction_id": "T\x001"}},
+            "data.transaction_id",
+        ),
+        (
+            {"customer": "Anna-1", "action": "checkout", "data": {"transaction_id": "T" * 129}},
+            "data.transaction_id",
+        ),
     ],
 )
 def test_bad_requests_are_the_envelope(api, program, body, field):

@@ -71,6 +71,14 @@ def test_an_automatic_bid_is_the_starting_bid_then_highest_plus_step(api, auctio
     assert statuses == {"Anna-1": BidStatus.OUTBID, "Ben-2": BidStatus.LEADING}
 
 
+def test_a_starting_bid_of_zero_makes_the_first_automatic_bid_one_point(api, auction):
+    Reward.objects.filter(pk=auction.pk).update(starting_bid=0)
+    first = bid(api, "Anna-1", auction)
+    assert first.status_code == 200, first.json()
+    assert first.json()["bid"]["points"] == 1 and figures("Anna-1") == (499, 1, 0)
+    assert bid(api, "Ben-2", auction, 0).json()["error"]["code"] == 113400  # not a positive amount
+
+
 def test_an_explicit_amount_and_a_raise_of_ones_own_bid(api, auction):
     assert bid(api, "Anna-1", auction, 120).json()["bid"]["points"] == 120
     raised = bid(api, "Anna-1", auction, 300)

@@ -187,6 +187,26 @@ def test_an_unknown_pool_is_the_reference_404(api, program):
     assert api.get(f"{BASE}/999999").json()["error"]["code"] == 202001
 
 
+def test_nul_characters_anywhere_are_refused_and_store_nothing(api, program):
+    """The body is kept in the change log as it came, so a NUL even in an unknown key is refused
+    (PostgreSQL stores none); a NUL in the path's pool ID is no pool."""
+    created = api.post(BASE, json={"name": "N1", "source": "generated", "type": "amount", "value": 5})
+    pool_id = created.json()["payload"]["id"]
+    entries = ChangeLogEntry.objects.count()
+    for path, body in (
+        (BASE, {"name": "N2", "source": "generated", "type": "amount", "value": 5, "foo\x00": 1}),
+        (BASE, {"name": "N3", "source": "generated", "type": "amount", "value": 5, "extra": ["a\x00"]}),
+        (f"{BASE}/{pool_id}/update", {"update_method": "update_none", "foo\x00": 1}),
+    ):
+        response = api.post(path, json=body)
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["field"].startswith("body")
+    assert CouponPool.objects.count() == 1 and ChangeLogEntry.objects.count() == entries
+    assert api.get(f"{BASE}/ext%00x").json()["error"]["code"] == 202001
+    response = api.post(f"{BASE}/ext%00x/update", json={"update_method": "update_none"})
+    assert response.status_code == 404 and response.json()["error"]["code"] == 202001
+
+
 @pytest.mark.parametrize(
     ("body", "code", "field"),
     [

@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from customers.api.serializers import AccountRefSerializer
 from events.api.serializers import EventSerializer, event_object
 from events.api.views import register_from_request
+from events.definitions import TRANSACTION_ID
 from events.models import Event
+from events.validation import check_bounds, check_storable, coerce
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
@@ -397,7 +399,11 @@ class PointsPreviewView(ApiView):
             raise MissingParameter(
                 "Missing required attribute 'transaction_id'.", field="data.transaction_id"
             )
-        # A preview of an order already sent is still a preview: the run uses its own ID.
+        # The shop's ID is checked as the checkout checks it (a string of at most 128 characters,
+        # storable); a preview of an order already sent is still a preview: the run uses its own ID.
+        transaction_id = coerce(TRANSACTION_ID.type, data["transaction_id"], TRANSACTION_ID.name)
+        check_storable(transaction_id, "data.transaction_id")
+        check_bounds(TRANSACTION_ID, transaction_id)
         checkout = {**body, "data": {**data, "transaction_id": f"preview-{uuid.uuid4().hex}"}}
         outcome = preview.preview_checkout(
             request.auth.environment, lambda: register_from_request(request, checkout)
