@@ -4,6 +4,7 @@ from customers.choices import CustomerStatus
 from loyalty import clock
 from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
 from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
+from loyalty.ledger.accounts import program_accounts
 
 from . import pool_config
 from .choices import PoolSource
@@ -175,6 +176,7 @@ class RewardForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = program_accounts()  # not customers' subledgers
         for name in ("starting_bid", "bid_step"):  # only bidding rewards need them
             self.fields[name].required = False
 

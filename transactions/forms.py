@@ -1,6 +1,7 @@
 from django import forms
 
 from loyalty.console.forms import ReasonForm
+from loyalty.ledger.accounts import program_accounts
 
 from .models import EarningRule
 
@@ -34,6 +35,10 @@ class EarningRuleForm(forms.ModelForm):
             "excluded_products",
             "first_purchase_bonus",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = program_accounts()  # not customers' subledgers
 
     def _multipliers(self, name):
         value = self.cleaned_data.get(name) or {}

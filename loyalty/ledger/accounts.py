@@ -15,6 +15,12 @@ from loyalty.models import PointAccount
 CACHE_KEY = "loyalty:accounts:v1"
 
 
+def program_accounts():
+    """The program's accounts (a QuerySet by code), without customers' subledgers: what a reward,
+    an earning rule or any program-wide setting may name."""
+    return PointAccount.objects.filter(owner__isnull=True).order_by("code")
+
+
 def all_accounts() -> list[PointAccount]:
     """Every account by code (read-only objects shared by the process's threads)."""
     return configcache.get(CACHE_KEY, _load)

@@ -5,7 +5,8 @@ Returns human-readable problems; an empty list means the customer's books balanc
 - per account: spendable == sum(remaining of ACTIVE lots), pending == sum(points of PENDING lots),
   reserved == sum(reserved of lots), earned == spendable + pending + reserved + spent + expired,
   no figure negative;
-- the Customer row's totals equal the sums over its accounts.
+- the Customer row's totals equal its default account's figures (the top-level figures: docs/ledger.md;
+  other accounts stay separate).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def iter_problems(chunk_size: int = 500) -> Iterator[str]:
                 yield f"customer {customer_id}: lot {pk} has a negative count"
         sums: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
         seen: set[tuple[int, int]] = set()
+        default_id = default_account().pk
         for balance in PointBalance.objects.filter(customer_id__in=ids).iterator(chunk_size=5000):
             where = (balance.customer_id, balance.account_id)
             seen.add(where)
@@ -164,7 +166,8 @@ def iter_problems(chunk_size: int = 500) -> Iterator[str]:
             for name in TOTALS:
                 if getattr(balance, name) < 0:
                     yield f"{prefix}: {name} is negative"
-                sums[balance.customer_id][name] += getattr(balance, name)
+                if balance.account_id == default_id:  # the Customer row carries this account's figures
+                    sums[balance.customer_id][name] += getattr(balance, name)
         for where, expected in lots.items():
             if where not in seen and any(expected[k] for k in ("spendable", "pending", "reserved")):
                 yield f"customer {where[0]} account {where[1]}: lots without a balance row"
@@ -172,7 +175,7 @@ def iter_problems(chunk_size: int = 500) -> Iterator[str]:
             customer_id, values = row[0], dict(zip(totals, row[1:], strict=True))
             for name, total in TOTALS.items():
                 if values[total] != sums[customer_id][name]:
-                    yield f"customer {customer_id}: {total} {values[total]} != accounts {sums[customer_id][name]}"
+                    yield f"customer {customer_id}: {total} {values[total]} != default account {sums[customer_id][name]}"
 
 
 def check_invariants(chunk_size: int = 500, limit: int = 1000) -> list[str]:

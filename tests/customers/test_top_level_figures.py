@@ -40,6 +40,7 @@ def test_the_issue_example_spendable_is_772_not_8772(admin_client, status_points
     listed = admin_client.get(reverse("customers:customer_list")).context["table"].data.data
     assert [(c.customer_id, c.spendable, c.score) for c in listed] == [("ann", 772, 772)]
     assert checks.verify_customer(status_points) == []
+    assert checks.check_invariants(chunk_size=2) == []  # the command's set-wise walk agrees
 
 
 def test_the_customer_api_agrees(api, status_points):  # noqa: F811

@@ -112,3 +112,20 @@ def test_merge_moves_subledgers(multi):
     sub = PointAccount.objects.get(code="s1")
     assert sub.owner.customer_id == "alice"
     assert PointBalance.objects.get(account=sub, customer__customer_id="alice").spendable == 9
+
+
+def test_program_forms_do_not_offer_customers_subledgers(multi):
+    """A reward or an earning rule names a program account, never a customer's subledger (the
+    seed's customers each have a "store-budapest" subledger: four identical names in the list)."""
+    from coupons.forms import RewardForm
+    from loyalty.ledger.accounts import default_account
+    from transactions.forms import EarningRuleForm
+
+    reg("point_add", points=50, subledger="store-12")
+    subledger = PointAccount.objects.get(code="store-12")
+    for form in (RewardForm(), EarningRuleForm()):
+        offered = list(form.fields["account"].queryset)
+        assert default_account() in offered and subledger not in offered
+    refused = RewardForm(data={"name": "Mug", "points": 10, "account": subledger.pk})
+    assert not refused.is_valid() and "account" in refused.errors
+    assert verify_customer(Customer.objects.get(customer_id="alice")) == []
