@@ -183,6 +183,10 @@ def _checked(data: dict, pool: CouponPool) -> dict:
                     Decimal("1"),
                     202018 if name == "minimum_value" else 202020,
                 )
+    if kind != CouponType.GIFT_CARD:  # a pool that is (or becomes) no gift card has none of these
+        for name, _code in GIFT_ONLY:
+            if getattr(pool, name) not in (None, "") and name not in fields:
+                fields[name] = "" if name == "currency" else None
     if "expiration_time" in data:
         text = data["expiration_time"]
         if text in (None, ""):

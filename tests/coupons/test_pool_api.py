@@ -294,3 +294,22 @@ def test_the_coupons_api_shows_and_filters_each_coupons_own_value(api, program):
     ten = api.get("/api/customers/Anna-1/coupons?value=10").json()["data"]
     assert sorted(c["code"] for c in ten) == ["BBB-2", "CCC-3"]
     assert api.get("/api/customers/Anna-1/coupons?value=15").json()["data"] == []
+
+
+def test_a_pool_that_stops_being_a_gift_card_drops_the_gift_card_attributes(api, program):
+    body = {"name": "Cards", "source": "generated", "type": "gift_card", "value": 20}
+    created = api.post(
+        BASE, json={**body, "currency": "eur", "minimum_redemption_value": 1, "minimum_value": 2}
+    )
+    pool_id = created.json()["payload"]["id"]
+    changed = api.post(f"{BASE}/{pool_id}/update", json={"update_method": "update_none", "type": "amount"})
+    assert changed.status_code == 200, changed.content
+    pool = CouponPool.objects.get(pk=int(pool_id))
+    assert (pool.type, pool.currency, pool.minimum_value, pool.minimum_redemption_value) == (
+        "amount",
+        "",
+        None,
+        None,
+    )
+    again = api.post(f"{BASE}/{pool_id}/update", json={"update_method": "update_none", "currency": "EUR"})
+    assert again.status_code == 400 and again.json()["error"]["code"] == 202041
