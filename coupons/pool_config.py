@@ -72,7 +72,12 @@ def parse_expiration_time(text, field: str = "expiration_time") -> Relative:
             field,
             202024,
         )
-    months = rel.amount if rel.unit == "months" else rel.amount / (30 if rel.unit == "days" else 30 / 7)
+    days_per_month = (
+        365.25 / 12
+    )  # so that "3652 days" and "521 weeks" are within 10 years, as "120 months" is
+    months = (
+        rel.amount if rel.unit == "months" else rel.amount * (1 if rel.unit == "days" else 7) / days_per_month
+    )
     if months > MAX_RELATIVE_MONTHS:
         raise _bad(
             f"Given expiration_time parameter is invalid: at most {MAX_RELATIVE_MONTHS // 12} years.",

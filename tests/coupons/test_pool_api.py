@@ -313,3 +313,25 @@ def test_a_pool_that_stops_being_a_gift_card_drops_the_gift_card_attributes(api,
     )
     again = api.post(f"{BASE}/{pool_id}/update", json={"update_method": "update_none", "currency": "EUR"})
     assert again.status_code == 400 and again.json()["error"]["code"] == 202041
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("120 months", True),
+        ("10 years", True),
+        ("3652 days", True),
+        ("521 weeks", True),
+        ("121 months", False),
+        ("3653 days", False),
+        ("522 weeks", False),
+        ("11 years", False),
+    ],
+)
+def test_the_ten_year_limit_of_expiration_time_is_the_same_in_every_unit(api, program, text, accepted):
+    body = {"name": "P", "source": "generated", "type": "amount", "value": 5, "expiration_time": text}
+    response = api.post(BASE, json=body)
+    if accepted:
+        assert response.status_code == 200, response.content
+    else:
+        assert response.status_code == 400 and response.json()["error"]["code"] == 202025
