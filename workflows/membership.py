@@ -38,8 +38,9 @@ CACHE_KEY = "workflows:segment-triggers"
 DIRECTIONS = ("entered", "left")
 
 
-def _load() -> dict[int, frozenset[str]]:
-    table: dict[int, set[str]] = {}
+def segment_workflows():
+    """Yield (workflow, segment pk, direction) for every active workflow with a segment trigger
+    (read from its active version's graph)."""
     rows = Workflow.objects.filter(
         status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.SEGMENT, version__isnull=False
     ).select_related("version")
@@ -47,8 +48,13 @@ def _load() -> dict[int, frozenset[str]]:
         trigger = Graph(workflow.version.graph).trigger
         if trigger is None or trigger["type"] != "segment_trigger":
             continue
-        config = trigger["config"]
-        table.setdefault(int(config["segment"]), set()).add(config["direction"])
+        yield workflow, int(trigger["config"]["segment"]), trigger["config"]["direction"]
+
+
+def _load() -> dict[int, frozenset[str]]:
+    table: dict[int, set[str]] = {}
+    for _workflow, segment, direction in segment_workflows():
+        table.setdefault(segment, set()).add(direction)
     return {segment: frozenset(directions) for segment, directions in table.items()}
 
 

@@ -38,7 +38,7 @@ from loyalty.models import Program
 from segments import conditions as cond
 from segments.models import SegmentMember
 
-from . import logs, runner, triggers
+from . import logs, membership, runner, triggers
 from .actions import ACTIONS
 from .choices import FINISHED, RunStatus, TriggerType, WorkflowStatus
 from .graph import Graph
@@ -349,18 +349,11 @@ def run_segment_changes(segment_pk, at, directions=("entered", "left")) -> int:
     if moment is None or not Program.current().workflows:
         return 0
     walked = 0
-    workflows = Workflow.objects.filter(
-        status=WorkflowStatus.ACTIVE, trigger_type=TriggerType.SEGMENT, version__isnull=False
-    ).select_related("version")
-    for workflow in workflows:
-        trigger = Graph(workflow.version.graph).trigger
-        if trigger is None or trigger["type"] != "segment_trigger":
-            continue
-        config = trigger["config"]
-        if int(config["segment"]) != int(segment_pk) or config["direction"] not in directions:
+    for workflow, segment, direction in membership.segment_workflows():
+        if segment != int(segment_pk) or direction not in directions:
             continue
         try:
-            walked += _segment_runs(workflow, config["direction"], int(segment_pk), moment)
+            walked += _segment_runs(workflow, direction, segment, moment)
         except Exception:  # one broken workflow never stops the others
             log.exception("segment workflow failed", extra={"workflow": workflow.pk})
     return walked
