@@ -164,6 +164,8 @@ class RewardForm(forms.ModelForm):
         settings cannot change once someone has bid (coupons.auctions)."""
         if not data.get("valid_until"):
             self.add_error("valid_until", "A bidding reward needs an end: the auction closes then.")
+        elif data["valid_until"] <= clock.now() and data["valid_until"] != self.instance.valid_until:
+            self.add_error("valid_until", "The auction's end has passed: give an end in the future.")
         for name in ("starting_bid", "bid_step"):
             if (data.get(name) or 0) > POINTS_MAX:
                 self.add_error(name, f"At most {POINTS_MAX} points.")

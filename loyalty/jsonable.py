@@ -31,7 +31,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return number(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def number(value: Decimal | int | float | str | None) -> int | float:
+    """A money-like amount as a JSON number (the rule above): an int when whole, else a float;
+    None or "" is 0. Used by the API's amounts (customers, transactions, purchase figures)."""
+    value = Decimal(value or 0)
+    return int(value) if value == value.to_integral_value() else float(value)

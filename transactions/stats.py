@@ -17,6 +17,7 @@ from django.db.models import Count, F, Max, Sum
 from loyalty import clock
 from loyalty.bounds import INT4_MAX, PURCHASE_TOTAL_MAX
 from loyalty.errors import ValidationError
+from loyalty.jsonable import number
 from loyalty.models import Program
 
 from .choices import TransactionStatus
@@ -131,14 +132,10 @@ def period_bounds(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
 
 def _figures(rows) -> dict:
     return {
-        "total": _number(sum((row[1] for row in rows), Decimal("0"))),
+        "total": number(sum((row[1] for row in rows), Decimal("0"))),
         "count": len(rows),
         "items": sum(row[2] for row in rows),
     }
-
-
-def _number(value: Decimal):
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def purchases(customer, periods=(), history: bool = False, now: dt.datetime | None = None) -> dict:

@@ -19,6 +19,7 @@ from customers.lookup import REFERRAL_COUNT, REFERRER_ID, find_customer, parse_c
 from customers.models import BUILTIN_ATTRIBUTES, Customer
 from customers.queries import BALANCE_FIELDS
 from loyalty import clock
+from loyalty.jsonable import number
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import Program
 from loyalty.tiers import effective_rows, expired_rows
@@ -34,11 +35,6 @@ FIGURES = ("score", "spent", "reserved", "spendable", "pending", "expired")
 
 def unix(value) -> int | None:
     return int(value.timestamp()) if value else None
-
-
-def number(value) -> int | float:
-    value = Decimal(value or 0)
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def burn_rates(account, spendable: int) -> list[dict]:

@@ -236,6 +236,8 @@ def test_the_console_form_creates_an_auction_and_refuses_one_without_an_end(admi
     assert no_end.status_code == 200 and "needs an end" in no_end.content.decode()
     no_step = admin_client.post(url, {**form, "valid_until": "2099-01-01T12:00", "bid_step": 0})
     assert no_step.status_code == 200 and "at least 1 point" in no_step.content.decode()
+    past = admin_client.post(url, {**form, "valid_until": "2020-01-01T12:00"})
+    assert past.status_code == 200 and "end has passed" in past.content.decode()
     assert not Reward.objects.exists()
     created = admin_client.post(url, {**form, "valid_until": "2099-01-01T12:00"})
     assert created.status_code == 302, created.content.decode()[:2000]

@@ -22,6 +22,7 @@ from loyalty.api.models import Scope
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
 from loyalty.errors import MissingParameter, NotFound, ValidationError
+from loyalty.jsonable import number
 from loyalty.models import Program
 from transactions.choices import TransactionStatus
 from transactions.filtersets import ApiTransactionFilterSet
@@ -33,10 +34,6 @@ TRANSACTION_REF = OpenApiParameter(
 )
 
 
-def _money(value):
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _iso(value):
     return value.isoformat() if value else None
 
@@ -45,8 +42,8 @@ def transaction_object(tx: Transaction, *, items: bool = False) -> dict:
     body = {
         "transaction_id": tx.transaction_id,
         "status": tx.status,
-        "total": _money(tx.total),
-        "refunded": _money(tx.refunded_value),
+        "total": number(tx.total),
+        "refunded": number(tx.refunded_value),
         "currency": tx.currency,
         "channel": tx.channel,
         "account": {"id": tx.account.code, "name": tx.account.name},
@@ -66,9 +63,9 @@ def transaction_object(tx: Transaction, *, items: bool = False) -> dict:
                 "product_url": item.product_url,
                 "product_category": item.product_category,
                 "quantity": item.quantity,
-                "price": _money(item.price),
-                "discount": _money(item.discount),
-                "subtotal": _money(item.subtotal),
+                "price": number(item.price),
+                "discount": number(item.discount),
+                "subtotal": number(item.subtotal),
                 "refunded_quantity": item.refunded_quantity,
                 "points": item.points,
             }
