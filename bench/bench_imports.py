@@ -4,7 +4,8 @@ events.batch.register_batch), each compared with a raw COPY of the same rows int
 in the same run; then a customer export (CSV) in rows/s. Peak RSS of this process is printed.
 
 PostgreSQL only (DATABASE_URL); its own database `bench_imports` (BENCH_DB), migrated on first
-use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_SYNCHRONOUS_COMMIT (default off, as
+use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_IMPORT_MODELS (default "customers,events";
+"customers" skips the event import), BENCH_SYNCHRONOUS_COMMIT (default off, as
 bench_engine). The raw COPY writes what the import's rows end as: for customers the customer rows
 and their opt_in events; for point_add the events, lots ledger entries and balance rows (COPY), and the customers' totals (one UPDATE), all counted in
 the COPY time. BENCH_PROFILE=1 prints the top of a cProfile of each import run (CPU time;
@@ -273,6 +274,7 @@ def run() -> None:
     name = os.environ.get("BENCH_DB", "bench_imports")
     n = int(os.environ.get("BENCH_IMPORT_ROWS", "5000"))
     sync = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "off")
+    models = os.environ.get("BENCH_IMPORT_MODELS", "customers,events").split(",")
     _ensure_database(name)
     previous = _use_database(name)
     try:
@@ -314,8 +316,9 @@ def run() -> None:
             now = timezone.now()
             customer, customer_validate = _import("customers", customers)
             raw_customer = _copy_customers(conn, raw_ids, now)
-            point, point_validate = _import("events", points)
-            raw_point = _copy_points(conn, raw_ids, account_id, now)
+            if "events" in models:
+                point, point_validate = _import("events", points)
+                raw_point = _copy_points(conn, raw_ids, account_id, now)
         total = _count_customers()
         export = DataExport.objects.create(
             model="customers", environment="live", params={}, created_at=timezone.now()
@@ -332,10 +335,10 @@ def run() -> None:
         f"synchronous_commit={sync}, {n} rows per import, DATAIO_CHUNK_ROWS={chunk}, {os.cpu_count()} cores,"
         f" DEBUG off, one process; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    for label, engine, validate, raw in (
-        ("customer import (opt_in, 8 attributes)", customer, customer_validate, raw_customer),
-        ("event import (point_add)", point, point_validate, raw_point),
-    ):
+    measured = [("customer import (opt_in, 8 attributes)", customer, customer_validate, raw_customer)]
+    if "events" in models:
+        measured.append(("event import (point_add)", point, point_validate, raw_point))
+    for label, engine, validate, raw in measured:
         engine_total, raw_total = engine.cpu + engine.server, raw.cpu + raw.server
         print(
             f"{label}: engine {n / engine.wall:,.0f} rows/s ({engine.wall:.2f}s; CPU/row"

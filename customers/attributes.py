@@ -142,7 +142,9 @@ def _builtin_value(name: str, value):
         if day > dt.date.today() or day.year < 1900:
             raise ValidationError("The birth date must be a past date after 1900.", field="data.birth_date")
         return day
-    value = coerce("string", value, name).strip()
+    if type(value) is not str or "\x00" in value:  # a plain string without NUL passes as it is
+        value = coerce("string", value, name)
+    value = value.strip()
     max_length = _max_length(name)
     if max_length and len(value) > max_length:
         raise ValidationError(

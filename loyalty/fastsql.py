@@ -309,20 +309,22 @@ def _together_sql(statements: tuple[str, ...], riders: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
-def _new_plan(model: Any) -> tuple[dict, tuple, bool]:
-    """({name or attname: (attname, the related model's key attname or None)}, every (attname, constant default or
-    the field when its default is made per instance), whether Django's own __init__ must build
-    instances of this model)."""
+def _new_plan(model: Any) -> tuple[dict, dict, tuple, bool]:
+    """({name or attname: (attname, the related model's key attname or None)}, {attname: constant
+    default}, the (attname, field) whose default is made per instance, whether Django's own
+    __init__ must build instances of this model)."""
     names: dict[str, tuple[str, str | None]] = {}
-    defaults = []
+    constants, made = {}, []
     for f in model._meta.concrete_fields:
         names[f.attname] = (f.attname, None)
         if f.is_relation:
             names[f.name] = (f.attname, f.target_field.attname)
-        made = f.has_default() and callable(f.default) or f.has_db_default()
-        defaults.append((f.attname, f if made else f.get_default(), made))
+        if f.has_default() and callable(f.default) or f.has_db_default():
+            made.append((f.attname, f))
+        else:
+            constants[f.attname] = f.get_default()
     plain_init = model.__init__ is models.Model.__init__ and not _has_init_signals(model)
-    return names, tuple(defaults), not plain_init
+    return names, constants, tuple(made), not plain_init
 
 
 def new(model: Any, **values):
@@ -331,19 +333,20 @@ def new(model: Any, **values):
     column not given gets its field's default (a callable one called per instance), a related
     object is cached as the ORM caches it. Models with their own __init__ or init signals take
     Django's path."""
-    names, defaults, django_init = _new_plan(model)
+    names, constants, made, django_init = _new_plan(model)
     if django_init:
         return model(**values)
     instance = model.__new__(model)
     state = instance._state = ModelState()
     data = instance.__dict__
+    data.update(constants)  # the constant defaults at once; the given values replace theirs
     for name, value in values.items():
         attname, target = names[name]
         if target is not None:
             state.fields_cache[name] = value
             value = None if value is None else getattr(value, target)
         data[attname] = value
-    for attname, default, made in defaults:
+    for attname, f in made:
         if attname not in data:
-            data[attname] = default.get_default() if made else default
+            data[attname] = f.get_default()
     return instance

@@ -29,6 +29,9 @@ def test_statistics_follow_the_table_growth_by_a_tenth():
     statistics.applied(30)
     statistics.before_chunk()  # the first chunk into an "empty" table: ANALYZE, estimate read again
     assert statistics.rows == 30.0 and statistics.added == 0
+    with connection.cursor() as cursor:  # the lookup's columns have statistics now
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = 'customers_customer'")
+        assert {row[0] for row in cursor.fetchall()} >= set(running._Statistics.LOOKUP_COLUMNS)
     statistics.applied(2)
     statistics.before_chunk()  # 2 rows of 30: under a tenth, no ANALYZE
     assert statistics.added == 2
