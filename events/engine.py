@@ -299,6 +299,7 @@ def register_event(
             if dry_run:
                 result.dry_run = True
                 raise _DryRunRollback(result)
+            workflow_triggers.after_store(result)  # the action branches' outbox row, with the event
     except _DryRunRollback as rollback:
         return rollback.result
     except workflow_triggers.WorkflowInterrupt as interrupt:
@@ -427,7 +428,8 @@ def _apply(
         )
 
     # Workflows: the modifier branch runs before the event is stored (Interrupt raises, Modify
-    # event returns changed data); the action branch is queued on commit (workflows.triggers).
+    # event returns changed data); the action branch's outbox row is written by register_event once
+    # the event and its follow-ups are stored (workflows.triggers.after_store).
     data = workflow_triggers.before_store(
         result, program=program, environment=environment, customer=customer, action=spec.action,
         spec=spec, extra=extra, data=data, now=now, meta=meta,

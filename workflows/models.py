@@ -221,3 +221,31 @@ class DateOccurrence(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class PendingTrigger(models.Model):
+    """The outbox of the Event triggers' action branches: one row per registered event (with its
+    follow-ups) that active workflows trigger on, written in the event's own transaction
+    (workflows.triggers.after_store), so the action branch commits or rolls back with the event.
+    A drain task (workflows.tasks.drain_outbox) walks many rows and deletes each done one; the
+    minute tick drains those a lost task left (docs/workflows.md, "Post-commit actions")."""
+
+    environment = models.CharField(max_length=10, choices=Environment.choices)
+    event_ids = models.JSONField(help_text="the triggering events: the event and its follow-ups")
+    depth = models.PositiveSmallIntegerField(default=0, help_text="workflow levels below an outside event")
+    origin = models.IntegerField(null=True, blank=True, help_text="the workflow that registered the event")
+    main_event_id = models.BigIntegerField(null=True, blank=True)
+    modifier_logs = models.JSONField(default=dict, blank=True, help_text="the modifier branches' runs")
+    created_at = models.DateTimeField()
+    # When a drain may take the row: its creation, the end of a drain's lease on it, or the end
+    # of the pause after a failed attempt.
+    available_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0, help_text="failed attempts")
+    error = models.TextField(blank=True, help_text="the last failure")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["available_at"], name="pending_trigger_due")]
+
+    def __str__(self) -> str:
+        return f"pending trigger #{self.pk}"

@@ -3,7 +3,8 @@
 A run's variables, its steps' details and errors and its trigger text may hold values rendered
 from the customer (a templated reason, a Modify customer's values, an Interrupt message): on
 opt-out they are cleared for the customer's runs, and any other run (an interrupted opt-in stored
-without a customer) that mentions one of the customer's values gets it replaced. A merge moves
+without a customer) that mentions one of the customer's values gets it replaced, as does an
+outbox row not walked yet (its modifier branches' logs: workflows.outbox). A merge moves
 the source's runs and campaign bonus points to the target (its per-customer cap counts both).
 """
 
@@ -13,7 +14,7 @@ import json
 
 from django.db.models import F
 
-from .models import CampaignParticipant, RunStep, WorkflowRun
+from .models import CampaignParticipant, PendingTrigger, RunStep, WorkflowRun
 
 SCRUBBED = "[anonymized]"
 
@@ -32,6 +33,11 @@ def scrub_customer(customer, original: dict) -> None:
     RunStep.objects.filter(run__customer=customer).update(detail={}, error="")
     if not values:
         return
+    for row in PendingTrigger.objects.filter(environment=customer.environment):  # a few rows at most
+        text = json.dumps(row.modifier_logs)
+        if any(value in text for value in values):
+            row.modifier_logs = json.loads(_scrub_text(text, values))
+            row.save(update_fields=["modifier_logs"])
     # Interrupted opt-ins are stored without a customer: search their texts for the values.
     for run in WorkflowRun.objects.filter(customer__isnull=True, environment=customer.environment):
         steps = list(run.steps.values_list("detail", "error"))

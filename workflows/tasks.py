@@ -1,12 +1,18 @@
 """Workflow tasks on django-q2: the action branch after an event, and the minute tick.
 
-- `run_for_events` (queued on commit by workflows.triggers): one run per active workflow and
-  triggering event, walked by workflows.runner. Delivered twice, it finds the runs and their
-  steps and applies nothing again.
+- `drain_outbox` (queued on commit by workflows.outbox, coalesced: one per worker at most with
+  Redis): walks the outbox rows of the Event triggers' action branches, a claimed batch at a
+  time, each through `run_for_events`, deleting the rows done, until the outbox is empty or
+  DRAIN_BUDGET_SECONDS; a row whose walk raises is kept for a later attempt (workflows.outbox).
+- `run_for_events`: one run per active workflow and triggering event, walked by
+  workflows.runner. Walked twice (a row drained again after a killed drain), it finds the runs
+  and their steps and applies nothing again.
 - `run_segment_changes` (queued after commit by workflows.membership when a build, an archiving
   or an import changed a segment's membership): the segment entered / left runs of that change,
   one per changed membership row and workflow, keyed ``seg-<member id>-<direction>``.
-- `tick` (a django-q2 Schedule every minute; also safe to call by hand): per environment, on its
+- `tick` (a django-q2 Schedule every minute; also safe to call by hand): drains the outbox rows
+  older than OUTBOX_GRACE (default 120 s) that no drain took (a lost task, a killed worker whose
+  lease ended: recovery only); then per environment, on its
   own clock (the sandbox's test clock): resume the waits that ended, run the due occurrence of
   every On a date trigger and the Historical events triggers, and sweep the segment changes older
   than SEGMENT_SWEEP_GRACE (default 600 s) for runs a lost task never made (recovery only). Big runs go in chunks of CHUNK customers with the cursor stored on the
@@ -38,7 +44,7 @@ from loyalty.models import Program
 from segments import conditions as cond
 from segments.models import SegmentMember
 
-from . import logs, membership, runner, triggers
+from . import logs, membership, outbox, runner, triggers
 from .actions import ACTIONS
 from .choices import FINISHED, RunStatus, TriggerType, WorkflowStatus
 from .graph import Graph
@@ -48,6 +54,45 @@ log = logging.getLogger("loyalty.workflows")
 CHUNK = 500
 SWEEP_MOMENTS = 50  # change moments per workflow per tick in the recovery sweep
 TICK_BUDGET_SECONDS = 50
+DRAIN_BUDGET_SECONDS = 30
+
+
+def drain_outbox(slot=None, *, older_than=None, budget=DRAIN_BUDGET_SECONDS) -> int:
+    """Walk the outbox's due rows, a claimed batch at a time, until none is left or `budget`
+    seconds passed (then a fresh drain takes over). `slot`: the drain slot this task holds
+    (workflows.outbox), given back before the last look. `older_than`: only rows at least that
+    old (the tick's recovery). Returns the number of runs walked."""
+    started, walked = time.monotonic(), 0
+    while time.monotonic() - started < budget:
+        rows = outbox.claim(older_than=older_than)
+        if not rows and slot is not None:
+            # Give the slot back, then look once more: a row committed while this drain still
+            # held the slot did not queue a drain of its own, and is seen here.
+            outbox.release(slot)
+            rows = outbox.claim(older_than=older_than)
+            slot = slot if rows and outbox.hold(slot) else None
+        if not rows:
+            return walked
+        walked += _drain(rows)
+    outbox.release(slot)
+    outbox.schedule_drain()
+    return walked
+
+
+def _drain(rows) -> int:
+    walked, finished = 0, []
+    for row in rows:
+        try:
+            walked += run_for_events(
+                row.environment, row.event_ids, row.depth, row.origin, row.main_event_id, row.modifier_logs
+            )
+        except Exception as error:  # kept for a later attempt; the other rows go on
+            log.exception("outbox row failed", extra={"pending_trigger": row.pk})
+            outbox.failed(row, error)
+        else:
+            finished.append(row.pk)
+    outbox.done(finished)
+    return walked
 
 
 def run_for_events(
@@ -142,7 +187,8 @@ def single_commit(run_version: WorkflowVersion) -> bool:
 def tick(environments=None) -> dict:
     """Everything time-driven, per environment on its own clock. Returns counts (for the logs)."""
     started = time.monotonic()
-    done = {"resumed": 0, "date_runs": 0}
+    done = {"outbox": drain_outbox(older_than=outbox_grace(), budget=TICK_BUDGET_SECONDS / 2)}
+    done.update(resumed=0, date_runs=0)
     if not Program.current().workflows:
         return done
     for environment in environments or Environment.values:
@@ -157,6 +203,10 @@ def tick(environments=None) -> dict:
             except Exception:  # one broken workflow never stops the others
                 log.exception("scheduled workflow failed", extra={"workflow": workflow.pk})
     return done
+
+
+def outbox_grace() -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(settings, "OUTBOX_GRACE", 120)))
 
 
 def resume_waiting(environment: str, limit: int = 500) -> int:

@@ -8,9 +8,11 @@ before the event is stored:
    Modify customer (changes the locked customer row, written with the event) and Interrupt (raises `WorkflowInterrupt`, an EngineError carrying the configured 5-digit
    code: nothing is stored and the API answers with it). Bounded: a graph has at most 100 nodes
    and no loops; customer filters are one query each.
-2. on commit, the **action branch**: one django-q2 task (`workflows.tasks.run_for_events`, by
-   dotted path) for the event and its follow-ups (checkout items, tier changes...) that active
-   workflows trigger on. Nothing is queued when no workflow listens.
+2. the **action branch**, after commit: `after_store` (called by the engine once the event and
+   its follow-ups are stored, still in their transaction) writes one outbox row for the events
+   that active workflows trigger on (workflows.outbox), committed or rolled back with them; on
+   commit a drain task walks it (workflows.tasks.drain_outbox). Nothing is written when no
+   workflow listens.
 
 Loop protection: events registered by a workflow run (`automation`, a context variable set by
 workflows.runner) carry its depth; at WORKFLOW_MAX_DEPTH no workflow triggers, and a workflow
@@ -26,8 +28,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django_q.brokers import get_broker
-from django_q.tasks import async_task
 
 from customers.attributes import EVENT_KEYS, apply_attributes
 from customers.models import Customer
@@ -35,7 +35,7 @@ from events.validation import validate_data
 from loyalty import configcache, expressions
 from loyalty.errors import EngineError, WorkflowInterrupted
 
-from . import evaluate, logs
+from . import evaluate, logs, outbox
 from .choices import TriggerType, WorkflowStatus
 from .graph import Graph
 from .models import Workflow
@@ -141,7 +141,8 @@ def active_event_workflows() -> dict[tuple[str, str], list[Active]]:
 
 
 def before_store(result, *, program, environment, customer, action, spec, extra, data, now, meta) -> dict:
-    """Run the modifier branches; queue the action branches on commit. Returns the event's data."""
+    """Run the modifier branches; note what `after_store` needs for the action branches. Returns
+    the event's data."""
     if not program.workflows:
         return data
     table = active_event_workflows()
@@ -157,7 +158,7 @@ def before_store(result, *, program, environment, customer, action, spec, extra,
             continue
         data, logs[str(wf.id)] = _modifier_branch(wf, customer, action, spec, extra, data, now, shared)
     result.extra["workflow_modifiers"] = logs  # what the action branches start from (workflows.preview)
-    transaction.on_commit(lambda: _enqueue(result, environment, depth, origin, logs))
+    result.extra["workflow_trigger"] = (environment, depth, origin)
     return data
 
 
@@ -285,7 +286,14 @@ def _step(node: dict, output: str, detail: dict, error: str, now) -> dict:
     return {"node": node["id"], "type": node["type"], "output": output, "detail": detail, "error": error}
 
 
-def _enqueue(result, environment: str, depth: int, origin: int | None, logs: dict) -> None:
+def after_store(result) -> None:
+    """The action branches' outbox row for the stored event and its follow-ups, in their
+    transaction (register_event calls this after storing them; nothing when before_store found
+    no workflow to run, or none listens to these actions)."""
+    trigger = result.extra.get("workflow_trigger")
+    if trigger is None:
+        return
+    environment, depth, origin = trigger
     table = active_event_workflows()
     wanted = [
         event.pk
@@ -293,35 +301,15 @@ def _enqueue(result, environment: str, depth: int, origin: int | None, logs: dic
         if event.customer_id is not None
         and any(wf.id != origin for wf in table.get((environment, event.action), ()))
     ]
-    if not wanted:
-        return
-    async_task(
-        "workflows.tasks.run_for_events",
-        environment,
-        wanted,
-        depth,
-        origin,
-        result.event.pk if result.event is not None else None,
-        logs,
-        task_name=f"workflows-event-{wanted[0]}",
-        broker=_broker(),
-        # No success record in django-q2's tables: the run log is the record, and saving one cost
-        # the cluster's monitor a transaction per task (it locks the kept successes to prune them).
-        # Failures are still saved.
-        save=False,
-    )
-
-
-_brokers: dict[str, object] = {}
-
-
-def _broker():
-    """One django-q2 broker per process: building one per task opened a new Redis connection for
-    every event (about 4 ms of CPU)."""
-    broker = _brokers.get("default")
-    if broker is None:
-        broker = _brokers["default"] = get_broker()
-    return broker
+    if wanted:
+        outbox.record(
+            environment,
+            wanted,
+            depth,
+            origin,
+            result.event.pk if result.event is not None else None,
+            result.extra.get("workflow_modifiers") or {},
+        )
 
 
 def record_interrupt(interrupt: WorkflowInterrupt, *, dry_run: bool) -> None:

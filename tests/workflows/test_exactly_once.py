@@ -23,7 +23,7 @@ def _bonus_graph():
 
 def test_the_same_task_delivered_twice_applies_once(program, anna, on_commit):
     workflow = make_workflow(_bonus_graph())
-    login = factories.register("login").event  # no on_commit: the task is delivered by hand below
+    login = factories.register("login").event  # no on_commit: no drain; its walk is run by hand below
     for _delivery in range(2):
         tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
     assert WorkflowRun.objects.filter(workflow=workflow).count() == 1

@@ -53,7 +53,7 @@ def test_webhook_message_queues_the_rendered_path_and_body(program, anna, crm, o
 
 def test_webhook_message_is_queued_once_when_the_task_is_delivered_twice(program, anna, crm):
     workflow = make_workflow(chain(on_event("point_add"), _webhook()))
-    event = factories.register("point_add", data={"points": 5}).event  # the task is delivered by hand
+    event = factories.register("point_add", data={"points": 5}).event  # no drain: walked by hand
     for _delivery in range(2):
         tasks.run_for_events("live", [event.pk], 0, None, event.pk, {})
     run = WorkflowRun.objects.get(workflow=workflow)
