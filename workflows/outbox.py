@@ -6,7 +6,8 @@
   dying between the commit and the queueing loses nothing), and on commit `schedule_drain`.
 - `schedule_drain`: queues a drain task (workflows.tasks.drain_outbox) unless one is already
   queued or running. With a shared cache (Redis: REDIS_URL) there are `slots()` drains at most,
-  one per django-q2 worker, each holding a slot key taken with an atomic `cache.add`; a drain
+  one per django-q2 worker, each holding a slot key taken with an atomic `cache.add` (a commit
+  tries one slot, the process's next in turn: one round trip); a drain
   gives its slot back before its last look at the outbox, so a row committed while every slot
   was held is always seen by some drain. Without a shared cache (the local ORM broker, tests:
   the cache is per process) every commit queues a drain: correct, not coalesced.
@@ -22,6 +23,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from django.conf import settings
 from django.core.cache import cache
@@ -59,6 +61,9 @@ def record(environment: str, event_ids: list[int], depth: int, origin, main_even
     transaction.on_commit(schedule_drain)
 
 
+_turn = itertools.count()
+
+
 def slots() -> int:
     """Drains at most queued or running at once: one per django-q2 worker."""
     return max(1, int(settings.Q_CLUSTER.get("workers") or 1))
@@ -84,11 +89,12 @@ def schedule_drain() -> None:
     if not coalescing():
         _queue(None)
         return
-    for slot in range(slots()):
-        if cache.add(SLOT_KEY.format(slot), 1, _slot_seconds()):
-            _queue(slot)
-            return
-    # Every slot is held by a drain that has not yet given it back, so it will see this row.
+    # One Redis round trip per commit: this process's next slot in turn. When it is held, the
+    # drain holding it has not yet given it back, so it will see this row; other commits (of
+    # this process and others) take the other slots, so every worker gets a drain.
+    slot = next(_turn) % slots()
+    if cache.add(SLOT_KEY.format(slot), 1, _slot_seconds()):
+        _queue(slot)
 
 
 def hold(slot: int) -> bool:
