@@ -209,6 +209,7 @@ class Importer:
             source=EventSource.IMPORT,
             admin_user=admin_user,
             reason=reason,
+            explain=False,  # only the outcome is read (registered / refused)
         )
         for row, outcome in zip(todo, outcomes, strict=True):
             if outcome.error is not None:

@@ -72,10 +72,13 @@ def register_batch(
     admin_user=None,
     reason: str = "",
     batched: bool = True,
+    explain: bool = True,
 ) -> list[BatchOutcome]:
     """Register `items` in order in one transaction: batched SQL for the actions events.bulk
     batches (opt_in, profile, point_add), each other item through register_event in its own
-    savepoint; `batched=False` sends every item through register_event.
+    savepoint; `batched=False` sends every item through register_event. `explain=False` (a
+    caller that only counts outcomes: imports) leaves the before / after figures (balances,
+    tiers, status) out of the batched items' results.
 
     Returns one BatchOutcome per item. `reason` is stored on every event whose item has none (an
     import names itself there: "Import 12: customers.csv"). Raises only what is not an
@@ -85,7 +88,12 @@ def register_batch(
     return [
         BatchOutcome(outcome.index, result=outcome.result, error=outcome.error)
         for outcome in bulk.register_events(
-            environment=environment, items=items, source=source, admin_user=admin_user, reason=reason
+            environment=environment,
+            items=items,
+            source=source,
+            admin_user=admin_user,
+            reason=reason,
+            explain=explain,
         )
     ]
 

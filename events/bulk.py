@@ -83,6 +83,8 @@ POINT_ADD_PER_ROW = {
     "create_subledger",
 }
 CUSTOMER_COLUMNS = tuple(name for name, _ in engine._CUSTOMER_FIELDS)
+# A customer's column values as a tuple, from the instance dict (engine._field_values' order).
+_CUSTOMER_VALUES = operator.itemgetter(*(attname for _, attname in engine._CUSTOMER_FIELDS))
 
 
 @dataclass
@@ -109,13 +111,14 @@ class _Item:
 class _Writes:
     """A run's rows to write, in order."""
 
+    # Each new row with the rows it points to (their keys are known only once allocated).
     new_customers: list = field(default_factory=list)
-    events: list = field(default_factory=list)
-    lots: list = field(default_factory=list)
-    entries: list = field(default_factory=list)
-    new_balances: dict = field(default_factory=dict)  # id(row) -> row
+    events: list = field(default_factory=list)  # (event, customer)
+    lots: list = field(default_factory=list)  # (lot, customer, event)
+    entries: list = field(default_factory=list)  # (entry, customer, event, lot)
+    new_balances: dict = field(default_factory=dict)  # id(row) -> (row, customer)
     balances: dict = field(default_factory=dict)  # id(row) -> row (existing, changed)
-    customers: dict = field(default_factory=dict)  # pk -> (customer, loaded values)
+    customers: dict = field(default_factory=dict)  # pk -> customer (existing)
 
     def marks(self) -> tuple:
         return len(self.events), len(self.lots), len(self.entries)
@@ -124,12 +127,14 @@ class _Writes:
         del self.events[marks[0] :], self.lots[marks[1] :], self.entries[marks[2] :]
 
 
-def register_events(*, environment, items, source, admin_user=None, reason="") -> list[Outcome]:
+def register_events(*, environment, items, source, admin_user=None, reason="", explain=True) -> list[Outcome]:
     """Register `items` (events.batch.BatchItem) in order; see the module docstring. Returns one
-    Outcome per item. Raises only what is not an EngineError; then nothing is stored."""
+    Outcome per item. Raises only what is not an EngineError; then nothing is stored.
+    `explain=False`: a batched item's EventResult leaves out the before / after figures
+    (balances, tiers, status), which a caller that only counts outcomes never reads."""
     items = list(items)
     outcomes: list[Outcome | None] = [None] * len(items)
-    meta = {"source": source, "admin_user": admin_user, "reason": reason}
+    meta = {"source": source, "admin_user": admin_user, "reason": reason, "explain": explain}
     with transaction.atomic():
         gate = _Gate(environment)
         run: list[_Item] = []
@@ -235,7 +240,7 @@ def _batched(environment, run: list[_Item], outcomes, meta, gate: _Gate) -> list
     # One lock query for the run, in primary-key order like every multi-customer lock (merge).
     found = {c.customer_id: c for c in _lock_customers(environment, ids)}
     pks = [c.pk for c in found.values()]
-    loaded = {c.pk: engine._field_values(c) for c in found.values()}
+    loaded = {c.pk: _CUSTOMER_VALUES(c.__dict__) for c in found.values()}
     balances: dict[int, dict[int, PointBalance]] = {pk: {} for pk in pks}
     if pks:
         rows = (
@@ -293,8 +298,9 @@ def _batched(environment, run: list[_Item], outcomes, meta, gate: _Gate) -> list
             writes.customers.setdefault(customer.pk, customer)
         results.append((entry.index, result))
     _write(writes, loaded, now)
+    # subscribed events are sent on commit, as register_event does
+    webhooks.after_events([result for _, result in results])
     for index, result in results:
-        webhooks.after_event(result)  # subscribed events are sent on commit, as register_event does
         outcomes[index] = Outcome(index, result=result)
     return run[stop:]
 
@@ -371,10 +377,12 @@ def _apply(
     saved = dict(customer.__dict__)
     saved_rows = {pk: dict(row.__dict__) for pk, row in balance_rows.items()}
     marks, touched = writes.marks(), set(writes.balances)
+    explain = meta["explain"]
     result = EventResult(customer=customer, customer_created=created)
-    result.status_before = customer.status
-    result.balances_before = {} if created else engine.snapshot_rows(balance_rows.values())
-    result.tiers_before = tiers.snapshot(tier_rows or {}) if program.tiers and not created else {}
+    if explain:
+        result.status_before = customer.status
+        result.balances_before = {} if created else engine.snapshot_rows(balance_rows.values())
+        result.tiers_before = tiers.snapshot(tier_rows or {}) if program.tiers and not created else {}
     data = call.data
     secret = {attr.name for attr in spec.attributes if attr.secret}
     stored = {key: value for key, value in data.items() if key not in secret} if secret else data
@@ -413,7 +421,7 @@ def _apply(
         )
         result.event = event
         result.events.append(event)
-        writes.events.append(event)
+        writes.events.append((event, customer))
         ctx = HandlerContext(
             event=event,
             customer=customer,
@@ -453,9 +461,10 @@ def _apply(
         raise
     customer.last_activity_at = now
     customer.updated_at = now
-    result.status_after = customer.status
-    result.balances_after = engine.snapshot_rows(balance_rows.values())
-    result.tiers_after = tiers.snapshot(tier_rows or {}) if program.tiers else {}
+    if explain:
+        result.status_after = customer.status
+        result.balances_after = engine.snapshot_rows(balance_rows.values())
+        result.tiers_after = tiers.snapshot(tier_rows or {}) if program.tiers else {}
     return result
 
 
@@ -502,7 +511,7 @@ def _credit(ctx: HandlerContext, points: int, expires_at, writes: _Writes) -> No
     row = ctx.balances.get(account.pk)
     if row is None:
         row = ctx.balances[account.pk] = fastsql.new(PointBalance, customer=ctx.customer, account=account)
-        writes.new_balances[id(row)] = row
+        writes.new_balances[id(row)] = (row, ctx.customer)
     elif row.pk is not None:
         writes.balances[id(row)] = row
     ledger.change(ctx, row, earned=points, spendable=points)
@@ -520,29 +529,36 @@ def _credit(ctx: HandlerContext, points: int, expires_at, writes: _Writes) -> No
     )
     ctx.result.ledger_entries.append(entry)
     ctx.result.lots_created.append(lot)
-    writes.lots.append(lot)
-    writes.entries.append(entry)
+    writes.lots.append((lot, ctx.customer, ctx.event))
+    writes.entries.append((entry, ctx.customer, ctx.event, lot))
     ctx.touched_points = True  # tiers: none to evaluate (the gate sends point_add one by one then)
 
 
 def _write(writes: _Writes, loaded: dict, now) -> None:
-    """The run's rows: INSERTs of many rows each (COPY on PostgreSQL), UPDATEs by executemany."""
+    """The run's rows: INSERTs of many rows each (COPY on PostgreSQL), UPDATEs by executemany.
+    The keys of the rows a new row points to are copied into it once allocated (straight into the
+    instance dict: the related instance stays cached, and no descriptor runs per row)."""
     new_balances = list(writes.new_balances.values())
-    tables = [writes.new_customers, writes.events, writes.lots, writes.entries, new_balances]
-    _allocate_ids(tables)
+    events = [event for event, _ in writes.events]
+    lots = [lot for lot, _, _ in writes.lots]
+    entries = [entry for entry, _, _, _ in writes.entries]
+    balances = [row for row, _ in new_balances]
+    _allocate_ids([writes.new_customers, events, lots, entries, balances])
     _insert(Customer, writes.new_customers)
-    for event in writes.events:
-        event.customer_id = event.customer.pk
-    _insert(Event, writes.events)
-    for row in new_balances:
-        row.customer_id, row.updated_at = row.customer.pk, now
-    _insert(PointBalance, new_balances, as_is={"updated_at"})
-    for lot in writes.lots:
-        lot.customer_id, lot.event_id = lot.customer.pk, lot.event.pk
-    _insert(PointLot, writes.lots)
-    for entry in writes.entries:
-        entry.customer_id, entry.event_id, entry.lot_id = entry.customer.pk, entry.event.pk, entry.lot.pk
-    _insert(LedgerEntry, writes.entries)
+    for event, customer in writes.events:
+        event.__dict__["customer_id"] = customer.id
+    _insert(Event, events)
+    for row, customer in new_balances:
+        row.__dict__["customer_id"], row.updated_at = customer.id, now
+    _insert(PointBalance, balances, as_is={"updated_at"})
+    for lot, customer, event in writes.lots:
+        values = lot.__dict__
+        values["customer_id"], values["event_id"] = customer.id, event.id
+    _insert(PointLot, lots)
+    for entry, customer, event, lot in writes.entries:
+        values = entry.__dict__
+        values["customer_id"], values["event_id"], values["lot_id"] = customer.id, event.id, lot.id
+    _insert(LedgerEntry, entries)
     # The ledger's own statement (loyalty.ledger.sql.write_changes) sets updated_at to the event's
     # clock (auto_now would set the wall clock): the changed balance rows get it here.
     for row in writes.balances.values():
@@ -551,9 +567,11 @@ def _write(writes: _Writes, loaded: dict, now) -> None:
     # Each customer's changed columns (as engine._apply writes them), grouped: one UPDATE each.
     groups: dict[tuple, list] = {}
     for pk, customer in writes.customers.items():
-        before, current = loaded[pk], engine._field_values(customer)
-        names = tuple(name for name in CUSTOMER_COLUMNS if before[name] != current[name])
-        if names:
+        before, current = loaded[pk], _CUSTOMER_VALUES(customer.__dict__)
+        if before != current:
+            names = tuple(
+                name for name, old, new in zip(CUSTOMER_COLUMNS, before, current, strict=True) if old != new
+            )
             groups.setdefault(names, []).append(customer)
     for names, customers in groups.items():
         _update(Customer, customers, list(names))
@@ -581,21 +599,38 @@ def _update(model, objs: list, names: list[str], raw: bool = False) -> None:
         return
     fields = [model._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
-    columns = [[obj.pk for obj in objs]]
     kinds = dict(zip(*_copy_fields(model), strict=True))
+    sets, constants, arrays, columns = [], [], ["%s::bigint[]"], [[obj.pk for obj in objs]]
     for f in fields:
         kind = kinds[f]
         if kind is False and raw:
             kind = dt.datetime  # auto_now, taken as it is
-        columns.append([_prepared(f, kind, obj, raw) for obj in objs])
-    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{f.cast_db_type(connection)}[]" for f in fields])
-    aliases = ", ".join(["id"] + [f"c{i}" for i in range(len(fields))])
-    sets = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
+        values = [_prepared(f, kind, obj, raw) for obj in objs]
+        cast = f.cast_db_type(connection)
+        if _same_value(values):  # e.g. the event clock in updated_at: one parameter, not an array
+            sets.append(f"{quote(f.column)} = %s::{cast}")
+            constants.append(values[0])
+        else:
+            sets.append(f"{quote(f.column)} = v.c{len(columns)}")
+            arrays.append(f"%s::{cast}[]")
+            columns.append(values)
+    aliases = ", ".join(["id"] + [f"c{i}" for i in range(1, len(columns))])
     fastsql.cursor().execute(
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {sets} FROM unnest({arrays}) AS v({aliases})"
-        " WHERE t.id = v.id",
-        columns,
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {', '.join(sets)}"
+        f" FROM unnest({', '.join(arrays)}) AS v({aliases}) WHERE t.id = v.id",
+        constants + columns,
     )
+
+
+_SCALARS = (int, str, bool, dt.datetime, dt.date, type(None))
+
+
+def _same_value(values: list) -> bool:
+    """Whether every value is the same one of a plain type (sent once: a value of another type,
+    JSON for one, could be equal in Python and still be sent differently)."""
+    first = values[0]
+    kind = type(first)
+    return kind in _SCALARS and all(type(value) is kind and value == first for value in values)
 
 
 BATCH = 2000
@@ -710,7 +745,8 @@ class _CopyPlan:
 
     def _steps(self, types: tuple) -> tuple:
         """(column, step) for the columns of a row with these value types that are not sent as
-        they are: "json", "aware" (a date-time: sent as it is only with a time zone) or "field"."""
+        they are: "json", "aware" (a date-time: sent as it is only with a time zone), "str" (a
+        str subclass such as a TextChoices member: CharField.to_python's str()) or "field"."""
         steps = []
         for index, (kind, kind_of) in enumerate(zip(self.kinds, types[1:], strict=True), start=1):
             if kind is not False and kind_of is type(None):
@@ -725,6 +761,9 @@ class _CopyPlan:
                 continue  # an int default (purchase_total = 0): the same number as Decimal(0)
             if kind == _JSON and kind_of in (dict, list):
                 steps.append((index, "json"))
+                continue
+            if kind is str and issubclass(kind_of, str):  # a choices enum: what to_python makes
+                steps.append((index, "str"))
                 continue
             steps.append((index, "field"))
         return tuple(steps)
@@ -749,6 +788,8 @@ class _CopyPlan:
                 row[index] = self.dumps[index - 1](row[index])
             elif step == "aware" and row[index].tzinfo is not None:
                 continue
+            elif step == "str":
+                row[index] = str(row[index])
             else:
                 f = self.fields[index - 1]
                 row[index] = f.get_db_prep_save(f.pre_save(obj, True), db)

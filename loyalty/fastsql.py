@@ -15,12 +15,15 @@ one per statement): it still converts database errors to `django.db` errors, run
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
+from psycopg.types.datetime import TimestamptzLoader
 
 
 def _plain_type(field) -> type | None:
@@ -51,8 +54,20 @@ def cursor():
     ):
         return cached[2]
     fresh = db.cursor()
+    if db.vendor == "postgresql":
+        _utc_timestamps(db, fresh.cursor)
     db.__dict__["_fastsql_cursor"] = (db.connection, db.queries_logged, fresh)
     return fresh
+
+
+def _utc_timestamps(db, raw_cursor) -> None:
+    """Read timestamptz columns with psycopg's own (compiled) loader when it returns what Django's
+    returns: Django registers a Python loader that parses the value and replaces its time zone
+    with the connection's; when that is UTC and so is the session's time zone, psycopg's loader
+    makes the same datetime (tzinfo datetime.timezone.utc) several times faster. A lock of a
+    few thousand customers reads four timestamps a row."""
+    if settings.USE_TZ and db.timezone is dt.UTC and db.connection.info.parameter_status("TimeZone") == "UTC":
+        raw_cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
 
 
 _MISSING = object()
@@ -311,7 +326,7 @@ def _together_sql(statements: tuple[str, ...], riders: tuple[str, ...]) -> str:
 @lru_cache(maxsize=64)
 def _new_plan(model: Any) -> tuple[dict, dict, tuple, bool]:
     """({name or attname: (attname, the related model's key attname or None)}, {attname: constant
-    default}, the (attname, field) whose default is made per instance, whether Django's own
+    default}, every (attname, field) whose default is made per instance, whether Django's own
     __init__ must build instances of this model)."""
     names: dict[str, tuple[str, str | None]] = {}
     constants, made = {}, []
@@ -339,7 +354,7 @@ def new(model: Any, **values):
     instance = model.__new__(model)
     state = instance._state = ModelState()
     data = instance.__dict__
-    data.update(constants)  # the constant defaults at once; the given values replace theirs
+    data.update(constants)  # the constant defaults in one step; the given values replace them
     for name, value in values.items():
         attname, target = names[name]
         if target is not None:
@@ -347,6 +362,6 @@ def new(model: Any, **values):
             value = None if value is None else getattr(value, target)
         data[attname] = value
     for attname, f in made:
-        if attname not in data:
+        if attname not in data:  # not given (a made default is never among the constants)
             data[attname] = f.get_default()
     return instance

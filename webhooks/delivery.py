@@ -65,16 +65,23 @@ def after_event(result) -> None:
     """The engine's one hook, called inside register_event's transaction: when a subscription
     wants one of the stored events, dispatch them once the transaction commits (a rolled-back or
     dry-run event sends nothing)."""
+    after_events([result])
+
+
+def after_events(results) -> None:
+    """`after_event` for each of many results (events.bulk: a run of batched events), looking
+    the subscriptions up once instead of once per event."""
     table = _subscriptions()
     if not table or not Program.current().webhooks:
         return
-    ids = [
-        e.pk
-        for e in result.events
-        if e.pk and ((e.environment, e.action) in table or (e.environment, "*") in table)
-    ]
-    if ids:
-        transaction.on_commit(lambda: dispatch_events(ids))
+    for result in results:
+        ids = [
+            e.pk
+            for e in result.events
+            if e.pk and ((e.environment, e.action) in table or (e.environment, "*") in table)
+        ]
+        if ids:
+            transaction.on_commit(lambda ids=ids: dispatch_events(ids))
 
 
 def after_event_set(environment: str, action: str, event_ids: list[int]) -> None:
