@@ -178,7 +178,8 @@ class CustomerCopy:
         blocks = []
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-            with cursor.copy(statement, params) as copy:
+            # The driver's cursor: Django's debug wrapper (DEBUG on) takes no COPY parameters.
+            with connection.wrap_database_errors, cursor.cursor.copy(statement, params) as copy:
                 for block in copy:
                     blocks.append(bytes(block))
             rows = cursor.rowcount

@@ -480,7 +480,10 @@ def coupon_rows(export: DataExport):
     params = export.params
     qs = Coupon.objects.all()
     if params.get("pool"):
-        qs = qs.filter(pool_id=params["pool"])
+        pool = str(params["pool"])
+        if not pool.isdigit() or len(pool) > 18:
+            raise ExportProblem("pool must be a coupon pool's id.", field="pool")
+        qs = qs.filter(pool_id=int(pool))
     if params.get("status"):
         qs = qs.filter(status=params["status"])
     fmt = params.get("date_format")
@@ -566,7 +569,11 @@ SOURCES = {
 
 
 def check(export: DataExport) -> None:
-    """Refuse bad parameters before queueing (ExportProblem): the same checks the run makes."""
+    """Refuse bad parameters before queueing (ExportProblem): the same checks the run makes, and
+    a NUL character in any of them (no PostgreSQL text can hold one: the query would fail)."""
+    for name, value in (export.params or {}).items():
+        if any("\x00" in str(v) for v in (value if isinstance(value, list) else [value])):
+            raise ExportProblem(f"{name} contains a NUL character.", field=name)
     columns, _rows = SOURCES[export.model](export)
     del columns
 

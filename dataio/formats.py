@@ -41,6 +41,7 @@ from .choices import FileFormat
 DELIMITERS = [",", ";", "|", "\t"]
 ENCODINGS = ["utf-8", "windows-1252", "iso-8859-1", "utf-16"]
 EMPTY_ROWS_STOP = 1000
+MAX_JSON_DEPTH = 32  # as the API's JSON bodies (loyalty.api.strictjson.MAX_DEPTH)
 MAX_BOMB_RATIO = 100
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -81,8 +82,8 @@ def check_text(handle, encoding: str) -> None:
         final = not block
         try:
             text = decoder.decode(block, final=final)
-        except UnicodeDecodeError as error:
-            line += block[: max(0, error.start)].count(b"\n")
+        except UnicodeError as error:  # UnicodeDecodeError, or UTF-16 without a byte-order mark
+            line += block[: max(0, getattr(error, "start", 0))].count(b"\n")
             hint = (
                 ""
                 if encoding != "utf-8"
@@ -133,6 +134,8 @@ def _check_header(columns: list) -> list[str]:
     names = [str(c).strip() if c is not None else "" for c in columns]
     if not names or not any(names):
         raise FileProblem("Row 1 is empty: the first row must name the columns.")
+    if any("\x00" in name for name in names):
+        raise FileProblem("Row 1: a column name contains a NUL character.")
     if "" in names:
         raise FileProblem(
             f"Row 1: column {names.index('') + 1} has no name; the first row must name every column."
@@ -224,20 +227,40 @@ def _json_array(handle, encoding: str) -> Iterator:
         yield from ijson.items(_Utf8(_text(handle, encoding)), "item", use_float=True)
     except ijson.JSONError as error:
         raise FileProblem(f"The file is not valid JSON ({error}).") from None
-    except UnicodeDecodeError as error:
-        raise FileProblem(f"The file is not {encoding} text ({error.reason}).", field="encoding") from None
+    except UnicodeError as error:
+        raise FileProblem(f"The file is not {encoding} text ({_reason(error)}).", field="encoding") from None
+
+
+def _reason(error: UnicodeError) -> str:
+    return getattr(error, "reason", None) or str(error)
 
 
 def check_json_array(handle, encoding: str) -> None:
     """At upload: parse the whole array once, at constant memory (ijson's events, nothing built),
-    so a syntax error anywhere in the file is refused before anything runs."""
+    so a syntax error anywhere in the file is refused before anything runs; so are an item nested
+    deeper than MAX_JSON_DEPTH (building it would exhaust the worker: 100,000 nested arrays, a
+    200 KB file, got the process killed) and a NUL character (\\u0000) in a key or a string, which
+    no text column of PostgreSQL can store."""
+    depth = items = 0
     try:
-        for _event in ijson.basic_parse(_Utf8(_text(handle, encoding)), use_float=True):
-            pass
+        for event, value in ijson.basic_parse(_Utf8(_text(handle, encoding)), use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                items += depth == 2
+                if depth > MAX_JSON_DEPTH + 1:
+                    raise FileProblem(
+                        f"Row {items + 1}: the item is nested deeper than {MAX_JSON_DEPTH} levels."
+                    )
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            else:
+                items += depth == 1
+                if event in ("string", "map_key") and "\x00" in value:
+                    raise FileProblem(f"Row {items + 1}: the item contains a NUL character (\\u0000).")
     except ijson.JSONError as error:
         raise FileProblem(f"The file is not valid JSON ({error}).") from None
-    except UnicodeDecodeError as error:
-        raise FileProblem(f"The file is not {encoding} text ({error.reason}).", field="encoding") from None
+    except UnicodeError as error:
+        raise FileProblem(f"The file is not {encoding} text ({_reason(error)}).", field="encoding") from None
 
 
 def _is_array(handle, encoding: str) -> bool:
@@ -277,10 +300,56 @@ def _json_lines(text) -> Iterator:
     for number, line in enumerate(text, start=1):
         if not line.strip():
             continue
+        if line.count("[") + line.count("{") > MAX_JSON_DEPTH and nesting_depth(line) > MAX_JSON_DEPTH:
+            raise FileProblem(f"Line {number} is nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
-            yield json.loads(line)
+            obj = json.loads(line)
         except ValueError as error:
             raise FileProblem(f"Line {number} is not valid JSON ({error}).") from None
+        if "\\u0000" in line and _has_nul(obj):
+            raise FileProblem(f"Line {number} contains a NUL character (\\u0000).")
+        yield obj
+
+
+def _has_nul(value) -> bool:
+    """Whether a NUL character is in any string or key of a parsed JSON value (iterative)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in one line of JSON, scanning up to one level
+    past MAX_JSON_DEPTH (brackets inside strings do not count); linear, no recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _chain(first, rest):
@@ -310,9 +379,8 @@ def inspect(handle, file_name: str, delimiter: str = "", encoding: str = "utf-8"
         handle.seek(0)
         delimiter = delimiter or detect_delimiter(first)
     elif fmt == FileFormat.JSON:
-        if encoding == "utf-8":
-            check_text(handle, encoding)
-            handle.seek(0)
+        check_text(handle, encoding)  # in any encoding: UTF-16 without its byte-order mark too
+        handle.seek(0)
         if _is_array(handle, encoding):
             check_json_array(handle, encoding)
             handle.seek(0)
@@ -386,12 +454,12 @@ class Writer:
         if fmt == FileFormat.XLSX:
             self.workbook = openpyxl.Workbook(write_only=True)
             self.sheet = self.workbook.create_sheet("export")
-            self.sheet.append(columns)
+            self.sheet.append([neutralise(c) for c in columns])
         else:
             self.text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
             if fmt == FileFormat.CSV:
                 self.csv = csv.writer(self.text)
-                self.csv.writerow(columns)
+                self.csv.writerow([neutralise(c) for c in columns])
             else:
                 self.text.write("[")
 

@@ -8,11 +8,19 @@ import json
 from django import forms
 from django.forms.utils import ErrorDict, ErrorList
 
+from loyalty.api import strictjson
 from segments.conditions import NO_VALUE
 from segments.forms import tree_to_groups
 
 from .models import Campaign, Workflow
 from .nodes import REGISTRY
+
+
+def loads(text: str):
+    """JSON typed into the console (a graph, a test run's event, an imported workflow) under the
+    API's rules (loyalty.api.strictjson): nested at most 32 levels — deeper, Python's parser hits
+    its recursion limit, a 500 — no NaN or Infinity, no duplicate keys; BodyError otherwise."""
+    return strictjson.loads(text)
 
 
 class WorkflowForm(forms.ModelForm):
@@ -37,9 +45,9 @@ class WorkflowForm(forms.ModelForm):
         if not text:
             return None
         try:
-            return json.loads(text)
-        except ValueError as error:
-            raise forms.ValidationError(f"The graph is not valid JSON: {error}") from None
+            return loads(text)
+        except strictjson.BodyError as error:
+            raise forms.ValidationError(f"The graph is not valid JSON: {error.detail}") from None
 
 
 class CampaignForm(forms.ModelForm):
@@ -79,9 +87,9 @@ class TestRunForm(forms.Form):
 
     def clean_data(self):
         try:
-            value = json.loads(self.cleaned_data["data"] or "{}")
-        except ValueError as error:
-            raise forms.ValidationError(f"Not valid JSON: {error}") from None
+            value = loads(self.cleaned_data["data"] or "{}")
+        except strictjson.BodyError as error:
+            raise forms.ValidationError(f"Not valid JSON: {error.detail}") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Give an object of attributes.")
         return value

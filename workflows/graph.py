@@ -20,6 +20,7 @@ than MAX_WAIT (an amount, or a date that far ahead; a date that does not parse).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -126,8 +127,12 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
             errors.append(GraphError("The configuration must be an object.", node_id, "config"))
             continue
         node = {"id": node_id, "type": kind, "config": config}
-        for axis in ("x", "y"):
-            if isinstance(raw.get(axis), int | float) and not isinstance(raw.get(axis), bool):
+        for axis in ("x", "y"):  # a position only; 1e400 (infinite) or NaN is dropped, not int()ed
+            if (
+                isinstance(raw.get(axis), int | float)
+                and not isinstance(raw.get(axis), bool)
+                and math.isfinite(raw[axis])
+            ):
                 node[axis] = max(-100000, min(100000, int(raw[axis])))
         nodes[node_id] = node
         errors.extend(_check_config(node, in_campaign))

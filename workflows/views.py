@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
+from rest_framework.exceptions import ParseError
 
 from customers.views.base import CustomerTabView
 from events.models import Event
@@ -28,7 +29,7 @@ from segments.forms import MATCH_CHOICES
 from . import editing, runner, testrun
 from .choices import RunStatus
 from .filtersets import CampaignFilterSet, RunFilterSet, WorkflowFilterSet
-from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, node_form, node_form_rows
+from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, loads, node_form, node_form_rows
 from .graph import Graph, InvalidGraph
 from .models import Campaign, RunStep, Workflow, WorkflowRun
 from .nodes import FAMILIES, REGISTRY
@@ -203,8 +204,8 @@ class NodeFormView(ModuleMixin, ConsoleView, View):
 def _json_param(request, name: str, kind: type):
     """A query parameter holding JSON of `kind` (dict or list); empty when missing or malformed."""
     try:
-        value = json.loads(request.GET.get(name) or "null")
-    except ValueError:
+        value = loads(request.GET.get(name) or "null")
+    except ParseError:
         value = None
     return value if isinstance(value, kind) else kind()
 
@@ -297,20 +298,34 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
         errors: list[dict] = []
         if form.is_valid():
             try:
-                body = json.loads(form.cleaned_data["file"].read(1_000_001)[:1_000_000])
+                raw = form.cleaned_data["file"].read(1_000_001)[:1_000_000]
+                body = loads(raw.decode(json.detect_encoding(raw)))
                 if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
                     raise ValueError(f'not an exported workflow (format "{EXPORT_FORMAT}")')
-                with transaction.atomic():
-                    workflow = Workflow.objects.create(
-                        name=str(body.get("name") or "Imported workflow")[:200],
-                        description=str(body.get("description") or ""),
-                        priority=int(body.get("priority") or 100),
-                        environment=request.environment,
+                # The name, description and priority pass the editor's own form (a NUL, a
+                # priority past the column's range: a field error, not a database error).
+                fields = WorkflowForm(
+                    {
+                        "name": str(body.get("name") or "Imported workflow")[:200],
+                        "description": str(body.get("description") or ""),
+                        "priority": body.get("priority") if body.get("priority") is not None else 100,
+                    },
+                    environment=request.environment,
+                )
+                if not fields.is_valid():
+                    raise ValueError(
+                        "; ".join(f"{name}: {' '.join(errs)}" for name, errs in fields.errors.items())
                     )
+                with transaction.atomic():
+                    workflow = fields.save(commit=False)
+                    workflow.environment = request.environment
+                    workflow.save()
                     editing.save_graph(workflow, body.get("graph"), request.user)
             except InvalidGraph as invalid:
                 errors = [e.as_dict() for e in invalid.errors]
                 form.add_error("file", "The workflow's graph is not valid here.")
+            except ParseError as error:
+                form.add_error("file", f"Cannot read the file: {error.detail}")
             except (ValueError, TypeError, UnicodeDecodeError) as error:
                 form.add_error("file", f"Cannot read the file: {error}")
             else:

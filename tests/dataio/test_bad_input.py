@@ -8,6 +8,7 @@ import zipfile
 
 import openpyxl
 import pytest
+from django.test import TestCase
 
 from customers.models import Customer
 from dataio import formats, wizard
@@ -155,3 +156,65 @@ def test_a_damaged_workbook_is_a_message(program):
             target.writestr(info, data)
     message = refused_upload(damaged.getvalue(), "damaged.xlsx")
     assert "cannot be read" in message
+
+
+def test_utf16_chosen_for_a_file_without_its_byte_order_mark_is_a_message(program):
+    # Python's UTF-16 decoder raises a plain UnicodeError here (not UnicodeDecodeError): was a 500.
+    content = "customer_id,first_name\nC-1,Zoë\n".encode("utf-16-le")
+    assert "not utf-16" in refused_upload(content, encoding="utf-16")
+    assert "not utf-16" in refused_upload(content, "file.json", encoding="utf-16")
+
+
+def test_utf16_with_its_byte_order_mark_is_read(program):
+    content = "customer_id,first_name\nC-1,Zoë\n".encode("utf-16")
+    data_import = run_import("customers", content, encoding="utf-16")
+    assert Customer.objects.get(customer_id="C-1").first_name == "Zoë" and data_import.created == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[{"customer_id": "C-1", "first_name": "a\\u0000b"}]',
+        b'[{"customer_id": "C-1", "first\\u0000name": "Ann"}]',
+        b'[{"customer_id": "C-1"}, {"customer_id": "C-2", "tags": ["x", "\\u0000"]}]',
+    ],
+)
+def test_a_nul_escape_in_a_json_array_is_refused_at_upload_with_its_row(program, content):
+    # The escape is plain ASCII in the file, so the text check did not see it; stored in the
+    # import's preview (jsonb) it failed PostgreSQL's insert: a 500.
+    message = refused_upload(content, "file.json")
+    assert "NUL" in message and "Row" in message
+
+
+def test_a_nul_escape_in_json_lines_is_a_message_not_a_fault(program):
+    assert "NUL" in refused_upload(b'{"customer_id": "C-1", "first_name": "a\\u0000b"}\n', "file.jsonl")
+    late = b'{"customer_id": "C-1"}\n' * 1200 + b'{"customer_id": "C-2", "first_name": "\\u0000"}\n'
+    data_import = upload("customers", late, "file.jsonl")  # past the upload's look at 1,000 items
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert wizard.save_mapping(data_import, data_import.mapping) == []
+    data_import.refresh_from_db()
+    assert data_import.status == "failed" and "Line 1201 contains a NUL" in data_import.message
+    assert Customer.objects.count() == 0
+
+
+def test_a_deeply_nested_json_item_is_refused_at_upload(program):
+    # 100,000 nested arrays (a 200 KB file) got the worker killed when ijson built the item.
+    deep = b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"
+    assert "nested deeper than 32" in refused_upload(deep, "file.json")
+    lines = b'{"customer_id": "C-1", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+    assert "nested deeper than 32" in refused_upload(lines, "file.jsonl")
+    ok = b'[{"customer_id": "C-1", "first_name": ' + b"[" * 31 + b"]" * 31 + b"}]"
+    upload("customers", ok, "file.json")  # 32 levels with the item itself: accepted
+
+
+def test_a_column_name_with_a_nul_is_refused(program):
+    assert "NUL" in refused_upload(b'[{"customer_id\\u0000": "C-1"}]', "file.json")
+
+
+def test_the_error_file_neutralises_formulas_in_the_uploaded_header_too(program):
+    # The error file repeats the uploaded columns: a header cell "=HYPERLINK(...)" went out as is.
+    content = 'customer_id,"=HYPERLINK(""http://x"")"\nbad id,1\n'
+    mapping = {"customer_id": "customer_id", '=HYPERLINK("http://x")': ""}
+    data_import = run_import("customers", content, mapping=mapping)
+    header = data_import.error_file.open("rb").read().decode().splitlines()[0]
+    assert header.startswith("customer_id,\"'=HYPERLINK(") and data_import.failed == 1

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.test import TestCase
 
-from dataio import exports
+from dataio import exports, formats
 from dataio.models import DataExport
 from loyalty import clock
 from segments.models import CustomerList
@@ -183,3 +183,41 @@ def test_repeated_exports_keep_their_runs(people):
     definition.active = False
     definition.save()
     assert exports.run_due(now=start + dt.timedelta(days=5)) == 0
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"customer": "A-1\x00"}, "customer"),
+        ({"query": "q=A\x00"}, "query"),
+        ({"actions": ["login", "x\x00"]}, "actions"),
+        ({"pool": "abc"}, "pool"),
+        ({"pool": "1; drop"}, "pool"),
+    ],
+)
+def test_a_nul_or_a_pool_that_is_no_id_is_refused_before_queueing(people, params, field):
+    # Both were a 500 at POST /api/exports: PostgreSQL refused the NUL, int() the pool.
+    model = "coupons" if "pool" in params else "events"
+    with pytest.raises(exports.ExportProblem) as caught:
+        exports.check(DataExport(model=model, environment="live", params=params))
+    assert caught.value.field == field
+
+
+def test_the_customer_csv_export_runs_with_debug_on(people, settings):
+    # With DEBUG on, Django wraps the cursor in CursorDebugWrapper, whose copy() takes no
+    # parameters: on PostgreSQL every customer CSV export failed (TypeError) under `make run`.
+    settings.DEBUG = True
+    row = export(fields=["customer_id", "first_name"])
+    assert row.status == "finished", row.message
+    assert ["B-2", "'=cmd|' /C calc'!A0"] in csv_rows(row)
+
+
+def test_export_headers_are_neutralised_like_cells():
+    handle = io.BytesIO()
+    writer = formats.Writer(handle, "csv", ["id", "=cmd"])
+    writer.close()
+    assert handle.getvalue().decode() == "id,'=cmd\r\n"
+    handle = io.BytesIO()
+    writer = formats.Writer(handle, "xlsx", ["id", "+cmd"])
+    writer.close()
+    assert next(openpyxl.load_workbook(handle).active.iter_rows(values_only=True)) == ("id", "'+cmd")

@@ -165,3 +165,72 @@ def test_a_pathological_expression_fails_its_node_and_the_event_is_stored(progra
     step = RunStep.objects.get(run=WorkflowRun.objects.get(workflow=workflow), node="a")
     assert step.output == "failure" and step.error
     assert WorkflowRun.objects.get(workflow=workflow).status == "error"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # Python's json parser: RecursionError, which was a 500
+
+
+def test_deeply_nested_json_is_a_field_error_in_every_console_form(admin_client, program):
+    saved = admin_client.post(reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": DEEP})
+    assert saved.status_code == 200 and "nested deeper than 32" in saved.context["form"].errors["graph"][0]
+    imported = admin_client.post(
+        reverse("workflows:workflow_import"),
+        {"file": _raw_upload(b'{"format": "loyalty-workflow/1", "graph": ' + DEEP.encode() + b"}")},
+    )
+    assert imported.status_code == 400 and "nested deeper than 32" in imported.content.decode()
+    workflow = make_workflow(chain(on_event("login"), _label("ok")), active=False)
+    tested = admin_client.post(
+        reverse("workflows:workflow_test", args=[workflow.pk]), {"customer": "C-1", "data": DEEP}
+    )
+    assert tested.status_code == 400 and "nested deeper than 32" in tested.context["form"].errors["data"][0]
+    form = admin_client.get(reverse("workflows:node_form"), {"type": "point_add", "config": DEEP})
+    assert form.status_code == 200  # a malformed config shows the empty form, as before
+    assert Workflow.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"priority": 1e400}, "priority"),  # infinity: int() raised OverflowError
+        ({"priority": 10**20}, "priority"),  # past the column: a database error
+        ({"name": "a\x00b"}, "name"),  # PostgreSQL text cannot hold a NUL
+        ({"description": "a\x00b"}, "description"),
+    ],
+)
+def test_an_imported_workflows_fields_are_checked_like_the_editors(admin_client, program, fields, message):
+    document = {"format": "loyalty-workflow/1", "name": "W", "graph": chain(on_event("login"), _label("ok"))}
+    text = json.dumps({**document, **fields}).replace("Infinity", "1e400")
+    response = admin_client.post(reverse("workflows:workflow_import"), {"file": _raw_upload(text.encode())})
+    assert response.status_code == 400
+    assert f"{message}:" in response.context["form"].errors["file"][0]
+    assert not Workflow.objects.exists()
+
+
+def test_an_imported_workflow_in_utf16_is_still_read(admin_client, program):
+    document = {"format": "loyalty-workflow/1", "name": "Wö", "graph": chain(on_event("login"), _label("ok"))}
+    response = admin_client.post(
+        reverse("workflows:workflow_import"), {"file": _raw_upload(json.dumps(document).encode("utf-16"))}
+    )
+    assert response.status_code == 302 and Workflow.objects.get().name == "Wö"
+
+
+@pytest.mark.parametrize("position", ["1e400", "-1e400", "NaN"])
+def test_an_infinite_node_position_is_dropped_not_a_500(admin_client, program, position):
+    graph = json.dumps(chain(on_event("login"), _label("ok"))).replace(
+        '"id": "a"', f'"x": {position}, "id": "a"'
+    )
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": graph}
+    )
+    if position == "NaN":  # not JSON (RFC 8259): a field error
+        assert response.status_code == 200 and "NaN" in response.context["form"].errors["graph"][0]
+        return
+    assert response.status_code == 302
+    node = next(n for n in Workflow.objects.get().version.graph["nodes"] if n["id"] == "a")
+    assert "x" not in node
+
+
+def _raw_upload(content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("w.json", content, content_type="application/json")
