@@ -118,7 +118,6 @@ def _graph():
 def run() -> None:
     import redis
     from django.conf import settings
-    from django.core.cache import cache
     from django.db.models import Max, Min
 
     from bench import bench_workflows
@@ -146,7 +145,7 @@ def run() -> None:
     connection = redis.Redis.from_url(settings.REDIS_URL)
     connection.delete(queue)
     # Drain slots a killed earlier run may have left taken (they would hold off the drains).
-    cache.delete_many([outbox.SLOT_KEY.format(slot) for slot in range(2)])
+    outbox.clear_slots()
     workflow = Workflow.objects.create(name=f"bench actions {time.time():.0f}", environment="live")
     editing.save_graph(workflow, _graph())
     editing.set_status(workflow, True)
