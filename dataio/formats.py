@@ -36,12 +36,13 @@ import ijson
 import openpyxl
 from django.conf import settings
 
+from loyalty.jsonable import MAX_JSON_DEPTH, nesting_depth
+
 from .choices import FileFormat
 
 DELIMITERS = [",", ";", "|", "\t"]
 ENCODINGS = ["utf-8", "windows-1252", "iso-8859-1", "utf-16"]
 EMPTY_ROWS_STOP = 1000
-MAX_JSON_DEPTH = 32  # as the API's JSON bodies (loyalty.api.strictjson.MAX_DEPTH)
 MAX_BOMB_RATIO = 100
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -325,31 +326,6 @@ def _has_nul(value) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
-
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in one line of JSON, scanning up to one level
-    past MAX_JSON_DEPTH (brackets inside strings do not count); linear, no recursion."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                return deepest
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _chain(first, rest):

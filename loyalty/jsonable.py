@@ -42,3 +42,33 @@ def number(value: Decimal | int | float | str | None) -> int | float:
     None or "" is 0. Used by the API's amounts (customers, transactions, purchase figures)."""
     value = Decimal(value or 0)
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+MAX_JSON_DEPTH = 32  # arrays and objects: the API's bodies, imported JSON files, console JSON fields
+
+
+def nesting_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """The deepest nesting of arrays and objects in JSON text, scanning at most up to `limit + 1`
+    levels (brackets inside strings do not count). Linear, no recursion: checked before
+    `json.loads`, so hostile text never reaches Python's recursion limit."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest

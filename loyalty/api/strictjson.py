@@ -23,7 +23,9 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-MAX_DEPTH = 32
+from loyalty.jsonable import MAX_JSON_DEPTH, nesting_depth
+
+MAX_DEPTH = MAX_JSON_DEPTH
 
 
 class BodyError(ParseError):
@@ -32,32 +34,6 @@ class BodyError(ParseError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
-
-
-def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
-    """The deepest nesting of arrays and objects in JSON text, scanning at most up to `limit + 1`
-    levels (brackets inside strings do not count). Linear, no recursion."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return deepest
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _pairs(pairs):
