@@ -10,7 +10,8 @@ known):
   and "last one wins" silently accepts the sender's mistake;
 - lone UTF-16 surrogates (`"\\ud800"`): valid JSON escapes but not Unicode text, so no database
   or log can store them (a `UnicodeEncodeError` would be a 500);
-- `NaN`, `Infinity` and `-Infinity`: not JSON (RFC 8259), and not storable in PostgreSQL's jsonb.
+- `NaN`, `Infinity` and `-Infinity`: not JSON (RFC 8259), and not storable in PostgreSQL's jsonb;
+  nor a number beyond a float's range (`1e400`, `-1e400`), which Python would read as infinity.
 
 The same depth limit applies to form-encoded bodies (loyalty.api.parsers.MAX_DEPTH is lower).
 """
@@ -18,6 +19,7 @@ The same depth limit applies to form-encoded bodies (loyalty.api.parsers.MAX_DEP
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -47,6 +49,15 @@ def _pairs(pairs):
 
 def _constant(name):
     raise BodyError(f"{name} is not a JSON value.")
+
+
+def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond a float's range (`1e400`) would
+    become infinity, which no amount, attribute or jsonb column can hold."""
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(f"The number {text[:40]} is out of range (at most about 1.8e308).")
+    return value
 
 
 def check_text(value, path: str = "") -> None:
@@ -81,7 +92,7 @@ def loads(text: str):
     if nesting_depth(text) > MAX_DEPTH:
         raise BodyError(f"The JSON body is nested deeper than {MAX_DEPTH} levels.")
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
     except BodyError:
         raise
     except (ValueError, RecursionError) as exc:

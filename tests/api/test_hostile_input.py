@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from customers.models import Customer, CustomField
 from events.engine import register_event
 from events.models import Event
+from loyalty.api import strictjson
 from loyalty.api.auth import sign
 from loyalty.api.keys import create_api_key
 
@@ -375,6 +376,39 @@ def test_duplicate_json_keys_are_refused(api, body, field):
     error = assert_refused(post_raw(api, "/api/events", body), 400, 140400, field)
     assert "Duplicate key" in error["message"]
     assert not Event.objects.filter(action="point_add").exists()
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/events", '{"customer": "Anna-1", "action": "point_add", "data": {"points": 1e400}}'),
+        ("/api/events", '{"customer": "Anna-1", "action": "profile", "data": {"score_hint": -1E+999}}'),
+        (
+            "/api/events",
+            '{"customer": "Anna-1", "action": "checkout", "data": {"total": 1.5e309, "transaction_id": "t1"}}',
+        ),
+        (
+            "/api/events/bulk",
+            '{"events": [{"customer": "Anna-1", "action": "point_add", "data": {"points": 9e999}}]}',
+        ),
+    ],
+)
+def test_a_number_beyond_a_floats_range_is_a_400_and_stores_nothing(api, path, body):
+    enroll()
+    events = Event.objects.count()
+    response = post_raw(api, path, body)
+    assert response.status_code == 400, response.content
+    error = error_of(response)
+    assert error["code"] == 140400 and "out of range" in error["message"], error
+    assert Event.objects.count() == events
+
+
+def test_large_finite_numbers_still_parse(api):
+    assert strictjson.loads('{"a": 1.7e308, "b": -2.5e-300, "c": 12.5}') == {
+        "a": 1.7e308,
+        "b": -2.5e-300,
+        "c": 12.5,
+    }
 
 
 def test_a_huge_junk_attribute_is_refused(api):
