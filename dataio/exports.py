@@ -319,6 +319,9 @@ def customer_rows(export: DataExport):
 
 
 def _range(qs, params, field):
+    """`date_from` (inclusive) and `date_to` (exclusive), ISO 8601, UTC unless an offset is
+    given; ExportProblem when one does not parse or the range is empty (to not after from)."""
+    moments = {}
     for key, lookup in (("date_from", "gte"), ("date_to", "lt")):
         raw = params.get(key)
         if raw:
@@ -328,7 +331,10 @@ def _range(qs, params, field):
                 raise ExportProblem(f"{key} is not an ISO 8601 date.", field=key) from None
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=dt.UTC)
+            moments[key] = moment
             qs = qs.filter(**{f"{field}__{lookup}": moment})
+    if len(moments) == 2 and moments["date_to"] <= moments["date_from"]:
+        raise ExportProblem("date_to must be after date_from: the range is empty.", field="date_to")
     return qs
 
 

@@ -221,3 +221,24 @@ def test_export_headers_are_neutralised_like_cells():
     writer = formats.Writer(handle, "xlsx", ["id", "+cmd"])
     writer.close()
     assert next(openpyxl.load_workbook(handle).active.iter_rows(values_only=True)) == ("id", "'+cmd")
+
+
+@pytest.mark.parametrize("model", ["events", "transactions", "ledger"])
+@pytest.mark.parametrize(
+    "date_from, date_to",
+    [
+        ("2030-01-02", "2030-01-01"),
+        ("2030-01-01T10:00:00", "2030-01-01T10:00:00"),
+        ("2030-01-01T12:00:00+02:00", "2030-01-01T09:00:00Z"),
+    ],
+)
+def test_an_empty_date_range_is_refused_on_date_to(people, model, date_from, date_to):
+    # Silently 0 rows before: a swapped range is a mistake to show, not an empty file.
+    with pytest.raises(exports.ExportProblem, match="after date_from") as caught:
+        exports.check(
+            DataExport(model=model, environment="live", params={"date_from": date_from, "date_to": date_to})
+        )
+    assert caught.value.field == "date_to"
+    exports.check(
+        DataExport(model=model, environment="live", params={"date_from": date_to, "date_to": "2031-01-01"})
+    )
