@@ -78,6 +78,9 @@ def save_mapping(data_import: DataImport, mapping: dict) -> list[str]:
     """Save the mapping and queue the validation pass; returns the problems (nothing saved)."""
     if data_import.status not in MAPPABLE:
         return [f"The import is {data_import.get_status_display().lower()}; its mapping cannot change."]
+    missing = [column for column in mapping if column not in data_import.columns]
+    if missing:  # a mapping for another file's columns would silently import nothing of them
+        return [f"The file has no column {missing[0][:100]!r}."]
     mapping = {column: mapping.get(column, "") or "" for column in data_import.columns}
     problems = mapping_problems(data_import, mapping)
     if problems:

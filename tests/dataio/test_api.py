@@ -88,6 +88,17 @@ def test_api_import_errors_use_the_envelope(api, program):
         {"model": "customers", "file": SimpleUploadedFile("p.csv", b"customer_id,colour\nA,red\n")},
     )
     assert unknown.status_code == 400 and unknown.json()["error"]["field"] == "mapping"
+    other_file = multipart(  # a mapping for another file's column was dropped without a word
+        api,
+        "/api/imports",
+        {
+            "model": "customers",
+            "mapping": '{"customer_id": "customer_id", "E-mail address": "email"}',
+            "file": SimpleUploadedFile("p.csv", b"customer_id,email\nA,a@example.com\n"),
+        },
+    )
+    assert other_file.status_code == 400 and other_file.json()["error"]["field"] == "mapping"
+    assert "no column 'E-mail address'" in other_file.json()["error"]["message"]
     encoding = multipart(
         api,
         "/api/imports",
