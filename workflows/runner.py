@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
@@ -26,7 +27,7 @@ from loyalty import clock, expressions, fastsql
 from loyalty.errors import EngineError
 
 from . import evaluate, logs
-from .actions import ACTIONS, ActionContext
+from .actions import ACTIONS, SINGLE_REGISTER, ActionContext
 from .choices import RunStatus
 from .graph import Graph, wait_delta
 from .models import RunStep, WorkflowRun
@@ -160,8 +161,11 @@ def _run_action(run: WorkflowRun, node: dict, customer, state: evaluate.State, n
     ctx = ActionContext(
         run=run, node=node, config=node["config"], customer=customer, state=state, detail=detail
     )
+    # A savepoint of its own unless the walk is one transaction and the action's one write is its
+    # event (SINGLE_REGISTER: the engine's savepoint already undoes a refused event).
+    own_savepoint = defer is None or node["type"] not in SINGLE_REGISTER
     try:
-        with transaction.atomic():
+        with transaction.atomic() if own_savepoint else nullcontext():
             event: Event | None = ACTIONS[node["type"]](ctx)
             # The step commits with the events (the effect's key); a duplicate rolls them back.
             step = _new_step(run, node, now, output="success", detail=detail, event=event)

@@ -184,3 +184,53 @@ def test_a_one_transaction_run_writes_its_steps_with_the_outcome_and_links_the_e
     assert failed.error == step.error[:2000]
     assert not Event.objects.filter(workflow_id=refused.pk).exists()
     assert factories.live().spendable == 10
+
+
+def _savepoints(login) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    return sum(1 for query in queries.captured_queries if query["sql"].startswith("SAVEPOINT"))
+
+
+def test_a_one_transaction_single_register_action_takes_no_savepoint_of_its_own(program, anna, monkeypatch):
+    """The engine's savepoint is the action's: one round trip pair less per action event."""
+    workflow = make_workflow(
+        chain(on_event("login"), {"id": "bonus", "type": "point_add", "config": {"points": 5}})
+    )
+    assert tasks.single_commit(workflow.version)
+    without = _savepoints(factories.register("login").event)
+    monkeypatch.setattr(runner, "SINGLE_REGISTER", frozenset())  # as before: a savepoint per action
+    with_own = _savepoints(factories.register("login").event)
+    assert with_own == without + 1
+    assert Event.objects.filter(action="point_add", workflow_id=workflow.pk).count() == 2
+    assert factories.live().spendable == 10
+
+
+def test_a_single_register_action_refused_after_its_handler_wrote_leaves_nothing(program, anna):
+    """An Interrupt on the action's own event comes after the ledger was written (the modifier
+    branch runs before the event is stored): without the action's savepoint, the engine's own
+    savepoint must still undo every write, and the run ends in error with its failure step."""
+    bonus = make_workflow(
+        chain(on_event("login"), {"id": "bonus", "type": "point_add", "config": {"points": 5}})
+    )
+    make_workflow(
+        chain(
+            on_event("point_add"),
+            {"id": "stop", "type": "interrupt", "config": {"code": 54321, "message": "No points today"}},
+            branch="modifier",
+        ),
+        name="Stop points",
+    )
+    assert tasks.single_commit(bonus.version)
+    login = factories.register("login").event
+    tasks.run_for_events("live", [login.pk], 0, None, login.pk, {})
+    run = WorkflowRun.objects.get(workflow=bonus)
+    step = RunStep.objects.get(run=run, node="bonus")
+    assert run.status == RunStatus.ERROR and step.output == "failure" and "No points today" in step.error
+    assert not Event.objects.filter(action="point_add").exists()
+    customer = factories.live()
+    assert customer.spendable == 0 and customer.score == 0
+    assert not customer.point_lots.exists()
