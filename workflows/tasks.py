@@ -81,10 +81,20 @@ def drain_outbox(slot=None, *, older_than=None, budget=DRAIN_BUDGET_SECONDS) -> 
 
 def _drain(rows) -> int:
     walked, finished = 0, []
+    # The claimed rows' events in one query (not one per row); the runs are walked row by row,
+    # and a row whose IDs do not read fails alone, below.
+    ids = sorted({int(pk) for row in rows for pk in row.event_ids if str(pk).isdigit()})
+    loaded = {event.pk: event for event in _events(ids)} if ids else {}
     for row in rows:
         try:
             walked += run_for_events(
-                row.environment, row.event_ids, row.depth, row.origin, row.main_event_id, row.modifier_logs
+                row.environment,
+                row.event_ids,
+                row.depth,
+                row.origin,
+                row.main_event_id,
+                row.modifier_logs,
+                loaded=loaded,
             )
         except Exception as error:  # kept for a later attempt; the other rows go on
             log.exception("outbox row failed", extra={"pending_trigger": row.pk})
@@ -105,10 +115,12 @@ def run_for_events(
     *,
     only=None,
     dry_run=False,
+    loaded=None,
 ):
     """The action branch of every active workflow triggered by these events (and the runs of the
     modifier branches that ran for the main event); `only`: the workflow IDs to run (None: all);
-    `dry_run`: the runs are not finished (workflows.preview rolls them back). Returns the number
+    `dry_run`: the runs are not finished (workflows.preview rolls them back); `loaded`: events
+    already read ({id: Event}, the drain's batch), the others are read here. Returns the number
     of runs walked.
 
     Per run: the run row (one INSERT), the customer, each node's step with its events (one
@@ -121,8 +133,9 @@ def run_for_events(
     ids = [int(pk) for pk in event_ids]
     if not ids:
         return 0
-    # Plain SQL (loyalty.fastsql): the ORM's compilation of this query cost more than the read.
-    events = fastsql.select(Event, f"id IN ({', '.join(['%s'] * len(ids))})", ids)
+    loaded = loaded or {}
+    missing = [pk for pk in ids if pk not in loaded]
+    events = [loaded[pk] for pk in ids if pk in loaded] + (_events(missing) if missing else [])
     for event in sorted(events, key=lambda row: row.pk):
         for active in table.get((environment, event.action), ()):
             if active.id in (origin, event.workflow_id) or event.customer_id is None:
@@ -135,6 +148,11 @@ def run_for_events(
             except (WorkflowRun.DoesNotExist, WorkflowVersion.DoesNotExist):
                 continue  # the workflow was deleted since this process loaded it
     return walked
+
+
+def _events(ids: list[int]) -> list[Event]:
+    # Plain SQL (loyalty.fastsql): the ORM's compilation of this query cost more than the read.
+    return fastsql.select(Event, f"id IN ({', '.join(['%s'] * len(ids))})", ids)
 
 
 def _event_run(active, event, environment, depth, modifier, *, dry_run=False) -> int:

@@ -99,6 +99,26 @@ def test_one_drain_walks_several_events(program, anna, django_capture_on_commit_
     assert tasks.drain_outbox() == 0
 
 
+def test_a_drain_reads_its_batchs_events_in_one_query(program, anna, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    workflow = _bonus_workflow()
+    with django_capture_on_commit_callbacks(execute=False):
+        logins = [factories.register("login").event for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        assert tasks.drain_outbox() == 3
+    event_table = Event._meta.db_table
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and f"FROM {connection.ops.quote_name(event_table)}" in q["sql"]
+    ]
+    assert len(reads) == 1 and all(str(login.pk) in reads[0] for login in logins)
+    made = Event.objects.filter(action="point_add", workflow_id=workflow.pk)
+    assert made.count() == 3 and factories.live().spendable == 30
+
+
 def test_a_row_drained_twice_applies_once(program, anna):
     workflow = _bonus_workflow()
     factories.register("login")
