@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
+from loyalty.console import formatting
 from loyalty.console.columns import WhenColumn
 
-from .models import Campaign, Workflow, WorkflowRun
+from .models import Campaign, PendingTrigger, Workflow, WorkflowRun
 
 _RUN_STATUS = '<span class="badge run-{{ record.status }}" data-testid="run-status">{{ record.get_status_display }}</span>'
 
@@ -111,3 +113,81 @@ class RunTable(tables.Table):
         always_visible = ("id",)
         attrs = {"data-testid": "run-table"}
         empty_text = "No runs."
+
+
+class PendingTriggerTable(tables.Table):
+    """The outbox rows (workflows.pending_views). Each row carries `event` (its main event, with
+    the customer) and `workflows` [(id, name)] set by the view; `actions` shows only to those who
+    may manage workflows (the view excludes it otherwise)."""
+
+    id = tables.Column(verbose_name="#")
+    state = tables.TemplateColumn(
+        '<span class="badge trigger-{{ record.state }}" data-testid="trigger-state">{{ record.state|capfirst }}</span>'
+    )
+    event = tables.Column(empty_values=(), verbose_name="Event")
+    customer = tables.Column(empty_values=(), verbose_name="Customer")
+    workflows = tables.Column(empty_values=(), verbose_name="Workflows")
+    attempts = tables.Column(verbose_name="Failed attempts", attrs={"td": {"class": "num"}})
+    error = tables.Column(verbose_name="Last error", attrs={"td": {"class": "mono"}})
+    available_at = tables.Column(verbose_name="Next try")
+    created_at = WhenColumn(verbose_name="Created")
+    actions = tables.TemplateColumn(
+        '<a class="button secondary small" href="{% url \'workflows:pending_retry\' record.pk %}">Retry now</a> '
+        '<a class="button secondary small" href="{% url \'workflows:pending_discard\' record.pk %}">Discard</a>',
+        verbose_name="",
+    )
+
+    class Meta:
+        model = PendingTrigger
+        fields = (
+            "id",
+            "state",
+            "event",
+            "customer",
+            "workflows",
+            "attempts",
+            "error",
+            "available_at",
+            "created_at",
+        )
+        sequence = (*fields, "actions")
+        orderable = False  # keyset-paged by id, newest first
+        always_visible = ("id",)
+        attrs = {"data-testid": "pending-trigger-table"}
+        empty_text = "No pending triggers: every action branch has run."
+
+    def render_event(self, record):
+        event = getattr(record, "event", None)
+        if event is None:
+            return f"#{record.main_event_id}" if record.main_event_id else "—"
+        label = f"{event.action} #{event.pk}"
+        customer = event.customer
+        if customer is None or customer.anonymized_at is not None:
+            return label
+        url = reverse("customers:customer_event_detail", args=[customer.customer_id, event.pk])
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def render_customer(self, record):
+        event = getattr(record, "event", None)
+        customer = event.customer if event is not None else None
+        if customer is None:
+            return "—"
+        if customer.anonymized_at is not None:
+            return "(anonymized)"
+        url = reverse("customers:customer_overview", kwargs={"ref": customer.customer_id})
+        return format_html('<a href="{}">{}</a>', url, customer.customer_id)
+
+    def render_workflows(self, record):
+        found = getattr(record, "workflows", None) or []
+        if not found:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("workflows:workflow_detail", args=[pk]), name) for pk, name in found),
+        )
+
+    def render_available_at(self, record, value):
+        if record.failed_at is not None:
+            return format_html("parked {}", formatting.time_html(record.failed_at, with_time=True))
+        return formatting.time_html(value, with_time=True)
