@@ -44,7 +44,7 @@ class RunFilterSet(django_filters.FilterSet):
 
 
 class PendingTriggerFilterSet(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=TriggerState.choices, method="filter_state")
+    state = django_filters.ChoiceFilter(choices=TriggerState.choices, method="filter_state", label="State")
 
     class Meta:
         model = PendingTrigger

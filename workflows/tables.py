@@ -132,9 +132,12 @@ class PendingTriggerTable(tables.Table):
     available_at = tables.Column(verbose_name="Next try")
     created_at = WhenColumn(verbose_name="Created")
     actions = tables.TemplateColumn(
+        "{% if record.state != 'pending' %}"
         '<a class="button secondary small" href="{% url \'workflows:pending_retry\' record.pk %}">Retry now</a> '
+        "{% endif %}"
         '<a class="button secondary small" href="{% url \'workflows:pending_discard\' record.pk %}">Discard</a>',
         verbose_name="",
+        attrs={"td": {"class": "row-buttons"}},
     )
 
     class Meta:
