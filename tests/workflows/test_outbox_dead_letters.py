@@ -3,6 +3,7 @@ after OUTBOX_MAX_ATTEMPTS, its stored error carries no personal data, Retry now 
 run that partly applied does not apply twice), Discard records the reason and deletes it."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.utils import timezone
@@ -62,7 +63,7 @@ def test_a_row_is_parked_as_failed_after_the_maximum_attempts(program, settings)
     assert pending.failed_count("sandbox") == (0, False)
 
 
-def test_the_stored_error_names_the_type_and_place_never_the_message(program):
+def test_the_stored_error_names_the_type_and_place_never_the_message(program, caplog):
     try:
         raise ValueError("anna@example.com has no valid birth date")
     except ValueError as error:
@@ -74,6 +75,8 @@ def test_the_stored_error_names_the_type_and_place_never_the_message(program):
     tasks.drain_outbox()
     row.refresh_from_db()
     assert row.error.startswith("ValueError at tasks.py:") and "not an id" not in row.error
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name == "loyalty.workflows")
+    assert "ValueError at tasks.py:" in logged and "not an id" not in logged
 
 
 def test_retry_now_runs_a_partly_applied_row_and_applies_each_step_once(
@@ -156,3 +159,14 @@ def test_discard_records_the_reason_and_deletes_the_row(program, anna):
     assert entry.before["events"] == [event.pk] and entry.after == {"discarded": row.pk}
     assert tasks.drain_outbox() == 0
     assert not WorkflowRun.objects.exists()
+
+
+def test_the_migration_keeps_only_the_type_of_errors_stored_before(program):
+    from django.apps import apps
+
+    migration = importlib.import_module("workflows.migrations.0004_outbox_dead_letters")
+    old = broken_row(attempts=2, error="ValueError: anna@example.com: no birth date")
+    clean = broken_row()
+    migration.scrub_errors(apps, None)
+    assert PendingTrigger.objects.get(pk=old.pk).error == "ValueError"
+    assert PendingTrigger.objects.get(pk=clean.pk).error == ""

@@ -3,6 +3,14 @@
 from django.db import migrations, models
 
 
+def scrub_errors(apps, schema_editor):
+    """Errors stored before this migration held the exception's message ("ValueError: ..."),
+    which may quote personal data: keep the type only (workflows.outbox.describe)."""
+    PendingTrigger = apps.get_model("workflows", "PendingTrigger")
+    for row in PendingTrigger.objects.exclude(error="").only("id", "error").iterator():
+        PendingTrigger.objects.filter(pk=row.pk).update(error=row.error.split(":", 1)[0][:500])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -32,4 +40,5 @@ class Migration(migrations.Migration):
             model_name='pendingtrigger',
             index=models.Index(condition=models.Q(('failed_at__isnull', False)), fields=['id'], name='pending_trigger_failed'),
         ),
+        migrations.RunPython(scrub_errors, migrations.RunPython.noop),
     ]
