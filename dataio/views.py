@@ -16,6 +16,8 @@ from django.views.generic import TemplateView
 
 from loyalty import clock
 from loyalty.console.views import ConsoleView, ObjectListView
+from loyalty.models import Program
+from workflows import pending
 
 from . import exports, formats, jobs, running, wizard
 from .choices import ExportStatus, ImportModel, ImportStatus, JobKind
@@ -40,6 +42,14 @@ class JobListView(ObjectListView):
             .select_related("started_by")
             .order_by("-id")
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Failed background work outside the jobs: the workflows' action branches parked as
+        # failed (Workflows → Pending triggers), counted up to a cap through a partial index.
+        if Program.current().module_enabled("workflows"):
+            context["failed_triggers"] = pending.failed_count(self.request.environment)
+        return context
 
 
 CANCEL_PERMISSION = {JobKind.EXPORT: "loyalty.export_data"}

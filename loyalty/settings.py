@@ -172,6 +172,10 @@ Q_CLUSTER = {
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 
+# Workflows' action branch outbox: failed attempts before a row is parked as failed (a dead letter
+# on Workflows → Pending triggers, retried or discarded by hand). Pauses double from 60 s to 1 h.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12"))
+
 # Webhooks (docs/user-guide/webhooks.md). Seconds to wait after the 1st, 2nd, ... failed attempt:
 # 12 attempts over ~16 hours by default; then the delivery is failed (dead-letter list, replayable).
 WEBHOOK_RETRY_DELAYS = [

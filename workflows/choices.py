@@ -40,3 +40,11 @@ FINISHED = (
     RunStatus.INTERRUPTED,
     RunStatus.CANCELLED,
 )
+
+
+class TriggerState(models.TextChoices):
+    """The state of an outbox row (workflows.models.PendingTrigger.state)."""
+
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"

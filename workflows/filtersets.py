@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import django_filters
 
-from .choices import RunStatus, TriggerType, WorkflowStatus
-from .models import Campaign, Workflow, WorkflowRun
+from . import pending
+from .choices import RunStatus, TriggerState, TriggerType, WorkflowStatus
+from .models import Campaign, PendingTrigger, Workflow, WorkflowRun
 
 
 class WorkflowFilterSet(django_filters.FilterSet):
@@ -40,3 +41,14 @@ class RunFilterSet(django_filters.FilterSet):
     class Meta:
         model = WorkflowRun
         fields = ["status"]
+
+
+class PendingTriggerFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=TriggerState.choices, method="filter_state", label="State")
+
+    class Meta:
+        model = PendingTrigger
+        fields = ["state"]
+
+    def filter_state(self, queryset, name, value):
+        return pending.in_state(queryset, value)

@@ -228,7 +228,11 @@ class PendingTrigger(models.Model):
     follow-ups) that active workflows trigger on, written in the event's own transaction
     (workflows.triggers.after_store), so the action branch commits or rolls back with the event.
     A drain task (workflows.tasks.drain_outbox) walks many rows and deletes each done one; the
-    minute tick drains those a lost task left (docs/workflows.md, "Post-commit actions")."""
+    minute tick drains those a lost task left (docs/workflows.md, "Post-commit actions").
+
+    State (`state`): *pending* (never failed), *retrying* (failed `attempts` times, due again at
+    `available_at`), *failed* (`failed_at` set after OUTBOX_MAX_ATTEMPTS failures: a dead letter,
+    never taken by a drain until someone retries it; workflows.pending)."""
 
     environment = models.CharField(max_length=10, choices=Environment.choices)
     event_ids = models.JSONField(help_text="the triggering events: the event and its follow-ups")
@@ -241,11 +245,26 @@ class PendingTrigger(models.Model):
     # of the pause after a failed attempt.
     available_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0, help_text="failed attempts")
-    error = models.TextField(blank=True, help_text="the last failure")
+    error = models.TextField(blank=True, help_text="the last failure: exception type and code location")
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="parked after OUTBOX_MAX_ATTEMPTS failures (dead letter)"
+    )
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["available_at"], name="pending_trigger_due")]
+        indexes = [
+            models.Index(
+                fields=["available_at"], condition=Q(failed_at__isnull=True), name="pending_trigger_due"
+            ),
+            models.Index(fields=["id"], condition=Q(failed_at__isnull=False), name="pending_trigger_failed"),
+        ]
 
     def __str__(self) -> str:
         return f"pending trigger #{self.pk}"
+
+    @property
+    def state(self) -> str:
+        """TriggerState: pending / retrying / failed."""
+        if self.failed_at is not None:
+            return "failed"
+        return "retrying" if self.attempts else "pending"

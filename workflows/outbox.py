@@ -16,14 +16,20 @@
   other or take the same rows; SQLite serializes its writers anyway. A drain that dies leaves
   its rows to come back when the lease ends (the tick's recovery).
 - `done` deletes the walked rows; `failed` keeps a row whose walk raised, with its attempt count,
-  the error and a pause that doubles per attempt (RETRY_SECONDS .. MAX_RETRY_SECONDS), so it
-  never blocks the other rows nor spins.
+  the error (`describe`: the exception's type and where it was raised, never its message, which
+  may quote personal data) and a pause that doubles per attempt (RETRY_SECONDS ..
+  MAX_RETRY_SECONDS), so it never blocks the other rows nor spins. After `max_attempts()`
+  failures (setting OUTBOX_MAX_ATTEMPTS, default 12: about 7 hours of pauses) the row is parked
+  as failed (`failed_at`): no drain takes it until someone retries or discards it
+  (workflows.pending, the console's Pending triggers page, the API).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import traceback
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -163,7 +169,7 @@ def claim(limit: int = BATCH, *, older_than: dt.timedelta | None = None) -> list
     """Up to `limit` due rows (created at least `older_than` ago), moved a lease ahead."""
     now = timezone.now()
     with transaction.atomic():
-        due = PendingTrigger.objects.filter(available_at__lte=now)
+        due = PendingTrigger.objects.filter(available_at__lte=now, failed_at__isnull=True)
         if older_than is not None:
             due = due.filter(created_at__lte=now - older_than)
         rows = list(due.select_for_update(skip_locked=True).order_by("id")[:limit])
@@ -177,12 +183,37 @@ def done(ids: list[int]) -> None:
         PendingTrigger.objects.filter(pk__in=ids).delete()
 
 
-def failed(row: PendingTrigger, error: BaseException) -> None:
-    """Keep the row for a later attempt, after a pause that doubles with each failure."""
+def max_attempts() -> int:
+    """Failed attempts after which a row is parked as failed (OUTBOX_MAX_ATTEMPTS, at least 1)."""
+    return max(1, int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 12)))
+
+
+def failed(row: PendingTrigger, error: BaseException) -> bool:
+    """Keep the row for a later attempt, after a pause that doubles with each failure; after
+    `max_attempts()` failures park it as failed instead. Returns True when it was parked."""
     attempts = row.attempts + 1
     pause = min(RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
+    now = timezone.now()
+    parked = attempts >= max_attempts()
     PendingTrigger.objects.filter(pk=row.pk).update(
         attempts=attempts,
-        error=f"{type(error).__name__}: {error}"[:2000],
-        available_at=timezone.now() + dt.timedelta(seconds=pause),
+        error=describe(error),
+        available_at=now + dt.timedelta(seconds=pause),
+        failed_at=now if parked else None,
     )
+    return parked
+
+
+def describe(error: BaseException) -> str:
+    """What is stored (and shown) of a failure: the exception's type, its engine code when it
+    has one, and the innermost frame (file:line in function). Never the message: a database
+    error or an engine refusal may quote a customer's data. E.g.
+    ``IntegrityError at runner.py:173 in _run_action``."""
+    kind = type(error).__name__
+    code = getattr(error, "code", None)
+    text = f"{kind} {code}" if isinstance(code, int) else kind
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    if frames:
+        frame = frames[-1]
+        text += f" at {Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    return text[:500]

@@ -3,7 +3,8 @@
 - `drain_outbox` (queued on commit by workflows.outbox, coalesced: one per worker at most with
   Redis): walks the outbox rows of the Event triggers' action branches, a claimed batch at a
   time, each through `run_for_events`, deleting the rows done, until the outbox is empty or
-  DRAIN_BUDGET_SECONDS; a row whose walk raises is kept for a later attempt (workflows.outbox).
+  DRAIN_BUDGET_SECONDS; a row whose walk raises is kept for a later attempt, and parked as failed
+  after OUTBOX_MAX_ATTEMPTS (workflows.outbox; retried or discarded by hand: workflows.pending).
 - `run_for_events`: one run per active workflow and triggering event, walked by
   workflows.runner. Walked twice (a row drained again after a killed drain), it finds the runs
   and their steps and applies nothing again.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import traceback
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -97,8 +99,16 @@ def _drain(rows) -> int:
                 loaded=loaded,
             )
         except Exception as error:  # kept for a later attempt; the other rows go on
-            log.exception("outbox row failed", extra={"pending_trigger": row.pk})
-            outbox.failed(row, error)
+            parked = outbox.failed(row, error)
+            # The stack without the exception's message (it may quote personal data).
+            log.error(
+                "outbox row %s %s: %s\n%s",
+                row.pk,
+                "parked as failed" if parked else "failed",
+                outbox.describe(error),
+                "".join(traceback.format_tb(error.__traceback__)),
+                extra={"pending_trigger": row.pk},
+            )
         else:
             finished.append(row.pk)
     outbox.done(finished)

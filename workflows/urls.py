@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import pending_views, views
 
 app_name = "workflows"
 
@@ -15,6 +15,18 @@ urlpatterns = [
     path("workflows/campaigns/", views.CampaignListView.as_view(), name="campaign_list"),
     path("workflows/campaigns/add/", views.CampaignEditView.as_view(), name="campaign_add"),
     path("workflows/campaigns/<int:pk>/", views.CampaignEditView.as_view(), name="campaign_edit"),
+    path("workflows/pending/", pending_views.PendingTriggerListView.as_view(), name="pending_list"),
+    path(
+        "workflows/pending/retry-failed/",
+        pending_views.PendingRetryFailedView.as_view(),
+        name="pending_retry_failed",
+    ),
+    path("workflows/pending/<int:pk>/retry/", pending_views.PendingRetryView.as_view(), name="pending_retry"),
+    path(
+        "workflows/pending/<int:pk>/discard/",
+        pending_views.PendingDiscardView.as_view(),
+        name="pending_discard",
+    ),
     path("workflows/runs/<int:pk>/", views.RunDetailView.as_view(), name="run_detail"),
     path("workflows/runs/<int:pk>/cancel/", views.RunCancelView.as_view(), name="run_cancel"),
     path("workflows/<int:pk>/", views.WorkflowRunsView.as_view(), name="workflow_detail"),

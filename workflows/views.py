@@ -26,7 +26,7 @@ from loyalty.errors import EngineError
 from loyalty.models import Program
 from segments.forms import MATCH_CHOICES
 
-from . import editing, runner, testrun
+from . import editing, pending, runner, testrun
 from .choices import RunStatus
 from .filtersets import CampaignFilterSet, RunFilterSet, WorkflowFilterSet
 from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, loads, node_form, node_form_rows
@@ -47,6 +47,15 @@ class ModuleMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
+class FailedCountMixin:
+    """`outbox_failed` (count, capped) for the Workflows area's menu (its Pending triggers badge)."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["outbox_failed"] = pending.failed_count(self.request.environment)
+        return context
+
+
 def _workflow(request, pk) -> Workflow:
     return get_object_or_404(
         Workflow.objects.select_related("version", "campaign"), pk=pk, environment=request.environment
@@ -61,7 +70,7 @@ def palette() -> list[dict]:
     ]
 
 
-class WorkflowListView(ModuleMixin, ObjectListView):
+class WorkflowListView(FailedCountMixin, ModuleMixin, ObjectListView):
     filterset_class = WorkflowFilterSet
     table_class = WorkflowTable
     title = "Workflows"
@@ -77,7 +86,7 @@ class WorkflowListView(ModuleMixin, ObjectListView):
         )
 
 
-class CampaignListView(ModuleMixin, ObjectListView):
+class CampaignListView(FailedCountMixin, ModuleMixin, ObjectListView):
     filterset_class = CampaignFilterSet
     table_class = CampaignTable
     title = "Campaigns"

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from coupons import pools
@@ -16,7 +17,8 @@ from events.engine import register_event
 from loyalty import clock, sandbox
 from loyalty.models import Program
 from tests.e2e.helpers import screenshot
-from workflows.models import Workflow, WorkflowRun
+from workflows import editing
+from workflows.models import PendingTrigger, Workflow, WorkflowRun
 
 pytestmark = pytest.mark.browser
 
@@ -221,3 +223,50 @@ def test_undo_redo_and_a_reload_keep_the_editing_history(console_page, transacti
     expect(undo).to_be_disabled()  # the submit ended that history
     expect(redo).to_be_disabled()
     assert not Workflow.objects.exists()
+
+
+def test_a_failed_pending_trigger_is_retried_from_the_console(console_page, transactional_db):
+    """Workflows → Pending triggers: a parked row and a retrying one; Retry now with a reason runs
+    the failed one (the bonus arrives once) and the row leaves the list."""
+    program = Program.current()
+    program.workflows = True
+    program.save()
+    for login in ("ann-1", "ben-2"):
+        register_event(environment="live", customer=login, action="opt_in", data={"first_name": "X"})
+    events = [
+        register_event(environment="live", customer=cid, action="login", data={}).event
+        for cid in ("ann-1", "ben-2")
+    ]
+    workflow = Workflow.objects.create(name="Login bonus")
+    editing.save_graph(
+        workflow,
+        {
+            "nodes": [
+                {"id": "trigger", "type": "event_trigger", "config": {"action": "login"}},
+                {"id": "bonus", "type": "point_add", "config": {"points": 5}},
+            ],
+            "edges": [{"from": "trigger", "output": "action", "to": "bonus"}],
+        },
+    )
+    editing.set_status(workflow, True)
+    now = timezone.now()
+    failed = PendingTrigger.objects.create(
+        environment="live", event_ids=[events[0].pk], main_event_id=events[0].pk, created_at=now - dt.timedelta(hours=7),
+        available_at=now, attempts=12, failed_at=now, error="OperationalError at runner.py:164 in _run_action",
+    )  # fmt: skip
+    PendingTrigger.objects.create(
+        environment="live", event_ids=[events[1].pk], main_event_id=events[1].pk, created_at=now,
+        available_at=now + dt.timedelta(minutes=4), attempts=3, error="OperationalError at runner.py:164 in _run_action",
+    )  # fmt: skip
+    page = console_page("program_manager")
+    page.goto(page.live_url("/workflows/"))
+    expect(page.locator("[data-testid=failed-triggers]")).to_have_text("1 failed")
+    page.click("[data-testid=pending-triggers-tab]")
+    expect(page.locator("[data-testid=trigger-state]")).to_have_count(2)
+    screenshot(page, "workflow-pending-triggers")
+    page.locator("tr", has_text="Failed").get_by_role("link", name="Retry now").click()
+    page.fill("#id_reason", "Database was restarted")
+    page.get_by_role("button", name="Retry now").click()
+    expect(page.locator(".message.success")).to_contain_text(f"Pending trigger #{failed.pk} queued.")
+    expect(page.locator("[data-testid=trigger-state]")).to_have_count(1)
+    assert WorkflowRun.objects.get(workflow=workflow).status == "success"

@@ -206,6 +206,10 @@ ACCESS: dict[str, Access] = {
     "workflows:campaign_list": Access(STAFF),
     "workflows:campaign_add": Access(MANAGERS),
     "workflows:campaign_edit": Access(MANAGERS, obj="campaign"),
+    "workflows:pending_list": Access(STAFF),
+    "workflows:pending_retry": Access(MANAGERS, obj="pending_trigger"),
+    "workflows:pending_discard": Access(MANAGERS, obj="pending_trigger"),
+    "workflows:pending_retry_failed": Access(MANAGERS),
     "workflows:run_detail": Access(STAFF, obj="workflow_run"),
     "workflows:run_cancel": Access(MANAGERS, obj="workflow_run", status=405),  # POST only
     "workflows:workflow_detail": Access(STAFF, obj="workflow"),

@@ -188,6 +188,7 @@ CASES: dict[str, dict[str, tuple]] = {  # by FilterSet class name, wherever it l
     },
     "CampaignFilterSet": {"q": ("week", Q(name__icontains="week"))},
     "RunFilterSet": {"status": ("no_action", Q(status="no_action"))},
+    "PendingTriggerFilterSet": {"state": ("retrying", Q(failed_at__isnull=True, attempts__gt=0))},
     "AchievementFilterSet": {
         "title": ("login", Q(title__icontains="login")),
         "counts": ("purchase_total", Q(counts="purchase_total")),

@@ -5,7 +5,7 @@ import datetime as dt
 from django.utils import timezone
 
 from workflows import editing, logs
-from workflows.models import Campaign, Workflow
+from workflows.models import Campaign, PendingTrigger, Workflow
 
 
 def workflow_world(customer) -> dict:
@@ -25,7 +25,8 @@ def workflow_world(customer) -> dict:
     run, _ = logs.start_run(
         workflow=workflow, version=version, customer=customer, trigger="walk", now=now, occurrence="walk"
     )
-    return {"campaign": campaign, "workflow": workflow, "workflow_run": run}
+    row = PendingTrigger.objects.create(environment="live", event_ids=[], created_at=now, available_at=now)
+    return {"campaign": campaign, "workflow": workflow, "workflow_run": run, "pending_trigger": row}
 
 
 def workflow_rows(customer) -> None:
@@ -62,3 +63,12 @@ def workflow_rows(customer) -> None:
         )
         run.status = status
         run.save()
+    for attempts, failed_at in ((0, None), (3, None), (12, now)):
+        PendingTrigger.objects.create(
+            environment="live",
+            event_ids=[],
+            created_at=now,
+            available_at=now,
+            attempts=attempts,
+            failed_at=failed_at,
+        )

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from . import views
+from . import pending, views
 
 urlpatterns = [
     re_path(r"^workflows/?$", views.WorkflowListView.as_view(), name="workflow_list"),
@@ -17,4 +17,20 @@ urlpatterns = [
         name="workflow_status",
     ),
     re_path(r"^workflow-runs/(?P<id>[^/]+)/?$", views.RunDetailView.as_view(), name="workflow_run"),
+    re_path(r"^pending-triggers/?$", pending.PendingTriggerListView.as_view(), name="pending_trigger_list"),
+    re_path(
+        r"^pending-triggers/retry-failed/?$",
+        pending.PendingTriggerRetryFailedView.as_view(),
+        name="pending_trigger_retry_failed",
+    ),
+    re_path(
+        r"^pending-triggers/(?P<id>[^/]+)/retry/?$",
+        pending.PendingTriggerRetryView.as_view(),
+        name="pending_trigger_retry",
+    ),
+    re_path(
+        r"^pending-triggers/(?P<id>[^/]+)/discard/?$",
+        pending.PendingTriggerDiscardView.as_view(),
+        name="pending_trigger_discard",
+    ),
 ]
