@@ -1,19 +1,41 @@
-"""Running an import: the validation pass and the chunked, resumable run.
+"""Running an import: the validation pass and the chunked, resumable, partitioned run.
 
 upload (views/API) -> DataImport uploaded; mapping saved -> pending
 validate(pk)  status validating: every row through the importer's `prepare` (no writes), the
-              counts and the first errors kept in `preview`; -> validated (cancellable so far)
-run(pk)       status processing; rows are read in order, the first `rows_done` skipped, then
-              applied DATAIO_CHUNK_ROWS at a time. Each chunk is one transaction holding the
-              import row's lock: the chunk's events, its row errors, the counts and the new
-              checkpoint `rows_done` commit together or not at all. So a worker killed at any
-              point (kill -9) leaves the last committed chunk as the checkpoint, and the next
-              run starts right after it: no row applied twice, none skipped. Two workers
-              running the same import cannot both apply a chunk: the second finds the
-              checkpoint moved under the lock and stops.
-              A run works for DATAIO_SLICE_SECONDS, then queues its own continuation (a
-              django-q2 task has a timeout); at the end the error file is written and the
-              status is finished, finished_with_errors (any failed row) or failed.
+              counts and the first errors kept in `preview` (with `external_refs`: rows naming
+              their customer as `field:value`); -> validated (cancellable so far)
+run(pk)       the task dataio.tasks.run_import, status processing. The first start decides the
+              run's partitions P and stores it on the import (`partitions`; a resume keeps it):
+              `partition_count`, DATAIO_IMPORT_PARTITIONS or the django-q2 cluster's workers for
+              customer and event imports on PostgreSQL, else 1 (SQLite has one writer; the other
+              models, and files whose row order across customers matters, run as one). It creates
+              the ImportPartition rows (idempotent) and queues run_partition(pk, i) for each one
+              not finished.
+run_partition(pk, i)   the task dataio.tasks.run_import_partition: reads the file in order and
+              takes the rows of partition i — `partition_of`: CRC-32 of the customer reference
+              mod P, computed from the mapped values before `prepare`, so the other partitions'
+              rows cost only their reading; rows with no usable reference go to partition 0 —
+              so every row of one customer is in one partition, in file order, and the
+              duplicate guard (which compares rows of the same customer only) sees them all. The
+              partition's first `rows_done` rows are skipped (after `prepare`: they feed the
+              guard), then DATAIO_CHUNK_ROWS at a time are applied. Each chunk is one transaction
+              holding the partition row's lock: the chunk's events, its row errors and the
+              partition's new checkpoint commit together or not at all, with the chunk's counts
+              added to the import row at the very end (one UPDATE ... SET x = x + n, only while
+              the import is processing: a chunk never commits after a cancel or a failure). So a
+              worker killed at any point (kill -9) leaves each partition's last committed chunk
+              as its checkpoint, and the next run of that partition starts right after it: no
+              row applied twice, none skipped. Two workers running the same partition cannot
+              both apply a chunk: the second finds the checkpoint moved under the lock and
+              stops. A partition works for DATAIO_SLICE_SECONDS, then queues its own continuation
+              (a django-q2 task has a timeout). At its end it sets its `finished_at`; the caller
+              that finds every partition finished, under the import row's lock, writes the
+              error file (failed rows in row order) and sets finished or finished_with_errors —
+              exactly once. A fault in a partition fails the whole import (the others stop at
+              their next chunk); `resume` queues run(pk) again, which restarts every unfinished
+              partition from its own checkpoint.
+DataImport.rows_done is the sum of the partitions' checkpoints (progress, not a checkpoint).
+With P = 1 (always on SQLite) this is the plain sequential run: one partition, every row.
 """
 
 from __future__ import annotations
@@ -224,7 +246,8 @@ def start(data_import: DataImport) -> bool:
 
 
 def resume(data_import: DataImport) -> bool:
-    """Queue a stopped run again from its checkpoint (a worker died, or it failed on a fault)."""
+    """Queue a stopped run again (a worker died, or it failed on a fault): every unfinished
+    partition from its own checkpoint."""
     moved = DataImport.objects.filter(
         pk=data_import.pk, status__in=[ImportStatus.PROCESSING, ImportStatus.FAILED], total_rows__isnull=False
     ).update(status=ImportStatus.PROCESSING, message="")
