@@ -108,9 +108,13 @@ def track(data_import: DataImport, status: str | None = None, **fields):
     )
 
 
-def iter_mapped(data_import: DataImport):
-    """(row number, {column: value}, {field: value}) for every data row, or RowError rows."""
+def iter_mapped(data_import: DataImport, partition: tuple[str, int, int] | None = None):
+    """(row number, {column: value}, {field: value}, RowError or None) for every data row, or
+    with `partition` = (key field, P, index) for the rows of that partition only (`partition_of`):
+    a row of another partition is dropped from its key cell alone when it can be, before its
+    dicts are built."""
     mapping = data_import.mapping
+    field, count, index = partition if partition and partition[1] > 1 else ("", 1, 0)
     with data_import.file.open("rb") as handle:
         rows = formats.open_rows(handle, data_import.format, data_import.delimiter, data_import.encoding)
         number = 1
@@ -124,13 +128,22 @@ def iter_mapped(data_import: DataImport):
                 if len(set(columns)) == len(columns)
                 else None
             )
+            # the key's cell, when a row of another partition can be dropped from it alone
+            key_cell = next((i for i, target in mapped or () if target == field), None) if field else None
             for number, cells in enumerate(rows, start=2):
                 if cells is None:
-                    yield number, {}, None, RowError("not_an_object", "The row is not a JSON object.")
+                    if index == 0:
+                        yield number, {}, None, RowError("not_an_object", "The row is not a JSON object.")
                     continue
                 extra = cells.pop() if data_import.format == "json" else None
                 if not any(str(c).strip() for c in cells) and not extra:
                     continue  # blank lines are not rows
+                if key_cell is not None and not extra and len(cells) == len(columns):
+                    if partition_of_key(cells[key_cell], count) != index:
+                        continue
+                    keep = None  # this partition's: no second look
+                else:
+                    keep = count > 1
                 raw = dict(zip(columns, cells, strict=False))
                 problem = None
                 if len(cells) != len(columns):
@@ -144,18 +157,19 @@ def iter_mapped(data_import: DataImport):
                 if mapped is not None and not extra:
                     values = {}
                     width = len(cells)
-                    for index, target in mapped:
-                        if index < width:
-                            value = cells[index]
+                    for cell, target in mapped:
+                        if cell < width:
+                            value = cells[cell]
                             if value is not None and value != "":
                                 values[target] = value.strip() if isinstance(value, str) else value
-                    yield number, raw, values, problem
+                else:
+                    values = {}
+                    for column, value in raw.items():
+                        target = mapping.get(column, "")
+                        if target and value not in (None, ""):
+                            values[target] = value.strip() if isinstance(value, str) else value
+                if keep and partition_of(values, problem, field, count) != index:
                     continue
-                values = {}
-                for column, value in raw.items():
-                    target = mapping.get(column, "")
-                    if target and value not in (None, ""):
-                        values[target] = value.strip() if isinstance(value, str) else value
                 yield number, raw, values, problem
         except csv.Error as error:
             raise formats.FileProblem(f"Row {number + 1}: {error}.") from None
@@ -298,10 +312,14 @@ def partition_of(values: dict | None, problem: RowError | None, field: str, coun
     other partitions' rows at the cost of reading them."""
     if count <= 1 or problem is not None or not values:
         return 0
-    key = values.get(field)
-    if key is None:
+    return partition_of_key(values.get(field), count)
+
+
+def partition_of_key(value, count: int) -> int:
+    """`partition_of` for a customer reference as read from its cell (None or "": partition 0)."""
+    if value is None or count <= 1:
         return 0
-    key = str(key).strip()
+    key = str(value).strip()
     return zlib.crc32(key.encode("utf-8", "surrogatepass")) % count if key else 0
 
 
@@ -367,9 +385,7 @@ def run_partition(pk: int, index: int) -> str:
     statistics = _Statistics(data_import, count)
     chunk: list[Row] = []
     try:
-        for number, raw, values, problem in iter_mapped(data_import):
-            if count > 1 and partition_of(values, problem, field, count) != index:
-                continue
+        for number, raw, values, problem in iter_mapped(data_import, (field, count, index)):
             row = _prepare(importer, number, raw, values, problem)  # also feeds the duplicate guard
             position += 1
             if position <= part.rows_done:

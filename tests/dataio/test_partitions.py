@@ -222,3 +222,35 @@ def test_a_chunk_never_commits_after_the_import_stopped(settings, monkeypatch):
     assert data_import.rows_done == 0 and data_import.status == "failed"
     assert not Event.objects.filter(source="import").exists()
     assert not ImportPartition.objects.filter(data_import=data_import, rows_done__gt=0).exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (
+            "customer,action,points\n"
+            + "".join(f"C-{i},point_add,{i}\n" for i in range(40))
+            + "C-1,point_add\n"  # a cell short: a problem, partition 0
+            + "\n"  # blank: not a row
+            + " C-7 ,point_add,3\n"  # spaces around the ID: C-7's partition
+            + ",point_add,4\n",  # no customer: partition 0
+            "file.csv",
+        ),
+        (
+            "["
+            + ",".join(f'{{"customer": "C-{i}", "action": "point_add", "points": {i}}}' for i in range(30))
+            + ', {"customer": 17, "action": "point_add"}, {"customer": "C-3", "action": "x", "bad": 1}, 5]',
+            "file.json",
+        ),
+    ],
+)
+def test_the_partitions_read_every_row_once_and_each_row_where_partition_of_puts_it(content, name):
+    data_import = upload("events", content, name)
+    everything = [(number, values) for number, _raw, values, _problem in running.iter_mapped(data_import)]
+    seen = []
+    for index in range(3):
+        for number, _raw, values, problem in running.iter_mapped(data_import, ("customer", 3, index)):
+            assert running.partition_of(values, problem, "customer", 3) == index
+            seen.append((number, values))
+    assert sorted(seen, key=lambda row: row[0]) == everything
+    assert len({running.partition_of_key(f"C-{i}", 3) for i in range(30)}) == 3
