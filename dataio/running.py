@@ -382,7 +382,7 @@ def run_partition(pk: int, index: int) -> str:
     deadline = time.monotonic() + slice_seconds()
     position = 0  # this partition's data rows read so far (its checkpoint counts the same rows)
     size = chunk_rows()
-    statistics = _Statistics(data_import, count)
+    statistics = _Statistics(data_import, count, index)
     chunk: list[Row] = []
     try:
         for number, raw, values, problem in iter_mapped(data_import, (field, count, index)):
@@ -463,11 +463,14 @@ class _Statistics:
 
     LOOKUP_COLUMNS = ("environment", "customer_id", "anonymized_at")  # bulk._lock_customers'
 
-    def __init__(self, data_import: DataImport, partitions: int = 1):
-        self.active = data_import.model == ImportModel.CUSTOMERS and connection.vendor == "postgresql"
+    def __init__(self, data_import: DataImport, partitions: int = 1, index: int = 0):
+        # Partition 0 analyzes for all of them (each doing so would multiply the ANALYZEs), counting
+        # the others' rows as its own: they grow the table about as fast.
+        self.active = (
+            data_import.model == ImportModel.CUSTOMERS and connection.vendor == "postgresql" and index == 0
+        )
         self.rows = self._estimate() if self.active else 0.0
         self.added = 0
-        # the other partitions grow the table about as fast as this one: count their rows too
         self.partitions = max(partitions, 1)
 
     @staticmethod
