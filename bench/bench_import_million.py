@@ -8,8 +8,9 @@ the django-q2 worker would:
 
 1. the validation pass (`running.validate`) over the whole file: every row read, mapped, checked
    and fed to the duplicate guard, nothing stored;
-2. the run's head: `running.run` applies the first BENCH_IMPORT_RUN_ROWS rows (default 20,000;
-   chunks of DATAIO_CHUNK_ROWS) and stops;
+2. the run's head: `running.run_partition` (one partition: the memory of one worker is measured)
+   applies the first BENCH_IMPORT_RUN_ROWS rows (default 20,000; chunks of DATAIO_CHUNK_ROWS) and
+   stops;
 3. the run's tail: the checkpoint is moved to BENCH_IMPORT_RUN_ROWS before the end (as a resumed
    run finds it), so the run reads and prepares every skipped row (the guard holds the whole file
    again) and applies the last BENCH_IMPORT_RUN_ROWS rows.
@@ -108,7 +109,7 @@ def run() -> None:
     try:
         call_command("migrate", verbosity=0, interactive=False)
         from dataio import digests, running, wizard
-        from dataio.models import DataImport
+        from dataio.models import DataImport, ImportPartition
 
         with tempfile.TemporaryFile() as handle:
             size = _file(rows, handle)
@@ -139,8 +140,8 @@ def run() -> None:
             """One run from the current checkpoint; stops once `stop_at` rows are done."""
             original_apply = running._apply_chunk
 
-            def applying(data_import, importer, chunk, position, reason):
-                done = original_apply(data_import, importer, chunk, position, reason)
+            def applying(data_import, part, importer, chunk, position, reason):
+                done = original_apply(data_import, part, importer, chunk, position, reason)
                 if position // every != (position - len(chunk)) // every:
                     meter.sample(f"{phase}: {position:,} rows done")
                 return done and (stop_at is None or position < stop_at)
@@ -150,12 +151,14 @@ def run() -> None:
             running._apply_chunk = applying
             began = time.perf_counter()
             try:
-                running.run(data_import.pk)
+                running.run_partition(data_import.pk, 0)
             finally:
                 running._apply_chunk, running._prepare = original_apply, original_prepare
             return time.perf_counter() - began
 
         DataImport.objects.filter(pk=data_import.pk).update(status="processing")
+        settings.DATAIO_IMPORT_PARTITIONS = 1
+        running.open_partitions(DataImport.objects.get(pk=data_import.pk))
         head = apply("run", None if full else window)
         data_import.refresh_from_db()
         meter.sample(f"run: stopped at {data_import.rows_done:,} rows")
@@ -163,6 +166,7 @@ def run() -> None:
         tail = 0.0
         if not full and rows > window:
             DataImport.objects.filter(pk=data_import.pk).update(status="processing", rows_done=rows - window)
+            ImportPartition.objects.filter(data_import=data_import).update(rows_done=rows - window)
             tail = apply("tail run", None)
             data_import.refresh_from_db()
             meter.sample(f"tail run: ended at {data_import.rows_done:,} rows")

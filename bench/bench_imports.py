@@ -1,7 +1,14 @@
 """Imports and exports: rows/s of a customer import (opt_in rows with 8 attributes) and an event
-import (point_add rows) through the engine (dataio.running.run: chunks through
+import (point_add rows) through the engine (dataio.running.run_partition: chunks through
 events.batch.register_batch), each compared with a raw COPY of the same rows into the same tables
-in the same run; then a customer export (CSV) in rows/s. Peak RSS of this process is printed.
+in the same run; then a customer export (CSV) in rows/s. Peak RSS of this process and of the
+largest partition process are printed.
+
+Each import runs with P partitions in P forked processes (multiprocessing, 'fork', after closing
+Django's connections), each running the function the django-q2 task dataio.tasks.
+run_import_partition runs, with its own database connection, as the cluster's workers do; once
+per P in BENCH_IMPORT_PARTITIONS (default "1,2"), each P over its own new customers (the tables
+grow from one P to the next: the later P imports into slightly larger tables).
 
 PostgreSQL only (DATABASE_URL); its own database `bench_imports` (BENCH_DB), migrated on first
 use. Knobs: BENCH_IMPORT_ROWS (default 5000), BENCH_IMPORT_MODELS (default "customers,events";
@@ -12,11 +19,12 @@ the COPY time. BENCH_PROFILE=1 prints the top of a cProfile of each import run (
 BENCH_PROFILE=wall: wall time, so waits for the database show; slower); BENCH_SQL_TIMES=1
 the statements that took the most time (COPY is timed with the statement that follows it).
 
-Printed per model: rows/s (wall), CPU ms a row of this process and of the PostgreSQL backend
-serving it (read from /proc/<pid>/stat: the database runs on this machine; 0 when it cannot be
-read), and the engine / raw COPY ratios of wall time and of total CPU (process + backend). On a
-shared machine the wall ratio moves with the load (both runs wait for a core); the CPU ratio
-does not.
+Printed per model and P: rows/s (wall), CPU ms a row of the partition processes
+(getrusage(RUSAGE_CHILDREN)) and of the PostgreSQL backends serving them (each process reads its
+backend's /proc/<pid>/stat: the database runs on this machine; 0 when it cannot be read), and the
+engine / raw COPY ratios of wall time and of total CPU (processes + backends). On a shared machine
+the wall ratio moves with the load (both runs wait for a core); the CPU ratio does not. P
+processes use at most P cores of the machine's: on 2 cores, P=2 can at best halve the wall time.
 """
 
 from __future__ import annotations
@@ -68,7 +76,63 @@ def _csv(header, rows) -> bytes:
     return ("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n").encode()
 
 
-def _import(model: str, content: bytes) -> tuple[_Measure, float]:
+class _Run:
+    """An import run over P worker processes: wall time, CPU of the processes (user + system,
+    getrusage(RUSAGE_CHILDREN)) and of the PostgreSQL backends serving them (each process reads
+    its own backend's /proc stat before it exits)."""
+
+    def __init__(self, wall: float, cpu: float, server: float):
+        self.wall, self.cpu, self.server = wall, cpu, server
+
+
+def _partition_worker(pk: int, index: int, results) -> None:
+    """One partition in a forked process, as the django-q2 task dataio.tasks.run_import_partition
+    runs it (its own database connection); BENCH_PROFILE / BENCH_SQL_TIMES print per process."""
+    from dataio import running
+
+    sync = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "off")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET synchronous_commit = {sync}")
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    server = _backend_cpu(backend)
+    mode = os.environ.get("BENCH_PROFILE")
+    profile = cProfile.Profile(time.perf_counter if mode == "wall" else time.process_time) if mode else None
+    timings: dict[str, list] = {}
+
+    def timed(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = timings.setdefault(" ".join(sql.split())[:90], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - began
+
+    if profile:
+        profile.enable()
+    with connection.execute_wrapper(timed) if os.environ.get("BENCH_SQL_TIMES") else contextlib.nullcontext():
+        status = running.run_partition(pk, index)
+    if profile:
+        profile.disable()
+    for sql, (count, seconds) in sorted(timings.items(), key=lambda kv: -kv[1][1])[:12]:
+        print(f"  [partition {index}] {seconds:7.2f}s {count:6d}x {sql}")
+    if profile:
+        print(f"  [partition {index}] profile:")
+        stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime"))
+        stats.print_stats(40)
+        if os.environ.get("BENCH_PROFILE_CALLERS"):  # a regular expression of function names
+            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
+    results.put((index, status, _backend_cpu(backend) - server))
+    connection.close()
+
+
+def _import(model: str, content: bytes, partitions: int) -> tuple[_Run, float]:
+    """Upload, validate (in this process) and run an import in `partitions` forked processes."""
+    import multiprocessing
+
+    from django.db import connections
+
     from dataio import running, wizard
     from dataio.models import DataImport
 
@@ -85,39 +149,32 @@ def _import(model: str, content: bytes) -> tuple[_Measure, float]:
     running.validate(data_import.pk)
     validated = time.perf_counter() - started
     DataImport.objects.filter(pk=data_import.pk).update(status="processing")
-    mode = os.environ.get("BENCH_PROFILE")
-    profile = cProfile.Profile(time.perf_counter if mode == "wall" else time.process_time) if mode else None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        measure = _Measure(cursor.fetchone()[0])
-    measure.__enter__()
-    if profile:
-        profile.enable()
-    timings: dict[str, list] = {}
-
-    def timed(execute, sql, params, many, context):
-        began = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            entry = timings.setdefault(" ".join(sql.split())[:90], [0, 0.0])
-            entry[0] += 1
-            entry[1] += time.perf_counter() - began
-
-    with connection.execute_wrapper(timed) if os.environ.get("BENCH_SQL_TIMES") else contextlib.nullcontext():
-        running.run(data_import.pk)
-    for sql, (count, seconds) in sorted(timings.items(), key=lambda kv: -kv[1][1])[:12]:
-        print(f"  {seconds:7.2f}s {count:6d}x {sql}")
-    if profile:
-        profile.disable()
-        stats = pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime"))
-        stats.print_stats(40)
-        if os.environ.get("BENCH_PROFILE_CALLERS"):  # a regular expression of function names
-            stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
-    measure.__exit__()
+    settings.DATAIO_IMPORT_PARTITIONS = partitions
+    settings.DATAIO_SLICE_SECONDS = 1e9  # one task to the end (no continuation queued)
+    data_import.refresh_from_db()
+    assert running.open_partitions(data_import) == list(range(partitions)), data_import.partitions
+    context = multiprocessing.get_context("fork")
+    results = context.SimpleQueue()
+    connections.close_all()  # each process opens its own connection (as django-q2's workers do)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    workers = [
+        context.Process(target=_partition_worker, args=(data_import.pk, index, results))
+        for index in range(partitions)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    reported = [results.get() for _ in range(sum(1 for w in workers if w.exitcode == 0))]
+    assert len(reported) == partitions, [w.exitcode for w in workers]
+    measure = _Run(wall, cpu, sum(server for _index, _status, server in reported))
     print(
-        f"  {model}: run {measure.wall:.2f}s wall, {measure.cpu:.2f}s CPU of this process,"
-        f" {measure.server:.2f}s of its PostgreSQL backend"
+        f"  {model}, {partitions} partition(s): run {measure.wall:.2f}s wall, {measure.cpu:.2f}s CPU of"
+        f" the processes, {measure.server:.2f}s of their PostgreSQL backends"
     )
     data_import.refresh_from_db()
     assert data_import.status == "finished", (data_import.status, data_import.message)
@@ -275,6 +332,7 @@ def run() -> None:
     n = int(os.environ.get("BENCH_IMPORT_ROWS", "5000"))
     sync = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "off")
     models = os.environ.get("BENCH_IMPORT_MODELS", "customers,events").split(",")
+    partitions = [int(p) for p in os.environ.get("BENCH_IMPORT_PARTITIONS", "1,2").split(",") if p.strip()]
     _ensure_database(name)
     previous = _use_database(name)
     try:
@@ -289,7 +347,6 @@ def run() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"SET synchronous_commit = {sync}")
         run_id = uuid.uuid4().hex[:8]
-        engine_ids = [f"imp-{run_id}-{i}" for i in range(n)]
         raw_ids = [f"raw-{run_id}-{i}" for i in range(n)]
         header = [
             "customer_id",
@@ -302,23 +359,41 @@ def run() -> None:
             "language",
             "phone",
         ]
-        customers = _csv(
-            header,
-            [
-                [c, "Ann", f"Imp{i}", f"{c}@example.com", "female", "DE", "Berlin", "en", "+3612345"]
-                for i, c in enumerate(engine_ids)
-            ],
-        )
-        points = _csv(["customer", "action", "points"], [[c, "point_add", "10"] for c in engine_ids])
+        measured = []  # (label, partitions, engine run, validation seconds, raw COPY)
         with psycopg.connect(_conninfo(name)) as conn:
             conn.execute(f"SET synchronous_commit = {sync}")
             conn.commit()
             now = timezone.now()
-            customer, customer_validate = _import("customers", customers)
-            raw_customer = _copy_customers(conn, raw_ids, now)
-            if "events" in models:
-                point, point_validate = _import("events", points)
-                raw_point = _copy_points(conn, raw_ids, account_id, now)
+            raw_customer = raw_point = None
+            for count in partitions:
+                engine_ids = [f"imp-{run_id}-p{count}-{i}" for i in range(n)]
+                customers = _csv(
+                    header,
+                    [
+                        [c, "Ann", f"Imp{i}", f"{c}@example.com", "female", "DE", "Berlin", "en", "+3612345"]
+                        for i, c in enumerate(engine_ids)
+                    ],
+                )
+                customer, customer_validate = _import("customers", customers, count)
+                if raw_customer is None:
+                    raw_customer = _copy_customers(conn, raw_ids, now)
+                measured.append(
+                    (
+                        "customer import (opt_in, 8 attributes)",
+                        count,
+                        customer,
+                        customer_validate,
+                        raw_customer,
+                    )
+                )
+                if "events" in models:
+                    points = _csv(
+                        ["customer", "action", "points"], [[c, "point_add", "10"] for c in engine_ids]
+                    )
+                    point, point_validate = _import("events", points, count)
+                    if raw_point is None:
+                        raw_point = _copy_points(conn, raw_ids, account_id, now)
+                    measured.append(("event import (point_add)", count, point, point_validate, raw_point))
         total = _count_customers()
         export = DataExport.objects.create(
             model="customers", environment="live", params={}, created_at=timezone.now()
@@ -333,16 +408,14 @@ def run() -> None:
     chunk = getattr(settings, "DATAIO_CHUNK_ROWS", None)
     print(
         f"synchronous_commit={sync}, {n} rows per import, DATAIO_CHUNK_ROWS={chunk}, {os.cpu_count()} cores,"
-        f" DEBUG off, one process; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f" DEBUG off, partitions {','.join(map(str, partitions))} (one forked process each); load average"
+        f" {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    measured = [("customer import (opt_in, 8 attributes)", customer, customer_validate, raw_customer)]
-    if "events" in models:
-        measured.append(("event import (point_add)", point, point_validate, raw_point))
-    for label, engine, validate, raw in measured:
+    for label, count, engine, validate, raw in measured:
         engine_total, raw_total = engine.cpu + engine.server, raw.cpu + raw.server
         print(
-            f"{label}: engine {n / engine.wall:,.0f} rows/s ({engine.wall:.2f}s; CPU/row"
-            f" {1000 * engine.cpu / n:.3f} ms process + {1000 * engine.server / n:.3f} ms backend;"
+            f"{label}, P={count}: engine {n / engine.wall:,.0f} rows/s ({engine.wall:.2f}s; CPU/row"
+            f" {1000 * engine.cpu / n:.3f} ms processes + {1000 * engine.server / n:.3f} ms backends;"
             f" validation pass {n / validate:,.0f} rows/s) | raw COPY {n / raw.wall:,.0f} rows/s"
             f" ({raw.wall:.2f}s; CPU/row {1000 * raw.cpu / n:.3f} ms process + {1000 * raw.server / n:.3f} ms"
             f" backend) | engine/COPY: wall {engine.wall / raw.wall:.1f}x, CPU"
@@ -353,7 +426,11 @@ def run() -> None:
         f"customer export (CSV, default columns): {export.rows:,} rows of {total:,} customers in {export_time:.2f}s"
         f" = {export.rows / export_time:,.0f} rows/s, {export.size:,} bytes (target >= 50,000 rows/s)"
     )
-    print(f"peak RSS of this process: {rss:,.0f} MB; load average {os.getloadavg()[0]:.1f}")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"peak RSS of this process: {rss:,.0f} MB, of the largest partition process: {children:,.0f} MB;"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def _count_customers() -> int:

@@ -121,6 +121,10 @@ class Importer:
     required: tuple[str, ...] = ()
     aliases: dict[str, str] = {}
     free_attributes = False  # every unmatched column is an attribute (events)
+    # The field naming the customer a row belongs to when a run splits the file into partitions
+    # by customer (dataio.running); "" = one partition. Only models whose DuplicateGuard key
+    # starts from that customer may name one: a partition's guard sees every row of its customers.
+    partition_field = ""
 
     def __init__(self, data_import):
         self.data_import = data_import
@@ -239,6 +243,7 @@ class CustomerImporter(Importer):
     model = ImportModel.CUSTOMERS
     required = ("customer_id",)
     aliases = {"_id": "customer_id", "id": "customer_id", "customer": "customer_id"}
+    partition_field = "customer_id"
 
     def fields(self) -> list[str]:
         return ["customer_id", *BUILTIN_ATTRIBUTES, *list(custom_fields()), "labels"]
@@ -332,6 +337,7 @@ class EventImporter(Importer):
     required = ("customer", "action")
     aliases = {"_id": "customer", "customer_id": "customer"}
     free_attributes = True
+    partition_field = "customer"
 
     def fields(self) -> list[str]:
         return ["customer", "action", "account", "effective_timestamp", "reason", "points"]

@@ -3,9 +3,11 @@
 - `Job`: one row per background job of any kind (imports, exports, bulk list operations, segment
   rebuilds, expiry and tier runs, workflow date runs), written through `dataio.jobs.track`; the
   Jobs page lists them.
-- `DataImport`: an uploaded file, its column mapping, the validation pass's findings and the run's
-  checkpoint (`rows_done`, committed with each chunk) and counts. `ImportRowError`: one failed row
-  (row number, column, value, code, message and the row as uploaded), written in the chunk's
+- `DataImport`: an uploaded file, its column mapping, the validation pass's findings, the run's
+  progress (`rows_done`, the sum of its partitions' checkpoints) and counts. `ImportPartition`:
+  one of the run's partitions (`partitions` of them, rows split by customer) with its own
+  checkpoint (`rows_done`, committed with each chunk). `ImportRowError`: one failed row (row
+  number, column, value, code, message and the row as uploaded), written in the chunk's
   transaction, so a resumed run neither repeats nor loses one.
 - `DataExport`: one export run (or a repeated export's definition, `repeat` set, whose runs point
   to it through `parent`): model, format, parameters, file, size, rows, expiry.
@@ -86,7 +88,14 @@ class DataImport(models.Model):
     target = models.BigIntegerField(null=True, blank=True, help_text="pool, list or segment id")
     earn = models.BooleanField(default=False)
     total_rows = models.BigIntegerField(null=True, blank=True)
-    rows_done = models.BigIntegerField(default=0, help_text="checkpoint: data rows applied and committed")
+    rows_done = models.BigIntegerField(
+        default=0,
+        help_text="progress: data rows applied and committed, summed over the partitions (each "
+        "partition's checkpoint is its ImportPartition.rows_done)",
+    )
+    partitions = models.PositiveSmallIntegerField(
+        default=0, help_text="partitions of the run, decided when it first starts (0: not yet)"
+    )
     created = models.BigIntegerField(default=0)
     updated = models.BigIntegerField(default=0)
     unchanged = models.BigIntegerField(default=0)
@@ -103,13 +112,36 @@ class DataImport(models.Model):
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    seconds = models.FloatField(default=0, help_text="time spent applying rows (for rows/s)")
+    seconds = models.FloatField(
+        default=0, help_text="time spent applying rows, summed over the partitions (for rows/s)"
+    )
 
     class Meta:
         ordering = ["-id"]
 
     def __str__(self) -> str:
         return f"Import {self.pk}: {self.file_name}"
+
+
+class ImportPartition(models.Model):
+    """One partition of an import's run (dataio.running): the rows whose customer hashes to
+    `index`, applied in file order by one task at a time."""
+
+    data_import = models.ForeignKey(DataImport, on_delete=models.CASCADE, related_name="partition_rows")
+    index = models.PositiveSmallIntegerField()
+    rows_done = models.BigIntegerField(
+        default=0, help_text="checkpoint: this partition's data rows applied and committed"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="every row of the partition applied")
+
+    class Meta:
+        ordering = ["data_import", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_import", "index"], name="import_partition_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.data_import_id} partition {self.index}"
 
 
 class ImportRowError(models.Model):

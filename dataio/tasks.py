@@ -10,7 +10,13 @@ def validate_import(pk: int) -> None:
 
 
 def run_import(pk: int) -> str:
+    """Queue the import's partitions (running.run)."""
     return running.run(pk)
+
+
+def run_import_partition(pk: int, index: int) -> str:
+    """Apply one partition of an import from its checkpoint (running.run_partition)."""
+    return running.run_partition(pk, index)
 
 
 def run_export(pk: int) -> None:

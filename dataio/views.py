@@ -189,9 +189,9 @@ class ImportDetailView(ConsoleView, TemplateView):
 
 def progress(data_import: DataImport) -> dict:
     """Rows done, rows/s and the time left, for the bar."""
-    done = data_import.rows_done
+    done = data_import.rows_done  # summed over the partitions, as `seconds` (they run side by side)
     total = data_import.total_rows or 0
-    rate = done / data_import.seconds if data_import.seconds else 0
+    rate = done * max(data_import.partitions, 1) / data_import.seconds if data_import.seconds else 0
     left = (total - done) / rate if rate and total > done else 0
     return {
         "done": done,

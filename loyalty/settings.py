@@ -287,6 +287,9 @@ DATAIO_MAX_XLSX_UNPACKED = int(os.environ.get("DATAIO_MAX_XLSX_UNPACKED", str(10
 DATAIO_CHUNK_ROWS = int(os.environ.get("DATAIO_CHUNK_ROWS", "2000"))
 DATAIO_SLICE_SECONDS = float(os.environ.get("DATAIO_SLICE_SECONDS", "240"))
 DATAIO_CHUNK_PAUSE = float(os.environ.get("DATAIO_CHUNK_PAUSE", "0"))
+# Partitions (parallel django-q2 tasks) of one customer or event import; 0: the cluster's workers
+# on PostgreSQL; always 1 on SQLite (one writer). dataio.running.partition_count.
+DATAIO_IMPORT_PARTITIONS = int(os.environ.get("DATAIO_IMPORT_PARTITIONS", "0"))
 DATAIO_EXPORT_DAYS = int(os.environ.get("DATAIO_EXPORT_DAYS", "7"))
 # The most JSON an event's data may hold (events.validation.check_size). Set here because it is
 # read for every event: a setting missing from this file costs an AttributeError per read.

@@ -45,3 +45,13 @@ def test_an_event_import_never_analyzes_the_customer_table():
     statistics.applied(10_000)
     statistics.before_chunk()
     assert statistics.active is False and statistics.added == 10_000
+
+
+def test_in_partitions_only_partition_0_analyzes_counting_every_partition_s_rows():
+    data_import = upload("customers", "customer_id\nS-1\n")
+    others = running._Statistics(data_import, partitions=2, index=1)
+    assert others.active is False
+    first = running._Statistics(data_import, partitions=2, index=0)
+    assert first.active is (connection.vendor == "postgresql")
+    first.applied(10)
+    assert first.added == 20  # the other partition grows the table about as fast

@@ -150,3 +150,85 @@ def test_two_imports_touching_the_same_customers_run_side_by_side(settings):
     assert statuses == ["finished", "finished"]
     spendable = dict(Customer.objects.values_list("customer_id", "spendable"))
     assert spendable == {f"S-{i}": i + 100 for i in range(1, 31)}
+
+
+PARTITION_WORKER = """
+import os, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "loyalty.settings"
+django.setup()
+from django.conf import settings
+settings.MEDIA_ROOT = sys.argv[3]
+settings.DATAIO_CHUNK_ROWS = 20
+settings.DATAIO_CHUNK_PAUSE = 0.1
+from dataio.running import run_partition
+run_partition(int(sys.argv[1]), int(sys.argv[2]))
+"""
+
+
+def test_partition_workers_killed_mid_import_resume_each_from_its_own_checkpoint(settings):
+    """P=2, as the django-q2 cluster runs it: one worker process per partition, both killed with
+    SIGKILL mid-import; resuming ends in exactly the state an uninterrupted run leaves."""
+    from dataio.models import ImportPartition, ImportRowError
+
+    from .test_partitions import events_file as mixed_file
+    from .test_partitions import state
+
+    settings.DATAIO_IMPORT_PARTITIONS = 2
+    settings.DATAIO_CHUNK_ROWS = 20
+    reference = ready(mixed_file("U", 150))
+    assert running.run(reference.pk) == "finished_with_errors"  # uninterrupted (sync: in turn)
+    data_import = ready(mixed_file("P", 150))
+    assert running.open_partitions(data_import) == [0, 1]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "LOYALTY_TESTING": "1",
+    }
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                PARTITION_WORKER,
+                str(data_import.pk),
+                str(index),
+                str(settings.MEDIA_ROOT),
+            ],
+            cwd=django_settings.BASE_DIR,
+            env=env,
+        )
+        for index in (0, 1)
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = list(
+                ImportPartition.objects.filter(data_import=data_import)
+                .order_by("index")
+                .values_list("rows_done", flat=True)
+            )
+            if min(done) >= 40:
+                break
+            assert all(w.poll() is None for w in workers), "a worker ended before it could be killed"
+            time.sleep(0.02)
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    data_import.refresh_from_db()
+    parts = list(
+        ImportPartition.objects.filter(data_import=data_import).values_list("rows_done", "finished_at")
+    )
+    assert all(at is None and done >= 40 for done, at in parts) and data_import.status == "processing"
+    # the checkpoints are exactly what was applied: each applied row is one event or one row error
+    applied = Event.objects.filter(source="import", customer__customer_id__startswith="P-").count()
+    failed = ImportRowError.objects.filter(data_import=data_import).count()
+    assert (
+        applied + failed == data_import.rows_done == sum(done for done, _at in parts) < data_import.total_rows
+    )
+    assert running.resume(data_import)  # sync mode: each partition from its checkpoint, in turn
+    assert state(data_import, "P") == state(reference, "U")
