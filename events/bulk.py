@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import operator
 from dataclasses import dataclass, field
@@ -569,9 +570,7 @@ def _write(writes: _Writes, loaded: dict, now) -> None:
     for pk, customer in writes.customers.items():
         before, current = loaded[pk], _CUSTOMER_VALUES(customer.__dict__)
         if before != current:
-            names = tuple(
-                name for name, old, new in zip(CUSTOMER_COLUMNS, before, current, strict=True) if old != new
-            )
+            names = tuple(itertools.compress(CUSTOMER_COLUMNS, map(operator.ne, before, current)))
             groups.setdefault(names, []).append(customer)
     for names, customers in groups.items():
         _update(Customer, customers, list(names))
@@ -713,13 +712,15 @@ def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
             _update(model, objs, sorted(as_is), raw=True)
         return
     plan = _copy_plan(model, frozenset(as_is))
-    db = connections[connection.alias]
+    alias = connection.alias  # read once: each use of the `connection` proxy is a thread-local look-up
+    db = connections[alias]
     # wrap_database_errors: a unique violation is Django's IntegrityError (see _run), as through the ORM
-    with connection.wrap_database_errors, fastsql.cursor().cursor.copy(plan.sql) as copy:
+    with db.wrap_database_errors, fastsql.cursor().cursor.copy(plan.sql) as copy:
         for obj in objs:
             copy.write_row(plan.row(obj, db))
     for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
+        state = obj._state
+        state.adding, state.db = False, alias
 
 
 class _CopyPlan:
