@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import operator
 from dataclasses import dataclass, field
@@ -121,10 +122,17 @@ class _Writes:
     customers: dict = field(default_factory=dict)  # pk -> customer (existing)
 
     def marks(self) -> tuple:
-        return len(self.events), len(self.lots), len(self.entries)
+        return len(self.events), len(self.lots), len(self.entries), len(self.balances)
 
     def truncate(self, marks: tuple) -> None:
+        """Forget what was added since `marks`: the rows appended, and the changed balance rows
+        first named since (a dict keeps its insertion order, and a row named again keeps its
+        place, so they are the last ones: popitem takes them). Counting instead of copying the
+        keys of `balances` at every item: that copy made a run of N items on existing balances
+        cost N^2 / 2 key copies."""
         del self.events[marks[0] :], self.lots[marks[1] :], self.entries[marks[2] :]
+        for _ in range(len(self.balances) - marks[3]):
+            self.balances.popitem()
 
 
 def register_events(*, environment, items, source, admin_user=None, reason="", explain=True) -> list[Outcome]:
@@ -376,7 +384,7 @@ def _apply(
     spec, program, account = call.spec, call.program, call.account
     saved = dict(customer.__dict__)
     saved_rows = {pk: dict(row.__dict__) for pk, row in balance_rows.items()}
-    marks, touched = writes.marks(), set(writes.balances)
+    marks = writes.marks()
     explain = meta["explain"]
     result = EventResult(customer=customer, customer_created=created)
     if explain:
@@ -456,8 +464,6 @@ def _apply(
                 balance_rows[pk].__dict__.clear()
                 balance_rows[pk].__dict__.update(saved_rows[pk])
         writes.truncate(marks)
-        for key in set(writes.balances) - touched:
-            del writes.balances[key]
         raise
     customer.last_activity_at = now
     customer.updated_at = now
@@ -569,9 +575,7 @@ def _write(writes: _Writes, loaded: dict, now) -> None:
     for pk, customer in writes.customers.items():
         before, current = loaded[pk], _CUSTOMER_VALUES(customer.__dict__)
         if before != current:
-            names = tuple(
-                name for name, old, new in zip(CUSTOMER_COLUMNS, before, current, strict=True) if old != new
-            )
+            names = tuple(itertools.compress(CUSTOMER_COLUMNS, map(operator.ne, before, current)))
             groups.setdefault(names, []).append(customer)
     for names, customers in groups.items():
         _update(Customer, customers, list(names))
@@ -639,14 +643,19 @@ BATCH = 2000
 def _allocate_ids(tables: list[list]) -> None:
     """PostgreSQL: primary keys for every new row of the run from the tables' own sequences, in
     one query (COPY returns no keys); the rows are then linked before they are written. Other
-    databases get their keys from bulk_create."""
+    databases get their keys from bulk_create.
+
+    The sequence is looked up once per table, in a scalar subquery (an InitPlan): written inside
+    nextval(), pg_get_serial_sequence (a catalog search) ran once per key, 8 us each, a fifth of
+    the backend CPU of an import (bench/bench_imports.py)."""
     if connection.vendor != "postgresql" or not any(tables):
         return
     selects, params = [], []
     for objs in tables:
         if objs:
             selects.append(
-                "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s))"
+                "ARRAY(SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id')::regclass))"
+                " FROM generate_series(1, %s))"
             )
             params += [type(objs[0])._meta.db_table, len(objs)]
     cursor = fastsql.cursor()
@@ -708,13 +717,15 @@ def _insert(model, objs: list, as_is: frozenset | set = frozenset()) -> None:
             _update(model, objs, sorted(as_is), raw=True)
         return
     plan = _copy_plan(model, frozenset(as_is))
-    db = connections[connection.alias]
+    alias = connection.alias  # read once: each use of the `connection` proxy is a thread-local look-up
+    db = connections[alias]
     # wrap_database_errors: a unique violation is Django's IntegrityError (see _run), as through the ORM
-    with connection.wrap_database_errors, fastsql.cursor().cursor.copy(plan.sql) as copy:
+    with db.wrap_database_errors, fastsql.cursor().cursor.copy(plan.sql) as copy:
         for obj in objs:
             copy.write_row(plan.row(obj, db))
     for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
+        state = obj._state
+        state.adding, state.db = False, alias
 
 
 class _CopyPlan:
