@@ -27,6 +27,7 @@ from customers.views.lists import CustomerListView
 from events.choices import EventSource
 from events.engine import register_event
 from loyalty.audit import log as audit
+from loyalty.bounds import is_digits
 from loyalty.console.paging import capped_count
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError
@@ -184,7 +185,7 @@ class SegmentPreviewView(ModuleMixin, ConsoleView, View):
 
     def post(self, request, *args, **kwargs):
         pk = request.POST.get("segment")
-        segment_pk = int(pk) if pk and pk.isdigit() else None
+        segment_pk = int(pk) if is_digits(pk) else None
         match, groups = groups_from_post(request.POST)
         tree, errors = check_tree(segment_pk, match, groups)
         result = None if errors else preview(tree, request.environment)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from loyalty.bounds import MONEY_MAX, QUANTITY_MAX
+from loyalty.bounds import MONEY_MAX, QUANTITY_MAX, is_digits
 from loyalty.errors import ValidationError
 from loyalty.safe_urls import check_url
 
@@ -48,7 +48,7 @@ def _quantity(value, field: str) -> int:
 def as_list(raw, field: str) -> list:
     if raw in (None, ""):
         return []
-    if isinstance(raw, dict) and all(str(key).isdigit() for key in raw):
+    if isinstance(raw, dict) and all(is_digits(key) for key in raw):
         return [raw[key] for key in sorted(raw, key=lambda key: int(key))]
     if isinstance(raw, list):
         return raw

@@ -27,6 +27,7 @@ from events.choices import EventSource
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
 
 from ..bulk import queue_bulk
@@ -69,7 +70,7 @@ def list_object(customer_list: CustomerList) -> dict:
 
 
 def _int_ref(value: str, field: str, what: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not is_digits(value):
         raise NotFound(f"{what} {value[:50]!r} does not exist.", field=field)
     return int(value)
 
@@ -444,7 +445,7 @@ class BulkErrorsView(ApiView):
         operation = _operation(batch_id)
         params = request.query_params
         offset = params.get("offset", "0")
-        if not str(offset).isdigit() or int(offset) > 10**9:
+        if not is_digits(offset, 10) or int(offset) > 10**9:
             raise ValidationError("'offset' must be a whole number.", field="offset")
         offset = int(offset)
         limit = paging.page_limit(params) if params.get("limit") else 100
