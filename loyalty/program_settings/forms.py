@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from loyalty.choices import Module
+from loyalty.console.forms import IdsChoiceField
 from loyalty.ledger.accounts import refresh_customer_totals
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule
@@ -265,6 +266,7 @@ class TierStructureForm(forms.ModelForm):
             "position",
         ]
         widgets = {"accounts": forms.CheckboxSelectMultiple}
+        field_classes = {"accounts": IdsChoiceField}
         help_texts = {"code": "Cannot be changed later.", "position": "Order of the structures in lists."}
 
     def __init__(self, *args, **kwargs):

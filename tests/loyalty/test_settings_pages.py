@@ -384,3 +384,10 @@ def test_saving_a_point_account_reaches_the_cached_accounts_without_a_manual_cle
     account.name = "Status"
     account.save()
     assert {a.code: a.name for a in all_accounts()}["status"] == "Status"
+
+
+def test_a_tier_structure_account_id_beyond_64_bits_is_refused_on_the_field(admin_client):
+    """Before: accounts=10000000000000000000000000000 raised OverflowError on SQLite (a 500)."""
+    response = admin_client.post(reverse("settings:tier_structure_add"), tier_data(accounts=[str(10**28)]))
+    assert response.status_code == 200 and "accounts" in response.context["form"].errors
+    assert not TierStructure.objects.filter(code="main").exists()
