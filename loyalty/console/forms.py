@@ -21,6 +21,18 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+def rows_not_on_the_page(formset: forms.BaseInlineFormSet) -> list:
+    """The parent's saved rows that the posted inline formset does not show: rows another tab or
+    administrator saved after this page was loaded. A formset's own clean() compares only the
+    rows on the page; checked against these too, a code used meanwhile is a message on the
+    page, not an IntegrityError (a 500), and a value unique only by the formset's rule (a tier's
+    threshold) is not stored twice."""
+    if formset.instance.pk is None:
+        return []
+    shown = [form.instance.pk for form in formset.forms if form.instance.pk]
+    return list(formset.get_queryset().exclude(pk__in=shown))
+
+
 class ReasonForm(forms.Form):
     """Every console action that changes a customer asks for a reason."""
 
