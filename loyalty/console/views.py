@@ -69,9 +69,14 @@ class BoundedLazyPaginator(LazyPaginator):
     """django-tables2's LazyPaginator (no COUNT(*)), refusing page numbers whose row offset the
     database cannot take: ?page=10000000000000000000 raised "datatype mismatch" (SQLite) or
     "bigint out of range" (PostgreSQL), a 500. Such a page is EmptyPage, which RequestConfig
-    answers with the first page, as it answers ?page=abc. Every console table pages with it."""
+    answers with the first page, as it answers ?page=abc. ?per_page= is held to 1..MAX_PER_PAGE
+    (per_page=10000000000000000000 failed the same way). Every console table pages with it."""
 
     MAX_OFFSET = 10**9  # rows skipped; far beyond any list that pages by number
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        # ?per_page= reaches a profile tab's paginator as it was typed: 1 to MAX_PER_PAGE rows.
+        super().__init__(object_list, max(1, min(int(per_page), MAX_PER_PAGE)), *args, **kwargs)
 
     def validate_number(self, number):
         number = super().validate_number(number)

@@ -86,9 +86,11 @@ def test_every_console_table_pages_with_the_bounded_paginator(admin_client, anna
     from loyalty.console.views import BoundedLazyPaginator, ObjectListView
 
     assert ObjectListView.paginator_class is BoundedLazyPaginator
-    response = admin_client.get(f"/customers/{anna.customer_id}/transactions/", {"page": str(10**19)})
-    assert response.status_code == 200
-    assert isinstance(response.context["table"].paginator, BoundedLazyPaginator)
+    for params in ({"page": str(10**19)}, {"per_page": str(10**19)}, {"per_page": "0"}, {"per_page": "-5"}):
+        response = admin_client.get(f"/customers/{anna.customer_id}/transactions/", params)
+        assert response.status_code == 200, params
+        paginator = response.context["table"].paginator
+        assert isinstance(paginator, BoundedLazyPaginator) and 1 <= paginator.per_page <= 200
     root = pathlib.Path(__file__).resolve().parents[2]
     console_views = root / "loyalty" / "console" / "views.py"
     sources = [
