@@ -605,7 +605,11 @@ class BulkListView(ModuleMixin, ObjectListView):
     filterset_class = BulkFilterSet
 
     def get_queryset(self):
-        return BulkOperation.objects.select_related("customer_list").order_by("-id")
+        return (
+            BulkOperation.objects.filter(environment=self.request.environment)
+            .select_related("customer_list")
+            .order_by("-id")
+        )
 
 
 class BulkCreateView(ModuleMixin, ConsoleView, TemplateView):
@@ -655,7 +659,10 @@ class BulkDetailView(ModuleMixin, ConsoleView, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         operation = get_object_or_404(
-            BulkOperation.objects.select_related("customer_list"), batch_id=kwargs["batch_id"]
+            BulkOperation.objects.filter(environment=self.request.environment).select_related(
+                "customer_list"
+            ),
+            batch_id=kwargs["batch_id"],
         )
         context.update(
             {

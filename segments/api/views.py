@@ -366,12 +366,14 @@ class BulkCreateView(ApiView):
         return Response({"status": "success", "metadata": {}, "payload": {"batch_id": str(queued.batch_id)}})
 
 
-def _operation(batch_id: str) -> BulkOperation:
+def _operation(batch_id: str, environment: str) -> BulkOperation:
+    """The key's environment's operation: another environment's batch (its customer references
+    and errors) is a 404, as an unknown one."""
     try:
         key = uuid.UUID(batch_id)
     except ValueError:
         key = None
-    found = BulkOperation.objects.filter(batch_id=key).first() if key else None
+    found = BulkOperation.objects.filter(batch_id=key, environment=environment).first() if key else None
     if found is None:
         raise NotFound(f"Batch {batch_id[:50]!r} does not exist.", field="batch_id")
     return found
@@ -397,7 +399,7 @@ class BulkStatusView(ApiView):
         tags=["customer lists"],
     )
     def get(self, request, batch_id):
-        operation = _operation(batch_id)
+        operation = _operation(batch_id, request.auth.environment)
         errors_url = request.build_absolute_uri(
             f"/api/v1/bulk-operation/customer-list/{operation.batch_id}/status/errors"
         )
@@ -442,7 +444,7 @@ class BulkErrorsView(ApiView):
         tags=["customer lists"],
     )
     def get(self, request, batch_id):
-        operation = _operation(batch_id)
+        operation = _operation(batch_id, request.auth.environment)
         params = request.query_params
         offset = params.get("offset", "0")
         if not is_digits(offset, 10) or int(offset) > 10**9:
