@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.db.models import Q
 
 from customers.models import Customer
+from loyalty.bounds import is_digits
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
 
@@ -136,7 +137,7 @@ def coupon_assign(ctx: HandlerContext) -> None:
     pool_ref = ctx.data.get("pool")
     if pool_ref in (None, ""):
         raise MissingParameter("Name a coupon (code) or a coupon pool (pool).", field="data.pool")
-    pool = CouponPool.objects.filter(pk=int(pool_ref) if str(pool_ref).isdigit() else -1).first()
+    pool = CouponPool.objects.filter(pk=int(pool_ref) if is_digits(pool_ref) else -1).first()
     if pool is None:
         raise NotFound(f"Coupon pool {pool_ref!r} does not exist.", field="data.pool")
     assign_from_pool(ctx, pool)

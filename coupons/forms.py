@@ -3,7 +3,7 @@ from django import forms
 from customers.choices import CustomerStatus
 from loyalty import clock
 from loyalty.bounds import POINTS_MAX, YEAR_MAX, YEAR_MIN
-from loyalty.console.forms import PlausibleDateTimeField, ReasonForm, check_future
+from loyalty.console.forms import IdsChoiceField, PlausibleDateTimeField, ReasonForm, check_future
 from loyalty.ledger.accounts import program_accounts
 
 from . import pool_config
@@ -136,6 +136,7 @@ class RewardForm(forms.ModelForm):
             "bid_step",
             "active",
         ]
+        field_classes = {"eligible_tiers": IdsChoiceField}
         widgets = {
             "valid_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from loyalty import clock
+from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
 from loyalty.ledger.reward_dates import MAX_RELATIVE_MONTHS, Relative, apply_relative, parse_relative
 
@@ -59,7 +60,7 @@ def parse_expiration_time(text, field: str = "expiration_time") -> Relative:
         raise _bad("The expiration_time must be a string", field, 202023)
     spec = text.strip()
     words = spec.split()
-    if len(words) == 2 and words[0].isdigit() and words[1].lower() in ("year", "years"):
+    if len(words) == 2 and is_digits(words[0]) and words[1].lower() in ("year", "years"):
         spec = f"{int(words[0][:7]) * 12} months"
     try:
         rel = parse_relative(spec, field)
@@ -272,7 +273,7 @@ def find_pool(reference: str, *, lock: bool = False) -> CouponPool:
         raise NotFound("Coupon Pool not found", field="coupon_pool_id", code=202001)
     pools = CouponPool.objects.select_for_update() if lock else CouponPool.objects.all()
     query = Q(external_id=reference)
-    if reference.isdigit() and len(reference) < 19:
+    if is_digits(reference):
         query |= Q(pk=int(reference))
     pool = pools.filter(query).first()
     if pool is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loyalty.bounds import is_digits
 from loyalty.context import HandlerContext
 from loyalty.errors import (
     BusinessRuleError,
@@ -58,7 +59,7 @@ def _reward_id(ctx: HandlerContext) -> int:
     ref = ctx.data.get("reward")
     if ref in (None, ""):
         raise MissingParameter("Missing required attribute 'reward'.", field="data.reward")
-    if not str(ref).isdigit():
+    if not is_digits(ref):
         raise NotFound(f"Reward {ref!r} does not exist.", field="data.reward")
     return int(ref)
 

@@ -24,7 +24,7 @@ from customers.fields import BUILTIN_LABELS
 from customers.models import BUILTIN_ATTRIBUTES, Customer, CustomField, Label, customer_id_validator
 from events.choices import AttributeType
 from events.definitions import ActionSpec
-from loyalty.console.forms import FutureDateField, ReasonForm
+from loyalty.console.forms import FutureDateField, IdsChoiceField, ReasonForm
 from loyalty.ledger.accounts import all_accounts
 from loyalty.models import PointLot, TierStructure
 from loyalty.models.ledger import LotStatus
@@ -90,7 +90,7 @@ class PersonalInfoForm(ReasonForm):
     """Every built-in and custom attribute; read-only custom fields are disabled. `changes()` is
     the data of the `profile` event: only attributes whose value changed."""
 
-    labels = forms.ModelMultipleChoiceField(
+    labels = IdsChoiceField(
         queryset=Label.objects.filter(active=True), required=False, widget=forms.CheckboxSelectMultiple
     )
 
@@ -216,7 +216,7 @@ class ManagePointsForm(ReasonForm):
 
 
 class ChangeExpirationForm(ReasonForm):
-    lots = forms.ModelMultipleChoiceField(
+    lots = IdsChoiceField(
         queryset=PointLot.objects.none(), widget=forms.CheckboxSelectMultiple, label="Point lots"
     )
     expiration_date = FutureDateField(label="New expiration date")

@@ -37,6 +37,7 @@ from customers.filtersets import CustomerFilterSet
 from customers.models import BUILTIN_ATTRIBUTES, Customer
 from events.models import Event
 from loyalty import clock
+from loyalty.bounds import is_digits
 from loyalty.ledger.accounts import account_by_id
 from loyalty.models import LedgerEntry, PointAccount, PointBalance, Program
 from loyalty.models.tiers import CustomerTier, TierStructure
@@ -487,7 +488,7 @@ def coupon_rows(export: DataExport):
     qs = Coupon.objects.all()
     if params.get("pool"):
         pool = str(params["pool"])
-        if not pool.isdigit() or len(pool) > 18:
+        if not is_digits(pool):
             raise ExportProblem("pool must be a coupon pool's id.", field="pool")
         qs = qs.filter(pool_id=int(pool))
     if params.get("status"):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from loyalty import clock
+from loyalty.bounds import is_digits
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.models import Program
 from workflows import pending
@@ -296,7 +297,7 @@ class ExportCreateView(ConsoleView, TemplateView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.get("query", "")
         for key in ("segment", "list"):
-            if self.request.GET.get(key, "").isdigit():
+            if is_digits(self.request.GET.get(key, "")):
                 query = f"{key}={self.request.GET[key]}"
         context.setdefault(
             "form", ExportForm(initial={"model": self.request.GET.get("model", "customers"), "query": query})

@@ -14,6 +14,7 @@ from django import forms
 from django.utils.dateparse import parse_datetime
 
 from loyalty import clock
+from loyalty.bounds import is_digits
 
 from .models import Event
 
@@ -35,7 +36,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     """Unix seconds or an ISO 8601 date-time (program-local time when it names no offset);
     ValueError otherwise. A bare date is its local day's start (filters use parse_bound)."""
     text = text.strip()
-    if text.lstrip("-").isdigit() and len(text) <= 12:
+    if is_digits(text.removeprefix("-"), 11):
         try:
             return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
         except (OverflowError, OSError, ValueError):

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from loyalty.console.forms import rows_not_on_the_page
+
 from .definitions import BUILTIN_ACTIONS
 from .models import EventAttribute, EventDefinition
 
@@ -75,14 +77,17 @@ class BaseAttributeFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(form.errors for form in self.forms):
             return
-        names = set()
+        names = {saved.name for saved in rows_not_on_the_page(self)}
         builtin = BUILTIN_ACTIONS.get(getattr(self.instance, "action", "") or "")
         for form in self.forms:
             if not form.has_changed() or (self.can_delete and form.cleaned_data.get("DELETE")):
                 continue
             name = form.cleaned_data.get("name")
             if name in names:
-                raise forms.ValidationError(f"The attribute “{name}” is listed twice.")
+                raise forms.ValidationError(
+                    f"The attribute “{name}” is listed twice (perhaps saved since this page was loaded:"
+                    " reload it to see)."
+                )
             if builtin is not None and builtin.attribute(name) is not None:
                 raise forms.ValidationError(f"“{name}” is already an attribute of the built-in action.")
             names.add(name)

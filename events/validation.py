@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
 from loyalty import clock
-from loyalty.bounds import INTEGER_MAX, LIST_MAX, NUMBER_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN
+from loyalty.bounds import INTEGER_MAX, LIST_MAX, NUMBER_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN, is_digits
 from loyalty.errors import MissingParameter, ValidationError
 
 from .definitions import ActionSpec, Attr
@@ -172,7 +172,7 @@ def _string(value, name):
 def _list(value, name):
     if isinstance(value, list):
         return value
-    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
+    if isinstance(value, dict) and all(is_digits(k) for k in value):
         # form-encoded bracket syntax gives {"0": ..., "1": ...}
         return [value[k] for k in sorted(value, key=lambda k: int(k))]
     if isinstance(value, str):

@@ -25,3 +25,22 @@ YEAR_MIN, YEAR_MAX = 1900, 2999
 # The customer's aggregates (customers.Customer columns).
 PURCHASE_TOTAL_MAX = Decimal("999999999999.99")  # numeric(14,2)
 INT4_MAX = 2**31 - 1  # purchase_count, purchase_items
+
+# Digits of a database ID or a whole number read from text: a bigint holds every 18-digit number.
+ID_DIGITS_MAX = 18
+
+
+def is_digits(value, max_digits: int = ID_DIGITS_MAX) -> bool:
+    """True for a str of the ASCII digits 0-9 only, at most `max_digits` of them, or for a
+    non-negative int that many digits long; False for anything else (bools, floats, "", "-1").
+
+    Check text with this before int(): str.isdigit() is also true of "²" and "①" (int() raises
+    ValueError: a 500), of "١٢" (int() reads 12, an ID nobody wrote) and of 5,000 ASCII digits
+    (int() refuses more than 4,300), so every ID, page number and list index taken from a URL,
+    a query string, a form or a JSON key goes through here."""
+    if isinstance(value, bool):
+        return False
+    text = str(value) if isinstance(value, int) else value
+    if not isinstance(text, str):
+        return False
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()

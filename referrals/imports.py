@@ -21,6 +21,7 @@ from django.db import transaction
 
 from events.choices import EventSource
 from events.engine import register_event
+from loyalty.bounds import is_digits
 from loyalty.errors import EngineError, ValidationError
 
 from .referrals import MAX_USAGE_LIMIT, check_code
@@ -68,7 +69,7 @@ def parse(text: str) -> list[tuple[int, str, dict]]:
         if not advocate:
             raise ValidationError(f"Line {line}: the advocate is missing.", field="file")
         limit_text = row.get("limitval", "")
-        if limit_text and not limit_text.isdigit():
+        if limit_text and not is_digits(limit_text):
             raise ValidationError(f"Line {line}: limitval is a whole number.", field="file")
         limit = int(limit_text) if limit_text else 1
         if limit > MAX_USAGE_LIMIT:

@@ -60,6 +60,7 @@ from customers.fields import custom_fields
 from customers.models import Customer
 from events.models import Event
 from loyalty import clock
+from loyalty.bounds import is_digits
 from loyalty.models import CustomerTier, PointAccount, PointBalance, Program, Tier, TierStructure
 from loyalty.tiers import effective_tier_customers
 from transactions.models import Transaction, TransactionItem
@@ -397,7 +398,7 @@ def coerce(attribute: Attribute, raw):
     if kind == MEMBERSHIP:
         if attribute.kind == "label":
             return raw
-        if not text.isdigit() or len(text) > 18:
+        if not is_digits(text):
             raise ConditionError(f"{attribute.label}: “{raw}” is not an ID.", "value")
         return int(text)
     if kind == INTEGER:
@@ -460,7 +461,7 @@ def coerce(attribute: Attribute, raw):
 
 def _days(attribute: Attribute, raw) -> int:
     text = _as_text(raw).strip()
-    if not text.isdigit() or int(text) > 100_000:
+    if not is_digits(text, 6) or int(text) > 100_000:
         raise ConditionError(f"{attribute.label}: “{raw}” is not a number of days.", "value")
     return int(text)
 
@@ -927,7 +928,7 @@ def referenced_segments(tree: Group) -> set[int]:
         if leaf.field != "segment":
             continue
         values = leaf.value if isinstance(leaf.value, list) else _as_text(leaf.value).split(LIST_SEPARATOR)
-        found.update(int(v) for v in map(str, values) if v.strip().isdigit())
+        found.update(int(v) for v in map(str, values) if is_digits(v.strip()))
     return found
 
 

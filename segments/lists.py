@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from loyalty import clock
+from loyalty.bounds import is_digits
 from loyalty.context import HandlerContext
 from loyalty.errors import BusinessRuleError, Conflict, MissingParameter, NotFound, ValidationError
 
@@ -37,7 +38,7 @@ def _list_for(program, data: dict) -> CustomerList:
     if ref in (None, ""):
         raise MissingParameter("Missing required attribute 'list'.", field="data.list")
     text = str(ref).strip()
-    if not text.isdigit() or len(text) > 18:
+    if not is_digits(text):
         raise ValidationError(f"List {ref!r} is not a list ID.", field="data.list")
     found = CustomerList.objects.filter(pk=int(text)).first()
     if found is None:

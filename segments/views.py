@@ -27,6 +27,7 @@ from customers.views.lists import CustomerListView
 from events.choices import EventSource
 from events.engine import register_event
 from loyalty.audit import log as audit
+from loyalty.bounds import is_digits
 from loyalty.console.paging import capped_count
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.errors import EngineError
@@ -184,7 +185,7 @@ class SegmentPreviewView(ModuleMixin, ConsoleView, View):
 
     def post(self, request, *args, **kwargs):
         pk = request.POST.get("segment")
-        segment_pk = int(pk) if pk and pk.isdigit() else None
+        segment_pk = int(pk) if is_digits(pk) else None
         match, groups = groups_from_post(request.POST)
         tree, errors = check_tree(segment_pk, match, groups)
         result = None if errors else preview(tree, request.environment)
@@ -604,7 +605,11 @@ class BulkListView(ModuleMixin, ObjectListView):
     filterset_class = BulkFilterSet
 
     def get_queryset(self):
-        return BulkOperation.objects.select_related("customer_list").order_by("-id")
+        return (
+            BulkOperation.objects.filter(environment=self.request.environment)
+            .select_related("customer_list")
+            .order_by("-id")
+        )
 
 
 class BulkCreateView(ModuleMixin, ConsoleView, TemplateView):
@@ -654,7 +659,10 @@ class BulkDetailView(ModuleMixin, ConsoleView, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         operation = get_object_or_404(
-            BulkOperation.objects.select_related("customer_list"), batch_id=kwargs["batch_id"]
+            BulkOperation.objects.filter(environment=self.request.environment).select_related(
+                "customer_list"
+            ),
+            batch_id=kwargs["batch_id"],
         )
         context.update(
             {

@@ -30,6 +30,7 @@ from loyalty.api import errors as api_errors
 from loyalty.api import ratelimit
 from loyalty.api.strictjson import BodyError, loads
 from loyalty.api.views import max_body_bytes, read_chunked_body
+from loyalty.bounds import is_digits
 from loyalty.errors import EngineError
 from loyalty.models import Program
 
@@ -135,7 +136,7 @@ def receive(request, name: str):
     try:
         read_chunked_body(request)
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit():
+        if not is_digits(length):
             raise api_errors.MalformedRequest("Invalid Content-Length header.")
         if int(length) > max_body_bytes():
             raise api_errors.RequestTooLarge(

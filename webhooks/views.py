@@ -16,6 +16,7 @@ from django.views.generic import DetailView, TemplateView
 from customers.views.actions import CustomerActionView
 from customers.views.base import CustomerTabView
 from loyalty.audit import log as audit
+from loyalty.bounds import is_digits
 from loyalty.console.views import ConsoleView, ObjectListView
 from loyalty.models import Program
 from loyalty.program_settings.views import SettingsEditView, SettingsMixin
@@ -211,7 +212,7 @@ class ReplayView(ModuleRequired, ConsoleView, View):
                 .values_list("pk", flat=True)[:10000]
             )
         else:
-            ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:10000]
+            ids = [int(v) for v in request.POST.getlist("ids") if is_digits(v)][:10000]
         if not ids:
             messages.error(request, "Tick the messages to replay.")
             return HttpResponseRedirect(reverse("webhooks:dead_letter_list"))

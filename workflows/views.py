@@ -21,6 +21,7 @@ from rest_framework.exceptions import ParseError
 from customers.views.base import CustomerTabView
 from events.models import Event
 from loyalty.audit import log as audit
+from loyalty.bounds import is_digits
 from loyalty.console.views import ConsoleView, ObjectEditView, ObjectListView
 from loyalty.errors import EngineError
 from loyalty.models import Program
@@ -131,7 +132,7 @@ class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
         workflow = self.get_object()
         graph = workflow.version.graph if workflow and workflow.version else _starter_graph()
         initial = {"graph": json.dumps(graph, indent=1)}
-        if workflow is None and request.GET.get("campaign", "").isdigit():
+        if workflow is None and is_digits(request.GET.get("campaign", "")):
             initial["campaign"] = request.GET["campaign"]
         form = WorkflowForm(instance=workflow, environment=request.environment, initial=initial)
         return self.render_page(form, workflow, [])

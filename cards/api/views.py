@@ -31,6 +31,7 @@ from loyalty.api.models import Scope
 from loyalty.api.parsers import CsvParser, csv_text
 from loyalty.api.requests import find_or_404
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
 from loyalty.ledger.log import DATE_FORMATS
 
@@ -168,7 +169,7 @@ def _whole(params, name, default, low, high) -> int:
     raw = params.get(name)
     if raw in (None, ""):
         return default
-    if not str(raw).isdigit() or not low <= int(raw) <= high:
+    if not is_digits(raw) or not low <= int(raw) <= high:
         raise ValidationError(f"{name!r} is a whole number from {low} to {high}.", field=name)
     return int(raw)
 

@@ -28,7 +28,7 @@ from loyalty import clock
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
-from loyalty.bounds import POINTS_MAX
+from loyalty.bounds import POINTS_MAX, is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 from loyalty.models import PointBalance
 
@@ -58,9 +58,7 @@ def whole_number(body: dict, name: str, *, low: int, high: int) -> int | None:
     value = body.get(name)
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
-    ):
+    if isinstance(value, bool) or not (isinstance(value, int) or is_digits(value)):
         raise ValidationError(f"'{name}' must be a whole number.", field=name)
     number = int(value)
     if not low <= number <= high:

@@ -31,6 +31,7 @@ from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
 from loyalty.audit import log
+from loyalty.bounds import is_digits
 from loyalty.errors import Conflict, NotFound, ValidationError
 from loyalty.ledger.accounts import default_account
 from loyalty.models import PointAccount
@@ -83,7 +84,7 @@ def _form_data(body: dict, instance: Reward | None) -> dict:
         raise ValidationError(
             f"{unknown[0][:100]!r} is not an attribute of a reward.", field=unknown[0][:100]
         )
-    if isinstance(body.get("account"), str) and not body["account"].isdigit():
+    if isinstance(body.get("account"), str) and not is_digits(body["account"]):
         account = PointAccount.objects.filter(code=body["account"]).first()
         if account is None:
             raise ValidationError(f"Unknown account {body['account'][:64]!r}.", field="account")
@@ -135,7 +136,7 @@ def _reward(entity_id: str) -> Reward:
         .prefetch_related("eligible_tiers")
         .filter(pk=int(entity_id))
         .first()
-        if str(entity_id).isdigit() and len(str(entity_id)) < 19
+        if is_digits(entity_id)
         else None
     )
     if reward is None:

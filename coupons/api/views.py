@@ -19,6 +19,7 @@ from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
 
 from .serializers import (
@@ -175,7 +176,7 @@ class ProgramCouponsView(ApiView):
         params.setdefault("limit", "100")
         limit = paging.page_limit(params)
         raw_page = params.pop("page", ["0"])[-1] or "0"
-        if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) * limit > paging.MAX_OFFSET:
+        if not is_digits(raw_page) or int(raw_page) * limit > paging.MAX_OFFSET:
             raise ValidationError("'page' must be a whole number from 0.", field="page")
         page = int(raw_page)
         criteria = [k for k in params if k not in ("limit", "api_key") and params.get(k) not in ("", None)]

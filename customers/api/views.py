@@ -25,6 +25,7 @@ from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
 from loyalty.api.requests import bulk_items, find_or_404
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
 from loyalty.ledger.accounts import account_by_id
 from loyalty.ledger.filtersets import PointLotFilterSet
@@ -70,7 +71,7 @@ def search_limit(params) -> int:
     raw = params.get("limit")
     if raw in (None, ""):
         return MAX_SEARCH_RESULTS
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_SEARCH_RESULTS:
+    if not is_digits(raw) or not 1 <= int(raw) <= MAX_SEARCH_RESULTS:
         raise ValidationError(
             f"'limit' must be a whole number from 1 to {MAX_SEARCH_RESULTS}.", field="limit"
         )

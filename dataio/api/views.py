@@ -35,6 +35,7 @@ from loyalty import clock
 from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 
 from .. import exports, formats, running, wizard
@@ -169,7 +170,7 @@ def export_object(export: DataExport) -> dict:
 def _import(request, pk: str) -> DataImport:
     found = (
         DataImport.objects.filter(pk=int(pk), environment=request.auth.environment).first()
-        if pk.isdigit() and len(pk) < 18
+        if is_digits(pk, 17)
         else None
     )
     if found is None:
@@ -199,7 +200,7 @@ class ImportCreateView(ApiView):
         if model not in ImportModel.values:
             raise ValidationError(f"'model' must be one of {', '.join(ImportModel.values)}.", field="model")
         target = request.data.get("target") or None
-        if target is not None and (not str(target).isdigit() or len(str(target)) > 18):
+        if target is not None and not is_digits(target):
             raise ValidationError("'target' must be an id.", field="target")
         if (
             model in (ImportModel.COUPONS, ImportModel.LIST_MEMBERS, ImportModel.SEGMENT_MEMBERS)
@@ -306,7 +307,7 @@ class ImportErrorsView(ApiView):
 def _export(request, pk: str) -> DataExport:
     found = (
         DataExport.objects.filter(pk=int(pk), environment=request.auth.environment).first()
-        if pk.isdigit() and len(pk) < 18
+        if is_digits(pk, 17)
         else None
     )
     if found is None:

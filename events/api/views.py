@@ -25,6 +25,7 @@ from loyalty.api import idempotency, paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.requests import bulk_items, find_or_404, truthy
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import EngineError, MissingParameter, ValidationError
 
 from .serializers import (
@@ -284,7 +285,7 @@ def with_references(request, render):
     def name_of(kind, ref):
         if (kind, ref) not in names:
             if kind == "reward":
-                row = Reward.objects.filter(pk=int(ref)).only("name").first() if str(ref).isdigit() else None
+                row = Reward.objects.filter(pk=int(ref)).only("name").first() if is_digits(ref) else None
                 names[(kind, ref)] = row.name if row else None
             else:
                 row = Achievement.objects.filter(api_name=ref).only("title").first()

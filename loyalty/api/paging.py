@@ -6,6 +6,7 @@ import json
 
 from django.db.models import Q
 
+from loyalty.bounds import is_digits
 from loyalty.errors import ValidationError
 
 DEFAULT_LIMIT = 50
@@ -18,7 +19,7 @@ def page_limit(params) -> int:
     raw = params.get("limit")
     if raw in (None, ""):
         return DEFAULT_LIMIT
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not is_digits(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValidationError(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
     return int(raw)
 
@@ -67,7 +68,7 @@ def page_offset(params) -> int:
     raw = params.get("offset")
     if raw in (None, ""):
         return 0
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_OFFSET:
+    if not is_digits(raw) or int(raw) > MAX_OFFSET:
         raise ValidationError(f"'offset' must be a whole number from 0 to {MAX_OFFSET}.", field="offset")
     return int(raw)
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from loyalty.bounds import is_digits
 from loyalty.errors import ValidationError
 
 _NAME_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -45,7 +46,7 @@ def parse_brackets(pairs) -> dict:
             last = depth == len(path) - 1
             if segment == "":
                 segment = str(len(node))  # `a[]=x` appends
-            if _is_index(segment) and int(segment) > MAX_INDEX:
+            if _is_index(segment) and (not is_digits(segment) or int(segment) > MAX_INDEX):
                 raise ParseError(f"Parameter {name[:100]!r} has too large an index.")
             if last:
                 if isinstance(node.get(segment), dict):

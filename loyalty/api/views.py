@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty.bounds import is_digits
 from loyalty.errors import ValidationError
 
 from . import errors, idempotency, ratelimit, schema  # noqa: F401  (schema registers the auth extension)
@@ -110,7 +111,7 @@ class ApiView(APIView):
         request._api_started = time.perf_counter()
         read_chunked_body(request._request)
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit():
+        if not is_digits(length):
             raise errors.MalformedRequest("Invalid Content-Length header.")
         if int(length) > self.body_limit():
             raise errors.RequestTooLarge(f"The request body may be at most {self.body_limit()} bytes.")

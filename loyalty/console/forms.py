@@ -1,6 +1,36 @@
 from django import forms
 
 from loyalty import clock
+from loyalty.bounds import is_digits
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField of rows chosen by primary key that refuses, with the field's
+    "not a valid value" message, any value that is not 1 to 18 ASCII digits. Django's own field
+    queries `pk__in` with whatever was posted: on SQLite a number beyond 64 bits
+    (lots=10000000000000000000000000000) raised OverflowError, a 500. Every multiple choice of
+    rows in the console uses this field (tests/structure/test_forms_ids.py checks)."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                if not is_digits(str(pk).strip()):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                    )
+        return super()._check_values(value)
+
+
+def rows_not_on_the_page(formset: forms.BaseInlineFormSet) -> list:
+    """The parent's saved rows that the posted inline formset does not show: rows another tab or
+    administrator saved after this page was loaded. A formset's own clean() compares only the
+    rows on the page; checked against these too, a code used meanwhile is a message on the
+    page, not an IntegrityError (a 500), and a value unique only by the formset's rule (a tier's
+    threshold) is not stored twice."""
+    if formset.instance.pk is None:
+        return []
+    shown = [form.instance.pk for form in formset.forms if form.instance.pk]
+    return list(formset.get_queryset().exclude(pk__in=shown))
 
 
 class ReasonForm(forms.Form):

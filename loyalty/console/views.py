@@ -22,6 +22,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import EmptyPage
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView
@@ -64,6 +65,26 @@ def is_filtered(request) -> bool:
     return any(value for key, value in request.GET.items() if key not in NOT_FILTERS)
 
 
+class BoundedLazyPaginator(LazyPaginator):
+    """django-tables2's LazyPaginator (no COUNT(*)), refusing page numbers whose row offset the
+    database cannot take: ?page=10000000000000000000 raised "datatype mismatch" (SQLite) or
+    "bigint out of range" (PostgreSQL), a 500. Such a page is EmptyPage, which RequestConfig
+    answers with the first page, as it answers ?page=abc. ?per_page= is held to 1..MAX_PER_PAGE
+    (per_page=10000000000000000000 failed the same way). Every console table pages with it."""
+
+    MAX_OFFSET = 10**9  # rows skipped; far beyond any list that pages by number
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        # ?per_page= reaches a profile tab's paginator as it was typed: 1 to MAX_PER_PAGE rows.
+        super().__init__(object_list, max(1, min(int(per_page), MAX_PER_PAGE)), *args, **kwargs)
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if (number - 1) * self.per_page > self.MAX_OFFSET:
+            raise EmptyPage("That page number is too large.")
+        return number
+
+
 class ConsoleView(LoginRequiredMixin, PermissionRequiredMixin):
     """Anonymous users go to the login page; signed-in users without the permission get 403."""
 
@@ -90,7 +111,7 @@ class ObjectListView(ConsoleView, SingleTableMixin, FilterView):
 
     template_name = "console/object_list.html"
     results_template_name = "console/includes/list_results.html"
-    paginator_class = LazyPaginator
+    paginator_class = BoundedLazyPaginator
     paginate_by = 50
     title = ""
     # Extra buttons above the list: [(label, url_name, permission)]
@@ -271,7 +292,7 @@ class TabbedDetailView(ConsoleView, DetailView):
         """Sort and page a tab's table from the request, lazily (no COUNT(*)); its empty text."""
         table.empty_text = empty_text(table.empty_text, is_filtered(self.request))
         RequestConfig(
-            self.request, paginate={"per_page": per_page, "paginator_class": LazyPaginator}
+            self.request, paginate={"per_page": per_page, "paginator_class": BoundedLazyPaginator}
         ).configure(table)
         return table
 

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from loyalty.choices import Module
+from loyalty.console.forms import IdsChoiceField, rows_not_on_the_page
 from loyalty.ledger.accounts import refresh_customer_totals
 from loyalty.models import PointAccount, Program, Tier, TierStructure
 from loyalty.models.ledger import ExpirationRule
@@ -265,6 +266,7 @@ class TierStructureForm(forms.ModelForm):
             "position",
         ]
         widgets = {"accounts": forms.CheckboxSelectMultiple}
+        field_classes = {"accounts": IdsChoiceField}
         help_texts = {"code": "Cannot be changed later.", "position": "Order of the structures in lists."}
 
     def __init__(self, *args, **kwargs):
@@ -304,6 +306,9 @@ class TierForm(forms.ModelForm):
         return value
 
 
+_RELOAD = " (one of them may have been saved since this page was loaded: reload it to see)."
+
+
 class BaseTierFormSet(forms.BaseInlineFormSet):
     """Tier codes and thresholds are unique within a structure; a tier customers hold stays."""
 
@@ -313,6 +318,9 @@ class BaseTierFormSet(forms.BaseInlineFormSet):
             return
         codes: set[str | None] = set()
         thresholds: set[int | None] = set()
+        for saved in rows_not_on_the_page(self):
+            codes.add(saved.code)
+            thresholds.add(saved.threshold)
         for form in self.forms:
             if not form.has_changed() and not form.instance.pk:
                 continue
@@ -323,9 +331,9 @@ class BaseTierFormSet(forms.BaseInlineFormSet):
                 continue
             code, threshold = form.cleaned_data.get("code"), form.cleaned_data.get("threshold")
             if code in codes:
-                raise ValidationError(f"Two tiers use the code “{code}”.")
+                raise ValidationError(f"Two tiers use the code “{code}”{_RELOAD}")
             if threshold in thresholds:
-                raise ValidationError(f"Two tiers have the threshold {threshold}.")
+                raise ValidationError(f"Two tiers have the threshold {threshold}{_RELOAD}")
             codes.add(code)
             thresholds.add(threshold)
 

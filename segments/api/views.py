@@ -27,6 +27,7 @@ from events.choices import EventSource
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
 
 from ..bulk import queue_bulk
@@ -69,7 +70,7 @@ def list_object(customer_list: CustomerList) -> dict:
 
 
 def _int_ref(value: str, field: str, what: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not is_digits(value):
         raise NotFound(f"{what} {value[:50]!r} does not exist.", field=field)
     return int(value)
 
@@ -365,12 +366,14 @@ class BulkCreateView(ApiView):
         return Response({"status": "success", "metadata": {}, "payload": {"batch_id": str(queued.batch_id)}})
 
 
-def _operation(batch_id: str) -> BulkOperation:
+def _operation(batch_id: str, environment: str) -> BulkOperation:
+    """The key's environment's operation: another environment's batch (its customer references
+    and errors) is a 404, as an unknown one."""
     try:
         key = uuid.UUID(batch_id)
     except ValueError:
         key = None
-    found = BulkOperation.objects.filter(batch_id=key).first() if key else None
+    found = BulkOperation.objects.filter(batch_id=key, environment=environment).first() if key else None
     if found is None:
         raise NotFound(f"Batch {batch_id[:50]!r} does not exist.", field="batch_id")
     return found
@@ -396,7 +399,7 @@ class BulkStatusView(ApiView):
         tags=["customer lists"],
     )
     def get(self, request, batch_id):
-        operation = _operation(batch_id)
+        operation = _operation(batch_id, request.auth.environment)
         errors_url = request.build_absolute_uri(
             f"/api/v1/bulk-operation/customer-list/{operation.batch_id}/status/errors"
         )
@@ -441,10 +444,10 @@ class BulkErrorsView(ApiView):
         tags=["customer lists"],
     )
     def get(self, request, batch_id):
-        operation = _operation(batch_id)
+        operation = _operation(batch_id, request.auth.environment)
         params = request.query_params
         offset = params.get("offset", "0")
-        if not str(offset).isdigit() or int(offset) > 10**9:
+        if not is_digits(offset, 10) or int(offset) > 10**9:
             raise ValidationError("'offset' must be a whole number.", field="offset")
         offset = int(offset)
         limit = paging.page_limit(params) if params.get("limit") else 100

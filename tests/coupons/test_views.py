@@ -145,3 +145,21 @@ def test_row_actions_redeem_invalidate_and_expiration(admin_client, anna):
     assert Coupon.objects.get(code="AAA-1").status == "invalid"
     other = {"ref": "Anna-1", "code": "BBB-2"}
     assert admin_client.get(reverse("coupons:coupon_redeem", kwargs=other)).status_code == 404
+
+
+def test_a_reward_tier_id_beyond_64_bits_is_refused_on_the_field(admin_client, pool):
+    """Before: eligible_tiers=10000000000000000000000000000 raised OverflowError on SQLite (a 500)."""
+    response = admin_client.post(
+        reverse("coupons:reward_add"),
+        {
+            "name": "Mug",
+            "points": 100,
+            "account": default_account().pk,
+            "gives": "coupon",
+            "pool": pool.pk,
+            "points_given": 0,
+            "eligible_tiers": [str(10**28)],
+        },
+    )
+    assert response.status_code == 200 and "eligible_tiers" in response.context["form"].errors
+    assert not Reward.objects.exists()

@@ -261,3 +261,66 @@ def test_a_suspended_merge_source_is_refused_before_the_confirmation_page(admin_
     assert response.status_code == 200
     assert response.context.get("review") is None  # no confirmation page
     assert "suspended and cannot be merged" in str(response.context["form"].errors["source"])
+
+
+# --- Row IDs beyond 64 bits in multiple choices ------------------------------------------------
+
+HUGE_IDS = [str(10**28), str(2**63), "²", "-1", " 1 2"]
+
+
+@pytest.mark.parametrize("pk", HUGE_IDS)
+def test_a_point_lot_id_beyond_64_bits_is_refused_on_the_field(admin_client, program, pk):
+    """Before: lots=10000000000000000000000000000 raised OverflowError on SQLite (a 500)."""
+    enroll("anna-1", points=100)
+    day = (clock.today() + dt.timedelta(days=30)).isoformat()
+    response = admin_client.post(
+        profile("anna-1", "change_expiration"), {"lots": [pk], "expiration_date": day, "reason": "x"}
+    )
+    assert response.status_code == 200 and list(response.context["form"].errors) == ["lots"]
+    assert PointLot.objects.get(customer__customer_id="anna-1").expires_at is None
+
+
+@pytest.mark.parametrize("pk", HUGE_IDS)
+def test_a_label_id_beyond_64_bits_is_refused_on_the_field(admin_client, program, pk):
+    enroll("anna-1")
+    response = admin_client.post(
+        profile("anna-1", "personal"), {"first_name": "Annie", "labels": [pk], "reason": "x"}
+    )
+    assert response.status_code == 200 and "labels" in response.context["form"].errors
+    assert Customer.objects.get(customer_id="anna-1").first_name != "Annie"
+
+
+def test_every_multiple_choice_of_rows_refuses_ids_beyond_64_bits():
+    """The generalization: every form class of the project that offers a multiple choice of rows
+    uses loyalty.console.forms.IdsChoiceField (Django's own field queries pk__in with any number)."""
+    import django.forms
+    from django.urls import get_resolver
+
+    from loyalty.console.forms import IdsChoiceField
+
+    assert get_resolver().url_patterns  # imports every view, hence every form module
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    offenders = [
+        f"{form.__module__}.{form.__qualname__}.{name}"
+        for form in set(subclasses(django.forms.BaseForm))
+        if form.__module__.split(".")[0] in PROJECT_APPS
+        for name, field in form.base_fields.items()
+        if isinstance(field, django.forms.ModelMultipleChoiceField) and not isinstance(field, IdsChoiceField)
+    ]
+    assert offenders == []
+    assert any(
+        isinstance(field, IdsChoiceField)
+        for form in subclasses(django.forms.BaseForm)
+        for field in getattr(form, "base_fields", {}).values()
+    )
+
+
+PROJECT_APPS = {
+    "loyalty", "customers", "events", "transactions", "coupons", "segments", "workflows", "cards",
+    "referrals", "budgets", "achievements", "dataio", "dashboard", "webhooks",
+}  # fmt: skip

@@ -158,6 +158,28 @@ def test_item_and_purchase_fields_past_their_columns_are_refused(program, data, 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("quantity", ["1e3", "2.0", 2.0, " 7 ", "١٢", "+3", True, [2]])
+def test_an_item_quantity_follows_the_integer_rule_and_is_never_reinterpreted(program, quantity):
+    """Before: "1e3" was stored as 1000 items, "١٢" as 12, "2.0" and 2.0 as 2 (refund_item's
+    quantity, an integer attribute, already refused them). After: data.items.0.quantity."""
+    enroll("Items-1")
+    with pytest.raises(ValidationError) as refused:
+        register(
+            "checkout", "Items-1", {"transaction_id": "T-q", "items": [{"price": 1, "quantity": quantity}]}
+        )
+    assert refused.value.field == "data.items.0.quantity"
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("quantity", "stored"), [(3, 3), ("3", 3), ("0", 0), (None, 1), ("", 1)])
+def test_item_quantities_as_integers_or_ascii_digits_are_read(program, quantity, stored):
+    enroll("Items-1")
+    register("checkout", "Items-1", {"transaction_id": "T-q", "items": [{"price": 1, "quantity": quantity}]})
+    assert Transaction.objects.get().items.get().quantity == stored
+
+
+@pytest.mark.django_db
 def test_a_reason_past_its_bound_is_refused(program):
     enroll("Reason-1")
     with pytest.raises(ValidationError) as refused:

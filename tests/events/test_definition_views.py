@@ -142,3 +142,28 @@ def test_the_list_filters_by_kind(client, cast):
     page = client.get(reverse("events:definition_list"), {"builtin_extension": "true"}).content.decode()
     assert 'href="/events/definitions/' in page
     assert ">profile<" in page and ">wishlist_add<" not in page
+
+
+def test_a_stale_tab_adding_an_attribute_saved_meanwhile_is_refused_with_a_message(client, cast, program):
+    """The second tab still shows "product" only and adds "size", which another tab saved
+    meanwhile. Before: IntegrityError on (definition, name), a 500."""
+    client.force_login(cast["administrator"])
+    definition = EventDefinition.objects.create(action="wishlist_add", label="Wishlist add")
+    product = EventAttribute.objects.create(definition=definition, name="product")
+    EventAttribute.objects.create(definition=definition, name="size", type="string")
+    data = form_data(
+        **{
+            "attributes-INITIAL_FORMS": "1",
+            "attributes-0-id": str(product.pk),
+            "attributes-0-definition": str(definition.pk),
+            "attributes-1-name": "size",
+            "attributes-1-type": "integer",
+        },
+    )
+    response = client.post(reverse("events:definition_edit", args=[definition.pk]), data)
+    assert response.status_code == 200
+    assert "size" in " ".join(response.context["attributes"].non_form_errors())
+    assert sorted(definition.attributes.values_list("name", "type")) == [
+        ("product", "string"),
+        ("size", "string"),
+    ]

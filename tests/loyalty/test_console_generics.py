@@ -62,3 +62,45 @@ def test_an_event_action_page_registers_the_event_with_the_user_and_reason(admin
     event = Event.objects.get(action="suspend")
     assert (event.source, event.admin_user_id, event.reason) == ("platform", admin_user.pk, "fraud check")
     assert ChangeLogEntry.objects.filter(action="suspend").exists()
+
+
+@pytest.mark.parametrize("page", [str(10**19), str(10**28), str(2**63 // 50), "-1", "abc", "²"])
+@pytest.mark.parametrize(
+    "url", ["/api-keys/", "/settings/accounts/", "/settings/tiers/", "/changes/", "/changes/requests/"]
+)
+def test_a_page_number_beyond_what_the_database_can_skip_shows_the_first_page(
+    admin_client, program, url, page
+):
+    """Before: ?page=10000000000000000000 was a 500 ("datatype mismatch" on SQLite, "bigint out
+    of range" on PostgreSQL) on every console list that pages by number."""
+    response = admin_client.get(url, {"page": page})
+    assert response.status_code == 200
+    assert response.context["table"].page.number == 1
+
+
+def test_every_console_table_pages_with_the_bounded_paginator(admin_client, anna):
+    """The generalization: list pages (ObjectListView) and profile tabs (paginate_table) page
+    with BoundedLazyPaginator, and no other module pages a table by number itself."""
+    import pathlib
+
+    from loyalty.console.views import BoundedLazyPaginator, ObjectListView
+
+    assert ObjectListView.paginator_class is BoundedLazyPaginator
+    for params in ({"page": str(10**19)}, {"per_page": str(10**19)}, {"per_page": "0"}, {"per_page": "-5"}):
+        response = admin_client.get(f"/customers/{anna.customer_id}/transactions/", params)
+        assert response.status_code == 200, params
+        paginator = response.context["table"].paginator
+        assert isinstance(paginator, BoundedLazyPaginator) and 1 <= paginator.per_page <= 200
+    root = pathlib.Path(__file__).resolve().parents[2]
+    console_views = root / "loyalty" / "console" / "views.py"
+    sources = [
+        path
+        for path in root.glob("*/**/*.py")
+        if ".venv" not in path.parts and "tests" not in path.parts and path != console_views
+    ]
+    others = [
+        str(path)
+        for path in sources
+        if "LazyPaginator" in (text := path.read_text()) or "RequestConfig(" in text
+    ]
+    assert others == []

@@ -384,3 +384,51 @@ def test_saving_a_point_account_reaches_the_cached_accounts_without_a_manual_cle
     account.name = "Status"
     account.save()
     assert {a.code: a.name for a in all_accounts()}["status"] == "Status"
+
+
+def test_a_tier_structure_account_id_beyond_64_bits_is_refused_on_the_field(admin_client):
+    """Before: accounts=10000000000000000000000000000 raised OverflowError on SQLite (a 500)."""
+    response = admin_client.post(reverse("settings:tier_structure_add"), tier_data(accounts=[str(10**28)]))
+    assert response.status_code == 200 and "accounts" in response.context["form"].errors
+    assert not TierStructure.objects.filter(code="main").exists()
+
+
+def stale_tab_data(structure, silver, new_tier):
+    """The edit page as a second tab loaded it while only Silver existed, with one tier added."""
+    data = tier_data(
+        tiers=[
+            {
+                "id": str(silver.pk),
+                "structure": str(structure.pk),
+                "code": "silver",
+                "name": "Silver",
+                "threshold": "0",
+            },
+            {"structure": str(structure.pk), **new_tier},
+        ],
+    )
+    data["tiers-INITIAL_FORMS"] = "1"
+    return data
+
+
+@pytest.mark.parametrize(
+    ("new_tier", "message"),
+    [
+        ({"code": "gold", "name": "Gold 2", "threshold": "500"}, "gold"),  # before: IntegrityError, a 500
+        ({"code": "platinum", "name": "Platinum", "threshold": "1000"}, "1000"),  # before: stored
+    ],
+    ids=["same-code", "same-threshold"],
+)
+def test_a_stale_tab_adding_a_tier_another_admin_just_added_is_refused(
+    admin_client, structure, new_tier, message
+):
+    """Two administrators edit the same structure: the second tab still shows Silver only and adds
+    a tier whose code or threshold Gold (saved meanwhile) already uses."""
+    silver = structure.tiers.get(code="silver")
+    response = admin_client.post(
+        reverse("settings:tier_structure_edit", args=[structure.pk]),
+        stale_tab_data(structure, silver, new_tier),
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["tiers"].non_form_errors())
+    assert sorted(structure.tiers.values_list("code", "threshold")) == [("gold", 1000), ("silver", 0)]

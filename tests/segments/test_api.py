@@ -101,3 +101,23 @@ def test_bulk_add_status_and_errors(api, data, django_capture_on_commit_callback
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "customers"
     unknown = api.get("/api/v1/bulk-operation/customer-list/not-a-batch/status")
     assert unknown.status_code == 404
+
+
+def test_another_environments_bulk_operation_is_a_404(api, data, client, django_capture_on_commit_callbacks):
+    """Before: a sandbox key read a live batch's status and its errors (the live customer
+    references that failed) by its batch ID. After: 404 160404, as an unknown batch."""
+    from loyalty.api.keys import create_api_key
+    from tests.api.conftest import ApiClient
+
+    customer_list = CustomerList.objects.create(name="VIP")
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = api.post(
+            f"/api/v1/bulk-operation/customer-list/add/{customer_list.pk}", json={"customers": ["a", "ghost"]}
+        )
+    batch = queued.json()["payload"]["batch_id"]
+    sandbox = ApiClient(client, *create_api_key(name="sandbox", environment="sandbox"))
+    for path in ("/status", "/status/errors"):
+        response = sandbox.get(f"/api/v1/bulk-operation/customer-list/{batch}{path}")
+        assert response.status_code == 404, response.content
+        assert response.json()["error"]["field"] == "batch_id"
+        assert api.get(f"/api/v1/bulk-operation/customer-list/{batch}{path}").status_code == 200

@@ -342,3 +342,24 @@ def test_the_export_link_shows_only_to_those_who_may_export(client, cast, people
     assert 'data-testid="export-link"' in client.get(url).content.decode()
     client.force_login(cast["support_agent"])  # no export_data
     assert 'data-testid="export-link"' not in client.get(url).content.decode()
+
+
+def test_the_sandbox_console_does_not_show_live_bulk_operations(
+    admin_client, people, django_capture_on_commit_callbacks
+):
+    """Before: the Bulk operations list and a batch's page (its customer references and errors)
+    showed live batches in the sandbox too. After: each environment sees its own."""
+    customer_list = CustomerList.objects.create(name="Live list")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("segments:list_bulk", args=[customer_list.pk]),
+            {"type": "customer_add", "customers": "de-rich\nghost", "reason": "campaign"},
+        )
+    detail = response["Location"]
+    batch_id = detail.rstrip("/").rsplit("/", 1)[-1]
+    assert batch_id in admin_client.get(reverse("segments:bulk_list")).content.decode()
+    admin_client.post(reverse("switch_environment"), {"environment": "sandbox", "next": "/"})
+    assert batch_id not in admin_client.get(reverse("segments:bulk_list")).content.decode()
+    assert admin_client.get(detail).status_code == 404
+    admin_client.post(reverse("switch_environment"), {"environment": "live", "next": "/"})
+    assert admin_client.get(detail).status_code == 200

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 
 from .. import editing
@@ -167,7 +168,7 @@ def run_object(run: WorkflowRun, *, steps: bool = False) -> dict:
 
 
 def _workflow(request, id) -> Workflow:
-    if not str(id).isdigit():
+    if not is_digits(id):
         raise NotFound(f"No workflow {id!r}.", field="id")
     workflow = (
         Workflow.objects.filter(pk=int(id), environment=request.auth.environment)
@@ -282,7 +283,7 @@ class RunDetailView(ApiView):
     def get(self, request, id):
         run = (
             WorkflowRun.objects.filter(
-                pk=int(id) if str(id).isdigit() else -1, environment=request.auth.environment
+                pk=int(id) if is_digits(id) else -1, environment=request.auth.environment
             )
             .select_related("version", "customer")
             .first()
