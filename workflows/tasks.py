@@ -41,6 +41,7 @@ from dataio import jobs
 from dataio.choices import JobKind, JobStatus
 from events.models import Event
 from loyalty import clock, fastsql
+from loyalty.bounds import is_digits
 from loyalty.choices import Environment
 from loyalty.models import Program
 from segments import conditions as cond
@@ -85,7 +86,7 @@ def _drain(rows) -> int:
     walked, finished = 0, []
     # The claimed rows' events in one query (not one per row); the runs are walked row by row,
     # and a row whose IDs do not read fails alone, below.
-    ids = sorted({int(pk) for row in rows for pk in row.event_ids if str(pk).isdigit()})
+    ids = sorted({int(pk) for row in rows for pk in row.event_ids if is_digits(pk)})
     loaded = {event.pk: event for event in _events(ids)} if ids else {}
     for row in rows:
         try:

@@ -58,6 +58,16 @@ def test_a_non_ascii_digit_in_an_id_or_a_page_is_a_400_or_404(api, path, digit):
     assert error_of(response)["field"] is not None
 
 
+@pytest.mark.parametrize("digit", [SUPERSCRIPT_TWO, ARABIC_ONE, "9" * 30])
+@pytest.mark.parametrize("path", ["/api/pending-triggers/{}/retry", "/api/pending-triggers/{}/discard"])
+def test_a_non_ascii_digit_in_a_pending_trigger_id_is_a_404(api, path, digit):
+    """Before: "²" passed str.isdigit() and int() raised: a 500 (the endpoint came with the same
+    day's outbox work, after the sweep above)."""
+    response = api.post(path.format(digit), json={"reason": "check"})
+    assert response.status_code == 404, response.content
+    assert error_of(response)["field"] == "id"
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

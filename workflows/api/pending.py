@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.bounds import is_digits
 from loyalty.errors import MissingParameter, NotFound, ValidationError
 
 from .. import pending
@@ -80,7 +81,7 @@ def _rows(request, ids) -> list[dict]:
 
 
 def _id(id) -> int:
-    if not str(id).isdigit() or len(str(id)) > 18:
+    if not is_digits(id):
         raise NotFound(f"No pending trigger {id!r}.", field="id")
     return int(id)
 
