@@ -494,12 +494,15 @@ def _apply(
     # with the value read at lock time.
     current = _field_values(customer)
     changed = [name for name, value in current.items() if loaded.get(name) != value]
-    if counting is None:
+    # The workflows' outbox row for the events stored so far rides along (one round trip).
+    outbox_row = workflow_triggers.outbox_statement(result)
+    if counting is None and outbox_row is None:
         fastsql.update(customer, changed)
     else:
-        update = fastsql.update_statement(customer, changed)
-        rows = fastsql.returning_together(counting.statements, [update] if update else [])
-        settle_profile_features(ctx, counting, rows)  # may refuse the event (all rolls back)
+        riders = [s for s in (fastsql.update_statement(customer, changed), outbox_row) if s is not None]
+        rows = fastsql.returning_together(counting.statements if counting else [], riders)
+        if counting is not None:
+            settle_profile_features(ctx, counting, rows)  # may refuse the event (all rolls back)
     settle_event_points(result)
     result.status_after = customer.status
     # Every balance row of the customer is in this cache (loaded above, or created by the ledger

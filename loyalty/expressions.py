@@ -377,12 +377,21 @@ def _describe(error: TemplateError) -> str:
     return f"{error.message} (line {line})" if line and line > 1 else str(error.message)
 
 
+def _plain_globals(template):
+    """Give the compiled template a plain dict of this sandbox's globals instead of Jinja's
+    ChainMap over the environment's (which is fixed after import): every render merges them
+    into a new context, and iterating a ChainMap made that ~40 % of a short expression's cost
+    (9.2 -> 5.5 us for ``{event.points} * 2``)."""
+    template.globals = dict(template.globals)
+    return template
+
+
 @functools.lru_cache(maxsize=2048)
 def _template(text: str, single_braces: bool):
     source = _to_template(text) if single_braces else text
     try:
         _refuse_private(_env.parse(source))
-        return _env.from_string(source)
+        return _plain_globals(_env.from_string(source))
     except TemplateError as error:
         raise ExpressionError(f"The template does not parse: {_describe(error)}") from None
 
@@ -393,6 +402,7 @@ def _expression(text: str):
     try:
         compiled = _env.compile_expression(source, undefined_to_none=False)
         _refuse_private(Parser(_env, source, state="variable").parse_expression())
+        _plain_globals(compiled._template)  # (TemplateExpression keeps its template there)
         return compiled
     except TemplateError as error:
         raise ExpressionError(f"The expression does not parse: {_describe(error)}") from None

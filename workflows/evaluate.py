@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import hashlib
 import json
 import random
@@ -96,10 +97,20 @@ def _number(value):
         return None
     if isinstance(value, int | float | Decimal):
         return Decimal(str(value))
+    text = str(value)
+    return _number_text(text) if len(text) <= 40 else _parse_number(text)
+
+
+def _parse_number(text: str):
     try:
-        return Decimal(str(value).strip())
+        return Decimal(text.strip())
     except (InvalidOperation, ValueError):
         return None
+
+
+# A filter compares with the same few values again and again (its configured ones): short texts'
+# numbers are kept (Decimals are immutable).
+_number_text = functools.lru_cache(maxsize=4096)(_parse_number)
 
 
 def _lookup(values: dict, path: str):

@@ -70,15 +70,18 @@ def drain_outbox(slot=None, *, older_than=None, budget=DRAIN_BUDGET_SECONDS) -> 
         rows = outbox.claim(older_than=older_than)
         if not rows and slot is not None:
             # Give the slot back, then look once more: a row committed while this drain still
-            # held the slot did not queue a drain of its own, and is seen here.
+            # held the slot did not queue a drain of its own, and is seen here. The pause first
+            # covers the commits that skipped their take after seeing the slot held
+            # (outbox.schedule_drain).
             outbox.release(slot)
+            outbox.wait_before_last_look()
             rows = outbox.claim(older_than=older_than)
             slot = slot if rows and outbox.hold(slot) else None
         if not rows:
             return walked
         walked += _drain(rows)
     outbox.release(slot)
-    outbox.schedule_drain()
+    outbox.schedule_drain(force=True)
     return walked
 
 

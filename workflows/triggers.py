@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from customers.attributes import EVENT_KEYS, apply_attributes
 from customers.models import Customer
@@ -165,8 +165,13 @@ def before_store(result, *, program, environment, customer, action, spec, extra,
 def _modifier_branch(
     wf: Active, customer: Customer, action, spec, extra, data, now, shared: dict | None = None
 ) -> tuple[dict, dict]:
+    if shared is None:
+        shared = {}
+    kept = shared.get("event")
+    if kept is None or kept[0] is not data:  # built once per event (and again after Modify event)
+        kept = shared["event"] = (data, evaluate.event_namespace(action, data))
     state = evaluate.State(
-        event=evaluate.event_namespace(action, data),
+        event=kept[1],  # read only: expressions run in the immutable sandbox
         customer_row=customer,
         variables={},
         workflow=wf,
@@ -194,6 +199,7 @@ def _modifier_branch(
                 output = "success"
             elif kind == "modify_event":
                 data = _modify_event(config, state, spec, extra, data)
+                shared["event"] = (data, state.event)  # the next workflows read the changed event
                 output = "success"
             elif kind == "modify_customer":
                 _modify_customer(config, state, customer)
@@ -286,30 +292,52 @@ def _step(node: dict, output: str, detail: dict, error: str, now) -> dict:
     return {"node": node["id"], "type": node["type"], "output": output, "detail": detail, "error": error}
 
 
+def outbox_statement(result) -> tuple[str, list] | None:
+    """The outbox row's INSERT for the events stored so far (None: no action branch listens, or
+    not PostgreSQL), for the engine to send with the customer's UPDATE in one round trip; the
+    events it names are left out by `after_store`. The row is the one `after_store` writes."""
+    if "workflow_trigger" not in result.extra or connection.vendor != "postgresql":
+        return None
+    wanted = _wanted(result)
+    result.extra["workflow_outbox_sent"] = {event.pk for event in result.events}
+    return _outbox_row(result, wanted, outbox.statement) if wanted else None
+
+
 def after_store(result) -> None:
     """The action branches' outbox row for the stored event and its follow-ups, in their
     transaction (register_event calls this after storing them; nothing when before_store found
-    no workflow to run, or none listens to these actions)."""
-    trigger = result.extra.get("workflow_trigger")
-    if trigger is None:
+    no workflow to run, or none listens to these actions). Events already named by the row of
+    `outbox_statement` are left out (a follow-up stored after it gets a row of its own)."""
+    if "workflow_trigger" not in result.extra:
         return
-    environment, depth, origin = trigger
+    sent = result.extra.get("workflow_outbox_sent")
+    wanted = _wanted(result, sent)
+    if wanted:
+        _outbox_row(result, wanted, outbox.record, main=sent is None)
+
+
+def _wanted(result, sent: set | None = None) -> list[int]:
+    environment, _depth, origin = result.extra["workflow_trigger"]
     table = active_event_workflows()
-    wanted = [
+    return [
         event.pk
         for event in result.events
         if event.customer_id is not None
+        and (sent is None or event.pk not in sent)
         and any(wf.id != origin for wf in table.get((environment, event.action), ()))
     ]
-    if wanted:
-        outbox.record(
-            environment,
-            wanted,
-            depth,
-            origin,
-            result.event.pk if result.event is not None else None,
-            result.extra.get("workflow_modifiers") or {},
-        )
+
+
+def _outbox_row(result, wanted: list[int], write, *, main: bool = True):
+    environment, depth, origin = result.extra["workflow_trigger"]
+    return write(
+        environment,
+        wanted,
+        depth,
+        origin,
+        result.event.pk if main and result.event is not None else None,
+        (result.extra.get("workflow_modifiers") or {}) if main else {},
+    )
 
 
 def record_interrupt(interrupt: WorkflowInterrupt, *, dry_run: bool) -> None:

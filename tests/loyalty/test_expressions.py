@@ -48,6 +48,17 @@ def test_expressions_keep_their_type(expression, expected):
     assert value == expected and type(value) is type(expected)
 
 
+def test_the_sandbox_globals_reach_expressions_and_templates_and_nothing_leaks_into_them():
+    """Compiled templates carry a plain copy of the sandbox's globals (expressions._plain_globals):
+    the listed functions work in both forms, and a name passed to one evaluation is not there
+    for the next."""
+    assert expressions.evaluate("max(event.points, 20) + min(1, 2) + abs(-3) + int('4')", CONTEXT) == 28
+    assert expressions.render("{{ round(2.5) }} {{ range(2) | list }}", CONTEXT) == "2 [0, 1]"
+    assert expressions.evaluate("extra * 2", {**CONTEXT, "extra": 5}) == 10
+    with pytest.raises(ExpressionError, match="'extra' is undefined"):
+        expressions.evaluate("extra * 2", CONTEXT)
+
+
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [

@@ -190,6 +190,8 @@ def test_a_killed_drains_rows_come_back_to_the_tick_when_its_lease_ends(program,
 
 def test_drains_coalesce_on_a_shared_cache_and_give_their_slot_back(program, anna, monkeypatch):
     monkeypatch.setattr(outbox, "coalescing", lambda: True)  # as with Redis (this cache is per process)
+    clock = _Clock()
+    monkeypatch.setattr(outbox, "monotonic", clock)
     workflow = _bonus_workflow()
     keys = [outbox.SLOT_KEY.format(slot) for slot in range(outbox.slots())]
     for key in keys:  # every slot held by a drain queued or running
@@ -203,12 +205,98 @@ def test_drains_coalesce_on_a_shared_cache_and_give_their_slot_back(program, ann
         assert cache.get(keys[0]) is None  # and gave its slot back when the outbox was empty
         factories.register("login")
         for _ in range(outbox.slots()):  # each commit tries the process's next slot: one is free
+            clock.now += outbox.SKIP_SECONDS * 2  # (after a held one, the next commits skip a while)
             outbox.schedule_drain()  # the free slot: queued (and run inline here)
         assert not PendingTrigger.objects.exists()
         assert cache.get(keys[0]) is None
     finally:
         cache.delete_many(keys)
     assert WorkflowRun.objects.filter(workflow=workflow, status=RunStatus.SUCCESS).count() == 2
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def _held_everywhere(monkeypatch):
+    """Every slot held (as by drains queued or running), on a cache shared as Redis would be;
+    returns the slot keys and the list of takes tried."""
+    monkeypatch.setattr(outbox, "coalescing", lambda: True)
+    monkeypatch.setattr(outbox, "_held_seen_at", -1.0)
+    keys = [outbox.SLOT_KEY.format(slot) for slot in range(outbox.slots())]
+    for key in keys:
+        cache.add(key, 1)
+    tried = []
+    real_take = outbox._take
+
+    def take(slot):
+        tried.append(slot)
+        return real_take(slot)
+
+    monkeypatch.setattr(outbox, "_take", take)
+    return keys, tried
+
+
+def test_a_commit_soon_after_a_held_slot_skips_the_round_trip(program, monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(outbox, "monotonic", clock)
+    keys, tried = _held_everywhere(monkeypatch)
+    try:
+        outbox.schedule_drain()
+        assert len(tried) == 1  # tried a slot: held
+        clock.now += outbox.SKIP_SECONDS / 2
+        outbox.schedule_drain()
+        outbox.schedule_drain()
+        assert len(tried) == 1  # within the window: no round trip
+        outbox.schedule_drain(force=True)
+        assert len(tried) == 2  # a drain handing over never skips
+        clock.now += outbox.SKIP_SECONDS * 1.5
+        outbox.schedule_drain()
+        assert len(tried) == 3  # the window is over: tries again
+    finally:
+        cache.delete_many(keys)
+
+
+def test_a_drain_waits_longer_than_the_skip_before_its_last_look():
+    assert outbox.LOOK_AGAIN_SECONDS > outbox.SKIP_SECONDS
+
+
+def test_a_row_committed_without_a_take_after_the_slot_was_given_back_is_walked(program, anna, monkeypatch):
+    """The case the wait is for: a commit that skipped its take (its process saw the slot held a
+    moment ago) lands after the holder gave the slot back; the holder's last look, after the
+    wait, still walks it."""
+    workflow = _bonus_workflow()
+    clock = _Clock()
+    monkeypatch.setattr(outbox, "monotonic", clock)
+    keys, tried = _held_everywhere(monkeypatch)
+    order = []
+    real_release = outbox.release
+    monkeypatch.setattr(outbox, "release", lambda slot: (order.append("release"), real_release(slot)))
+
+    def wait():
+        order.append("wait")
+        if order.count("wait") == 1:
+            assert cache.get(keys[0]) is None  # the slot is free now
+            factories.register("login")  # its commit skips the take (seen held just before)
+            outbox.schedule_drain()
+
+    monkeypatch.setattr(outbox, "wait_before_last_look", wait)
+    try:
+        outbox.schedule_drain()  # this process sees the slots held
+        assert len(tried) == 1
+        assert tasks.drain_outbox(slot=0) == 1  # the drain of slot 0: empty, gives back, waits
+        # the commit during the wait tried no slot; the one other take: the drain holding its
+        # slot again after its last look found the row
+        assert tried[1:] == [0]
+        assert order == ["release", "wait", "release", "wait"]  # found it, walked it, gave back
+        assert not PendingTrigger.objects.exists()
+    finally:
+        cache.delete_many(keys)
+    assert WorkflowRun.objects.filter(workflow=workflow, status=RunStatus.SUCCESS).count() == 1
 
 
 @pytest.mark.postgres
@@ -249,3 +337,37 @@ def test_opt_out_scrubs_the_modifier_logs_of_a_row_not_walked_yet(program, anna)
     assert email and email in str(PendingTrigger.objects.get().modifier_logs)
     factories.register("opt_out")
     assert email not in str(list(PendingTrigger.objects.values_list("modifier_logs", flat=True)))
+
+
+def test_a_follow_up_stored_after_the_outbox_row_is_walked_too(program, anna):
+    """On PostgreSQL the outbox row rides with the customer's UPDATE (one round trip); an event
+    stored after it (an achievement completed by the counters sent in that same round trip) gets
+    a row of its own, without the main event's modifier logs. Every event is named once."""
+    from achievements.models import Achievement
+
+    program.achievements = True
+    program.save()
+    Achievement.objects.create(
+        api_name="first_login", title="First login", counts="events", action="login", target=1
+    )
+    on_login = _bonus_workflow()
+    on_completion = make_workflow(
+        chain(
+            on_event("achievement_completed"), {"id": "tag", "type": "add_label", "config": {"label": "won"}}
+        )
+    )
+    result = factories.register("login")
+    login = result.event
+    completed = Event.objects.get(action="achievement_completed", customer=anna)
+    rows = list(PendingTrigger.objects.order_by("id"))
+    named = [pk for row in rows for pk in row.event_ids]
+    assert sorted(named) == sorted([login.pk, completed.pk])  # each once
+    main = [row for row in rows if login.pk in row.event_ids]
+    assert len(main) == 1 and main[0].main_event_id == login.pk
+    if is_postgres():
+        assert len(rows) == 2
+        assert (rows[1].event_ids, rows[1].main_event_id, rows[1].modifier_logs) == ([completed.pk], None, {})
+    assert tasks.drain_outbox() == 2
+    assert not PendingTrigger.objects.exists()
+    for workflow in (on_login, on_completion):
+        assert WorkflowRun.objects.filter(workflow=workflow, status=RunStatus.SUCCESS).count() == 1
