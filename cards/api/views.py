@@ -29,7 +29,7 @@ from events.engine import register_event
 from loyalty.api import schema
 from loyalty.api.models import Scope
 from loyalty.api.parsers import CsvParser, csv_text
-from loyalty.api.requests import find_or_404
+from loyalty.api.requests import find_or_404, json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, EngineError, MissingParameter, NotFound, ValidationError
@@ -98,12 +98,6 @@ CUSTOMER_CARDS = inline_serializer(
         )
     },
 )
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The request body must be an object.")
-    return request.data
 
 
 def card_object(card: LoyaltyCard) -> dict:
@@ -244,7 +238,7 @@ class CardCreateView(ApiView):
         tags=["cards"],
     )
     def post(self, request):
-        body = _body(request)
+        body = json_body(request)
         profiles = body.get("customerProfileIds") or []
         if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
             raise ValidationError(
@@ -282,7 +276,7 @@ class CardBatchView(ApiView):
         tags=["cards"],
     )
     def post(self, request):
-        body = _body(request)
+        body = json_body(request)
         batch_id, codes = cards.generate_batch(
             request.auth.environment, body.get("numberOfCards"), status=body.get("status") or "active"
         )
@@ -367,7 +361,7 @@ class CardDetailView(ApiView):
     )
     def put(self, request, code):
         card = _card(request, code)
-        body = _body(request)
+        body = json_body(request)
         if body.get("status") in (None, ""):
             raise MissingParameter("Missing required parameter 'status'.", field="status")
         reason = body.get("blockReason") or ""
@@ -410,7 +404,7 @@ class CardLinkView(ApiView):
     )
     def post(self, request, code):
         card = _card(request, code)
-        _register(request, _integration_id(_body(request)), self.action, {"card": card.code})
+        _register(request, _integration_id(json_body(request)), self.action, {"card": card.code})
         return Response(card_object(card))
 
 
@@ -442,7 +436,7 @@ class CardTransferView(ApiView):
     )
     def put(self, request, code):
         card = _card(request, code)
-        body = _body(request)
+        body = json_body(request)
         new_code = body.get("newCardIdentifier")
         if new_code in (None, ""):
             raise MissingParameter(

@@ -27,6 +27,7 @@ from events.engine import register_event
 from loyalty import clock
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import POINTS_MAX, is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
@@ -138,9 +139,7 @@ class RewardClaimView(ApiView):
         tags=["rewards"],
     )
     def post(self, request, id, reward):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         fields = {f.strip() for f in (request.query_params.get("fields") or "").split(",") if f.strip()}
         if fields - CLAIM_FIELDS:
             raise ValidationError("'fields' may name customer and reward.", field="fields")
@@ -188,9 +187,7 @@ class RewardRevokeView(ApiView):
         tags=["rewards"],
     )
     def post(self, request, id, reward):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         reward_or_404(reward)
         data = {"event": body.get("event"), "reward": reward}
         if body.get("reason") not in (None, ""):
@@ -277,9 +274,7 @@ class RewardBidView(ApiView):
         tags=["rewards"],
     )
     def post(self, request, id, reward):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         amount = whole_number(body, "amount", low=1, high=POINTS_MAX)
         item = reward_or_404(reward)
         data = {"reward": str(item.pk)}

@@ -18,9 +18,9 @@ from coupons.pool_config import create_pool, find_pool, update_pool
 from events.validation import check_storable
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.audit import log
-from loyalty.errors import ValidationError
 
 POOL_ID = OpenApiParameter(
     "coupon_pool_id", str, OpenApiParameter.PATH, description="the pool's ID or its external_id"
@@ -58,10 +58,9 @@ def _envelope(name: str, metadata) -> object:
 
 
 def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The body must be a JSON object of pool attributes.", field="body")
-    check_storable(request.data, "body")  # the body is kept in the change log as it came
-    return dict(request.data)
+    body = json_body(request, what="a JSON object of pool attributes")
+    check_storable(body, "body")  # the body is kept in the change log as it came
+    return dict(body)
 
 
 def _record(request, action: str, pool, body: dict) -> None:

@@ -18,6 +18,7 @@ from events.api.views import event_response, find_or_404, register_from_request
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
@@ -117,9 +118,7 @@ class CouponRedeemView(ApiView):
         tags=["coupons"],
     )
     def post(self, request, code):
-        body = request.data if isinstance(request.data, dict) else {}
-        if request.data and not isinstance(request.data, dict):
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request, optional=True)
         coupon = Coupon.objects.with_code(code).select_related("customer").first()
         if coupon is None or (
             coupon.customer is not None and coupon.customer.environment != request.auth.environment

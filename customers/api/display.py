@@ -27,7 +27,7 @@ from customers.verification import make_reset_token, read_reset_token, read_toke
 from events.api.views import event_response, register_from_request
 from loyalty.api import schema
 from loyalty.api.models import Scope
-from loyalty.api.requests import find_or_404
+from loyalty.api.requests import find_or_404, json_body
 from loyalty.api.views import ApiView
 from loyalty.errors import InvalidCredentials, MissingParameter, ValidationError
 
@@ -49,9 +49,7 @@ class LoginView(ApiView):
         tags=["customers"],
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         customer = body.get("customer")
         if customer in (None, ""):
             raise MissingParameter("Missing required parameter 'customer'.", field="customer")
@@ -129,7 +127,7 @@ class PasswordRequestView(ApiView):
         tags=["customers"],
     )
     def post(self, request):
-        body = _body(request)
+        body = json_body(request)
         customer = find_or_404(request, _text(body, "customer"))
         page = safe_redirect(body.get("url"))
         if not customer.email:
@@ -170,7 +168,7 @@ class PasswordResetView(ApiView):
         tags=["customers"],
     )
     def post(self, request):
-        body = _body(request)
+        body = json_body(request)
         environment = request.auth.environment
         customer = read_reset_token(
             body.get("token"), environment, lambda customer_id: find_customer(environment, customer_id)
@@ -181,12 +179,6 @@ class PasswordResetView(ApiView):
             request, {"data": data}, action="profile", customer=customer.customer_id
         )
         return Response(event_response(result))
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The request body must be an object.")
-    return request.data
 
 
 def _text(body: dict, name: str) -> str:

@@ -23,7 +23,7 @@ from loyalty.api import errors as api_errors
 from loyalty.api import idempotency, paging, schema
 from loyalty.api.filtering import NON_FILTERS, filtered
 from loyalty.api.models import Scope
-from loyalty.api.requests import bulk_items, find_or_404
+from loyalty.api.requests import bulk_items, find_or_404, json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import CustomerNotFound, EngineError, MissingParameter, ValidationError
@@ -237,9 +237,7 @@ class CustomerMergeView(ApiView):
         tags=["customers"],
     )
     def post(self, request, id):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         target, source = body.get("target"), body.get("source")
         if target not in (None, "") and source not in (None, ""):
             raise ValidationError("Give either 'target' or 'source', not both.", field="target")
@@ -284,9 +282,9 @@ class CustomerOptInView(ApiView):
         tags=["customers"],
     )
     def post(self, request, id):
-        if not isinstance(request.data, dict):
-            raise ValidationError("The request body must be an object.")
-        result = register_from_request(request, {"data": dict(request.data)}, action="opt_in", customer=id)
+        result = register_from_request(
+            request, {"data": dict(json_body(request))}, action="opt_in", customer=id
+        )
         body = customer_object(result.customer)
         if result.customer.status == CustomerStatus.PENDING:
             body["verification_token"] = make_token(result.customer)  # for GET /customers/-/verify
@@ -334,7 +332,7 @@ def apply_entity(request, entity, *, dry_run: bool = False) -> dict:
 
 
 def error_handling_mode(request) -> str:
-    body = request.data if isinstance(request.data, dict) else {}
+    body = json_body(request, optional=True)
     mode = body.get("error_handling", request.query_params.get("error_handling")) or "skip"
     if mode not in ERROR_HANDLING:
         raise ValidationError("'error_handling' must be skip, pre-check or fail.", field="error_handling")

@@ -34,6 +34,7 @@ from rest_framework.response import Response
 from loyalty import clock
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
@@ -326,7 +327,7 @@ class ExportCreateView(ApiView):
         tags=["exports"],
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else {}
+        body = json_body(request, optional=True)
         model, fmt, params = body.get("model"), body.get("format", "csv"), body.get("params", {})
         if model not in ExportModel.values:
             raise ValidationError(f"'model' must be one of {', '.join(ExportModel.values)}.", field="model")

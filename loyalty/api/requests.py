@@ -19,6 +19,18 @@ def find_or_404(request, ref: str):
     return customer
 
 
+def json_body(request, *, optional: bool = False, what: str = "a JSON object") -> dict:
+    """The request's body as an object: a JSON object (or a form's fields). Any other body (a
+    list, a number, a string) is a ValidationError (113400, field `body`) saying it must be `what`;
+    `optional`: no body at all (or ``""`` / ``[]``) reads as {}."""
+    data = request.data
+    if isinstance(data, dict):
+        return data
+    if optional and data in (None, "", []):
+        return {}
+    raise ValidationError(f"The request body must be {what}.", field="body")
+
+
 def bulk_max() -> int:
     return getattr(settings, "API_BULK_MAX_EVENTS", 500)
 

@@ -13,6 +13,7 @@ from events.validation import parse_moment
 from loyalty import sandbox
 from loyalty.api import errors, schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.errors import ValidationError
 
@@ -70,7 +71,7 @@ class SandboxClockView(ApiView):
         tags=["sandbox"],
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else {}
+        body = json_body(request, optional=True)
         days = _number(body, "days", MAX_DAYS)
         seconds = _number(body, "seconds", MAX_DAYS * 86400)
         given = [

@@ -18,7 +18,7 @@ from events.engine import register_event
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.parsers import CsvParser, csv_text
-from loyalty.api.requests import find_or_404
+from loyalty.api.requests import find_or_404, json_body
 from loyalty.api.views import ApiView
 from loyalty.errors import EngineError, MissingParameter, ValidationError
 from loyalty.models import Program
@@ -112,9 +112,7 @@ class ReferralCreateView(ApiView):
     )
     def post(self, request):
         _module()
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The request body must be an object.")
+        body = json_body(request)
         advocate = body.get("advocateProfileIntegrationId")
         if not isinstance(advocate, str) or not advocate:
             raise MissingParameter(

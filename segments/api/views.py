@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from events.choices import EventSource
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import NotFound, ValidationError
@@ -354,8 +355,7 @@ class BulkCreateView(ApiView):
             raise NotFound(
                 f"Customer list {customer_list_id[:50]!r} does not exist.", field="customer_list_id"
             )
-        if not isinstance(request.data, dict):
-            raise ValidationError("The body must be an object with 'customers'.", field="customers")
+        json_body(request, what="a JSON object with 'customers'")
         queued = queue_bulk(
             customer_list,
             "customer_add" if operation == "add" else "customer_remove",

@@ -234,3 +234,12 @@ def test_a_single_register_action_refused_after_its_handler_wrote_leaves_nothing
     customer = factories.live()
     assert customer.spendable == 0 and customer.score == 0
     assert not customer.point_lots.exists()
+
+
+def test_every_action_is_classified_for_its_savepoint():
+    """workflows.actions.SINGLE_REGISTER (no savepoint of its own in a one-transaction run) is a
+    list of names, OWN_SAVEPOINT the rest: a new action must be put in one of them on purpose."""
+    from workflows.actions import ACTIONS, OWN_SAVEPOINT, SINGLE_REGISTER
+
+    assert not SINGLE_REGISTER & OWN_SAVEPOINT
+    assert set(SINGLE_REGISTER | OWN_SAVEPOINT) == set(ACTIONS)

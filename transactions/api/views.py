@@ -19,7 +19,7 @@ from events.validation import check_bounds, check_storable, coerce
 from loyalty.api import paging, schema
 from loyalty.api.filtering import filtered
 from loyalty.api.models import Scope
-from loyalty.api.requests import find_or_404
+from loyalty.api.requests import find_or_404, json_body
 from loyalty.api.views import ApiView
 from loyalty.errors import MissingParameter, NotFound, ValidationError
 from loyalty.jsonable import number
@@ -265,10 +265,8 @@ class CustomerTransactionSearchView(ApiView):
         tags=["transactions"],
     )
     def post(self, request, id):
-        if not isinstance(request.data, dict):
-            raise ValidationError("The body must be a JSON object.", field="body")
         criteria = {
-            **request.data,
+            **json_body(request),
             **{k: v for k, v in request.query_params.items() if k in ("limit", "offset")},
         }
         return self.search(request, id, criteria)
@@ -386,9 +384,7 @@ class PointsPreviewView(ApiView):
         tags=["transactions"],
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ValidationError("The body must be a JSON object.", field="body")
+        body = json_body(request)
         if body.get("action") != "checkout":
             raise ValidationError("The Points Preview is for `checkout` events.", field="action")
         data = body.get("data")

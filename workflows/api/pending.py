@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from loyalty.api import schema
 from loyalty.api.models import Scope
+from loyalty.api.requests import json_body
 from loyalty.api.views import ApiView
 from loyalty.bounds import is_digits
 from loyalty.errors import MissingParameter, NotFound, ValidationError
@@ -87,9 +88,7 @@ def _id(id) -> int:
 
 
 def _reason(request) -> str:
-    body = request.data if isinstance(request.data, dict) else None
-    if body is None:
-        raise ValidationError("The request body must be an object with a 'reason'.")
+    body = json_body(request, what="a JSON object with a 'reason'")
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ValidationError("'reason' must be a string.", field="reason")
