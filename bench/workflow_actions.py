@@ -17,10 +17,11 @@ Redis: REDIS_URL (required; give the benchmark a Redis database of its own, e.g.
 redis://127.0.0.1:6379/11: the cluster's queue there is emptied first). Targets: >= 300 action
 events/s, and within 2x of direct registration (the ratio matters on a shared machine). Run it as
 production runs, with DEBUG=false (and a SECRET_KEY: the cluster's processes inherit both): with
-DEBUG on every statement is also formatted into Django's query log, on both sides. Keep
-BENCH_ACTION_EVENTS at most 1000: django-q2 replaces a worker after 500 tasks (its `recycle`),
-and a replaced worker's CPU leaves /proc, so the cluster CPU figure would miss it (the benchmark
-says so when that happens; with the outbox a worker runs a few drain tasks, not one per event).
+DEBUG on every statement is also formatted into Django's query log, on both sides. With the
+outbox a worker runs a few drain tasks, not one per event, so BENCH_ACTION_EVENTS can be a few
+thousand (3,000: a 4-5 s window, steadier ratios than 1,000's 1.5 s); django-q2 replaces a worker
+after 500 tasks (its `recycle`), and a replaced worker's CPU leaves /proc, so the cluster CPU
+figure would miss it (the benchmark says so when that happens).
 """
 
 from __future__ import annotations
