@@ -428,8 +428,9 @@ def _apply(
         )
 
     # Workflows: the modifier branch runs before the event is stored (Interrupt raises, Modify
-    # event returns changed data); the action branch's outbox row is written by register_event once
-    # the event and its follow-ups are stored (workflows.triggers.after_store).
+    # event returns changed data); the action branch's outbox row is written with the customer's
+    # UPDATE below (workflows.triggers.outbox_statement, PostgreSQL) or by register_event once the
+    # event and its follow-ups are stored (workflows.triggers.after_store).
     data = workflow_triggers.before_store(
         result, program=program, environment=environment, customer=customer, action=spec.action,
         spec=spec, extra=extra, data=data, now=now, meta=meta,

@@ -226,7 +226,8 @@ class DateOccurrence(models.Model):
 class PendingTrigger(models.Model):
     """The outbox of the Event triggers' action branches: one row per registered event (with its
     follow-ups) that active workflows trigger on, written in the event's own transaction
-    (workflows.triggers.after_store), so the action branch commits or rolls back with the event.
+    (workflows.triggers.outbox_statement / after_store), so the action branch commits or rolls
+    back with the event.
     A drain task (workflows.tasks.drain_outbox) walks many rows and deletes each done one; the
     minute tick drains those a lost task left (docs/workflows.md, "Post-commit actions").
 

@@ -1,9 +1,11 @@
 """The outbox of the Event triggers' action branches (`PendingTrigger` rows; docs/workflows.md,
 "Post-commit actions").
 
-- `record` (workflows.triggers.after_store, inside the event's transaction): one row for the
-  event and its follow-ups, so the action branch commits or rolls back with the event (a process
-  dying between the commit and the queueing loses nothing), and on commit `schedule_drain`.
+- `statement` / `record` (workflows.triggers.outbox_statement, sent by the engine with the
+  customer's UPDATE on PostgreSQL; workflows.triggers.after_store otherwise), inside the event's
+  transaction: one row for the event and its follow-ups, so the action branch commits or rolls
+  back with the event (a process dying between the commit and the queueing loses nothing), and
+  on commit `schedule_drain`.
 - `schedule_drain`: queues a drain task (workflows.tasks.drain_outbox) unless one is already
   queued or running. With the queue on Redis (REDIS_URL) there are `slots()` drains at most,
   one per django-q2 worker, each holding a slot key taken with an atomic SET NX in the queue's
@@ -11,7 +13,7 @@
   slot back, waits `LOOK_AGAIN_SECONDS`, and looks at the outbox a last time, so a row committed
   while every slot was held is always seen by some drain. A process whose take failed (a drain
   held the slot) skips the round trip for the commits it finishes within `SKIP_SECONDS` of that
-  attempt (`_skip`): the holder's last look comes after those commits (see `schedule_drain`).
+  attempt (`schedule_drain`): the holder's last look comes after those commits (see `schedule_drain`).
   Without Redis (the local ORM broker, tests: nothing shared to hold the keys) every commit
   queues a drain: correct, not coalesced.
 - `claim`: a drain takes up to BATCH due rows (oldest first) by moving them `lease()` seconds
