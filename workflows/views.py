@@ -314,14 +314,7 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
                     raise ValueError(f'not an exported workflow (format "{EXPORT_FORMAT}")')
                 # The name, description and priority pass the editor's own form (a NUL, a
                 # priority past the column's range: a field error, not a database error).
-                fields = WorkflowForm(
-                    {
-                        "name": str(body.get("name") or "Imported workflow")[:200],
-                        "description": str(body.get("description") or ""),
-                        "priority": body.get("priority") if body.get("priority") is not None else 100,
-                    },
-                    environment=request.environment,
-                )
+                fields = WorkflowForm(import_fields(body), environment=request.environment)
                 if not fields.is_valid():
                     raise ValueError(
                         "; ".join(f"{name}: {' '.join(errs)}" for name, errs in fields.errors.items())
@@ -343,6 +336,19 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
                 return HttpResponseRedirect(reverse("workflows:workflow_detail", args=[workflow.pk]))
         context = self.get_context_data(form=form, title="Import a workflow", graph_errors=errors)
         return self.render_to_response(context, status=400)
+
+
+def import_fields(body: dict) -> dict:
+    """The editor form's data from an exported workflow: the name and description as they are
+    (the form refuses one too long, never cut), a text field that is not a string refused."""
+    fields = {"name": "Imported workflow", "description": ""}
+    for name in fields:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}: must be a string, not {type(value).__name__}")
+        fields[name] = value or fields[name]
+    fields["priority"] = body.get("priority") if body.get("priority") is not None else 100
+    return fields
 
 
 class WorkflowTestView(ModuleMixin, ConsoleView, TemplateView):
