@@ -9,6 +9,7 @@ from django import forms
 from django.forms.utils import ErrorDict, ErrorList
 
 from loyalty.api import strictjson
+from loyalty.bounds import YEAR_MAX, YEAR_MIN
 from segments.conditions import NO_VALUE
 from segments.forms import tree_to_groups
 
@@ -64,6 +65,9 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        for name in ("starts_at", "ends_at"):  # year 1 was stored BC on PostgreSQL: every page a 500
+            if data.get(name) is not None and not YEAR_MIN <= data[name].year <= YEAR_MAX:
+                self.add_error(name, f"Give a date between {YEAR_MIN} and {YEAR_MAX}.")
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", "The end is after the start.")
         for name in ("max_bonus_points", "max_customer_points"):

@@ -150,3 +150,26 @@ def test_a_waiting_run_is_cancelled_from_its_page(admin_client, program, anna, o
     admin_client.post(reverse("workflows:run_cancel", args=[run.pk]))
     run.refresh_from_db()
     assert run.status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("starts_at", "0001-01-01T00:00"), ("starts_at", "1899-12-31T12:00"), ("ends_at", "9999-12-31T23:59")],
+)
+def test_a_campaign_date_outside_the_engines_years_is_refused_on_its_field(
+    admin_client, program, field, value
+):
+    """Year 1 in the program's time zone was stored as a BC date-time on PostgreSQL, which Python
+    cannot read back: the save and then every page listing campaigns (the campaign list, the
+    workflow editor) were a 500. Dates now stay in loyalty.bounds' years, as everywhere."""
+    data = {
+        "name": "W",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2026-02-01T00:00",
+        "limit_behavior": "soft",
+    }
+    response = admin_client.post(reverse("workflows:campaign_add"), {**data, field: value})
+    assert (
+        response.status_code == 200 and "between 1900 and 2999" in response.context["form"].errors[field][0]
+    )
+    assert not Campaign.objects.exists()
