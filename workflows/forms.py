@@ -10,6 +10,7 @@ from django.forms.utils import ErrorDict, ErrorList
 
 from loyalty.api import strictjson
 from loyalty.bounds import YEAR_MAX, YEAR_MIN
+from loyalty.console.forms import AsciiIntegerField, IdChoiceField
 from segments.conditions import NO_VALUE
 from segments.forms import tree_to_groups
 
@@ -35,6 +36,7 @@ class WorkflowForm(forms.ModelForm):
         model = Workflow
         fields = ("name", "description", "campaign", "priority")
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"campaign": IdChoiceField, "priority": AsciiIntegerField}
 
     def __init__(self, *args, environment: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,6 +64,7 @@ class CampaignForm(forms.ModelForm):
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+        field_classes = {"max_bonus_points": AsciiIntegerField, "max_customer_points": AsciiIntegerField}
 
     def clean(self):
         data = super().clean()

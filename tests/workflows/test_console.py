@@ -173,3 +173,25 @@ def test_a_campaign_date_outside_the_engines_years_is_refused_on_its_field(
         response.status_code == 200 and "between 1900 and 2999" in response.context["form"].errors[field][0]
     )
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["١٢", "١", "²", "9" * 30])
+def test_a_workflows_campaign_or_priority_of_digits_that_are_not_ascii_is_refused(
+    admin_client, program, value
+):
+    """Django read "١٢" as 12: a priority nobody typed, and "١" chose campaign 1."""
+    campaign = Campaign.objects.create(
+        name="C", starts_at="2026-01-01T00:00Z", ends_at="2026-02-01T00:00Z", max_bonus_points=10
+    )
+    graph = json.dumps(chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}))
+    for field, data in (("priority", {"priority": value}), ("campaign", {"priority": 1, "campaign": value})):
+        response = admin_client.post(reverse("workflows:workflow_add"), {"name": "W", "graph": graph, **data})
+        assert response.status_code == 200 and response.context["form"].errors[field], (field, value)
+    response = admin_client.post(
+        reverse("workflows:campaign_edit", args=[campaign.pk]),
+        {"name": "C", "starts_at": "2026-01-01T00:00", "ends_at": "2026-02-01T00:00", "limit_behavior": "soft",
+         "max_bonus_points": value, "max_customer_points": value},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"max_bonus_points", "max_customer_points"}
+    assert not Workflow.objects.exists() and Campaign.objects.get().max_bonus_points == 10
