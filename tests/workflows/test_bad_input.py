@@ -272,3 +272,49 @@ def test_an_imported_workflow_without_a_name_gets_the_default_one(admin_client, 
         reverse("workflows:workflow_import"), {"file": _raw_upload(json.dumps(document).encode())}
     )
     assert response.status_code == 302 and Workflow.objects.get().name == "Imported workflow"
+
+
+_NODES_WITH_POINTS = ["point_add", "point_sub", "campaign_bonus", "referral_bonus"]
+
+
+@pytest.mark.parametrize("points", [0, -5, 10**12 + 1, 10**30])
+@pytest.mark.parametrize("kind", _NODES_WITH_POINTS)
+def test_a_literal_number_of_points_the_engine_refuses_is_an_error_on_its_field(kind, points):
+    """A literal of -5 or 10**30 points was saved and activated, then failed every run ("Points are
+    out of range"); a whole number is now checked on save as an event's points are (1..10**12)."""
+    graph = chain(on_event("login"), {"id": "a", "type": kind, "config": {"points": points}})
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph, in_campaign=True)
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", "points")]
+    graph["nodes"][1]["config"]["points"] = "{event.points} * 2"  # an expression: checked when it runs
+    validate_graph(graph, in_campaign=True)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"id": "a", "type": "assign_coupon", "config": {"pool": 10**30}},
+        {"id": "a", "type": "list_add", "config": {"list": 2**63}},
+        {"id": "a", "type": "list_remove", "config": {"list": 10**30}},
+    ],
+)
+def test_an_id_past_the_bigint_column_is_an_error_on_its_field(node):
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(on_event("login"), node))
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", next(iter(node["config"])))]
+
+
+def test_a_segment_trigger_on_an_id_past_the_bigint_column_is_an_error_on_its_field():
+    trigger = {"type": "segment_trigger", "config": {"segment": 10**30, "direction": "entered"}}
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(trigger, _label("ok"), branch="on"))
+    assert ("trigger", "segment") in [(e.node, e.field) for e in caught.value.errors]
+
+
+def test_a_literal_out_of_range_is_refused_by_the_console_save_and_changes_nothing(admin_client, program):
+    graph = chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 10**30}})
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
+    assert [(e["node"], e["field"]) for e in response.context["graph_errors"]] == [("a", "points")]
