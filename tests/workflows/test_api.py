@@ -1,5 +1,8 @@
 """Workflows over the signed API: reads, runs with steps, activate / inactivate, the Interrupt's code."""
 
+import base64
+import json
+
 import pytest
 
 from tests import factories
@@ -54,3 +57,17 @@ def test_the_interrupt_code_reaches_the_events_api(api, program):
     assert (body["code"], body["type"], body["message"]) == (54321, "InterruptException", "Not today")
     assert not factories.counts()[0]
     assert WorkflowRun.objects.get().status == "interrupted"
+
+
+@pytest.mark.parametrize("value", [10**30, 2**63, -5, 0, True, 1.5])
+@pytest.mark.parametrize("path", ["/api/workflows", "/api/workflows/{id}/runs", "/api/pending-triggers"])
+def test_a_forged_cursor_is_a_400_on_after(api, program, path, value):
+    """The workflow endpoints took any int (and true) from a cursor as a row ID and answered an
+    empty page; like every other keyset endpoint they now refuse a cursor they did not return."""
+    workflow = make_workflow(
+        chain(on_event("login"), {"id": "a", "type": "add_label", "config": {"label": "x"}})
+    )
+    after = base64.urlsafe_b64encode(json.dumps([value]).encode()).decode().rstrip("=")
+    response = api.get(f"{path.format(id=workflow.pk)}?after={after}")
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], error["field"]) == (400, 113400, "after")
