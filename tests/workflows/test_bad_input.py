@@ -318,3 +318,72 @@ def test_a_literal_out_of_range_is_refused_by_the_console_save_and_changes_nothi
     )
     assert response.status_code == 400 and not Workflow.objects.exists()
     assert [(e["node"], e["field"]) for e in response.context["graph_errors"]] == [("a", "points")]
+
+
+@pytest.mark.parametrize(
+    "node, field",
+    [
+        ({"id": "a", "type": "add_label", "config": {"label": "a\x00b"}}, "label"),
+        ({"id": "a", "type": "point_add", "config": {"points": 1, "reason": "a\x00"}}, "reason"),
+        (
+            {
+                "id": "a",
+                "type": "filter_customer",
+                "config": {
+                    "conditions": {
+                        "match": "all",
+                        "conditions": [{"field": "email", "operator": "eq", "value": "x\x00"}],
+                    }
+                },
+            },
+            "conditions.conditions[0].value",
+        ),
+        ({"id": "a", "type": "add_label", "config": {"label": "x", "\x00": 1}}, "config"),
+    ],
+)
+def test_a_nul_character_in_a_nodes_configuration_is_an_error_on_its_field(
+    admin_client, program, node, field
+):
+    """PostgreSQL's jsonb cannot store "\\u0000": a label with one was a 500 on save (DataError);
+    any string or key in a configuration is now checked, on the node and its field."""
+    graph = chain(on_event("login"), node, _label("ok", "after"))
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph)
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", field)]
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        {
+            "nodes": [
+                {"id": "trigger", **on_event("login")},
+                {"id": "a", "type": ["add_label"], "config": {}},
+            ],
+            "edges": [],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}, {"id": "a", "type": {"x": 1}, "config": {}}],
+            "edges": [],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}],
+            "edges": [{"from": ["trigger"], "to": "trigger", "output": "action"}],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}],
+            "edges": [{"from": "trigger", "to": {"a": 1}, "output": "action"}],
+        },
+    ],
+)
+def test_a_node_type_or_connection_end_of_the_wrong_type_is_an_error_not_a_500(admin_client, program, graph):
+    with pytest.raises(InvalidGraph):
+        validate_graph(graph)
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
