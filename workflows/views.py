@@ -37,6 +37,7 @@ from .nodes import FAMILIES, REGISTRY
 from .tables import CampaignTable, RunTable, WorkflowTable
 
 EXPORT_FORMAT = "loyalty-workflow/1"
+MAX_IMPORT_BYTES = 1_000_000
 
 
 class ModuleMixin:
@@ -308,7 +309,9 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
         errors: list[dict] = []
         if form.is_valid():
             try:
-                raw = form.cleaned_data["file"].read(1_000_001)[:1_000_000]
+                raw = form.cleaned_data["file"].read(MAX_IMPORT_BYTES + 1)
+                if len(raw) > MAX_IMPORT_BYTES:  # was cut and read: "Unterminated string", a wrong reason
+                    raise ValueError(f"the file is larger than {MAX_IMPORT_BYTES:,} bytes")
                 body = loads(raw.decode(json.detect_encoding(raw)))
                 if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
                     raise ValueError(f'not an exported workflow (format "{EXPORT_FORMAT}")')

@@ -387,3 +387,16 @@ def test_a_node_type_or_connection_end_of_the_wrong_type_is_an_error_not_a_500(a
         reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
     )
     assert response.status_code == 400 and not Workflow.objects.exists()
+
+
+def test_an_import_over_the_size_limit_says_so_and_is_never_read_cut(admin_client, program):
+    """A file over 1 MB was cut at 1 MB and parsed: the error named an unterminated string (or a
+    broken UTF-8 byte), and a file padded with spaces past the limit was imported from its cut."""
+    document = {"format": "loyalty-workflow/1", "name": "W", "graph": chain(on_event("login"), _label("ok"))}
+    for text in (json.dumps({**document, "pad": "x" * 1_000_000}), json.dumps(document) + " " * 1_000_000):
+        response = admin_client.post(
+            reverse("workflows:workflow_import"), {"file": _raw_upload(text.encode())}
+        )
+        assert response.status_code == 400
+        assert "larger than 1,000,000 bytes" in response.context["form"].errors["file"][0]
+    assert not Workflow.objects.exists()
