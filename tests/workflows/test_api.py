@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests import factories
+from workflows import editing
 from workflows.models import WorkflowRun
 
 from .conftest import chain, make_workflow, on_event
@@ -71,3 +72,23 @@ def test_a_forged_cursor_is_a_400_on_after(api, program, path, value):
     response = api.get(f"{path.format(id=workflow.pk)}?after={after}")
     error = response.json()["error"]
     assert (response.status_code, error["code"], error["field"]) == (400, 113400, "after")
+
+
+def test_every_version_is_reachable_page_by_page(api, program):
+    """Only the newest 100 versions were answered, the older ones left out without a word."""
+    workflow = make_workflow(
+        chain(on_event("login"), {"id": "a", "type": "add_label", "config": {"label": "0"}})
+    )
+    for number in range(1, 105):
+        editing.save_graph(
+            workflow,
+            chain(on_event("login"), {"id": "a", "type": "add_label", "config": {"label": str(number)}}),
+        )
+    numbers, after = [], ""
+    while True:
+        body = api.get(f"/api/workflows/{workflow.pk}/versions?limit=40{after}").json()
+        numbers += [v["number"] for v in body["versions"]]
+        if body["next"] is None:
+            break
+        after = f"&after={body['next']}"
+    assert numbers == list(range(105, 0, -1))

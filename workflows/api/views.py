@@ -64,7 +64,8 @@ VERSIONS = inline_serializer(
                 "graph": _S.JSONField(),
             },
             many=True,
-        )
+        ),
+        "next": _S.CharField(allow_null=True),
     },
 )
 _RUN_FIELDS = {
@@ -234,18 +235,21 @@ class WorkflowVersionsView(ApiView):
 
     @extend_schema(
         operation_id="workflow_versions",
-        summary="Every version of a workflow's graph, newest first",
-        parameters=[ID],
+        summary="Every version of a workflow's graph, newest first, keyset-paged",
+        parameters=[ID, *schema.PAGE_PARAMETERS],
         responses=schema.reads(VERSIONS),
         tags=["workflows"],
     )
     def get(self, request, id):
         workflow = _workflow(request, id)
-        versions = [
-            {"number": v.number, "created_at": _unix(v.created_at), "graph": v.graph}
-            for v in workflow.versions.order_by("-number")[:100]
-        ]
-        return Response({"versions": versions})
+        # Paged (the newest 100 were answered and the older ones left out without a word).
+        limit, cursor = paging.page_limit(request.query_params), paging.decode_cursor(request.query_params, 1)
+        qs = workflow.versions.order_by("-number")
+        if cursor is not None:
+            qs = qs.filter(number__lt=paging.cursor_id(cursor[0]))
+        rows, next_cursor = paging.page(list(qs[: limit + 1]), limit, lambda v: (v.number,))
+        versions = [{"number": v.number, "created_at": _unix(v.created_at), "graph": v.graph} for v in rows]
+        return Response({"versions": versions, "next": next_cursor})
 
 
 class WorkflowRunsView(ApiView):
