@@ -27,7 +27,7 @@ from loyalty.errors import EngineError
 from loyalty.models import Program
 from segments.forms import MATCH_CHOICES
 
-from . import editing, pending, runner, testrun
+from . import campaigns, editing, pending, runner, testrun
 from .choices import RunStatus
 from .filtersets import CampaignFilterSet, RunFilterSet, WorkflowFilterSet
 from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, loads, node_form, node_form_rows
@@ -113,9 +113,9 @@ class CampaignEditView(ModuleMixin, ObjectEditView):
 
     def save(self, form):
         obj = form.save(commit=False)
-        obj.environment = self.request.environment
-        obj.save()
-        return obj
+        if obj.pk is None:
+            obj.environment = self.request.environment
+        return campaigns.save_settings(obj, form.Meta.fields)
 
 
 class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
@@ -148,8 +148,9 @@ class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
         try:
             with transaction.atomic():
                 obj = form.save(commit=False)
-                obj.environment = request.environment
-                obj.save()
+                if created:
+                    obj.environment = request.environment
+                editing.save_settings(obj, form.Meta.fields)
                 version = editing.save_graph(obj, graph, request.user)
                 audit.record(
                     user=request.user,
