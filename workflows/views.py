@@ -263,18 +263,19 @@ class WorkflowStatusView(ModuleMixin, ConsoleView, View):
         if action not in ("activate", "inactivate"):
             raise Http404("No such action.")
         try:
-            editing.set_status(workflow, action == "activate")
+            with transaction.atomic():  # the status and its change-log entry together
+                editing.set_status(workflow, action == "activate")
+                audit.record(
+                    user=request.user,
+                    action=f"workflow_{action}",
+                    environment=request.environment,
+                    object_repr=f"workflow {workflow.name}",
+                    before={},
+                    after={"status": workflow.status},
+                )
         except InvalidGraph as invalid:
             messages.error(request, f"Cannot activate: {invalid}")
         else:
-            audit.record(
-                user=request.user,
-                action=f"workflow_{action}",
-                environment=request.environment,
-                object_repr=f"workflow {workflow.name}",
-                before={},
-                after={"status": workflow.status},
-            )
             messages.success(
                 request, f"Workflow “{workflow.name}” is {workflow.get_status_display().lower()}."
             )

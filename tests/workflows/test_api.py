@@ -92,3 +92,20 @@ def test_every_version_is_reachable_page_by_page(api, program):
             break
         after = f"&after={body['next']}"
     assert numbers == list(range(105, 0, -1))
+
+
+def test_activation_over_the_api_is_in_the_change_log_naming_the_key(api, program):
+    """The console's buttons wrote a change-log entry; the API's activate / inactivate left no trace."""
+    from loyalty.audit.models import ChangeLogEntry
+
+    workflow = make_workflow(
+        chain(on_event("login"), {"id": "a", "type": "add_label", "config": {"label": "x"}}), active=False
+    )
+    api.post(f"/api/workflows/{workflow.pk}/activate")
+    api.post(f"/api/workflows/{workflow.pk}/inactivate")
+    entries = list(ChangeLogEntry.objects.order_by("id"))
+    assert [(e.action, e.after) for e in entries] == [
+        ("workflow_activate", {"status": "active"}),
+        ("workflow_inactivate", {"status": "inactive"}),
+    ]
+    assert all("(API key shop)" in e.object_repr and e.user is None for e in entries)

@@ -12,6 +12,7 @@ Reads need ``customers:read``. Errors are the usual envelope (EngineError codes,
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.audit import log as audit
 from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 
@@ -312,7 +314,16 @@ class WorkflowStatusView(ApiView):
     def post(self, request, id, action):
         workflow = _workflow(request, id)
         try:
-            editing.set_status(workflow, action == "activate")
+            with transaction.atomic():  # in the change log like the console's buttons (it had no trace)
+                editing.set_status(workflow, action == "activate")
+                audit.record(
+                    user=None,
+                    action=f"workflow_{action}",
+                    environment=request.auth.environment,
+                    object_repr=f"workflow {workflow.pk} {workflow.name} (API key {request.auth.name})"[:200],
+                    before={},
+                    after={"status": workflow.status},
+                )
         except InvalidGraph as invalid:
             raise BusinessRuleError(f"The workflow cannot run: {invalid}", field="graph") from None
         return Response(workflow_object(workflow, full=True))
