@@ -29,6 +29,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
+from customers.attributes import EVENT_KEYS
+from customers.fields import custom_fields
+from customers.models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES
 from events import catalog, definitions
 from loyalty import expressions
 from segments import conditions as cond
@@ -267,9 +270,30 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
             found.append(GraphError("A/B test: variant names must differ.", node["id"], "variants"))
         if sum(v["weight"] for v in variants) != 100:
             found.append(GraphError("A/B test: the weights add up to 100.", node["id"], "variants"))
+    if kind.name == "modify_customer":
+        found.extend(_check_customer_keys(node["id"], config["set"]))
     if kind.name == "campaign_bonus" and not in_campaign:
         found.append(GraphError("Campaign bonus: only a campaign's workflows give one.", node["id"]))
     return found
+
+
+def _check_customer_keys(node_id: str, values: dict) -> list[GraphError]:
+    """Modify customer's attribute names, as customers.attributes.apply_attributes takes them from
+    a profile event: an unknown or read-only one failed every run (it was saved and activated)."""
+    fields = custom_fields()
+    event_keys = EVENT_KEYS | {attr.name for attr in catalog.extension_attrs("profile")}
+    errors = []
+    for name in values:
+        if name in event_keys:
+            continue
+        if name in READ_ONLY_ATTRIBUTES or (name in fields and fields[name].read_only):
+            problem = "is read-only"
+        elif name in BUILTIN_ATTRIBUTES or name in ("labels", "referrer") or name in fields:
+            continue
+        else:
+            problem = "is not a customer attribute"
+        errors.append(GraphError(f"Modify customer: {str(name)[:64]!r} {problem}.", node_id, "set"))
+    return errors[:5]
 
 
 def _check_until(node_id: str, text: str) -> list[GraphError]:

@@ -400,3 +400,34 @@ def test_an_import_over_the_size_limit_says_so_and_is_never_read_cut(admin_clien
         assert response.status_code == 400
         assert "larger than 1,000,000 bytes" in response.context["form"].errors["file"][0]
     assert not Workflow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"no_such_attribute": "x"}, "'no_such_attribute' is not a customer attribute"),
+        ({"": "x"}, "'' is not a customer attribute"),
+        ({"score": "5"}, "'score' is read-only"),
+        ({"nickname": "ok", "k" * 5000: "x"}, "is not a customer attribute"),
+    ],
+)
+@pytest.mark.parametrize("branch", ["modifier", "action"])
+def test_modify_customer_names_an_attribute_it_can_never_set_on_save(values, message, branch):
+    """An unknown or read-only attribute was saved and activated, then failed every run."""
+    node = {"id": "m", "type": "modify_customer", "config": {"set": values}}
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(on_event("login"), node, branch=branch))
+    errors = [(e.node, e.field) for e in caught.value.errors]
+    assert errors == [("m", "set")] and message in caught.value.errors[0].message
+
+
+def test_modify_customer_takes_built_in_custom_label_and_referrer_attributes(program):
+    factories.CustomFieldFactory(name="shoe_size")
+    factories.CustomFieldFactory(name="member_no", read_only=True)
+    values = {"nickname": "n", "city": "c", "labels": "vip", "referrer": "", "shoe_size": "42"}
+    validate_graph(
+        chain(on_event("login"), {"id": "m", "type": "modify_customer", "config": {"set": values}})
+    )
+    node = {"id": "m", "type": "modify_customer", "config": {"set": {"member_no": "1"}}}
+    with pytest.raises(InvalidGraph, match="'member_no' is read-only"):
+        validate_graph(chain(on_event("login"), node))
