@@ -75,6 +75,17 @@ def preview():
         _preview.reset(token)
 
 
+def save_settings(campaign: Campaign, fields) -> Campaign:
+    """A campaign's settings from the console form: a new campaign whole, an existing one only its
+    `fields`. The counters are reserve_bonus's, written under the row's lock: the edited copy,
+    read before, saved whole put back what the bonuses paid meanwhile (and the caps paid it again)."""
+    if campaign.pk is None:
+        campaign.save()
+    else:
+        campaign.save(update_fields=list(fields))
+    return campaign
+
+
 def reserve_bonus(campaign_id: int, customer: Customer, points: int, now: dt.datetime) -> int:
     """Points to pay (> 0), counted on the campaign; CapReached / BusinessRuleError otherwise.
     Call inside transaction.atomic() with the event registration that pays them. Inside

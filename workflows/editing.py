@@ -71,6 +71,17 @@ def check_permissions(graph: dict, user) -> None:
         raise InvalidGraph(errors)
 
 
+def save_settings(workflow: Workflow, fields) -> Workflow:
+    """A workflow's settings from the editor's form: a new workflow whole, an existing one only its
+    `fields` — its status and version are set_status's and save_graph's: the edited copy, read
+    before, saved whole put back a status another user (or the API) changed meanwhile."""
+    if workflow.pk is None:
+        workflow.save()
+    else:
+        workflow.save(update_fields=[*fields, "updated_at"])
+    return workflow
+
+
 def save_graph(workflow: Workflow, graph, user=None) -> WorkflowVersion:
     """The workflow's version for `graph` (new when it changed). Raises InvalidGraph (also when
     the console `user` may not register an action the graph registers: check_permissions)."""

@@ -9,6 +9,8 @@ from django import forms
 from django.forms.utils import ErrorDict, ErrorList
 
 from loyalty.api import strictjson
+from loyalty.bounds import YEAR_MAX, YEAR_MIN
+from loyalty.console.forms import AsciiIntegerField, IdChoiceField
 from segments.conditions import NO_VALUE
 from segments.forms import tree_to_groups
 
@@ -34,6 +36,7 @@ class WorkflowForm(forms.ModelForm):
         model = Workflow
         fields = ("name", "description", "campaign", "priority")
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"campaign": IdChoiceField, "priority": AsciiIntegerField}
 
     def __init__(self, *args, environment: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,9 +64,13 @@ class CampaignForm(forms.ModelForm):
             "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+        field_classes = {"max_bonus_points": AsciiIntegerField, "max_customer_points": AsciiIntegerField}
 
     def clean(self):
         data = super().clean()
+        for name in ("starts_at", "ends_at"):  # year 1 was stored BC on PostgreSQL: every page a 500
+            if data.get(name) is not None and not YEAR_MIN <= data[name].year <= YEAR_MAX:
+                self.add_error(name, f"Give a date between {YEAR_MIN} and {YEAR_MAX}.")
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", "The end is after the start.")
         for name in ("max_bonus_points", "max_customer_points"):

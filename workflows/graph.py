@@ -13,8 +13,9 @@ node types, configurations their JSON Schema refuses (workflows.nodes), expressi
 parse or reach outside the sandbox, condition trees the condition language refuses, a trigger on
 an action that does not exist, a node on a branch it may not stand on (Interrupt after commit,
 an action before the event is stored), edges from outputs a node does not have, cycles,
-unreachable nodes, filters / waits / A/B tests whose outputs all lead nowhere, and waits longer
-than MAX_WAIT (an amount, or a date that far ahead; a date that does not parse).
+unreachable nodes, filters / waits / A/B tests whose outputs all lead nowhere, waits longer
+than MAX_WAIT (an amount, or a date that far ahead; a date that does not parse), and a NUL
+character in any key or string of a configuration (PostgreSQL's jsonb cannot store it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
+from customers.attributes import EVENT_KEYS
+from customers.fields import custom_fields
+from customers.models import BUILTIN_ATTRIBUTES, READ_ONLY_ATTRIBUTES
 from events import catalog, definitions
 from loyalty import expressions
 from segments import conditions as cond
@@ -120,7 +124,7 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
         if node_id in nodes:
             errors.append(GraphError(f"Two nodes have the id {node_id!r}.", node_id, "id"))
             continue
-        if kind not in REGISTRY:
+        if not isinstance(kind, str) or kind not in REGISTRY:  # a list was unhashable: a 500
             errors.append(GraphError(f"Unknown node type {kind!r}.", node_id, "type"))
             continue
         if not isinstance(config, dict):
@@ -135,7 +139,11 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
             ):
                 node[axis] = max(-100000, min(100000, int(raw[axis])))
         nodes[node_id] = node
-        errors.extend(_check_config(node, in_campaign))
+        nul = _nul_path(config)  # PostgreSQL's jsonb cannot store one: refused here, not a 500
+        if nul is not None:
+            errors.append(GraphError("A value contains a NUL character.", node_id, nul or "config"))
+        else:
+            errors.extend(_check_config(node, in_campaign))
     triggers = [n for n in nodes.values() if n["type"] in TRIGGERS]
     if len(triggers) != 1:
         errors.append(GraphError("A workflow has exactly one trigger."))
@@ -146,7 +154,12 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
             errors.append(GraphError(f"Connection {index + 1} is not an object."))
             continue
         source, output, target = raw.get("from"), raw.get("output"), raw.get("to")
-        if source not in nodes or target not in nodes:
+        if (
+            not isinstance(source, str)
+            or not isinstance(target, str)
+            or source not in nodes
+            or target not in nodes
+        ):
             errors.append(GraphError(f"Connection {index + 1} joins a node that does not exist."))
             continue
         kind = REGISTRY[nodes[source]["type"]]
@@ -172,6 +185,26 @@ def validate_graph(data, *, in_campaign: bool = False) -> dict:
     if errors:
         raise InvalidGraph(errors)
     return graph
+
+
+def _nul_path(value, path: str = "") -> str | None:
+    """The path ("label", "conditions.conditions[0].value") of the first key or string holding a
+    NUL character in a node's configuration; None when there is none."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return path or "config"
+            found = _nul_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
@@ -237,9 +270,30 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
             found.append(GraphError("A/B test: variant names must differ.", node["id"], "variants"))
         if sum(v["weight"] for v in variants) != 100:
             found.append(GraphError("A/B test: the weights add up to 100.", node["id"], "variants"))
+    if kind.name == "modify_customer":
+        found.extend(_check_customer_keys(node["id"], config["set"]))
     if kind.name == "campaign_bonus" and not in_campaign:
         found.append(GraphError("Campaign bonus: only a campaign's workflows give one.", node["id"]))
     return found
+
+
+def _check_customer_keys(node_id: str, values: dict) -> list[GraphError]:
+    """Modify customer's attribute names, as customers.attributes.apply_attributes takes them from
+    a profile event: an unknown or read-only one failed every run (it was saved and activated)."""
+    fields = custom_fields()
+    event_keys = EVENT_KEYS | {attr.name for attr in catalog.extension_attrs("profile")}
+    errors = []
+    for name in values:
+        if name in event_keys:
+            continue
+        if name in READ_ONLY_ATTRIBUTES or (name in fields and fields[name].read_only):
+            problem = "is read-only"
+        elif name in BUILTIN_ATTRIBUTES or name in ("labels", "referrer") or name in fields:
+            continue
+        else:
+            problem = "is not a customer attribute"
+        errors.append(GraphError(f"Modify customer: {str(name)[:64]!r} {problem}.", node_id, "set"))
+    return errors[:5]
 
 
 def _check_until(node_id: str, text: str) -> list[GraphError]:

@@ -27,7 +27,7 @@ from loyalty.errors import EngineError
 from loyalty.models import Program
 from segments.forms import MATCH_CHOICES
 
-from . import editing, pending, runner, testrun
+from . import campaigns, editing, pending, runner, testrun
 from .choices import RunStatus
 from .filtersets import CampaignFilterSet, RunFilterSet, WorkflowFilterSet
 from .forms import CampaignForm, ImportForm, TestRunForm, WorkflowForm, loads, node_form, node_form_rows
@@ -37,6 +37,7 @@ from .nodes import FAMILIES, REGISTRY
 from .tables import CampaignTable, RunTable, WorkflowTable
 
 EXPORT_FORMAT = "loyalty-workflow/1"
+MAX_IMPORT_BYTES = 1_000_000
 
 
 class ModuleMixin:
@@ -112,9 +113,9 @@ class CampaignEditView(ModuleMixin, ObjectEditView):
 
     def save(self, form):
         obj = form.save(commit=False)
-        obj.environment = self.request.environment
-        obj.save()
-        return obj
+        if obj.pk is None:
+            obj.environment = self.request.environment
+        return campaigns.save_settings(obj, form.Meta.fields)
 
 
 class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
@@ -147,8 +148,9 @@ class WorkflowEditView(ModuleMixin, ConsoleView, TemplateView):
         try:
             with transaction.atomic():
                 obj = form.save(commit=False)
-                obj.environment = request.environment
-                obj.save()
+                if created:
+                    obj.environment = request.environment
+                editing.save_settings(obj, form.Meta.fields)
                 version = editing.save_graph(obj, graph, request.user)
                 audit.record(
                     user=request.user,
@@ -261,18 +263,19 @@ class WorkflowStatusView(ModuleMixin, ConsoleView, View):
         if action not in ("activate", "inactivate"):
             raise Http404("No such action.")
         try:
-            editing.set_status(workflow, action == "activate")
+            with transaction.atomic():  # the status and its change-log entry together
+                editing.set_status(workflow, action == "activate")
+                audit.record(
+                    user=request.user,
+                    action=f"workflow_{action}",
+                    environment=request.environment,
+                    object_repr=f"workflow {workflow.name}",
+                    before={},
+                    after={"status": workflow.status},
+                )
         except InvalidGraph as invalid:
             messages.error(request, f"Cannot activate: {invalid}")
         else:
-            audit.record(
-                user=request.user,
-                action=f"workflow_{action}",
-                environment=request.environment,
-                object_repr=f"workflow {workflow.name}",
-                before={},
-                after={"status": workflow.status},
-            )
             messages.success(
                 request, f"Workflow “{workflow.name}” is {workflow.get_status_display().lower()}."
             )
@@ -308,20 +311,15 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
         errors: list[dict] = []
         if form.is_valid():
             try:
-                raw = form.cleaned_data["file"].read(1_000_001)[:1_000_000]
+                raw = form.cleaned_data["file"].read(MAX_IMPORT_BYTES + 1)
+                if len(raw) > MAX_IMPORT_BYTES:  # was cut and read: "Unterminated string", a wrong reason
+                    raise ValueError(f"the file is larger than {MAX_IMPORT_BYTES:,} bytes")
                 body = loads(raw.decode(json.detect_encoding(raw)))
                 if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT:
                     raise ValueError(f'not an exported workflow (format "{EXPORT_FORMAT}")')
                 # The name, description and priority pass the editor's own form (a NUL, a
                 # priority past the column's range: a field error, not a database error).
-                fields = WorkflowForm(
-                    {
-                        "name": str(body.get("name") or "Imported workflow")[:200],
-                        "description": str(body.get("description") or ""),
-                        "priority": body.get("priority") if body.get("priority") is not None else 100,
-                    },
-                    environment=request.environment,
-                )
+                fields = WorkflowForm(import_fields(body), environment=request.environment)
                 if not fields.is_valid():
                     raise ValueError(
                         "; ".join(f"{name}: {' '.join(errs)}" for name, errs in fields.errors.items())
@@ -343,6 +341,19 @@ class WorkflowImportView(ModuleMixin, ConsoleView, TemplateView):
                 return HttpResponseRedirect(reverse("workflows:workflow_detail", args=[workflow.pk]))
         context = self.get_context_data(form=form, title="Import a workflow", graph_errors=errors)
         return self.render_to_response(context, status=400)
+
+
+def import_fields(body: dict) -> dict:
+    """The editor form's data from an exported workflow: the name and description as they are
+    (the form refuses one too long, never cut), a text field that is not a string refused."""
+    fields = {"name": "Imported workflow", "description": ""}
+    for name in fields:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}: must be a string, not {type(value).__name__}")
+        fields[name] = value or fields[name]
+    fields["priority"] = body.get("priority") if body.get("priority") is not None else 100
+    return fields
 
 
 class WorkflowTestView(ModuleMixin, ConsoleView, TemplateView):

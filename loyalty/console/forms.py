@@ -21,6 +21,28 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class AsciiIntegerField(forms.IntegerField):
+    """An IntegerField that refuses digits that are not ASCII with its "Enter a whole number"
+    message: Django's own reads them with int(), so "١٢" was stored as 12, a number nobody typed
+    (loyalty.bounds.is_digits)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField of a row chosen by primary key that refuses, with the field's "not one
+    of the available choices" message, any value that is not 1 to 18 ASCII digits: Django's own
+    looks "١" up as row 1."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not is_digits(str(value).strip()):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 def rows_not_on_the_page(formset: forms.BaseInlineFormSet) -> list:
     """The parent's saved rows that the posted inline formset does not show: rows another tab or
     administrator saved after this page was loaded. A formset's own clean() compares only the

@@ -244,3 +244,190 @@ def _raw_upload(content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("w.json", content, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"name": "n" * 201}, "name: Ensure this value has at most 200 characters"),  # was cut to 200
+        ({"name": ["a", "b"]}, "name: must be a string, not list"),  # was stored as "['a', 'b']"
+        ({"name": 5}, "name: must be a string, not int"),
+        ({"description": {"x": 1}}, "description: must be a string, not dict"),
+    ],
+)
+def test_an_imported_name_or_description_is_never_cut_nor_turned_into_text(
+    admin_client, program, fields, message
+):
+    document = {"format": "loyalty-workflow/1", "name": "W", "graph": chain(on_event("login"), _label("ok"))}
+    upload = _raw_upload(json.dumps({**document, **fields}).encode())
+    response = admin_client.post(reverse("workflows:workflow_import"), {"file": upload})
+    assert response.status_code == 400
+    assert message in response.context["form"].errors["file"][0]
+    assert not Workflow.objects.exists()
+
+
+def test_an_imported_workflow_without_a_name_gets_the_default_one(admin_client, program):
+    document = {"format": "loyalty-workflow/1", "name": "", "graph": chain(on_event("login"), _label("ok"))}
+    response = admin_client.post(
+        reverse("workflows:workflow_import"), {"file": _raw_upload(json.dumps(document).encode())}
+    )
+    assert response.status_code == 302 and Workflow.objects.get().name == "Imported workflow"
+
+
+_NODES_WITH_POINTS = ["point_add", "point_sub", "campaign_bonus", "referral_bonus"]
+
+
+@pytest.mark.parametrize("points", [0, -5, 10**12 + 1, 10**30])
+@pytest.mark.parametrize("kind", _NODES_WITH_POINTS)
+def test_a_literal_number_of_points_the_engine_refuses_is_an_error_on_its_field(kind, points):
+    """A literal of -5 or 10**30 points was saved and activated, then failed every run ("Points are
+    out of range"); a whole number is now checked on save as an event's points are (1..10**12)."""
+    graph = chain(on_event("login"), {"id": "a", "type": kind, "config": {"points": points}})
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph, in_campaign=True)
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", "points")]
+    graph["nodes"][1]["config"]["points"] = "{event.points} * 2"  # an expression: checked when it runs
+    validate_graph(graph, in_campaign=True)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"id": "a", "type": "assign_coupon", "config": {"pool": 10**30}},
+        {"id": "a", "type": "list_add", "config": {"list": 2**63}},
+        {"id": "a", "type": "list_remove", "config": {"list": 10**30}},
+    ],
+)
+def test_an_id_past_the_bigint_column_is_an_error_on_its_field(node):
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(on_event("login"), node))
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", next(iter(node["config"])))]
+
+
+def test_a_segment_trigger_on_an_id_past_the_bigint_column_is_an_error_on_its_field():
+    trigger = {"type": "segment_trigger", "config": {"segment": 10**30, "direction": "entered"}}
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(trigger, _label("ok"), branch="on"))
+    assert ("trigger", "segment") in [(e.node, e.field) for e in caught.value.errors]
+
+
+def test_a_literal_out_of_range_is_refused_by_the_console_save_and_changes_nothing(admin_client, program):
+    graph = chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 10**30}})
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
+    assert [(e["node"], e["field"]) for e in response.context["graph_errors"]] == [("a", "points")]
+
+
+@pytest.mark.parametrize(
+    "node, field",
+    [
+        ({"id": "a", "type": "add_label", "config": {"label": "a\x00b"}}, "label"),
+        ({"id": "a", "type": "point_add", "config": {"points": 1, "reason": "a\x00"}}, "reason"),
+        (
+            {
+                "id": "a",
+                "type": "filter_customer",
+                "config": {
+                    "conditions": {
+                        "match": "all",
+                        "conditions": [{"field": "email", "operator": "eq", "value": "x\x00"}],
+                    }
+                },
+            },
+            "conditions.conditions[0].value",
+        ),
+        ({"id": "a", "type": "add_label", "config": {"label": "x", "\x00": 1}}, "config"),
+    ],
+)
+def test_a_nul_character_in_a_nodes_configuration_is_an_error_on_its_field(
+    admin_client, program, node, field
+):
+    """PostgreSQL's jsonb cannot store "\\u0000": a label with one was a 500 on save (DataError);
+    any string or key in a configuration is now checked, on the node and its field."""
+    graph = chain(on_event("login"), node, _label("ok", "after"))
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph)
+    assert [(e.node, e.field) for e in caught.value.errors] == [("a", field)]
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        {
+            "nodes": [
+                {"id": "trigger", **on_event("login")},
+                {"id": "a", "type": ["add_label"], "config": {}},
+            ],
+            "edges": [],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}, {"id": "a", "type": {"x": 1}, "config": {}}],
+            "edges": [],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}],
+            "edges": [{"from": ["trigger"], "to": "trigger", "output": "action"}],
+        },
+        {
+            "nodes": [{"id": "trigger", **on_event("login")}],
+            "edges": [{"from": "trigger", "to": {"a": 1}, "output": "action"}],
+        },
+    ],
+)
+def test_a_node_type_or_connection_end_of_the_wrong_type_is_an_error_not_a_500(admin_client, program, graph):
+    with pytest.raises(InvalidGraph):
+        validate_graph(graph)
+    response = admin_client.post(
+        reverse("workflows:workflow_add"), {"name": "W", "priority": 1, "graph": json.dumps(graph)}
+    )
+    assert response.status_code == 400 and not Workflow.objects.exists()
+
+
+def test_an_import_over_the_size_limit_says_so_and_is_never_read_cut(admin_client, program):
+    """A file over 1 MB was cut at 1 MB and parsed: the error named an unterminated string (or a
+    broken UTF-8 byte), and a file padded with spaces past the limit was imported from its cut."""
+    document = {"format": "loyalty-workflow/1", "name": "W", "graph": chain(on_event("login"), _label("ok"))}
+    for text in (json.dumps({**document, "pad": "x" * 1_000_000}), json.dumps(document) + " " * 1_000_000):
+        response = admin_client.post(
+            reverse("workflows:workflow_import"), {"file": _raw_upload(text.encode())}
+        )
+        assert response.status_code == 400
+        assert "larger than 1,000,000 bytes" in response.context["form"].errors["file"][0]
+    assert not Workflow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"no_such_attribute": "x"}, "'no_such_attribute' is not a customer attribute"),
+        ({"": "x"}, "'' is not a customer attribute"),
+        ({"score": "5"}, "'score' is read-only"),
+        ({"nickname": "ok", "k" * 5000: "x"}, "is not a customer attribute"),
+    ],
+)
+@pytest.mark.parametrize("branch", ["modifier", "action"])
+def test_modify_customer_names_an_attribute_it_can_never_set_on_save(values, message, branch):
+    """An unknown or read-only attribute was saved and activated, then failed every run."""
+    node = {"id": "m", "type": "modify_customer", "config": {"set": values}}
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(chain(on_event("login"), node, branch=branch))
+    errors = [(e.node, e.field) for e in caught.value.errors]
+    assert errors == [("m", "set")] and message in caught.value.errors[0].message
+
+
+def test_modify_customer_takes_built_in_custom_label_and_referrer_attributes(program):
+    factories.CustomFieldFactory(name="shoe_size")
+    factories.CustomFieldFactory(name="member_no", read_only=True)
+    values = {"nickname": "n", "city": "c", "labels": "vip", "referrer": "", "shoe_size": "42"}
+    validate_graph(
+        chain(on_event("login"), {"id": "m", "type": "modify_customer", "config": {"set": values}})
+    )
+    node = {"id": "m", "type": "modify_customer", "config": {"set": {"member_no": "1"}}}
+    with pytest.raises(InvalidGraph, match="'member_no' is read-only"):
+        validate_graph(chain(on_event("login"), node))

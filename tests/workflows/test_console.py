@@ -2,6 +2,7 @@
 the customer's Workflow logs tab and the event details' triggered workflows."""
 
 import json
+import types
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -150,3 +151,91 @@ def test_a_waiting_run_is_cancelled_from_its_page(admin_client, program, anna, o
     admin_client.post(reverse("workflows:run_cancel", args=[run.pk]))
     run.refresh_from_db()
     assert run.status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("starts_at", "0001-01-01T00:00"), ("starts_at", "1899-12-31T12:00"), ("ends_at", "9999-12-31T23:59")],
+)
+def test_a_campaign_date_outside_the_engines_years_is_refused_on_its_field(
+    admin_client, program, field, value
+):
+    """Year 1 in the program's time zone was stored as a BC date-time on PostgreSQL, which Python
+    cannot read back: the save and then every page listing campaigns (the campaign list, the
+    workflow editor) were a 500. Dates now stay in loyalty.bounds' years, as everywhere."""
+    data = {
+        "name": "W",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2026-02-01T00:00",
+        "limit_behavior": "soft",
+    }
+    response = admin_client.post(reverse("workflows:campaign_add"), {**data, field: value})
+    assert (
+        response.status_code == 200 and "between 1900 and 2999" in response.context["form"].errors[field][0]
+    )
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["١٢", "١", "²", "9" * 30])
+def test_a_workflows_campaign_or_priority_of_digits_that_are_not_ascii_is_refused(
+    admin_client, program, value
+):
+    """Django read "١٢" as 12: a priority nobody typed, and "١" chose campaign 1."""
+    campaign = Campaign.objects.create(
+        name="C", starts_at="2026-01-01T00:00Z", ends_at="2026-02-01T00:00Z", max_bonus_points=10
+    )
+    graph = json.dumps(chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}))
+    for field, data in (("priority", {"priority": value}), ("campaign", {"priority": 1, "campaign": value})):
+        response = admin_client.post(reverse("workflows:workflow_add"), {"name": "W", "graph": graph, **data})
+        assert response.status_code == 200 and response.context["form"].errors[field], (field, value)
+    response = admin_client.post(
+        reverse("workflows:campaign_edit", args=[campaign.pk]),
+        {"name": "C", "starts_at": "2026-01-01T00:00", "ends_at": "2026-02-01T00:00", "limit_behavior": "soft",
+         "max_bonus_points": value, "max_customer_points": value},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"max_bonus_points", "max_customer_points"}
+    assert not Workflow.objects.exists() and Campaign.objects.get().max_bonus_points == 10
+
+
+def test_saving_a_campaigns_settings_keeps_the_counters_paid_meanwhile(program):
+    """The console saved the campaign it had read whole: a bonus paid between the read and the
+    save (its counters are written under the row's lock) was taken back from the counters, so
+    the caps would pay it again. Only the form's fields are written now."""
+    from workflows.forms import CampaignForm
+    from workflows.views import CampaignEditView
+
+    from .conftest import make_campaign
+
+    campaign = make_campaign(max_bonus_points=1000)
+    read = Campaign.objects.get(pk=campaign.pk)  # the console's copy
+    Campaign.objects.filter(pk=campaign.pk).update(distributed_points=400, participants=3)  # a bonus
+    form = CampaignForm(
+        {"name": "Renamed", "starts_at": "2026-01-01T00:00", "ends_at": "2026-02-01T00:00",
+         "max_bonus_points": "1000", "limit_behavior": "soft"},
+        instance=read,
+    )  # fmt: skip
+    assert form.is_valid(), form.errors
+    view = CampaignEditView()
+    view.request = types.SimpleNamespace(environment="live")
+    view.save(form)  # what the console's edit page saves
+    saved = Campaign.objects.get(pk=campaign.pk)
+    assert (saved.name, saved.distributed_points, saved.participants) == ("Renamed", 400, 3)
+
+
+def test_saving_a_workflows_settings_keeps_a_status_changed_meanwhile(program):
+    """The editor saved the workflow it had read whole: an activation between the read and the
+    save (another user, the API) was undone. Only the form's fields are written now."""
+    from workflows import editing
+    from workflows.forms import WorkflowForm
+
+    workflow = make_workflow(
+        chain(on_event("login"), {"id": "a", "type": "point_add", "config": {"points": 1}}), active=False
+    )
+    read = Workflow.objects.get(pk=workflow.pk)  # the editor's copy
+    editing.set_status(Workflow.objects.get(pk=workflow.pk), True)  # meanwhile
+    form = WorkflowForm({"name": "Renamed", "priority": 5}, instance=read, environment="live")
+    assert form.is_valid(), form.errors
+    editing.save_settings(form.save(commit=False), form.Meta.fields)
+    saved = Workflow.objects.get(pk=workflow.pk)
+    assert (saved.name, saved.priority, saved.status) == ("Renamed", 5, "active")

@@ -206,3 +206,22 @@ def test_the_api_refuses_bad_input_and_changes_nothing(api, program, anna, setti
         assert (response.status_code, error["code"], error["field"]) == (status, code, field), error
     assert PendingTrigger.objects.get(pk=row.pk).state == "failed"
     assert PendingTrigger.objects.count() == 2 and not ChangeLogEntry.objects.exists()
+
+
+def test_a_reason_with_a_nul_character_is_refused_on_the_field_by_every_api_action(
+    api, program, anna, settings
+):
+    """A NUL in the reason was stored as it was (SQLite) or a 500 (PostgreSQL cannot store it in
+    the change log): retry, discard and retry-failed now refuse it on the field, changing nothing."""
+    login_workflow()
+    (row,) = failed_rows(settings)
+    for path in (
+        f"/api/pending-triggers/{row.pk}/retry",
+        f"/api/pending-triggers/{row.pk}/discard",
+        "/api/pending-triggers/retry-failed",
+    ):
+        response = api.post(path, {"reason": "test\x00data"})
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], error["field"]) == (400, 113400, "reason"), path
+    assert PendingTrigger.objects.get(pk=row.pk).state == "failed"
+    assert not ChangeLogEntry.objects.exists()

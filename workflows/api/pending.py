@@ -96,6 +96,8 @@ def _reason(request) -> str:
         raise MissingParameter("Missing required parameter 'reason'.", field="reason")
     if len(reason) > MAX_REASON:
         raise ValidationError(f"'reason' may be at most {MAX_REASON} characters.", field="reason")
+    if "\x00" in reason:  # PostgreSQL cannot store it in the change log: refused, not a 500
+        raise ValidationError("'reason' contains a NUL character.", field="reason")
     return reason.strip()
 
 

@@ -12,6 +12,7 @@ Reads need ``customers:read``. Errors are the usual envelope (EngineError codes,
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from loyalty.api import paging, schema
 from loyalty.api.models import Scope
 from loyalty.api.views import ApiView
+from loyalty.audit import log as audit
 from loyalty.bounds import is_digits
 from loyalty.errors import BusinessRuleError, NotFound, ValidationError
 
@@ -64,7 +66,8 @@ VERSIONS = inline_serializer(
                 "graph": _S.JSONField(),
             },
             many=True,
-        )
+        ),
+        "next": _S.CharField(allow_null=True),
     },
 )
 _RUN_FIELDS = {
@@ -184,9 +187,7 @@ def _page(request, qs, render):
     limit = paging.page_limit(request.query_params)
     cursor = paging.decode_cursor(request.query_params, 1)
     if cursor is not None:
-        if not isinstance(cursor[0], int):
-            raise ValidationError("'after' is not a cursor returned by this endpoint.", field="after")
-        qs = qs.filter(id__gt=cursor[0])
+        qs = qs.filter(id__gt=paging.cursor_id(cursor[0]))  # a forged 10**30, -5 or true: 400
     rows, next_cursor = paging.page(list(qs.order_by("id")[: limit + 1]), limit, lambda row: (row.pk,))
     return [render(row) for row in rows], next_cursor
 
@@ -236,18 +237,21 @@ class WorkflowVersionsView(ApiView):
 
     @extend_schema(
         operation_id="workflow_versions",
-        summary="Every version of a workflow's graph, newest first",
-        parameters=[ID],
+        summary="Every version of a workflow's graph, newest first, keyset-paged",
+        parameters=[ID, *schema.PAGE_PARAMETERS],
         responses=schema.reads(VERSIONS),
         tags=["workflows"],
     )
     def get(self, request, id):
         workflow = _workflow(request, id)
-        versions = [
-            {"number": v.number, "created_at": _unix(v.created_at), "graph": v.graph}
-            for v in workflow.versions.order_by("-number")[:100]
-        ]
-        return Response({"versions": versions})
+        # Paged (the newest 100 were answered and the older ones left out without a word).
+        limit, cursor = paging.page_limit(request.query_params), paging.decode_cursor(request.query_params, 1)
+        qs = workflow.versions.order_by("-number")
+        if cursor is not None:
+            qs = qs.filter(number__lt=paging.cursor_id(cursor[0]))
+        rows, next_cursor = paging.page(list(qs[: limit + 1]), limit, lambda v: (v.number,))
+        versions = [{"number": v.number, "created_at": _unix(v.created_at), "graph": v.graph} for v in rows]
+        return Response({"versions": versions, "next": next_cursor})
 
 
 class WorkflowRunsView(ApiView):
@@ -310,7 +314,16 @@ class WorkflowStatusView(ApiView):
     def post(self, request, id, action):
         workflow = _workflow(request, id)
         try:
-            editing.set_status(workflow, action == "activate")
+            with transaction.atomic():  # in the change log like the console's buttons (it had no trace)
+                editing.set_status(workflow, action == "activate")
+                audit.record(
+                    user=None,
+                    action=f"workflow_{action}",
+                    environment=request.auth.environment,
+                    object_repr=f"workflow {workflow.pk} {workflow.name} (API key {request.auth.name})"[:200],
+                    before={},
+                    after={"status": workflow.status},
+                )
         except InvalidGraph as invalid:
             raise BusinessRuleError(f"The workflow cannot run: {invalid}", field="graph") from None
         return Response(workflow_object(workflow, full=True))

@@ -1,6 +1,8 @@
 """The JSON Schema of every node type's configuration (see workflows.nodes). Keep one entry per
 node; the editor, the API validation and the docs read these and nothing else."""
 
+from loyalty.bounds import POINTS_MAX
+
 _TREE = {
     "type": "object",
     "title": "Conditions",
@@ -13,13 +15,18 @@ _TREE = {
     },
 }
 _REASON = {"type": "string", "title": "Reason", "maxLength": 500, "x-expression": "template"}
+# A whole number is checked on save as the engine checks an event's points (loyalty.bounds); an
+# ID fits the bigint column (a literal that could never run: refused on its field, not at run time).
 _POINTS = {
     "type": ["string", "integer"],
     "title": "Points",
     "description": "a whole number or an expression, e.g. {event.points} * 2",
+    "minimum": 1,
+    "maximum": POINTS_MAX,
     "x-expression": "expression",
 }
-_ID = {"type": "integer", "minimum": 1}
+BIGINT_MAX = 2**63 - 1
+_ID = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 64}
 _ACTION = ("action",)
 _MODIFIER = ("modifier",)
