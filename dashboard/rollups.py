@@ -10,7 +10,7 @@ Metrics (`DailyFigure.metric`, per environment and day in the program's time zon
 | metric | key | value (amount) | from |
 | --- | --- | --- | --- |
 | enrolled / opted_out | "" | customers | `opt_in` / `opt_out` events |
-| active_members | "" | distinct customers that day (HyperLogLog estimate, exact when small) | active-member events (`ActiveMemberSketch`) |
+| active_members | "" | distinct customers that day (HyperLogLog estimate, exact when small unless two members share a register) | active-member events (`ActiveMemberSketch`) |
 | purchases | "" | checkouts by members (revenue: sum of `total`) | `checkout` events with a customer |
 | refunds | "" | refund events of members (amount: money given back) | `transactions.RefundValue` of `refund` / `partial_refund` / `refund_item` events |
 | reward_claims | reward ID | claims | `reward` events |

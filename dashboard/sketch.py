@@ -2,7 +2,8 @@
 distinct active members over any date range without keeping one row per customer and day.
 
 A sketch is M = 2**P one-byte registers (P = 11: 2,048 bytes, standard error 1.04/sqrt(M) ≈ 2.3 %;
-linear counting makes it exact for a few dozen members and within about 1–2 % up to a few thousand). Adding a customer twice
+linear counting makes it exact for a few dozen members unless two of them share a register — for
+n members a chance of about n² / 4,096, one short then — and within about 1–2 % up to a few thousand). Adding a customer twice
 changes nothing, and the union of two sets is the register-wise maximum, so daily and monthly
 sketches are kept incrementally and merged for a range.
 """
