@@ -11,7 +11,8 @@ Shape (stored in WorkflowVersion.graph)::
 this, more than MAX_NODES nodes / MAX_EDGES edges / MAX_FAN_OUT edges from one output, unknown
 node types, configurations their JSON Schema refuses (workflows.nodes), expressions that do not
 parse or reach outside the sandbox, condition trees the condition language refuses, a trigger on
-an action that does not exist, a node on a branch it may not stand on (Interrupt after commit,
+an action that does not exist, a Trigger event of an action no workflow may register (internal or
+console-only), a node on a branch it may not stand on (Interrupt after commit,
 an action before the event is stored), edges from outputs a node does not have, cycles,
 unreachable nodes, filters / waits / A/B tests whose outputs all lead nowhere, waits longer
 than MAX_WAIT (an amount, or a date that far ahead; a date that does not parse), and a NUL
@@ -246,6 +247,8 @@ def _check_config(node: dict, in_campaign: bool) -> list[GraphError]:
         found.append(
             GraphError(f"{kind.label}: there is no event {config.get('action')!r}.", node["id"], "action")
         )
+    if kind.name == "trigger_event":
+        found.extend(_check_registrable(node["id"], config.get("action")))
     if kind.name == "date_trigger":
         needs = {"once": "date", "yearly": "date", "weekly": "weekday", "monthly": "day"}.get(
             config["repeat"]
@@ -329,6 +332,22 @@ def _check_tree(node: dict, kind, tree) -> list[GraphError]:
             )
         ]
     return []
+
+
+def _check_registrable(node_id: str, action) -> list[GraphError]:
+    """Trigger event registers with source automation (workflows.actions.trigger_event): an
+    internal event (the engine's own, e.g. tier_review or campaign_bonus, which has a node of its
+    own) or a console-only one (ban / unban) is refused by events.engine.check_call on every run."""
+    spec = definitions.BUILTIN_ACTIONS.get(action) if isinstance(action, str) else None
+    if spec is None:
+        return []
+    if spec.internal:
+        why = "is an internal event: no workflow can register it"
+    elif spec.console_only:
+        why = "can only be registered from the console"
+    else:
+        return []
+    return [GraphError(f"Trigger event: {action!r} {why}.", node_id, "action")]
 
 
 def _action_exists(action) -> bool:

@@ -431,3 +431,25 @@ def test_modify_customer_takes_built_in_custom_label_and_referrer_attributes(pro
     node = {"id": "m", "type": "modify_customer", "config": {"set": {"member_no": "1"}}}
     with pytest.raises(InvalidGraph, match="'member_no' is read-only"):
         validate_graph(chain(on_event("login"), node))
+
+
+@pytest.mark.parametrize("action", ["campaign_bonus", "tier_review", "daily_login", "ban", "unban"])
+def test_a_trigger_event_of_an_action_no_workflow_may_register_is_refused_on_save(program, action):
+    """Trigger event registers with source automation: an internal event (the engine's own) or a
+    console-only one was saved and activated, then refused by the engine on every run."""
+    graph = chain(on_event("login"), {"id": "t", "type": "trigger_event", "config": {"action": action}})
+    with pytest.raises(InvalidGraph) as caught:
+        validate_graph(graph, in_campaign=True)
+    assert [(e.node, e.field) for e in caught.value.errors] == [("t", "action")]
+
+
+def test_every_internal_or_console_only_action_is_refused_and_the_others_are_not(program):
+    from events.definitions import BUILTIN_ACTIONS
+
+    for action, spec in BUILTIN_ACTIONS.items():
+        graph = chain(on_event("login"), {"id": "t", "type": "trigger_event", "config": {"action": action}})
+        if spec.internal or spec.console_only:
+            with pytest.raises(InvalidGraph):
+                validate_graph(graph, in_campaign=True)
+        else:
+            validate_graph(graph, in_campaign=True)

@@ -26,7 +26,12 @@ def test_a_program_manager_cannot_save_a_workflow_that_bans(program, cast):
         editing.save_graph(workflow, graph, cast["program_manager"])
     assert [(e.node, "'ban'" in e.message) for e in refused.value.errors] == [("ban", True)]
     assert not workflow.versions.exists()
-    assert editing.save_graph(workflow, graph, cast["administrator"]).number == 1
+    # Nor an administrator: ban is console-only, so the engine refused it on every run of the
+    # workflow (source automation); the graph is refused on save instead.
+    with pytest.raises(InvalidGraph) as refused:
+        editing.save_graph(workflow, graph, cast["administrator"])
+    assert "only be registered from the console" in str(refused.value)
+    assert not workflow.versions.exists()
 
 
 def test_every_action_node_names_the_actions_it_registers():
