@@ -38,6 +38,7 @@ from .tables import CampaignTable, RunTable, WorkflowTable
 
 EXPORT_FORMAT = "loyalty-workflow/1"
 MAX_IMPORT_BYTES = 1_000_000
+VERSIONS_SHOWN = 20
 
 
 class ModuleMixin:
@@ -247,7 +248,8 @@ class WorkflowRunsView(ModuleMixin, ObjectListView):
             title=workflow.name,
             waiting=self.waiting,
             graph_json=json.dumps(workflow.version.graph if workflow.version else {}),
-            versions=workflow.versions.order_by("-number")[:20],
+            versions=workflow.versions.order_by("-number")[:VERSIONS_SHOWN],
+            versions_total=workflow.versions.count(),  # one indexed count of one workflow's rows
             can_manage=self.request.user.has_perm("loyalty.manage_workflows"),
         )
         return context

@@ -239,3 +239,16 @@ def test_saving_a_workflows_settings_keeps_a_status_changed_meanwhile(program):
     editing.save_settings(form.save(commit=False), form.Meta.fields)
     saved = Workflow.objects.get(pk=workflow.pk)
     assert (saved.name, saved.priority, saved.status) == ("Renamed", 5, "active")
+
+
+def test_the_versions_box_counts_every_version_and_says_when_it_shows_only_the_latest(admin_client, program):
+    from workflows import editing
+
+    workflow = make_workflow(GRAPH)
+    for points in range(5, 26):  # 21 saves more: versions 2 .. 22
+        graph = chain(on_event("login"), {"id": "bonus", "type": "point_add", "config": {"points": points}})
+        editing.save_graph(workflow, graph)
+    page = admin_client.get(reverse("workflows:workflow_detail", args=[workflow.pk])).content.decode()
+    assert "Versions (22)" in page
+    assert "The latest 20 of 22" in page
+    assert "<li>v22 " in page and "<li>v3 " in page and "<li>v2 " not in page
