@@ -102,12 +102,16 @@ def save_graph(workflow: Workflow, graph, user=None) -> WorkflowVersion:
     return version
 
 
-def set_status(workflow: Workflow, active: bool) -> None:
-    """Activate or inactivate. Raises InvalidGraph when there is no valid version to run."""
+def set_status(workflow: Workflow, active: bool, user=None) -> None:
+    """Activate or inactivate. Raises InvalidGraph when there is no valid version to run, or when
+    the console `user` activating it may not register an action its graph registers (as on save:
+    check_permissions; the API's key and the system pass None). Inactivating is always allowed."""
     if active:
         if workflow.version is None:
             raise InvalidGraph([GraphError("Save a graph before activating the workflow.")])
         validate_graph(workflow.version.graph, in_campaign=workflow.campaign_id is not None)
+        if user is not None:
+            check_permissions(workflow.version.graph, user)
     workflow.status = WorkflowStatus.ACTIVE if active else WorkflowStatus.INACTIVE
     if active:
         workflow.activated_at = clock.now(workflow.environment)

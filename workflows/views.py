@@ -266,7 +266,7 @@ class WorkflowStatusView(ModuleMixin, ConsoleView, View):
             raise Http404("No such action.")
         try:
             with transaction.atomic():  # the status and its change-log entry together
-                editing.set_status(workflow, action == "activate")
+                editing.set_status(workflow, action == "activate", request.user)
                 audit.record(
                     user=request.user,
                     action=f"workflow_{action}",

@@ -57,3 +57,39 @@ def test_every_node_action_and_role_follows_the_table(program, cast, role):
         except InvalidGraph:
             allowed = False
         assert allowed == expected, (role, node)
+
+
+def test_activation_asks_the_activating_users_permissions_too(program, cast, client):
+    """A workflow saved by an administrator is activated by someone who may edit workflows but not
+    register its actions (a custom group without manage_points): refused like a save by them
+    would be; inactivating it stays allowed (the safety valve)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.urls import reverse
+
+    from workflows.choices import WorkflowStatus
+
+    workflow = Workflow.objects.create(name="Bonus")
+    editing.save_graph(
+        workflow,
+        chain(on_event("login"), {"id": "p", "type": "point_add", "config": {"points": 5}}),
+        cast["administrator"],
+    )
+    editor = cast["nobody"]
+    group = Group.objects.create(name="Workflow editors only")
+    group.permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_console", "manage_workflows"], content_type__app_label="loyalty"
+        )
+    )
+    editor.groups.add(group)
+    client.force_login(editor)
+    response = client.post(reverse("workflows:workflow_status", args=[workflow.pk, "activate"]), follow=True)
+    assert response.status_code == 200 and "point_add" in response.content.decode()  # the refusal
+    workflow.refresh_from_db()
+    assert workflow.status == WorkflowStatus.INACTIVE
+    with pytest.raises(InvalidGraph, match="'point_add'"):
+        editing.set_status(workflow, True, editor)
+    editing.set_status(workflow, True, cast["administrator"])
+    client.post(reverse("workflows:workflow_status", args=[workflow.pk, "inactivate"]))
+    workflow.refresh_from_db()
+    assert workflow.status == WorkflowStatus.INACTIVE
