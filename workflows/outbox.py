@@ -63,17 +63,20 @@ LOOK_AGAIN_SECONDS = 0.03
 
 def record(environment: str, event_ids: list[int], depth: int, origin, main_event_id, modifier_logs) -> None:
     """The outbox row of an event's action branches, in the caller's (the event's) transaction."""
-    c = fastsql.cursor()
-    c.execute(*statement(environment, event_ids, depth, origin, main_event_id, modifier_logs))
-    if c.description:  # INSERT ... RETURNING: read it (SQLite keeps the statement open until then)
-        c.fetchone()
+    fastsql.insert(_row(environment, event_ids, depth, origin, main_event_id, modifier_logs))
+    transaction.on_commit(schedule_drain)
 
 
 def statement(environment: str, event_ids: list[int], depth: int, origin, main_event_id, modifier_logs):
     """`record`'s INSERT as (sql, params) for the caller to send (the engine sends it with the
     customer's UPDATE, in one round trip on PostgreSQL); a drain is scheduled on commit."""
+    transaction.on_commit(schedule_drain)
+    return fastsql.insert_statement(_row(environment, event_ids, depth, origin, main_event_id, modifier_logs))
+
+
+def _row(environment, event_ids, depth, origin, main_event_id, modifier_logs) -> PendingTrigger:
     now = timezone.now()
-    row = PendingTrigger(
+    return PendingTrigger(
         environment=environment,
         event_ids=event_ids,
         depth=depth,
@@ -83,8 +86,6 @@ def statement(environment: str, event_ids: list[int], depth: int, origin, main_e
         created_at=now,
         available_at=now,
     )
-    transaction.on_commit(schedule_drain)
-    return fastsql.insert_statement(row)
 
 
 _turn = itertools.count()
